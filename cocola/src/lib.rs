@@ -1,0 +1,20 @@
+//! COCOLA — how well a stem fits a track, harmonically and rhythmically.
+//!
+//! The library behind the `cocola` CLI, the plugin and the trainer: everything
+//! they must agree on lives here, once (see DESIGN.md).
+//!
+//! - [`contract`]: the feature settings every model is trained and run with.
+//! - [`audio`]: decode any file to 16 kHz mono.
+//! - [`features`]: harmonic/percussive mel spectrograms, identical to the reference.
+//! - [`model`]: the EfficientNet-B0 encoder as an ONNX file — writing, loading, running.
+//! - [`score`]: COCOLA scores per mode, over sliding windows, calibrated for people.
+//! - [`eval`]: offline evaluation of whole sets (paper Tables I-III).
+
+pub mod audio;
+pub mod contract;
+pub mod eval;
+pub mod features;
+pub mod model;
+pub mod npy;
+pub mod onnx;
+pub mod score;
