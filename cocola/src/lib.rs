@@ -11,9 +11,11 @@
 //! - [`eval`]: offline evaluation of whole sets (paper Tables I-III).
 
 pub mod audio;
+pub mod calibration;
 pub mod contract;
 pub mod eval;
 pub mod features;
+pub mod mode;
 pub mod model;
 pub mod npy;
 pub mod onnx;

@@ -1,0 +1,172 @@
+//! Turning a raw COCOLA score into something a producer can read
+//! (DESIGN.md, "Score semantics for people").
+//!
+//! A raw bilinear score (roughly 45-60 in the paper's Table III) has no fixed
+//! scale: it depends on the model. Every model therefore carries, per mode, the
+//! distribution of its scores on coherent pairs (a window and its own other
+//! stems) and on random pairs (stems from different tracks), measured on
+//! validation data at export time. The "fit" is the probability, in percent,
+//! that a score came from the coherent distribution rather than the random one,
+//! modelling both as Gaussians with a pooled variance and equal priors. The
+//! pooled variance keeps the fit monotonic in the raw score: a higher score
+//! never gives a lower fit.
+
+use serde::{Deserialize, Serialize};
+
+use crate::mode::Mode;
+
+/// Summary of the raw scores of one kind of pair.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScoreDistribution {
+    pub mean: f32,
+    pub std: f32,
+    /// How many pairs the summary was measured on.
+    pub count: u32,
+}
+
+impl ScoreDistribution {
+    /// Mean and (population) standard deviation of `scores`; `None` if empty
+    /// or not finite.
+    pub fn from_scores(scores: &[f32]) -> Option<Self> {
+        if scores.is_empty() || scores.iter().any(|s| !s.is_finite()) {
+            return None;
+        }
+        let n = scores.len() as f64;
+        let mean = scores.iter().map(|&s| s as f64).sum::<f64>() / n;
+        let var = scores.iter().map(|&s| (s as f64 - mean).powi(2)).sum::<f64>() / n;
+        Some(Self { mean: mean as f32, std: var.sqrt() as f32, count: scores.len() as u32 })
+    }
+}
+
+/// Calibration of one mode: coherent versus random pairs.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModeCalibration {
+    pub coherent: ScoreDistribution,
+    pub random: ScoreDistribution,
+}
+
+/// Verdict words shown beside the fit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// fit >= 70: scores like the model's coherent pairs.
+    Fits,
+    /// 30 <= fit < 70: could be either.
+    Unsure,
+    /// fit < 30: scores like a random pairing.
+    Clashes,
+}
+
+impl Verdict {
+    pub fn from_fit(fit: f32) -> Self {
+        if fit >= 70.0 {
+            Verdict::Fits
+        } else if fit >= 30.0 {
+            Verdict::Unsure
+        } else {
+            Verdict::Clashes
+        }
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Fits => "fits",
+            Verdict::Unsure => "unsure",
+            Verdict::Clashes => "clashes",
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.word())
+    }
+}
+
+impl ModeCalibration {
+    /// Calibrated fit in 0..=100 for a raw score.
+    pub fn fit(&self, raw: f32) -> f32 {
+        let (c, r) = (&self.coherent, &self.random);
+        let pooled_var = ((c.std as f64).powi(2) + (r.std as f64).powi(2)) / 2.0;
+        let pooled_var = pooled_var.max(1e-12);
+        let midpoint = (c.mean as f64 + r.mean as f64) / 2.0;
+        // log p(coherent | s) / p(random | s) for equal-variance Gaussians.
+        let logit = (c.mean as f64 - r.mean as f64) / pooled_var * (raw as f64 - midpoint);
+        (100.0 / (1.0 + (-logit).exp())) as f32
+    }
+
+    /// Fails if the two distributions cannot separate anything.
+    pub fn validate(&self) -> Result<(), String> {
+        let ok = |d: &ScoreDistribution| d.mean.is_finite() && d.std.is_finite() && d.std >= 0.0;
+        if !ok(&self.coherent) || !ok(&self.random) {
+            return Err("calibration has a non-finite mean or a negative/non-finite std".into());
+        }
+        Ok(())
+    }
+}
+
+/// Calibration for every mode, as stored in a model's metadata (JSON).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    pub both: ModeCalibration,
+    pub harmonic: ModeCalibration,
+    pub percussive: ModeCalibration,
+}
+
+impl Calibration {
+    pub fn mode(&self, mode: Mode) -> &ModeCalibration {
+        match mode {
+            Mode::Both => &self.both,
+            Mode::Harmonic => &self.harmonic,
+            Mode::Percussive => &self.percussive,
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        for mode in Mode::ALL {
+            self.mode(mode).validate().map_err(|e| format!("{mode}: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cal() -> ModeCalibration {
+        ModeCalibration {
+            coherent: ScoreDistribution { mean: 58.0, std: 2.0, count: 100 },
+            random: ScoreDistribution { mean: 48.0, std: 3.0, count: 100 },
+        }
+    }
+
+    #[test]
+    fn fit_is_fifty_halfway_and_monotonic() {
+        let c = cal();
+        assert!((c.fit(53.0) - 50.0).abs() < 1e-4);
+        let mut last = -1.0;
+        for i in 0..200 {
+            let f = c.fit(30.0 + i as f32 * 0.2);
+            assert!(f >= last && (0.0..=100.0).contains(&f));
+            last = f;
+        }
+        assert!(c.fit(60.0) > 90.0);
+        assert!(c.fit(45.0) < 10.0);
+    }
+
+    #[test]
+    fn verdict_thresholds() {
+        assert_eq!(Verdict::from_fit(85.0), Verdict::Fits);
+        assert_eq!(Verdict::from_fit(50.0), Verdict::Unsure);
+        assert_eq!(Verdict::from_fit(5.0), Verdict::Clashes);
+    }
+
+    #[test]
+    fn distribution_from_scores() {
+        let d = ScoreDistribution::from_scores(&[1.0, 3.0]).unwrap();
+        assert_eq!((d.mean, d.std, d.count), (2.0, 1.0, 2));
+        assert!(ScoreDistribution::from_scores(&[]).is_none());
+        assert!(ScoreDistribution::from_scores(&[f32::NAN]).is_none());
+    }
+}

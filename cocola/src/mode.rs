@@ -1,0 +1,89 @@
+//! Embedding modes (paper Sec. V, DESIGN.md "Mode masks"): which feature
+//! channels the encoder sees. The COCOLA score is computed once per mode.
+
+use serde::{Deserialize, Serialize};
+
+use crate::contract::{N_FRAMES, N_MELS};
+
+/// Which feature channels are kept when embedding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Both channels: the plain COCOLA score.
+    Both,
+    /// Harmonic channel only (percussive zeroed): do the notes fit?
+    Harmonic,
+    /// Percussive channel only (harmonic zeroed): does the groove fit?
+    Percussive,
+}
+
+impl Mode {
+    /// All modes, in the order they are batched and reported.
+    pub const ALL: [Mode; 3] = [Mode::Both, Mode::Harmonic, Mode::Percussive];
+
+    /// Lower-case name used in CLI output, JSON and metadata.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Both => "both",
+            Mode::Harmonic => "harmonic",
+            Mode::Percussive => "percussive",
+        }
+    }
+
+    /// Zeroes the channel this mode hides, in place, in one `[2, 64, 501]` tensor.
+    pub fn apply_mask(self, features: &mut [f32]) {
+        let channel_len = N_MELS * N_FRAMES;
+        debug_assert_eq!(features.len(), 2 * channel_len);
+        match self {
+            Mode::Both => {}
+            Mode::Harmonic => features[channel_len..].fill(0.0),
+            Mode::Percussive => features[..channel_len].fill(0.0),
+        }
+    }
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Mode::ALL
+            .into_iter()
+            .find(|m| m.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown mode '{s}' (expected both, harmonic or percussive)"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::FEATURE_LEN;
+
+    #[test]
+    fn masks_zero_exactly_the_hidden_channel() {
+        let half = FEATURE_LEN / 2;
+        for mode in Mode::ALL {
+            let mut x = vec![1.0f32; FEATURE_LEN];
+            mode.apply_mask(&mut x);
+            let (h, p) = x.split_at(half);
+            let h_kept = h.iter().all(|&v| v == 1.0);
+            let p_kept = p.iter().all(|&v| v == 1.0);
+            assert_eq!(h_kept, mode != Mode::Percussive, "{mode}");
+            assert_eq!(p_kept, mode != Mode::Harmonic, "{mode}");
+            assert!(h_kept || h.iter().all(|&v| v == 0.0));
+            assert!(p_kept || p.iter().all(|&v| v == 0.0));
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for mode in Mode::ALL {
+            assert_eq!(mode.name().parse::<Mode>().unwrap(), mode);
+        }
+        assert!("drums".parse::<Mode>().is_err());
+    }
+}
