@@ -1,1 +1,64 @@
-fn main() {}
+//! `cargo xtask` — project chores that plain cargo cannot do.
+//!
+//! - `cargo xtask setup`: fetch what the project needs at run time but cannot
+//!   get from crates.io (today: the ONNX Runtime shared library).
+//! - `cargo xtask test`: `setup`, then every test of the workspace.
+
+mod onnxruntime;
+
+use std::process::{Command, ExitCode};
+
+const USAGE: &str = "\
+cargo xtask <command>
+
+commands:
+  setup   fetch the ONNX Runtime 1.31.1 library (from the PyPI wheel) into the
+          user cache, where `cocola` finds it; does nothing if already there
+  test    setup, then run every test of the workspace (the CI command)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("setup") => setup(),
+        Some("test") => setup().and_then(|()| run_tests(&args[1..])),
+        Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => Err(format!(
+            "unknown command {}\n\n{USAGE}",
+            other.map_or("(none)".to_string(), |c| format!("'{c}'"))
+        )),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn setup() -> Result<(), String> {
+    let lib = onnxruntime::ensure_installed()?;
+    println!("ONNX Runtime ready: {}", lib.display());
+    Ok(())
+}
+
+/// Runs the whole workspace's tests; extra arguments go to `cargo test`.
+fn run_tests(extra: &[String]) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["test", "--workspace"])
+        .args(extra)
+        // OpenMP/BLAS thread pools spin on a busy 2-core machine.
+        .env("OMP_WAIT_POLICY", "PASSIVE")
+        .status()
+        .map_err(|e| format!("could not run cargo test: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("cargo test failed ({status})"))
+    }
+}
