@@ -13,6 +13,7 @@
 pub mod audio;
 pub mod calibration;
 pub mod contract;
+pub mod default_model;
 pub mod eval;
 pub mod features;
 pub mod mode;

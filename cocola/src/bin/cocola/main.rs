@@ -1,1 +1,145 @@
-fn main() {}
+//! `cocola` — does this stem fit this track? Offline COCOLA scoring from the
+//! command line.
+//!
+//! Exit codes (scripts can rely on them):
+//! - 0: success
+//! - 1: an error: unreadable or corrupt audio, a bad or missing model, no ONNX Runtime, I/O
+//! - 2: the command line itself is wrong (usage)
+//! - 3: `eval` finished, but some pairs could not be scored (see the CSV)
+
+mod eval_cmd;
+mod features_cmd;
+mod model_info_cmd;
+mod report;
+mod score_cmd;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use cocola::default_model::{self, ModelSource};
+use cocola::model::{LoadOptions, Model};
+
+#[derive(Parser)]
+#[command(
+    name = "cocola",
+    version,
+    about = "COCOLA: how well does a stem fit a track, harmonically and rhythmically?",
+    long_about = "COCOLA scores the coherence of two pieces of music: a CONDITION (the rest of \
+the track) and a STEM (the part to judge, e.g. a generated accompaniment). It reports the raw \
+COCOLA score of the paper (higher = more coherent), a harmonic and a percussive score, and, when \
+the model is calibrated, a 0-100 fit with a verdict.\n\nExit codes: 0 ok, 1 error (bad audio, \
+bad model, missing ONNX Runtime), 2 usage error, 3 eval finished with some failed pairs.",
+    after_help = "Examples:\n  cocola score mix.wav bass.wav\n  cocola score mix.wav bass.wav --hop 1 --json\n  \
+cocola eval pairs.csv --out scores.csv\n  cocola eval --stems musdb/test --seed 0\n  \
+cocola features clip.wav --out clip.npy\n  cocola model-info model.onnx"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Score how well STEM fits CONDITION, per 5 s window and overall.
+    Score(score_cmd::ScoreArgs),
+    /// Evaluate a whole set: pairs (paper Table III) or tracks of stems (accuracy @K).
+    Eval(eval_cmd::EvalArgs),
+    /// Write the [2, 64, 501] harmonic/percussive features of a file to .npy.
+    Features(features_cmd::FeaturesArgs),
+    /// Print a model file's metadata (name, version, training data, accuracy, calibration).
+    ModelInfo(model_info_cmd::ModelInfoArgs),
+}
+
+/// Options shared by every command that runs the model.
+#[derive(Args, Clone, Debug)]
+pub struct ModelArgs {
+    /// The COCOLA model (.onnx). Default: $COCOLA_MODEL, else the model built into cocola.
+    #[arg(long, short = 'm', value_name = "MODEL.onnx")]
+    pub model: Option<PathBuf>,
+    /// The ONNX Runtime 1.31.1 library. Default: $COCOLA_ORT_LIB, next to the executable,
+    /// then the cache filled by `cargo xtask setup`.
+    #[arg(long, value_name = "libonnxruntime.so")]
+    pub ort_lib: Option<PathBuf>,
+    /// Worker threads for features and the encoder (default: all cores).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+impl ModelArgs {
+    pub fn threads(&self) -> usize {
+        self.threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .max(1)
+    }
+
+    /// Sizes the global rayon pool (features run there) to `--threads`.
+    pub fn init_thread_pool(&self) {
+        // Fails only if a pool already exists, which is then the one we use.
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(self.threads()).build_global();
+    }
+
+    /// Where the model comes from.
+    pub fn source(&self) -> anyhow::Result<ModelSource> {
+        default_model::resolve(self.model.as_deref()).map_err(anyhow::Error::msg)
+    }
+
+    /// Loads the model with the ONNX Runtime found as documented.
+    pub fn load(&self) -> anyhow::Result<(Model, ModelSource)> {
+        let source = self.source()?;
+        let options = LoadOptions {
+            ort_library: self.ort_lib.clone(),
+            intra_op_threads: self.threads(),
+            ..LoadOptions::default()
+        };
+        let model = match &source {
+            ModelSource::File(path) => Model::load(path, &options)
+                .with_context(|| format!("cannot use model {}", path.display()))?,
+            ModelSource::Embedded(bytes) => {
+                Model::from_bytes(bytes, &options).context("cannot use the built-in default model")?
+            }
+        };
+        Ok((model, source))
+    }
+}
+
+/// SHA-256 of the model's bytes: identifies it in caches.
+pub fn model_identity(source: &ModelSource) -> anyhow::Result<String> {
+    use sha2::{Digest, Sha256};
+    let bytes: std::borrow::Cow<[u8]> = match source {
+        ModelSource::File(path) => std::fs::read(path)
+            .with_context(|| format!("cannot read {}", path.display()))?
+            .into(),
+        ModelSource::Embedded(bytes) => (*bytes).into(),
+    };
+    let digest = Sha256::digest(&bytes);
+    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Reads audio as 16 kHz mono, with the file name in any error.
+pub fn load_audio(path: &Path) -> anyhow::Result<Vec<f32>> {
+    Ok(cocola::audio::load_mono_16k(path)?)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Score(args) => score_cmd::run(args),
+        Command::Eval(args) => (|| {
+            args.model_args().init_thread_pool();
+            let (model, source) = args.model_args().load()?;
+            let identity = model_identity(&source)?;
+            eval_cmd::run(args, model, identity)
+        })(),
+        Command::Features(args) => features_cmd::run(args),
+        Command::ModelInfo(args) => model_info_cmd::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}

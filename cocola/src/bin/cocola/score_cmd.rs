@@ -1,0 +1,92 @@
+//! `cocola score CONDITION STEM`: one pair, per window and overall.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use cocola::score::{Scorer, WindowOptions};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::report;
+use crate::{load_audio, ModelArgs};
+
+#[derive(Args)]
+#[command(long_about = "Scores how well STEM fits CONDITION. Both files are decoded (WAV, FLAC, MP3, \
+OGG, ...), mixed to mono and resampled to 16 kHz, then cut into 5 s windows every --hop seconds. \
+Each window gets a raw COCOLA score in three modes (both channels, harmonic only, percussive only); \
+windows where either side is quieter than --silence-db are reported as silent and not scored. The \
+overall score is the mean over scored windows. Files shorter than 5 s are zero-padded.")]
+pub struct ScoreArgs {
+    /// The condition: the rest of the track (e.g. the mix without the stem).
+    pub condition: PathBuf,
+    /// The stem to judge (e.g. a generated accompaniment).
+    pub stem: PathBuf,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Seconds between window starts (windows are always 5 s long).
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS", value_parser = parse_hop)]
+    pub hop: f32,
+    /// Windows whose RMS level is below this many dBFS on either side are not scored.
+    #[arg(long = "silence-db", default_value_t = -60.0, value_name = "DBFS", allow_negative_numbers = true)]
+    pub silence_db: f32,
+    /// Print one JSON document instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_hop(text: &str) -> Result<f32, String> {
+    let hop: f32 = text.parse().map_err(|_| format!("'{text}' is not a number of seconds"))?;
+    if hop.is_finite() && (0.01..=3600.0).contains(&hop) {
+        Ok(hop)
+    } else {
+        Err("hop must be between 0.01 and 3600 seconds".into())
+    }
+}
+
+#[derive(Serialize)]
+struct ScoreJson<'a> {
+    condition: &'a std::path::Path,
+    stem: &'a std::path::Path,
+    model: report::ModelSummary,
+    hop_seconds: f32,
+    silence_dbfs: f32,
+    #[serde(flatten)]
+    report: &'a cocola::score::PairReport,
+}
+
+pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
+    // Decode first: a bad audio file should be reported before model problems.
+    let condition = load_audio(&args.condition)?;
+    let stem = load_audio(&args.stem)?;
+    args.model.init_thread_pool();
+    let (model, source) = args.model.load()?;
+    let summary = report::ModelSummary::new(&model, &source);
+    let options = WindowOptions { hop_seconds: args.hop, silence_dbfs: args.silence_db };
+    let mut scorer = Scorer::new(model);
+
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{spinner} scoring windows {pos}/{len} {wide_bar} {eta}")
+            .expect("static template"),
+    );
+    let report = scorer.score_pair(&condition, &stem, &options, |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })?;
+    bar.finish_and_clear();
+
+    if args.json {
+        let doc = ScoreJson {
+            condition: &args.condition,
+            stem: &args.stem,
+            model: summary,
+            hop_seconds: args.hop,
+            silence_dbfs: args.silence_db,
+            report: &report,
+        };
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        print!("{}", report::render_pair(&args.condition, &args.stem, &summary, &report));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,54 @@
+//! Which model to run when the user names none.
+//!
+//! Order: an explicit path (`--model`), then `COCOLA_MODEL`, then the default
+//! model embedded at build time from `bundles/models/default.onnx` (see
+//! `build.rs`). A random-weight model is never a default: only a trained model
+//! committed under `bundles/models/` can be embedded.
+
+use std::path::{Path, PathBuf};
+
+/// Where a model's bytes come from.
+#[derive(Clone, Debug)]
+pub enum ModelSource {
+    /// A `.onnx` file on disk.
+    File(PathBuf),
+    /// The default model compiled into this binary.
+    Embedded(&'static [u8]),
+}
+
+impl ModelSource {
+    /// A short human description ("default (embedded)" or the path).
+    pub fn describe(&self) -> String {
+        match self {
+            ModelSource::File(p) => p.display().to_string(),
+            ModelSource::Embedded(_) => "default (embedded)".to_string(),
+        }
+    }
+}
+
+/// The embedded default model, if this build has one.
+pub fn embedded() -> Option<&'static [u8]> {
+    #[cfg(cocola_default_model)]
+    {
+        Some(include_bytes!(env!("COCOLA_DEFAULT_MODEL_PATH")))
+    }
+    #[cfg(not(cocola_default_model))]
+    {
+        None
+    }
+}
+
+/// Message shown when no model was named and this build has no default.
+pub const NO_DEFAULT_MESSAGE: &str = "no model given and this build has no default model \
+(the trained default model is not shipped yet): pass --model PATH.onnx or set COCOLA_MODEL";
+
+/// Resolves the model to use: `explicit`, else `$COCOLA_MODEL`, else the embedded default.
+pub fn resolve(explicit: Option<&Path>) -> Result<ModelSource, String> {
+    if let Some(path) = explicit {
+        return Ok(ModelSource::File(path.to_path_buf()));
+    }
+    if let Some(path) = std::env::var_os("COCOLA_MODEL").filter(|v| !v.is_empty()) {
+        return Ok(ModelSource::File(PathBuf::from(path)));
+    }
+    embedded().map(ModelSource::Embedded).ok_or_else(|| NO_DEFAULT_MESSAGE.to_string())
+}
