@@ -1,0 +1,453 @@
+//! File -> mono at the file's own rate, with symphonia. The error policy is
+//! described in the parent module's docs.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+
+use symphonia::core::audio::AudioBufferRef;
+use symphonia::core::codecs::{
+    CodecParameters, DecoderOptions, CODEC_TYPE_MP1, CODEC_TYPE_MP2, CODEC_TYPE_MP3, CODEC_TYPE_NULL,
+    CODEC_TYPE_VORBIS,
+};
+use symphonia::core::conv::IntoSample;
+use symphonia::core::errors::Error as SymphoniaError;
+use symphonia::core::formats::FormatOptions;
+use symphonia::core::io::MediaSourceStream;
+use symphonia::core::meta::MetadataOptions;
+use symphonia::core::probe::Hint;
+
+use super::downmix::downmix_planes_into;
+use super::{rate_is_sane, AudioError, DecodedInfo};
+
+/// A decoded file: mono at the file's rate.
+pub(crate) struct Decoded {
+    pub mono: Vec<f32>,
+    pub info: DecodedInfo,
+}
+
+/// Bad packets are tolerated up to this fraction of all packets (and at
+/// least `MIN_TOLERATED_BAD_PACKETS`); beyond it the file is corrupt.
+const MAX_BAD_PACKET_FRACTION: f64 = 0.01;
+const MIN_TOLERATED_BAD_PACKETS: u64 = 2;
+/// Give up early when this many packets fail before any decodes.
+const MAX_BAD_PACKETS_BEFORE_FIRST_GOOD: u64 = 64;
+/// A bad packet claiming a longer duration than this is not filled with
+/// silence (no codec has packets that long; the duration itself is garbage).
+const MAX_SILENCE_PER_BAD_PACKET: u64 = 1 << 18;
+/// Upper bound on the up-front reservation taken from a header's frame count,
+/// so that a lying header cannot make us allocate gigabytes before decoding.
+const MAX_RESERVE_FRAMES: u64 = 1 << 27;
+/// A decode may fall this many frames short of the declared count without
+/// being called truncated: symphonia 0.5 counts the 8-byte SSND header of an
+/// AIFF file as audio (2 frames too many for 16-bit stereo). Real truncation
+/// (a cut file) loses whole packets, thousands of frames.
+const TRUNCATION_SLACK_FRAMES: u64 = 64;
+
+/// Decodes `path` to mono at its own sample rate.
+pub(crate) fn decode_mono(path: &Path) -> Result<Decoded, AudioError> {
+    let unreadable = |error: io::Error| AudioError::Unreadable { path: path.to_path_buf(), error };
+    let meta = std::fs::metadata(path).map_err(unreadable)?;
+    if !meta.is_file() {
+        return Err(unreadable(io::Error::other("not a regular file")));
+    }
+    if meta.len() == 0 {
+        return Err(AudioError::Empty { path: path.to_path_buf() });
+    }
+    let mut file = File::open(path).map_err(unreadable)?;
+    check_riff_aiff_header(path, &mut file)?;
+
+    match catch_unwind(AssertUnwindSafe(|| decode_stream(path, file))) {
+        Ok(result) => result,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_string());
+            Err(AudioError::Corrupt {
+                path: path.to_path_buf(),
+                reason: format!("the decoder failed on malformed data ({what})"),
+            })
+        }
+    }
+}
+
+fn decode_stream(path: &Path, file: File) -> Result<Decoded, AudioError> {
+    let p = || path.to_path_buf();
+    let mss = MediaSourceStream::new(Box::new(file), Default::default());
+    let mut hint = Hint::new();
+    if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+        hint.with_extension(ext);
+    }
+    // Gapless: trim MP3/AAC encoder delay and padding, so that decoded audio
+    // starts where the original did (stems must stay aligned with their mix).
+    let format_opts = FormatOptions { enable_gapless: true, ..Default::default() };
+    let probed = symphonia::default::get_probe()
+        .format(&hint, mss, &format_opts, &MetadataOptions::default())
+        .map_err(|e| probe_error(path, e))?;
+    let mut format = probed.format;
+
+    let track = format
+        .default_track()
+        .filter(|t| t.codec_params.codec != CODEC_TYPE_NULL)
+        .or_else(|| format.tracks().iter().find(|t| t.codec_params.codec != CODEC_TYPE_NULL))
+        .ok_or_else(|| AudioError::NoAudioTrack { path: p() })?;
+    let track_id = track.id;
+    let params = track.codec_params.clone();
+    let codec_name = codec_name(&params);
+
+    // Check what the header declares before decoding anything.
+    if let Some(channels) = params.channels {
+        if channels.count() == 0 {
+            return Err(AudioError::ZeroChannels { path: p() });
+        }
+    }
+    if let Some(rate) = params.sample_rate {
+        if !rate_is_sane(f64::from(rate)) {
+            return Err(AudioError::AbsurdSampleRate { path: p(), rate: f64::from(rate) });
+        }
+    }
+
+    let mut decoder = symphonia::default::get_codecs()
+        .make(&params, &DecoderOptions::default())
+        .map_err(|e| match e {
+            SymphoniaError::Unsupported(what) => {
+                AudioError::UnsupportedCodec { path: p(), codec: format!("{codec_name} ({what})") }
+            }
+            other => AudioError::Corrupt { path: p(), reason: format!("cannot set up the {codec_name} decoder: {other}") },
+        })?;
+
+    let mut mono: Vec<f32> = Vec::new();
+    if let Some(n) = params.n_frames {
+        mono.reserve(n.min(MAX_RESERVE_FRAMES) as usize);
+    }
+    // (rate, channels) of the first decoded buffer: the authoritative spec.
+    let mut spec: Option<(u32, usize)> = None;
+    let mut frames: u64 = 0;
+    let mut packets: u64 = 0;
+    let mut bad_packets: u64 = 0;
+    let mut first_bad: Option<String> = None;
+
+    loop {
+        let packet = match format.next_packet() {
+            Ok(packet) => packet,
+            // symphonia signals the normal end of a stream this way.
+            Err(SymphoniaError::IoError(e)) if e.kind() == io::ErrorKind::UnexpectedEof => break,
+            Err(SymphoniaError::IoError(error)) => return Err(AudioError::Unreadable { path: p(), error }),
+            Err(SymphoniaError::ResetRequired) => {
+                return Err(AudioError::UnsupportedFormat {
+                    path: p(),
+                    reason: "the stream changes its track layout mid-file (chained stream)".into(),
+                })
+            }
+            // The demuxer could not find or parse the next packet: it cannot
+            // resynchronise, so the rest of the file is unreliable.
+            Err(other) => {
+                return Err(AudioError::Corrupt { path: p(), reason: format!("container: {other}") })
+            }
+        };
+        if packet.track_id() != track_id {
+            continue;
+        }
+        packets += 1;
+        match decoder.decode(&packet) {
+            Ok(buffer) => {
+                let buffer_spec = *buffer.spec();
+                let channels = buffer_spec.channels.count();
+                let rate = buffer_spec.rate;
+                if channels == 0 {
+                    return Err(AudioError::ZeroChannels { path: p() });
+                }
+                if !rate_is_sane(f64::from(rate)) {
+                    return Err(AudioError::AbsurdSampleRate { path: p(), rate: f64::from(rate) });
+                }
+                match spec {
+                    None => spec = Some((rate, channels)),
+                    Some((r, c)) if (r, c) != (rate, channels) => {
+                        return Err(AudioError::Corrupt {
+                            path: p(),
+                            reason: format!(
+                                "the signal changes from {r} Hz, {c} channel(s) to {rate} Hz, {channels} channel(s) mid-stream"
+                            ),
+                        })
+                    }
+                    Some(_) => {}
+                }
+                frames += buffer.frames() as u64;
+                mix_into(&buffer, &mut mono);
+            }
+            // One bad packet: keep time alignment by putting silence in its place.
+            Err(SymphoniaError::DecodeError(msg)) => {
+                on_bad_packet(packet.dur, msg.to_string(), &mut mono, &mut frames, &mut bad_packets, &mut first_bad)
+            }
+            Err(SymphoniaError::IoError(e)) => {
+                on_bad_packet(packet.dur, e.to_string(), &mut mono, &mut frames, &mut bad_packets, &mut first_bad)
+            }
+            Err(SymphoniaError::Unsupported(what)) => {
+                return Err(AudioError::UnsupportedCodec { path: p(), codec: format!("{codec_name} ({what})") })
+            }
+            Err(other) => {
+                return Err(AudioError::Corrupt { path: p(), reason: format!("{codec_name} decoder: {other}") })
+            }
+        }
+        if spec.is_none() && bad_packets >= MAX_BAD_PACKETS_BEFORE_FIRST_GOOD {
+            return Err(AudioError::Corrupt {
+                path: p(),
+                reason: format!(
+                    "none of the first {bad_packets} packets could be decoded (first error: {})",
+                    first_bad.unwrap_or_default()
+                ),
+            });
+        }
+    }
+
+    let Some((sample_rate, channels)) = spec else {
+        return Err(if bad_packets > 0 {
+            AudioError::Corrupt {
+                path: p(),
+                reason: format!("no packet could be decoded (first error: {})", first_bad.unwrap_or_default()),
+            }
+        } else {
+            AudioError::Empty { path: p() }
+        });
+    };
+    if bad_packets > MIN_TOLERATED_BAD_PACKETS
+        && bad_packets as f64 > MAX_BAD_PACKET_FRACTION * packets as f64
+    {
+        return Err(AudioError::Corrupt {
+            path: p(),
+            reason: format!(
+                "{bad_packets} of {packets} packets could not be decoded (first error: {})",
+                first_bad.unwrap_or_default()
+            ),
+        });
+    }
+    if let Some(expected) = trusted_frame_count(&params) {
+        if frames + TRUNCATION_SLACK_FRAMES < expected {
+            return Err(AudioError::Truncated { path: p(), expected, decoded: frames });
+        }
+        // symphonia 0.5 does not cut the last Vorbis packet at the final
+        // granule position, so a few hundred frames of decoder tail follow
+        // the real end; the Ogg container's count is exact, so cut there.
+        if params.codec == CODEC_TYPE_VORBIS && frames > expected {
+            mono.truncate(expected as usize);
+            frames = expected;
+        }
+    }
+    if frames == 0 {
+        return Err(AudioError::Empty { path: p() });
+    }
+    if bad_packets > 0 {
+        eprintln!(
+            "warning: {}: {bad_packets} of {packets} packets could not be decoded and were replaced by silence (first error: {})",
+            path.display(),
+            first_bad.unwrap_or_default()
+        );
+    }
+    debug_assert_eq!(mono.len() as u64, frames);
+    Ok(Decoded { mono, info: DecodedInfo { sample_rate, channels, frames } })
+}
+
+fn on_bad_packet(
+    dur: u64,
+    error: String,
+    mono: &mut Vec<f32>,
+    frames: &mut u64,
+    bad_packets: &mut u64,
+    first_bad: &mut Option<String>,
+) {
+    *bad_packets += 1;
+    first_bad.get_or_insert(error);
+    if dur <= MAX_SILENCE_PER_BAD_PACKET {
+        mono.resize(mono.len() + dur as usize, 0.0);
+        *frames += dur;
+    }
+}
+
+/// Appends the channel mean of one decoded buffer to `out`.
+fn mix_into(buffer: &AudioBufferRef<'_>, out: &mut Vec<f32>) {
+    macro_rules! mix {
+        ($b:expr) => {{
+            let planes = $b.planes();
+            downmix_planes_into(planes.planes(), out, |s| -> f32 { s.into_sample() })
+        }};
+    }
+    match buffer {
+        AudioBufferRef::U8(b) => mix!(b),
+        AudioBufferRef::U16(b) => mix!(b),
+        AudioBufferRef::U24(b) => mix!(b),
+        AudioBufferRef::U32(b) => mix!(b),
+        AudioBufferRef::S8(b) => mix!(b),
+        AudioBufferRef::S16(b) => mix!(b),
+        AudioBufferRef::S24(b) => mix!(b),
+        AudioBufferRef::S32(b) => mix!(b),
+        AudioBufferRef::F32(b) => mix!(b),
+        AudioBufferRef::F64(b) => mix!(b),
+    }
+}
+
+/// The frame count the container declares, when it is exact enough to call
+/// a shorter decode a truncation. MPEG audio without a Xing/VBRI header gets
+/// a count *estimated* from the bitrate, so it is never trusted. A WAV whose
+/// data size is the streaming placeholder (0xFFFFFFFF, written by recorders
+/// that never finalised the header) is not trusted either.
+fn trusted_frame_count(params: &CodecParameters) -> Option<u64> {
+    let expected = params.n_frames?;
+    if [CODEC_TYPE_MP1, CODEC_TYPE_MP2, CODEC_TYPE_MP3].contains(&params.codec) {
+        return None;
+    }
+    if let (Some(bits), Some(channels)) = (params.bits_per_coded_sample, params.channels) {
+        let bytes_per_frame = u64::from(bits.div_ceil(8)) * channels.count() as u64;
+        if bytes_per_frame > 0 && expected.saturating_mul(bytes_per_frame) > u64::from(u32::MAX) - bytes_per_frame {
+            return None;
+        }
+    }
+    Some(expected)
+}
+
+fn codec_name(params: &CodecParameters) -> String {
+    symphonia::default::get_codecs()
+        .get_codec(params.codec)
+        .map(|d| d.short_name.to_string())
+        .unwrap_or_else(|| format!("codec {}", params.codec))
+}
+
+fn probe_error(path: &Path, e: SymphoniaError) -> AudioError {
+    let p = path.to_path_buf();
+    match e {
+        SymphoniaError::Unsupported(what) => AudioError::UnsupportedFormat {
+            path: p,
+            reason: if what.contains("no suitable format reader") {
+                "no known audio format recognised (not audio, or an unsupported container)".to_string()
+            } else {
+                what.to_string()
+            },
+        },
+        SymphoniaError::IoError(e) if e.kind() == io::ErrorKind::UnexpectedEof => AudioError::UnsupportedFormat {
+            path: p,
+            reason: "the file ends before a complete audio header (not audio, or cut short)".to_string(),
+        },
+        SymphoniaError::IoError(error) => AudioError::Unreadable { path: p, error },
+        other => AudioError::Corrupt { path: p, reason: format!("header: {other}") },
+    }
+}
+
+/// Checks channel count and sample rate in a WAV `fmt ` or AIFF `COMM` chunk
+/// before symphonia parses it (symphonia 0.5 panics on a rate of 0), then
+/// rewinds. Anything that is not a well-formed RIFF/FORM chunk list is left
+/// for symphonia to judge.
+fn check_riff_aiff_header(path: &Path, file: &mut File) -> Result<(), AudioError> {
+    let unreadable = |error: io::Error| AudioError::Unreadable { path: path.to_path_buf(), error };
+    let mut head = [0u8; 12];
+    let n = read_full(file, &mut head).map_err(unreadable)?;
+    let found = if n < head.len() {
+        None
+    } else if &head[0..4] == b"RIFF" && &head[8..12] == b"WAVE" {
+        find_chunk(file, b"fmt ", u32::from_le_bytes).map_err(unreadable)?.map(|body| {
+            // WAVEFORMAT: format tag u16, channels u16, sample rate u32 (little-endian)
+            let channels = body.get(2..4).map(|b| i32::from(u16::from_le_bytes([b[0], b[1]])));
+            let rate = body.get(4..8).map(|b| f64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])));
+            (channels, rate)
+        })
+    } else if &head[0..4] == b"FORM" && (&head[8..12] == b"AIFF" || &head[8..12] == b"AIFC") {
+        find_chunk(file, b"COMM", u32::from_be_bytes).map_err(unreadable)?.map(|body| {
+            // COMM: channels i16, frames u32, sample size i16, rate 80-bit extended (big-endian)
+            let channels = body.get(0..2).map(|b| i32::from(i16::from_be_bytes([b[0], b[1]])));
+            let rate = body.get(8..18).map(|b| extended_to_f64(b.try_into().expect("10 bytes")));
+            (channels, rate)
+        })
+    } else {
+        None
+    };
+    if let Some((channels, rate)) = found {
+        match channels {
+            Some(0) => return Err(AudioError::ZeroChannels { path: path.to_path_buf() }),
+            Some(c) if c < 0 => {
+                return Err(AudioError::Corrupt {
+                    path: path.to_path_buf(),
+                    reason: format!("negative channel count {c} in the header"),
+                })
+            }
+            _ => {}
+        }
+        if let Some(rate) = rate {
+            if !rate_is_sane(rate) {
+                return Err(AudioError::AbsurdSampleRate { path: path.to_path_buf(), rate });
+            }
+        }
+    }
+    file.seek(SeekFrom::Start(0)).map_err(unreadable)?;
+    Ok(())
+}
+
+/// Walks the chunk list after a 12-byte RIFF/FORM header looking for `id`;
+/// returns up to the first 32 bytes of its body. Gives up quietly (None) on
+/// a malformed list or after 256 chunks.
+fn find_chunk(file: &mut File, id: &[u8; 4], size_of: fn([u8; 4]) -> u32) -> io::Result<Option<Vec<u8>>> {
+    for _ in 0..256 {
+        let mut header = [0u8; 8];
+        if read_full(file, &mut header)? < header.len() {
+            return Ok(None);
+        }
+        let size = size_of([header[4], header[5], header[6], header[7]]);
+        if &header[0..4] == id {
+            let mut body = vec![0u8; size.min(32) as usize];
+            let got = read_full(file, &mut body)?;
+            body.truncate(got);
+            return Ok(Some(body));
+        }
+        // Chunks are padded to an even size.
+        let skip = i64::from(size) + i64::from(size & 1);
+        file.seek(SeekFrom::Current(skip))?;
+    }
+    Ok(None)
+}
+
+/// Reads until `buf` is full or the file ends; returns the bytes read.
+fn read_full(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// IEEE 754 80-bit extended (AIFF sample rate) -> f64. NaN/Inf stay NaN/Inf,
+/// which the rate check rejects.
+fn extended_to_f64(b: [u8; 10]) -> f64 {
+    let sign = if b[0] & 0x80 != 0 { -1.0 } else { 1.0 };
+    let exponent = (i32::from(b[0] & 0x7f) << 8) | i32::from(b[1]);
+    let mantissa = u64::from_be_bytes([b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9]]);
+    if exponent == 0x7fff {
+        return if mantissa << 1 == 0 { sign * f64::INFINITY } else { f64::NAN };
+    }
+    if exponent == 0 && mantissa == 0 {
+        return 0.0;
+    }
+    // value = mantissa * 2^(exponent - 16383 - 63). Exponents beyond f64's
+    // range give Inf or 0, both rejected by the rate check.
+    sign * (mantissa as f64) * 2f64.powi(exponent - 16383 - 63)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extended_float_rates() {
+        // 44100 Hz as AIFF writes it.
+        let r44k = [0x40, 0x0E, 0xAC, 0x44, 0, 0, 0, 0, 0, 0];
+        assert_eq!(extended_to_f64(r44k), 44_100.0);
+        let r8k = [0x40, 0x0B, 0xFA, 0x00, 0, 0, 0, 0, 0, 0];
+        assert_eq!(extended_to_f64(r8k), 8_000.0);
+        assert_eq!(extended_to_f64([0; 10]), 0.0);
+        assert!(extended_to_f64([0x7f, 0xff, 0xc0, 0, 0, 0, 0, 0, 0, 0]).is_nan());
+    }
+}
