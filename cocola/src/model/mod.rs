@@ -1,1 +1,31 @@
-//! (being written)
+//! The COCOLA model as one self-describing ONNX file: the network
+//! ([`arch`]), writing it ([`writer`]), its metadata ([`metadata`]), finding
+//! ONNX Runtime ([`runtime`]) and running it ([`encoder`]).
+//!
+//! ```text
+//! features [batch, 2, 64, 501]
+//!   -> EfficientNet-B0 -> pool -> Linear(1280, 512) -> LayerNorm -> tanh = embedding [batch, 512]
+//!   -> · W^T                                                      = w_embedding [batch, 512]
+//! score(condition, stem) = dot(embedding[condition], w_embedding[stem])   (see [`score`])
+//! ```
+//!
+//! Parameter names are the reference checkpoint's `state_dict` keys; see
+//! [`arch`] for the table and for why the padding is static.
+
+pub mod arch;
+pub mod encoder;
+mod error;
+mod io;
+pub mod metadata;
+pub mod runtime;
+mod tensors;
+pub mod testing;
+pub mod writer;
+
+pub use encoder::{score, Embeddings, LoadOptions, Model};
+pub use error::{ContractDifference, ModelError};
+pub use io::{BATCH_DIM, INPUT_FEATURES, OUTPUT_EMBEDDING, OUTPUT_W_EMBEDDING};
+pub use metadata::{read_metadata, ModelMetadata};
+pub use runtime::RuntimeError;
+pub use tensors::{NamedTensors, Tensor};
+pub use writer::{validate_weights, write_model, write_model_file};

@@ -1,0 +1,495 @@
+//! The COCOLA encoder as data: EfficientNet-B0 exactly as the reference builds
+//! it, then the projection head and the bilinear similarity.
+//!
+//! The ONNX writer ([`super::writer`]) and the trainer both build the network
+//! from this one description, so they cannot drift apart.
+//!
+//! # What the reference builds
+//!
+//! The reference (`contrastive_model.py`) uses
+//! `EfficientNet.from_name("efficientnet-b0", include_top=False, in_channels=2)`
+//! from `efficientnet_pytorch==0.7.1`, followed by dropout (training only),
+//! `Linear(1280, 512)`, `LayerNorm(512)` and `tanh`; the similarity is
+//! `a^T W b` with `W` of shape `[512, 512]`. From that package:
+//!
+//! - seven stages of MBConv blocks (table [`B0_STAGES`]); width and depth
+//!   coefficients are 1.0 for B0, so the table is used as is: 16 blocks;
+//! - every block: optional 1x1 expand conv + BN + swish (expand ratio != 1),
+//!   depthwise k x k conv (stride s) + BN + swish, squeeze-and-excitation
+//!   (global average pool, 1x1 reduce conv *with bias* to
+//!   `max(1, in_filters * 0.25)` channels, swish, 1x1 expand conv *with bias*,
+//!   sigmoid, multiply), 1x1 project conv + BN, and a residual add when the
+//!   stride is 1 and input and output channels are equal;
+//! - stem 3x3 stride-2 conv (2 -> 32) + BN + swish, head 1x1 conv (320 -> 1280)
+//!   + BN + swish, global average pool -> 1280 features;
+//! - no bias on any conv except the SE convs; BatchNorm eps 1e-3; swish is
+//!   `x * sigmoid(x)`; `include_top=False` creates no `_fc` layer.
+//!
+//! # Padding: static, computed for a 224 x 224 image
+//!
+//! `from_name` leaves `image_size` at B0's 224, so the package builds every
+//! conv as `Conv2dStaticSamePadding`: TensorFlow-style "SAME" padding computed
+//! once, at construction, for a 224 x 224 input (the image size halved after
+//! each stride-2 layer), and applied unchanged to whatever input arrives. For
+//! the real 64 x 501 input this is *not* the same as dynamic SAME padding: the
+//! stem pads (top 0, bottom 1, left 0, right 1) whereas dynamic SAME on a width
+//! of 501 would pad (1, 1), and stride-2 5x5 convs pad (1, 2) where dynamic
+//! SAME would pad differently, so even the feature map size differs (2 x 15
+//! before the pool here, 2 x 16 with dynamic SAME). The ONNX graph therefore
+//! uses these explicit asymmetric `pads` ([`Pads`]), so that weights trained by
+//! the reference give identical outputs. (Stride-1 convs pad symmetrically
+//! `(k-1)/2`, the same either way.)
+//!
+//! One more quirk of the package: the residual condition compares the block
+//! stride with the integer 1, but the first block of each stage carries its
+//! stride as a one-element list, so that block never gets a residual. For B0
+//! this changes nothing: every stage's first block changes the channel count.
+//!
+//! # Parameter names
+//!
+//! Parameters are named by the reference Lightning checkpoint's `state_dict`
+//! keys, so a reference checkpoint converts by name:
+//!
+//! | part | name pattern |
+//! |---|---|
+//! | stem conv | `encoder.encoder.model.0._conv_stem.weight` |
+//! | stem BN | `encoder.encoder.model.0._bn0.{weight,bias,running_mean,running_var}` |
+//! | block i expand conv / BN | `..._blocks.{i}._expand_conv.weight`, `..._blocks.{i}._bn0.*` |
+//! | block i depthwise conv / BN | `..._blocks.{i}._depthwise_conv.weight`, `..._blocks.{i}._bn1.*` |
+//! | block i SE | `..._blocks.{i}._se_reduce.{weight,bias}`, `..._blocks.{i}._se_expand.{weight,bias}` |
+//! | block i project conv / BN | `..._blocks.{i}._project_conv.weight`, `..._blocks.{i}._bn2.*` |
+//! | head conv / BN | `encoder.encoder.model.0._conv_head.weight`, `encoder.encoder.model.0._bn1.*` |
+//! | projection | `encoder.projection.{weight,bias}` (`[512, 1280]`, `[512]`) |
+//! | layer norm | `layer_norm.{weight,bias}` |
+//! | similarity | `similarity.w` (`[512, 512]`) |
+//!
+//! (`encoder` is `CoColaEncoder`, its `encoder` the `EfficientNetEncoder`,
+//! whose `model` is `Sequential(EfficientNet, Dropout, Flatten)`, hence `.0`.)
+//! The checkpoint's BatchNorm `num_batches_tracked` counters play no part in
+//! inference and are not listed. Shapes follow PyTorch: conv weights
+//! `[out, in / groups, k, k]`, linear weights `[out, in]`.
+
+use crate::contract::{EMBEDDING_DIM, N_CHANNELS};
+
+/// Image size `efficientnet_pytorch` computes its static padding for (B0).
+pub const REFERENCE_IMAGE_SIZE: usize = 224;
+/// BatchNorm epsilon of every EfficientNet BatchNorm.
+pub const BN_EPS: f32 = 1e-3;
+/// BatchNorm momentum as PyTorch counts it (`1 - 0.99`); training only.
+pub const BN_MOMENTUM: f32 = 0.01;
+/// LayerNorm epsilon (PyTorch default).
+pub const LN_EPS: f32 = 1e-5;
+/// Features after the global average pool.
+pub const FEATURE_DIM: usize = 1280;
+/// Dropout before the projection (training only).
+pub const DROPOUT: f32 = 0.1;
+/// Squeeze-and-excitation ratio of every block.
+pub const SE_RATIO: f64 = 0.25;
+/// Drop-connect (stochastic depth) rate of `efficientnet_pytorch`, scaled by
+/// `block index / 16` per block; training only.
+pub const DROP_CONNECT_RATE: f32 = 0.2;
+
+/// Module path of the EfficientNet inside the reference checkpoint.
+pub const EFFICIENTNET_PREFIX: &str = "encoder.encoder.model.0";
+/// Name of the bilinear similarity matrix.
+pub const SIMILARITY_W: &str = "similarity.w";
+
+/// One row of the B0 block table (`efficientnet_pytorch` block strings
+/// `r{repeats}_k{kernel}_s{stride}{stride}_e{expand}_i{in}_o{out}_se0.25`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StageArgs {
+    pub repeats: usize,
+    pub kernel: usize,
+    pub stride: usize,
+    pub expand_ratio: usize,
+    pub in_channels: usize,
+    pub out_channels: usize,
+}
+
+const fn stage(repeats: usize, kernel: usize, stride: usize, expand_ratio: usize, i: usize, o: usize) -> StageArgs {
+    StageArgs { repeats, kernel, stride, expand_ratio, in_channels: i, out_channels: o }
+}
+
+/// EfficientNet-B0's stages.
+pub const B0_STAGES: [StageArgs; 7] = [
+    stage(1, 3, 1, 1, 32, 16),
+    stage(2, 3, 2, 6, 16, 24),
+    stage(2, 5, 2, 6, 24, 40),
+    stage(3, 3, 2, 6, 40, 80),
+    stage(3, 5, 1, 6, 80, 112),
+    stage(4, 5, 2, 6, 112, 192),
+    stage(1, 3, 1, 6, 192, 320),
+];
+
+/// Explicit zero padding of a conv input, in pixels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pads {
+    pub top: usize,
+    pub bottom: usize,
+    pub left: usize,
+    pub right: usize,
+}
+
+impl Pads {
+    /// The reference's static SAME padding of a square `image` for a square
+    /// kernel: total `max((ceil(image/stride) - 1) * stride + kernel - image, 0)`,
+    /// the smaller half before, the larger after.
+    pub fn static_same(image: usize, kernel: usize, stride: usize) -> Pads {
+        let out = image.div_ceil(stride);
+        let total = ((out - 1) * stride + kernel).saturating_sub(image);
+        let (before, after) = (total / 2, total - total / 2);
+        Pads { top: before, bottom: after, left: before, right: after }
+    }
+
+    /// ONNX `Conv` `pads` order: `[top, left, bottom, right]`.
+    pub fn onnx(&self) -> [i64; 4] {
+        [self.top as i64, self.left as i64, self.bottom as i64, self.right as i64]
+    }
+
+    /// PyTorch `F.pad` / `ZeroPad2d` order: `(left, right, top, bottom)`.
+    pub fn torch(&self) -> [usize; 4] {
+        [self.left, self.right, self.top, self.bottom]
+    }
+
+    pub fn is_zero(&self) -> bool {
+        *self == Pads::default()
+    }
+}
+
+/// A 2-D convolution with square kernel and stride.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConvSpec {
+    /// Module path, e.g. `encoder.encoder.model.0._blocks.3._depthwise_conv`.
+    pub name: String,
+    pub in_channels: usize,
+    pub out_channels: usize,
+    pub kernel: usize,
+    pub stride: usize,
+    pub groups: usize,
+    pub bias: bool,
+    pub pads: Pads,
+}
+
+impl ConvSpec {
+    pub fn weight_name(&self) -> String {
+        format!("{}.weight", self.name)
+    }
+    pub fn bias_name(&self) -> String {
+        format!("{}.bias", self.name)
+    }
+    /// `[out, in / groups, k, k]`.
+    pub fn weight_shape(&self) -> Vec<usize> {
+        vec![self.out_channels, self.in_channels / self.groups, self.kernel, self.kernel]
+    }
+    /// Inputs feeding one output value.
+    pub fn fan_in(&self) -> usize {
+        self.in_channels / self.groups * self.kernel * self.kernel
+    }
+    /// Output size along one axis for an input of `size` pixels.
+    pub fn output_size(&self, size: usize, before: usize, after: usize) -> usize {
+        (size + before + after - self.kernel) / self.stride + 1
+    }
+}
+
+/// A BatchNorm2d over `channels` (eps [`BN_EPS`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchNormSpec {
+    pub name: String,
+    pub channels: usize,
+}
+
+impl BatchNormSpec {
+    /// Names of `(weight, bias, running_mean, running_var)`.
+    pub fn names(&self) -> [String; 4] {
+        ["weight", "bias", "running_mean", "running_var"].map(|p| format!("{}.{p}", self.name))
+    }
+}
+
+/// One MBConv block.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BlockSpec {
+    /// Position in `_blocks` (0..16).
+    pub index: usize,
+    /// Stage in [`B0_STAGES`] (0..7).
+    pub stage: usize,
+    /// 1x1 expansion and its BN (`_expand_conv`, `_bn0`); absent for expand ratio 1.
+    pub expand: Option<(ConvSpec, BatchNormSpec)>,
+    /// Depthwise conv (`_depthwise_conv`) and its BN (`_bn1`).
+    pub depthwise: (ConvSpec, BatchNormSpec),
+    /// Squeeze-and-excitation convs with bias (`_se_reduce`, `_se_expand`).
+    pub se_reduce: ConvSpec,
+    pub se_expand: ConvSpec,
+    /// 1x1 projection (`_project_conv`) and its BN (`_bn2`).
+    pub project: (ConvSpec, BatchNormSpec),
+    /// Residual connection (stride 1 and equal channel counts).
+    pub residual: bool,
+}
+
+/// A fully connected layer `y = x W^T + b`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinearSpec {
+    pub name: String,
+    pub in_features: usize,
+    pub out_features: usize,
+}
+
+/// What a parameter is, which decides how it is initialised and whether it is
+/// trained (BatchNorm running statistics are buffers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ParamRole {
+    ConvWeight,
+    ConvBias,
+    BnWeight,
+    BnBias,
+    BnRunningMean,
+    BnRunningVar,
+    LinearWeight,
+    LinearBias,
+    LayerNormWeight,
+    LayerNormBias,
+    Bilinear,
+}
+
+impl ParamRole {
+    /// Running statistics are updated by forward passes, not by the optimiser.
+    pub fn is_buffer(self) -> bool {
+        matches!(self, ParamRole::BnRunningMean | ParamRole::BnRunningVar)
+    }
+}
+
+/// One named parameter of the network.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamSpec {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub role: ParamRole,
+    /// Inputs feeding one output of the layer the parameter belongs to.
+    pub fan_in: usize,
+}
+
+impl ParamSpec {
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The whole COCOLA network.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Architecture {
+    pub in_channels: usize,
+    pub stem: (ConvSpec, BatchNormSpec),
+    pub blocks: Vec<BlockSpec>,
+    pub head: (ConvSpec, BatchNormSpec),
+    /// `encoder.projection`: 1280 -> 512.
+    pub projection: LinearSpec,
+    /// `layer_norm` over the embedding (eps [`LN_EPS`]).
+    pub layer_norm: String,
+    pub embedding_dim: usize,
+}
+
+fn conv(name: String, i: usize, o: usize, k: usize, s: usize, groups: usize, bias: bool, image: usize) -> ConvSpec {
+    ConvSpec {
+        name,
+        in_channels: i,
+        out_channels: o,
+        kernel: k,
+        stride: s,
+        groups,
+        bias,
+        pads: Pads::static_same(image, k, s),
+    }
+}
+
+fn bn(name: String, channels: usize) -> BatchNormSpec {
+    BatchNormSpec { name, channels }
+}
+
+impl Architecture {
+    /// The reference network: EfficientNet-B0 (2 input channels, padding for
+    /// a 224 x 224 image) + Linear(1280, 512) + LayerNorm + tanh + W.
+    pub fn cocola() -> Architecture {
+        let p = EFFICIENTNET_PREFIX;
+        let mut image = REFERENCE_IMAGE_SIZE;
+        let stem = (
+            conv(format!("{p}._conv_stem"), N_CHANNELS, 32, 3, 2, 1, false, image),
+            bn(format!("{p}._bn0"), 32),
+        );
+        image = image.div_ceil(2);
+
+        let mut blocks = Vec::new();
+        for (stage_index, st) in B0_STAGES.iter().enumerate() {
+            for r in 0..st.repeats {
+                let (inp, stride) = if r == 0 { (st.in_channels, st.stride) } else { (st.out_channels, 1) };
+                let index = blocks.len();
+                let b = format!("{p}._blocks.{index}");
+                let mid = inp * st.expand_ratio;
+                let squeezed = ((inp as f64 * SE_RATIO) as usize).max(1);
+                let expand = (st.expand_ratio != 1).then(|| {
+                    (conv(format!("{b}._expand_conv"), inp, mid, 1, 1, 1, false, image), bn(format!("{b}._bn0"), mid))
+                });
+                let depthwise = (
+                    conv(format!("{b}._depthwise_conv"), mid, mid, st.kernel, stride, mid, false, image),
+                    bn(format!("{b}._bn1"), mid),
+                );
+                image = image.div_ceil(stride);
+                blocks.push(BlockSpec {
+                    index,
+                    stage: stage_index,
+                    expand,
+                    depthwise,
+                    se_reduce: conv(format!("{b}._se_reduce"), mid, squeezed, 1, 1, 1, true, 1),
+                    se_expand: conv(format!("{b}._se_expand"), squeezed, mid, 1, 1, 1, true, 1),
+                    project: (
+                        conv(format!("{b}._project_conv"), mid, st.out_channels, 1, 1, 1, false, image),
+                        bn(format!("{b}._bn2"), st.out_channels),
+                    ),
+                    residual: stride == 1 && inp == st.out_channels,
+                });
+            }
+        }
+        let last = B0_STAGES[B0_STAGES.len() - 1].out_channels;
+        let head = (
+            conv(format!("{p}._conv_head"), last, FEATURE_DIM, 1, 1, 1, false, image),
+            bn(format!("{p}._bn1"), FEATURE_DIM),
+        );
+        Architecture {
+            in_channels: N_CHANNELS,
+            stem,
+            blocks,
+            head,
+            projection: LinearSpec {
+                name: "encoder.projection".into(),
+                in_features: FEATURE_DIM,
+                out_features: EMBEDDING_DIM,
+            },
+            layer_norm: "layer_norm".into(),
+            embedding_dim: EMBEDDING_DIM,
+        }
+    }
+
+    /// Every conv with its BatchNorm (if any), in forward order. SE convs have none.
+    pub fn convs(&self) -> Vec<(&ConvSpec, Option<&BatchNormSpec>)> {
+        let mut out = vec![(&self.stem.0, Some(&self.stem.1))];
+        for b in &self.blocks {
+            if let Some((c, n)) = &b.expand {
+                out.push((c, Some(n)));
+            }
+            out.push((&b.depthwise.0, Some(&b.depthwise.1)));
+            out.push((&b.se_reduce, None));
+            out.push((&b.se_expand, None));
+            out.push((&b.project.0, Some(&b.project.1)));
+        }
+        out.push((&self.head.0, Some(&self.head.1)));
+        out
+    }
+
+    /// Every parameter, in forward order, with its `state_dict` name and shape.
+    pub fn parameters(&self) -> Vec<ParamSpec> {
+        let mut out = Vec::new();
+        for (c, n) in self.convs() {
+            let fan_in = c.fan_in();
+            out.push(ParamSpec { name: c.weight_name(), shape: c.weight_shape(), role: ParamRole::ConvWeight, fan_in });
+            if c.bias {
+                out.push(ParamSpec { name: c.bias_name(), shape: vec![c.out_channels], role: ParamRole::ConvBias, fan_in });
+            }
+            if let Some(n) = n {
+                let roles =
+                    [ParamRole::BnWeight, ParamRole::BnBias, ParamRole::BnRunningMean, ParamRole::BnRunningVar];
+                for (name, role) in n.names().into_iter().zip(roles) {
+                    out.push(ParamSpec { name, shape: vec![n.channels], role, fan_in: 1 });
+                }
+            }
+        }
+        let l = &self.projection;
+        out.push(ParamSpec {
+            name: format!("{}.weight", l.name),
+            shape: vec![l.out_features, l.in_features],
+            role: ParamRole::LinearWeight,
+            fan_in: l.in_features,
+        });
+        out.push(ParamSpec {
+            name: format!("{}.bias", l.name),
+            shape: vec![l.out_features],
+            role: ParamRole::LinearBias,
+            fan_in: l.in_features,
+        });
+        let d = self.embedding_dim;
+        out.push(ParamSpec {
+            name: format!("{}.weight", self.layer_norm),
+            shape: vec![d],
+            role: ParamRole::LayerNormWeight,
+            fan_in: 1,
+        });
+        out.push(ParamSpec {
+            name: format!("{}.bias", self.layer_norm),
+            shape: vec![d],
+            role: ParamRole::LayerNormBias,
+            fan_in: 1,
+        });
+        out.push(ParamSpec { name: SIMILARITY_W.into(), shape: vec![d, d], role: ParamRole::Bilinear, fan_in: d });
+        out
+    }
+
+    /// Height and width of the last feature map (before the pool) for an
+    /// `h x w` input, following the static padding.
+    pub fn feature_map_size(&self, h: usize, w: usize) -> (usize, usize) {
+        let mut size = (h, w);
+        for (c, _) in self.convs() {
+            if c.name.contains("._se_") {
+                continue;
+            }
+            size = (
+                c.output_size(size.0, c.pads.top, c.pads.bottom),
+                c.output_size(size.1, c.pads.left, c.pads.right),
+            );
+        }
+        size
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn b0_has_sixteen_blocks_and_the_reference_parameter_count() {
+        let a = Architecture::cocola();
+        assert_eq!(a.blocks.len(), 16);
+        let params = a.parameters();
+        // efficientnet_pytorch's state_dict has 358 entries for this network,
+        // 49 of them `num_batches_tracked`; plus projection (2), LN (2), W (1).
+        assert_eq!(params.len(), 358 - 49 + 5);
+        let trainable: usize = params.iter().filter(|p| !p.role.is_buffer()).map(ParamSpec::len).sum();
+        // B0 without classifier has 4 007 548 parameters with 3 input channels;
+        // 2 input channels remove 32*9, the head adds 1280*512+512 + 2*512 + 512*512.
+        assert_eq!(trainable, 4_007_548 - 288 + 655_872 + 1024 + 262_144);
+    }
+
+    #[test]
+    fn padding_is_static_for_224_not_dynamic_for_the_real_input() {
+        let a = Architecture::cocola();
+        assert_eq!(a.stem.0.pads, Pads { top: 0, bottom: 1, left: 0, right: 1 });
+        let dw: Vec<[usize; 4]> = a.blocks.iter().map(|b| b.depthwise.0.pads.torch()).collect();
+        // As printed by efficientnet_pytorch 0.7.1 (ZeroPad2d (left, right, top, bottom)).
+        let expected = [
+            [1, 1, 1, 1], [0, 1, 0, 1], [1, 1, 1, 1], [1, 2, 1, 2], [2, 2, 2, 2], [0, 1, 0, 1],
+            [1, 1, 1, 1], [1, 1, 1, 1], [2, 2, 2, 2], [2, 2, 2, 2], [2, 2, 2, 2], [1, 2, 1, 2],
+            [2, 2, 2, 2], [2, 2, 2, 2], [2, 2, 2, 2], [1, 1, 1, 1],
+        ];
+        assert_eq!(dw, expected);
+        assert_eq!(a.feature_map_size(64, 501), (2, 15));
+    }
+
+    #[test]
+    fn residuals_and_se_widths() {
+        let a = Architecture::cocola();
+        let residual: Vec<usize> = a.blocks.iter().filter(|b| b.residual).map(|b| b.index).collect();
+        assert_eq!(residual, [2, 4, 6, 7, 9, 10, 12, 13, 14]);
+        assert_eq!(a.blocks[0].se_reduce.out_channels, 8);
+        assert_eq!(a.blocks[1].se_reduce.out_channels, 4);
+        assert!(a.blocks[0].expand.is_none() && a.blocks[1].expand.is_some());
+    }
+}

@@ -1,0 +1,315 @@
+//! What a COCOLA model says about itself, stored in the ONNX file's
+//! `metadata_props`, and the checks a consumer runs before trusting a model.
+//!
+//! Keys written (all values are strings):
+//!
+//! | key | value |
+//! |---|---|
+//! | `cocola.format` | [`FORMAT_VERSION`]: layout of this metadata and of the graph interface |
+//! | `cocola.architecture` | [`ARCHITECTURE`] |
+//! | `cocola.name`, `cocola.version` | model name and version (required) |
+//! | `cocola.description`, `cocola.license`, `cocola.training_data` | free text |
+//! | `cocola.training` | JSON, free-form (steps, batch size, hardware, ...) |
+//! | `cocola.validation_accuracy` | JSON, accuracy per mode and K |
+//! | `cocola.calibration` | JSON [`Calibration`]; absent for an uncalibrated model |
+//! | `cocola.score` | how to compute the score from the outputs (informational) |
+//! | `feature.*` | every entry of [`contract::feature_metadata`] |
+//!
+//! On load, the `feature.*` entries must equal this build's contract exactly:
+//! any key missing, different, or unknown to this build refuses the model,
+//! listing every difference.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::error::{ContractDifference, ModelError};
+use super::io;
+use crate::calibration::Calibration;
+use crate::contract;
+use crate::onnx::proto::ModelHeader;
+
+/// Version of the model layout (metadata keys, graph inputs and outputs).
+pub const FORMAT_VERSION: &str = "1";
+/// The network a model of this format runs (see [`super::arch`]).
+pub const ARCHITECTURE: &str =
+    "efficientnet-b0(in=2, static SAME padding for 224x224) > linear(1280,512) > layernorm > tanh; bilinear W 512x512";
+/// The scoring rule, recorded for people reading the metadata.
+pub const SCORE_RULE: &str = "score(condition, stem) = dot(embedding[condition], w_embedding[stem]) = f(c)^T W f(s)";
+
+pub const KEY_FORMAT: &str = "cocola.format";
+pub const KEY_ARCHITECTURE: &str = "cocola.architecture";
+pub const KEY_NAME: &str = "cocola.name";
+pub const KEY_VERSION: &str = "cocola.version";
+pub const KEY_DESCRIPTION: &str = "cocola.description";
+pub const KEY_LICENSE: &str = "cocola.license";
+pub const KEY_TRAINING_DATA: &str = "cocola.training_data";
+pub const KEY_TRAINING: &str = "cocola.training";
+pub const KEY_VALIDATION_ACCURACY: &str = "cocola.validation_accuracy";
+pub const KEY_CALIBRATION: &str = "cocola.calibration";
+pub const KEY_SCORE: &str = "cocola.score";
+
+/// Prefix of the feature-contract keys.
+pub const FEATURE_PREFIX: &str = "feature.";
+
+/// A model's self-description.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelMetadata {
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    pub license: String,
+    /// Which datasets (and splits) the model was trained on.
+    pub training_data: String,
+    /// Free-form training record, e.g. `{"steps": 20000, "batch": 128, "hardware": "1x H100"}`.
+    pub training: serde_json::Value,
+    /// Validation accuracy per mode and K, e.g. `{"both": {"2": 0.99, "128": 0.91}, ...}`.
+    pub validation_accuracy: serde_json::Value,
+    /// Score calibration measured on validation data; `None` if not measured.
+    pub calibration: Option<Calibration>,
+}
+
+impl ModelMetadata {
+    /// Metadata with a name and version and everything else empty.
+    pub fn new(name: impl Into<String>, version: impl Into<String>) -> Self {
+        ModelMetadata {
+            name: name.into(),
+            version: version.into(),
+            description: String::new(),
+            license: String::new(),
+            training_data: String::new(),
+            training: serde_json::Value::Object(Default::default()),
+            validation_accuracy: serde_json::Value::Object(Default::default()),
+            calibration: None,
+        }
+    }
+
+    /// The `metadata_props` entries to write, feature contract included.
+    pub fn to_props(&self) -> Result<Vec<(String, String)>, ModelError> {
+        for (key, value) in [(KEY_NAME, &self.name), (KEY_VERSION, &self.version)] {
+            if value.trim().is_empty() {
+                return Err(ModelError::BadMetadata { key: key.into(), detail: "must not be empty".into() });
+            }
+        }
+        let json = |key: &str, v: &serde_json::Value| {
+            serde_json::to_string(v).map_err(|e| ModelError::BadMetadata { key: key.into(), detail: e.to_string() })
+        };
+        let mut props = vec![
+            (KEY_FORMAT.to_string(), FORMAT_VERSION.to_string()),
+            (KEY_ARCHITECTURE.to_string(), ARCHITECTURE.to_string()),
+            (KEY_NAME.to_string(), self.name.clone()),
+            (KEY_VERSION.to_string(), self.version.clone()),
+            (KEY_DESCRIPTION.to_string(), self.description.clone()),
+            (KEY_LICENSE.to_string(), self.license.clone()),
+            (KEY_TRAINING_DATA.to_string(), self.training_data.clone()),
+            (KEY_TRAINING.to_string(), json(KEY_TRAINING, &self.training)?),
+            (KEY_VALIDATION_ACCURACY.to_string(), json(KEY_VALIDATION_ACCURACY, &self.validation_accuracy)?),
+            (KEY_SCORE.to_string(), SCORE_RULE.to_string()),
+        ];
+        if let Some(cal) = &self.calibration {
+            cal.validate().map_err(|detail| ModelError::BadMetadata { key: KEY_CALIBRATION.into(), detail })?;
+            let text = serde_json::to_string(cal)
+                .map_err(|e| ModelError::BadMetadata { key: KEY_CALIBRATION.into(), detail: e.to_string() })?;
+            props.push((KEY_CALIBRATION.to_string(), text));
+        }
+        props.extend(contract::feature_metadata().into_iter().map(|(k, v)| (k.to_string(), v)));
+        Ok(props)
+    }
+
+    /// Reads and checks metadata entries. `what` names the model in messages.
+    /// Checks, in order: COCOLA format, feature contract, architecture, fields.
+    pub fn from_props<'a>(
+        props: impl IntoIterator<Item = (&'a str, &'a str)>,
+        what: &str,
+    ) -> Result<ModelMetadata, ModelError> {
+        let props: BTreeMap<&str, &str> = props.into_iter().collect();
+        let Some(format) = props.get(KEY_FORMAT) else {
+            return Err(ModelError::NotCocola {
+                what: what.into(),
+                detail: format!("its metadata has no '{KEY_FORMAT}' entry"),
+            });
+        };
+        if *format != FORMAT_VERSION {
+            return Err(ModelError::UnsupportedFormat { found: format.to_string(), supported: FORMAT_VERSION.into() });
+        }
+        let differences = contract_differences(&props);
+        if !differences.is_empty() {
+            return Err(ModelError::ContractMismatch { differences });
+        }
+        match props.get(KEY_ARCHITECTURE) {
+            Some(a) if *a == ARCHITECTURE => {}
+            other => {
+                return Err(ModelError::BadMetadata {
+                    key: KEY_ARCHITECTURE.into(),
+                    detail: format!(
+                        "model has {}, this build runs '{ARCHITECTURE}'",
+                        other.map_or("(missing)".to_string(), |a| format!("'{a}'"))
+                    ),
+                })
+            }
+        }
+        let required = |key: &str| match props.get(key) {
+            Some(v) if !v.trim().is_empty() => Ok(v.to_string()),
+            _ => Err(ModelError::BadMetadata { key: key.into(), detail: "missing or empty".into() }),
+        };
+        let text = |key: &str| props.get(key).map_or(String::new(), |v| v.to_string());
+        let json = |key: &str| match props.get(key) {
+            None => Ok(serde_json::Value::Null),
+            Some(v) => serde_json::from_str(v)
+                .map_err(|e| ModelError::BadMetadata { key: key.into(), detail: format!("not valid JSON: {e}") }),
+        };
+        let calibration = match props.get(KEY_CALIBRATION) {
+            None => None,
+            Some(v) => {
+                let bad = |detail: String| ModelError::BadMetadata { key: KEY_CALIBRATION.into(), detail };
+                let cal: Calibration = serde_json::from_str(v).map_err(|e| bad(e.to_string()))?;
+                cal.validate().map_err(bad)?;
+                Some(cal)
+            }
+        };
+        Ok(ModelMetadata {
+            name: required(KEY_NAME)?,
+            version: required(KEY_VERSION)?,
+            description: text(KEY_DESCRIPTION),
+            license: text(KEY_LICENSE),
+            training_data: text(KEY_TRAINING_DATA),
+            training: json(KEY_TRAINING)?,
+            validation_accuracy: json(KEY_VALIDATION_ACCURACY)?,
+            calibration,
+        })
+    }
+}
+
+/// Every `feature.*` key on which `props` and this build's contract differ.
+pub fn contract_differences(props: &BTreeMap<&str, &str>) -> Vec<ContractDifference> {
+    let expected = contract::feature_metadata();
+    let mut out = Vec::new();
+    for (key, want) in &expected {
+        match props.get(key) {
+            Some(have) if *have == want.as_str() => {}
+            have => out.push(ContractDifference {
+                key: key.to_string(),
+                model: have.map(|s| s.to_string()),
+                expected: Some(want.clone()),
+            }),
+        }
+    }
+    for (key, have) in props.range(FEATURE_PREFIX..) {
+        if !key.starts_with(FEATURE_PREFIX) {
+            break;
+        }
+        if !expected.contains_key(key) {
+            out.push(ContractDifference { key: key.to_string(), model: Some(have.to_string()), expected: None });
+        }
+    }
+    out
+}
+
+/// Reads a model's metadata and checks its interface without running it (no
+/// ONNX Runtime needed): the bytes must be an ONNX model, with COCOLA's
+/// inputs and outputs, valid metadata and this build's feature contract.
+pub fn read_metadata(bytes: &[u8], what: &str) -> Result<ModelMetadata, ModelError> {
+    let header = decode_header(bytes, what)?;
+    let meta = ModelMetadata::from_props(header.metadata(), what)?;
+    io::check_interface(&header, what)?;
+    Ok(meta)
+}
+
+/// Decodes the model header, refusing bytes that are not an ONNX model.
+pub fn decode_header(bytes: &[u8], what: &str) -> Result<ModelHeader, ModelError> {
+    use prost::Message;
+    let not_onnx = |detail: String| ModelError::NotOnnx { what: what.into(), detail };
+    if bytes.is_empty() {
+        return Err(not_onnx("the file is empty".into()));
+    }
+    let header = ModelHeader::decode(bytes)
+        .map_err(|e| not_onnx(format!("it does not decode as an ONNX protobuf ({e}); the file may be truncated or corrupt")))?;
+    if header.ir_version.is_none() || header.graph.is_none() || header.opset_import.is_empty() {
+        return Err(not_onnx("it has no IR version, opset or graph".into()));
+    }
+    Ok(header)
+}
+
+impl std::fmt::Display for ModelMetadata {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let or_dash = |s: &str| if s.trim().is_empty() { "-".to_string() } else { s.to_string() };
+        writeln!(f, "name         {}", self.name)?;
+        writeln!(f, "version      {}", self.version)?;
+        writeln!(f, "description  {}", or_dash(&self.description))?;
+        writeln!(f, "license      {}", or_dash(&self.license))?;
+        writeln!(f, "trained on   {}", or_dash(&self.training_data))?;
+        writeln!(f, "training     {}", json_line(&self.training))?;
+        writeln!(f, "validation   {}", json_line(&self.validation_accuracy))?;
+        match &self.calibration {
+            None => writeln!(f, "calibration  none (raw scores only)")?,
+            Some(cal) => {
+                for mode in crate::mode::Mode::ALL {
+                    let c = cal.mode(mode);
+                    writeln!(
+                        f,
+                        "calibration  {:<10} coherent {:.2} ± {:.2} (n={}), random {:.2} ± {:.2} (n={})",
+                        mode.name(),
+                        c.coherent.mean,
+                        c.coherent.std,
+                        c.coherent.count,
+                        c.random.mean,
+                        c.random.std,
+                        c.random.count
+                    )?;
+                }
+            }
+        }
+        writeln!(f, "features     contract {}", contract::CONTRACT_VERSION)
+    }
+}
+
+fn json_line(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "-".into(),
+        serde_json::Value::Object(m) if m.is_empty() => "-".into(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(meta: &ModelMetadata) -> Vec<(String, String)> {
+        meta.to_props().unwrap()
+    }
+
+    #[test]
+    fn round_trip() {
+        let mut meta = ModelMetadata::new("m", "1.0");
+        meta.training = serde_json::json!({"steps": 10});
+        let p = props(&meta);
+        let back = ModelMetadata::from_props(p.iter().map(|(k, v)| (k.as_str(), v.as_str())), "m").unwrap();
+        assert_eq!(back, meta);
+    }
+
+    #[test]
+    fn every_feature_difference_is_listed() {
+        let meta = ModelMetadata::new("m", "1");
+        let mut p = props(&meta);
+        p.retain(|(k, _)| k != "feature.hop_length");
+        for (k, v) in p.iter_mut() {
+            if k == "feature.n_mels" {
+                *v = "128".into();
+            }
+        }
+        p.push(("feature.new_thing".into(), "x".into()));
+        let err = ModelMetadata::from_props(p.iter().map(|(k, v)| (k.as_str(), v.as_str())), "m").unwrap_err();
+        let ModelError::ContractMismatch { differences } = &err else { panic!("{err}") };
+        let keys: Vec<&str> = differences.iter().map(|d| d.key.as_str()).collect();
+        assert_eq!(keys, ["feature.hop_length", "feature.n_mels", "feature.new_thing"]);
+        let text = err.to_string();
+        assert!(text.contains("feature.n_mels: model has '128', expected '64'"), "{text}");
+        assert!(text.contains("feature.hop_length: model has (missing), expected '160'"), "{text}");
+    }
+
+    #[test]
+    fn empty_name_is_refused_on_write() {
+        assert!(ModelMetadata::new("", "1").to_props().is_err());
+    }
+}
