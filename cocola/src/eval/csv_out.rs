@@ -1,0 +1,107 @@
+//! CSV files written by an evaluation: one row per pair, or one row per
+//! (mode, K). Numbers are written in full precision; empty cells mean
+//! "not applicable" (no score for a failed or silent pair, no fit for an
+//! uncalibrated model).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::pairs::{PairSetReport, PairStatus};
+use super::submix::SubmixReport;
+use crate::mode::Mode;
+
+/// Why a CSV could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {}: {error}", path.display())]
+pub struct CsvWriteError {
+    pub path: PathBuf,
+    pub error: String,
+}
+
+fn cell<T: ToString>(value: Option<T>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// The per-pair table.
+pub fn write_pairs<W: Write>(out: W, report: &PairSetReport, modes: &[Mode]) -> Result<(), csv::Error> {
+    let mut w = csv::Writer::from_writer(out);
+    let mut header: Vec<String> =
+        ["id", "condition", "stem", "status", "duration_s", "windows_scored", "windows_silent"]
+            .map(String::from)
+            .to_vec();
+    header.extend(modes.iter().map(|m| format!("raw_{m}")));
+    if report.calibrated {
+        header.extend(modes.iter().map(|m| format!("fit_{m}")));
+    }
+    header.push("error".into());
+    w.write_record(&header)?;
+    for pair in &report.pairs {
+        let (status, error) = match &pair.status {
+            PairStatus::Scored => ("scored", ""),
+            PairStatus::Silent => ("silent", ""),
+            PairStatus::Failed { error } => ("failed", error.as_str()),
+        };
+        let r = pair.report.as_ref();
+        let mut row = vec![
+            pair.id.clone(),
+            pair.condition.display().to_string(),
+            pair.stem.display().to_string(),
+            status.to_string(),
+            cell(r.map(|r| format!("{:.3}", r.duration_seconds))),
+            cell(r.map(|r| r.scored_windows())),
+            cell(r.map(|r| r.windows.len() - r.scored_windows())),
+        ];
+        row.extend(modes.iter().map(|&m| cell(pair.raw(m))));
+        if report.calibrated {
+            row.extend(modes.iter().map(|&m| cell(pair.fit(m))));
+        }
+        row.push(error.to_string());
+        w.write_record(&row)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// The accuracy@K table.
+pub fn write_accuracy<W: Write>(out: W, report: &SubmixReport) -> Result<(), csv::Error> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(["mode", "k", "batches", "anchors", "accuracy", "std_error", "chance"])?;
+    for r in &report.results {
+        let a = &r.accuracy;
+        w.write_record([
+            r.mode.to_string(),
+            a.k.to_string(),
+            a.batches.to_string(),
+            a.anchors.to_string(),
+            a.accuracy.to_string(),
+            cell(a.std_error),
+            a.chance.to_string(),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Writes a CSV to `path` through a temporary file renamed into place, so an
+/// interrupted run never leaves half a table where a complete one was.
+pub fn write_file(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<(), csv::Error>,
+) -> Result<(), CsvWriteError> {
+    let fail = |error: String| CsvWriteError { path: path.to_owned(), error };
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let file = std::fs::File::create(&temp).map_err(|e| e.to_string())?;
+        let mut buffered = std::io::BufWriter::new(file);
+        write(&mut buffered).map_err(|e| e.to_string())?;
+        buffered.flush().map_err(|e| e.to_string())?;
+        drop(buffered);
+        std::fs::rename(&temp, path).map_err(|e| e.to_string())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result.map_err(fail)
+}

@@ -1,0 +1,231 @@
+//! Embedding many 5 s windows under several modes, fast: cache first, then
+//! features for the misses in parallel, then the encoder over many rows per
+//! call.
+//!
+//! Windows are submitted one at a time, grouped by what they belong to (a
+//! track) for the cache; misses queue up across groups until enough rows
+//! have gathered for efficient encoder runs. Results go to a sink as they are
+//! known (hits at once, misses after the flush that computes them), tagged
+//! with the caller's slot number, so the caller keeps only what it needs.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+
+use super::cache::{entry_key, window_hash, CacheGroup, Digest32, EmbeddingCache};
+use crate::contract::{EMBEDDING_DIM, FEATURE_LEN};
+use crate::features::FeatureExtractor;
+use crate::mode::Mode;
+use crate::model::{Embeddings, Model, ModelError};
+
+/// Encoder rows per call: enough to amortise the call and fill the
+/// intra-op threads, small enough to keep the input tensor at 8 MB.
+pub const ROWS_PER_RUN: usize = 32;
+/// Queued rows that trigger a flush: a few encoder runs' worth, so features
+/// of many windows are computed in one parallel sweep.
+const FLUSH_ROWS: usize = 4 * ROWS_PER_RUN;
+/// A cache entry holds f(x) then W f(x).
+pub const ENTRY_DIM: usize = 2 * EMBEDDING_DIM;
+
+/// What turns feature rows into embeddings: the model, or a stand-in in tests.
+pub trait Encoder {
+    /// Embeds `rows` feature tensors (`rows x FEATURE_LEN` values).
+    fn encode(&mut self, features: &[f32], rows: usize) -> Result<Embeddings, ModelError>;
+}
+
+impl Encoder for Model {
+    fn encode(&mut self, features: &[f32], rows: usize) -> Result<Embeddings, ModelError> {
+        self.embed(features, rows)
+    }
+}
+
+/// Receives results: (slot, index into the embedder's modes, f(x), W f(x)).
+pub type Sink<'s> = dyn FnMut(usize, usize, &[f32], &[f32]) + 's;
+
+/// Counters of one embedder's work.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct EmbedStats {
+    pub windows: u64,
+    /// (window, mode) results served from the cache.
+    pub cached_rows: u64,
+    /// Rows the encoder computed, and the calls it took.
+    pub encoder_rows: u64,
+    pub encoder_runs: u64,
+}
+
+thread_local! {
+    // One extractor (FFT plan, 6 MB of scratch) per rayon worker, kept alive.
+    static EXTRACTOR: RefCell<FeatureExtractor> = RefCell::new(FeatureExtractor::new());
+}
+
+struct Job {
+    group: Digest32,
+    slot: usize,
+    samples: Vec<f32>,
+    /// (mode index, cache key) of the results still missing.
+    missing: Vec<(usize, Digest32)>,
+}
+
+struct Group {
+    entries: CacheGroup,
+    closed: bool,
+    pending: usize,
+}
+
+/// Cached, batched, parallel embedding of windows.
+pub struct WindowEmbedder<'a, E: Encoder> {
+    encoder: &'a mut E,
+    cache: &'a EmbeddingCache,
+    modes: Vec<Mode>,
+    queue: Vec<Job>,
+    queued_rows: usize,
+    groups: HashMap<Digest32, Group>,
+    batch: Vec<f32>,
+    stats: EmbedStats,
+}
+
+impl<'a, E: Encoder> WindowEmbedder<'a, E> {
+    pub fn new(encoder: &'a mut E, cache: &'a EmbeddingCache, modes: &[Mode]) -> Self {
+        Self {
+            encoder,
+            cache,
+            modes: modes.to_vec(),
+            queue: Vec::new(),
+            queued_rows: 0,
+            groups: HashMap::new(),
+            batch: Vec::new(),
+            stats: EmbedStats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> EmbedStats {
+        self.stats
+    }
+
+    /// Opens a cache group (a track, a file); windows submitted under it are
+    /// looked up in, and added to, its cache file.
+    pub fn open_group(&mut self, group: Digest32) {
+        let cache = self.cache;
+        self.groups.entry(group).or_insert_with(|| Group {
+            entries: cache.load(&group, ENTRY_DIM),
+            closed: false,
+            pending: 0,
+        });
+    }
+
+    /// No more windows for `group`: its cache file is written once its
+    /// queued windows are computed.
+    pub fn close_group(&mut self, group: Digest32) {
+        if let Some(g) = self.groups.get_mut(&group) {
+            g.closed = true;
+        }
+        self.store_finished_groups();
+    }
+
+    /// Submits one window (<= 5 s of 16 kHz samples; shorter is zero-padded
+    /// by the features) of an open group. Cached results go to `sink` now,
+    /// the others after the flush that computes them.
+    pub fn submit(
+        &mut self,
+        group: Digest32,
+        slot: usize,
+        samples: Vec<f32>,
+        sink: &mut Sink<'_>,
+    ) -> Result<(), ModelError> {
+        self.open_group(group);
+        self.stats.windows += 1;
+        let window = window_hash(&samples);
+        let g = self.groups.get_mut(&group).expect("group opened above");
+        let mut missing = Vec::new();
+        for (m, &mode) in self.modes.iter().enumerate() {
+            let key = entry_key(&window, mode);
+            match g.entries.get(&key) {
+                Some(entry) => sink(slot, m, &entry[..EMBEDDING_DIM], &entry[EMBEDDING_DIM..]),
+                None => missing.push((m, key)),
+            }
+        }
+        let hits = (self.modes.len() - missing.len()) as u64;
+        self.stats.cached_rows += hits;
+        self.cache.record(hits, missing.len() as u64);
+        if missing.is_empty() {
+            return Ok(());
+        }
+        g.pending += 1;
+        self.queued_rows += missing.len();
+        self.queue.push(Job { group, slot, samples, missing });
+        if self.queued_rows >= FLUSH_ROWS {
+            self.flush(sink)?;
+        }
+        Ok(())
+    }
+
+    /// Computes everything queued and writes every cache file.
+    pub fn finish(&mut self, sink: &mut Sink<'_>) -> Result<(), ModelError> {
+        self.flush(sink)?;
+        for g in self.groups.values_mut() {
+            g.closed = true;
+        }
+        self.store_finished_groups();
+        Ok(())
+    }
+
+    fn flush(&mut self, sink: &mut Sink<'_>) -> Result<(), ModelError> {
+        let jobs = std::mem::take(&mut self.queue);
+        self.queued_rows = 0;
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        // Features once per window, in parallel; masks per mode when batching.
+        let features: Vec<Vec<f32>> = jobs
+            .par_iter()
+            .map(|job| {
+                let mut out = vec![0.0f32; FEATURE_LEN];
+                EXTRACTOR.with(|e| e.borrow_mut().extract_into(&job.samples, &mut out));
+                out
+            })
+            .collect();
+        let rows: Vec<(usize, usize, Digest32)> = jobs
+            .iter()
+            .enumerate()
+            .flat_map(|(j, job)| job.missing.iter().map(move |&(m, key)| (j, m, key)))
+            .collect();
+        for chunk in rows.chunks(ROWS_PER_RUN) {
+            self.batch.resize(chunk.len() * FEATURE_LEN, 0.0);
+            for (row, &(j, m, _)) in self.batch.chunks_exact_mut(FEATURE_LEN).zip(chunk) {
+                row.copy_from_slice(&features[j]);
+                self.modes[m].apply_mask(row);
+            }
+            let embeddings = self.encoder.encode(&self.batch, chunk.len())?;
+            self.stats.encoder_runs += 1;
+            self.stats.encoder_rows += chunk.len() as u64;
+            for (r, &(j, m, key)) in chunk.iter().enumerate() {
+                let (f, wf) = (embeddings.embedding(r), embeddings.w_embedding(r));
+                sink(jobs[j].slot, m, f, wf);
+                if let Some(g) = self.groups.get_mut(&jobs[j].group) {
+                    let mut entry = Vec::with_capacity(ENTRY_DIM);
+                    entry.extend_from_slice(f);
+                    entry.extend_from_slice(wf);
+                    g.entries.insert(key, entry);
+                }
+            }
+        }
+        for job in &jobs {
+            if let Some(g) = self.groups.get_mut(&job.group) {
+                g.pending -= 1;
+            }
+        }
+        self.store_finished_groups();
+        Ok(())
+    }
+
+    fn store_finished_groups(&mut self) {
+        let done: Vec<Digest32> =
+            self.groups.iter().filter(|(_, g)| g.closed && g.pending == 0).map(|(id, _)| *id).collect();
+        for id in done {
+            if let Some(mut g) = self.groups.remove(&id) {
+                self.cache.store(&mut g.entries);
+            }
+        }
+    }
+}

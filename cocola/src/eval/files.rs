@@ -1,0 +1,51 @@
+//! Which files in an evaluation folder are audio, listed in a stable order.
+
+use std::path::{Path, PathBuf};
+
+/// Extensions of the containers the decoder reads (symphonia with `all`).
+/// Anything else in a set folder (notes, metadata, images) is ignored.
+pub const AUDIO_EXTENSIONS: &[&str] = &[
+    "wav", "wave", "flac", "mp3", "ogg", "oga", "m4a", "mp4", "aac", "alac", "aif", "aiff", "aifc", "caf",
+    "mka", "mkv", "webm",
+];
+
+/// Whether `path` names an audio file by its extension (case-insensitive).
+pub fn is_audio_file(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| AUDIO_EXTENSIONS.iter().any(|a| a.eq_ignore_ascii_case(e)))
+}
+
+/// The file name without its extension, lower-cased: `Bass.WAV` -> `bass`.
+pub fn stem_name(path: &Path) -> String {
+    path.file_stem().map(|s| s.to_string_lossy().to_lowercase()).unwrap_or_default()
+}
+
+/// Entries of `dir`, sorted by name (byte order, so the same on every
+/// machine), hidden entries (".name") left out.
+pub fn sorted_entries(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut entries = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        entries.push(entry.path());
+    }
+    entries.sort();
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audio_files_are_recognised_by_extension() {
+        assert!(is_audio_file(Path::new("a/b/stem.WAV")));
+        assert!(is_audio_file(Path::new("x.flac")));
+        assert!(!is_audio_file(Path::new("notes.txt")));
+        assert!(!is_audio_file(Path::new("wav")));
+        assert_eq!(stem_name(Path::new("dir/Condition.Mp3")), "condition");
+    }
+}
