@@ -1,0 +1,101 @@
+//! Harmonic/percussive split of one frequency bin, as `librosa.decompose.hpss`
+//! (0.10.1, defaults: power 2, margin 1, `mask=False`) does it once the two
+//! median-filtered magnitudes are known.
+//!
+//! librosa computes, in float32:
+//! `mask_h = softmask(harm, perc, power=2, split_zeros=True)` and
+//! `mask_p = softmask(perc, harm, power=2, split_zeros=True)` — `split_zeros`
+//! is `margin_harm == 1 and margin_perc == 1`, so true with the default margin —
+//! then `H = S * mask_h * phase`, `P = S * mask_p * phase`. The features only use
+//! `|H|^2` and `|P|^2`, so the phase drops out (|phase| is 1 up to float32
+//! rounding, well below the golden tolerance).
+//!
+//! `softmask(X, X_ref)` rescales by `Z = max(X, X_ref)`; where `Z` is below the
+//! smallest normal float32 (`np.finfo(float32).tiny`) — both medians zero or
+//! subnormal — the mask is 0.5 on both sides (the "split zeros"); elsewhere it
+//! is `(X/Z)^2 / ((X/Z)^2 + (X_ref/Z)^2)`, evaluated in that order in f32.
+
+use crate::contract::{HPSS_MARGIN, HPSS_MASK_POWER};
+
+// The closed forms below are those of the contract's settings.
+const _: () = assert!(HPSS_MASK_POWER == 2.0 && HPSS_MARGIN == 1.0);
+
+/// The two soft masks for one element: `(mask_h, mask_p)`.
+#[inline(always)]
+pub(crate) fn soft_masks(harm: f32, perc: f32) -> (f32, f32) {
+    let z = if harm > perc { harm } else { perc };
+    let small = z < f32::MIN_POSITIVE;
+    let z = if small { 1.0 } else { z };
+    let h = harm / z;
+    let p = perc / z;
+    let h = h * h;
+    let p = p * p;
+    let sum = h + p;
+    if small {
+        (0.5, 0.5)
+    } else {
+        (h / sum, p / sum)
+    }
+}
+
+/// Harmonic and percussive power of one bin over all frames:
+/// `harm_power[t] = (s[t] * mask_h)^2`, `perc_power[t] = (s[t] * mask_p)^2`.
+#[inline(always)]
+pub(crate) fn split_power(
+    s: &[f32],
+    harm: &[f32],
+    perc: &[f32],
+    harm_power: &mut [f32],
+    perc_power: &mut [f32],
+) {
+    let n = s.len();
+    let (harm, perc) = (&harm[..n], &perc[..n]);
+    let (harm_power, perc_power) = (&mut harm_power[..n], &mut perc_power[..n]);
+    for t in 0..n {
+        let (mh, mp) = soft_masks(harm[t], perc[t]);
+        let h = s[t] * mh;
+        let p = s[t] * mp;
+        harm_power[t] = h * h;
+        perc_power[t] = p * p;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_split_zeros_evenly() {
+        assert_eq!(soft_masks(0.0, 0.0), (0.5, 0.5));
+        // both subnormal: librosa's `Z < tiny` also counts as zero
+        assert_eq!(soft_masks(1e-39, 2e-39), (0.5, 0.5));
+        // one side zero, the other normal: a hard 1/0 split
+        assert_eq!(soft_masks(0.0, 1e-20), (0.0, 1.0));
+        assert_eq!(soft_masks(3.0, 0.0), (1.0, 0.0));
+    }
+
+    #[test]
+    fn masks_are_power_two_wiener_weights() {
+        let (h, p) = soft_masks(3.0, 1.0);
+        assert!((h - 0.9).abs() < 1e-7 && (p - 0.1).abs() < 1e-7);
+        let (h, p) = soft_masks(2.0, 2.0);
+        assert_eq!((h, p), (0.5, 0.5));
+        // rescaling by the larger value keeps huge inputs finite
+        let (h, p) = soft_masks(3e38, 1e38);
+        assert!((h - 0.9).abs() < 1e-6 && (p - 0.1).abs() < 1e-6);
+    }
+
+    #[test]
+    fn split_power_squares_the_masked_magnitude() {
+        let s = [2.0, 0.0, 1.0];
+        let harm = [3.0, 0.0, 0.0];
+        let perc = [1.0, 0.0, 0.0];
+        let (mut hp, mut pp) = ([0.0; 3], [0.0; 3]);
+        split_power(&s, &harm, &perc, &mut hp, &mut pp);
+        assert!((hp[0] - (2.0f32 * 0.9).powi(2)).abs() < 1e-6);
+        assert!((pp[0] - (2.0f32 * 0.1).powi(2)).abs() < 1e-6);
+        assert_eq!((hp[1], pp[1]), (0.0, 0.0));
+        // medians both zero but S not: librosa gives each side half the magnitude
+        assert_eq!((hp[2], pp[2]), (0.25, 0.25));
+    }
+}

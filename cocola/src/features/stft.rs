@@ -1,0 +1,213 @@
+//! Magnitude STFT, as `np.abs(librosa.stft(y, n_fft=1024, win_length=400,
+//! hop_length=160))` computes it for float32 `y` (librosa 0.10.1 defaults).
+//!
+//! What librosa does, and what is reproduced here:
+//! - window: `scipy.signal.get_window('hann', 400, fftbins=True)`, the
+//!   *periodic* Hann window, in float64, zero-padded centred to 1024
+//!   (`util.pad_center`: 312 zeros on the left);
+//! - `center=True`, `pad_mode='constant'`: the signal is padded with
+//!   `n_fft / 2` zeros on both sides, so frame `t` is centred on sample `t * hop`;
+//! - the windowed frames are float64 (float32 samples times the float64
+//!   window), transformed by numpy's float64 `rfft`, and the result is stored
+//!   as complex64: each part is rounded to float32;
+//! - `np.abs` of complex64 is `hypotf`, i.e. the float32 rounding of the exact
+//!   magnitude of those rounded parts.
+//!
+//! The transform runs in f64 for the same reason librosa's does: the
+//! magnitudes feed order statistics and soft masks whose quiet bins can end up
+//! in the output after the mask, and an f32 FFT's round-off (relative to the
+//! loudest bin of the frame) would show there. Each frame gets its own real
+//! FFT (`realfft`), so a frame's spectrum never carries round-off from another
+//! one: an all-zero frame is exactly zero, as in librosa, which matters for
+//! the soft masks' zero handling (see hpss.rs).
+
+use std::sync::Arc;
+
+use realfft::num_complex::Complex;
+use realfft::{RealFftPlanner, RealToComplex};
+
+use crate::contract::{HOP_LENGTH, N_BINS, N_FFT, N_FRAMES, WINDOW_SAMPLES, WIN_LENGTH};
+
+/// Offset of the Hann window inside the 1024-sample frame (`pad_center`).
+const WINDOW_OFFSET: usize = (N_FFT - WIN_LENGTH) / 2;
+
+/// Plan, window and scratch for the magnitude STFT of one 5 s window.
+pub(crate) struct Stft {
+    fft: Arc<dyn RealToComplex<f64>>,
+    window: Vec<f64>,
+    frame: Vec<f64>,
+    spectrum: Vec<Complex<f64>>,
+    scratch: Vec<Complex<f64>>,
+}
+
+impl Stft {
+    pub(crate) fn new() -> Self {
+        let fft = RealFftPlanner::<f64>::new().plan_fft_forward(N_FFT);
+        Stft {
+            window: periodic_hann(WIN_LENGTH),
+            frame: fft.make_input_vec(),
+            spectrum: fft.make_output_vec(),
+            scratch: fft.make_scratch_vec(),
+            fft,
+        }
+    }
+
+    /// Magnitudes of all `N_FRAMES` frames of `signal` (exactly
+    /// `WINDOW_SAMPLES` finite samples), written twice: frame-major into
+    /// `by_frame[t * frame_stride + k]` and bin-major into
+    /// `by_bin[k * bin_stride + t]`. The two layouts let both median filters
+    /// of the HPSS run along contiguous memory.
+    pub(crate) fn magnitudes(
+        &mut self,
+        signal: &[f32],
+        by_frame: &mut [f32],
+        frame_stride: usize,
+        by_bin: &mut [f32],
+        bin_stride: usize,
+    ) {
+        debug_assert_eq!(signal.len(), WINDOW_SAMPLES);
+        debug_assert!(frame_stride >= N_BINS && by_frame.len() >= N_FRAMES * frame_stride);
+        debug_assert!(bin_stride >= N_FRAMES && by_bin.len() >= N_BINS * bin_stride);
+
+        for t in 0..N_FRAMES {
+            self.load_frame(signal, t);
+            self.fft
+                .process_with_scratch(&mut self.frame, &mut self.spectrum, &mut self.scratch)
+                .expect("FFT buffers are sized by the plan itself");
+            let row = &mut by_frame[t * frame_stride..t * frame_stride + N_BINS];
+            for (k, (m, z)) in row.iter_mut().zip(&self.spectrum).enumerate() {
+                *m = complex64_abs(z.re, z.im);
+                by_bin[k * bin_stride + t] = *m;
+            }
+        }
+    }
+
+    /// Fills the FFT input with frame `t`, windowed and placed as librosa
+    /// places it (the FFT uses the buffer as scratch, so it is rebuilt whole).
+    fn load_frame(&mut self, signal: &[f32], t: usize) {
+        self.frame.fill(0.0);
+        // Frame `t` of the centre-padded signal starts at original sample
+        // t * hop - n_fft / 2; the window's first sample sits WINDOW_OFFSET later.
+        let start = (t * HOP_LENGTH + WINDOW_OFFSET) as isize - (N_FFT / 2) as isize;
+        let dst = &mut self.frame[WINDOW_OFFSET..WINDOW_OFFSET + WIN_LENGTH];
+        for (n, (x, &w)) in dst.iter_mut().zip(&self.window).enumerate() {
+            let i = start + n as isize;
+            // Outside the signal is the zero padding of `pad_mode='constant'`.
+            if (0..WINDOW_SAMPLES as isize).contains(&i) {
+                *x = f64::from(signal[i as usize]) * w;
+            }
+        }
+    }
+}
+
+/// `scipy.signal.get_window('hann', len, fftbins=True)`: scipy builds the
+/// symmetric window of `len + 1` points from `np.linspace(-pi, pi, len + 1)`
+/// as `0.5 + 0.5 cos(x)` and drops the last point. Reproduced with the same
+/// arithmetic so the f64 window agrees with scipy's to the last bit or so.
+pub(crate) fn periodic_hann(len: usize) -> Vec<f64> {
+    let m = len + 1;
+    let start = -std::f64::consts::PI;
+    let step = (std::f64::consts::PI - start) / (m - 1) as f64;
+    (0..len)
+        .map(|n| {
+            let x = n as f64 * step + start;
+            0.5 + 0.5 * x.cos()
+        })
+        .collect()
+}
+
+/// `np.abs` of the complex64 value librosa stores for an f64 spectrum value:
+/// both parts are rounded to f32 first, then `hypotf` returns the f32
+/// rounding of the magnitude, which the f64 computation below gives exactly
+/// (the squares of f32 values are exact in f64).
+#[inline]
+fn complex64_abs(re: f64, im: f64) -> f32 {
+    let re = f64::from(re as f32);
+    let im = f64::from(im as f32);
+    (re * re + im * im).sqrt() as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_is_periodic_hann() {
+        let w = periodic_hann(WIN_LENGTH);
+        assert_eq!(w.len(), 400);
+        assert_eq!(w[0], 0.0);
+        assert!((w[200] - 1.0).abs() < 1e-15);
+        for n in 1..400 {
+            // periodic: symmetric around len / 2, w[n] == w[len - n]
+            assert!((w[n] - w[400 - n]).abs() < 1e-15, "n={n}");
+            let exact = 0.5 - 0.5 * (2.0 * std::f64::consts::PI * n as f64 / 400.0).cos();
+            assert!((w[n] - exact).abs() < 1e-15, "n={n}");
+        }
+    }
+
+    /// Direct DFT of one centred, windowed frame in f64.
+    fn naive_magnitudes(signal: &[f32], frame: usize) -> Vec<f64> {
+        let w = periodic_hann(WIN_LENGTH);
+        let mut padded = vec![0.0f64; N_FFT];
+        for n in 0..WIN_LENGTH {
+            let i = (frame * HOP_LENGTH + WINDOW_OFFSET + n) as isize - 512;
+            if (0..WINDOW_SAMPLES as isize).contains(&i) {
+                padded[WINDOW_OFFSET + n] = f64::from(signal[i as usize]) * w[n];
+            }
+        }
+        (0..N_BINS)
+            .map(|k| {
+                let (mut re, mut im) = (0.0f64, 0.0f64);
+                for (m, &x) in padded.iter().enumerate() {
+                    let ph = -2.0 * std::f64::consts::PI * ((k * m) % N_FFT) as f64 / N_FFT as f64;
+                    re += x * ph.cos();
+                    im += x * ph.sin();
+                }
+                (re * re + im * im).sqrt()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn matches_a_direct_dft_on_first_middle_and_last_frames() {
+        let mut state = 0x1234_5678u32;
+        let signal: Vec<f32> = (0..WINDOW_SAMPLES)
+            .map(|i| {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let noise = (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
+                0.3 * (i as f32 * 0.05).sin() + 0.1 * noise
+            })
+            .collect();
+        let fs = N_BINS + 7;
+        let bs = N_FRAMES + 3;
+        let mut by_frame = vec![0.0; N_FRAMES * fs];
+        let mut by_bin = vec![0.0; N_BINS * bs];
+        Stft::new().magnitudes(&signal, &mut by_frame, fs, &mut by_bin, bs);
+        for frame in [0, 1, 2, 3, 250, 251, 498, 499, 500] {
+            let expected = naive_magnitudes(&signal, frame);
+            let peak = expected.iter().cloned().fold(0.0, f64::max);
+            for k in 0..N_BINS {
+                let got = f64::from(by_frame[frame * fs + k]);
+                assert_eq!(got.to_bits(), f64::from(by_bin[k * bs + frame]).to_bits());
+                // f32 rounding of the value plus a tiny multiple of the frame's peak
+                let tol = expected[k] * 3e-7 + peak * 1e-12;
+                assert!((got - expected[k]).abs() <= tol, "frame {frame} bin {k}: {got} vs {}", expected[k]);
+            }
+        }
+    }
+
+    #[test]
+    fn silent_frames_are_exactly_zero() {
+        let mut signal = vec![0.0f32; WINDOW_SAMPLES];
+        signal[40_000] = 1.0;
+        let mut by_frame = vec![1.0; N_FRAMES * N_BINS];
+        let mut by_bin = vec![1.0; N_BINS * N_FRAMES];
+        Stft::new().magnitudes(&signal, &mut by_frame, N_BINS, &mut by_bin, N_FRAMES);
+        // sample 40000 is the centre of frame 250; the window spans +-200 samples,
+        // and the window is exactly zero at its first sample (250*160-200 = 39800).
+        for t in 0..N_FRAMES {
+            let nonzero = by_frame[t * N_BINS..(t + 1) * N_BINS].iter().any(|&m| m != 0.0);
+            assert_eq!(nonzero, (249..=251).contains(&t), "frame {t}");
+        }
+    }
+}
