@@ -24,6 +24,14 @@ impl ModelSource {
             ModelSource::Embedded(_) => "default (embedded)".to_string(),
         }
     }
+
+    /// The model file's bytes (read from disk, or the embedded ones).
+    pub fn bytes(&self) -> std::io::Result<std::borrow::Cow<'static, [u8]>> {
+        match self {
+            ModelSource::File(p) => Ok(std::fs::read(p)?.into()),
+            ModelSource::Embedded(bytes) => Ok((*bytes).into()),
+        }
+    }
 }
 
 /// The embedded default model, if this build has one.

@@ -107,12 +107,7 @@ impl ModelArgs {
 /// SHA-256 of the model's bytes: identifies it in caches.
 pub fn model_identity(source: &ModelSource) -> anyhow::Result<String> {
     use sha2::{Digest, Sha256};
-    let bytes: std::borrow::Cow<[u8]> = match source {
-        ModelSource::File(path) => std::fs::read(path)
-            .with_context(|| format!("cannot read {}", path.display()))?
-            .into(),
-        ModelSource::Embedded(bytes) => (*bytes).into(),
-    };
+    let bytes = source.bytes().with_context(|| format!("cannot read model {}", source.describe()))?;
     let digest = Sha256::digest(&bytes);
     Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
 }

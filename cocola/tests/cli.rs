@@ -1,0 +1,248 @@
+//! End-to-end tests of the `cocola` binary on real audio files: what a user
+//! types, what they get back, and how it fails.
+//!
+//! The model is a deterministic random-weight model written with the crate's
+//! own writer: its scores mean nothing musically, but every code path from
+//! decoding to the rendered report is the real one. Needs the ONNX Runtime
+//! library (`cargo xtask setup`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use cocola::calibration::{Calibration, ModeCalibration, ScoreDistribution};
+use cocola::model::testing::{random_weights, test_metadata};
+use cocola::model::write_model_file;
+
+struct Fixtures {
+    _dir: tempfile::TempDir,
+    model: PathBuf,
+    chords_44k_stereo: PathBuf,
+    drums_16k: PathBuf,
+    silence: PathBuf,
+    short_3s: PathBuf,
+    corrupt: PathBuf,
+    not_a_model: PathBuf,
+}
+
+fn write_wav(path: &Path, rate: u32, channels: u16, frames: usize, f: impl Fn(f64, u16) -> f32) {
+    let spec = hound::WavSpec { channels, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for i in 0..frames {
+        for c in 0..channels {
+            let v = f(i as f64 / rate as f64, c).clamp(-1.0, 1.0);
+            w.write_sample((v * 32767.0) as i16).unwrap();
+        }
+    }
+    w.finalize().unwrap();
+}
+
+fn chord(t: f64) -> f32 {
+    [220.0, 277.18, 329.63]
+        .iter()
+        .map(|f| (2.0 * std::f64::consts::PI * f * t).sin() * 0.2)
+        .sum::<f64>() as f32
+}
+
+fn kick(t: f64) -> f32 {
+    let beat = t % 0.5;
+    ((2.0 * std::f64::consts::PI * 60.0 * beat).sin() * (-beat * 20.0).exp() * 0.8) as f32
+}
+
+fn fixtures() -> &'static Fixtures {
+    static F: OnceLock<Fixtures> = OnceLock::new();
+    F.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let p = |name: &str| dir.path().join(name);
+        let mut meta = test_metadata();
+        let mode = ModeCalibration {
+            coherent: ScoreDistribution { mean: 1.0, std: 1.0, count: 10 },
+            random: ScoreDistribution { mean: -1.0, std: 1.0, count: 10 },
+        };
+        meta.calibration = Some(Calibration { both: mode, harmonic: mode, percussive: mode });
+        write_model_file(&p("model.onnx"), &random_weights(7), &meta).unwrap();
+        write_wav(&p("chords.wav"), 44_100, 2, 44_100 * 8, |t, c| chord(t) * if c == 0 { 1.0 } else { 0.8 });
+        write_wav(&p("drums.wav"), 16_000, 1, 16_000 * 8, |t, _| kick(t));
+        write_wav(&p("silence.wav"), 16_000, 1, 16_000 * 6, |_, _| 0.0);
+        write_wav(&p("short.wav"), 22_050, 1, 22_050 * 3, |t, _| chord(t));
+        std::fs::write(p("corrupt.wav"), b"RIFF\x10\x00\x00\x00WAVEjunkjunkjunk").unwrap();
+        std::fs::write(p("not_a_model.onnx"), b"definitely not protobuf \xff\xff\xff").unwrap();
+        Fixtures {
+            model: p("model.onnx"),
+            chords_44k_stereo: p("chords.wav"),
+            drums_16k: p("drums.wav"),
+            silence: p("silence.wav"),
+            short_3s: p("short.wav"),
+            corrupt: p("corrupt.wav"),
+            not_a_model: p("not_a_model.onnx"),
+            _dir: dir,
+        }
+    })
+}
+
+fn cocola(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cocola"));
+    cmd.env_remove("COCOLA_MODEL").env("OMP_WAIT_POLICY", "PASSIVE");
+    for a in args {
+        cmd.arg(a.as_ref());
+    }
+    cmd.output().expect("the cocola binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    assert!(o.status.success(), "cocola failed: {}", stderr(o));
+    serde_json::from_slice(&o.stdout).expect("stdout is one JSON document")
+}
+
+#[test]
+fn score_json_has_a_timeline_and_an_aggregate_per_mode() {
+    let f = fixtures();
+    let out = cocola(&[&"score", &f.chords_44k_stereo, &f.drums_16k, &"--model", &f.model, &"--hop", &"1", &"--json", &"-j", &"1"]);
+    let doc = json(&out);
+    let windows = doc["windows"].as_array().unwrap();
+    assert_eq!(windows.len(), 4, "8 s with 5 s windows every 1 s");
+    for (i, w) in windows.iter().enumerate() {
+        assert_eq!(w["start_seconds"].as_f64().unwrap(), i as f64);
+        assert_eq!(w["outcome"]["state"], "scored");
+    }
+    let modes = doc["aggregate"]["modes"].as_array().unwrap();
+    let names: Vec<&str> = modes.iter().map(|m| m["mode"].as_str().unwrap()).collect();
+    assert_eq!(names, ["both", "harmonic", "percussive"]);
+    for m in modes {
+        assert!(m["raw"].as_f64().unwrap().is_finite());
+        let fit = m["fit"].as_f64().unwrap();
+        assert!((0.0..=100.0).contains(&fit));
+        assert!(["fits", "unsure", "clashes"].contains(&m["verdict"].as_str().unwrap()));
+    }
+    assert_eq!(doc["model"]["name"], "cocola-test-random");
+
+    // The aggregate is the mean of the windows' raw scores.
+    let mean: f64 = windows
+        .iter()
+        .map(|w| w["outcome"]["modes"][0]["raw"].as_f64().unwrap())
+        .sum::<f64>()
+        / 4.0;
+    assert!((mean - modes[0]["raw"].as_f64().unwrap()).abs() < 1e-3);
+}
+
+#[test]
+fn cli_score_equals_the_library_on_the_same_audio() {
+    let f = fixtures();
+    let out = cocola(&[&"score", &f.short_3s, &f.drums_16k, &"--model", &f.model, &"--hop", &"5", &"--json"]);
+    let doc = json(&out);
+    let condition = cocola::audio::load_mono_16k(&f.short_3s).unwrap();
+    let stem = cocola::audio::load_mono_16k(&f.drums_16k).unwrap();
+    let model = cocola::model::Model::load(&f.model, &Default::default()).unwrap();
+    let mut scorer = cocola::score::Scorer::new(model);
+    let window = scorer.score_window(&condition, &stem[..80_000]).unwrap();
+    for (i, m) in window.modes.iter().enumerate() {
+        let cli = doc["windows"][0]["outcome"]["modes"][i]["raw"].as_f64().unwrap();
+        assert!((cli - m.raw as f64).abs() < 1e-4, "{}: cli {cli} vs library {}", m.mode, m.raw);
+    }
+}
+
+#[test]
+fn silent_side_is_reported_not_scored() {
+    let f = fixtures();
+    let doc = json(&cocola(&[&"score", &f.chords_44k_stereo, &f.silence, &"--model", &f.model, &"--json"]));
+    assert!(doc["aggregate"].is_null());
+    let w = &doc["windows"][0]["outcome"];
+    assert_eq!(w["state"], "silent");
+    assert_eq!(w["stem"], true);
+    assert_eq!(w["condition"], false);
+
+    let text = cocola(&[&"score", &f.chords_44k_stereo, &f.silence, &"--model", &f.model]);
+    assert!(text.status.success());
+    assert!(String::from_utf8_lossy(&text.stdout).contains("silent"));
+}
+
+#[test]
+fn human_report_shows_scores_and_verdicts() {
+    let f = fixtures();
+    let out = cocola(&[&"score", &f.chords_44k_stereo, &f.drums_16k, &"--model", &f.model, &"--hop", &"2.5"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in ["both", "harmonic", "percussive", "timeline", "cocola-test-random", "2 scored"] {
+        assert!(text.contains(needle), "missing '{needle}' in:\n{text}");
+    }
+}
+
+#[test]
+fn missing_model_is_a_clear_error() {
+    let f = fixtures();
+    let out = cocola(&[&"score", &f.chords_44k_stereo, &f.drums_16k]);
+    if cocola::default_model::embedded().is_some() {
+        return; // this build ships a default model; nothing to refuse
+    }
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--model"), "{}", stderr(&out));
+}
+
+#[test]
+fn corrupt_audio_fails_cleanly_naming_the_file() {
+    let f = fixtures();
+    let out = cocola(&[&"score", &f.corrupt, &f.drums_16k, &"--model", &f.model]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("corrupt.wav"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    let missing = cocola(&[&"score", &"/nonexistent/cond.wav", &f.drums_16k, &"--model", &f.model]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(stderr(&missing).contains("cond.wav"));
+}
+
+#[test]
+fn a_file_that_is_not_a_model_is_refused() {
+    let f = fixtures();
+    let out = cocola(&[&"score", &f.chords_44k_stereo, &f.drums_16k, &"--model", &f.not_a_model]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("not_a_model.onnx") && !err.contains("panicked"), "{err}");
+
+    let info = cocola(&[&"model-info", &f.not_a_model]);
+    assert_eq!(info.status.code(), Some(1));
+}
+
+#[test]
+fn usage_errors_exit_with_two() {
+    let out = cocola(&[&"score", &"only-one-file.wav"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = cocola(&[&"score", &"a.wav", &"b.wav", &"--hop", &"-3"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn features_writes_one_or_many_windows() {
+    let f = fixtures();
+    let dir = tempfile::tempdir().unwrap();
+    let one = dir.path().join("one.npy");
+    let out = cocola(&[&"features", &f.short_3s, &"--out", &one]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (shape, data) = cocola::npy::read_f32(&one).unwrap();
+    assert_eq!(shape, [2, 64, 501]);
+    let max = data.iter().cloned().fold(f32::MIN, f32::max);
+    let min = data.iter().cloned().fold(f32::MAX, f32::min);
+    assert!(max <= 0.0 && min >= -80.0, "dB relative to max, 80 dB range: {min}..{max}");
+
+    let many = dir.path().join("many.npy");
+    let out = cocola(&[&"features", &f.drums_16k, &"--out", &many, &"--hop", &"1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (shape, _) = cocola::npy::read_f32(&many).unwrap();
+    assert_eq!(shape, [4, 2, 64, 501]);
+}
+
+#[test]
+fn model_info_prints_metadata_without_running_the_model() {
+    let f = fixtures();
+    let out = cocola(&[&"model-info", &f.model]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("cocola-test-random"));
+    let doc = json(&cocola(&[&"model-info", &f.model, &"--json"]));
+    assert_eq!(doc["version"], "0.0.0-test");
+    assert!(doc["calibration"]["both"]["coherent"]["mean"].is_number());
+}
