@@ -8,12 +8,14 @@ use std::f64::consts::PI;
 use std::path::{Path, PathBuf};
 
 use cocola::audio::{
-    downmix_interleaved, load_mono_16k, load_mono_16k_with_info, resample_to_16k, AudioError, DecodedInfo,
-    Resampler16k,
+    downmix_interleaved, load_mono_16k, load_mono_16k_with_info, resample_to_16k, AudioError,
+    DecodedInfo, Resampler16k,
 };
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/audio").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/audio")
+        .join(name)
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -23,12 +25,24 @@ enum Fmt {
 }
 
 /// Writes a WAV whose sample (frame, channel) is `f(frame, channel)` in [-1, 1].
-fn write_wav(path: &Path, fmt: Fmt, channels: u16, rate: u32, frames: usize, f: impl Fn(usize, usize) -> f64) {
+fn write_wav(
+    path: &Path,
+    fmt: Fmt,
+    channels: u16,
+    rate: u32,
+    frames: usize,
+    f: impl Fn(usize, usize) -> f64,
+) {
     let (bits, sample_format) = match fmt {
         Fmt::Int(b) => (b, hound::SampleFormat::Int),
         Fmt::Float32 => (32, hound::SampleFormat::Float),
     };
-    let spec = hound::WavSpec { channels, sample_rate: rate, bits_per_sample: bits, sample_format };
+    let spec = hound::WavSpec {
+        channels,
+        sample_rate: rate,
+        bits_per_sample: bits,
+        sample_format,
+    };
     let mut w = hound::WavWriter::create(path, spec).unwrap();
     for i in 0..frames {
         for c in 0..channels as usize {
@@ -101,16 +115,38 @@ impl Rng {
 fn wav_sample_formats_and_channel_layouts_load_with_the_right_length() {
     let dir = tempfile::tempdir().unwrap();
     let frames = 20_011; // not a multiple of anything convenient
-    for fmt in [Fmt::Int(8), Fmt::Int(16), Fmt::Int(24), Fmt::Int(32), Fmt::Float32] {
+    for fmt in [
+        Fmt::Int(8),
+        Fmt::Int(16),
+        Fmt::Int(24),
+        Fmt::Int(32),
+        Fmt::Float32,
+    ] {
         for channels in [1u16, 2, 6] {
             let path = dir.path().join(format!("{fmt:?}_{channels}.wav"));
-            write_wav(&path, fmt, channels, 44_100, frames, |i, _| sine(440.0, 44_100.0, 0.5)(i));
+            write_wav(&path, fmt, channels, 44_100, frames, |i, _| {
+                sine(440.0, 44_100.0, 0.5)(i)
+            });
             let (mono, info) = load_mono_16k_with_info(&path).unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!(info, DecodedInfo { sample_rate: 44_100, channels: channels as usize, frames: frames as u64 });
-            assert_eq!(mono.len(), expected_len(frames, 44_100), "{fmt:?} {channels}");
+            assert_eq!(
+                info,
+                DecodedInfo {
+                    sample_rate: 44_100,
+                    channels: channels as usize,
+                    frames: frames as u64
+                }
+            );
+            assert_eq!(
+                mono.len(),
+                expected_len(frames, 44_100),
+                "{fmt:?} {channels}"
+            );
             let (amp, _) = fit_sine(&mono, 440.0, 16_000.0, 500..mono.len() - 500);
             // 8-bit quantisation noise is the worst case here
-            assert!((amp - 0.5).abs() < 0.005, "{fmt:?} {channels}: amplitude {amp}");
+            assert!(
+                (amp - 0.5).abs() < 0.005,
+                "{fmt:?} {channels}: amplitude {amp}"
+            );
         }
     }
 }
@@ -118,14 +154,26 @@ fn wav_sample_formats_and_channel_layouts_load_with_the_right_length() {
 #[test]
 fn wav_at_common_rates_has_length_round_frames_times_16k_over_rate() {
     let dir = tempfile::tempdir().unwrap();
-    for rate in [8_000u32, 11_025, 16_000, 22_050, 32_000, 44_100, 48_000, 88_200, 96_000, 192_000] {
+    for rate in [
+        8_000u32, 11_025, 16_000, 22_050, 32_000, 44_100, 48_000, 88_200, 96_000, 192_000,
+    ] {
         for frames in [1usize, 2, 3, 1_000, rate as usize / 3 + 7] {
             let path = dir.path().join(format!("r{rate}_{frames}.wav"));
-            write_wav(&path, Fmt::Int(16), 2, rate, frames, |i, c| if c == 0 { 0.25 } else { (i % 7) as f64 / 10.0 });
+            write_wav(&path, Fmt::Int(16), 2, rate, frames, |i, c| {
+                if c == 0 {
+                    0.25
+                } else {
+                    (i % 7) as f64 / 10.0
+                }
+            });
             let (mono, info) = load_mono_16k_with_info(&path).unwrap();
             assert_eq!(info.sample_rate, rate);
             assert_eq!(info.frames, frames as u64);
-            assert_eq!(mono.len(), expected_len(frames, rate), "rate {rate}, {frames} frames");
+            assert_eq!(
+                mono.len(),
+                expected_len(frames, rate),
+                "rate {rate}, {frames} frames"
+            );
         }
     }
 }
@@ -139,8 +187,9 @@ fn downmix_is_the_mean_of_the_channels() {
         let value = |i: usize, c: usize| ((i * (c + 3)) as f64 * 0.001 + c as f64).sin() * 0.9;
         let path = dir.path().join(format!("mix{channels}.wav"));
         write_wav(&path, Fmt::Float32, channels, 16_000, frames, value);
-        let interleaved: Vec<f32> =
-            (0..frames).flat_map(|i| (0..channels as usize).map(move |c| value(i, c) as f32)).collect();
+        let interleaved: Vec<f32> = (0..frames)
+            .flat_map(|i| (0..channels as usize).map(move |c| value(i, c) as f32))
+            .collect();
         let expected = downmix_interleaved(&interleaved, channels as usize);
         let mono = load_mono_16k(&path).unwrap();
         assert_eq!(mono.len(), frames);
@@ -149,13 +198,22 @@ fn downmix_is_the_mean_of_the_channels() {
         }
         // and the mean really is the arithmetic mean
         for (i, m) in mono.iter().enumerate().step_by(97) {
-            let mean = (0..channels as usize).map(|c| value(i, c) as f32 as f64).sum::<f64>() / f64::from(channels);
+            let mean = (0..channels as usize)
+                .map(|c| value(i, c) as f32 as f64)
+                .sum::<f64>()
+                / f64::from(channels);
             assert!((f64::from(*m) - mean).abs() < 1e-6);
         }
     }
     // Opposite-phase stereo cancels; int16 values stay exact.
     let path = dir.path().join("cancel.wav");
-    write_wav(&path, Fmt::Int(16), 2, 16_000, 1_000, |i, c| if c == 0 { sine(300.0, 16_000.0, 0.5)(i) } else { -sine(300.0, 16_000.0, 0.5)(i) });
+    write_wav(&path, Fmt::Int(16), 2, 16_000, 1_000, |i, c| {
+        if c == 0 {
+            sine(300.0, 16_000.0, 0.5)(i)
+        } else {
+            -sine(300.0, 16_000.0, 0.5)(i)
+        }
+    });
     assert!(load_mono_16k(&path).unwrap().iter().all(|&s| s == 0.0));
 }
 
@@ -165,7 +223,9 @@ fn sixteen_khz_input_passes_through_bit_exactly() {
     let path = dir.path().join("mono16k.wav");
     let mut rng = Rng(7);
     let data: Vec<f32> = (0..10_000).map(|_| rng.unit()).collect();
-    write_wav(&path, Fmt::Float32, 1, 16_000, data.len(), |i, _| f64::from(data[i]));
+    write_wav(&path, Fmt::Float32, 1, 16_000, data.len(), |i, _| {
+        f64::from(data[i])
+    });
     assert_eq!(load_mono_16k(&path).unwrap(), data);
     assert_eq!(resample_to_16k(&data, 16_000).unwrap(), data);
     let mut r = Resampler16k::new(16_000).unwrap();
@@ -181,7 +241,9 @@ fn a_1khz_sine_at_44k1_is_a_1khz_sine_at_16k_with_the_same_amplitude_and_no_dela
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sine1k.wav");
     let frames = 2 * 44_100;
-    write_wav(&path, Fmt::Float32, 2, 44_100, frames, |i, _| sine(1_000.0, 44_100.0, 0.5)(i));
+    write_wav(&path, Fmt::Float32, 2, 44_100, frames, |i, _| {
+        sine(1_000.0, 44_100.0, 0.5)(i)
+    });
     let mono = load_mono_16k(&path).unwrap();
     assert_eq!(mono.len(), 32_000);
     // Away from the abrupt start and end of the tone (filter ringing):
@@ -195,10 +257,16 @@ fn a_1khz_sine_at_44k1_is_a_1khz_sine_at_16k_with_the_same_amplitude_and_no_dela
     assert!(delay.abs() < 0.01, "output delayed by {delay} samples");
     // Sample by sample: the ideal 16 kHz sine, peaks at n = 4 (mod 16).
     let ideal = sine(1_000.0, 16_000.0, 0.5);
-    let worst = body.clone().map(|n| (f64::from(mono[n]) - ideal(n)).abs()).fold(0.0, f64::max);
+    let worst = body
+        .clone()
+        .map(|n| (f64::from(mono[n]) - ideal(n)).abs())
+        .fold(0.0, f64::max);
     assert!(worst < 1e-4, "max deviation from the ideal sine {worst}");
     for n in body.filter(|n| n % 16 == 4).take(50) {
-        assert!(mono[n] > mono[n - 1] && mono[n] > mono[n + 1], "peak not at {n}");
+        assert!(
+            mono[n] > mono[n - 1] && mono[n] > mono[n + 1],
+            "peak not at {n}"
+        );
     }
 }
 
@@ -206,7 +274,9 @@ fn a_1khz_sine_at_44k1_is_a_1khz_sine_at_16k_with_the_same_amplitude_and_no_dela
 
 /// Amplitude in dB of a sine of `freq` at `rate` after resampling to 16 kHz.
 fn passband_gain_db(freq: f64, rate: u32) -> f64 {
-    let x: Vec<f32> = (0..rate as usize * 2).map(|i| sine(freq, f64::from(rate), 0.5)(i) as f32).collect();
+    let x: Vec<f32> = (0..rate as usize * 2)
+        .map(|i| sine(freq, f64::from(rate), 0.5)(i) as f32)
+        .collect();
     let y = resample_to_16k(&x, rate).unwrap();
     let (amp, _) = fit_sine(&y, freq, 16_000.0, 4_000..y.len() - 4_000);
     db(amp / 0.5)
@@ -215,7 +285,9 @@ fn passband_gain_db(freq: f64, rate: u32) -> f64 {
 /// Level in dB (relative to the input sine) of whatever comes out for a sine
 /// above the 8 kHz output Nyquist (it could only appear as an alias).
 fn stopband_level_db(freq: f64, rate: u32) -> f64 {
-    let x: Vec<f32> = (0..rate as usize * 2).map(|i| sine(freq, f64::from(rate), 0.5)(i) as f32).collect();
+    let x: Vec<f32> = (0..rate as usize * 2)
+        .map(|i| sine(freq, f64::from(rate), 0.5)(i) as f32)
+        .collect();
     let y = resample_to_16k(&x, rate).unwrap();
     let body = &y[4_000..y.len() - 4_000];
     let rms = (body.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / body.len() as f64).sqrt();
@@ -254,7 +326,7 @@ fn streaming_in_random_chunks_equals_the_whole_signal_after_the_latency() {
             let mut pos = 0;
             while pos < len {
                 let n = match rng.below(4) {
-                    0 => rng.below(3),            // empty and tiny chunks
+                    0 => rng.below(3), // empty and tiny chunks
                     1 => rng.below(64),
                     2 => rng.below(2_000),
                     _ => rng.below(20_000),
@@ -267,8 +339,15 @@ fn streaming_in_random_chunks_equals_the_whole_signal_after_the_latency() {
             while out.len() < latency + whole.len() {
                 r.process(&zeros, &mut out);
             }
-            let worst = whole.iter().zip(&out[latency..]).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
-            assert!(worst <= 1e-6, "rate {rate}, round {round}: max difference {worst}");
+            let worst = whole
+                .iter()
+                .zip(&out[latency..])
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(
+                worst <= 1e-6,
+                "rate {rate}, round {round}: max difference {worst}"
+            );
             r.reset();
         }
     }
@@ -282,14 +361,26 @@ fn resampler_edge_cases() {
     assert_eq!(resample_to_16k(&[0.5; 3], 8_000).unwrap().len(), 6);
     for bad in [0u32, 999, 768_001, u32::MAX] {
         let e = Resampler16k::new(bad).unwrap_err();
-        assert!(matches!(e, AudioError::InvalidResampleRate { rate } if rate == bad), "{e}");
+        assert!(
+            matches!(e, AudioError::InvalidResampleRate { rate } if rate == bad),
+            "{e}"
+        );
         assert!(resample_to_16k(&[0.0; 10], bad).is_err());
     }
     // Odd rates work too, with the same alignment.
-    let y = resample_to_16k(&(0..44_101).map(|i| sine(1_000.0, 44_101.0, 0.5)(i) as f32).collect::<Vec<_>>(), 44_101).unwrap();
+    let y = resample_to_16k(
+        &(0..44_101)
+            .map(|i| sine(1_000.0, 44_101.0, 0.5)(i) as f32)
+            .collect::<Vec<_>>(),
+        44_101,
+    )
+    .unwrap();
     assert_eq!(y.len(), 16_000);
     let (amp, phase) = fit_sine(&y, 1_000.0, 16_000.0, 2_000..14_000);
-    assert!(db(amp / 0.5).abs() < 0.01 && phase.abs() < 1e-3, "{amp} {phase}");
+    assert!(
+        db(amp / 0.5).abs() < 0.01 && phase.abs() < 1e-3,
+        "{amp} {phase}"
+    );
     fn is_send<T: Send>() {}
     is_send::<Resampler16k>();
 }
@@ -307,13 +398,30 @@ fn compressed_fixtures_decode_to_the_440hz_tone() {
     ] {
         let path = fixture(name);
         let (mono, info) = load_mono_16k_with_info(&path).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(info, DecodedInfo { sample_rate: 44_100, channels: 2, frames }, "{name}");
+        assert_eq!(
+            info,
+            DecodedInfo {
+                sample_rate: 44_100,
+                channels: 2,
+                frames
+            },
+            "{name}"
+        );
         assert_eq!(mono.len(), expected_len(frames as usize, 44_100), "{name}");
         let (amp, phase) = fit_sine(&mono, 440.0, 16_000.0, 500..mono.len() - 500);
         let delay = -phase / (2.0 * PI * 440.0) * 16_000.0;
-        println!("{name}: 440 Hz at {:+.3} dB, delay {delay:+.3} samples", db(amp / 0.375));
-        assert!(db(amp / 0.375).abs() < tolerance_db, "{name}: amplitude {amp}");
-        assert!(delay.abs() < max_delay, "{name}: delayed by {delay} samples");
+        println!(
+            "{name}: 440 Hz at {:+.3} dB, delay {delay:+.3} samples",
+            db(amp / 0.375)
+        );
+        assert!(
+            db(amp / 0.375).abs() < tolerance_db,
+            "{name}: amplitude {amp}"
+        );
+        assert!(
+            delay.abs() < max_delay,
+            "{name}: delayed by {delay} samples"
+        );
     }
 }
 
@@ -321,7 +429,10 @@ fn compressed_fixtures_decode_to_the_440hz_tone() {
 fn load_err(path: &Path) -> AudioError {
     let e = load_mono_16k(path).expect_err("must fail");
     let name = path.file_name().unwrap().to_str().unwrap();
-    assert!(e.to_string().contains(name), "message does not name the file: {e}");
+    assert!(
+        e.to_string().contains(name),
+        "message does not name the file: {e}"
+    );
     assert_eq!(e.path(), Some(path));
     e
 }
@@ -329,9 +440,24 @@ fn load_err(path: &Path) -> AudioError {
 #[test]
 fn broken_fixtures_give_clean_errors_naming_the_file() {
     let e = load_err(&fixture("truncated.flac"));
-    assert!(matches!(e, AudioError::Truncated { expected: 44_100, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            AudioError::Truncated {
+                expected: 44_100,
+                ..
+            }
+        ),
+        "{e}"
+    );
     let e = load_err(&fixture("random_bytes.wav"));
-    assert!(matches!(e, AudioError::UnsupportedFormat { .. } | AudioError::Corrupt { .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            AudioError::UnsupportedFormat { .. } | AudioError::Corrupt { .. }
+        ),
+        "{e}"
+    );
     let e = load_err(&fixture("empty.wav"));
     assert!(matches!(e, AudioError::Empty { .. }), "{e}");
     let e = load_err(&fixture("text.mp3"));
@@ -340,6 +466,43 @@ fn broken_fixtures_give_clean_errors_naming_the_file() {
     assert!(matches!(e, AudioError::Unreadable { .. }), "{e}");
     let e = load_err(&fixture(""));
     assert!(matches!(e, AudioError::Unreadable { .. }), "{e}");
+}
+
+#[test]
+fn damaged_files_either_fail_cleanly_or_keep_their_length() {
+    // Whatever damage does, the result is never silently shorter (which would
+    // misalign a stem with its mix): a clean error naming the file, or the
+    // full length with bad packets replaced by silence.
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["tone.flac", "tone.mp3", "tone.ogg"] {
+        let original = std::fs::read(fixture(name)).unwrap();
+        let mut burst = original.clone();
+        let mid = burst.len() / 2;
+        for b in &mut burst[mid..mid + 40] {
+            *b ^= 0x5a;
+        }
+        let mut scattered = original.clone();
+        let mut rng = Rng(42);
+        for _ in 0..30 {
+            let i = original.len() / 8 + rng.below(original.len() * 7 / 8);
+            scattered[i] ^= 0xff;
+        }
+        for (kind, bytes) in [("burst", burst), ("scattered", scattered)] {
+            let path = dir.path().join(format!("{kind}_{name}"));
+            std::fs::write(&path, bytes).unwrap();
+            match load_mono_16k_with_info(&path) {
+                Ok((mono, info)) => {
+                    assert_eq!(info.frames, 44_100, "{kind} {name}");
+                    assert_eq!(mono.len(), 16_000, "{kind} {name}");
+                    println!("{kind} {name}: decoded, full length");
+                }
+                Err(e) => {
+                    assert!(e.to_string().contains(&format!("{kind}_{name}")), "{e}");
+                    println!("{kind} {name}: {e}");
+                }
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------- hand-made broken headers
@@ -385,7 +548,16 @@ fn absurd_headers_are_errors_not_panics() {
     let mut cut = raw_wav(2, 44_100, 40_000);
     cut.truncate(20_000);
     let e = load_err(&write("cut.wav", &cut));
-    assert!(matches!(e, AudioError::Truncated { expected: 10_000, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            AudioError::Truncated {
+                expected: 10_000,
+                ..
+            }
+        ),
+        "{e}"
+    );
     // Header only, cut before the data chunk.
     let e = load_err(&write("header only.wav", &raw_wav(2, 44_100, 0)[..30]));
     assert!(matches!(e, AudioError::UnsupportedFormat { .. }), "{e}");
@@ -411,11 +583,26 @@ fn absurd_headers_are_errors_not_panics() {
 fn non_finite_float_samples_are_replaced_by_zero() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nan.wav");
-    let spec = hound::WavSpec { channels: 1, sample_rate: 16_000, bits_per_sample: 32, sample_format: hound::SampleFormat::Float };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16_000,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
     let mut w = hound::WavWriter::create(&path, spec).unwrap();
-    for v in [0.5f32, f32::NAN, -0.25, f32::INFINITY, f32::NEG_INFINITY, 0.125] {
+    for v in [
+        0.5f32,
+        f32::NAN,
+        -0.25,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        0.125,
+    ] {
         w.write_sample(v).unwrap();
     }
     w.finalize().unwrap();
-    assert_eq!(load_mono_16k(&path).unwrap(), vec![0.5, 0.0, -0.25, 0.0, 0.0, 0.125]);
+    assert_eq!(
+        load_mono_16k(&path).unwrap(),
+        vec![0.5, 0.0, -0.25, 0.0, 0.0, 0.125]
+    );
 }

@@ -8,8 +8,8 @@ use std::path::Path;
 
 use symphonia::core::audio::AudioBufferRef;
 use symphonia::core::codecs::{
-    CodecParameters, DecoderOptions, CODEC_TYPE_MP1, CODEC_TYPE_MP2, CODEC_TYPE_MP3, CODEC_TYPE_NULL,
-    CODEC_TYPE_VORBIS,
+    CodecParameters, DecoderOptions, CODEC_TYPE_MP1, CODEC_TYPE_MP2, CODEC_TYPE_MP3,
+    CODEC_TYPE_NULL, CODEC_TYPE_VORBIS,
 };
 use symphonia::core::conv::IntoSample;
 use symphonia::core::errors::Error as SymphoniaError;
@@ -47,13 +47,18 @@ const TRUNCATION_SLACK_FRAMES: u64 = 64;
 
 /// Decodes `path` to mono at its own sample rate.
 pub(crate) fn decode_mono(path: &Path) -> Result<Decoded, AudioError> {
-    let unreadable = |error: io::Error| AudioError::Unreadable { path: path.to_path_buf(), error };
+    let unreadable = |error: io::Error| AudioError::Unreadable {
+        path: path.to_path_buf(),
+        error,
+    };
     let meta = std::fs::metadata(path).map_err(unreadable)?;
     if !meta.is_file() {
         return Err(unreadable(io::Error::other("not a regular file")));
     }
     if meta.len() == 0 {
-        return Err(AudioError::Empty { path: path.to_path_buf() });
+        return Err(AudioError::Empty {
+            path: path.to_path_buf(),
+        });
     }
     let mut file = File::open(path).map_err(unreadable)?;
     check_riff_aiff_header(path, &mut file)?;
@@ -83,7 +88,10 @@ fn decode_stream(path: &Path, file: File) -> Result<Decoded, AudioError> {
     }
     // Gapless: trim MP3/AAC encoder delay and padding, so that decoded audio
     // starts where the original did (stems must stay aligned with their mix).
-    let format_opts = FormatOptions { enable_gapless: true, ..Default::default() };
+    let format_opts = FormatOptions {
+        enable_gapless: true,
+        ..Default::default()
+    };
     let probed = symphonia::default::get_probe()
         .format(&hint, mss, &format_opts, &MetadataOptions::default())
         .map_err(|e| probe_error(path, e))?;
@@ -92,7 +100,12 @@ fn decode_stream(path: &Path, file: File) -> Result<Decoded, AudioError> {
     let track = format
         .default_track()
         .filter(|t| t.codec_params.codec != CODEC_TYPE_NULL)
-        .or_else(|| format.tracks().iter().find(|t| t.codec_params.codec != CODEC_TYPE_NULL))
+        .or_else(|| {
+            format
+                .tracks()
+                .iter()
+                .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
+        })
         .ok_or_else(|| AudioError::NoAudioTrack { path: p() })?;
     let track_id = track.id;
     let params = track.codec_params.clone();
@@ -106,17 +119,24 @@ fn decode_stream(path: &Path, file: File) -> Result<Decoded, AudioError> {
     }
     if let Some(rate) = params.sample_rate {
         if !rate_is_sane(f64::from(rate)) {
-            return Err(AudioError::AbsurdSampleRate { path: p(), rate: f64::from(rate) });
+            return Err(AudioError::AbsurdSampleRate {
+                path: p(),
+                rate: f64::from(rate),
+            });
         }
     }
 
     let mut decoder = symphonia::default::get_codecs()
         .make(&params, &DecoderOptions::default())
         .map_err(|e| match e {
-            SymphoniaError::Unsupported(what) => {
-                AudioError::UnsupportedCodec { path: p(), codec: format!("{codec_name} ({what})") }
-            }
-            other => AudioError::Corrupt { path: p(), reason: format!("cannot set up the {codec_name} decoder: {other}") },
+            SymphoniaError::Unsupported(what) => AudioError::UnsupportedCodec {
+                path: p(),
+                codec: format!("{codec_name} ({what})"),
+            },
+            other => AudioError::Corrupt {
+                path: p(),
+                reason: format!("cannot set up the {codec_name} decoder: {other}"),
+            },
         })?;
 
     let mut mono: Vec<f32> = Vec::new();
@@ -135,7 +155,9 @@ fn decode_stream(path: &Path, file: File) -> Result<Decoded, AudioError> {
             Ok(packet) => packet,
             // symphonia signals the normal end of a stream this way.
             Err(SymphoniaError::IoError(e)) if e.kind() == io::ErrorKind::UnexpectedEof => break,
-            Err(SymphoniaError::IoError(error)) => return Err(AudioError::Unreadable { path: p(), error }),
+            Err(SymphoniaError::IoError(error)) => {
+                return Err(AudioError::Unreadable { path: p(), error })
+            }
             Err(SymphoniaError::ResetRequired) => {
                 return Err(AudioError::UnsupportedFormat {
                     path: p(),
@@ -145,7 +167,10 @@ fn decode_stream(path: &Path, file: File) -> Result<Decoded, AudioError> {
             // The demuxer could not find or parse the next packet: it cannot
             // resynchronise, so the rest of the file is unreliable.
             Err(other) => {
-                return Err(AudioError::Corrupt { path: p(), reason: format!("container: {other}") })
+                return Err(AudioError::Corrupt {
+                    path: p(),
+                    reason: format!("container: {other}"),
+                })
             }
         };
         if packet.track_id() != track_id {
@@ -161,7 +186,10 @@ fn decode_stream(path: &Path, file: File) -> Result<Decoded, AudioError> {
                     return Err(AudioError::ZeroChannels { path: p() });
                 }
                 if !rate_is_sane(f64::from(rate)) {
-                    return Err(AudioError::AbsurdSampleRate { path: p(), rate: f64::from(rate) });
+                    return Err(AudioError::AbsurdSampleRate {
+                        path: p(),
+                        rate: f64::from(rate),
+                    });
                 }
                 match spec {
                     None => spec = Some((rate, channels)),
@@ -179,17 +207,33 @@ fn decode_stream(path: &Path, file: File) -> Result<Decoded, AudioError> {
                 mix_into(&buffer, &mut mono);
             }
             // One bad packet: keep time alignment by putting silence in its place.
-            Err(SymphoniaError::DecodeError(msg)) => {
-                on_bad_packet(packet.dur, msg.to_string(), &mut mono, &mut frames, &mut bad_packets, &mut first_bad)
-            }
-            Err(SymphoniaError::IoError(e)) => {
-                on_bad_packet(packet.dur, e.to_string(), &mut mono, &mut frames, &mut bad_packets, &mut first_bad)
-            }
+            Err(SymphoniaError::DecodeError(msg)) => on_bad_packet(
+                packet.dur,
+                msg.to_string(),
+                &mut mono,
+                &mut frames,
+                &mut bad_packets,
+                &mut first_bad,
+            ),
+            Err(SymphoniaError::IoError(e)) => on_bad_packet(
+                packet.dur,
+                e.to_string(),
+                &mut mono,
+                &mut frames,
+                &mut bad_packets,
+                &mut first_bad,
+            ),
             Err(SymphoniaError::Unsupported(what)) => {
-                return Err(AudioError::UnsupportedCodec { path: p(), codec: format!("{codec_name} ({what})") })
+                return Err(AudioError::UnsupportedCodec {
+                    path: p(),
+                    codec: format!("{codec_name} ({what})"),
+                })
             }
             Err(other) => {
-                return Err(AudioError::Corrupt { path: p(), reason: format!("{codec_name} decoder: {other}") })
+                return Err(AudioError::Corrupt {
+                    path: p(),
+                    reason: format!("{codec_name} decoder: {other}"),
+                })
             }
         }
         if spec.is_none() && bad_packets >= MAX_BAD_PACKETS_BEFORE_FIRST_GOOD {
@@ -203,11 +247,22 @@ fn decode_stream(path: &Path, file: File) -> Result<Decoded, AudioError> {
         }
     }
 
+    let declared = trusted_frame_count(&params);
     let Some((sample_rate, channels)) = spec else {
         return Err(if bad_packets > 0 {
             AudioError::Corrupt {
                 path: p(),
-                reason: format!("no packet could be decoded (first error: {})", first_bad.unwrap_or_default()),
+                reason: format!(
+                    "no packet could be decoded (first error: {})",
+                    first_bad.unwrap_or_default()
+                ),
+            }
+        } else if let Some(expected) = declared.filter(|&n| n > TRUNCATION_SLACK_FRAMES) {
+            // The header promises audio, the demuxer found none.
+            AudioError::Truncated {
+                path: p(),
+                expected,
+                decoded: 0,
             }
         } else {
             AudioError::Empty { path: p() }
@@ -224,9 +279,13 @@ fn decode_stream(path: &Path, file: File) -> Result<Decoded, AudioError> {
             ),
         });
     }
-    if let Some(expected) = trusted_frame_count(&params) {
+    if let Some(expected) = declared {
         if frames + TRUNCATION_SLACK_FRAMES < expected {
-            return Err(AudioError::Truncated { path: p(), expected, decoded: frames });
+            return Err(AudioError::Truncated {
+                path: p(),
+                expected,
+                decoded: frames,
+            });
         }
         // symphonia 0.5 does not cut the last Vorbis packet at the final
         // granule position, so a few hundred frames of decoder tail follow
@@ -247,7 +306,14 @@ fn decode_stream(path: &Path, file: File) -> Result<Decoded, AudioError> {
         );
     }
     debug_assert_eq!(mono.len() as u64, frames);
-    Ok(Decoded { mono, info: DecodedInfo { sample_rate, channels, frames } })
+    Ok(Decoded {
+        mono,
+        info: DecodedInfo {
+            sample_rate,
+            channels,
+            frames,
+        },
+    })
 }
 
 fn on_bad_packet(
@@ -289,18 +355,26 @@ fn mix_into(buffer: &AudioBufferRef<'_>, out: &mut Vec<f32>) {
 }
 
 /// The frame count the container declares, when it is exact enough to call
-/// a shorter decode a truncation. MPEG audio without a Xing/VBRI header gets
-/// a count *estimated* from the bitrate, so it is never trusted. A WAV whose
-/// data size is the streaming placeholder (0xFFFFFFFF, written by recorders
-/// that never finalised the header) is not trusted either.
+/// a shorter decode a truncation (a damaged stretch that the demuxer skips
+/// silently also shows up this way). For MPEG audio symphonia *estimates* the
+/// count from the bitrate unless the first frame carries a Xing/Info tag;
+/// only a LAME tag (which sets encoder delay/padding) proves such a tag was
+/// read, so only then is the count trusted. A WAV whose data size is the
+/// streaming placeholder (0xFFFFFFFF, written by recorders that never
+/// finalised the header) is not trusted either.
 fn trusted_frame_count(params: &CodecParameters) -> Option<u64> {
     let expected = params.n_frames?;
-    if [CODEC_TYPE_MP1, CODEC_TYPE_MP2, CODEC_TYPE_MP3].contains(&params.codec) {
+    if [CODEC_TYPE_MP1, CODEC_TYPE_MP2, CODEC_TYPE_MP3].contains(&params.codec)
+        && params.delay.is_none()
+        && params.padding.is_none()
+    {
         return None;
     }
     if let (Some(bits), Some(channels)) = (params.bits_per_coded_sample, params.channels) {
         let bytes_per_frame = u64::from(bits.div_ceil(8)) * channels.count() as u64;
-        if bytes_per_frame > 0 && expected.saturating_mul(bytes_per_frame) > u64::from(u32::MAX) - bytes_per_frame {
+        if bytes_per_frame > 0
+            && expected.saturating_mul(bytes_per_frame) > u64::from(u32::MAX) - bytes_per_frame
+        {
             return None;
         }
     }
@@ -320,17 +394,24 @@ fn probe_error(path: &Path, e: SymphoniaError) -> AudioError {
         SymphoniaError::Unsupported(what) => AudioError::UnsupportedFormat {
             path: p,
             reason: if what.contains("no suitable format reader") {
-                "no known audio format recognised (not audio, or an unsupported container)".to_string()
+                "no known audio format recognised (not audio, or an unsupported container)"
+                    .to_string()
             } else {
                 what.to_string()
             },
         },
-        SymphoniaError::IoError(e) if e.kind() == io::ErrorKind::UnexpectedEof => AudioError::UnsupportedFormat {
-            path: p,
-            reason: "the file ends before a complete audio header (not audio, or cut short)".to_string(),
-        },
+        SymphoniaError::IoError(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+            AudioError::UnsupportedFormat {
+                path: p,
+                reason: "the file ends before a complete audio header (not audio, or cut short)"
+                    .to_string(),
+            }
+        }
         SymphoniaError::IoError(error) => AudioError::Unreadable { path: p, error },
-        other => AudioError::Corrupt { path: p, reason: format!("header: {other}") },
+        other => AudioError::Corrupt {
+            path: p,
+            reason: format!("while opening the file: {other}"),
+        },
     }
 }
 
@@ -339,31 +420,50 @@ fn probe_error(path: &Path, e: SymphoniaError) -> AudioError {
 /// rewinds. Anything that is not a well-formed RIFF/FORM chunk list is left
 /// for symphonia to judge.
 fn check_riff_aiff_header(path: &Path, file: &mut File) -> Result<(), AudioError> {
-    let unreadable = |error: io::Error| AudioError::Unreadable { path: path.to_path_buf(), error };
+    let unreadable = |error: io::Error| AudioError::Unreadable {
+        path: path.to_path_buf(),
+        error,
+    };
     let mut head = [0u8; 12];
     let n = read_full(file, &mut head).map_err(unreadable)?;
     let found = if n < head.len() {
         None
     } else if &head[0..4] == b"RIFF" && &head[8..12] == b"WAVE" {
-        find_chunk(file, b"fmt ", u32::from_le_bytes).map_err(unreadable)?.map(|body| {
-            // WAVEFORMAT: format tag u16, channels u16, sample rate u32 (little-endian)
-            let channels = body.get(2..4).map(|b| i32::from(u16::from_le_bytes([b[0], b[1]])));
-            let rate = body.get(4..8).map(|b| f64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])));
-            (channels, rate)
-        })
+        find_chunk(file, b"fmt ", u32::from_le_bytes)
+            .map_err(unreadable)?
+            .map(|body| {
+                // WAVEFORMAT: format tag u16, channels u16, sample rate u32 (little-endian)
+                let channels = body
+                    .get(2..4)
+                    .map(|b| i32::from(u16::from_le_bytes([b[0], b[1]])));
+                let rate = body
+                    .get(4..8)
+                    .map(|b| f64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])));
+                (channels, rate)
+            })
     } else if &head[0..4] == b"FORM" && (&head[8..12] == b"AIFF" || &head[8..12] == b"AIFC") {
-        find_chunk(file, b"COMM", u32::from_be_bytes).map_err(unreadable)?.map(|body| {
-            // COMM: channels i16, frames u32, sample size i16, rate 80-bit extended (big-endian)
-            let channels = body.get(0..2).map(|b| i32::from(i16::from_be_bytes([b[0], b[1]])));
-            let rate = body.get(8..18).map(|b| extended_to_f64(b.try_into().expect("10 bytes")));
-            (channels, rate)
-        })
+        find_chunk(file, b"COMM", u32::from_be_bytes)
+            .map_err(unreadable)?
+            .map(|body| {
+                // COMM: channels i16, frames u32, sample size i16, rate 80-bit extended (big-endian)
+                let channels = body
+                    .get(0..2)
+                    .map(|b| i32::from(i16::from_be_bytes([b[0], b[1]])));
+                let rate = body
+                    .get(8..18)
+                    .map(|b| extended_to_f64(b.try_into().expect("10 bytes")));
+                (channels, rate)
+            })
     } else {
         None
     };
     if let Some((channels, rate)) = found {
         match channels {
-            Some(0) => return Err(AudioError::ZeroChannels { path: path.to_path_buf() }),
+            Some(0) => {
+                return Err(AudioError::ZeroChannels {
+                    path: path.to_path_buf(),
+                })
+            }
             Some(c) if c < 0 => {
                 return Err(AudioError::Corrupt {
                     path: path.to_path_buf(),
@@ -374,7 +474,10 @@ fn check_riff_aiff_header(path: &Path, file: &mut File) -> Result<(), AudioError
         }
         if let Some(rate) = rate {
             if !rate_is_sane(rate) {
-                return Err(AudioError::AbsurdSampleRate { path: path.to_path_buf(), rate });
+                return Err(AudioError::AbsurdSampleRate {
+                    path: path.to_path_buf(),
+                    rate,
+                });
             }
         }
     }
@@ -385,7 +488,11 @@ fn check_riff_aiff_header(path: &Path, file: &mut File) -> Result<(), AudioError
 /// Walks the chunk list after a 12-byte RIFF/FORM header looking for `id`;
 /// returns up to the first 32 bytes of its body. Gives up quietly (None) on
 /// a malformed list or after 256 chunks.
-fn find_chunk(file: &mut File, id: &[u8; 4], size_of: fn([u8; 4]) -> u32) -> io::Result<Option<Vec<u8>>> {
+fn find_chunk(
+    file: &mut File,
+    id: &[u8; 4],
+    size_of: fn([u8; 4]) -> u32,
+) -> io::Result<Option<Vec<u8>>> {
     for _ in 0..256 {
         let mut header = [0u8; 8];
         if read_full(file, &mut header)? < header.len() {
@@ -426,7 +533,11 @@ fn extended_to_f64(b: [u8; 10]) -> f64 {
     let exponent = (i32::from(b[0] & 0x7f) << 8) | i32::from(b[1]);
     let mantissa = u64::from_be_bytes([b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9]]);
     if exponent == 0x7fff {
-        return if mantissa << 1 == 0 { sign * f64::INFINITY } else { f64::NAN };
+        return if mantissa << 1 == 0 {
+            sign * f64::INFINITY
+        } else {
+            f64::NAN
+        };
     }
     if exponent == 0 && mantissa == 0 {
         return 0.0;

@@ -21,9 +21,11 @@
 //! an unsupported codec, declares zero channels or an absurd sample rate
 //! (outside [`MIN_SAMPLE_RATE`]..=[`MAX_SAMPLE_RATE`]), changes sample rate or
 //! channel count mid-stream, is truncated (the container declares an exact
-//! length and more than 64 frames fewer decode; MPEG audio, whose length
-//! symphonia may only estimate, is exempt), or when the demuxer reports
-//! malformed data (it cannot resynchronise, so what follows is unreliable).
+//! length and more than 64 frames fewer decode: cut short, or a damaged
+//! stretch the demuxer skipped, which would shift everything after it; MPEG
+//! audio without a LAME/Xing tag, whose length symphonia only estimates, is
+//! exempt), or when the demuxer reports malformed data it cannot recover
+//! from.
 //! Vorbis output is cut at the length the Ogg container declares, because
 //! symphonia 0.5 leaves the decoder's tail after the real end.
 //!
@@ -76,7 +78,10 @@ pub enum AudioError {
     /// The file could not be opened or read (missing, permissions, I/O error,
     /// not a regular file).
     #[error("{}: cannot read file: {error}", path.display())]
-    Unreadable { path: PathBuf, error: std::io::Error },
+    Unreadable {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     /// The file has no bytes, or decodes to zero frames.
     #[error("{}: file is empty (no audio frames)", path.display())]
     Empty { path: PathBuf },
@@ -92,12 +97,17 @@ pub enum AudioError {
     /// Malformed data that cannot be decoded reliably.
     #[error("{}: corrupt audio data: {reason}", path.display())]
     Corrupt { path: PathBuf, reason: String },
-    /// The container declares an exact length and the data ends early.
+    /// The container declares an exact length and fewer frames decode: the
+    /// file was cut short, or a damaged stretch was skipped by the demuxer.
     #[error(
-        "{}: file is truncated: the header declares {expected} frames but only {decoded} could be decoded",
+        "{}: file is truncated or damaged: the header declares {expected} frames but only {decoded} could be decoded",
         path.display()
     )]
-    Truncated { path: PathBuf, expected: u64, decoded: u64 },
+    Truncated {
+        path: PathBuf,
+        expected: u64,
+        decoded: u64,
+    },
     /// The header declares zero channels.
     #[error("{}: the audio has zero channels", path.display())]
     ZeroChannels { path: PathBuf },
@@ -154,7 +164,10 @@ pub fn load_mono_16k_with_info(path: &Path) -> Result<(Vec<f32>, DecodedInfo), A
     let samples = resample_to_16k(&mono, info.sample_rate).map_err(|_| {
         // decode_mono already bounds the rate, so this is only reachable if the
         // two checks ever diverge; report it against the file all the same.
-        AudioError::AbsurdSampleRate { path: path.to_path_buf(), rate: f64::from(info.sample_rate) }
+        AudioError::AbsurdSampleRate {
+            path: path.to_path_buf(),
+            rate: f64::from(info.sample_rate),
+        }
     })?;
     Ok((samples, info))
 }
@@ -181,7 +194,14 @@ mod tests {
 
     #[test]
     fn sanitize_replaces_only_non_finite_values() {
-        let mut x = [0.5, f32::NAN, -1.0, f32::INFINITY, f32::NEG_INFINITY, f32::MIN_POSITIVE];
+        let mut x = [
+            0.5,
+            f32::NAN,
+            -1.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::MIN_POSITIVE,
+        ];
         assert_eq!(sanitize(&mut x), 3);
         assert_eq!(x, [0.5, 0.0, -1.0, 0.0, 0.0, f32::MIN_POSITIVE]);
         assert_eq!(sanitize(&mut x), 0);
@@ -191,18 +211,40 @@ mod tests {
     fn every_file_error_names_the_file() {
         let p = PathBuf::from("/some/dir/song name.flac");
         let errors = [
-            AudioError::Unreadable { path: p.clone(), error: std::io::Error::other("boom") },
+            AudioError::Unreadable {
+                path: p.clone(),
+                error: std::io::Error::other("boom"),
+            },
             AudioError::Empty { path: p.clone() },
-            AudioError::UnsupportedFormat { path: p.clone(), reason: "x".into() },
+            AudioError::UnsupportedFormat {
+                path: p.clone(),
+                reason: "x".into(),
+            },
             AudioError::NoAudioTrack { path: p.clone() },
-            AudioError::UnsupportedCodec { path: p.clone(), codec: "x".into() },
-            AudioError::Corrupt { path: p.clone(), reason: "x".into() },
-            AudioError::Truncated { path: p.clone(), expected: 2, decoded: 1 },
+            AudioError::UnsupportedCodec {
+                path: p.clone(),
+                codec: "x".into(),
+            },
+            AudioError::Corrupt {
+                path: p.clone(),
+                reason: "x".into(),
+            },
+            AudioError::Truncated {
+                path: p.clone(),
+                expected: 2,
+                decoded: 1,
+            },
             AudioError::ZeroChannels { path: p.clone() },
-            AudioError::AbsurdSampleRate { path: p.clone(), rate: 0.0 },
+            AudioError::AbsurdSampleRate {
+                path: p.clone(),
+                rate: 0.0,
+            },
         ];
         for e in errors {
-            assert!(e.to_string().starts_with("/some/dir/song name.flac: "), "{e}");
+            assert!(
+                e.to_string().starts_with("/some/dir/song name.flac: "),
+                "{e}"
+            );
             assert_eq!(e.path(), Some(p.as_path()));
         }
     }

@@ -90,7 +90,7 @@ fn block_sizes(input_rate: u32) -> (usize, usize) {
     let min_in = input_rate as usize / g;
     let min_out = SAMPLE_RATE as usize / g;
     let mut k = TARGET_BLOCK_OUT.div_ceil(min_out).max(1);
-    while (k * min_in) % 2 != 0 || (k * min_out) % 2 != 0 {
+    while (k * min_in) & 1 == 1 || (k * min_out) & 1 == 1 {
         k += 1;
     }
     (k * min_in, k * min_out)
@@ -111,7 +111,10 @@ impl Resampler16k {
             return Err(AudioError::InvalidResampleRate { rate: input_rate });
         }
         if input_rate == SAMPLE_RATE {
-            return Ok(Self { input_rate, engine: None });
+            return Ok(Self {
+                input_rate,
+                engine: None,
+            });
         }
         let (block_in, block_out) = block_sizes(input_rate);
         // FixedSync::Both with chunk_size = block_in makes rubato use exactly
@@ -132,7 +135,13 @@ impl Resampler16k {
         let delay = fft.output_delay();
         Ok(Self {
             input_rate,
-            engine: Some(Engine { fft, block_in, block_out, delay, pending: Vec::with_capacity(block_in) }),
+            engine: Some(Engine {
+                fft,
+                block_in,
+                block_out,
+                delay,
+                pending: Vec::with_capacity(block_in),
+            }),
         })
     }
 
@@ -202,11 +211,13 @@ fn run_block(fft: &mut Fft<f32>, block: &[f32], block_out: usize, output: &mut V
     // Buffer sizes are exactly what this resampler reported at construction,
     // so neither the adapters nor rubato can reject them; a failure here is a
     // bug in this module, not something input data can cause.
-    let input = InterleavedSlice::new(block, 1, block.len()).expect("input block matches its length");
+    let input =
+        InterleavedSlice::new(block, 1, block.len()).expect("input block matches its length");
     let mut out = InterleavedSlice::new_mut(&mut output[start..], 1, block_out)
         .expect("output block matches its length");
-    let (read, written) =
-        fft.process_into_buffer(&input, &mut out, None).expect("block sizes fixed at construction");
+    let (read, written) = fft
+        .process_into_buffer(&input, &mut out, None)
+        .expect("block sizes fixed at construction");
     debug_assert_eq!((read, written), (block.len(), block_out));
 }
 
@@ -236,7 +247,10 @@ mod tests {
 
     #[test]
     fn block_sizes_are_even_multiples_of_the_minimal_blocks() {
-        for rate in [8_000u32, 11_025, 22_050, 32_000, 44_100, 48_000, 88_200, 96_000, 176_400, 192_000, 44_101, 1_000, 768_000] {
+        for rate in [
+            8_000u32, 11_025, 22_050, 32_000, 44_100, 48_000, 88_200, 96_000, 176_400, 192_000,
+            44_101, 1_000, 768_000,
+        ] {
             let (bi, bo) = block_sizes(rate);
             assert!(bo >= TARGET_BLOCK_OUT, "{rate}");
             assert_eq!(bi % 2, 0, "{rate}");
@@ -261,7 +275,10 @@ mod tests {
         assert_eq!(peak, 5_000 + r.latency_samples());
         // symmetric around the peak (linear phase)
         for k in 1..50 {
-            assert!((y[peak - k] - y[peak + k]).abs() < 1e-6, "asymmetric at {k}");
+            assert!(
+                (y[peak - k] - y[peak + k]).abs() < 1e-6,
+                "asymmetric at {k}"
+            );
         }
     }
 }
