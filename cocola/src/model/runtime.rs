@@ -100,7 +100,8 @@ impl RuntimeHandle {
     pub fn library(&self) -> &Path {
         &self.0.library
     }
-    pub(crate) fn environment(&self) -> &ort::environment::Environment {
+    /// The process-wide `ort` environment, for creating other sessions.
+    pub fn environment(&self) -> &ort::environment::Environment {
         &self.0.environment
     }
 }
