@@ -321,10 +321,7 @@ fn decode(bytes: &[u8], model: &Digest32, dim: usize) -> Option<HashMap<Digest32
     let mut entries = HashMap::with_capacity(count);
     for entry in body[HEADER_LEN..].chunks_exact(entry_len) {
         let key: Digest32 = entry[..32].try_into().ok()?;
-        let values = entry[32..]
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
+        let values = entry[32..].chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
         entries.insert(key, values);
     }
     Some(entries)
@@ -336,11 +333,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temp = dir.join(format!(
-        ".{name}.tmp-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
+    let temp = dir.join(format!(".{name}.tmp-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
     let result = (|| {
         let mut file = std::fs::File::create(&temp)?;
         file.write_all(bytes)?;
@@ -396,8 +389,10 @@ mod tests {
         g.insert(key, value.clone());
         cache.store(&mut g);
         let again = cache.load(&group, 4);
-        assert_eq!(again.get(&key).unwrap().iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                   value.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+        assert_eq!(
+            again.get(&key).unwrap().iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            value.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        );
         assert_eq!(cache.stats().files_written, 1);
         // Stored under <root>/<model hex>/.
         assert!(dir.path().join(MODEL).join(format!("{}.emb", hex(&group))).is_file());

@@ -185,11 +185,8 @@ impl<'a, E: Encoder> WindowEmbedder<'a, E> {
                 out
             })
             .collect();
-        let rows: Vec<(usize, usize, Digest32)> = jobs
-            .iter()
-            .enumerate()
-            .flat_map(|(j, job)| job.missing.iter().map(move |&(m, key)| (j, m, key)))
-            .collect();
+        let rows: Vec<(usize, usize, Digest32)> =
+            jobs.iter().enumerate().flat_map(|(j, job)| job.missing.iter().map(move |&(m, key)| (j, m, key))).collect();
         for chunk in rows.chunks(ROWS_PER_RUN) {
             self.batch.resize(chunk.len() * FEATURE_LEN, 0.0);
             for (row, &(j, m, _)) in self.batch.chunks_exact_mut(FEATURE_LEN).zip(chunk) {

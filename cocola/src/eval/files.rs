@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 /// Extensions of the containers the decoder reads (symphonia with `all`).
 /// Anything else in a set folder (notes, metadata, images) is ignored.
 pub const AUDIO_EXTENSIONS: &[&str] = &[
-    "wav", "wave", "flac", "mp3", "ogg", "oga", "m4a", "mp4", "aac", "alac", "aif", "aiff", "aifc", "caf",
-    "mka", "mkv", "webm",
+    "wav", "wave", "flac", "mp3", "ogg", "oga", "m4a", "mp4", "aac", "alac", "aif", "aiff", "aifc", "caf", "mka",
+    "mkv", "webm",
 ];
 
 /// Whether `path` names an audio file by its extension (case-insensitive).

@@ -153,15 +153,8 @@ pub fn evaluate_pairs_with(
     progress.end();
 
     let summary = summarize(&outcomes, calibrated, modes);
-    let audio_seconds =
-        outcomes.iter().filter_map(|o| o.report.as_ref()).map(|r| r.duration_seconds).sum::<f64>();
-    PairSetReport {
-        pairs: outcomes,
-        summary,
-        calibrated,
-        audio_seconds,
-        seconds: started.elapsed().as_secs_f64(),
-    }
+    let audio_seconds = outcomes.iter().filter_map(|o| o.report.as_ref()).map(|r| r.duration_seconds).sum::<f64>();
+    PairSetReport { pairs: outcomes, summary, calibrated, audio_seconds, seconds: started.elapsed().as_secs_f64() }
 }
 
 /// Both sides decoded, or every error (both files may be broken).

@@ -154,16 +154,11 @@ pub fn read_pair_folder(dir: &Path) -> Result<Vec<PairSpec>, PairSetError> {
         }
         let files = sorted_entries(&sub).map_err(|e| io(&sub, e))?;
         let find = |name: &str| -> Result<PathBuf, String> {
-            let found: Vec<&PathBuf> =
-                files.iter().filter(|f| is_audio_file(f) && stem_name(f) == name).collect();
+            let found: Vec<&PathBuf> = files.iter().filter(|f| is_audio_file(f) && stem_name(f) == name).collect();
             match found.as_slice() {
                 [one] => Ok((*one).clone()),
                 [] => Err(format!("no {name}.<audio extension> file in {}", sub.display())),
-                many => Err(format!(
-                    "{} {name}.* files in {}, expected one",
-                    many.len(),
-                    sub.display()
-                )),
+                many => Err(format!("{} {name}.* files in {}, expected one", many.len(), sub.display())),
             }
         };
         let id = sub.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -199,7 +194,10 @@ mod tests {
     fn csv_with_header_in_any_order_and_relative_paths() {
         let dir = tempfile::tempdir().unwrap();
         let csv = dir.path().join("sets/pairs.csv");
-        write(&csv, "stem,extra,condition,id\n s1.wav ,x, c1.wav,first\n\n# a comment\n/abs/s2.wav,y,sub/c2.wav,second\n");
+        write(
+            &csv,
+            "stem,extra,condition,id\n s1.wav ,x, c1.wav,first\n\n# a comment\n/abs/s2.wav,y,sub/c2.wav,second\n",
+        );
         let pairs = read_pair_set(&csv).unwrap();
         let base = dir.path().join("sets");
         assert_eq!(pairs.len(), 2);

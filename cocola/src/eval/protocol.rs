@@ -61,11 +61,8 @@ impl TrackProfile {
             .chunks(BLOCK_SAMPLES)
             .map(|block| block.iter().filter(|s| s.is_finite()).map(|&s| (s as f64) * (s as f64)).sum())
             .collect();
-        let last_start_block = if mix.len() <= WINDOW_SAMPLES {
-            0
-        } else {
-            (mix.len() - WINDOW_SAMPLES) / BLOCK_SAMPLES
-        };
+        let last_start_block =
+            if mix.len() <= WINDOW_SAMPLES { 0 } else { (mix.len() - WINDOW_SAMPLES) / BLOCK_SAMPLES };
         // Sliding sum of BLOCKS_PER_WINDOW block energies.
         let mut energy: f64 = block_energy.iter().take(BLOCKS_PER_WINDOW).sum();
         let mut audible_starts = Vec::new();
@@ -225,8 +222,12 @@ impl Plan {
             .iter()
             .flatten()
             .flat_map(|d| {
-                [(&d.anchor, Side::Anchor), (&d.positive, Side::Positive)]
-                    .map(|(stems, side)| SubMixRequest { track: d.track, start: d.start, stems, side })
+                [(&d.anchor, Side::Anchor), (&d.positive, Side::Positive)].map(|(stems, side)| SubMixRequest {
+                    track: d.track,
+                    start: d.start,
+                    stems,
+                    side,
+                })
             })
             .collect()
     }
@@ -456,9 +457,15 @@ mod tests {
     fn batch_accuracy_handles_ties_and_nan() {
         // Row 0: diagonal wins; row 1: tie of two; row 2: NaN diagonal loses.
         let sim = [
-            5.0, 1.0, 1.0, //
-            2.0, 2.0, 0.0, //
-            1.0, 0.0, f32::NAN,
+            5.0,
+            1.0,
+            1.0, //
+            2.0,
+            2.0,
+            0.0, //
+            1.0,
+            0.0,
+            f32::NAN,
         ];
         assert!((batch_accuracy(&sim, 3) - (1.0 + 0.5 + 0.0) / 3.0).abs() < 1e-12);
         // NaN off the diagonal never beats a number.

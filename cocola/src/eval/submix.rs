@@ -278,8 +278,8 @@ pub fn evaluate_submixes<E: Encoder>(
         let audio = match track.audio.take() {
             Some(audio) => audio,
             None => {
-                let (audio, _) =
-                    decode_track(&track.spec).map_err(|error| SubmixError::Decode { track: track.name.clone(), error })?;
+                let (audio, _) = decode_track(&track.spec)
+                    .map_err(|error| SubmixError::Decode { track: track.name.clone(), error })?;
                 if audio.content_hash() != track.hash {
                     return Err(SubmixError::TrackChanged { track: track.name.clone() });
                 }

@@ -177,7 +177,8 @@ mod tests {
 
     #[test]
     fn stems_are_trimmed_and_submixed() {
-        let (track, warning) = TrackAudio::from_stems("t", vec![vec![1.0; 100_000], vec![2.0; 90_000], vec![4.0; 95_000]]);
+        let (track, warning) =
+            TrackAudio::from_stems("t", vec![vec![1.0; 100_000], vec![2.0; 90_000], vec![4.0; 95_000]]);
         assert!(warning.unwrap().contains("trimmed"));
         assert_eq!(track.len(), 90_000);
         assert_eq!(track.mix()[0], 7.0);

@@ -272,7 +272,8 @@ fn run_stems(
             report: &'a SubmixReport,
             out: Option<&'a Path>,
         }
-        let doc = Doc { kind: "stems", model: &facts, cache_dir: cache.dir(), report: &report, out: args.out.as_deref() };
+        let doc =
+            Doc { kind: "stems", model: &facts, cache_dir: cache.dir(), report: &report, out: args.out.as_deref() };
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         print!("{}", render_stems(&facts, &report, cache.dir(), args.out.as_deref()));
@@ -296,7 +297,8 @@ fn render_pairs(set: &Path, model: &ModelFacts, report: &PairSetReport, out: Opt
     let mut text = String::new();
     let _ = writeln!(text, "set        {}", set.display());
     let _ = writeln!(text, "model      {} {} (sha256 {:.12})", model.name, model.version, model.sha256);
-    let _ = writeln!(text, "pairs      {} ({} scored, {} all silent, {} failed)", s.pairs, s.scored, s.silent, s.failed);
+    let _ =
+        writeln!(text, "pairs      {} ({} scored, {} all silent, {} failed)", s.pairs, s.scored, s.silent, s.failed);
     let speed = real_time_factor(report.audio_seconds, report.seconds)
         .map_or(String::new(), |r| format!(", {r:.0}x real time"));
     let _ = writeln!(text, "audio      {:.1} s scored in {:.1} s{speed}", report.audio_seconds, report.seconds);
