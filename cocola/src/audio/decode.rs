@@ -86,8 +86,9 @@ fn decode_stream(path: &Path, file: File) -> Result<Decoded, AudioError> {
     if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
         hint.with_extension(ext);
     }
-    // Gapless: trim MP3/AAC encoder delay and padding, so that decoded audio
-    // starts where the original did (stems must stay aligned with their mix).
+    // Gapless: trim the encoder delay and padding where the file records them
+    // (LAME tag in MP3), so that decoded audio starts where the original did;
+    // stems must stay aligned with their mix.
     let format_opts = FormatOptions {
         enable_gapless: true,
         ..Default::default()
