@@ -37,7 +37,7 @@ pub enum ModelError {
     #[error("cannot write {path}: {source}")]
     Write { path: PathBuf, source: std::io::Error },
 
-    #[error("{what} is not an ONNX model ({detail})")]
+    #[error("{what} is not an ONNX model: {detail}")]
     NotOnnx { what: String, detail: String },
 
     #[error("{what} is an ONNX model but not a COCOLA model: {detail}")]

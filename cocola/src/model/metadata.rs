@@ -223,7 +223,7 @@ pub fn decode_header(bytes: &[u8], what: &str) -> Result<ModelHeader, ModelError
         return Err(not_onnx("the file is empty".into()));
     }
     let header = ModelHeader::decode(bytes)
-        .map_err(|e| not_onnx(format!("it does not decode as an ONNX protobuf ({e}); the file may be truncated or corrupt")))?;
+        .map_err(|e| not_onnx(format!("it does not decode as ONNX protobuf ({e}); the file may be truncated or corrupt")))?;
     if header.ir_version.is_none() || header.graph.is_none() || header.opset_import.is_empty() {
         return Err(not_onnx("it has no IR version, opset or graph".into()));
     }

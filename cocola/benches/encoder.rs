@@ -1,0 +1,37 @@
+//! One encoder run as the plugin and the CLI do it: condition + stem in all
+//! three modes (batch 6) on one intra-op thread, and a single row.
+//!
+//! Random test weights: the cost depends only on the architecture.
+//! `cargo bench -p cocola --bench encoder`
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use cocola::model::{testing, write_model, LoadOptions, Model};
+use criterion::{criterion_group, criterion_main, Criterion};
+
+fn encoder(c: &mut Criterion) {
+    let bytes = write_model(&testing::random_weights(1), &testing::test_metadata()).expect("write the test model");
+    let mut model = Model::from_bytes(&bytes, &LoadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let batch6: Vec<f32> = (0..6).flat_map(|i| testing::random_features(&format!("bench.{i}"), 1)).collect();
+    let one = &batch6[..cocola::contract::FEATURE_LEN];
+
+    let mut group = c.benchmark_group("encoder");
+    group.sample_size(20).measurement_time(Duration::from_secs(10));
+    group.bench_function("embed batch 6 (condition+stem x 3 modes), 1 thread", |b| {
+        b.iter(|| model.embed(black_box(&batch6), 6).unwrap())
+    });
+    group.bench_function("embed batch 1, 1 thread", |b| b.iter(|| model.embed(black_box(one), 1).unwrap()));
+    group.finish();
+
+    c.bench_function("encoder/load model from memory", |b| {
+        b.iter(|| Model::from_bytes(black_box(&bytes), &LoadOptions::default()).unwrap())
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(10);
+    targets = encoder
+}
+criterion_main!(benches);
