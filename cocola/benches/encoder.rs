@@ -11,17 +11,25 @@ use cocola::model::{testing, write_model, LoadOptions, Model};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn encoder(c: &mut Criterion) {
-    let bytes = write_model(&testing::random_weights(1), &testing::test_metadata()).expect("write the test model");
-    let mut model = Model::from_bytes(&bytes, &LoadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
-    let batch6: Vec<f32> = (0..6).flat_map(|i| testing::random_features(&format!("bench.{i}"), 1)).collect();
+    let bytes = write_model(&testing::random_weights(1), &testing::test_metadata())
+        .expect("write the test model");
+    let mut model =
+        Model::from_bytes(&bytes, &LoadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let batch6: Vec<f32> = (0..6)
+        .flat_map(|i| testing::random_features(&format!("bench.{i}"), 1))
+        .collect();
     let one = &batch6[..cocola::contract::FEATURE_LEN];
 
     let mut group = c.benchmark_group("encoder");
-    group.sample_size(20).measurement_time(Duration::from_secs(10));
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(10));
     group.bench_function("embed batch 6 (condition+stem x 3 modes), 1 thread", |b| {
         b.iter(|| model.embed(black_box(&batch6), 6).unwrap())
     });
-    group.bench_function("embed batch 1, 1 thread", |b| b.iter(|| model.embed(black_box(one), 1).unwrap()));
+    group.bench_function("embed batch 1, 1 thread", |b| {
+        b.iter(|| model.embed(black_box(one), 1).unwrap())
+    });
     group.finish();
 
     c.bench_function("encoder/load model from memory", |b| {

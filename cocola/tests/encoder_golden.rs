@@ -46,7 +46,10 @@ fn checksum(key: &str) -> String {
 
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 #[test]
@@ -82,7 +85,16 @@ fn parameter_list_is_the_reference_state_dict() {
     let ours: Vec<(String, String)> = Architecture::cocola()
         .parameters()
         .into_iter()
-        .map(|p| (p.name, p.shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("x")))
+        .map(|p| {
+            (
+                p.name,
+                p.shape
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join("x"),
+            )
+        })
         .collect();
     assert_eq!(ours, reference);
 }

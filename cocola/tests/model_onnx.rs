@@ -5,10 +5,10 @@ use std::sync::OnceLock;
 
 use cocola::calibration::{Calibration, ModeCalibration, ScoreDistribution};
 use cocola::contract::FEATURE_LEN;
-use cocola::model::metadata::{KEY_FORMAT, ARCHITECTURE};
+use cocola::model::metadata::{ARCHITECTURE, KEY_FORMAT};
 use cocola::model::{
-    read_metadata, testing, write_model, write_model_file, LoadOptions, Model, ModelError, ModelMetadata,
-    NamedTensors,
+    read_metadata, testing, write_model, write_model_file, LoadOptions, Model, ModelError,
+    ModelMetadata, NamedTensors,
 };
 use cocola::onnx::proto::{ModelProto, StringStringEntryProto};
 use prost::Message;
@@ -25,10 +25,22 @@ fn model_bytes() -> &'static [u8] {
 
 fn calibration() -> Calibration {
     let mode = |c: f32| ModeCalibration {
-        coherent: ScoreDistribution { mean: c, std: 2.0, count: 500 },
-        random: ScoreDistribution { mean: c - 8.0, std: 3.0, count: 500 },
+        coherent: ScoreDistribution {
+            mean: c,
+            std: 2.0,
+            count: 500,
+        },
+        random: ScoreDistribution {
+            mean: c - 8.0,
+            std: 3.0,
+            count: 500,
+        },
     };
-    Calibration { both: mode(56.0), harmonic: mode(52.0), percussive: mode(50.0) }
+    Calibration {
+        both: mode(56.0),
+        harmonic: mode(52.0),
+        percussive: mode(50.0),
+    }
 }
 
 /// The model with its metadata entries edited by `f`.
@@ -39,14 +51,18 @@ fn edited(f: impl FnOnce(&mut Vec<StringStringEntryProto>)) -> Vec<u8> {
 }
 
 fn set(props: &mut [StringStringEntryProto], key: &str, value: &str) {
-    let e = props.iter_mut().find(|e| e.key.as_deref() == Some(key)).unwrap();
+    let e = props
+        .iter_mut()
+        .find(|e| e.key.as_deref() == Some(key))
+        .unwrap();
     e.value = Some(value.into());
 }
 
 #[test]
 fn metadata_round_trips_through_a_file() {
     let mut meta = testing::test_metadata();
-    meta.validation_accuracy = serde_json::json!({"both": {"2": 0.98, "128": 0.71}, "harmonic": {"2": 0.9}});
+    meta.validation_accuracy =
+        serde_json::json!({"both": {"2": 0.98, "128": 0.71}, "harmonic": {"2": 0.9}});
     meta.training = serde_json::json!({"steps": 1200, "hardware": "1x H100"});
     meta.calibration = Some(calibration());
     let dir = tempfile::tempdir().unwrap();
@@ -60,9 +76,16 @@ fn metadata_round_trips_through_a_file() {
     let mut model = Model::load(&path, &LoadOptions::default()).unwrap();
     assert_eq!(model.metadata(), &meta);
     let text = model.metadata().to_string();
-    assert!(text.contains("cocola-test-random") && text.contains("coherent 56.00"), "{text}");
+    assert!(
+        text.contains("cocola-test-random") && text.contains("coherent 56.00"),
+        "{text}"
+    );
 
-    let x = [testing::random_features("a", 0), testing::random_features("b", 0)].concat();
+    let x = [
+        testing::random_features("a", 0),
+        testing::random_features("b", 0),
+    ]
+    .concat();
     let e = model.embed(&x, 2).unwrap();
     assert_eq!(e.embedding.len(), 2 * 512);
     assert!(e.embedding.iter().all(|v| v.abs() < 1.0), "tanh output");
@@ -78,10 +101,22 @@ fn feature_contract_mismatch_names_every_key() {
     let err = Model::from_bytes(&bytes, &LoadOptions::default()).unwrap_err();
     let text = err.to_string();
     println!("{text}");
-    assert!(matches!(err, ModelError::ContractMismatch { ref differences } if differences.len() == 3), "{err:?}");
-    assert!(text.contains("feature.n_mels: model has '128', expected '64'"), "{text}");
-    assert!(text.contains("feature.f_max: model has '8000', expected '7800'"), "{text}");
-    assert!(text.contains("feature.hop_length: model has (missing), expected '160'"), "{text}");
+    assert!(
+        matches!(err, ModelError::ContractMismatch { ref differences } if differences.len() == 3),
+        "{err:?}"
+    );
+    assert!(
+        text.contains("feature.n_mels: model has '128', expected '64'"),
+        "{text}"
+    );
+    assert!(
+        text.contains("feature.f_max: model has '8000', expected '7800'"),
+        "{text}"
+    );
+    assert!(
+        text.contains("feature.hop_length: model has (missing), expected '160'"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -103,7 +138,10 @@ fn files_that_are_not_cocola_models_are_refused_clearly() {
 
     let empty = dir.path().join("empty.onnx");
     std::fs::write(&empty, b"").unwrap();
-    assert!(matches!(Model::load(&empty, &opts).unwrap_err(), ModelError::NotOnnx { .. }));
+    assert!(matches!(
+        Model::load(&empty, &opts).unwrap_err(),
+        ModelError::NotOnnx { .. }
+    ));
 
     for cut in [model_bytes().len() / 2, model_bytes().len() - 10, 100] {
         let truncated = dir.path().join("truncated.onnx");
@@ -111,7 +149,10 @@ fn files_that_are_not_cocola_models_are_refused_clearly() {
         let err = Model::load(&truncated, &opts).unwrap_err();
         println!("{err}");
         assert!(
-            matches!(err, ModelError::NotOnnx { .. } | ModelError::NotCocola { .. }),
+            matches!(
+                err,
+                ModelError::NotOnnx { .. } | ModelError::NotCocola { .. }
+            ),
             "cut at {cut}: {err:?}"
         );
     }
@@ -133,7 +174,10 @@ fn files_that_are_not_cocola_models_are_refused_clearly() {
 
     // A future format.
     let future = edited(|p| set(p, KEY_FORMAT, "2"));
-    assert!(matches!(Model::from_bytes(&future, &opts).unwrap_err(), ModelError::UnsupportedFormat { .. }));
+    assert!(matches!(
+        Model::from_bytes(&future, &opts).unwrap_err(),
+        ModelError::UnsupportedFormat { .. }
+    ));
 
     // Another architecture.
     let other = edited(|p| set(p, "cocola.architecture", "resnet"));
@@ -142,7 +186,10 @@ fn files_that_are_not_cocola_models_are_refused_clearly() {
 
     // Broken calibration JSON names the key.
     let broken = edited(|p| {
-        p.push(StringStringEntryProto { key: Some("cocola.calibration".into()), value: Some("{".into()) })
+        p.push(StringStringEntryProto {
+            key: Some("cocola.calibration".into()),
+            value: Some("{".into()),
+        })
     });
     let err = Model::from_bytes(&broken, &opts).unwrap_err();
     assert!(err.to_string().contains("cocola.calibration"), "{err}");
@@ -156,29 +203,47 @@ fn weight_problems_name_the_tensor() {
     let mut w = weights().clone();
     w.remove(name);
     let err = write_model(&w, &meta).unwrap_err();
-    assert!(matches!(err, ModelError::MissingParameter { .. }) && err.to_string().contains(name), "{err}");
+    assert!(
+        matches!(err, ModelError::MissingParameter { .. }) && err.to_string().contains(name),
+        "{err}"
+    );
 
     let mut w = weights().clone();
     w.insert(name, vec![7], vec![0.0; 7]).unwrap();
     let err = write_model(&w, &meta).unwrap_err();
-    assert!(matches!(err, ModelError::WrongShape { .. }) && err.to_string().contains(name), "{err}");
+    assert!(
+        matches!(err, ModelError::WrongShape { .. }) && err.to_string().contains(name),
+        "{err}"
+    );
 
     let mut w = weights().clone();
     let mut data = w.get("similarity.w").unwrap().data.clone();
     data[1000] = f32::NAN;
     w.insert("similarity.w", vec![512, 512], data).unwrap();
     let err = write_model(&w, &meta).unwrap_err();
-    assert!(matches!(err, ModelError::NonFinite { index: 1000, .. }), "{err}");
+    assert!(
+        matches!(err, ModelError::NonFinite { index: 1000, .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains("similarity.w"));
 
     let mut w = weights().clone();
-    w.insert("encoder.projektion.weight", vec![1], vec![0.0]).unwrap();
+    w.insert("encoder.projektion.weight", vec![1], vec![0.0])
+        .unwrap();
     let err = write_model(&w, &meta).unwrap_err();
-    assert!(matches!(err, ModelError::UnexpectedParameter { .. }), "{err}");
+    assert!(
+        matches!(err, ModelError::UnexpectedParameter { .. }),
+        "{err}"
+    );
 
     // A PyTorch state_dict's BatchNorm counters are accepted and ignored.
     let mut w = weights().clone();
-    w.insert("encoder.encoder.model.0._bn0.num_batches_tracked", vec![], vec![5.0]).unwrap();
+    w.insert(
+        "encoder.encoder.model.0._bn0.num_batches_tracked",
+        vec![],
+        vec![5.0],
+    )
+    .unwrap();
     assert_eq!(write_model(&w, &meta).unwrap(), model_bytes());
 
     assert!(w.insert("x", vec![2, 2], vec![0.0; 3]).is_err());
@@ -190,7 +255,10 @@ fn weight_problems_name_the_tensor() {
 fn bad_inputs_are_errors() {
     let mut model = Model::from_bytes(model_bytes(), &LoadOptions::default()).unwrap();
     assert!(matches!(model.embed(&[], 0), Err(ModelError::BadInput(_))));
-    assert!(matches!(model.embed(&vec![0.0; FEATURE_LEN], 2), Err(ModelError::BadInput(_))));
+    assert!(matches!(
+        model.embed(&vec![0.0; FEATURE_LEN], 2),
+        Err(ModelError::BadInput(_))
+    ));
     let mut x = vec![0.0; FEATURE_LEN];
     x[5] = f32::INFINITY;
     let err = model.embed(&x, 1).unwrap_err();

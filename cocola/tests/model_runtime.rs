@@ -18,15 +18,33 @@ fn failures_are_clear_then_a_good_library_loads_once() {
     let err = runtime::init(Some(&bogus), None).unwrap_err();
     let text = err.to_string();
     println!("{text}");
-    assert!(matches!(err, RuntimeError::Missing { source_kind: Source::Explicit, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            RuntimeError::Missing {
+                source_kind: Source::Explicit,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(text.contains(&bogus.display().to_string()), "{text}");
-    assert!(text.contains("cargo xtask setup") && text.contains("COCOLA_ORT_LIB"), "{text}");
+    assert!(
+        text.contains("cargo xtask setup") && text.contains("COCOLA_ORT_LIB"),
+        "{text}"
+    );
 
     // The same through the model loader.
     let bytes = write_model(&testing::random_weights(1), &testing::test_metadata()).unwrap();
-    let opts = LoadOptions { ort_library: Some(bogus.clone()), ..LoadOptions::default() };
+    let opts = LoadOptions {
+        ort_library: Some(bogus.clone()),
+        ..LoadOptions::default()
+    };
     let err = Model::from_bytes(&bytes, &opts).unwrap_err();
-    assert!(matches!(err, ModelError::Runtime(RuntimeError::Missing { .. })), "{err:?}");
+    assert!(
+        matches!(err, ModelError::Runtime(RuntimeError::Missing { .. })),
+        "{err:?}"
+    );
 
     // A directory without the library in it.
     let err = runtime::init(Some(dir.path()), None).unwrap_err();
@@ -41,7 +59,10 @@ fn failures_are_clear_then_a_good_library_loads_once() {
     assert!(err.to_string().contains(&junk.display().to_string()));
 
     // A real shared library that is not ONNX Runtime.
-    for other in ["/lib/x86_64-linux-gnu/libm.so.6", "/usr/lib/x86_64-linux-gnu/libm.so.6"] {
+    for other in [
+        "/lib/x86_64-linux-gnu/libm.so.6",
+        "/usr/lib/x86_64-linux-gnu/libm.so.6",
+    ] {
         if Path::new(other).exists() {
             let err = runtime::init(Some(Path::new(other)), None).unwrap_err();
             println!("{err}");
@@ -52,7 +73,10 @@ fn failures_are_clear_then_a_good_library_loads_once() {
 
     // When nothing is found, every place looked at is listed.
     let looked = candidates(None, Some(dir.path()));
-    let text = RuntimeError::NotFound { looked: looked.clone() }.to_string();
+    let text = RuntimeError::NotFound {
+        looked: looked.clone(),
+    }
+    .to_string();
     for c in &looked {
         assert!(text.contains(&c.path.display().to_string()), "{text}");
     }
@@ -66,5 +90,8 @@ fn failures_are_clear_then_a_good_library_loads_once() {
     let mut model = Model::from_bytes(&bytes, &LoadOptions::default()).unwrap();
     assert_eq!(model.runtime_library(), rt.library());
     let e = model.embed(&testing::random_features("x", 1), 1).unwrap();
-    assert_eq!((e.batch, e.embedding.len(), e.w_embedding.len()), (1, 512, 512));
+    assert_eq!(
+        (e.batch, e.embedding.len(), e.w_embedding.len()),
+        (1, 512, 512)
+    );
 }

@@ -106,8 +106,22 @@ pub struct StageArgs {
     pub out_channels: usize,
 }
 
-const fn stage(repeats: usize, kernel: usize, stride: usize, expand_ratio: usize, i: usize, o: usize) -> StageArgs {
-    StageArgs { repeats, kernel, stride, expand_ratio, in_channels: i, out_channels: o }
+const fn stage(
+    repeats: usize,
+    kernel: usize,
+    stride: usize,
+    expand_ratio: usize,
+    i: usize,
+    o: usize,
+) -> StageArgs {
+    StageArgs {
+        repeats,
+        kernel,
+        stride,
+        expand_ratio,
+        in_channels: i,
+        out_channels: o,
+    }
 }
 
 /// EfficientNet-B0's stages.
@@ -138,12 +152,22 @@ impl Pads {
         let out = image.div_ceil(stride);
         let total = ((out - 1) * stride + kernel).saturating_sub(image);
         let (before, after) = (total / 2, total - total / 2);
-        Pads { top: before, bottom: after, left: before, right: after }
+        Pads {
+            top: before,
+            bottom: after,
+            left: before,
+            right: after,
+        }
     }
 
     /// ONNX `Conv` `pads` order: `[top, left, bottom, right]`.
     pub fn onnx(&self) -> [i64; 4] {
-        [self.top as i64, self.left as i64, self.bottom as i64, self.right as i64]
+        [
+            self.top as i64,
+            self.left as i64,
+            self.bottom as i64,
+            self.right as i64,
+        ]
     }
 
     /// PyTorch `F.pad` / `ZeroPad2d` order: `(left, right, top, bottom)`.
@@ -179,7 +203,12 @@ impl ConvSpec {
     }
     /// `[out, in / groups, k, k]`.
     pub fn weight_shape(&self) -> Vec<usize> {
-        vec![self.out_channels, self.in_channels / self.groups, self.kernel, self.kernel]
+        vec![
+            self.out_channels,
+            self.in_channels / self.groups,
+            self.kernel,
+            self.kernel,
+        ]
     }
     /// Inputs feeding one output value.
     pub fn fan_in(&self) -> usize {
@@ -290,16 +319,29 @@ pub struct Architecture {
     pub embedding_dim: usize,
 }
 
-fn conv(name: String, i: usize, o: usize, k: usize, s: usize, groups: usize, bias: bool, image: usize) -> ConvSpec {
+/// A plain conv (no groups, no bias) padded for a square `image`.
+fn conv(name: String, i: usize, o: usize, k: usize, s: usize, image: usize) -> ConvSpec {
     ConvSpec {
         name,
         in_channels: i,
         out_channels: o,
         kernel: k,
         stride: s,
-        groups,
-        bias,
+        groups: 1,
+        bias: false,
         pads: Pads::static_same(image, k, s),
+    }
+}
+
+impl ConvSpec {
+    fn depthwise(self) -> Self {
+        ConvSpec {
+            groups: self.in_channels,
+            ..self
+        }
+    }
+    fn with_bias(self) -> Self {
+        ConvSpec { bias: true, ..self }
     }
 }
 
@@ -314,7 +356,7 @@ impl Architecture {
         let p = EFFICIENTNET_PREFIX;
         let mut image = REFERENCE_IMAGE_SIZE;
         let stem = (
-            conv(format!("{p}._conv_stem"), N_CHANNELS, 32, 3, 2, 1, false, image),
+            conv(format!("{p}._conv_stem"), N_CHANNELS, 32, 3, 2, image),
             bn(format!("{p}._bn0"), 32),
         );
         image = image.div_ceil(2);
@@ -322,16 +364,31 @@ impl Architecture {
         let mut blocks = Vec::new();
         for (stage_index, st) in B0_STAGES.iter().enumerate() {
             for r in 0..st.repeats {
-                let (inp, stride) = if r == 0 { (st.in_channels, st.stride) } else { (st.out_channels, 1) };
+                let (inp, stride) = if r == 0 {
+                    (st.in_channels, st.stride)
+                } else {
+                    (st.out_channels, 1)
+                };
                 let index = blocks.len();
                 let b = format!("{p}._blocks.{index}");
                 let mid = inp * st.expand_ratio;
                 let squeezed = ((inp as f64 * SE_RATIO) as usize).max(1);
                 let expand = (st.expand_ratio != 1).then(|| {
-                    (conv(format!("{b}._expand_conv"), inp, mid, 1, 1, 1, false, image), bn(format!("{b}._bn0"), mid))
+                    (
+                        conv(format!("{b}._expand_conv"), inp, mid, 1, 1, image),
+                        bn(format!("{b}._bn0"), mid),
+                    )
                 });
                 let depthwise = (
-                    conv(format!("{b}._depthwise_conv"), mid, mid, st.kernel, stride, mid, false, image),
+                    conv(
+                        format!("{b}._depthwise_conv"),
+                        mid,
+                        mid,
+                        st.kernel,
+                        stride,
+                        image,
+                    )
+                    .depthwise(),
                     bn(format!("{b}._bn1"), mid),
                 );
                 image = image.div_ceil(stride);
@@ -340,10 +397,17 @@ impl Architecture {
                     stage: stage_index,
                     expand,
                     depthwise,
-                    se_reduce: conv(format!("{b}._se_reduce"), mid, squeezed, 1, 1, 1, true, 1),
-                    se_expand: conv(format!("{b}._se_expand"), squeezed, mid, 1, 1, 1, true, 1),
+                    se_reduce: conv(format!("{b}._se_reduce"), mid, squeezed, 1, 1, 1).with_bias(),
+                    se_expand: conv(format!("{b}._se_expand"), squeezed, mid, 1, 1, 1).with_bias(),
                     project: (
-                        conv(format!("{b}._project_conv"), mid, st.out_channels, 1, 1, 1, false, image),
+                        conv(
+                            format!("{b}._project_conv"),
+                            mid,
+                            st.out_channels,
+                            1,
+                            1,
+                            image,
+                        ),
                         bn(format!("{b}._bn2"), st.out_channels),
                     ),
                     residual: stride == 1 && inp == st.out_channels,
@@ -352,7 +416,7 @@ impl Architecture {
         }
         let last = B0_STAGES[B0_STAGES.len() - 1].out_channels;
         let head = (
-            conv(format!("{p}._conv_head"), last, FEATURE_DIM, 1, 1, 1, false, image),
+            conv(format!("{p}._conv_head"), last, FEATURE_DIM, 1, 1, image),
             bn(format!("{p}._bn1"), FEATURE_DIM),
         );
         Architecture {
@@ -391,15 +455,34 @@ impl Architecture {
         let mut out = Vec::new();
         for (c, n) in self.convs() {
             let fan_in = c.fan_in();
-            out.push(ParamSpec { name: c.weight_name(), shape: c.weight_shape(), role: ParamRole::ConvWeight, fan_in });
+            out.push(ParamSpec {
+                name: c.weight_name(),
+                shape: c.weight_shape(),
+                role: ParamRole::ConvWeight,
+                fan_in,
+            });
             if c.bias {
-                out.push(ParamSpec { name: c.bias_name(), shape: vec![c.out_channels], role: ParamRole::ConvBias, fan_in });
+                out.push(ParamSpec {
+                    name: c.bias_name(),
+                    shape: vec![c.out_channels],
+                    role: ParamRole::ConvBias,
+                    fan_in,
+                });
             }
             if let Some(n) = n {
-                let roles =
-                    [ParamRole::BnWeight, ParamRole::BnBias, ParamRole::BnRunningMean, ParamRole::BnRunningVar];
+                let roles = [
+                    ParamRole::BnWeight,
+                    ParamRole::BnBias,
+                    ParamRole::BnRunningMean,
+                    ParamRole::BnRunningVar,
+                ];
                 for (name, role) in n.names().into_iter().zip(roles) {
-                    out.push(ParamSpec { name, shape: vec![n.channels], role, fan_in: 1 });
+                    out.push(ParamSpec {
+                        name,
+                        shape: vec![n.channels],
+                        role,
+                        fan_in: 1,
+                    });
                 }
             }
         }
@@ -429,7 +512,12 @@ impl Architecture {
             role: ParamRole::LayerNormBias,
             fan_in: 1,
         });
-        out.push(ParamSpec { name: SIMILARITY_W.into(), shape: vec![d, d], role: ParamRole::Bilinear, fan_in: d });
+        out.push(ParamSpec {
+            name: SIMILARITY_W.into(),
+            shape: vec![d, d],
+            role: ParamRole::Bilinear,
+            fan_in: d,
+        });
         out
     }
 
@@ -462,7 +550,11 @@ mod tests {
         // efficientnet_pytorch's state_dict has 358 entries for this network,
         // 49 of them `num_batches_tracked`; plus projection (2), LN (2), W (1).
         assert_eq!(params.len(), 358 - 49 + 5);
-        let trainable: usize = params.iter().filter(|p| !p.role.is_buffer()).map(ParamSpec::len).sum();
+        let trainable: usize = params
+            .iter()
+            .filter(|p| !p.role.is_buffer())
+            .map(ParamSpec::len)
+            .sum();
         // B0 without classifier has 4 007 548 parameters with 3 input channels;
         // 2 input channels remove 32*9, the head adds 1280*512+512 + 2*512 + 512*512.
         assert_eq!(trainable, 4_007_548 - 288 + 655_872 + 1024 + 262_144);
@@ -471,13 +563,38 @@ mod tests {
     #[test]
     fn padding_is_static_for_224_not_dynamic_for_the_real_input() {
         let a = Architecture::cocola();
-        assert_eq!(a.stem.0.pads, Pads { top: 0, bottom: 1, left: 0, right: 1 });
-        let dw: Vec<[usize; 4]> = a.blocks.iter().map(|b| b.depthwise.0.pads.torch()).collect();
+        assert_eq!(
+            a.stem.0.pads,
+            Pads {
+                top: 0,
+                bottom: 1,
+                left: 0,
+                right: 1
+            }
+        );
+        let dw: Vec<[usize; 4]> = a
+            .blocks
+            .iter()
+            .map(|b| b.depthwise.0.pads.torch())
+            .collect();
         // As printed by efficientnet_pytorch 0.7.1 (ZeroPad2d (left, right, top, bottom)).
         let expected = [
-            [1, 1, 1, 1], [0, 1, 0, 1], [1, 1, 1, 1], [1, 2, 1, 2], [2, 2, 2, 2], [0, 1, 0, 1],
-            [1, 1, 1, 1], [1, 1, 1, 1], [2, 2, 2, 2], [2, 2, 2, 2], [2, 2, 2, 2], [1, 2, 1, 2],
-            [2, 2, 2, 2], [2, 2, 2, 2], [2, 2, 2, 2], [1, 1, 1, 1],
+            [1, 1, 1, 1],
+            [0, 1, 0, 1],
+            [1, 1, 1, 1],
+            [1, 2, 1, 2],
+            [2, 2, 2, 2],
+            [0, 1, 0, 1],
+            [1, 1, 1, 1],
+            [1, 1, 1, 1],
+            [2, 2, 2, 2],
+            [2, 2, 2, 2],
+            [2, 2, 2, 2],
+            [1, 2, 1, 2],
+            [2, 2, 2, 2],
+            [2, 2, 2, 2],
+            [2, 2, 2, 2],
+            [1, 1, 1, 1],
         ];
         assert_eq!(dw, expected);
         assert_eq!(a.feature_map_size(64, 501), (2, 15));
@@ -486,7 +603,12 @@ mod tests {
     #[test]
     fn residuals_and_se_widths() {
         let a = Architecture::cocola();
-        let residual: Vec<usize> = a.blocks.iter().filter(|b| b.residual).map(|b| b.index).collect();
+        let residual: Vec<usize> = a
+            .blocks
+            .iter()
+            .filter(|b| b.residual)
+            .map(|b| b.index)
+            .collect();
         assert_eq!(residual, [2, 4, 6, 7, 9, 10, 12, 13, 14]);
         assert_eq!(a.blocks[0].se_reduce.out_channels, 8);
         assert_eq!(a.blocks[1].se_reduce.out_channels, 4);

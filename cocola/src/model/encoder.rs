@@ -27,7 +27,11 @@ pub struct LoadOptions {
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        LoadOptions { ort_library: None, library_dir_hint: None, intra_op_threads: 1 }
+        LoadOptions {
+            ort_library: None,
+            library_dir_hint: None,
+            intra_op_threads: 1,
+        }
     }
 }
 
@@ -91,7 +95,10 @@ impl Model {
         if !path.exists() {
             return Err(ModelError::FileMissing(path.to_path_buf()));
         }
-        let bytes = std::fs::read(path).map_err(|source| ModelError::Read { path: path.to_path_buf(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| ModelError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Self::build(&bytes, &path.display().to_string(), opts)
     }
 
@@ -102,7 +109,10 @@ impl Model {
 
     fn build(bytes: &[u8], what: &str, opts: &LoadOptions) -> Result<Model, ModelError> {
         let metadata = read_metadata(bytes, what)?;
-        let runtime = runtime::init(opts.ort_library.as_deref(), opts.library_dir_hint.as_deref())?;
+        let runtime = runtime::init(
+            opts.ort_library.as_deref(),
+            opts.library_dir_hint.as_deref(),
+        )?;
         let action = format!("load {what}");
         let session = Session::builder(runtime.environment())
             .map_err(|e| ModelError::ort("create a session", e))?
@@ -115,7 +125,11 @@ impl Model {
             .map_err(|e| ModelError::ort(&action, e))?
             .commit_from_memory(bytes)
             .map_err(|e| ModelError::ort(&action, e))?;
-        Ok(Model { session, metadata, runtime })
+        Ok(Model {
+            session,
+            metadata,
+            runtime,
+        })
     }
 
     pub fn metadata(&self) -> &ModelMetadata {
@@ -149,8 +163,8 @@ impl Model {
             )));
         }
         let shape = [batch, FEATURE_SHAPE[0], FEATURE_SHAPE[1], FEATURE_SHAPE[2]];
-        let input =
-            TensorRef::from_array_view((shape, features)).map_err(|e| ModelError::ort("take the input", e))?;
+        let input = TensorRef::from_array_view((shape, features))
+            .map_err(|e| ModelError::ort("take the input", e))?;
         let outputs = self
             .session
             .run(ort::inputs![INPUT_FEATURES => input])
@@ -159,18 +173,25 @@ impl Model {
             let value = outputs
                 .get(name)
                 .ok_or_else(|| ModelError::ort("run the model", format!("no output '{name}'")))?;
-            let (shape, data) =
-                value.try_extract_tensor::<f32>().map_err(|e| ModelError::ort(&format!("read output '{name}'"), e))?;
+            let (shape, data) = value
+                .try_extract_tensor::<f32>()
+                .map_err(|e| ModelError::ort(&format!("read output '{name}'"), e))?;
             if shape.len() != 2 || shape[0] != batch as i64 || shape[1] != EMBEDDING_DIM as i64 {
                 return Err(ModelError::ort(
                     "run the model",
-                    format!("output '{name}' has shape {shape:?}, expected [{batch}, {EMBEDDING_DIM}]"),
+                    format!(
+                        "output '{name}' has shape {shape:?}, expected [{batch}, {EMBEDDING_DIM}]"
+                    ),
                 ));
             }
             Ok(data.to_vec())
         };
         let embedding = take(OUTPUT_EMBEDDING)?;
         let w_embedding = take(OUTPUT_W_EMBEDDING)?;
-        Ok(Embeddings { embedding, w_embedding, batch })
+        Ok(Embeddings {
+            embedding,
+            w_embedding,
+            batch,
+        })
     }
 }

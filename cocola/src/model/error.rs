@@ -17,8 +17,17 @@ pub struct ContractDifference {
 
 impl std::fmt::Display for ContractDifference {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let show = |v: &Option<String>| v.as_ref().map_or("(missing)".to_string(), |v| format!("'{v}'"));
-        write!(f, "{}: model has {}, expected {}", self.key, show(&self.model), show(&self.expected))
+        let show = |v: &Option<String>| {
+            v.as_ref()
+                .map_or("(missing)".to_string(), |v| format!("'{v}'"))
+        };
+        write!(
+            f,
+            "{}: model has {}, expected {}",
+            self.key,
+            show(&self.model),
+            show(&self.expected)
+        )
     }
 }
 
@@ -32,10 +41,16 @@ pub enum ModelError {
     FileMissing(PathBuf),
 
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     #[error("{what} is not an ONNX model: {detail}")]
     NotOnnx { what: String, detail: String },
@@ -55,7 +70,9 @@ pub enum ModelError {
          (or a cocola version matching the model).",
         list(.differences), crate::contract::CONTRACT_VERSION
     )]
-    ContractMismatch { differences: Vec<ContractDifference> },
+    ContractMismatch {
+        differences: Vec<ContractDifference>,
+    },
 
     #[error("model metadata '{key}' is invalid: {detail}")]
     BadMetadata { key: String, detail: String },
@@ -64,10 +81,18 @@ pub enum ModelError {
     MissingParameter { name: String, shape: Vec<usize> },
 
     #[error("parameter '{name}' has shape {found:?}, expected {expected:?}")]
-    WrongShape { name: String, expected: Vec<usize>, found: Vec<usize> },
+    WrongShape {
+        name: String,
+        expected: Vec<usize>,
+        found: Vec<usize>,
+    },
 
     #[error("parameter '{name}' has a non-finite value ({value}) at flat index {index}")]
-    NonFinite { name: String, index: usize, value: f32 },
+    NonFinite {
+        name: String,
+        index: usize,
+        value: f32,
+    },
 
     #[error("weights contain '{name}', which the COCOLA network has no parameter for (misnamed?)")]
     UnexpectedParameter { name: String },
@@ -87,6 +112,9 @@ pub enum ModelError {
 
 impl ModelError {
     pub(crate) fn ort(action: &str, e: impl std::fmt::Display) -> Self {
-        ModelError::Ort { action: action.to_string(), message: e.to_string() }
+        ModelError::Ort {
+            action: action.to_string(),
+            message: e.to_string(),
+        }
     }
 }

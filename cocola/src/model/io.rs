@@ -21,7 +21,10 @@ pub(crate) fn input_dims() -> Vec<Dim> {
 }
 
 pub(crate) fn output_dims() -> Vec<Dim> {
-    vec![Dim::Symbolic(BATCH_DIM.into()), Dim::Fixed(EMBEDDING_DIM as i64)]
+    vec![
+        Dim::Symbolic(BATCH_DIM.into()),
+        Dim::Fixed(EMBEDDING_DIM as i64),
+    ]
 }
 
 /// Checks that the graph has exactly COCOLA's inputs and outputs.
@@ -31,9 +34,15 @@ pub(crate) fn check_interface(header: &ModelHeader, what: &str) -> Result<(), Mo
         detail: "it has no graph".into(),
     })?;
     let describe = |v: &[ValueInfoProto]| {
-        v.iter().map(|i| i.name.clone().unwrap_or_default()).collect::<Vec<_>>().join(", ")
+        v.iter()
+            .map(|i| i.name.clone().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join(", ")
     };
-    let bad = |detail: String| ModelError::NotCocola { what: what.into(), detail };
+    let bad = |detail: String| ModelError::NotCocola {
+        what: what.into(),
+        detail,
+    };
     if graph.input.len() != 1 || graph.output.len() != 2 {
         return Err(bad(format!(
             "expected input '{INPUT_FEATURES}' and outputs '{OUTPUT_EMBEDDING}', '{OUTPUT_W_EMBEDDING}'; \
@@ -66,7 +75,12 @@ fn check_value(v: &ValueInfoProto, name: &str, dims: &[Dim]) -> Result<(), Strin
             Dim::Symbolic(_) => matches!(h, Dim::Symbolic(_)),
         });
     if !matches {
-        let show = |d: &[Dim]| d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(" x ");
+        let show = |d: &[Dim]| {
+            d.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(" x ")
+        };
         return Err(format!(
             "'{name}' is {} of element type {elem}, expected float32 {}",
             show(&have),

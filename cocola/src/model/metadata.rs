@@ -35,7 +35,8 @@ pub const FORMAT_VERSION: &str = "1";
 pub const ARCHITECTURE: &str =
     "efficientnet-b0(in=2, static SAME padding for 224x224) > linear(1280,512) > layernorm > tanh; bilinear W 512x512";
 /// The scoring rule, recorded for people reading the metadata.
-pub const SCORE_RULE: &str = "score(condition, stem) = dot(embedding[condition], w_embedding[stem]) = f(c)^T W f(s)";
+pub const SCORE_RULE: &str =
+    "score(condition, stem) = dot(embedding[condition], w_embedding[stem]) = f(c)^T W f(s)";
 
 pub const KEY_FORMAT: &str = "cocola.format";
 pub const KEY_ARCHITECTURE: &str = "cocola.architecture";
@@ -88,11 +89,17 @@ impl ModelMetadata {
     pub fn to_props(&self) -> Result<Vec<(String, String)>, ModelError> {
         for (key, value) in [(KEY_NAME, &self.name), (KEY_VERSION, &self.version)] {
             if value.trim().is_empty() {
-                return Err(ModelError::BadMetadata { key: key.into(), detail: "must not be empty".into() });
+                return Err(ModelError::BadMetadata {
+                    key: key.into(),
+                    detail: "must not be empty".into(),
+                });
             }
         }
         let json = |key: &str, v: &serde_json::Value| {
-            serde_json::to_string(v).map_err(|e| ModelError::BadMetadata { key: key.into(), detail: e.to_string() })
+            serde_json::to_string(v).map_err(|e| ModelError::BadMetadata {
+                key: key.into(),
+                detail: e.to_string(),
+            })
         };
         let mut props = vec![
             (KEY_FORMAT.to_string(), FORMAT_VERSION.to_string()),
@@ -102,17 +109,32 @@ impl ModelMetadata {
             (KEY_DESCRIPTION.to_string(), self.description.clone()),
             (KEY_LICENSE.to_string(), self.license.clone()),
             (KEY_TRAINING_DATA.to_string(), self.training_data.clone()),
-            (KEY_TRAINING.to_string(), json(KEY_TRAINING, &self.training)?),
-            (KEY_VALIDATION_ACCURACY.to_string(), json(KEY_VALIDATION_ACCURACY, &self.validation_accuracy)?),
+            (
+                KEY_TRAINING.to_string(),
+                json(KEY_TRAINING, &self.training)?,
+            ),
+            (
+                KEY_VALIDATION_ACCURACY.to_string(),
+                json(KEY_VALIDATION_ACCURACY, &self.validation_accuracy)?,
+            ),
             (KEY_SCORE.to_string(), SCORE_RULE.to_string()),
         ];
         if let Some(cal) = &self.calibration {
-            cal.validate().map_err(|detail| ModelError::BadMetadata { key: KEY_CALIBRATION.into(), detail })?;
-            let text = serde_json::to_string(cal)
-                .map_err(|e| ModelError::BadMetadata { key: KEY_CALIBRATION.into(), detail: e.to_string() })?;
+            cal.validate().map_err(|detail| ModelError::BadMetadata {
+                key: KEY_CALIBRATION.into(),
+                detail,
+            })?;
+            let text = serde_json::to_string(cal).map_err(|e| ModelError::BadMetadata {
+                key: KEY_CALIBRATION.into(),
+                detail: e.to_string(),
+            })?;
             props.push((KEY_CALIBRATION.to_string(), text));
         }
-        props.extend(contract::feature_metadata().into_iter().map(|(k, v)| (k.to_string(), v)));
+        props.extend(
+            contract::feature_metadata()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v)),
+        );
         Ok(props)
     }
 
@@ -130,7 +152,10 @@ impl ModelMetadata {
             });
         };
         if *format != FORMAT_VERSION {
-            return Err(ModelError::UnsupportedFormat { found: format.to_string(), supported: FORMAT_VERSION.into() });
+            return Err(ModelError::UnsupportedFormat {
+                found: format.to_string(),
+                supported: FORMAT_VERSION.into(),
+            });
         }
         let differences = contract_differences(&props);
         if !differences.is_empty() {
@@ -150,18 +175,26 @@ impl ModelMetadata {
         }
         let required = |key: &str| match props.get(key) {
             Some(v) if !v.trim().is_empty() => Ok(v.to_string()),
-            _ => Err(ModelError::BadMetadata { key: key.into(), detail: "missing or empty".into() }),
+            _ => Err(ModelError::BadMetadata {
+                key: key.into(),
+                detail: "missing or empty".into(),
+            }),
         };
         let text = |key: &str| props.get(key).map_or(String::new(), |v| v.to_string());
         let json = |key: &str| match props.get(key) {
             None => Ok(serde_json::Value::Null),
-            Some(v) => serde_json::from_str(v)
-                .map_err(|e| ModelError::BadMetadata { key: key.into(), detail: format!("not valid JSON: {e}") }),
+            Some(v) => serde_json::from_str(v).map_err(|e| ModelError::BadMetadata {
+                key: key.into(),
+                detail: format!("not valid JSON: {e}"),
+            }),
         };
         let calibration = match props.get(KEY_CALIBRATION) {
             None => None,
             Some(v) => {
-                let bad = |detail: String| ModelError::BadMetadata { key: KEY_CALIBRATION.into(), detail };
+                let bad = |detail: String| ModelError::BadMetadata {
+                    key: KEY_CALIBRATION.into(),
+                    detail,
+                };
                 let cal: Calibration = serde_json::from_str(v).map_err(|e| bad(e.to_string()))?;
                 cal.validate().map_err(bad)?;
                 Some(cal)
@@ -199,7 +232,11 @@ pub fn contract_differences(props: &BTreeMap<&str, &str>) -> Vec<ContractDiffere
             break;
         }
         if !expected.contains_key(key) {
-            out.push(ContractDifference { key: key.to_string(), model: Some(have.to_string()), expected: None });
+            out.push(ContractDifference {
+                key: key.to_string(),
+                model: Some(have.to_string()),
+                expected: None,
+            });
         }
     }
     out
@@ -218,12 +255,18 @@ pub fn read_metadata(bytes: &[u8], what: &str) -> Result<ModelMetadata, ModelErr
 /// Decodes the model header, refusing bytes that are not an ONNX model.
 pub fn decode_header(bytes: &[u8], what: &str) -> Result<ModelHeader, ModelError> {
     use prost::Message;
-    let not_onnx = |detail: String| ModelError::NotOnnx { what: what.into(), detail };
+    let not_onnx = |detail: String| ModelError::NotOnnx {
+        what: what.into(),
+        detail,
+    };
     if bytes.is_empty() {
         return Err(not_onnx("the file is empty".into()));
     }
-    let header = ModelHeader::decode(bytes)
-        .map_err(|e| not_onnx(format!("it does not decode as ONNX protobuf ({e}); the file may be truncated or corrupt")))?;
+    let header = ModelHeader::decode(bytes).map_err(|e| {
+        not_onnx(format!(
+            "it does not decode as ONNX protobuf ({e}); the file may be truncated or corrupt"
+        ))
+    })?;
     if header.ir_version.is_none() || header.graph.is_none() || header.opset_import.is_empty() {
         return Err(not_onnx("it has no IR version, opset or graph".into()));
     }
@@ -232,7 +275,13 @@ pub fn decode_header(bytes: &[u8], what: &str) -> Result<ModelHeader, ModelError
 
 impl std::fmt::Display for ModelMetadata {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let or_dash = |s: &str| if s.trim().is_empty() { "-".to_string() } else { s.to_string() };
+        let or_dash = |s: &str| {
+            if s.trim().is_empty() {
+                "-".to_string()
+            } else {
+                s.to_string()
+            }
+        };
         writeln!(f, "name         {}", self.name)?;
         writeln!(f, "version      {}", self.version)?;
         writeln!(f, "description  {}", or_dash(&self.description))?;
@@ -284,7 +333,8 @@ mod tests {
         let mut meta = ModelMetadata::new("m", "1.0");
         meta.training = serde_json::json!({"steps": 10});
         let p = props(&meta);
-        let back = ModelMetadata::from_props(p.iter().map(|(k, v)| (k.as_str(), v.as_str())), "m").unwrap();
+        let back = ModelMetadata::from_props(p.iter().map(|(k, v)| (k.as_str(), v.as_str())), "m")
+            .unwrap();
         assert_eq!(back, meta);
     }
 
@@ -299,13 +349,25 @@ mod tests {
             }
         }
         p.push(("feature.new_thing".into(), "x".into()));
-        let err = ModelMetadata::from_props(p.iter().map(|(k, v)| (k.as_str(), v.as_str())), "m").unwrap_err();
-        let ModelError::ContractMismatch { differences } = &err else { panic!("{err}") };
+        let err = ModelMetadata::from_props(p.iter().map(|(k, v)| (k.as_str(), v.as_str())), "m")
+            .unwrap_err();
+        let ModelError::ContractMismatch { differences } = &err else {
+            panic!("{err}")
+        };
         let keys: Vec<&str> = differences.iter().map(|d| d.key.as_str()).collect();
-        assert_eq!(keys, ["feature.hop_length", "feature.n_mels", "feature.new_thing"]);
+        assert_eq!(
+            keys,
+            ["feature.hop_length", "feature.n_mels", "feature.new_thing"]
+        );
         let text = err.to_string();
-        assert!(text.contains("feature.n_mels: model has '128', expected '64'"), "{text}");
-        assert!(text.contains("feature.hop_length: model has (missing), expected '160'"), "{text}");
+        assert!(
+            text.contains("feature.n_mels: model has '128', expected '64'"),
+            "{text}"
+        );
+        assert!(
+            text.contains("feature.hop_length: model has (missing), expected '160'"),
+            "{text}"
+        );
     }
 
     #[test]

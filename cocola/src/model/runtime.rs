@@ -36,7 +36,11 @@ pub const ENV_ORT_DYLIB_PATH: &str = "ORT_DYLIB_PATH";
 
 /// File names of the library, most specific first.
 #[cfg(target_os = "linux")]
-pub const LIBRARY_NAMES: &[&str] = &["libonnxruntime.so.1.31.1", "libonnxruntime.so.1", "libonnxruntime.so"];
+pub const LIBRARY_NAMES: &[&str] = &[
+    "libonnxruntime.so.1.31.1",
+    "libonnxruntime.so.1",
+    "libonnxruntime.so",
+];
 #[cfg(target_os = "macos")]
 pub const LIBRARY_NAMES: &[&str] = &["libonnxruntime.1.31.1.dylib", "libonnxruntime.dylib"];
 #[cfg(target_os = "windows")]
@@ -45,7 +49,8 @@ pub const LIBRARY_NAMES: &[&str] = &["onnxruntime.dll"];
 pub const LIBRARY_NAMES: &[&str] = &["libonnxruntime.so"];
 
 /// How to get the library, for error messages.
-const HOW_TO_GET: &str = "Install it with `cargo xtask setup` (run in the cocola source tree; it puts the \
+const HOW_TO_GET: &str =
+    "Install it with `cargo xtask setup` (run in the cocola source tree; it puts the \
 library in the user cache), or take `onnxruntime/capi/libonnxruntime.so.1.31.1` from PyPI's \
 `onnxruntime==1.31.1` wheel and set COCOLA_ORT_LIB to its absolute path.";
 
@@ -108,7 +113,9 @@ impl RuntimeHandle {
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runtime").field("library", &self.library).finish()
+        f.debug_struct("Runtime")
+            .field("library", &self.library)
+            .finish()
     }
 }
 
@@ -125,7 +132,11 @@ pub enum RuntimeError {
         "cannot load ONNX Runtime from {} ({source_kind}): {reason}\nIt must be ONNX Runtime {ORT_VERSION} \
          (or newer 1.x) for this platform. {HOW_TO_GET}", .path.display()
     )]
-    LoadFailed { path: PathBuf, source_kind: Source, reason: String },
+    LoadFailed {
+        path: PathBuf,
+        source_kind: Source,
+        reason: String,
+    },
 
     #[error("no ONNX Runtime library could be loaded:{}\n{HOW_TO_GET}", list_failures(.failures))]
     AllFailed { failures: Vec<(Candidate, String)> },
@@ -135,11 +146,17 @@ pub enum RuntimeError {
 }
 
 fn list_places(looked: &[Candidate]) -> String {
-    looked.iter().map(|c| format!("\n  - {} ({})", c.path.display(), c.source)).collect()
+    looked
+        .iter()
+        .map(|c| format!("\n  - {} ({})", c.path.display(), c.source))
+        .collect()
 }
 
 fn list_failures(failures: &[(Candidate, String)]) -> String {
-    failures.iter().map(|(c, e)| format!("\n  - {} ({}): {e}", c.path.display(), c.source)).collect()
+    failures
+        .iter()
+        .map(|(c, e)| format!("\n  - {} ({}): {e}", c.path.display(), c.source))
+        .collect()
 }
 
 /// The user-cache location `cargo xtask setup` installs to.
@@ -148,13 +165,22 @@ pub fn user_cache_library() -> Option<PathBuf> {
         Some(dir) => PathBuf::from(dir),
         None => PathBuf::from(std::env::var_os("HOME").filter(|v| !v.is_empty())?).join(".cache"),
     };
-    Some(cache.join("cocola").join("onnxruntime").join(ORT_VERSION).join(LIBRARY_NAMES[0]))
+    Some(
+        cache
+            .join("cocola")
+            .join("onnxruntime")
+            .join(ORT_VERSION)
+            .join(LIBRARY_NAMES[0]),
+    )
 }
 
 fn in_dir(dir: &Path, source: Source, out: &mut Vec<Candidate>) {
     for sub in [dir.to_path_buf(), dir.join("..").join("lib")] {
         for name in LIBRARY_NAMES {
-            out.push(Candidate { path: sub.join(name), source: source.clone() });
+            out.push(Candidate {
+                path: sub.join(name),
+                source: source.clone(),
+            });
         }
     }
 }
@@ -163,7 +189,9 @@ fn absolute(p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
     } else {
-        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+        std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
     }
 }
 
@@ -171,21 +199,34 @@ fn absolute(p: &Path) -> PathBuf {
 pub fn candidates(explicit: Option<&Path>, dir_hint: Option<&Path>) -> Vec<Candidate> {
     let mut out = Vec::new();
     if let Some(p) = explicit {
-        out.push(Candidate { path: absolute(p), source: Source::Explicit });
+        out.push(Candidate {
+            path: absolute(p),
+            source: Source::Explicit,
+        });
     }
     for var in [ENV_COCOLA_ORT_LIB, ENV_ORT_DYLIB_PATH] {
         if let Some(v) = std::env::var_os(var).filter(|v| !v.is_empty()) {
-            out.push(Candidate { path: absolute(Path::new(&v)), source: Source::EnvVar(var) });
+            out.push(Candidate {
+                path: absolute(Path::new(&v)),
+                source: Source::EnvVar(var),
+            });
         }
     }
-    if let Some(dir) = std::env::current_exe().ok().as_deref().and_then(Path::parent) {
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .as_deref()
+        .and_then(Path::parent)
+    {
         in_dir(dir, Source::NextToExecutable, &mut out);
     }
     if let Some(dir) = dir_hint {
         in_dir(&absolute(dir), Source::DirectoryHint, &mut out);
     }
     if let Some(p) = user_cache_library() {
-        out.push(Candidate { path: p, source: Source::UserCache });
+        out.push(Candidate {
+            path: p,
+            source: Source::UserCache,
+        });
     }
     out
 }
@@ -193,8 +234,15 @@ pub fn candidates(explicit: Option<&Path>, dir_hint: Option<&Path>) -> Vec<Candi
 /// A demanded path that is a directory: the first library file inside it.
 fn resolve_dir(c: &Candidate) -> Candidate {
     if c.path.is_dir() {
-        if let Some(p) = LIBRARY_NAMES.iter().map(|n| c.path.join(n)).find(|p| p.is_file()) {
-            return Candidate { path: p, source: c.source.clone() };
+        if let Some(p) = LIBRARY_NAMES
+            .iter()
+            .map(|n| c.path.join(n))
+            .find(|p| p.is_file())
+        {
+            return Candidate {
+                path: p,
+                source: c.source.clone(),
+            };
         }
     }
     c.clone()
@@ -204,7 +252,10 @@ static RUNTIME: Mutex<Option<RuntimeHandle>> = Mutex::new(None);
 
 /// Loads ONNX Runtime (once per process) and returns the shared runtime.
 /// See the module documentation for the search order.
-pub fn init(explicit: Option<&Path>, dir_hint: Option<&Path>) -> Result<RuntimeHandle, RuntimeError> {
+pub fn init(
+    explicit: Option<&Path>,
+    dir_hint: Option<&Path>,
+) -> Result<RuntimeHandle, RuntimeError> {
     // A panic while holding the lock cannot leave the Option half-written.
     let mut slot = RUNTIME.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(rt) = slot.as_ref() {
@@ -213,10 +264,17 @@ pub fn init(explicit: Option<&Path>, dir_hint: Option<&Path>) -> Result<RuntimeH
     let looked = candidates(explicit, dir_hint);
     let mut failures = Vec::new();
     for c in &looked {
-        let c = if c.is_demanded() { resolve_dir(c) } else { c.clone() };
+        let c = if c.is_demanded() {
+            resolve_dir(c)
+        } else {
+            c.clone()
+        };
         if !c.path.is_file() {
             if c.is_demanded() {
-                return Err(RuntimeError::Missing { path: c.path, source_kind: c.source });
+                return Err(RuntimeError::Missing {
+                    path: c.path,
+                    source_kind: c.source,
+                });
             }
             continue;
         }
@@ -227,7 +285,11 @@ pub fn init(explicit: Option<&Path>, dir_hint: Option<&Path>) -> Result<RuntimeH
                 return Ok(handle);
             }
             Err(LoadError::Library(reason)) if c.is_demanded() => {
-                return Err(RuntimeError::LoadFailed { path: c.path, source_kind: c.source, reason });
+                return Err(RuntimeError::LoadFailed {
+                    path: c.path,
+                    source_kind: c.source,
+                    reason,
+                });
             }
             Err(LoadError::Library(reason)) => failures.push((c, reason)),
             Err(LoadError::Environment(e)) => return Err(e),
@@ -257,9 +319,15 @@ fn load(path: &Path) -> Result<Runtime, LoadError> {
     // stays loaded for the rest of the process.
     let builder = ort::init_from(path).map_err(|e| LoadError::Library(e.to_string()))?;
     let environment = builder.with_name("cocola").build().map_err(|e| {
-        LoadError::Environment(RuntimeError::Environment { path: path.to_path_buf(), reason: e.to_string() })
+        LoadError::Environment(RuntimeError::Environment {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })
     })?;
-    Ok(Runtime { library: path.to_path_buf(), environment })
+    Ok(Runtime {
+        library: path.to_path_buf(),
+        environment,
+    })
 }
 
 #[cfg(test)]
@@ -268,12 +336,29 @@ mod tests {
 
     #[test]
     fn search_order_starts_with_the_explicit_path_and_ends_in_the_cache() {
-        let c = candidates(Some(Path::new("/x/libonnxruntime.so")), Some(Path::new("/plugin/dir")));
-        assert_eq!(c[0], Candidate { path: "/x/libonnxruntime.so".into(), source: Source::Explicit });
-        let hint = c.iter().position(|c| c.source == Source::DirectoryHint).unwrap();
-        let exe = c.iter().position(|c| c.source == Source::NextToExecutable).unwrap();
+        let c = candidates(
+            Some(Path::new("/x/libonnxruntime.so")),
+            Some(Path::new("/plugin/dir")),
+        );
+        assert_eq!(
+            c[0],
+            Candidate {
+                path: "/x/libonnxruntime.so".into(),
+                source: Source::Explicit
+            }
+        );
+        let hint = c
+            .iter()
+            .position(|c| c.source == Source::DirectoryHint)
+            .unwrap();
+        let exe = c
+            .iter()
+            .position(|c| c.source == Source::NextToExecutable)
+            .unwrap();
         assert!(exe < hint);
-        assert!(c.iter().any(|c| c.path == Path::new("/plugin/dir/../lib").join(LIBRARY_NAMES[0])));
+        assert!(c
+            .iter()
+            .any(|c| c.path == Path::new("/plugin/dir/../lib").join(LIBRARY_NAMES[0])));
         if user_cache_library().is_some() {
             assert_eq!(c.last().unwrap().source, Source::UserCache);
         }

@@ -19,7 +19,10 @@ pub enum Attr {
 
 impl Attr {
     fn into_proto(self, name: &str) -> AttributeProto {
-        let mut a = AttributeProto { name: Some(name.to_string()), ..Default::default() };
+        let mut a = AttributeProto {
+            name: Some(name.to_string()),
+            ..Default::default()
+        };
         match self {
             Attr::Int(v) => {
                 a.i = Some(v);
@@ -65,7 +68,10 @@ pub struct DuplicateName(pub String);
 impl GraphBuilder {
     pub fn new(name: &str) -> Self {
         GraphBuilder {
-            graph: GraphProto { name: Some(name.to_string()), ..Default::default() },
+            graph: GraphProto {
+                name: Some(name.to_string()),
+                ..Default::default()
+            },
             ..Default::default()
         }
     }
@@ -104,7 +110,12 @@ impl GraphBuilder {
 
     /// Adds a float32 initializer (a constant, e.g. a weight) stored as raw
     /// little-endian bytes. Returns its name.
-    pub fn initializer_f32(&mut self, name: &str, dims: &[usize], data: &[f32]) -> Result<String, DuplicateName> {
+    pub fn initializer_f32(
+        &mut self,
+        name: &str,
+        dims: &[usize],
+        data: &[f32],
+    ) -> Result<String, DuplicateName> {
         self.claim(name)?;
         let mut raw = Vec::with_capacity(data.len() * 4);
         for v in data {
