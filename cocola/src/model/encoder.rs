@@ -195,3 +195,30 @@ impl Model {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_can_move_to_a_worker_thread() {
+        fn send<T: Send>() {}
+        send::<Model>();
+        send::<Embeddings>();
+    }
+
+    #[test]
+    fn score_is_condition_embedding_dot_stem_w_embedding() {
+        let mut e = Embeddings {
+            embedding: vec![0.0; 2 * 512],
+            w_embedding: vec![0.0; 2 * 512],
+            batch: 2,
+        };
+        e.embedding[0] = 2.0; // row 0
+        e.w_embedding[512] = 3.0; // row 1
+        e.w_embedding[0] = 5.0; // row 0
+        assert_eq!(score(&e, 0, 1), 6.0);
+        assert_eq!(score(&e, 0, 0), 10.0);
+        assert_eq!(score(&e, 1, 0), 0.0);
+    }
+}
