@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use cocola::contract::{FEATURE_LEN, WINDOW_SAMPLES};
 use cocola::features::FeatureExtractor;
-use criterion::{black_box, Criterion};
+use criterion::Criterion;
+use std::hint::black_box;
 
 /// A music-like clip: the golden "mix" fixture when present, else a
 /// synthetic chord-plus-clicks signal of the same length.

@@ -108,13 +108,8 @@ impl FeatureExtractor {
         }
         self.signal[n..].fill(0.0);
 
-        self.stft.magnitudes(
-            &self.signal,
-            &mut self.spec_by_frame,
-            BIN_STRIDE,
-            &mut self.spec_by_bin,
-            FRAME_STRIDE,
-        );
+        self.stft.magnitudes(&self.signal, &mut self.spec_by_frame, BIN_STRIDE);
+        transpose::transpose(&self.spec_by_frame, BIN_STRIDE, N_FRAMES, N_BINS, &mut self.spec_by_bin, FRAME_STRIDE);
 
         // HPSS medians: along time (harmonic) on the frame-major copy, along
         // frequency (percussive) on the bin-major copy.
