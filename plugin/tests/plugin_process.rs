@@ -1,0 +1,330 @@
+//! The plugin driven in-process as a host would: pass-through, when scores
+//! appear and that they are `cocola`'s, the distinct states, bad input,
+//! every host rate and buffer size, state save/restore.
+
+mod host;
+
+use std::time::Duration;
+
+use cocola::contract::WINDOW_SAMPLES;
+use cocola::score::Scorer;
+use cocola_plugin::params::ModelChoice;
+use cocola_plugin::snapshot::{Outcome, State};
+use host::*;
+use nice_plug::prelude::*;
+
+const WAIT: Duration = Duration::from_secs(120);
+
+fn reference_scorer() -> Scorer {
+    let model = cocola::model::Model::load(test_model(), &Default::default()).unwrap();
+    Scorer::new(model)
+}
+
+fn assert_close(a: &cocola::score::WindowScores, b: &cocola::score::WindowScores) {
+    for (x, y) in a.modes.iter().zip(&b.modes) {
+        assert_eq!(x.mode, y.mode);
+        assert!(
+            (x.raw - y.raw).abs() <= 1e-3,
+            "{:?}: plugin {} vs cocola {}",
+            x.mode,
+            x.raw,
+            y.raw
+        );
+    }
+}
+
+#[test]
+fn audio_passes_through_bit_exactly() {
+    // No model: the analyzer's state must not matter to the audio.
+    let mut host = Host::new(None);
+    host.activate(44_100.0, 4096, ProcessMode::Realtime, STEREO_WITH_SIDECHAIN);
+    let mut left = signal(44_100.0, 0.5, 1, 0.9);
+    left[10] = f32::MIN_POSITIVE / 4.0; // a denormal must survive untouched too
+    left[11] = -0.0;
+    left[12] = f32::NAN;
+    let right = signal(44_100.0, 0.5, 2, 0.5);
+    let cond = vec![signal(44_100.0, 0.5, 3, 0.5); 2];
+    let stem = vec![left, right];
+    let out = host.run(&stem, &cond, &[1, 7, 512, 4096, 33]);
+    for (o, i) in out.iter().zip(&stem) {
+        assert_eq!(o.len(), i.len());
+        assert!(o.iter().zip(i).all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
+    let s = host.wait_for("no-model state", WAIT, |s| s.state == State::NoModel);
+    assert!(s.model.is_none());
+}
+
+#[test]
+fn scores_appear_after_five_seconds_and_equal_cocola() {
+    let mut host = Host::new(Some(test_model()));
+    host.plugin.cocola_params(); // hop default is 1 s
+    host.activate(16_000.0, 1024, ProcessMode::Offline, MONO_WITH_SIDECHAIN);
+    let stem = signal(16_000.0, 6.0, 11, 0.5);
+    let cond = signal(16_000.0, 6.0, 12, 0.5);
+    // 3 s first: listening, no score.
+    host.run(
+        &[stem[..48_000].to_vec()],
+        &[cond[..48_000].to_vec()],
+        &[1024],
+    );
+    let s = host.wait_for("listening 3.0 s", WAIT, |s| {
+        s.state == State::Listening { heard_seconds: 3.0 }
+    });
+    assert!(s.timeline.is_empty() && s.headline.is_none());
+    host.run(
+        &[stem[48_000..].to_vec()],
+        &[cond[48_000..].to_vec()],
+        &[1024],
+    );
+    let s = host.finish();
+    let windows = scored(&s);
+    // Windows end at 5 s and 6 s (hop 1 s).
+    assert_eq!(
+        windows.iter().map(|w| w.0).collect::<Vec<_>>(),
+        vec![80_000, 96_000],
+        "{:?}",
+        s.timeline
+    );
+    let mut reference = reference_scorer();
+    for (end, scores) in &windows {
+        let start = *end as usize - WINDOW_SAMPLES;
+        let expected = reference
+            .score_window(&cond[start..*end as usize], &stem[start..*end as usize])
+            .unwrap();
+        assert_close(scores, &expected);
+    }
+    assert_eq!(s.state, State::Scoring);
+    assert!(s.inference_ms.unwrap() > 0.0);
+    let info = s.model.unwrap();
+    assert_eq!(info.name, "cocola-test-random");
+    assert!(!info.calibrated);
+    // The window's song position comes from the transport.
+    let p = s.timeline.back().unwrap();
+    assert!(
+        (p.song_seconds.unwrap() - 6.0).abs() < 1e-3,
+        "{:?}",
+        p.song_seconds
+    );
+}
+
+#[test]
+fn resampled_host_audio_scores_like_cocola_on_the_resampled_file() {
+    let rate = 48_000.0;
+    let mut host = Host::new(Some(test_model()));
+    host.activate(rate, 512, ProcessMode::Offline, STEREO_WITH_SIDECHAIN);
+    let stem = signal(rate, 6.0, 21, 0.5);
+    let cond = signal(rate, 6.0, 22, 0.5);
+    host.run(
+        &[stem.clone(), stem.clone()],
+        &[cond.clone(), cond.clone()],
+        &[512],
+    );
+    let s = host.finish();
+    let windows = scored(&s);
+    assert!(!windows.is_empty());
+    // The first window lies entirely before the end-of-signal padding that
+    // the whole-file resampler adds, so it must match exactly.
+    let stem16 = cocola::audio::resample_to_16k(&stem, 48_000).unwrap();
+    let cond16 = cocola::audio::resample_to_16k(&cond, 48_000).unwrap();
+    let expected = reference_scorer()
+        .score_window(&cond16[..WINDOW_SAMPLES], &stem16[..WINDOW_SAMPLES])
+        .unwrap();
+    assert_eq!(windows[0].0, WINDOW_SAMPLES as u64);
+    assert_close(&windows[0].1, &expected);
+}
+
+#[test]
+fn missing_and_silent_sidechain_are_distinct_states() {
+    // A layout without sidechain says so at once.
+    let mut host = Host::new(Some(test_model()));
+    host.activate(16_000.0, 256, ProcessMode::Offline, STEREO_NO_SIDECHAIN);
+    let stem = signal(16_000.0, 1.0, 31, 0.5);
+    host.run(&[stem.clone(), stem.clone()], &[], &[256]);
+    host.wait_for("no sidechain", WAIT, |s| s.state == State::NoSidechain);
+
+    // A connected but digitally silent sidechain: no sidechain signal.
+    let mut host = Host::new(Some(test_model()));
+    host.activate(16_000.0, 256, ProcessMode::Offline, MONO_WITH_SIDECHAIN);
+    let stem = signal(16_000.0, 5.0, 32, 0.5);
+    host.run(&[stem.clone()], &[vec![0.0; stem.len()]], &[256]);
+    let s = host.finish();
+    assert_eq!(s.state, State::NoSidechain);
+    assert!(matches!(
+        s.timeline.back().unwrap().outcome,
+        Outcome::NoSidechain
+    ));
+
+    // A quiet condition (about -95 dBFS) is silent, not absent.
+    let mut host = Host::new(Some(test_model()));
+    host.activate(16_000.0, 256, ProcessMode::Offline, MONO_WITH_SIDECHAIN);
+    let quiet = signal(16_000.0, 5.0, 33, 2e-5);
+    host.run(&[stem.clone()], &[quiet], &[256]);
+    let s = host.finish();
+    assert_eq!(
+        s.state,
+        State::Silent {
+            condition: true,
+            stem: false
+        }
+    );
+    assert_eq!(s.windows_scored, 0);
+}
+
+#[test]
+fn nan_and_inf_input_neither_crash_nor_poison_later_scores() {
+    let rate = 16_000.0;
+    let mut host = Host::new(Some(test_model()));
+    host.activate(rate, 1024, ProcessMode::Offline, MONO_WITH_SIDECHAIN);
+    let stem = signal(rate, 11.0, 41, 0.5);
+    let cond = signal(rate, 11.0, 42, 0.5);
+    let mut bad_stem = stem.clone();
+    let mut bad_cond = cond.clone();
+    for i in (1_000..20_000).step_by(3) {
+        bad_stem[i] = f32::NAN;
+        bad_cond[i + 1] = f32::INFINITY;
+        bad_cond[i + 2] = f32::NEG_INFINITY;
+    }
+    let out = host.run(&[bad_stem.clone()], &[bad_cond], &[1024]);
+    assert!(out[0]
+        .iter()
+        .zip(&bad_stem)
+        .all(|(a, b)| a.to_bits() == b.to_bits()));
+    let s = host.finish();
+    let windows = scored(&s);
+    assert_eq!(windows.len(), 7); // 5 s .. 11 s
+    assert!(windows
+        .iter()
+        .all(|(_, w)| w.modes.iter().all(|m| m.raw.is_finite())));
+    // Windows that start after the damage are exactly the clean signal's.
+    let mut reference = reference_scorer();
+    for (end, scores) in windows
+        .iter()
+        .filter(|(end, _)| *end as usize - WINDOW_SAMPLES >= 20_003)
+    {
+        let r = *end as usize - WINDOW_SAMPLES..*end as usize;
+        assert_close(
+            scores,
+            &reference.score_window(&cond[r.clone()], &stem[r]).unwrap(),
+        );
+    }
+}
+
+#[test]
+fn every_host_rate_and_buffer_size() {
+    // Varying sizes, including 1-sample blocks and the largest 4096.
+    let sizes = [1, 1, 3, 64, 4096, 17, 1000, 2048, 1, 511, 4096, 256];
+    for rate in [8_000.0f32, 44_100.0, 48_000.0, 96_000.0, 192_000.0] {
+        let mut host = Host::new(Some(test_model()));
+        host.activate(rate, 4096, ProcessMode::Offline, STEREO_WITH_SIDECHAIN);
+        host.plugin.cocola_params();
+        let stem = signal(rate, 5.3, 51, 0.5);
+        let cond = signal(rate, 5.3, 52, 0.5);
+        let out = host.run(&[stem.clone(), stem.clone()], &[cond.clone(), cond], &sizes);
+        assert!(
+            out[0]
+                .iter()
+                .zip(&stem)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{rate}"
+        );
+        let s = host.finish();
+        assert_eq!(s.windows_scored, 1, "{rate} Hz: {:?}", s.state);
+        assert_eq!(s.host_sample_rate, rate);
+    }
+}
+
+#[test]
+fn reset_starts_listening_again() {
+    let mut host = Host::new(Some(test_model()));
+    host.activate(16_000.0, 512, ProcessMode::Offline, MONO_WITH_SIDECHAIN);
+    let stem = signal(16_000.0, 5.0, 61, 0.5);
+    let cond = signal(16_000.0, 5.0, 62, 0.5);
+    host.run(&[stem.clone()], &[cond.clone()], &[512]);
+    host.wait_for("first score", WAIT, |s| s.windows_scored == 1);
+    host.plugin.reset();
+    host.run(
+        &[stem[..16_000].to_vec()],
+        &[cond[..16_000].to_vec()],
+        &[512],
+    );
+    host.wait_for("listening again", WAIT, |s| {
+        s.state == State::Listening { heard_seconds: 1.0 }
+    });
+    // The GUI's reset button clears the timeline too.
+    host.plugin
+        .shared()
+        .reset_requested
+        .store(true, std::sync::atomic::Ordering::Release);
+    host.wait_for("history cleared", WAIT, |s| {
+        s.timeline.is_empty() && s.headline.is_none()
+    });
+}
+
+#[test]
+fn bad_model_file_is_a_clear_error_and_a_good_one_recovers() {
+    let dir = std::env::temp_dir().join(format!("cocola-plugin-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("not-a-model.onnx");
+    std::fs::write(&bad, b"this is not an onnx file").unwrap();
+    let mut host = Host::new(Some(&bad));
+    host.activate(48_000.0, 512, ProcessMode::Realtime, STEREO_WITH_SIDECHAIN);
+    let s = host.wait_for("model failed", WAIT, |s| {
+        matches!(s.state, State::ModelFailed(_))
+    });
+    let State::ModelFailed(msg) = s.state else {
+        unreachable!()
+    };
+    assert!(
+        msg.contains("not-a-model.onnx") && msg.contains("not an ONNX model"),
+        "{msg}"
+    );
+    // Choosing a good file from the GUI loads it without re-activation.
+    host.plugin
+        .cocola_params()
+        .set_model_choice(ModelChoice::File(test_model().to_path_buf()));
+    let s = host.wait_for("model loaded", WAIT, |s| s.model.is_some());
+    assert!(matches!(s.state, State::Listening { .. }), "{:?}", s.state);
+}
+
+#[test]
+fn state_round_trips_through_the_params() {
+    let host = Host::new(Some(test_model()));
+    let params = host.plugin.cocola_params();
+    let setter = |p: &dyn Params, id: &str, normalized: f32| {
+        let (_, ptr, _) = p.param_map().into_iter().find(|(i, _, _)| i == id).unwrap();
+        unsafe { ptr._internal_set_normalized_value(normalized) };
+    };
+    setter(&*params, "hop", 0.25);
+    setter(&*params, "silence", 0.5);
+    setter(&*params, "smooth", 0.1);
+    setter(&*params, "headline", 1.0);
+    let fields = params.serialize_fields();
+    let values: Vec<(String, f32)> = params
+        .param_map()
+        .into_iter()
+        .map(|(id, ptr, _)| (id, unsafe { ptr.unmodulated_normalized_value() }))
+        .collect();
+
+    let restored = Host::new(None);
+    let p2 = restored.plugin.cocola_params();
+    p2.deserialize_fields(&fields);
+    for (id, v) in &values {
+        setter(&*p2, id, *v);
+    }
+    assert_eq!(
+        p2.model_choice(),
+        ModelChoice::File(test_model().to_path_buf())
+    );
+    assert_eq!(p2.hop_seconds.value(), params.hop_seconds.value());
+    assert_eq!(p2.silence_dbfs.value(), params.silence_dbfs.value());
+    assert_eq!(p2.smoothing.value(), params.smoothing.value());
+    assert_eq!(
+        p2.headline.value(),
+        cocola_plugin::params::HeadlineMode::Percussive
+    );
+    assert!(
+        (p2.hop_seconds.value() - 1.6).abs() < 1e-6,
+        "{}",
+        p2.hop_seconds.value()
+    );
+}
