@@ -29,6 +29,7 @@ use crate::ModelArgs;
 const EXIT_SOME_FAILED: u8 = 3;
 
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["pairs", "stems"])))]
 #[command(
     long_about = "Evaluates a whole set with COCOLA, in one of two ways.
 
@@ -67,7 +68,7 @@ cocola eval --stems moisesdb/test --anchors 4000 --modes both --threads 8"
 )]
 pub struct EvalArgs {
     /// Pair set: a CSV file of condition,stem paths, or a folder of <id>/{condition,stem}.<ext>.
-    #[arg(value_name = "PAIRS", required_unless_present = "stems", conflicts_with = "stems")]
+    #[arg(value_name = "PAIRS")]
     pub pairs: Option<PathBuf>,
     /// Tracks of stems (DIR/<track>/<stem>.<ext>) for sub-mix classification accuracy@K.
     #[arg(long, value_name = "DIR")]
@@ -143,6 +144,11 @@ pub fn run(args: EvalArgs, model: Model, model_identity: String) -> anyhow::Resu
         sha256: model_identity.clone(),
         calibrated: model.metadata().calibration.is_some(),
     };
+    if let Some(out) = &args.out {
+        // Fail before hours of work, not after.
+        let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        anyhow::ensure!(dir.is_dir(), "cannot write {}: folder {} does not exist", out.display(), dir.display());
+    }
     let progress = Bars::new();
     match (&args.pairs, &args.stems) {
         (Some(set), _) => run_pairs(&args, set, model, facts, &modes, &progress),
@@ -180,6 +186,11 @@ fn run_pairs(
     }
     if args.json {
         #[derive(Serialize)]
+        struct Failed<'a> {
+            id: &'a str,
+            error: &'a str,
+        }
+        #[derive(Serialize)]
         struct Doc<'a> {
             kind: &'static str,
             set: &'a Path,
@@ -187,7 +198,7 @@ fn run_pairs(
             hop_seconds: f32,
             silence_dbfs: f32,
             summary: &'a cocola::eval::PairSetSummary,
-            failed: Vec<(&'a str, &'a str)>,
+            failed: Vec<Failed<'a>>,
             audio_seconds: f64,
             seconds: f64,
             real_time_factor: Option<f64>,
@@ -197,7 +208,7 @@ fn run_pairs(
             .pairs
             .iter()
             .filter_map(|p| match &p.status {
-                cocola::eval::PairStatus::Failed { error } => Some((p.id.as_str(), error.as_str())),
+                cocola::eval::PairStatus::Failed { error } => Some(Failed { id: &p.id, error }),
                 _ => None,
             })
             .collect();
