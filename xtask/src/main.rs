@@ -4,6 +4,7 @@
 //!   get from crates.io (today: the ONNX Runtime shared library).
 //! - `cargo xtask test`: `setup`, then every test of the workspace.
 
+mod libtorch;
 mod onnxruntime;
 
 use std::process::{Command, ExitCode};
@@ -43,6 +44,8 @@ fn main() -> ExitCode {
 fn setup() -> Result<(), String> {
     let lib = onnxruntime::ensure_installed()?;
     println!("ONNX Runtime ready: {}", lib.display());
+    let torch = libtorch::ensure_installed()?;
+    println!("libtorch {} ready (for the trainer): {}", libtorch::VERSION, torch.display());
     Ok(())
 }
 

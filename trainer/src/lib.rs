@@ -1,0 +1,11 @@
+//! `cocola-trainer`: trains the COCOLA encoder (paper Sec. III-IV) on stem
+//! datasets with libtorch, evaluates it (accuracy@K, Tables I-II) and exports
+//! it through `cocola`'s ONNX writer.
+//!
+//! All feature maths, the network description, the ONNX writer, the score
+//! calibration and the evaluation protocol come from the `cocola` crate;
+//! this crate adds what only training needs:
+//!
+//! - [`doctor`]: what libtorch and which device this build sees.
+
+pub mod doctor;
