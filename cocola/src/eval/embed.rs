@@ -162,6 +162,29 @@ impl<'a, E: Encoder> WindowEmbedder<'a, E> {
         Ok(())
     }
 
+    /// Embeds `windows` of one group under every mode of the embedder, now:
+    /// row `w * modes + m` of the result is window `w` under mode `m`. For
+    /// callers that score as they go (one pair at a time) rather than
+    /// gathering a whole plan first.
+    pub fn embed_now(&mut self, group: Digest32, windows: &[&[f32]]) -> Result<Embeddings, ModelError> {
+        let modes = self.modes.len();
+        let rows = windows.len() * modes;
+        let mut embedding = vec![0.0f32; rows * EMBEDDING_DIM];
+        let mut w_embedding = vec![0.0f32; rows * EMBEDDING_DIM];
+        let mut sink = |slot: usize, m: usize, f: &[f32], wf: &[f32]| {
+            let row = slot * modes + m;
+            embedding[row * EMBEDDING_DIM..(row + 1) * EMBEDDING_DIM].copy_from_slice(f);
+            w_embedding[row * EMBEDDING_DIM..(row + 1) * EMBEDDING_DIM].copy_from_slice(wf);
+        };
+        self.open_group(group);
+        for (slot, window) in windows.iter().enumerate() {
+            self.submit(group, slot, window.to_vec(), &mut sink)?;
+        }
+        self.flush(&mut sink)?;
+        self.close_group(group);
+        Ok(Embeddings { embedding, w_embedding, batch: rows })
+    }
+
     /// Computes everything queued and writes every cache file.
     pub fn finish(&mut self, sink: &mut Sink<'_>) -> Result<(), ModelError> {
         self.flush(sink)?;
@@ -226,5 +249,100 @@ impl<'a, E: Encoder> WindowEmbedder<'a, E> {
                 self.cache.store(&mut g.entries);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stand-in encoder: f(x) = mean of the row's features in every
+    /// component, W f(x) = twice that; counts rows and calls.
+    #[derive(Default)]
+    struct Fake {
+        rows: usize,
+        calls: usize,
+    }
+
+    impl Encoder for Fake {
+        fn encode(&mut self, features: &[f32], rows: usize) -> Result<Embeddings, ModelError> {
+            self.rows += rows;
+            self.calls += 1;
+            assert!(rows <= ROWS_PER_RUN);
+            let means: Vec<f32> =
+                features.chunks_exact(FEATURE_LEN).map(|r| r.iter().sum::<f32>() / FEATURE_LEN as f32).collect();
+            Ok(Embeddings {
+                embedding: means.iter().flat_map(|&m| [m; EMBEDDING_DIM]).collect(),
+                w_embedding: means.iter().flat_map(|&m| [2.0 * m; EMBEDDING_DIM]).collect(),
+                batch: rows,
+            })
+        }
+    }
+
+    fn tone(freq: f32, len: usize) -> Vec<f32> {
+        (0..len).map(|i| 0.3 * (i as f32 * freq * 2.0 * std::f32::consts::PI / 16_000.0).sin()).collect()
+    }
+
+    #[test]
+    fn rows_follow_windows_and_modes_and_hit_the_cache_on_reuse() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = EmbeddingCache::open(dir.path(), "model").unwrap();
+        let windows: Vec<Vec<f32>> = (0..7).map(|i| tone(100.0 + 50.0 * i as f32, 80_000 - 1000 * i)).collect();
+        let refs: Vec<&[f32]> = windows.iter().map(Vec::as_slice).collect();
+        let mut fake = Fake::default();
+        let first = WindowEmbedder::new(&mut fake, &cache, &Mode::ALL).embed_now([1; 32], &refs).unwrap();
+        assert_eq!(first.batch, 21);
+        assert_eq!((fake.rows, fake.calls), (21, 3));
+        // Row w * 3 + m is window w under mode m: masked channels lower the mean
+        // (dB features are <= 0, masking sets them to 0), so modes differ.
+        for w in 0..7 {
+            let mut extractor = FeatureExtractor::new();
+            let mut features = extractor.extract(&windows[w]);
+            Mode::Percussive.apply_mask(&mut features);
+            let mean = features.iter().sum::<f32>() / FEATURE_LEN as f32;
+            assert_eq!(first.embedding(w * 3 + 2)[0], mean);
+            assert_eq!(first.w_embedding(w * 3 + 2)[5], 2.0 * mean);
+        }
+        // Same windows again, a fresh embedder: all from the cache file.
+        let mut fake = Fake::default();
+        let mut embedder = WindowEmbedder::new(&mut fake, &cache, &Mode::ALL);
+        let again = embedder.embed_now([1; 32], &refs).unwrap();
+        assert_eq!(embedder.stats().cached_rows, 21);
+        assert_eq!(embedder.stats().encoder_rows, 0);
+        assert_eq!(again, first);
+        assert_eq!(fake.rows, 0);
+        // Another mode subset reuses the entries it shares.
+        let mut fake = Fake::default();
+        let harmonic =
+            WindowEmbedder::new(&mut fake, &cache, &[Mode::Harmonic]).embed_now([1; 32], &refs[..2]).unwrap();
+        assert_eq!(fake.rows, 0);
+        assert_eq!(harmonic.embedding(1), first.embedding(3 + 1));
+    }
+
+    #[test]
+    fn submissions_across_groups_are_batched_and_each_group_is_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = EmbeddingCache::open(dir.path(), "model").unwrap();
+        let mut fake = Fake::default();
+        let mut got = Vec::new();
+        {
+            let mut sink = |slot: usize, m: usize, f: &[f32], _: &[f32]| got.push((slot, m, f[0]));
+            let mut embedder = WindowEmbedder::new(&mut fake, &cache, &[Mode::Both]);
+            for g in 0..5u8 {
+                embedder.open_group([g; 32]);
+                for i in 0..3 {
+                    let slot = 3 * g as usize + i;
+                    embedder.submit([g; 32], slot, tone(200.0 + slot as f32 * 10.0, 40_000), &mut sink).unwrap();
+                }
+                embedder.close_group([g; 32]);
+            }
+            embedder.finish(&mut sink).unwrap();
+        }
+        // 15 rows in runs of at most 8, across groups.
+        assert_eq!((fake.rows, fake.calls), (15, 2));
+        got.sort_by_key(|g| g.0);
+        assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), (0..15).collect::<Vec<_>>());
+        assert_eq!(std::fs::read_dir(cache.dir().unwrap()).unwrap().count(), 5);
+        assert_eq!(cache.stats().files_written, 5);
     }
 }
