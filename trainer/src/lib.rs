@@ -7,5 +7,9 @@
 //! this crate adds what only training needs:
 //!
 //! - [`doctor`]: what libtorch and which device this build sees.
+//! - [`model`]: the network built from `cocola::model::arch`, and Adam.
+//! - [`data`]: dataset layouts, stem cache, the paper's sampler, feature workers.
 
+pub mod data;
 pub mod doctor;
+pub mod model;

@@ -1,0 +1,59 @@
+//! Readers for the published layouts. Each lists tracks with their stem
+//! files and split, and leaves out (with one warning) tracks that cannot
+//! form two sub-mixes. Decoding and length checks happen later, in the stem
+//! cache, so listing a large dataset stays fast.
+
+pub mod cocochorales;
+pub mod generic;
+pub mod moisesdb;
+pub mod musdb;
+pub mod slakh;
+
+use std::path::{Path, PathBuf};
+
+use cocola::eval::files::{is_audio_file, sorted_entries, stem_name};
+
+use super::source::{Listing, Split, TrackSource};
+
+/// Sorted sub-directories of `dir`.
+fn subdirs(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let entries = sorted_entries(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+    Ok(entries.into_iter().filter(|p| p.is_dir()).collect())
+}
+
+/// Sorted audio files directly in `dir`, except full mixes (a "stem" that is
+/// the whole mix would make every sub-mix trivially coherent with it).
+fn audio_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let entries = sorted_entries(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+    Ok(entries
+        .into_iter()
+        .filter(|p| p.is_file() && is_audio_file(p) && !matches!(stem_name(p).as_str(), "mixture" | "mix"))
+        .collect())
+}
+
+fn name_of(dir: &Path) -> String {
+    dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// Adds a track, or a warning if it has fewer than two stems.
+fn push_track(listing: &mut Listing, dataset: &str, dir: &Path, split: Split, stems: Vec<PathBuf>) {
+    if stems.len() < 2 {
+        listing.warnings.push(format!(
+            "{}: skipped, {} usable stem file(s) (two sub-mixes need at least 2)",
+            dir.display(),
+            stems.len()
+        ));
+        return;
+    }
+    listing.tracks.push(TrackSource { dataset: dataset.to_string(), name: name_of(dir), split, stems });
+}
+
+/// The official split folders of `root` that exist, with their split.
+fn split_dirs(root: &Path, names: &[(&str, Split)]) -> anyhow::Result<Vec<(PathBuf, Split)>> {
+    anyhow::ensure!(root.is_dir(), "{}: not a directory", root.display());
+    Ok(names
+        .iter()
+        .map(|(n, s)| (root.join(n), *s))
+        .filter(|(p, _)| p.is_dir())
+        .collect())
+}

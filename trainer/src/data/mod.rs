@@ -1,0 +1,19 @@
+//! From stem datasets on disk to batches of feature pairs (DESIGN.md,
+//! "Trainer data flow"):
+//!
+//! ```text
+//! layouts -> tracks (with their split) -> stem cache (16 kHz mono, on disk)
+//!   -> sampler (K windows, overlap <= r, two disjoint stem subsets, noise)
+//!   -> pipeline (feature workers, channel masks, prefetch) -> batches
+//! ```
+//!
+//! - [`source`]: dataset kinds, `--data` specs, splits, the track list.
+//! - [`layouts`]: readers for MUSDB18-HQ, MoisesDB, Slakh2100, CocoChorales
+//!   and the generic `DIR/<track>/<stem>.*`.
+//! - [`split`]: seeded track-level splits for datasets without official ones.
+//! - [`stem_cache`]: decoded, resampled, length-checked stems on disk.
+
+pub mod layouts;
+pub mod source;
+pub mod split;
+pub mod stem_cache;

@@ -1,0 +1,275 @@
+//! Preprocessing cache: every track's stems decoded, downmixed and resampled
+//! to 16 kHz mono once (by `cocola::audio`, the contract's first row), checked,
+//! and stored in one file per track that the sampler reads windows from.
+//!
+//! - **Keyed by content identity and settings**: the file name is a hash of
+//!   [`SETTINGS`], the dataset, and every stem file's path, size and
+//!   modification time, so changing a setting or a file makes a new entry
+//!   (stale ones are simply never read again).
+//! - **Safe if interrupted, resumable**: an entry is written to a temporary
+//!   name and renamed into place, so a file under its final name is always
+//!   complete; a re-run skips tracks already there.
+//! - **Bad data never crashes a run**: a stem that cannot be decoded, is
+//!   silent throughout, or is shorter than one window is left out with one
+//!   warning; stems of different lengths are trimmed to the shortest (one
+//!   warning when they differ by more than [`LENGTH_TOLERANCE`]), except that
+//!   a stem less than half as long as the longest is left out rather than
+//!   cutting the whole track down to it (the reference crashes on such a
+//!   CocoChorales track). A track left with fewer than two stems is skipped;
+//!   that verdict is cached too (`.skip`), with its reason.
+//!
+//! Entry format (`<key>.stems`, little-endian): 16-byte magic, `u32` stem
+//! count, `u32` zero, `u64` samples per stem, then each stem's f32 samples.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use cocola::contract::{SAMPLE_RATE, WINDOW_SAMPLES};
+use sha2::{Digest, Sha256};
+
+use super::source::{Split, TrackSource};
+
+/// Everything that changes what an entry holds. Bump on any change of the
+/// decoding or checking rules below.
+pub const SETTINGS: &str = "cocola-stem-cache-v1;sr=16000;mono=mean;min=80000;trim=shortest;drop<0.5;silent<1e-6";
+const MAGIC: &[u8; 16] = b"COCOLA-STEMS-v1\0";
+const HEADER: u64 = 32;
+/// Length differences up to this many samples (10 ms) are trimmed silently:
+/// resampling and codec padding routinely leave stems a few samples apart.
+pub const LENGTH_TOLERANCE: usize = 160;
+/// A stem whose peak stays below this is silent throughout.
+const SILENT_PEAK: f32 = 1e-6;
+
+/// A track in the cache: where its stems are and how long they are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CachedTrack {
+    pub dataset: String,
+    pub name: String,
+    pub split: Split,
+    pub file: PathBuf,
+    pub stems: usize,
+    /// Samples per stem (all equal), at least one window.
+    pub len: usize,
+}
+
+impl CachedTrack {
+    /// Reads `out.len()` samples of stem `stem` from `start` (must lie inside).
+    pub fn read(&self, file: &File, stem: usize, start: usize, out: &mut [f32]) -> std::io::Result<()> {
+        assert!(stem < self.stems && start + out.len() <= self.len, "read outside the cached track");
+        let offset = HEADER + ((stem * self.len + start) * 4) as u64;
+        let mut bytes = vec![0u8; out.len() * 4];
+        file.read_exact_at(&mut bytes, offset)?;
+        for (o, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+            *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        }
+        Ok(())
+    }
+}
+
+/// The outcome of preparing a set of tracks.
+#[derive(Debug, Default)]
+pub struct Prepared {
+    pub tracks: Vec<CachedTrack>,
+    /// One line per stem or track left out or trimmed.
+    pub warnings: Vec<String>,
+    /// Tracks decoded in this run (the rest came from the cache).
+    pub decoded: usize,
+}
+
+/// The cache entry name of a track.
+pub fn entry_key(track: &TrackSource) -> String {
+    let mut h = Sha256::new();
+    h.update(SETTINGS.as_bytes());
+    h.update([0]);
+    h.update(track.dataset.as_bytes());
+    h.update([0]);
+    for stem in &track.stems {
+        h.update(stem.to_string_lossy().as_bytes());
+        h.update([0]);
+        if let Ok(meta) = std::fs::metadata(stem) {
+            h.update(meta.len().to_le_bytes());
+            let mtime = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            h.update(mtime.to_le_bytes());
+        }
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Makes sure every track of `tracks` is in the cache under `dir`, decoding
+/// the missing ones on `threads` threads; `progress` is called once per track.
+pub fn prepare(dir: &Path, tracks: &[TrackSource], threads: usize, progress: &(dyn Fn() + Sync)) -> anyhow::Result<Prepared> {
+    std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("cannot create the stem cache {}: {e}", dir.display()))?;
+    let next = AtomicUsize::new(0);
+    let decoded = AtomicUsize::new(0);
+    let results: Mutex<Vec<(usize, Result<CachedTrack, String>, Vec<String>)>> = Mutex::new(Vec::new());
+    let io_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= tracks.len() || io_error.lock().unwrap().is_some() {
+                    break;
+                }
+                match prepare_one(dir, &tracks[i], &decoded) {
+                    Ok((entry, warnings)) => results.lock().unwrap().push((i, entry, warnings)),
+                    Err(e) => *io_error.lock().unwrap() = Some(e),
+                }
+                progress();
+            });
+        }
+    });
+    if let Some(e) = io_error.into_inner().unwrap() {
+        return Err(e);
+    }
+    let mut results = results.into_inner().unwrap();
+    results.sort_by_key(|(i, _, _)| *i);
+    let mut out = Prepared { decoded: decoded.into_inner(), ..Prepared::default() };
+    for (_, entry, warnings) in results {
+        out.warnings.extend(warnings);
+        match entry {
+            Ok(t) => out.tracks.push(t),
+            Err(reason) => out.warnings.push(reason),
+        }
+    }
+    Ok(out)
+}
+
+/// One track: from the cache if present, else decoded and stored. The outer
+/// error is an I/O failure of the cache itself (fatal); the inner one a track
+/// left out (a warning).
+#[allow(clippy::type_complexity)]
+fn prepare_one(dir: &Path, track: &TrackSource, decoded: &AtomicUsize) -> anyhow::Result<(Result<CachedTrack, String>, Vec<String>)> {
+    let key = entry_key(track);
+    let file = dir.join(format!("{key}.stems"));
+    let skip = dir.join(format!("{key}.skip"));
+    let entry = |stems: usize, len: usize| CachedTrack {
+        dataset: track.dataset.clone(),
+        name: track.name.clone(),
+        split: track.split,
+        file: file.clone(),
+        stems,
+        len,
+    };
+    if let Ok(reason) = std::fs::read_to_string(&skip) {
+        return Ok((Err(reason), Vec::new()));
+    }
+    if let Some((stems, len)) = read_header(&file) {
+        return Ok((Ok(entry(stems, len)), Vec::new()));
+    }
+    decoded.fetch_add(1, Ordering::Relaxed);
+    let (stems, warnings) = load_checked(track);
+    if stems.len() < 2 {
+        let reason = format!(
+            "{}/{}: track skipped, {} usable stem(s) left (two sub-mixes need at least 2)",
+            track.dataset,
+            track.name,
+            stems.len()
+        );
+        write_atomically(&skip, |w| w.write_all(reason.as_bytes()))?;
+        return Ok((Err(reason), warnings));
+    }
+    let len = stems[0].len();
+    write_atomically(&file, |w| {
+        w.write_all(MAGIC)?;
+        w.write_all(&(stems.len() as u32).to_le_bytes())?;
+        w.write_all(&0u32.to_le_bytes())?;
+        w.write_all(&(len as u64).to_le_bytes())?;
+        for s in &stems {
+            for x in s {
+                w.write_all(&x.to_le_bytes())?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok((Ok(entry(stems.len(), len)), warnings))
+}
+
+/// Decodes every stem and applies the rules of the module docs.
+fn load_checked(track: &TrackSource) -> (Vec<Vec<f32>>, Vec<String>) {
+    let who = format!("{}/{}", track.dataset, track.name);
+    let mut warnings = Vec::new();
+    let mut stems: Vec<(String, Vec<f32>)> = Vec::new();
+    for path in &track.stems {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        match cocola::audio::load_mono_16k(path) {
+            Err(e) => warnings.push(format!("{who}: stem {name} skipped: {e}")),
+            Ok(s) if s.len() < WINDOW_SAMPLES => warnings.push(format!(
+                "{who}: stem {name} skipped: {:.2} s long, shorter than one {} s window",
+                s.len() as f64 / SAMPLE_RATE as f64,
+                WINDOW_SAMPLES / SAMPLE_RATE as usize
+            )),
+            Ok(s) if s.iter().all(|x| x.abs() < SILENT_PEAK) => {
+                warnings.push(format!("{who}: stem {name} skipped: silent throughout"))
+            }
+            Ok(s) => stems.push((name, s)),
+        }
+    }
+    let longest = stems.iter().map(|(_, s)| s.len()).max().unwrap_or(0);
+    stems.retain(|(name, s)| {
+        let keep = s.len() * 2 >= longest;
+        if !keep {
+            warnings.push(format!(
+                "{who}: stem {name} skipped: {:.2} s long against {:.2} s for the longest stem",
+                s.len() as f64 / SAMPLE_RATE as f64,
+                longest as f64 / SAMPLE_RATE as f64
+            ));
+        }
+        keep
+    });
+    let shortest = stems.iter().map(|(_, s)| s.len()).min().unwrap_or(0);
+    let longest = stems.iter().map(|(_, s)| s.len()).max().unwrap_or(0);
+    if longest - shortest > LENGTH_TOLERANCE {
+        warnings.push(format!(
+            "{who}: stems differ in length ({:.2} s to {:.2} s); all trimmed to the shortest",
+            shortest as f64 / SAMPLE_RATE as f64,
+            longest as f64 / SAMPLE_RATE as f64
+        ));
+    }
+    let stems = stems
+        .into_iter()
+        .map(|(_, mut s)| {
+            s.truncate(shortest);
+            s
+        })
+        .collect();
+    (stems, warnings)
+}
+
+/// Stem count and length of a complete entry; `None` if absent or damaged.
+fn read_header(path: &Path) -> Option<(usize, usize)> {
+    let file = File::open(path).ok()?;
+    let mut header = [0u8; HEADER as usize];
+    file.read_exact_at(&mut header, 0).ok()?;
+    if &header[..16] != MAGIC {
+        return None;
+    }
+    let stems = u32::from_le_bytes(header[16..20].try_into().ok()?) as usize;
+    let len = u64::from_le_bytes(header[24..32].try_into().ok()?) as usize;
+    let expected = HEADER + (stems * len * 4) as u64;
+    (file.metadata().ok()?.len() == expected && stems >= 2 && len >= WINDOW_SAMPLES).then_some((stems, len))
+}
+
+/// Writes through a temporary file renamed into place, so a reader (or a
+/// re-run after a crash) never sees a partial entry.
+fn write_atomically(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>) -> anyhow::Result<()> {
+    let tmp = path.with_extension(format!("tmp.{}.{:?}", std::process::id(), std::thread::current().id()).replace(['(', ')'], ""));
+    let result = (|| {
+        let mut w = BufWriter::new(File::create(&tmp)?);
+        write(&mut w)?;
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        anyhow::bail!("cannot write the stem cache entry {}: {e}", path.display());
+    }
+    Ok(())
+}

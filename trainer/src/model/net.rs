@@ -1,0 +1,145 @@
+//! The forward pass, walking `cocola::model::arch` block by block.
+//!
+//! What the reference does in training that the ONNX graph leaves out:
+//! BatchNorm in batch-statistics mode (updating the running statistics with
+//! PyTorch momentum [`BN_MOMENTUM`]), drop-connect on residual blocks
+//! (`efficientnet_pytorch`: rate [`DROP_CONNECT_RATE`] x block index / 16,
+//! per sample) and dropout [`DROPOUT`] before the projection.
+
+use cocola::contract::EMBEDDING_DIM;
+use cocola::model::arch::{
+    Architecture, BatchNormSpec, BlockSpec, ConvSpec, BN_EPS, BN_MOMENTUM, DROPOUT, DROP_CONNECT_RATE,
+    LN_EPS, SIMILARITY_W,
+};
+use tch::{Device, Kind, Tensor};
+
+use super::params::Params;
+
+/// The COCOLA encoder f and the bilinear similarity W.
+pub struct Network {
+    pub arch: Architecture,
+    pub params: Params,
+}
+
+impl Network {
+    pub fn new(arch: Architecture, params: Params) -> Network {
+        Network { arch, params }
+    }
+
+    pub fn device(&self) -> Device {
+        self.params.device()
+    }
+
+    /// f(x): features `[B, 2, 64, 501]` -> embeddings `[B, 512]` (after
+    /// LayerNorm and tanh). `train` switches BatchNorm statistics, dropout and
+    /// drop-connect as PyTorch's `train()` / `eval()` would.
+    pub fn embed(&self, x: &Tensor, train: bool) -> Tensor {
+        let (stem_conv, stem_bn) = &self.arch.stem;
+        let mut x = self.bn(&self.conv(x, stem_conv), stem_bn, train).silu();
+        let blocks = self.arch.blocks.len();
+        for block in &self.arch.blocks {
+            x = self.block(&x, block, blocks, train);
+        }
+        let (head_conv, head_bn) = &self.arch.head;
+        let x = self.bn(&self.conv(&x, head_conv), head_bn, train).silu();
+        let x = x.adaptive_avg_pool2d([1, 1]).flatten(1, -1);
+        let x = x.dropout(DROPOUT as f64, train);
+        let proj = &self.arch.projection.name;
+        let x = x.linear(
+            self.params.get(&format!("{proj}.weight")),
+            Some(self.params.get(&format!("{proj}.bias"))),
+        );
+        let ln = &self.arch.layer_norm;
+        x.layer_norm(
+            [EMBEDDING_DIM as i64],
+            Some(self.params.get(&format!("{ln}.weight"))),
+            Some(self.params.get(&format!("{ln}.bias"))),
+            LN_EPS as f64,
+            true,
+        )
+        .tanh()
+    }
+
+    /// The K x K matrix `sim(a_i, b_j) = a_i^T W b_j` (paper Eq. 2), rows
+    /// anchors, columns positives, as the reference's `BilinearSimilarity`.
+    pub fn similarity(&self, a: &Tensor, b: &Tensor) -> Tensor {
+        a.matmul(&self.w().matmul(&b.tr()))
+    }
+
+    /// Row i = W f(x_i): the model file's `w_embedding` output.
+    pub fn w_embedding(&self, f: &Tensor) -> Tensor {
+        f.matmul(&self.w().tr())
+    }
+
+    fn w(&self) -> &Tensor {
+        self.params.get(SIMILARITY_W)
+    }
+
+    /// Embeds anchors and positives in one batch (as the reference does, so
+    /// BatchNorm sees both) and returns their similarity matrix.
+    pub fn pair_similarity(&self, anchors: &Tensor, positives: &Tensor, train: bool) -> Tensor {
+        let k = anchors.size()[0];
+        let both = Tensor::cat(&[anchors, positives], 0);
+        let e = self.embed(&both, train);
+        self.similarity(&e.narrow(0, 0, k), &e.narrow(0, k, k))
+    }
+
+    fn conv(&self, x: &Tensor, c: &ConvSpec) -> Tensor {
+        // The reference's static SAME padding, explicit and asymmetric.
+        let padded;
+        let x = if c.pads.is_zero() {
+            x
+        } else {
+            padded = x.constant_pad_nd(c.pads.torch().map(|p| p as i64));
+            &padded
+        };
+        let bias = c.bias.then(|| self.params.get(&c.bias_name()));
+        let s = c.stride as i64;
+        x.conv2d(self.params.get(&c.weight_name()), bias, [s, s], [0, 0], [1, 1], c.groups as i64)
+    }
+
+    fn bn(&self, x: &Tensor, n: &BatchNormSpec, train: bool) -> Tensor {
+        let [w, b, mean, var] = n.names().map(|name| self.params.get(&name));
+        x.batch_norm(Some(w), Some(b), Some(mean), Some(var), train, BN_MOMENTUM as f64, BN_EPS as f64, true)
+    }
+
+    fn block(&self, inputs: &Tensor, b: &BlockSpec, blocks: usize, train: bool) -> Tensor {
+        let mut x = match &b.expand {
+            Some((conv, bn)) => self.bn(&self.conv(inputs, conv), bn, train).silu(),
+            None => inputs.shallow_clone(),
+        };
+        x = self.bn(&self.conv(&x, &b.depthwise.0), &b.depthwise.1, train).silu();
+        let squeezed = x.adaptive_avg_pool2d([1, 1]);
+        let squeezed = self.conv(&self.conv(&squeezed, &b.se_reduce).silu(), &b.se_expand);
+        x = x * squeezed.sigmoid();
+        x = self.bn(&self.conv(&x, &b.project.0), &b.project.1, train);
+        if !b.residual {
+            return x;
+        }
+        let rate = DROP_CONNECT_RATE as f64 * b.index as f64 / blocks as f64;
+        if train && rate > 0.0 {
+            x = drop_connect(&x, rate);
+        }
+        x + inputs
+    }
+}
+
+/// Stochastic depth as `efficientnet_pytorch` does it: each sample's branch
+/// is kept with probability 1 - rate and scaled by 1 / (1 - rate).
+fn drop_connect(x: &Tensor, rate: f64) -> Tensor {
+    let keep = 1.0 - rate;
+    let n = x.size()[0];
+    let mask = (Tensor::rand([n, 1, 1, 1], (Kind::Float, x.device())) + keep).floor();
+    x / keep * mask
+}
+
+/// Mean cross-entropy of each anchor against all positives, the true one on
+/// the diagonal (paper Eq. 3, averaged over K as the reference's
+/// `F.cross_entropy`), and the fraction of rows whose maximum is diagonal.
+pub fn contrastive_loss(sim: &Tensor) -> (Tensor, Tensor) {
+    let k = sim.size()[0];
+    let labels = Tensor::arange(k, (Kind::Int64, sim.device()));
+    let loss = sim.cross_entropy_for_logits(&labels);
+    let accuracy = sim.argmax(1, false).eq_tensor(&labels).to_kind(Kind::Float).mean(Kind::Float);
+    (loss, accuracy)
+}
