@@ -295,9 +295,9 @@ mod tests {
         assert_eq!((fake.rows, fake.calls), (21, 3));
         // Row w * 3 + m is window w under mode m: masked channels lower the mean
         // (dB features are <= 0, masking sets them to 0), so modes differ.
-        for w in 0..7 {
+        for (w, window) in windows.iter().enumerate() {
             let mut extractor = FeatureExtractor::new();
-            let mut features = extractor.extract(&windows[w]);
+            let mut features = extractor.extract(window);
             Mode::Percussive.apply_mask(&mut features);
             let mean = features.iter().sum::<f32>() / FEATURE_LEN as f32;
             assert_eq!(first.embedding(w * 3 + 2)[0], mean);
