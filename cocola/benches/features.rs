@@ -20,7 +20,8 @@ use std::hint::black_box;
 /// A music-like clip: the golden "mix" fixture when present, else a
 /// synthetic chord-plus-clicks signal of the same length.
 fn clip() -> Vec<f32> {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/features/mix.input.npy");
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/features/mix.input.npy");
     if let Ok((_, data)) = cocola::npy::read_f32(&fixture) {
         return data;
     }
@@ -29,8 +30,15 @@ fn clip() -> Vec<f32> {
         .map(|i| {
             state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
             let t = i as f32 / 16_000.0;
-            let chord: f32 = [220.0f32, 277.2, 329.6].iter().map(|f| (6.283_185 * f * t).sin()).sum();
-            let hit = if i % 8000 < 800 { ((state >> 8) as f32 / 16_777_216.0 - 0.5) * (1.0 - (i % 8000) as f32 / 800.0) } else { 0.0 };
+            let chord: f32 = [220.0f32, 277.2, 329.6]
+                .iter()
+                .map(|f| (std::f32::consts::TAU * f * t).sin())
+                .sum();
+            let hit = if i % 8000 < 800 {
+                ((state >> 8) as f32 / 16_777_216.0 - 0.5) * (1.0 - (i % 8000) as f32 / 800.0)
+            } else {
+                0.0
+            };
             0.2 * chord + hit
         })
         .collect()
@@ -64,7 +72,10 @@ fn librosa_ms_per_clip() -> Result<f64, String> {
         .output()
         .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
     if !output.status.success() {
-        return Err(format!("librosa timing failed: {}", String::from_utf8_lossy(&output.stderr)));
+        return Err(format!(
+            "librosa timing failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
     stdout
@@ -95,6 +106,8 @@ fn main() {
             "librosa: {librosa:.1} ms, cocola: {cocola:.2} ms, ratio {:.0} x",
             librosa / cocola
         ),
-        Err(why) => println!("cocola: {cocola:.2} ms per 5 s clip; librosa reference skipped: {why}"),
+        Err(why) => {
+            println!("cocola: {cocola:.2} ms per 5 s clip; librosa reference skipped: {why}")
+        }
     }
 }

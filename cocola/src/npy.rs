@@ -80,12 +80,19 @@ pub fn parse_f32(bytes: &[u8]) -> Result<(Vec<usize>, Vec<f32>), NpyError> {
     let (major, minor) = (bytes[6], bytes[7]);
     let (header_len, header_start): (usize, usize) = match (major, minor) {
         (1, 0) => {
-            let len = bytes.get(8..10).ok_or(NpyError::Truncated("no header length"))?;
+            let len = bytes
+                .get(8..10)
+                .ok_or(NpyError::Truncated("no header length"))?;
             (u16::from_le_bytes([len[0], len[1]]) as usize, 10)
         }
         (2, 0) | (3, 0) => {
-            let len = bytes.get(8..12).ok_or(NpyError::Truncated("no header length"))?;
-            (u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize, 12)
+            let len = bytes
+                .get(8..12)
+                .ok_or(NpyError::Truncated("no header length"))?;
+            (
+                u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize,
+                12,
+            )
         }
         _ => return Err(NpyError::UnsupportedVersion { major, minor }),
     };
@@ -99,7 +106,9 @@ pub fn parse_f32(bytes: &[u8]) -> Result<(Vec<usize>, Vec<f32>), NpyError> {
 
     let count = element_count(&shape)?;
     let payload = &bytes[header_end..];
-    let expected = count.checked_mul(4).ok_or_else(|| NpyError::ShapeTooLarge(shape.clone()))?;
+    let expected = count
+        .checked_mul(4)
+        .ok_or_else(|| NpyError::ShapeTooLarge(shape.clone()))?;
     if payload.len() != expected {
         return Err(NpyError::DataLength {
             shape,
@@ -128,7 +137,10 @@ pub fn encode_f32(shape: &[usize], data: &[f32]) -> Result<Vec<u8>, NpyError> {
         [n] => format!("({n},)"),
         dims => format!(
             "({})",
-            dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+            dims.iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
     let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape_text}, }}");
@@ -204,7 +216,10 @@ fn dict_value<'a>(body: &'a str, key: &str) -> Result<&'a str, NpyError> {
     let missing = || NpyError::BadHeader(format!("no '{key}' entry"));
     let start = ["'", "\""]
         .iter()
-        .find_map(|q| body.find(&format!("{q}{key}{q}")).map(|i| i + key.len() + 2))
+        .find_map(|q| {
+            body.find(&format!("{q}{key}{q}"))
+                .map(|i| i + key.len() + 2)
+        })
         .ok_or_else(missing)?;
     let rest = body[start..].trim_start();
     let rest = rest.strip_prefix(':').ok_or_else(missing)?.trim_start();
@@ -249,7 +264,11 @@ mod tests {
         let shape = [2, 3, 4];
         let data: Vec<f32> = (0..24).map(|i| i as f32 * -0.37 + 1e-30).collect();
         let bytes = encode_f32(&shape, &data).unwrap();
-        assert_eq!((bytes.len() - 4 * 24) % 64, 0, "data must start 64-byte aligned");
+        assert_eq!(
+            (bytes.len() - 4 * 24) % 64,
+            0,
+            "data must start 64-byte aligned"
+        );
         let (s, d) = parse_f32(&bytes).unwrap();
         assert_eq!(s, shape);
         assert_eq!(
@@ -295,18 +314,33 @@ mod tests {
 
     #[test]
     fn refuses_other_dtypes_orders_and_versions() {
-        let f8 = with_header((1, 0), "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }", &[0; 8]);
+        let f8 = with_header(
+            (1, 0),
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }",
+            &[0; 8],
+        );
         assert!(matches!(parse_f32(&f8), Err(NpyError::UnsupportedDtype(d)) if d == "<f8"));
-        let be = with_header((1, 0), "{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }", &[0; 4]);
+        let be = with_header(
+            (1, 0),
+            "{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }",
+            &[0; 4],
+        );
         assert!(matches!(parse_f32(&be), Err(NpyError::UnsupportedDtype(_))));
-        let fortran = with_header((1, 0), "{'descr': '<f4', 'fortran_order': True, 'shape': (1,), }", &[0; 4]);
+        let fortran = with_header(
+            (1, 0),
+            "{'descr': '<f4', 'fortran_order': True, 'shape': (1,), }",
+            &[0; 4],
+        );
         assert!(matches!(parse_f32(&fortran), Err(NpyError::FortranOrder)));
         let v4 = with_header((4, 0), "{}", &[]);
         assert!(matches!(
             parse_f32(&v4),
             Err(NpyError::UnsupportedVersion { major: 4, minor: 0 })
         ));
-        assert!(matches!(parse_f32(b"PK\x03\x04 zip"), Err(NpyError::BadMagic)));
+        assert!(matches!(
+            parse_f32(b"PK\x03\x04 zip"),
+            Err(NpyError::BadMagic)
+        ));
     }
 
     #[test]
@@ -314,10 +348,21 @@ mod tests {
         let bytes = encode_f32(&[4], &[1.0; 4]).unwrap();
         assert!(matches!(
             parse_f32(&bytes[..bytes.len() - 1]),
-            Err(NpyError::DataLength { expected: 16, found: 15, .. })
+            Err(NpyError::DataLength {
+                expected: 16,
+                found: 15,
+                ..
+            })
         ));
-        assert!(matches!(parse_f32(&bytes[..20]), Err(NpyError::Truncated(_))));
-        let bad_shape = with_header((1, 0), "{'descr': '<f4', 'fortran_order': False, 'shape': (a,), }", &[]);
+        assert!(matches!(
+            parse_f32(&bytes[..20]),
+            Err(NpyError::Truncated(_))
+        ));
+        let bad_shape = with_header(
+            (1, 0),
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (a,), }",
+            &[],
+        );
         assert!(matches!(parse_f32(&bad_shape), Err(NpyError::BadHeader(_))));
         let no_shape = with_header((1, 0), "{'descr': '<f4', 'fortran_order': False}", &[]);
         assert!(matches!(parse_f32(&no_shape), Err(NpyError::BadHeader(_))));
@@ -333,7 +378,11 @@ mod tests {
     fn write_checks_shape_against_data() {
         assert!(matches!(
             encode_f32(&[2, 2], &[0.0; 3]),
-            Err(NpyError::ShapeMismatch { expected: 4, found: 3, .. })
+            Err(NpyError::ShapeMismatch {
+                expected: 4,
+                found: 3,
+                ..
+            })
         ));
     }
 

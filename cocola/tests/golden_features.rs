@@ -34,7 +34,9 @@ const CASES: &[&str] = &[
 ];
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/features").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/features")
+        .join(name)
 }
 
 fn load_case(case: &str) -> (Vec<f32>, Vec<f32>) {
@@ -58,11 +60,21 @@ fn compare(got: &[f32], expected: &[f32]) -> Comparison {
     let mut sum = 0.0f64;
     let mut worst = (0, 0, 0, 0.0, 0.0);
     for (i, (&g, &e)) in got.iter().zip(expected).enumerate() {
-        let d = if g.is_finite() { (g - e).abs() } else { f32::INFINITY };
+        let d = if g.is_finite() {
+            (g - e).abs()
+        } else {
+            f32::INFINITY
+        };
         sum += f64::from(d);
         if d > max || (i == 0 && d.is_nan()) {
             max = d;
-            worst = (i / (N_MELS * N_FRAMES), i / N_FRAMES % N_MELS, i % N_FRAMES, g, e);
+            worst = (
+                i / (N_MELS * N_FRAMES),
+                i / N_FRAMES % N_MELS,
+                i % N_FRAMES,
+                g,
+                e,
+            );
         }
     }
     Comparison {
@@ -99,7 +111,11 @@ fn features_match_librosa() {
             report(case, &compare(&extractor.extract(&input), &expected))
         })
         .collect();
-    assert!(failures.is_empty(), "features differ from librosa:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "features differ from librosa:\n{}",
+        failures.join("\n")
+    );
 }
 
 /// Input longer than 5 s: only the first 5 s count.
@@ -123,7 +139,10 @@ fn nan_sample_does_not_poison_the_window() {
     let got = FeatureExtractor::new().extract(&input);
     assert!(got.iter().all(|v| v.is_finite()));
     let c = compare(&got, &expected);
-    println!("mix with 3 NaN samples: max |diff| {:.3} dB, mean {:.2e} dB", c.max, c.mean);
+    println!(
+        "mix with 3 NaN samples: max |diff| {:.3} dB, mean {:.2e} dB",
+        c.max, c.mean
+    );
     // three missing samples in a 5 s mix move the features very little on average
     assert!(c.mean < 0.05, "mean difference {} dB", c.mean);
 }
@@ -161,8 +180,16 @@ fn stereo_file_pipeline_matches_librosa_with_soxr() {
     let c = compare(&FeatureExtractor::new().extract(&ours), &expected);
     let failure = report("stereo file", &c);
     // The same length up to the resamplers' rounding of 1.95 s * 16000 / 44100.
-    assert!(ours.len().abs_diff(reference.len()) <= 2, "length {} vs {}", ours.len(), reference.len());
-    assert!(snr > 60.0, "16 kHz signal too far from soxr's: SNR {snr:.1} dB");
+    assert!(
+        ours.len().abs_diff(reference.len()) <= 2,
+        "length {} vs {}",
+        ours.len(),
+        reference.len()
+    );
+    assert!(
+        snr > 60.0,
+        "16 kHz signal too far from soxr's: SNR {snr:.1} dB"
+    );
     assert!(failure.is_none(), "{}", failure.unwrap_or_default());
 }
 
@@ -205,5 +232,9 @@ fn extract_into_does_not_allocate() {
         extractor.extract_into(&input, &mut out);
         extractor.extract_into(&input[..1000], &mut out);
     }
-    assert_eq!(ALLOCATIONS.with(Cell::get) - before, 0, "extract_into allocated");
+    assert_eq!(
+        ALLOCATIONS.with(Cell::get) - before,
+        0,
+        "extract_into allocated"
+    );
 }

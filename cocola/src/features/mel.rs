@@ -102,7 +102,11 @@ pub(crate) fn slaney_mel_weights() -> Vec<Vec<f32>> {
     let step = (max_mel - min_mel) / (n_points - 1) as f64;
     let mel_f: Vec<f64> = (0..n_points)
         .map(|i| {
-            let m = if i == n_points - 1 { max_mel } else { i as f64 * step + min_mel };
+            let m = if i == n_points - 1 {
+                max_mel
+            } else {
+                i as f64 * step + min_mel
+            };
             mel_to_hz(m)
         })
         .collect();
@@ -156,6 +160,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::needless_range_loop)] // the bank is organised by bin: index by bin
     fn sparse_bank_matches_dense_and_ranges() {
         let dense = slaney_mel_weights();
         let bank = MelBank::new();
@@ -168,7 +173,13 @@ mod tests {
         }
         assert_eq!(rebuilt, dense);
         // first/last nonzero bins of a few bands, from librosa
-        for (m, first, last) in [(0, 4, 9), (1, 7, 12), (31, 103, 112), (62, 435, 476), (63, 455, 499)] {
+        for (m, first, last) in [
+            (0, 4, 9),
+            (1, 7, 12),
+            (31, 103, 112),
+            (62, 435, 476),
+            (63, 455, 499),
+        ] {
             let nz: Vec<usize> = (0..N_BINS).filter(|&k| dense[m][k] > 0.0).collect();
             assert_eq!((nz[0], *nz.last().unwrap()), (first, last), "band {m}");
         }

@@ -24,8 +24,8 @@
 
 mod db;
 mod hpss;
-mod mel;
 mod median;
+mod mel;
 mod stft;
 mod transpose;
 
@@ -100,7 +100,11 @@ impl FeatureExtractor {
     ///
     /// If `out.len() != FEATURE_LEN` (a programming error, not bad input).
     pub fn extract_into(&mut self, samples_16k: &[f32], out: &mut [f32]) {
-        assert_eq!(out.len(), FEATURE_LEN, "feature output buffer must hold 2 x 64 x 501 values");
+        assert_eq!(
+            out.len(),
+            FEATURE_LEN,
+            "feature output buffer must hold 2 x 64 x 501 values"
+        );
 
         let n = samples_16k.len().min(WINDOW_SAMPLES);
         for (dst, &x) in self.signal.iter_mut().zip(&samples_16k[..n]) {
@@ -108,14 +112,41 @@ impl FeatureExtractor {
         }
         self.signal[n..].fill(0.0);
 
-        self.stft.magnitudes(&self.signal, &mut self.spec_by_frame, BIN_STRIDE);
-        transpose::transpose(&self.spec_by_frame, BIN_STRIDE, N_FRAMES, N_BINS, &mut self.spec_by_bin, FRAME_STRIDE);
+        self.stft
+            .magnitudes(&self.signal, &mut self.spec_by_frame, BIN_STRIDE);
+        transpose::transpose(
+            &self.spec_by_frame,
+            BIN_STRIDE,
+            N_FRAMES,
+            N_BINS,
+            &mut self.spec_by_bin,
+            FRAME_STRIDE,
+        );
 
         // HPSS medians: along time (harmonic) on the frame-major copy, along
         // frequency (percussive) on the bin-major copy.
-        median::median_columns(&self.spec_by_frame, N_FRAMES, BIN_STRIDE, BIN_STRIDE, &mut self.harm_by_frame);
-        median::median_columns(&self.spec_by_bin, N_BINS, FRAME_STRIDE, FRAME_STRIDE, &mut self.perc_by_bin);
-        transpose::transpose(&self.harm_by_frame, BIN_STRIDE, N_FRAMES, N_BINS, &mut self.harm_by_bin, FRAME_STRIDE);
+        median::median_columns(
+            &self.spec_by_frame,
+            N_FRAMES,
+            BIN_STRIDE,
+            BIN_STRIDE,
+            &mut self.harm_by_frame,
+        );
+        median::median_columns(
+            &self.spec_by_bin,
+            N_BINS,
+            FRAME_STRIDE,
+            FRAME_STRIDE,
+            &mut self.perc_by_bin,
+        );
+        transpose::transpose(
+            &self.harm_by_frame,
+            BIN_STRIDE,
+            N_FRAMES,
+            N_BINS,
+            &mut self.harm_by_bin,
+            FRAME_STRIDE,
+        );
 
         // Masks and mel product, one bin at a time, only for bins some band uses.
         self.mel_power.fill(0.0);
@@ -177,7 +208,10 @@ mod tests {
             let ch = &out[c * N_MELS * N_FRAMES..(c + 1) * N_MELS * N_FRAMES];
             let max = ch.iter().cloned().fold(f32::MIN, f32::max);
             let min = ch.iter().cloned().fold(f32::MAX, f32::min);
-            assert!(max.abs() < 1e-5 && min >= -80.0 - 1e-4, "channel {c}: {min}..{max}");
+            assert!(
+                max.abs() < 1e-5 && min >= -80.0 - 1e-4,
+                "channel {c}: {min}..{max}"
+            );
         }
     }
 
@@ -186,7 +220,11 @@ mod tests {
         let clean = test_signal(WINDOW_SAMPLES);
         let mut zeroed = clean.clone();
         let mut dirty = clean.clone();
-        for (i, bad) in [(100, f32::NAN), (40_123, f32::INFINITY), (79_999, f32::NEG_INFINITY)] {
+        for (i, bad) in [
+            (100, f32::NAN),
+            (40_123, f32::INFINITY),
+            (79_999, f32::NEG_INFINITY),
+        ] {
             zeroed[i] = 0.0;
             dirty[i] = bad;
         }
@@ -220,6 +258,12 @@ mod tests {
         fx.extract(&b);
         assert_eq!(fx.extract(&a), first);
         assert_eq!(FeatureExtractor::default().extract(&a), first);
+    }
+
+    #[test]
+    fn extractor_can_move_to_a_worker_thread() {
+        fn assert_send<T: Send>() {}
+        assert_send::<FeatureExtractor>();
     }
 
     #[test]

