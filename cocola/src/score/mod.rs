@@ -3,8 +3,8 @@
 //!
 //! One window costs one batched encoder run: the condition and the stem, each
 //! under the three mode masks, are six rows of a single ORT call. Longer
-//! signals are cut into sliding windows ([`windows`]); several windows share a
-//! run, and their features are computed in parallel.
+//! signals are cut into sliding windows ([`windows`]), one encoder run each;
+//! the features of a window's two sides are computed in parallel.
 
 pub mod windows;
 
@@ -23,9 +23,11 @@ use windows::{window_level_dbfs, window_slice, window_starts};
 
 /// Encoder rows per window: (condition, stem) x 3 modes.
 const ROWS_PER_WINDOW: usize = 2 * Mode::ALL.len();
-/// Windows per encoder run: large enough to amortise the call, small enough
-/// to keep the batch tensor (48 x 256 KB) modest.
-const WINDOWS_PER_RUN: usize = 8;
+/// Windows per encoder run. One window (6 rows) is the fastest per row: the
+/// per-call overhead is negligible, while larger batches outgrow the caches
+/// (32 rows cost ~1.3x per row of 6-8 rows, measured with ONNX Runtime 1.31
+/// on this encoder; see `eval::embed::ROWS_PER_RUN`).
+const WINDOWS_PER_RUN: usize = 1;
 
 /// The score of one mode.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -111,7 +113,7 @@ fn masked_features_into(audio: &[f32], out: &mut [f32]) {
         chunk.copy_from_slice(first);
         mode.apply_mask(chunk);
     }
-    Mode::ALL[0].apply_mask(first);
+    // Mode::ALL[0] is Both: the first copy stays unmasked.
 }
 
 /// Scores pairs of 16 kHz mono signals with one model.
