@@ -12,8 +12,14 @@
 //!   and the generic `DIR/<track>/<stem>.*`.
 //! - [`split`]: seeded track-level splits for datasets without official ones.
 //! - [`stem_cache`]: decoded, resampled, length-checked stems on disk.
+//! - [`store`]: reading stem windows (from the cache, or memory in tests).
+//! - [`sampler`]: the paper's batch construction, pure and seeded.
+//! - [`pipeline`]: worker threads computing features with prefetch.
 
 pub mod layouts;
+pub mod pipeline;
+pub mod sampler;
 pub mod source;
 pub mod split;
 pub mod stem_cache;
+pub mod store;

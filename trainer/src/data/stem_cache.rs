@@ -1,6 +1,6 @@
 //! Preprocessing cache: every track's stems decoded, downmixed and resampled
 //! to 16 kHz mono once (by `cocola::audio`, the contract's first row), checked,
-//! and stored in one file per track that the sampler reads windows from.
+//! and stored in one file per track; the sampler reads them through [`store`] that the sampler reads windows from.
 //!
 //! - **Keyed by content identity and settings**: the file name is a hash of
 //!   [`SETTINGS`], the dataset, and every stem file's path, size and

@@ -1,0 +1,191 @@
+//! Feature workers: batches drawn by the [`sampler`](super::sampler), turned
+//! into `[2, 64, 501]` features by `cocola`'s extractor on CPU threads, the
+//! channel masks applied, and handed to the training loop in order.
+//!
+//! Flow control by tickets: the consumer hands out batch numbers `prefetch`
+//! ahead of the one it waits for; a worker takes a ticket, builds that whole
+//! batch (one extractor per worker, no allocation per window beyond the
+//! output), and sends it back. At most `prefetch` batches are ever in flight
+//! or waiting, whatever the workers' relative speeds, and batches arrive in
+//! order because each is identified by its number, not by arrival.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use cocola::contract::FEATURE_LEN;
+use cocola::features::FeatureExtractor;
+use cocola::mode::Mode;
+use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
+
+use super::sampler::{draw_batch, PairWindow, Pools, SamplerConfig, Stream};
+use super::store::TrackStore;
+
+/// Where a pair came from (features aside), for metrics and tests.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PairInfo {
+    pub track: usize,
+    pub start: usize,
+    pub anchor: Vec<usize>,
+    pub positive: Vec<usize>,
+    pub mask: Mode,
+}
+
+/// One training batch: K anchor and K positive feature tensors, row-major
+/// `[K, 2, 64, 501]` each, masks applied.
+#[derive(Clone, Debug)]
+pub struct Batch {
+    pub index: u64,
+    pub k: usize,
+    pub anchors: Vec<f32>,
+    pub positives: Vec<f32>,
+    pub pairs: Vec<PairInfo>,
+}
+
+/// Features of drawn windows, each pair masked with its mode.
+pub fn featurize(index: u64, windows: Vec<PairWindow>, extractor: &mut FeatureExtractor) -> Batch {
+    let k = windows.len();
+    let mut anchors = vec![0.0f32; k * FEATURE_LEN];
+    let mut positives = vec![0.0f32; k * FEATURE_LEN];
+    let mut pairs = Vec::with_capacity(k);
+    for (i, w) in windows.into_iter().enumerate() {
+        let a = &mut anchors[i * FEATURE_LEN..(i + 1) * FEATURE_LEN];
+        extractor.extract_into(&w.anchor_audio, a);
+        w.mask.apply_mask(a);
+        let p = &mut positives[i * FEATURE_LEN..(i + 1) * FEATURE_LEN];
+        extractor.extract_into(&w.positive_audio, p);
+        w.mask.apply_mask(p);
+        pairs.push(PairInfo { track: w.track, start: w.start, anchor: w.anchor, positive: w.positive, mask: w.mask });
+    }
+    Batch { index, k, anchors, positives, pairs }
+}
+
+/// What the workers draw from.
+#[derive(Clone)]
+pub struct Source {
+    pub store: Arc<dyn TrackStore + Send + Sync>,
+    pub pools: Pools,
+    pub config: SamplerConfig,
+    pub seed: u64,
+    pub stream: Stream,
+}
+
+impl Source {
+    /// Batch `index`, drawn and featurized on the calling thread.
+    pub fn batch(&self, index: u64, extractor: &mut FeatureExtractor) -> anyhow::Result<Batch> {
+        let windows = draw_batch(&*self.store, &self.pools, &self.config, self.seed, self.stream, index)?;
+        Ok(featurize(index, windows, extractor))
+    }
+}
+
+type Outcome = (u64, anyhow::Result<Batch>);
+
+/// Background feature workers delivering batches `first, first + 1, ...`.
+pub struct Pipeline {
+    tickets: Option<Sender<u64>>,
+    results: Receiver<Outcome>,
+    waiting: BTreeMap<u64, anyhow::Result<Batch>>,
+    next: u64,
+    prefetch: u64,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl Pipeline {
+    pub fn start(source: Source, first: u64, workers: usize, prefetch: usize) -> Pipeline {
+        let prefetch = prefetch.max(1) as u64;
+        let (ticket_tx, ticket_rx) = unbounded::<u64>();
+        let (result_tx, result_rx) = bounded::<Outcome>(prefetch as usize);
+        for b in first..first + prefetch {
+            ticket_tx.send(b).expect("receiver alive");
+        }
+        let workers = (0..workers.max(1))
+            .map(|i| {
+                let (tickets, results, source) = (ticket_rx.clone(), result_tx.clone(), source.clone());
+                std::thread::Builder::new()
+                    .name(format!("features-{i}"))
+                    .spawn(move || {
+                        let mut extractor = FeatureExtractor::new();
+                        // Ends when the consumer drops its ticket sender or its receiver.
+                        while let Ok(b) = tickets.recv() {
+                            if results.send((b, source.batch(b, &mut extractor))).is_err() {
+                                break;
+                            }
+                        }
+                    })
+                    .expect("spawn feature worker")
+            })
+            .collect();
+        Pipeline { tickets: Some(ticket_tx), results: result_rx, waiting: BTreeMap::new(), next: first, prefetch, workers }
+    }
+
+    /// The next batch in order; blocks while the workers compute it.
+    pub fn next(&mut self) -> anyhow::Result<Batch> {
+        loop {
+            if let Some(batch) = self.waiting.remove(&self.next) {
+                if let Some(t) = &self.tickets {
+                    let _ = t.send(self.next + self.prefetch);
+                }
+                self.next += 1;
+                return batch;
+            }
+            let (b, batch) = self
+                .results
+                .recv()
+                .map_err(|_| anyhow::anyhow!("every feature worker stopped"))?;
+            self.waiting.insert(b, batch);
+        }
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        self.tickets = None;
+        // Unblock workers waiting to send, then wait for them to finish.
+        while self.results.try_recv().is_ok() {}
+        let (_, dead) = bounded::<Outcome>(0);
+        let results = std::mem::replace(&mut self.results, dead);
+        drop(results);
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::store::MemoryStore;
+
+    fn source(k: usize) -> Source {
+        let tone = |f: f32| (0..16_000 * 8).map(|i| 0.1 * (i as f32 * f * 6.283 / 16_000.0).sin()).collect::<Vec<f32>>();
+        let store = MemoryStore { tracks: vec![vec![tone(220.0), tone(330.0), tone(440.0)], vec![tone(100.0), tone(150.0)]] };
+        Source {
+            store: Arc::new(store),
+            pools: Pools::new(vec![(1.0, vec![0, 1])]).unwrap(),
+            config: SamplerConfig::paper(k),
+            seed: 5,
+            stream: Stream::Train,
+        }
+    }
+
+    #[test]
+    fn batches_arrive_in_order_and_match_a_single_thread() {
+        let src = source(2);
+        let mut p = Pipeline::start(src.clone(), 3, 2, 2);
+        let mut ex = FeatureExtractor::new();
+        for b in 3..6 {
+            let got = p.next().unwrap();
+            let want = src.batch(b, &mut ex).unwrap();
+            assert_eq!(got.index, b);
+            assert_eq!(got.pairs, want.pairs);
+            assert_eq!(got.anchors, want.anchors);
+            for (i, pair) in got.pairs.iter().enumerate() {
+                let a = &got.anchors[i * FEATURE_LEN..(i + 1) * FEATURE_LEN];
+                let (h, perc) = a.split_at(FEATURE_LEN / 2);
+                assert_eq!(h.iter().all(|&v| v == 0.0), pair.mask == Mode::Percussive);
+                assert_eq!(perc.iter().all(|&v| v == 0.0), pair.mask == Mode::Harmonic);
+            }
+        }
+        drop(p); // joins the workers without hanging
+    }
+}

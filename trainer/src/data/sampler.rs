@@ -1,0 +1,347 @@
+//! The paper's batch construction (Sec. III-A, IV-C), pure and seeded:
+//!
+//! 1. K tracks with repetition: a dataset by weight, then a track uniformly;
+//! 2. a 5 s window in each, windows of one track in a batch overlapping by at
+//!    most r (starts at least (1 - r) x 5 s apart);
+//! 3. two disjoint non-empty stem subsets (anchor 1..=n-1 stems, positive
+//!    1..=n-anchor of the rest, as the authors' data preparation draws them;
+//!    one stem each in single-stem mode), summed into sub-mixes;
+//! 4. a sub-mix that is silent (RMS below `silence_dbfs`) is not trained on:
+//!    new subsets are drawn, then a new window, then a new track;
+//! 5. Gaussian noise (sigma 1e-3) on the positive;
+//! 6. a channel mask per pair, the same for anchor and positive, uniform over
+//!    both / harmonic only / percussive only (the reference's RANDOM mode).
+//!
+//! Batch b's draws come from their own ChaCha stream derived from (seed,
+//! stream, b), so a batch does not depend on worker scheduling or on the
+//! batches before it: a resumed run draws exactly the batches it would have.
+
+use cocola::contract::WINDOW_SAMPLES;
+use cocola::eval::rng::{below, inclusive, shuffle};
+use cocola::mode::Mode;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha12Rng;
+use sha2::{Digest, Sha256};
+
+use super::store::TrackStore;
+
+/// Sampling settings (paper defaults in [`SamplerConfig::paper`]).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SamplerConfig {
+    /// Windows per batch (K).
+    pub k: usize,
+    /// Largest overlap ratio r between two windows of one track in a batch.
+    pub max_overlap: f64,
+    /// One stem per sub-mix instead of random subsets.
+    pub single_stem: bool,
+    /// Standard deviation of the Gaussian noise added to positives.
+    pub noise_std: f32,
+    /// Sub-mixes quieter than this RMS (dBFS over the window) are redrawn.
+    pub silence_dbfs: f32,
+    /// Random channel masks; off, every pair keeps both channels.
+    pub random_masks: bool,
+}
+
+impl SamplerConfig {
+    pub fn paper(k: usize) -> SamplerConfig {
+        SamplerConfig {
+            k,
+            max_overlap: 0.5,
+            single_stem: false,
+            noise_std: 1e-3,
+            silence_dbfs: -60.0,
+            random_masks: true,
+        }
+    }
+}
+
+/// Which tracks the sampler may draw, grouped by dataset with weights.
+#[derive(Clone, Debug)]
+pub struct Pools {
+    /// (weight, track indices into the store), non-empty pools only.
+    pub pools: Vec<(f64, Vec<usize>)>,
+}
+
+impl Pools {
+    pub fn new(pools: Vec<(f64, Vec<usize>)>) -> anyhow::Result<Pools> {
+        let pools: Vec<_> = pools.into_iter().filter(|(w, t)| *w > 0.0 && !t.is_empty()).collect();
+        anyhow::ensure!(!pools.is_empty(), "no track to sample from");
+        Ok(Pools { pools })
+    }
+
+    fn pick(&self, rng: &mut ChaCha12Rng) -> usize {
+        let total: f64 = self.pools.iter().map(|(w, _)| w).sum();
+        let mut u = unit(rng) * total;
+        let mut chosen = &self.pools[self.pools.len() - 1].1;
+        for (w, tracks) in &self.pools {
+            if u < *w {
+                chosen = tracks;
+                break;
+            }
+            u -= w;
+        }
+        chosen[below(rng, chosen.len())]
+    }
+}
+
+/// One pair of a batch: where it came from and its two sub-mixes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PairWindow {
+    pub track: usize,
+    pub start: usize,
+    /// Stem indices, ascending, disjoint.
+    pub anchor: Vec<usize>,
+    pub positive: Vec<usize>,
+    pub mask: Mode,
+    /// 5 s of the anchor sub-mix.
+    pub anchor_audio: Vec<f32>,
+    /// 5 s of the positive sub-mix, noise included.
+    pub positive_audio: Vec<f32>,
+}
+
+/// Random stream ids: training and validation batches never share draws.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    Train,
+    Validation,
+}
+
+/// The random stream of batch `batch`.
+pub fn batch_rng(seed: u64, stream: Stream, batch: u64) -> ChaCha12Rng {
+    let mut h = Sha256::new();
+    h.update(b"cocola-trainer-batch-v1");
+    h.update(seed.to_le_bytes());
+    h.update([stream as u8]);
+    h.update(batch.to_le_bytes());
+    ChaCha12Rng::from_seed(h.finalize().into())
+}
+
+/// Slot attempts before concluding the data cannot fill a batch.
+const MAX_ATTEMPTS: usize = 1000;
+/// Subset redraws on one window before moving to another window.
+const SUBSET_TRIES: usize = 4;
+
+/// Draws batch `batch` of `stream`.
+pub fn draw_batch(
+    store: &dyn TrackStore,
+    pools: &Pools,
+    cfg: &SamplerConfig,
+    seed: u64,
+    stream: Stream,
+    batch: u64,
+) -> anyhow::Result<Vec<PairWindow>> {
+    let mut rng = batch_rng(seed, stream, batch);
+    let min_distance = ((1.0 - cfg.max_overlap) * WINDOW_SAMPLES as f64).ceil() as usize;
+    let mut out: Vec<PairWindow> = Vec::with_capacity(cfg.k);
+    let mut attempts = 0;
+    while out.len() < cfg.k {
+        attempts += 1;
+        anyhow::ensure!(
+            attempts <= MAX_ATTEMPTS * cfg.k,
+            "could not fill a batch of {} non-silent windows after {} attempts: the data is (nearly) silent \
+             or too short for windows overlapping at most {:.0} %",
+            cfg.k,
+            attempts - 1,
+            cfg.max_overlap * 100.0
+        );
+        let track = pools.pick(&mut rng);
+        let Some(start) = draw_start(&mut rng, store.len(track), min_distance, &out, track) else {
+            continue;
+        };
+        for _ in 0..SUBSET_TRIES {
+            let (anchor, positive) = split_stems(&mut rng, store.stems(track), cfg.single_stem);
+            let anchor_audio = submix(store, track, start, &anchor)?;
+            let mut positive_audio = submix(store, track, start, &positive)?;
+            if is_silent(&anchor_audio, cfg.silence_dbfs) || is_silent(&positive_audio, cfg.silence_dbfs) {
+                continue;
+            }
+            add_noise(&mut rng, &mut positive_audio, cfg.noise_std);
+            let mask = if cfg.random_masks {
+                [Mode::Percussive, Mode::Harmonic, Mode::Both][below(&mut rng, 3)]
+            } else {
+                Mode::Both
+            };
+            out.push(PairWindow { track, start, anchor, positive, mask, anchor_audio, positive_audio });
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// A start at least `min_distance` from the other windows of `track`.
+fn draw_start(rng: &mut ChaCha12Rng, len: usize, min_distance: usize, taken: &[PairWindow], track: usize) -> Option<usize> {
+    let last = len.saturating_sub(WINDOW_SAMPLES);
+    for _ in 0..16 {
+        let start = inclusive(rng, 0, last);
+        if taken.iter().filter(|w| w.track == track).all(|w| w.start.abs_diff(start) >= min_distance) {
+            return Some(start);
+        }
+    }
+    None
+}
+
+/// Two disjoint non-empty subsets of `0..n` (n >= 2), each ascending.
+pub fn split_stems(rng: &mut ChaCha12Rng, n: usize, single: bool) -> (Vec<usize>, Vec<usize>) {
+    let mut order: Vec<usize> = (0..n).collect();
+    shuffle(rng, &mut order);
+    let (a, p) = if single {
+        (1, 1)
+    } else {
+        let a = inclusive(rng, 1, n - 1);
+        (a, inclusive(rng, 1, n - a))
+    };
+    let mut anchor = order[..a].to_vec();
+    let mut positive = order[a..a + p].to_vec();
+    anchor.sort_unstable();
+    positive.sort_unstable();
+    (anchor, positive)
+}
+
+fn submix(store: &dyn TrackStore, track: usize, start: usize, stems: &[usize]) -> anyhow::Result<Vec<f32>> {
+    let mut out = vec![0.0f32; WINDOW_SAMPLES];
+    for &s in stems {
+        store.add_stem(track, s, start, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// RMS over the window below `dbfs`.
+pub fn is_silent(x: &[f32], dbfs: f32) -> bool {
+    let mean_square = x.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>() / x.len().max(1) as f64;
+    mean_square <= 0.0 || 10.0 * mean_square.log10() < dbfs as f64
+}
+
+/// Uniform in [0, 1) from 53 random bits.
+fn unit(rng: &mut ChaCha12Rng) -> f64 {
+    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Adds N(0, std^2) noise (Box-Muller on our own stream, so the numbers do
+/// not depend on a distribution crate's algorithm).
+fn add_noise(rng: &mut ChaCha12Rng, x: &mut [f32], std: f32) {
+    if std <= 0.0 {
+        return;
+    }
+    for pair in x.chunks_mut(2) {
+        let u1 = 1.0 - unit(rng); // (0, 1]: ln is finite
+        let u2 = unit(rng);
+        let r = (-2.0 * u1.ln()).sqrt() * std as f64;
+        let theta = std::f64::consts::TAU * u2;
+        pair[0] += (r * theta.cos()) as f32;
+        if let Some(second) = pair.get_mut(1) {
+            *second += (r * theta.sin()) as f32;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::store::MemoryStore;
+
+    /// Track t: `stems` stems of `seconds` s; stem s of track t is a sine, or
+    /// silence for the stems listed in `silent`.
+    fn store(tracks: &[(usize, usize)], silent: &[(usize, usize)]) -> MemoryStore {
+        MemoryStore {
+            tracks: tracks
+                .iter()
+                .enumerate()
+                .map(|(t, &(stems, seconds))| {
+                    (0..stems)
+                        .map(|s| {
+                            let f = 110.0 * (1 + s + 3 * t) as f32;
+                            (0..seconds * 16_000)
+                                .map(|i| {
+                                    if silent.contains(&(t, s)) {
+                                        0.0
+                                    } else {
+                                        0.1 * (i as f32 * f * std::f32::consts::TAU / 16_000.0).sin()
+                                    }
+                                })
+                                .collect()
+                        })
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn invariants_hold_over_many_batches() {
+        let s = store(&[(4, 12), (2, 8), (5, 30)], &[(0, 1), (0, 2)]);
+        let pools = Pools::new(vec![(1.0, vec![0, 1, 2])]).unwrap();
+        let cfg = SamplerConfig::paper(8);
+        let min_distance = WINDOW_SAMPLES / 2;
+        let mut masks = [0usize; 3];
+        for b in 0..30 {
+            let batch = draw_batch(&s, &pools, &cfg, 1, Stream::Train, b).unwrap();
+            assert_eq!(batch.len(), 8);
+            for (i, w) in batch.iter().enumerate() {
+                assert!(!w.anchor.is_empty() && !w.positive.is_empty());
+                assert!(w.anchor.iter().all(|a| !w.positive.contains(a)), "subsets overlap");
+                assert!(w.anchor.iter().chain(&w.positive).all(|&x| x < s.stems(w.track)));
+                assert!(w.start + WINDOW_SAMPLES <= s.len(w.track));
+                assert!(!is_silent(&w.anchor_audio, -60.0) && !is_silent(&w.positive_audio, -60.0));
+                for other in &batch[..i] {
+                    if other.track == w.track {
+                        assert!(other.start.abs_diff(w.start) >= min_distance, "windows overlap > r");
+                    }
+                }
+                masks[Mode::ALL.iter().position(|&m| m == w.mask).unwrap()] += 1;
+            }
+        }
+        // Track 0 has only stems 0 and 3 audible: silent sub-mixes were redrawn.
+        assert!(masks.iter().all(|&m| m > 40), "masks roughly uniform: {masks:?}");
+    }
+
+    #[test]
+    fn batches_are_reproducible_and_independent_of_order() {
+        let s = store(&[(3, 10), (4, 10)], &[]);
+        let pools = Pools::new(vec![(1.0, vec![0, 1])]).unwrap();
+        let cfg = SamplerConfig::paper(4);
+        let a = draw_batch(&s, &pools, &cfg, 9, Stream::Train, 5).unwrap();
+        let _ = draw_batch(&s, &pools, &cfg, 9, Stream::Train, 4).unwrap();
+        assert_eq!(a, draw_batch(&s, &pools, &cfg, 9, Stream::Train, 5).unwrap());
+        assert_ne!(a, draw_batch(&s, &pools, &cfg, 9, Stream::Validation, 5).unwrap());
+    }
+
+    #[test]
+    fn noise_is_on_positives_only_with_the_requested_spread() {
+        let s = store(&[(2, 6)], &[]);
+        let pools = Pools::new(vec![(1.0, vec![0])]).unwrap();
+        let mut cfg = SamplerConfig::paper(1);
+        cfg.random_masks = false;
+        let w = &draw_batch(&s, &pools, &cfg, 2, Stream::Train, 0).unwrap()[0];
+        assert_eq!(w.anchor_audio, submix(&s, 0, w.start, &w.anchor).unwrap());
+        let clean = submix(&s, 0, w.start, &w.positive).unwrap();
+        let noise: Vec<f64> = w.positive_audio.iter().zip(&clean).map(|(a, b)| (a - b) as f64).collect();
+        let std = (noise.iter().map(|n| n * n).sum::<f64>() / noise.len() as f64).sqrt();
+        assert!((std - 1e-3).abs() < 5e-5, "noise std {std}");
+        assert_eq!(w.mask, Mode::Both);
+    }
+
+    #[test]
+    fn single_stem_mode_and_weights() {
+        let s = store(&[(5, 40), (5, 40)], &[]);
+        let pools = Pools::new(vec![(3.0, vec![0]), (1.0, vec![1])]).unwrap();
+        let mut cfg = SamplerConfig::paper(8);
+        cfg.single_stem = true;
+        let mut from_first = 0;
+        for b in 0..40 {
+            for w in draw_batch(&s, &pools, &cfg, 0, Stream::Train, b).unwrap() {
+                assert_eq!((w.anchor.len(), w.positive.len()), (1, 1));
+                from_first += (w.track == 0) as usize;
+            }
+        }
+        let share = from_first as f64 / 320.0;
+        assert!((share - 0.75).abs() < 0.08, "weighted share {share}");
+    }
+
+    #[test]
+    fn silent_data_is_an_error_not_a_hang() {
+        let s = store(&[(2, 6)], &[(0, 0), (0, 1)]);
+        let pools = Pools::new(vec![(1.0, vec![0])]).unwrap();
+        let err = draw_batch(&s, &pools, &SamplerConfig::paper(2), 0, Stream::Train, 0).unwrap_err();
+        assert!(err.to_string().contains("silent"), "{err}");
+    }
+}

@@ -1,0 +1,76 @@
+//! Where the sampler reads stem windows from: the on-disk stem cache in
+//! training, memory in tests and benchmarks.
+
+use std::fs::File;
+
+use super::stem_cache::CachedTrack;
+
+/// Tracks of equal-length 16 kHz mono stems.
+pub trait TrackStore: Sync {
+    fn track_count(&self) -> usize;
+    fn stems(&self, track: usize) -> usize;
+    /// Samples per stem.
+    fn len(&self, track: usize) -> usize;
+    /// Adds stem `stem` of `track` from `start` onto `out`.
+    fn add_stem(&self, track: usize, stem: usize, start: usize, out: &mut [f32]) -> std::io::Result<()>;
+}
+
+/// Stems held in memory.
+pub struct MemoryStore {
+    pub tracks: Vec<Vec<Vec<f32>>>,
+}
+
+impl TrackStore for MemoryStore {
+    fn track_count(&self) -> usize {
+        self.tracks.len()
+    }
+    fn stems(&self, track: usize) -> usize {
+        self.tracks[track].len()
+    }
+    fn len(&self, track: usize) -> usize {
+        self.tracks[track][0].len()
+    }
+    fn add_stem(&self, track: usize, stem: usize, start: usize, out: &mut [f32]) -> std::io::Result<()> {
+        for (o, x) in out.iter_mut().zip(&self.tracks[track][stem][start..]) {
+            *o += x;
+        }
+        Ok(())
+    }
+}
+
+/// Tracks in the stem cache, read window by window (a large dataset does not
+/// fit in memory: Slakh2100's training split is ~200 GB as 16 kHz f32 stems).
+pub struct CacheStore {
+    pub tracks: Vec<CachedTrack>,
+    files: Vec<File>,
+}
+
+impl CacheStore {
+    pub fn open(tracks: Vec<CachedTrack>) -> anyhow::Result<CacheStore> {
+        let files = tracks
+            .iter()
+            .map(|t| File::open(&t.file).map_err(|e| anyhow::anyhow!("{}: {e}", t.file.display())))
+            .collect::<anyhow::Result<_>>()?;
+        Ok(CacheStore { tracks, files })
+    }
+}
+
+impl TrackStore for CacheStore {
+    fn track_count(&self) -> usize {
+        self.tracks.len()
+    }
+    fn stems(&self, track: usize) -> usize {
+        self.tracks[track].stems
+    }
+    fn len(&self, track: usize) -> usize {
+        self.tracks[track].len
+    }
+    fn add_stem(&self, track: usize, stem: usize, start: usize, out: &mut [f32]) -> std::io::Result<()> {
+        let mut buf = vec![0.0f32; out.len()];
+        self.tracks[track].read(&self.files[track], stem, start, &mut buf)?;
+        for (o, x) in out.iter_mut().zip(&buf) {
+            *o += x;
+        }
+        Ok(())
+    }
+}
