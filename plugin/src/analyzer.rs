@@ -201,6 +201,36 @@ impl Analyzer {
         }
     }
 
+    /// End of an offline render: pushes the audio still inside the resampler
+    /// out with zero padding (as `cocola::audio::resample_to_16k` does at the
+    /// end of a file) and analyses the windows that completes, so a bounce
+    /// scores the same windows as `cocola score` on the rendered files.
+    pub fn finish(
+        &mut self,
+        model: Option<&mut LoadedModel>,
+        settings: &Settings,
+        snapshot: &mut Snapshot,
+    ) {
+        let mut model = model;
+        let rate = self.host_rate.round() as u128;
+        let frames = (self.consumed - self.origin_frame) as u128;
+        let expected = ((frames * SAMPLE_RATE as u128 + rate / 2) / rate) as u64;
+        while self.history[STEM].total() < expected {
+            for side in [STEM, CONDITION] {
+                self.host_side[side].clear();
+                self.host_side[side].resize(STEP_FRAMES, 0.0);
+                self.out16k[side].clear();
+                self.resamplers[side].process(&self.host_side[side], &mut self.out16k[side]);
+            }
+            let produced = self.out16k[STEM].len();
+            let from = self.to_trim.min(produced);
+            self.to_trim -= from;
+            let room = (expected - self.history[STEM].total()) as usize;
+            let to = from + room.min(produced - from);
+            self.append(from, to, 0.0, &mut model, settings, snapshot);
+        }
+    }
+
     /// Appends `out16k[..][from..to]` to the histories, stopping at every due window.
     fn append(
         &mut self,

@@ -102,14 +102,30 @@ pub fn feed(
     )
 }
 
-/// Mean of the channels at `i` (the same downmix as `cocola::audio`), 0 for no channels.
+/// Writes the mean of `channels[..][start..start + out.len()]` (the same
+/// downmix as `cocola::audio`; 0 for no channels) into `out[..][slot]`.
+/// One loop per channel count, so the common cases compile to straight copies.
 #[inline]
-fn mean_at(channels: &[&[f32]], i: usize) -> f32 {
-    match channels.len() {
-        0 => 0.0,
-        1 => channels[0][i],
-        2 => (channels[0][i] + channels[1][i]) * 0.5,
-        n => channels.iter().map(|c| c[i]).sum::<f32>() / n as f32,
+fn downmix_into(out: &mut [Frame], slot: usize, channels: &[&[f32]], start: usize) {
+    let range = start..start + out.len();
+    match channels {
+        [] => out.iter_mut().for_each(|f| f[slot] = 0.0),
+        [mono] => {
+            for (f, &x) in out.iter_mut().zip(&mono[range]) {
+                f[slot] = x;
+            }
+        }
+        [l, r] => {
+            for (f, (&a, &b)) in out.iter_mut().zip(l[range.clone()].iter().zip(&r[range])) {
+                f[slot] = (a + b) * 0.5;
+            }
+        }
+        many => {
+            let n = many.len() as f32;
+            for (k, f) in out.iter_mut().enumerate() {
+                f[slot] = many.iter().map(|c| c[start + k]).sum::<f32>() / n;
+            }
+        }
     }
 }
 
@@ -142,9 +158,8 @@ impl FeedWriter {
         let mut start = 0;
         while start < samples {
             let n = (samples - start).min(CHUNK);
-            for (k, frame) in chunk[..n].iter_mut().enumerate() {
-                *frame = [mean_at(main, start + k), mean_at(side, start + k)];
-            }
+            downmix_into(&mut chunk[..n], 0, main, start);
+            downmix_into(&mut chunk[..n], 1, side, start);
             if !self.make_room(n) {
                 // Real time and the worker is far behind: lose this audio and
                 // tell the worker its history no longer joins up.

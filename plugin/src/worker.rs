@@ -197,6 +197,12 @@ fn run(
         }
         // Offline, keep going until everything fed has been analysed.
         if stopping && (!offline || !worked) {
+            if offline {
+                analyzer.finish(carry.model.as_mut(), &s, &mut carry.snapshot);
+                carry.snapshot.state = current_state(carry, &analyzer);
+                carry.publisher.publish(&mut carry.snapshot);
+                shared.repaint.request_repaint();
+            }
             break;
         }
         if !worked {

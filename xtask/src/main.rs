@@ -3,8 +3,11 @@
 //! - `cargo xtask setup`: fetch what the project needs at run time but cannot
 //!   get from crates.io (today: the ONNX Runtime shared library).
 //! - `cargo xtask test`: `setup`, then every test of the workspace.
+//! - `cargo xtask bundle cocola [--release]`: the VST3 and CLAP plugin
+//!   bundles in `target/bundled/`, with ONNX Runtime inside.
 
 mod libtorch;
+mod bundle;
 mod onnxruntime;
 
 use std::process::{Command, ExitCode};
@@ -16,6 +19,9 @@ commands:
   setup   fetch the ONNX Runtime 1.31.1 library (from the PyPI wheel) into the
           user cache, where `cocola` finds it; does nothing if already there
   test    setup, then run every test of the workspace (the CI command)
+  bundle cocola [--release]
+          build COCOLA.vst3 and COCOLA.clap into target/bundled/, with the
+          ONNX Runtime library next to the plugin binary
 ";
 
 fn main() -> ExitCode {
@@ -23,6 +29,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("setup") => setup(),
         Some("test") => setup().and_then(|()| run_tests(&args[1..])),
+        Some("bundle") => bundle::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())
@@ -59,9 +66,24 @@ fn run_tests(extra: &[String]) -> Result<(), String> {
         .env("OMP_WAIT_POLICY", "PASSIVE")
         .status()
         .map_err(|e| format!("could not run cargo test: {e}"))?;
+    if !status.success() {
+        return Err(format!("cargo test failed ({status})"));
+    }
+    plugin_no_alloc_test(extra)
+}
+
+/// The plugin's proof that process() never allocates needs nice-plug's
+/// allocation checker, a feature the normal build must not carry.
+fn plugin_no_alloc_test(extra: &[String]) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["test", "-p", "cocola-plugin", "--features", "assert_process_allocs", "--test", "no_alloc"])
+        .args(extra)
+        .status()
+        .map_err(|e| format!("could not run cargo test: {e}"))?;
     if status.success() {
         Ok(())
     } else {
-        Err(format!("cargo test failed ({status})"))
+        Err(format!("plugin no-allocation test failed ({status})"))
     }
 }

@@ -160,7 +160,7 @@ impl Host {
         });
     }
 
-    fn process_block_via(
+    pub fn process_block_via(
         &mut self,
         out: &mut [Vec<f32>],
         cond: &mut [Vec<f32>],
