@@ -9,7 +9,9 @@
 //! - [`doctor`]: what libtorch and which device this build sees.
 //! - [`model`]: the network built from `cocola::model::arch`, and Adam.
 //! - [`data`]: dataset layouts, stem cache, the paper's sampler, feature workers.
+//! - [`train`]: the training loop, checkpoints, metrics, validation.
 
 pub mod data;
 pub mod doctor;
 pub mod model;
+pub mod train;

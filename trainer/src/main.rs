@@ -1,8 +1,11 @@
 //! `cocola-trainer`: train, evaluate and export COCOLA encoders.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use cocola_trainer::data::source::DatasetSpec;
+use cocola_trainer::train::config::TrainConfig;
 
 #[derive(Parser)]
 #[command(name = "cocola-trainer", version, about = "Train, evaluate and export COCOLA encoders (libtorch)")]
@@ -15,14 +18,106 @@ struct Cli {
 enum Command {
     /// Print the libtorch version, CUDA availability and the training device.
     Doctor,
+    /// Train an encoder (paper recipe by default).
+    Train(TrainArgs),
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    /// Dataset as KIND:PATH[:WEIGHT]; KIND is musdb, moisesdb, slakh,
+    /// cocochorales[-random|-brass|-string|-woodwind] or generic. Repeatable.
+    #[arg(long = "data", required = true)]
+    data: Vec<DatasetSpec>,
+    /// Run directory (checkpoints/, metrics.jsonl, config.json).
+    #[arg(long)]
+    out: PathBuf,
+    /// Stem cache directory [default: OUT/../stem-cache].
+    #[arg(long)]
+    cache: Option<PathBuf>,
+    #[arg(long, default_value_t = 100_000)]
+    steps: u64,
+    /// Windows per batch, K.
+    #[arg(long, default_value_t = 32)]
+    batch: usize,
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Largest overlap ratio r between windows of one track in a batch.
+    #[arg(long, default_value_t = 0.5)]
+    max_overlap: f64,
+    /// One stem per sub-mix instead of random stem subsets.
+    #[arg(long)]
+    single_stem: bool,
+    #[arg(long, default_value_t = 1e-3)]
+    noise_std: f32,
+    #[arg(long, default_value_t = 1000)]
+    validate_every: u64,
+    #[arg(long, default_value_t = 20)]
+    validation_batches: u64,
+    #[arg(long, default_value_t = 1000)]
+    checkpoint_every: u64,
+    /// Feature worker threads [default: CPU cores - 1].
+    #[arg(long)]
+    workers: Option<usize>,
+    #[arg(long, default_value_t = 8)]
+    prefetch: usize,
+    /// Train on the CPU even if CUDA is available.
+    #[arg(long)]
+    cpu: bool,
+    /// libtorch CPU threads (0: libtorch's default).
+    #[arg(long, default_value_t = 0)]
+    torch_threads: usize,
+    /// Continue from the newest checkpoint in OUT/checkpoints.
+    #[arg(long)]
+    resume: bool,
+}
+
+impl TrainArgs {
+    fn config(self) -> (TrainConfig, bool) {
+        let cache = self.cache.unwrap_or_else(|| self.out.parent().unwrap_or(&self.out).join("stem-cache"));
+        let mut c = TrainConfig::paper(self.data, self.out, cache);
+        c.steps = self.steps;
+        c.batch = self.batch;
+        c.lr = self.lr;
+        c.seed = self.seed;
+        c.max_overlap = self.max_overlap;
+        c.single_stem = self.single_stem;
+        c.noise_std = self.noise_std;
+        c.validate_every = self.validate_every;
+        c.validation_batches = self.validation_batches;
+        c.checkpoint_every = self.checkpoint_every;
+        if let Some(w) = self.workers {
+            c.workers = w.max(1);
+        }
+        c.prefetch = self.prefetch;
+        c.cpu = self.cpu;
+        c.torch_threads = self.torch_threads;
+        (c, self.resume)
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let result = match cli.command {
         Command::Doctor => {
             print!("{}", cocola_trainer::doctor::report());
-            ExitCode::SUCCESS
+            Ok(())
+        }
+        Command::Train(args) => {
+            let (config, resume) = args.config();
+            cocola_trainer::train::run(&config, resume, true).map(|o| {
+                if let Some(p) = o.last_checkpoint {
+                    eprintln!("done: step {}, checkpoint {}", o.steps, p.display());
+                }
+            })
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
         }
     }
 }

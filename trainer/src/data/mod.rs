@@ -15,9 +15,11 @@
 //! - [`store`]: reading stem windows (from the cache, or memory in tests).
 //! - [`sampler`]: the paper's batch construction, pure and seeded.
 //! - [`pipeline`]: worker threads computing features with prefetch.
+//! - [`prepare`]: one split of all datasets, cached and pooled by weight.
 
 pub mod layouts;
 pub mod pipeline;
+pub mod prepare;
 pub mod sampler;
 pub mod source;
 pub mod split;

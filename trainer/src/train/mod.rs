@@ -1,0 +1,231 @@
+//! The training loop (paper Sec. III-A, IV-C): batches from the feature
+//! pipeline, the contrastive loss of Eq. 3, Adam, validation, checkpoints,
+//! metrics, resume.
+//!
+//! Reproducibility: batch s is drawn from its own seeded stream, and
+//! libtorch's generator (dropout, drop-connect) is re-seeded from (seed, s)
+//! before step s, so a run resumed from a checkpoint at step s takes exactly
+//! the steps an uninterrupted run would have, up to the nondeterminism of the
+//! device's kernels.
+
+pub mod checkpoint;
+pub mod config;
+pub mod metrics;
+pub mod validation;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use cocola::contract::FEATURE_SHAPE;
+use cocola::model::arch::Architecture;
+use indicatif::{ProgressBar, ProgressStyle};
+use tch::{Device, Tensor};
+
+use crate::data::pipeline::{Batch, Pipeline, Source};
+use crate::data::prepare::load_split;
+use crate::data::sampler::Stream;
+use crate::data::source::Split;
+use crate::model::adam::Adam;
+use crate::model::net::contrastive_loss;
+use crate::model::{Network, Params};
+use checkpoint::CheckpointInfo;
+use config::TrainConfig;
+use metrics::{Metrics, Record};
+
+/// What a finished run reports.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Step the run started from (0, or the resumed checkpoint's).
+    pub start_step: u64,
+    pub steps: u64,
+    /// Training loss of every step this process ran.
+    pub losses: Vec<f64>,
+    pub last_checkpoint: Option<PathBuf>,
+    pub best_validation_loss: Option<f64>,
+}
+
+/// The device training runs on.
+pub fn device(cfg: &TrainConfig) -> Device {
+    if cfg.cpu {
+        Device::Cpu
+    } else {
+        Device::cuda_if_available()
+    }
+}
+
+pub fn device_name(d: Device) -> String {
+    match d {
+        Device::Cpu => "cpu".into(),
+        Device::Cuda(i) => format!("cuda:{i}"),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Features of a batch as the two `[K, 2, 64, 501]` tensors on `device`.
+pub fn batch_tensors(batch: &Batch, device: Device) -> (Tensor, Tensor) {
+    let shape = [batch.k as i64, FEATURE_SHAPE[0] as i64, FEATURE_SHAPE[1] as i64, FEATURE_SHAPE[2] as i64];
+    let t = |x: &[f32]| Tensor::from_slice(x).reshape(shape).to_device(device);
+    (t(&batch.anchors), t(&batch.positives))
+}
+
+/// The seed of libtorch's generator for step `step`.
+fn step_seed(seed: u64, step: u64) -> i64 {
+    (cocola::model::testing::splitmix64_mix(seed ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15)) >> 1) as i64
+}
+
+/// Trains per `cfg`; with `resume`, continues from the newest checkpoint in
+/// `cfg.out/checkpoints` (starting fresh if there is none).
+pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Result<Outcome> {
+    let started = Instant::now();
+    anyhow::ensure!(cfg.batch >= 2, "the batch size K must be at least 2 (one positive, one negative)");
+    if cfg.torch_threads > 0 {
+        tch::set_num_threads(cfg.torch_threads as i32);
+    }
+    let device = device(cfg);
+    let ckpt_dir = cfg.out.join("checkpoints");
+    std::fs::create_dir_all(&ckpt_dir)?;
+    std::fs::write(cfg.out.join("config.json"), serde_json::to_vec_pretty(cfg)?)?;
+
+    let cache_bar = bar(show_progress, 0, "caching stems");
+    let tick = || cache_bar.inc(1);
+    let train = load_split(&cfg.data, Split::Train, cfg.seed, &cfg.cache, cfg.workers, &tick)?;
+    let validation = match load_split(&cfg.data, Split::Validation, cfg.seed, &cfg.cache, cfg.workers, &tick) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            eprintln!("warning: no validation: {e}");
+            None
+        }
+    };
+    cache_bar.finish_and_clear();
+    let mut seen = std::collections::BTreeSet::new();
+    for w in train.warnings.iter().chain(validation.iter().flat_map(|v| &v.warnings)) {
+        if seen.insert(w.clone()) {
+            eprintln!("warning: {w}");
+        }
+    }
+
+    tch::manual_seed(cfg.seed as i64);
+    let arch = Architecture::cocola();
+    let mut net = Network::new(arch.clone(), Params::init(&arch, device));
+    let mut adam = Adam::new(&net.params, cfg.lr);
+    let mut start = 0;
+    let mut best = None;
+    if resume {
+        if let Some(ck) = checkpoint::latest(&ckpt_dir) {
+            cfg.check_resumable(&ck.info.config)?;
+            net.params.load(&ck.tensors)?;
+            adam.load(&ck.tensors, ck.info.step as i64)?;
+            start = ck.info.step;
+            best = ck.info.best_validation_loss;
+            eprintln!("resuming from {} (step {start})", ck.path.display());
+        } else {
+            eprintln!("no checkpoint in {}; starting from scratch", ckpt_dir.display());
+        }
+    }
+    let mut metrics = Metrics::open(&cfg.out, resume.then_some(start))?;
+
+    let val_batches = match &validation {
+        Some(v) if cfg.validation_batches > 0 && cfg.validate_every > 0 => {
+            let source = Source { store: v.store.clone(), pools: v.pools.clone(), config: cfg.sampler(), seed: cfg.seed, stream: Stream::Validation };
+            let mut p = Pipeline::start(source, 0, cfg.workers, cfg.prefetch);
+            match (0..cfg.validation_batches).map(|_| p.next()).collect::<anyhow::Result<Vec<_>>>() {
+                Ok(batches) => batches,
+                // Too little validation audio must not stop a training run.
+                Err(e) => {
+                    eprintln!("warning: no validation: the validation split cannot fill a batch: {e}");
+                    Vec::new()
+                }
+            }
+        }
+        _ => Vec::new(),
+    };
+
+    let source = Source { store: train.store.clone(), pools: train.pools.clone(), config: cfg.sampler(), seed: cfg.seed, stream: Stream::Train };
+    let mut pipeline = Pipeline::start(source, start, cfg.workers, cfg.prefetch);
+    let progress = bar(show_progress, cfg.steps, "");
+    progress.set_position(start);
+    let mut losses = Vec::new();
+    let mut last_checkpoint = checkpoint::latest(&ckpt_dir).map(|c| c.path);
+    let mut interval_losses = Vec::new();
+    let mut last_validation = (None, None);
+    for step in start..cfg.steps {
+        let t0 = Instant::now();
+        let batch = pipeline.next()?;
+        let (anchors, positives) = batch_tensors(&batch, device);
+        tch::manual_seed(step_seed(cfg.seed, step));
+        let sim = net.pair_similarity(&anchors, &positives, true);
+        let (loss, accuracy) = contrastive_loss(&sim);
+        let loss_value = loss.double_value(&[]);
+        if !loss_value.is_finite() {
+            let kept = last_checkpoint
+                .as_ref()
+                .map_or("none was written yet".to_string(), |p| p.display().to_string());
+            anyhow::bail!(
+                "the training loss became {loss_value} at step {step}; stopped without updating the weights. \
+                 The last good checkpoint is kept: {kept}. Lower --lr or check the data, then --resume."
+            );
+        }
+        adam.zero_grad(&net.params);
+        loss.backward();
+        adam.step(&net.params);
+        let accuracy = accuracy.double_value(&[]);
+        losses.push(loss_value);
+        interval_losses.push(loss_value);
+        let windows_per_s = 2.0 * batch.k as f64 / t0.elapsed().as_secs_f64();
+        metrics.write(&Record::Train { step: step + 1, loss: loss_value, accuracy, windows_per_s, elapsed_s: started.elapsed().as_secs_f64() })?;
+        progress.set_message(format!("loss {loss_value:.4}  acc {accuracy:.3}  {windows_per_s:.1} windows/s"));
+        progress.inc(1);
+        let done = step + 1;
+
+        if !val_batches.is_empty() && done % cfg.validate_every == 0 {
+            let (vl, va) = validation::evaluate(&net, &val_batches, device);
+            metrics.write(&Record::Validation { step: done, loss: vl, accuracy: va })?;
+            last_validation = (Some(vl), Some(va));
+            if vl.is_finite() && best.is_none_or(|b| vl < b) {
+                best = Some(vl);
+                let info = info(cfg, done, &interval_losses, last_validation, best, device, &started);
+                checkpoint::save(&ckpt_dir, "best", &net.params, &adam, &info)?;
+            }
+        }
+        if done % cfg.checkpoint_every.max(1) == 0 || done == cfg.steps {
+            let info = info(cfg, done, &interval_losses, last_validation, best, device, &started);
+            last_checkpoint = Some(checkpoint::save_periodic(&ckpt_dir, &net.params, &adam, &info)?);
+            interval_losses.clear();
+        }
+    }
+    progress.finish();
+    Ok(Outcome { start_step: start, steps: cfg.steps, losses, last_checkpoint, best_validation_loss: best })
+}
+
+fn info(
+    cfg: &TrainConfig,
+    step: u64,
+    losses: &[f64],
+    validation: (Option<f64>, Option<f64>),
+    best: Option<f64>,
+    device: Device,
+    started: &Instant,
+) -> CheckpointInfo {
+    CheckpointInfo {
+        step,
+        config: cfg.clone(),
+        train_loss: (!losses.is_empty()).then(|| losses.iter().sum::<f64>() / losses.len() as f64),
+        validation_loss: validation.0,
+        validation_accuracy: validation.1,
+        best_validation_loss: best,
+        device: device_name(device),
+        elapsed_s: started.elapsed().as_secs_f64(),
+    }
+}
+
+fn bar(show: bool, len: u64, prefix: &str) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(len);
+    let style = ProgressStyle::with_template("{prefix}{bar:30} {pos}/{len} {msg} [{elapsed_precise}, ETA {eta}]")
+        .expect("valid template");
+    pb.set_style(style);
+    pb.set_prefix(if prefix.is_empty() { String::new() } else { format!("{prefix} ") });
+    pb
+}
