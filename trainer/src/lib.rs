@@ -10,8 +10,10 @@
 //! - [`model`]: the network built from `cocola::model::arch`, and Adam.
 //! - [`data`]: dataset layouts, stem cache, the paper's sampler, feature workers.
 //! - [`train`]: the training loop, checkpoints, metrics, validation.
+//! - [`export`]: checkpoint -> ONNX model with metadata and calibration.
 
 pub mod data;
 pub mod doctor;
+pub mod export;
 pub mod model;
 pub mod train;

@@ -20,6 +20,28 @@ enum Command {
     Doctor,
     /// Train an encoder (paper recipe by default).
     Train(TrainArgs),
+    /// Write a checkpoint as the ONNX model cocola and the plugin run, with
+    /// metadata and the score calibration measured on validation pairs.
+    Export(ExportArgs),
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// Checkpoint (.json or .safetensors) from a run's checkpoints/ folder.
+    checkpoint: PathBuf,
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, default_value = "cocola")]
+    name: String,
+    #[arg(long = "model-version", default_value = "1.0.0")]
+    model_version: String,
+    #[arg(long, default_value = "")]
+    description: String,
+    #[arg(long, default_value = "")]
+    license: String,
+    /// Validation batches measured for the calibration and accuracy.
+    #[arg(long, default_value_t = 20)]
+    batches: u64,
 }
 
 #[derive(Args)]
@@ -110,6 +132,19 @@ fn main() -> ExitCode {
                 if let Some(p) = o.last_checkpoint {
                     eprintln!("done: step {}, checkpoint {}", o.steps, p.display());
                 }
+            })
+        }
+        Command::Export(a) => {
+            let opts = cocola_trainer::export::ExportOptions {
+                name: a.name,
+                version: a.model_version,
+                description: a.description,
+                license: a.license,
+                batches: a.batches,
+            };
+            cocola_trainer::export::export(&a.checkpoint, &a.out, &opts).map(|meta| {
+                print!("{meta}");
+                eprintln!("wrote {}", a.out.display());
             })
         }
     };

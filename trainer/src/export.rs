@@ -1,0 +1,140 @@
+//! `cocola-trainer export`: a checkpoint -> the self-describing `.onnx` file
+//! that `cocola` and the plugin run, through `cocola`'s own ONNX writer (the
+//! trainer writes no graph of its own: parameter names are shared, so the
+//! weights are handed over by name).
+//!
+//! The metadata records the training data and run, and two things measured
+//! here on validation batches drawn as in training (without noise or random
+//! masks, each mode applied to every pair instead):
+//! - the score calibration: per mode, the scores of coherent pairs (the
+//!   diagonal of each batch's similarity matrix) and of random pairs (the
+//!   off-diagonal entries: sub-mixes of different windows);
+//! - the validation accuracy, per mode, at K = the training batch size
+//!   (paper Eq. 4 on each batch, averaged).
+
+use std::path::Path;
+
+use cocola::calibration::{Calibration, ModeCalibration, ScoreDistribution};
+use cocola::contract::FEATURE_LEN;
+use cocola::eval::protocol::batch_accuracy;
+use cocola::mode::Mode;
+use cocola::model::arch::Architecture;
+use cocola::model::{write_model_file, ModelMetadata};
+use cocola::features::FeatureExtractor;
+use tch::{Device, Tensor};
+
+use crate::data::pipeline::Source;
+use crate::data::prepare::load_split;
+use crate::data::sampler::Stream;
+use crate::data::source::Split;
+use crate::model::{Network, Params};
+use crate::train::checkpoint;
+
+/// Name, version and how much validation data to measure on.
+#[derive(Clone, Debug)]
+pub struct ExportOptions {
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    pub license: String,
+    /// Validation batches (of the training K) for calibration and accuracy.
+    pub batches: u64,
+}
+
+/// Loads a checkpoint's network (weights and BatchNorm statistics).
+pub fn load_network(path: &Path, device: Device) -> anyhow::Result<(Network, checkpoint::Loaded)> {
+    let ck = checkpoint::load(path)?;
+    let arch = Architecture::cocola();
+    let mut params = Params::init(&arch, device);
+    params.load(&ck.tensors)?;
+    Ok((Network::new(arch, params), ck))
+}
+
+/// Embeds `rows` feature tensors in inference mode: (f(x), W f(x)).
+pub fn embed(net: &Network, features: &[f32], rows: usize) -> (Tensor, Tensor) {
+    tch::no_grad(|| {
+        let x = Tensor::from_slice(features).reshape([rows as i64, 2, 64, 501]).to_device(net.device());
+        let e = net.embed(&x, false);
+        let we = net.w_embedding(&e);
+        (e, we)
+    })
+}
+
+/// Calibration and accuracy per mode on validation batches.
+pub fn measure(net: &Network, source: &Source, batches: u64) -> anyhow::Result<(Calibration, serde_json::Value)> {
+    let mut extractor = FeatureExtractor::new();
+    let k = source.config.k;
+    let mut coherent = vec![Vec::new(); 3];
+    let mut random = vec![Vec::new(); 3];
+    let mut accuracy = vec![0.0; 3];
+    for b in 0..batches {
+        let batch = source.batch(b, &mut extractor)?;
+        for (m, mode) in Mode::ALL.into_iter().enumerate() {
+            let mask = |x: &[f32]| {
+                let mut x = x.to_vec();
+                x.chunks_mut(FEATURE_LEN).for_each(|c| mode.apply_mask(c));
+                x
+            };
+            let (a, _) = embed(net, &mask(&batch.anchors), k);
+            let (p, _) = embed(net, &mask(&batch.positives), k);
+            let sim: Vec<f32> = Vec::try_from(net.similarity(&a, &p).to_device(Device::Cpu).flatten(0, -1))?;
+            for i in 0..k {
+                for j in 0..k {
+                    if i == j { coherent[m].push(sim[i * k + j]) } else { random[m].push(sim[i * k + j]) }
+                }
+            }
+            accuracy[m] += batch_accuracy(&sim, k) / batches as f64;
+        }
+    }
+    let cal = |m: usize| -> anyhow::Result<ModeCalibration> {
+        let d = |s: &[f32]| ScoreDistribution::from_scores(s).ok_or_else(|| anyhow::anyhow!("non-finite scores on validation data"));
+        Ok(ModeCalibration { coherent: d(&coherent[m])?, random: d(&random[m])? })
+    };
+    let calibration = Calibration { both: cal(0)?, harmonic: cal(1)?, percussive: cal(2)? };
+    let mut acc = serde_json::Map::new();
+    for (m, mode) in Mode::ALL.into_iter().enumerate() {
+        acc.insert(mode.name().into(), serde_json::json!({ k.to_string(): accuracy[m] }));
+    }
+    Ok((calibration, serde_json::Value::Object(acc)))
+}
+
+/// Exports `checkpoint` to `out`.
+pub fn export(checkpoint_path: &Path, out: &Path, opts: &ExportOptions) -> anyhow::Result<ModelMetadata> {
+    let (net, ck) = load_network(checkpoint_path, Device::Cpu)?;
+    let cfg = &ck.info.config;
+    let validation = load_split(&cfg.data, Split::Validation, cfg.seed, &cfg.cache, cfg.workers, &|| {})
+        .map_err(|e| anyhow::anyhow!("the calibration needs the run's validation split: {e}"))?;
+    let mut sampler = cfg.sampler();
+    sampler.noise_std = 0.0;
+    sampler.random_masks = false;
+    let source = Source { store: validation.store, pools: validation.pools, config: sampler, seed: cfg.seed, stream: Stream::Validation };
+    let (calibration, accuracy) = measure(&net, &source, opts.batches.max(1))?;
+
+    let mut meta = ModelMetadata::new(&opts.name, &opts.version);
+    meta.description = opts.description.clone();
+    meta.license = opts.license.clone();
+    meta.training_data = cfg
+        .data
+        .iter()
+        .map(|d| format!("{} (train split, weight {})", d.kind.label(), d.weight))
+        .collect::<Vec<_>>()
+        .join(", ");
+    meta.training = serde_json::json!({
+        "trainer": format!("cocola-trainer {}", env!("CARGO_PKG_VERSION")),
+        "steps": ck.info.step,
+        "batch": cfg.batch,
+        "lr": cfg.lr,
+        "seed": cfg.seed,
+        "max_overlap": cfg.max_overlap,
+        "single_stem": cfg.single_stem,
+        "noise_std": cfg.noise_std,
+        "hardware": ck.info.device,
+        "train_seconds": ck.info.elapsed_s,
+        "train_loss": ck.info.train_loss,
+        "validation_loss": ck.info.validation_loss,
+    });
+    meta.validation_accuracy = accuracy;
+    meta.calibration = Some(calibration);
+    write_model_file(out, &net.params.to_named_tensors()?, &meta)?;
+    Ok(meta)
+}

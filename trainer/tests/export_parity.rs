@@ -1,0 +1,54 @@
+//! Export: a trained checkpoint through cocola's ONNX writer, run by ONNX
+//! Runtime, gives the tch network's embeddings on real features (<= 1e-4),
+//! and carries its metadata and calibration.
+
+mod support;
+
+use cocola::contract::FEATURE_LEN;
+use cocola::features::FeatureExtractor;
+use cocola::model::{LoadOptions, Model};
+use cocola_trainer::data::source::DatasetSpec;
+use cocola_trainer::export::{embed, export, load_network, ExportOptions};
+use cocola_trainer::train::config::TrainConfig;
+use cocola_trainer::train::run;
+use tch::Device;
+
+#[test]
+fn exported_model_matches_tch_and_is_calibrated() {
+    support::test_threads();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    support::generic(&data, 20, 3, 10.0);
+    let spec: DatasetSpec = format!("generic:{}", data.display()).parse().unwrap();
+    let mut c = TrainConfig::paper(vec![spec], dir.path().join("run"), dir.path().join("cache"));
+    (c.batch, c.steps, c.checkpoint_every, c.validate_every) = (2, 2, 2, 1000);
+    (c.workers, c.prefetch, c.cpu, c.torch_threads) = (1, 1, true, 1);
+    let outcome = run(&c, false, false).unwrap();
+    let ck = outcome.last_checkpoint.unwrap();
+
+    let onnx = dir.path().join("model.onnx");
+    let opts = ExportOptions { name: "test".into(), version: "0.1".into(), description: String::new(), license: "MIT".into(), batches: 2 };
+    let meta = export(&ck, &onnx, &opts).unwrap();
+    assert!(meta.calibration.is_some());
+    assert_eq!(meta.training["steps"], 2);
+
+    // Real features: sub-mixes of the synthetic stems.
+    let mut ex = FeatureExtractor::new();
+    let mut features = vec![0.0f32; 3 * FEATURE_LEN];
+    for (i, t) in [0usize, 7, 13].into_iter().enumerate() {
+        let mix: Vec<f32> = support::stem(t, 0, 5.0).iter().zip(support::stem(t, 1, 5.0)).map(|(a, b)| a + b).collect();
+        ex.extract_into(&mix, &mut features[i * FEATURE_LEN..(i + 1) * FEATURE_LEN]);
+    }
+    let (net, _) = load_network(&ck, Device::Cpu).unwrap();
+    let (e, we) = embed(&net, &features, 3);
+    let e: Vec<f32> = Vec::try_from(e.flatten(0, -1)).unwrap();
+    let we: Vec<f32> = Vec::try_from(we.flatten(0, -1)).unwrap();
+
+    let mut model = Model::load(&onnx, &LoadOptions::default()).unwrap();
+    assert_eq!(model.metadata().name, "test");
+    let ort = model.embed(&features, 3).unwrap();
+    let diff = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+    let (d_e, d_we) = (diff(&e, &ort.embedding), diff(&we, &ort.w_embedding));
+    println!("max |tch - ONNX Runtime|: embedding {d_e:.3e}, w_embedding {d_we:.3e}");
+    assert!(d_e <= 1e-4 && d_we <= 1e-4, "embedding {d_e}, w_embedding {d_we}");
+}
