@@ -32,6 +32,20 @@ fn encoder(c: &mut Criterion) {
     });
     group.finish();
 
+    // The plugin's and the CLI's unit of work: features of a 5 s condition and
+    // a 5 s stem, then one batch-6 encoder run and the three scores, all on
+    // one thread (a one-thread rayon pool for the two feature extractions).
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
+    let scorer_model = Model::from_bytes(&bytes, &LoadOptions::default()).expect("model");
+    let mut scorer = cocola::score::Scorer::new(scorer_model);
+    let tone = |f: f32| -> Vec<f32> {
+        (0..cocola::contract::WINDOW_SAMPLES).map(|i| (i as f32 * f).sin() * 0.3).collect()
+    };
+    let (condition, stem) = (tone(0.07), tone(0.11));
+    c.bench_function("update/features x2 + encoder batch 6 + 3 scores, 1 thread", |b| {
+        b.iter(|| pool.install(|| scorer.score_window(black_box(&condition), black_box(&stem)).unwrap()))
+    });
+
     c.bench_function("encoder/load model from memory", |b| {
         b.iter(|| Model::from_bytes(black_box(&bytes), &LoadOptions::default()).unwrap())
     });
