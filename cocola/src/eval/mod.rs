@@ -32,4 +32,4 @@ pub use pairset::{read_pair_set, PairSetError, PairSpec};
 pub use progress::{NoProgress, Progress};
 pub use protocol::{Accuracy, Plan, PlanError};
 pub use stats::{student_t_quantile, Summary};
-pub use submix::{evaluate_submixes, SubmixError, SubmixOptions, SubmixReport};
+pub use submix::{evaluate_listing, evaluate_submixes, SubmixError, SubmixOptions, SubmixReport};

@@ -20,7 +20,7 @@ use super::cache::{CacheStats, Digest32, EmbeddingCache};
 use super::embed::{EmbedStats, Encoder, WindowEmbedder};
 use super::progress::Progress;
 use super::protocol::{self, Accuracy, Plan, PlanError, Side, TrackProfile};
-use super::tracks::{discover_tracks, TrackAudio, TrackSetError, TrackSpec};
+use super::tracks::{discover_tracks, TrackAudio, TrackListing, TrackSetError, TrackSpec};
 use crate::contract::{EMBEDDING_DIM, SAMPLE_RATE};
 use crate::mode::Mode;
 use crate::model::{self, Embeddings, ModelError};
@@ -158,8 +158,22 @@ pub fn evaluate_submixes<E: Encoder>(
     options: &SubmixOptions,
     progress: &dyn Progress,
 ) -> Result<SubmixReport, SubmixError> {
-    let started = Instant::now();
     let listing = discover_tracks(root)?;
+    evaluate_listing(encoder, cache, root, listing, options, progress)
+}
+
+/// Evaluates accuracy@K on tracks listed by the caller, for layouts other
+/// than `root/<track>/<stem>.<ext>` (the trainer's dataset readers); `root`
+/// only names the set in the report and in errors.
+pub fn evaluate_listing<E: Encoder>(
+    encoder: &mut E,
+    cache: &EmbeddingCache,
+    root: &Path,
+    listing: TrackListing,
+    options: &SubmixOptions,
+    progress: &dyn Progress,
+) -> Result<SubmixReport, SubmixError> {
+    let started = Instant::now();
     let mut warnings = listing.warnings.clone();
     for w in &listing.warnings {
         progress.warn(w);
