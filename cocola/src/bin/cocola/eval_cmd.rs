@@ -18,10 +18,11 @@ use cocola::eval::submix::{evaluate_submixes, SubmixOptions, SubmixReport};
 use cocola::eval::{read_pair_set, Progress};
 use cocola::mode::Mode;
 use cocola::model::Model;
-use cocola::score::{Scorer, WindowOptions};
+use cocola::score::Scorer;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
+use crate::window_args::WindowArgs;
 use crate::ModelArgs;
 
 /// Exit code of an evaluation that finished but could not score some pairs
@@ -84,12 +85,8 @@ pub struct EvalArgs {
     /// Modes to report, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "both,harmonic,percussive", value_name = "MODES")]
     pub modes: Vec<Mode>,
-    /// Pair sets: seconds between window starts (windows are always 5 s).
-    #[arg(long, default_value_t = 5.0, value_name = "SECONDS", value_parser = parse_hop)]
-    pub hop: f32,
-    /// Windows quieter than this (RMS dBFS) are not scored (pairs: either side; stems: the full mix).
-    #[arg(long = "silence-db", default_value_t = -60.0, value_name = "DBFS", allow_negative_numbers = true)]
-    pub silence_db: f32,
+    #[command(flatten)]
+    pub window: WindowArgs,
     /// Stems: batch sizes K, comma-separated (each at least 2).
     #[arg(long = "k", value_delimiter = ',', default_value = "2,8,16,64", value_name = "K,...", value_parser = parse_k)]
     pub ks: Vec<usize>,
@@ -113,15 +110,6 @@ pub struct EvalArgs {
 impl EvalArgs {
     pub fn model_args(&self) -> &ModelArgs {
         &self.model
-    }
-}
-
-fn parse_hop(text: &str) -> Result<f32, String> {
-    let hop: f32 = text.parse().map_err(|_| format!("'{text}' is not a number of seconds"))?;
-    if hop.is_finite() && (0.01..=3600.0).contains(&hop) {
-        Ok(hop)
-    } else {
-        Err("hop must be between 0.01 and 3600 seconds".into())
     }
 }
 
@@ -178,7 +166,7 @@ fn run_pairs(
     progress: &Bars,
 ) -> anyhow::Result<ExitCode> {
     let pairs = read_pair_set(set)?;
-    let windows = WindowOptions { hop_seconds: args.hop, silence_dbfs: args.silence_db };
+    let windows = args.window.options();
     let mut scorer = Scorer::new(model);
     let report = evaluate_pairs(&mut scorer, &pairs, &windows, modes, progress);
     if let Some(out) = &args.out {
@@ -216,8 +204,8 @@ fn run_pairs(
             kind: "pairs",
             set,
             model: &facts,
-            hop_seconds: args.hop,
-            silence_dbfs: args.silence_db,
+            hop_seconds: args.window.hop,
+            silence_dbfs: args.window.silence_db,
             summary: &report.summary,
             failed,
             audio_seconds: report.audio_seconds,
@@ -264,7 +252,7 @@ fn run_stems(
         anchors: usize::try_from(args.anchors).context("--anchors is too large")?,
         batches: args.batches.map(usize::try_from).transpose().context("--batches is too large")?,
         seed: args.seed,
-        silence_dbfs: args.silence_db,
+        silence_dbfs: args.window.silence_db,
     };
     let report = evaluate_submixes(&mut model, &cache, root, &options, progress)?;
     if let Some(error) = cache.first_write_error() {

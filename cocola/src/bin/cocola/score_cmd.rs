@@ -4,11 +4,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use cocola::score::{Scorer, WindowOptions};
+use cocola::score::Scorer;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::report;
+use crate::window_args::WindowArgs;
 use crate::{load_audio, ModelArgs};
 
 #[derive(Args)]
@@ -24,24 +25,11 @@ pub struct ScoreArgs {
     pub stem: PathBuf,
     #[command(flatten)]
     pub model: ModelArgs,
-    /// Seconds between window starts (windows are always 5 s long).
-    #[arg(long, default_value_t = 5.0, value_name = "SECONDS", value_parser = parse_hop)]
-    pub hop: f32,
-    /// Windows whose RMS level is below this many dBFS on either side are not scored.
-    #[arg(long = "silence-db", default_value_t = -60.0, value_name = "DBFS", allow_negative_numbers = true)]
-    pub silence_db: f32,
+    #[command(flatten)]
+    pub window: WindowArgs,
     /// Print one JSON document instead of the table.
     #[arg(long)]
     pub json: bool,
-}
-
-fn parse_hop(text: &str) -> Result<f32, String> {
-    let hop: f32 = text.parse().map_err(|_| format!("'{text}' is not a number of seconds"))?;
-    if hop.is_finite() && (0.01..=3600.0).contains(&hop) {
-        Ok(hop)
-    } else {
-        Err("hop must be between 0.01 and 3600 seconds".into())
-    }
 }
 
 #[derive(Serialize)]
@@ -62,7 +50,7 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     args.model.init_thread_pool();
     let (model, source) = args.model.load()?;
     let summary = report::ModelSummary::new(&model, &source);
-    let options = WindowOptions { hop_seconds: args.hop, silence_dbfs: args.silence_db };
+    let options = args.window.options();
     let mut scorer = Scorer::new(model);
 
     let bar = ProgressBar::new(0).with_style(
@@ -80,8 +68,8 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
             condition: &args.condition,
             stem: &args.stem,
             model: summary,
-            hop_seconds: args.hop,
-            silence_dbfs: args.silence_db,
+            hop_seconds: args.window.hop,
+            silence_dbfs: args.window.silence_db,
             report: &report,
         };
         println!("{}", serde_json::to_string_pretty(&doc)?);
