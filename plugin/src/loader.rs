@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use cocola::default_model::ModelSource;
 use cocola::model::{LoadOptions, Model, ModelError};
 use cocola::score::Scorer;
 
@@ -35,12 +36,16 @@ pub fn load(choice: &ModelChoice) -> LoadOutcome {
     let started = Instant::now();
     let (result, source) = match choice {
         ModelChoice::File(path) => (Model::load(path, &options), path.display().to_string()),
-        ModelChoice::Default => match cocola::default_model::embedded() {
-            Some(bytes) => (
+        // The same lookup as the CLI: $COCOLA_MODEL, else the embedded default.
+        ModelChoice::Default => match cocola::default_model::resolve(None) {
+            Ok(ModelSource::File(path)) => {
+                (Model::load(&path, &options), path.display().to_string())
+            }
+            Ok(ModelSource::Embedded(bytes)) => (
                 Model::from_bytes(bytes, &options),
                 "default (embedded)".to_string(),
             ),
-            None => return LoadOutcome::Unavailable(State::NoModel),
+            Err(_) => return LoadOutcome::Unavailable(State::NoModel),
         },
     };
     match result {
