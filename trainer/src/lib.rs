@@ -11,9 +11,11 @@
 //! - [`data`]: dataset layouts, stem cache, the paper's sampler, feature workers.
 //! - [`train`]: the training loop, checkpoints, metrics, validation.
 //! - [`export`]: checkpoint -> ONNX model with metadata and calibration.
+//! - [`eval`]: accuracy@K of a checkpoint by cocola's protocol.
 
 pub mod data;
 pub mod doctor;
+pub mod eval;
 pub mod export;
 pub mod model;
 pub mod train;

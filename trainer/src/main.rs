@@ -23,6 +23,33 @@ enum Command {
     /// Write a checkpoint as the ONNX model cocola and the plugin run, with
     /// metadata and the score calibration measured on validation pairs.
     Export(ExportArgs),
+    /// Accuracy@K (paper Tables I-II) per dataset and mode.
+    Eval(EvalArgs),
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    /// Checkpoint (.json or .safetensors).
+    checkpoint: PathBuf,
+    /// Dataset as KIND:PATH (repeatable); each is evaluated on its own.
+    #[arg(long = "data", required = true)]
+    data: Vec<DatasetSpec>,
+    #[arg(long, default_value = "test")]
+    split: cocola_trainer::data::source::Split,
+    /// Batch sizes K.
+    #[arg(long, value_delimiter = ',', default_value = "2,8,16,64")]
+    k: Vec<usize>,
+    /// Anchors per K.
+    #[arg(long, default_value_t = 1000)]
+    anchors: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Seed of the dataset splits (the training run's --seed).
+    #[arg(long, default_value_t = 0)]
+    split_seed: u64,
+    /// Write the full reports as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -147,6 +174,7 @@ fn main() -> ExitCode {
                 eprintln!("wrote {}", a.out.display());
             })
         }
+        Command::Eval(a) => eval(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -155,4 +183,33 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn eval(a: EvalArgs) -> anyhow::Result<()> {
+    let device = tch::Device::cuda_if_available();
+    let (net, _) = cocola_trainer::export::load_network(&a.checkpoint, device)?;
+    let options = cocola::eval::SubmixOptions { ks: a.k, anchors: a.anchors, seed: a.seed, ..Default::default() };
+    let mut reports = Vec::new();
+    for spec in &a.data {
+        let report = cocola_trainer::eval::evaluate(&net, spec, a.split, a.split_seed, &options)?;
+        println!("{} ({} split, {} tracks)", spec.kind.label(), a.split.name(), report.tracks_used);
+        for r in &report.results {
+            println!(
+                "  K={:<3} {:<10} {:6.2} %  (chance {:.2} %, {} anchors)",
+                r.accuracy.k,
+                r.mode.name(),
+                100.0 * r.accuracy.accuracy,
+                100.0 * r.accuracy.chance,
+                r.accuracy.anchors
+            );
+        }
+        for s in &report.skipped {
+            println!("  K={} skipped: {}", s.k, s.reason);
+        }
+        reports.push(report);
+    }
+    if let Some(path) = a.json {
+        std::fs::write(&path, serde_json::to_vec_pretty(&reports)?)?;
+    }
+    Ok(())
 }

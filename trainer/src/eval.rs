@@ -1,0 +1,43 @@
+//! `cocola-trainer eval`: accuracy@K (paper Eq. 4, Tables I-II) of a
+//! checkpoint on one split of each dataset, per mode, by `cocola`'s own
+//! protocol (`cocola::eval::evaluate_listing`): the same draws, sub-mixes and
+//! tie rule as `cocola eval --stems` uses on an exported model, so the two
+//! numbers are comparable. Only the encoder differs: here the tch network.
+
+use cocola::eval::tracks::{TrackListing, TrackSpec};
+use cocola::eval::{evaluate_listing, EmbeddingCache, Encoder, NoProgress, SubmixOptions, SubmixReport};
+use cocola::model::{Embeddings, ModelError};
+use tch::Device;
+
+use crate::data::source::{discover, DatasetSpec, Split};
+use crate::export::embed;
+use crate::model::Network;
+
+/// The tch network as `cocola`'s evaluation encoder.
+pub struct TchEncoder<'a> {
+    pub net: &'a Network,
+}
+
+impl Encoder for TchEncoder<'_> {
+    fn encode(&mut self, features: &[f32], rows: usize) -> Result<Embeddings, ModelError> {
+        let (e, we) = embed(self.net, features, rows);
+        let host = |t: tch::Tensor| Vec::<f32>::try_from(t.to_device(Device::Cpu).flatten(0, -1));
+        let bad = |e: tch::TchError| ModelError::BadTensor { name: "embedding".into(), detail: e.to_string() };
+        Ok(Embeddings { embedding: host(e).map_err(bad)?, w_embedding: host(we).map_err(bad)?, batch: rows })
+    }
+}
+
+/// Accuracy@K of `net` on the `split` tracks of `spec`.
+pub fn evaluate(net: &Network, spec: &DatasetSpec, split: Split, seed: u64, options: &SubmixOptions) -> anyhow::Result<SubmixReport> {
+    let listing = discover(spec, seed)?;
+    let tracks: Vec<TrackSpec> = listing
+        .tracks
+        .into_iter()
+        .filter(|t| t.split == split)
+        .map(|t| TrackSpec { name: t.name, stems: t.stems })
+        .collect();
+    anyhow::ensure!(!tracks.is_empty(), "{}: no {} tracks", spec.root.display(), split.name());
+    let listing = TrackListing { tracks, warnings: listing.warnings };
+    let mut encoder = TchEncoder { net };
+    Ok(evaluate_listing(&mut encoder, &EmbeddingCache::disabled(), &spec.root, listing, options, &NoProgress)?)
+}
