@@ -10,6 +10,15 @@ use cocola_trainer::data::source::DatasetSpec;
 use cocola_trainer::train::config::TrainConfig;
 use cocola_trainer::train::{checkpoint, run};
 
+/// libtorch's random generator (dropout, drop-connect) is global to the
+/// process: training runs in parallel test threads would draw from each
+/// other's streams and break reproducibility, so they take turns.
+static ONE_RUN_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn config(data: &Path, out: &Path, steps: u64) -> TrainConfig {
     let spec: DatasetSpec = format!("generic:{}", data.display()).parse().unwrap();
     let mut c = TrainConfig::paper(vec![spec], out.to_path_buf(), data.parent().unwrap().join("cache"));
@@ -27,6 +36,7 @@ fn config(data: &Path, out: &Path, steps: u64) -> TrainConfig {
 
 #[test]
 fn loss_falls_on_a_learnable_toy_task() {
+    let _turn = serial();
     support::test_threads();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -48,6 +58,7 @@ fn loss_falls_on_a_learnable_toy_task() {
 
 #[test]
 fn resume_matches_an_uninterrupted_run() {
+    let _turn = serial();
     support::test_threads();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -74,6 +85,7 @@ fn resume_matches_an_uninterrupted_run() {
 
 #[test]
 fn nan_loss_stops_and_keeps_the_last_checkpoint() {
+    let _turn = serial();
     support::test_threads();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
