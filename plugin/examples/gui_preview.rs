@@ -50,22 +50,23 @@ fn preview_model(dir: &std::path::Path) -> std::path::PathBuf {
     let mut meta = cocola::model::testing::test_metadata();
     meta.name = "preview-random".into();
     meta.description = "random weights, invented calibration: for looking at the GUI only".into();
+    // Placed around the raw scores this random model gives the preview audio.
     let mode = |coherent: f32, random: f32| ModeCalibration {
         coherent: ScoreDistribution {
             mean: coherent,
-            std: 0.02,
+            std: 1.0,
             count: 100,
         },
         random: ScoreDistribution {
             mean: random,
-            std: 0.02,
+            std: 1.0,
             count: 100,
         },
     };
     meta.calibration = Some(Calibration {
-        both: mode(-0.10, -0.16),
-        harmonic: mode(-0.12, -0.16),
-        percussive: mode(0.0, 0.05),
+        both: mode(-6.5, -8.5),
+        harmonic: mode(-6.0, -8.5),
+        percussive: mode(-5.0, -8.0),
     });
     let weights = cocola::model::testing::random_weights(7);
     cocola::model::write_model_file(&path, &weights, &meta).expect("write preview model");

@@ -90,17 +90,9 @@ impl NiceEguiApp for App {
         egui::ScrollArea::vertical()
             .auto_shrink([false, false])
             .show(ui, |ui| {
-                ui.spacing_mut().item_spacing.y = 8.0;
-                let stale = !matches!(s.state, State::Scoring);
-                draw::headline(ui, &s, stale);
-                draw::mode_bars(ui, &s);
-                let height = (ui.available_height() - 260.0).clamp(140.0, 400.0);
-                draw::timeline(ui, &s, height);
-                self.status_line(ui, &s);
-                ui.separator();
-                self.model_picker(ui, &s);
-                ui.separator();
-                self.controls(ui);
+                egui::Frame::new()
+                    .inner_margin(10.0)
+                    .show(ui, |ui| self.contents(ui, &s));
             });
     }
 
@@ -110,6 +102,21 @@ impl NiceEguiApp for App {
 }
 
 impl App {
+    fn contents(&mut self, ui: &mut Ui, s: &Snapshot) {
+        ui.spacing_mut().item_spacing.y = 8.0;
+        let stale = !matches!(s.state, State::Scoring);
+        draw::headline(ui, s, stale);
+        draw::mode_bars(ui, s);
+        // What is left after the controls below (about 340 points) goes to the timeline.
+        let height = (ui.available_height() - 340.0).clamp(120.0, 420.0);
+        draw::timeline(ui, s, height);
+        self.status_line(ui, s);
+        ui.separator();
+        self.model_picker(ui, s);
+        ui.separator();
+        self.controls(ui);
+    }
+
     fn status_line(&self, ui: &mut Ui, s: &Snapshot) {
         let (line, severity) = text::state_line(&s.state);
         let colour = match severity {
@@ -220,7 +227,7 @@ impl App {
             if ui.button("Reset history").clicked() {
                 self.shared.reset_requested.store(true, Ordering::Release);
             }
-            ui.toggle_value(&mut self.frozen, "Freeze");
+            ui.checkbox(&mut self.frozen, "Freeze display");
         });
         let Some(gui) = &self.gui else { return };
         let setter = gui.param_setter();
