@@ -81,8 +81,22 @@ pub fn feed(
     let capacity = ((sample_rate as f64 * RING_SECONDS) as usize)
         .max(4 * max_block)
         .max(4 * CHUNK);
-    let (frames_w, frames_r) = HeapRb::<Frame>::new(capacity).split();
-    let (markers_w, markers_r) = HeapRb::<Marker>::new(MARKER_CAPACITY).split();
+    let (mut frames_w, mut frames_r) = HeapRb::<Frame>::new(capacity).split();
+    let (mut markers_w, mut markers_r) = HeapRb::<Marker>::new(MARKER_CAPACITY).split();
+    // Touch every page now, on the main thread: a fresh allocation of this
+    // size is mapped lazily, and the first write to each page from the audio
+    // thread would otherwise be a page fault (a trip into the kernel).
+    frames_w.push_iter(std::iter::repeat([0.0; 2]).take(capacity));
+    frames_r.clear();
+    let blank = Marker {
+        at_frame: 0,
+        song_seconds: None,
+        playing: false,
+        sidechain: false,
+        discontinuity: false,
+    };
+    markers_w.push_iter(std::iter::repeat(blank).take(MARKER_CAPACITY));
+    markers_r.clear();
     let alive = Arc::new(AtomicBool::new(true));
     (
         FeedWriter {

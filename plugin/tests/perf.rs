@@ -42,13 +42,15 @@ fn real_time_process_cost_and_score_latency() {
         loaded.model.unwrap().load_ms
     );
 
-    let seconds = 5.3;
+    let seconds = 5.8;
     let stem = vec![signal(rate, seconds, 1, 0.5); 2];
     let cond = vec![signal(rate, seconds, 2, 0.5); 2];
     let (mut out, mut side) = (stem.clone(), cond.clone());
     let period = Duration::from_secs_f64(block as f64 / rate as f64);
     let mut times = Vec::new();
     let mut window_end_at = None;
+    let mut score_seen_at = None;
+    let monitor = host.plugin.monitor();
     let t0 = Instant::now();
     let mut pos = 0;
     let mut k = 0u32;
@@ -65,6 +67,13 @@ fn real_time_process_cost_and_score_latency() {
         if window_end_at.is_none() && pos >= 5 * rate as usize {
             window_end_at = Some(Instant::now());
         }
+        // What the GUI would see, polled once per block (~11 ms resolution).
+        if window_end_at.is_some()
+            && score_seen_at.is_none()
+            && monitor.with_latest(|s| s.windows_scored >= 1)
+        {
+            score_seen_at = Some(Instant::now());
+        }
         // Real-time pacing: the worker sees audio arrive as in a host.
         let due = t0 + period * k;
         if let Some(wait) = due.checked_duration_since(Instant::now()) {
@@ -74,12 +83,31 @@ fn real_time_process_cost_and_score_latency() {
     let s = host.wait_for("first score", Duration::from_secs(30), |s| {
         s.windows_scored >= 1
     });
-    let latency = window_end_at.unwrap().elapsed();
+    let latency = score_seen_at.unwrap_or_else(Instant::now) - window_end_at.unwrap();
+    // Back to back (warm caches), 5 s of audio, the worker running: the cost
+    // of process() itself, without the wake-up after each real-time pause.
+    let mut hot = Vec::new();
+    let mut pos = 0;
+    while pos + 10 * block <= stem[0].len() {
+        host.process_block_via(&mut out, &mut side, true, pos, block, |f| {
+            let t = Instant::now();
+            let status = f();
+            hot.push(t.elapsed());
+            status
+        });
+        pos += block;
+    }
+    hot.sort();
+    eprintln!(
+        "process() back to back: median {:?}, p99 {:?} per 512-frame stereo block",
+        hot[hot.len() / 2],
+        hot[hot.len() * 99 / 100]
+    );
     times.sort();
     let median = times[times.len() / 2];
     let p99 = times[times.len() * 99 / 100];
     eprintln!(
-        "process(): median {median:?}, p99 {p99:?} per 512-frame stereo block (worker running); window end -> score published: <= {:.0} ms (inference {:.0} ms)",
+        "process(): median {median:?}, p99 {p99:?} per 512-frame stereo block (worker running); window end -> score published: {:.0} ms (inference {:.0} ms)",
         latency.as_secs_f64() * 1e3,
         s.inference_ms.unwrap()
     );

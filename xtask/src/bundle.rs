@@ -68,7 +68,7 @@ fn vst3_arch_dir() -> String {
     format!("{}-linux", std::env::consts::ARCH)
 }
 
-fn workspace_root() -> PathBuf {
+pub fn workspace_root() -> PathBuf {
     // xtask lives one level below the workspace root.
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()

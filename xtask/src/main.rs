@@ -2,13 +2,15 @@
 //!
 //! - `cargo xtask setup`: fetch what the project needs at run time but cannot
 //!   get from crates.io (today: the ONNX Runtime shared library).
-//! - `cargo xtask test`: `setup`, then every test of the workspace.
+//! - `cargo xtask test`: `setup`, then every test of the workspace, then the
+//!   plugin's no-allocation proof and its real-host tests (release bundle).
 //! - `cargo xtask bundle cocola [--release]`: the VST3 and CLAP plugin
 //!   bundles in `target/bundled/`, with ONNX Runtime inside.
 
 mod libtorch;
 mod bundle;
 mod onnxruntime;
+mod plugin_hosts;
 
 use std::process::{Command, ExitCode};
 
@@ -22,6 +24,10 @@ commands:
   bundle cocola [--release]
           build COCOLA.vst3 and COCOLA.clap into target/bundled/, with the
           ONNX Runtime library next to the plugin binary
+  plugin-hosts
+          bundle (release), then run the plugin in real hosts: DawDreamer
+          (VST3 with sidechain, from PyPI into .venv-plugin) and the CLAP ABI
+          (part of `test`)
 ";
 
 fn main() -> ExitCode {
@@ -30,6 +36,7 @@ fn main() -> ExitCode {
         Some("setup") => setup(),
         Some("test") => setup().and_then(|()| run_tests(&args[1..])),
         Some("bundle") => bundle::run(&args[1..]),
+        Some("plugin-hosts") => plugin_hosts::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())
@@ -69,7 +76,8 @@ fn run_tests(extra: &[String]) -> Result<(), String> {
     if !status.success() {
         return Err(format!("cargo test failed ({status})"));
     }
-    plugin_no_alloc_test(extra)
+    plugin_no_alloc_test(extra)?;
+    plugin_hosts::run(extra)
 }
 
 /// The plugin's proof that process() never allocates needs nice-plug's
