@@ -28,6 +28,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .chain(rest.iter().cloned());
     nice_plug_xtask::main_with_args("cargo xtask", forwarded).map_err(|e| format!("{e:#}"))?;
     let bundled = workspace_root().join("target").join("bundled");
+    strip_debug_info(&bundled);
     for dir in plugin_binary_dirs(&bundled) {
         let dest = dir.join(ort.file_name().expect("library path has a file name"));
         std::fs::copy(&ort, &dest).map_err(|e| {
@@ -45,6 +46,34 @@ pub fn run(args: &[String]) -> Result<(), String> {
         lib = ort.file_name().unwrap().to_string_lossy()
     );
     Ok(())
+}
+
+/// The workspace's release profile keeps debug info (for profiling); a
+/// shipped plugin does not need it (it is ~75 % of the file). Best effort:
+/// without binutils' `strip` the bundles simply stay larger.
+fn strip_debug_info(bundled: &Path) {
+    let binaries = [
+        bundled.join(format!("{BUNDLE_NAME}.clap")),
+        bundled
+            .join(format!("{BUNDLE_NAME}.vst3"))
+            .join("Contents")
+            .join(vst3_arch_dir())
+            .join(format!("{BUNDLE_NAME}.so")),
+    ];
+    for binary in binaries.iter().filter(|b| b.is_file()) {
+        match std::process::Command::new("strip")
+            .arg("--strip-debug")
+            .arg(binary)
+            .status()
+        {
+            Ok(s) if s.success() => {}
+            Ok(s) => eprintln!(
+                "note: strip {} failed ({s}); bundle keeps its debug info",
+                binary.display()
+            ),
+            Err(e) => eprintln!("note: strip not available ({e}); bundle keeps its debug info"),
+        }
+    }
 }
 
 /// Directories holding a plugin binary: inside the VST3 bundle, and (CLAP on
