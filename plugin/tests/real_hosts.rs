@@ -163,3 +163,43 @@ fn dawdreamer_renders_vst3_with_sidechain_bit_exact_and_scores_like_cocola() {
         windows.len()
     );
 }
+
+#[test]
+#[ignore = "needs the release bundle: run by `cargo xtask test`"]
+fn qtractor_scanner_lists_the_clap_plugin() {
+    // Qtractor's own out-of-process scanner (Debian package `qtractor`).
+    let scanner = std::env::var_os("COCOLA_QTRACTOR_SCAN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from("/usr/lib/x86_64-linux-gnu/qtractor/qtractor_plugin_scan")
+        });
+    if !scanner.is_file() {
+        eprintln!(
+            "SKIPPED: {} not installed (apt-get install qtractor)",
+            scanner.display()
+        );
+        return;
+    }
+    let clap = bundle_dir().join("COCOLA.clap");
+    let mut child = Command::new(&scanner)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("scanner runs");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "CLAP:{}", clap.display()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let listing = String::from_utf8_lossy(&out.stdout);
+    // type|name|audio ins:outs|midi ins:outs|params:outputs|flags|path|index|id
+    let line = listing
+        .lines()
+        .find(|l| l.starts_with("CLAP|COCOLA|"))
+        .unwrap_or_else(|| panic!("not listed: {listing}"));
+    let fields: Vec<&str> = line.split('|').collect();
+    assert_eq!(fields[2], "2:2", "{line}");
+    assert_eq!(fields[4], "4:0", "four parameters: {line}");
+    assert!(fields[5].contains("GUI"), "{line}");
+}
