@@ -338,3 +338,23 @@ fn state_round_trips_through_the_params() {
         p2.hop_seconds.value()
     );
 }
+
+#[test]
+fn real_time_skips_windows_it_cannot_keep_up_with_but_scores_the_latest() {
+    // 7 s arriving at once (a host far faster than real time): the windows
+    // ending at 5 s and 6 s have newer audio queued behind them and may be
+    // skipped, the last one never is; nothing is lost from the audio.
+    let mut host = Host::new(Some(test_model()));
+    host.activate(16_000.0, 4096, ProcessMode::Realtime, MONO_WITH_SIDECHAIN);
+    host.wait_for("model", WAIT, |s| s.model.is_some());
+    let stem = signal(16_000.0, 7.0, 81, 0.5);
+    let cond = signal(16_000.0, 7.0, 82, 0.5);
+    let out = host.run(&[stem.clone()], &[cond], &[4096]);
+    assert_eq!(out[0], stem);
+    let s = host.wait_for("three windows accounted for", WAIT, |s| {
+        s.windows_scored + s.windows_skipped == 3
+    });
+    assert!(s.windows_scored >= 1);
+    assert_eq!(s.timeline.back().unwrap().end_sample, 7 * 16_000);
+    assert_eq!(s.dropped_frames, 0);
+}
