@@ -1,7 +1,8 @@
 //! `cargo xtask` — project chores that plain cargo cannot do.
 //!
-//! - `cargo xtask setup`: fetch what the project needs at run time but cannot
-//!   get from crates.io (today: the ONNX Runtime shared library).
+//! - `cargo xtask setup [--trainer]`: fetch what the project needs at run time
+//!   but cannot get from crates.io: the ONNX Runtime shared library, and with
+//!   `--trainer` the CPU libtorch the trainer links against (~1.3 GB).
 //! - `cargo xtask test`: `setup`, then every test of the workspace, then the
 //!   plugin's no-allocation proof and its real-host tests (release bundle).
 //! - `cargo xtask bundle cocola [--release]`: the VST3 and CLAP plugin
@@ -18,9 +19,12 @@ const USAGE: &str = "\
 cargo xtask <command>
 
 commands:
-  setup   fetch the ONNX Runtime 1.31.1 library (from the PyPI wheel) into the
-          user cache, where `cocola` finds it; does nothing if already there
-  test    setup, then run every test of the workspace (the CI command)
+  setup [--trainer]
+          fetch the ONNX Runtime 1.31.1 library (from the PyPI wheel) into the
+          user cache, where `cocola` finds it; with --trainer also the CPU
+          libtorch 2.11.0 the trainer needs (into .cache/libtorch); does
+          nothing for what is already there
+  test    setup --trainer, then run every test of the workspace (the CI command)
   bundle cocola [--release]
           build COCOLA.vst3 and COCOLA.clap into target/bundled/, with the
           ONNX Runtime library next to the plugin binary
@@ -33,8 +37,12 @@ commands:
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("setup") => setup(),
-        Some("test") => setup().and_then(|()| run_tests(&args[1..])),
+        Some("setup") => match &args[1..] {
+            [] => setup(false),
+            [flag] if flag == "--trainer" => setup(true),
+            other => Err(format!("setup takes only --trainer, not {other:?}\n\n{USAGE}")),
+        },
+        Some("test") => setup(true).and_then(|()| run_tests(&args[1..])),
         Some("bundle") => bundle::run(&args[1..]),
         Some("plugin-hosts") => plugin_hosts::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
@@ -55,11 +63,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn setup() -> Result<(), String> {
+/// Installs ONNX Runtime and, for the trainer, libtorch.
+fn setup(trainer: bool) -> Result<(), String> {
     let lib = onnxruntime::ensure_installed()?;
     println!("ONNX Runtime ready: {}", lib.display());
-    let torch = libtorch::ensure_installed()?;
-    println!("libtorch {} ready (for the trainer): {}", libtorch::VERSION, torch.display());
+    if trainer {
+        let torch = libtorch::ensure_installed()?;
+        println!("libtorch {} ready (for the trainer): {}", libtorch::VERSION, torch.display());
+    }
     Ok(())
 }
 
