@@ -32,6 +32,7 @@ fn main() {
         config: SamplerConfig::paper(k),
         seed: 0,
         stream: Stream::Train,
+        features: None,
     };
     let mut ex = FeatureExtractor::new();
     let _ = source.batch(0, &mut ex).unwrap();

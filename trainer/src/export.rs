@@ -107,7 +107,7 @@ pub fn export(checkpoint_path: &Path, out: &Path, opts: &ExportOptions) -> anyho
     let mut sampler = cfg.sampler();
     sampler.noise_std = 0.0;
     sampler.random_masks = false;
-    let source = Source { store: validation.store, pools: validation.pools, config: sampler, seed: cfg.seed, stream: Stream::Validation };
+    let source = Source { store: validation.store, pools: validation.pools, config: sampler, seed: cfg.seed, stream: Stream::Validation, features: None };
     let (calibration, accuracy) = measure(&net, &source, opts.batches.max(1))?;
 
     let mut meta = ModelMetadata::new(&opts.name, &opts.version);

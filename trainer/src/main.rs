@@ -117,6 +117,13 @@ struct TrainArgs {
     /// libtorch CPU threads (0: libtorch's default).
     #[arg(long, default_value_t = 0)]
     torch_threads: usize,
+    /// Cache computed window features in DIR, keyed by the window's exact
+    /// samples (pays off for validation, resumes and same-seed sweeps).
+    #[arg(long, value_name = "DIR")]
+    feature_cache: Option<PathBuf>,
+    /// Size cap of --feature-cache in GiB (new windows are not stored beyond it).
+    #[arg(long, default_value_t = 20)]
+    feature_cache_max_gb: u64,
     /// Continue from the newest checkpoint in OUT/checkpoints.
     #[arg(long)]
     resume: bool,
@@ -142,6 +149,8 @@ impl TrainArgs {
         c.prefetch = self.prefetch;
         c.cpu = self.cpu;
         c.torch_threads = self.torch_threads;
+        c.feature_cache = self.feature_cache;
+        c.feature_cache_max_gb = self.feature_cache_max_gb;
         (c, self.resume)
     }
 }

@@ -15,8 +15,10 @@
 //! - [`store`]: reading stem windows (from the cache, or memory in tests).
 //! - [`sampler`]: the paper's batch construction, pure and seeded.
 //! - [`pipeline`]: worker threads computing features with prefetch.
+//! - [`feature_cache`]: optional on-disk cache of computed window features.
 //! - [`prepare`]: one split of all datasets, cached and pooled by weight.
 
+pub mod feature_cache;
 pub mod layouts;
 pub mod pipeline;
 pub mod prepare;

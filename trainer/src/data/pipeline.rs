@@ -18,6 +18,7 @@ use cocola::features::FeatureExtractor;
 use cocola::mode::Mode;
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 
+use super::feature_cache::FeatureCache;
 use super::sampler::{draw_batch, PairWindow, Pools, SamplerConfig, Stream};
 use super::store::TrackStore;
 
@@ -44,16 +45,25 @@ pub struct Batch {
 
 /// Features of drawn windows, each pair masked with its mode.
 pub fn featurize(index: u64, windows: Vec<PairWindow>, extractor: &mut FeatureExtractor) -> Batch {
+    featurize_cached(index, windows, extractor, None)
+}
+
+/// [`featurize`], reading and filling a feature cache when one is given.
+pub fn featurize_cached(index: u64, windows: Vec<PairWindow>, extractor: &mut FeatureExtractor, cache: Option<&FeatureCache>) -> Batch {
+    let mut extract = |audio: &[f32], out: &mut [f32]| match cache {
+        Some(c) => c.extract_into(extractor, audio, out),
+        None => extractor.extract_into(audio, out),
+    };
     let k = windows.len();
     let mut anchors = vec![0.0f32; k * FEATURE_LEN];
     let mut positives = vec![0.0f32; k * FEATURE_LEN];
     let mut pairs = Vec::with_capacity(k);
     for (i, w) in windows.into_iter().enumerate() {
         let a = &mut anchors[i * FEATURE_LEN..(i + 1) * FEATURE_LEN];
-        extractor.extract_into(&w.anchor_audio, a);
+        extract(&w.anchor_audio, a);
         w.mask.apply_mask(a);
         let p = &mut positives[i * FEATURE_LEN..(i + 1) * FEATURE_LEN];
-        extractor.extract_into(&w.positive_audio, p);
+        extract(&w.positive_audio, p);
         w.mask.apply_mask(p);
         pairs.push(PairInfo { track: w.track, start: w.start, anchor: w.anchor, positive: w.positive, mask: w.mask });
     }
@@ -68,13 +78,15 @@ pub struct Source {
     pub config: SamplerConfig,
     pub seed: u64,
     pub stream: Stream,
+    /// Optional on-disk feature cache shared by the workers.
+    pub features: Option<Arc<FeatureCache>>,
 }
 
 impl Source {
     /// Batch `index`, drawn and featurized on the calling thread.
     pub fn batch(&self, index: u64, extractor: &mut FeatureExtractor) -> anyhow::Result<Batch> {
         let windows = draw_batch(&*self.store, &self.pools, &self.config, self.seed, self.stream, index)?;
-        Ok(featurize(index, windows, extractor))
+        Ok(featurize_cached(index, windows, extractor, self.features.as_deref()))
     }
 }
 
@@ -165,6 +177,7 @@ mod tests {
             config: SamplerConfig::paper(k),
             seed: 5,
             stream: Stream::Train,
+            features: None,
         }
     }
 
@@ -187,5 +200,24 @@ mod tests {
             }
         }
         drop(p); // joins the workers without hanging
+    }
+
+    #[test]
+    fn a_feature_cache_changes_no_batch_and_serves_repeated_windows() {
+        let root = tempfile::tempdir().unwrap();
+        let plain = source(2);
+        let cache = Arc::new(FeatureCache::open(root.path(), u64::MAX).unwrap());
+        let cached = Source { features: Some(cache.clone()), ..plain.clone() };
+        let mut ex = FeatureExtractor::new();
+        let want = plain.batch(7, &mut ex).unwrap();
+        for round in 0..2 {
+            let mut p = Pipeline::start(cached.clone(), 7, 2, 1);
+            let got = p.next().unwrap();
+            assert_eq!(got.anchors, want.anchors);
+            assert_eq!(got.positives, want.positives);
+            let s = cache.stats();
+            // Batch 7 again: its 4 windows (2 pairs) all come from the cache.
+            assert_eq!(s.hits, 4 * round);
+        }
     }
 }

@@ -259,7 +259,7 @@ fn read_header(path: &Path) -> Option<(usize, usize)> {
 
 /// Writes through a temporary file renamed into place, so a reader (or a
 /// re-run after a crash) never sees a partial entry.
-fn write_atomically(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>) -> anyhow::Result<()> {
+pub(crate) fn write_atomically(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>) -> anyhow::Result<()> {
     let tmp = path.with_extension(format!("tmp.{}.{:?}", std::process::id(), std::thread::current().id()).replace(['(', ')'], ""));
     let result = (|| {
         let mut w = BufWriter::new(File::create(&tmp)?);
@@ -269,7 +269,7 @@ fn write_atomically(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> std
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
-        anyhow::bail!("cannot write the stem cache entry {}: {e}", path.display());
+        anyhow::bail!("cannot write the cache entry {}: {e}", path.display());
     }
     Ok(())
 }

@@ -35,6 +35,17 @@ pub struct TrainConfig {
     pub cpu: bool,
     /// libtorch intra-op threads on the CPU (0: libtorch's default).
     pub torch_threads: usize,
+    /// On-disk cache of window features (off when `None`); see
+    /// [`crate::data::feature_cache`]. Not part of what a resume must match.
+    #[serde(default)]
+    pub feature_cache: Option<PathBuf>,
+    /// Size cap of the feature cache, GiB.
+    #[serde(default = "default_feature_cache_gb")]
+    pub feature_cache_max_gb: u64,
+}
+
+fn default_feature_cache_gb() -> u64 {
+    20
 }
 
 impl TrainConfig {
@@ -57,6 +68,8 @@ impl TrainConfig {
             prefetch: 8,
             cpu: false,
             torch_threads: 0,
+            feature_cache: None,
+            feature_cache_max_gb: default_feature_cache_gb(),
         }
     }
 

@@ -21,6 +21,7 @@ use cocola::model::arch::Architecture;
 use indicatif::{ProgressBar, ProgressStyle};
 use tch::{Device, Tensor};
 
+use crate::data::feature_cache::FeatureCache;
 use crate::data::pipeline::{Batch, Pipeline, Source};
 use crate::data::prepare::load_split;
 use crate::data::sampler::Stream;
@@ -124,9 +125,20 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
     }
     let mut metrics = Metrics::open(&cfg.out, resume.then_some(start))?;
 
+    let feature_cache = match &cfg.feature_cache {
+        Some(dir) => Some(std::sync::Arc::new(FeatureCache::open(dir, cfg.feature_cache_max_gb.saturating_mul(1 << 30))?)),
+        None => None,
+    };
     let val_batches = match &validation {
         Some(v) if cfg.validation_batches > 0 && cfg.validate_every > 0 => {
-            let source = Source { store: v.store.clone(), pools: v.pools.clone(), config: cfg.sampler(), seed: cfg.seed, stream: Stream::Validation };
+            let source = Source {
+                store: v.store.clone(),
+                pools: v.pools.clone(),
+                config: cfg.sampler(),
+                seed: cfg.seed,
+                stream: Stream::Validation,
+                features: feature_cache.clone(),
+            };
             let mut p = Pipeline::start(source, 0, cfg.workers, cfg.prefetch);
             match (0..cfg.validation_batches).map(|_| p.next()).collect::<anyhow::Result<Vec<_>>>() {
                 Ok(batches) => batches,
@@ -140,7 +152,14 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
         _ => Vec::new(),
     };
 
-    let source = Source { store: train.store.clone(), pools: train.pools.clone(), config: cfg.sampler(), seed: cfg.seed, stream: Stream::Train };
+    let source = Source {
+        store: train.store.clone(),
+        pools: train.pools.clone(),
+        config: cfg.sampler(),
+        seed: cfg.seed,
+        stream: Stream::Train,
+        features: feature_cache.clone(),
+    };
     let mut pipeline = Pipeline::start(source, start, cfg.workers, cfg.prefetch);
     let progress = bar(show_progress, cfg.steps, "");
     progress.set_position(start);
@@ -194,6 +213,10 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
         }
     }
     progress.finish();
+    if let Some(c) = &feature_cache {
+        let s = c.stats();
+        eprintln!("feature cache {}: {} hits, {} misses, {} entries written", c.dir().display(), s.hits, s.misses, s.written);
+    }
     Ok(Outcome { start_step: start, steps: cfg.steps, losses, last_checkpoint, best_validation_loss: best })
 }
 
