@@ -1,0 +1,96 @@
+//! Crash safety of the real binary: `cocola-trainer train` killed with
+//! SIGKILL right after its first checkpoint leaves only complete checkpoints,
+//! and `--resume` continues from the newest one.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cocola_trainer::train::checkpoint;
+
+fn train(data: &Path, out: &Path, steps: u64, resume: bool) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_cocola-trainer"));
+    c.arg("train")
+        .arg("--data")
+        .arg(format!("generic:{}", data.display()))
+        .arg("--out")
+        .arg(out)
+        .args(["--steps", &steps.to_string()])
+        .args(["--batch", "2", "--checkpoint-every", "2", "--validate-every", "0"])
+        .args(["--workers", "1", "--prefetch", "2", "--cpu", "--torch-threads", "1"])
+        .env("OMP_NUM_THREADS", "1")
+        .env("OMP_WAIT_POLICY", "PASSIVE");
+    if resume {
+        c.arg("--resume");
+    }
+    c
+}
+
+/// Every file under its final name in `dir` is complete: each JSON parses
+/// and its weights load.
+fn assert_no_torn_checkpoint(dir: &Path) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue; // a temporary the kill interrupted: never read
+        }
+        let path: PathBuf = entry.path();
+        let loaded = checkpoint::load(&path).unwrap_or_else(|e| panic!("torn checkpoint {name}: {e:#}"));
+        assert!(!loaded.tensors.is_empty(), "{name}: no tensors");
+    }
+}
+
+#[test]
+fn sigkill_after_a_checkpoint_then_resume_continues_from_it() {
+    let t0 = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    support::generic(&data, 8, 3, 8.0);
+    let out = dir.path().join("run");
+    let ckpts = out.join("checkpoints");
+
+    // Far more steps than it will live for: it is killed first.
+    let mut child = train(&data, &out, 1000, false).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while checkpoint::periodic(&ckpts).is_empty() {
+        assert!(Instant::now() < deadline, "no checkpoint within 90 s");
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+            panic!("trainer exited early ({status}): {err}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL on Unix
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the trainer was killed, not finished");
+    let killed_after = t0.elapsed();
+
+    assert_no_torn_checkpoint(&ckpts);
+    let newest = checkpoint::latest(&ckpts).expect("a checkpoint survived the kill");
+    let s = newest.info.step;
+    assert!(s >= 2 && s % 2 == 0, "checkpoint step {s}");
+
+    // Resume and train two more steps: it must start exactly at step s.
+    let resumed = train(&data, &out, s + 2, true).output().unwrap();
+    let err = String::from_utf8_lossy(&resumed.stderr);
+    assert!(resumed.status.success(), "resume failed: {err}");
+    assert!(err.contains(&format!("(step {s})")), "did not resume from step {s}: {err}");
+    assert_no_torn_checkpoint(&ckpts);
+    let last = checkpoint::latest(&ckpts).unwrap();
+    assert_eq!(last.info.step, s + 2);
+    assert!(last.tensors.values().all(|t| t.isfinite().all().int64_value(&[]) != 0));
+
+    // The metrics read like one run: train steps 1..=s+2, each once.
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    let steps: Vec<u64> = metrics
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["kind"] == "train")
+        .map(|v| v["step"].as_u64().unwrap())
+        .collect();
+    assert_eq!(steps, (1..=s + 2).collect::<Vec<_>>());
+    println!("killed after {killed_after:.1?} at checkpoint step {s}; whole test {:.1?}", t0.elapsed());
+}
