@@ -20,7 +20,7 @@ fn main() {
             (0..4)
                 .map(|s| {
                     let f = 55.0 * (1 + t + s) as f32;
-                    (0..60 * 16_000).map(|i| 0.1 * (i as f32 * f * 6.283 / 16_000.0).sin() * (((i / 4000) % 2) as f32)).collect()
+                    (0..60 * 16_000).map(|i| 0.1 * (i as f32 * f * std::f32::consts::TAU / 16_000.0).sin() * (((i / 4000) % 2) as f32)).collect()
                 })
                 .collect()
         })

@@ -71,7 +71,7 @@ fn sigkill_after_a_checkpoint_then_resume_continues_from_it() {
     assert_no_torn_checkpoint(&ckpts);
     let newest = checkpoint::latest(&ckpts).expect("a checkpoint survived the kill");
     let s = newest.info.step;
-    assert!(s >= 2 && s % 2 == 0, "checkpoint step {s}");
+    assert!(s >= 2 && s.is_multiple_of(2), "checkpoint step {s}");
 
     // Resume and train two more steps: it must start exactly at step s.
     let resumed = train(&data, &out, s + 2, true).output().unwrap();

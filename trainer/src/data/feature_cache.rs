@@ -195,7 +195,7 @@ mod tests {
     use super::*;
 
     fn window(f: f32) -> Vec<f32> {
-        (0..WINDOW_SAMPLES).map(|i| 0.2 * (i as f32 * f * 6.283 / 16_000.0).sin()).collect()
+        (0..WINDOW_SAMPLES).map(|i| 0.2 * (i as f32 * f * std::f32::consts::TAU / 16_000.0).sin()).collect()
     }
 
     #[test]

@@ -169,7 +169,7 @@ mod tests {
     use crate::data::store::MemoryStore;
 
     fn source(k: usize) -> Source {
-        let tone = |f: f32| (0..16_000 * 8).map(|i| 0.1 * (i as f32 * f * 6.283 / 16_000.0).sin()).collect::<Vec<f32>>();
+        let tone = |f: f32| (0..16_000 * 8).map(|i| 0.1 * (i as f32 * f * std::f32::consts::TAU / 16_000.0).sin()).collect::<Vec<f32>>();
         let store = MemoryStore { tracks: vec![vec![tone(220.0), tone(330.0), tone(440.0)], vec![tone(100.0), tone(150.0)]] };
         Source {
             store: Arc::new(store),
