@@ -33,6 +33,7 @@ use serde::Serialize;
 
 use super::rng::{batch_stream, below, inclusive, shuffle};
 use crate::contract::WINDOW_SAMPLES;
+use crate::score::windows::level_is_silent;
 
 /// Grid of window starts and unit of the silence profile: 0.1 s at 16 kHz.
 pub const BLOCK_SAMPLES: usize = 1_600;
@@ -77,7 +78,7 @@ impl TrackProfile {
             }
             let mean_square = energy.max(0.0) / WINDOW_SAMPLES as f64;
             let level = if mean_square > 0.0 { 10.0 * mean_square.log10() } else { f64::NEG_INFINITY };
-            if level >= silence_dbfs as f64 {
+            if !level_is_silent(level as f32, silence_dbfs) {
                 audible_starts.push(b * BLOCK_SAMPLES);
             }
         }
@@ -189,7 +190,7 @@ fn draw_batch(
                 continue;
             }
             let start = candidates[below(rng, candidates.len())];
-            let (anchor, positive) = split_stems(rng, tracks[track].stems);
+            let (anchor, positive) = split_stems(rng, tracks[track].stems, false);
             draws.push(Draw { track, start, anchor, positive });
             placed = true;
             break;
@@ -201,12 +202,19 @@ fn draw_batch(
     Ok(draws)
 }
 
-/// Two disjoint non-empty random subsets of `0..n` (n >= 2), each ascending.
-fn split_stems(rng: &mut ChaCha12Rng, n: usize) -> (Vec<usize>, Vec<usize>) {
+/// Two disjoint non-empty random subsets of `0..n` (n >= 2), each ascending:
+/// the stems of an anchor and of a positive sub-mix (paper Sec. III-A). With
+/// `single`, one stem each (the reference's single-stem mode). The trainer's
+/// sampler draws its pairs with this same function.
+pub fn split_stems(rng: &mut ChaCha12Rng, n: usize, single: bool) -> (Vec<usize>, Vec<usize>) {
     let mut order: Vec<usize> = (0..n).collect();
     shuffle(rng, &mut order);
-    let anchor_len = inclusive(rng, 1, n - 1);
-    let positive_len = inclusive(rng, 1, n - anchor_len);
+    let (anchor_len, positive_len) = if single {
+        (1, 1)
+    } else {
+        let anchor_len = inclusive(rng, 1, n - 1);
+        (anchor_len, inclusive(rng, 1, n - anchor_len))
+    };
     let mut anchor = order[..anchor_len].to_vec();
     let mut positive = order[anchor_len..anchor_len + positive_len].to_vec();
     anchor.sort_unstable();

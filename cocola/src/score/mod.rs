@@ -19,7 +19,7 @@ use crate::features::FeatureExtractor;
 use crate::mode::Mode;
 use crate::model::{Model, ModelError};
 pub use windows::WindowOptions;
-use windows::{window_level_dbfs, window_slice, window_starts};
+use windows::{level_is_silent, window_level_dbfs, window_slice, window_starts};
 
 /// Encoder rows per window: (condition, stem) x 3 modes.
 const ROWS_PER_WINDOW: usize = 2 * Mode::ALL.len();
@@ -181,8 +181,8 @@ impl Scorer {
             .map(|&start| {
                 let condition_dbfs = window_level_dbfs(window_slice(condition, start));
                 let stem_dbfs = window_level_dbfs(window_slice(stem, start));
-                let condition_silent = !(condition_dbfs >= options.silence_dbfs);
-                let stem_silent = !(stem_dbfs >= options.silence_dbfs);
+                let condition_silent = level_is_silent(condition_dbfs, options.silence_dbfs);
+                let stem_silent = level_is_silent(stem_dbfs, options.silence_dbfs);
                 let seconds = |s: usize| s as f64 / SAMPLE_RATE as f64;
                 WindowReport {
                     start_seconds: seconds(start),

@@ -58,6 +58,18 @@ pub fn window_level_dbfs(window: &[f32]) -> f32 {
     (10.0 * mean_square.log10()) as f32
 }
 
+/// Whether a window is below the silence threshold (`dbfs`, RMS over a full
+/// window). The one silence rule of scoring, evaluation and training.
+pub fn is_silent(window: &[f32], dbfs: f32) -> bool {
+    level_is_silent(window_level_dbfs(window), dbfs)
+}
+
+/// [`is_silent`] for a level already measured with [`window_level_dbfs`].
+pub fn level_is_silent(level_dbfs: f32, dbfs: f32) -> bool {
+    // "Not at least" so that a NaN level also counts as silent.
+    !(level_dbfs >= dbfs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,6 +93,9 @@ mod tests {
         assert!((window_level_dbfs(&sine) + 3.01).abs() < 0.05);
         assert_eq!(window_level_dbfs(&[0.0; 100]), f32::NEG_INFINITY);
         assert_eq!(window_level_dbfs(&[f32::NAN; 100]), f32::NEG_INFINITY);
+        assert!(!is_silent(&sine, -60.0));
+        assert!(is_silent(&sine, 0.0));
+        assert!(is_silent(&[0.0; 100], -200.0));
     }
 
     #[test]

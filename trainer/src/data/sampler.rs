@@ -17,7 +17,9 @@
 //! batches before it: a resumed run draws exactly the batches it would have.
 
 use cocola::contract::WINDOW_SAMPLES;
+use cocola::eval::protocol::split_stems;
 use cocola::eval::rng::{below, inclusive, shuffle};
+use cocola::score::windows::is_silent;
 use cocola::mode::Mode;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha12Rng;
@@ -180,35 +182,12 @@ fn draw_start(rng: &mut ChaCha12Rng, len: usize, min_distance: usize, taken: &[P
     None
 }
 
-/// Two disjoint non-empty subsets of `0..n` (n >= 2), each ascending.
-pub fn split_stems(rng: &mut ChaCha12Rng, n: usize, single: bool) -> (Vec<usize>, Vec<usize>) {
-    let mut order: Vec<usize> = (0..n).collect();
-    shuffle(rng, &mut order);
-    let (a, p) = if single {
-        (1, 1)
-    } else {
-        let a = inclusive(rng, 1, n - 1);
-        (a, inclusive(rng, 1, n - a))
-    };
-    let mut anchor = order[..a].to_vec();
-    let mut positive = order[a..a + p].to_vec();
-    anchor.sort_unstable();
-    positive.sort_unstable();
-    (anchor, positive)
-}
-
 fn submix(store: &dyn TrackStore, track: usize, start: usize, stems: &[usize]) -> anyhow::Result<Vec<f32>> {
     let mut out = vec![0.0f32; WINDOW_SAMPLES];
     for &s in stems {
         store.add_stem(track, s, start, &mut out)?;
     }
     Ok(out)
-}
-
-/// RMS over the window below `dbfs`.
-pub fn is_silent(x: &[f32], dbfs: f32) -> bool {
-    let mean_square = x.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>() / x.len().max(1) as f64;
-    mean_square <= 0.0 || 10.0 * mean_square.log10() < dbfs as f64
 }
 
 /// Uniform in [0, 1) from 53 random bits.
