@@ -12,10 +12,12 @@
 //! - [`train`]: the training loop, checkpoints, metrics, validation.
 //! - [`export`]: checkpoint -> ONNX model with metadata and calibration.
 //! - [`eval`]: accuracy@K of a checkpoint by cocola's protocol.
+//! - [`render`]: multi-track MIDI + SoundFont -> time-aligned stems (training data).
 
 pub mod data;
 pub mod doctor;
 pub mod eval;
 pub mod export;
 pub mod model;
+pub mod render;
 pub mod train;
