@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use cocola_trainer::render::{self, Ensemble, Outcome, Range, RenderOptions};
-use midly::num::{u4, u7, u15, u24, u28};
+use midly::num::{u15, u24, u28, u4, u7};
 use midly::{Format, Header, MetaMessage, MidiMessage, Smf, Timing, TrackEvent, TrackEventKind};
 
 const SF: &str = "/usr/share/sounds/sf2/TimGM6mb.sf2";
@@ -31,7 +31,10 @@ fn track(name: &str, channel: u8, program: Option<u8>, volume: Option<u8>, notes
     let mut timed: Vec<(u32, TrackEventKind<'static>)> = vec![(0, TrackEventKind::Meta(MetaMessage::TrackName(name)))];
     let ch = u4::new(channel);
     if let Some(p) = program {
-        timed.push((0, TrackEventKind::Midi { channel: ch, message: MidiMessage::ProgramChange { program: u7::new(p) } }));
+        timed.push((
+            0,
+            TrackEventKind::Midi { channel: ch, message: MidiMessage::ProgramChange { program: u7::new(p) } },
+        ));
     }
     if let Some(v) = volume {
         let message = MidiMessage::Controller { controller: u7::new(7), value: u7::new(v) };
@@ -41,8 +44,14 @@ fn track(name: &str, channel: u8, program: Option<u8>, volume: Option<u8>, notes
         let on = (beat * 480.0) as u32;
         let off = ((beat + len) * 480.0) as u32;
         let c = u4::new(c);
-        timed.push((on, TrackEventKind::Midi { channel: c, message: MidiMessage::NoteOn { key: u7::new(key), vel: u7::new(vel) } }));
-        timed.push((off, TrackEventKind::Midi { channel: c, message: MidiMessage::NoteOff { key: u7::new(key), vel: u7::new(0) } }));
+        timed.push((
+            on,
+            TrackEventKind::Midi { channel: c, message: MidiMessage::NoteOn { key: u7::new(key), vel: u7::new(vel) } },
+        ));
+        timed.push((
+            off,
+            TrackEventKind::Midi { channel: c, message: MidiMessage::NoteOff { key: u7::new(key), vel: u7::new(0) } },
+        ));
     }
     timed.sort_by_key(|t| t.0);
     let mut last = 0;
@@ -144,7 +153,8 @@ fn stems_are_aligned_separate_and_non_silent() {
     let names: Vec<&str> = stems.iter().map(|s| s.0.as_str()).collect();
     // Empty part gone, muted organ dropped as silent, two drum tracks -> one stem.
     assert_eq!(names, ["bass", "drums", "piano"]);
-    let info: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("song/render.json")).unwrap()).unwrap();
+    let info: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("song/render.json")).unwrap()).unwrap();
     assert_eq!(info["dropped_silent"], serde_json::json!(["organ"]));
 
     let len = stems[0].1.len();
@@ -191,9 +201,8 @@ fn variants_differ_seeded_output_is_identical_and_resume_skips() {
     assert_eq!((s.rendered, s.failed.len()), (3, 0), "{:?}", s.failed);
 
     let a = files_bytes(&o.out);
-    let tracks: Vec<Vec<u8>> = (0..3)
-        .map(|v| std::fs::read(o.out.join(format!("piece.v{v}/render.json"))).unwrap())
-        .collect();
+    let tracks: Vec<Vec<u8>> =
+        (0..3).map(|v| std::fs::read(o.out.join(format!("piece.v{v}/render.json"))).unwrap()).collect();
     assert!(tracks[0] != tracks[1] && tracks[1] != tracks[2] && tracks[0] != tracks[2], "variants are identical");
     let d0 = stems_of(&o.out.join("piece.v0"));
     let d1 = stems_of(&o.out.join("piece.v1"));
@@ -267,7 +276,7 @@ fn corrupt_midi_and_soundfont_errors_name_the_file() {
 
     let bad_sf = tmp.path().join("broken.sf2");
     std::fs::write(&bad_sf, vec![7u8; 4096]).unwrap();
-    let e = render::run(&[bad_mid.clone()], &opts(&out, &bad_sf)).unwrap_err();
+    let e = render::run(std::slice::from_ref(&bad_mid), &opts(&out, &bad_sf)).unwrap_err();
     assert!(format!("{e:#}").contains("broken.sf2"), "{e:#}");
 
     // The binary: exit code 1, message names the file, no panic.

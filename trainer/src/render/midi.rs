@@ -18,10 +18,21 @@ pub const DRUM_CHANNEL: u8 = 9;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Msg {
-    NoteOn { key: u8, vel: u8 },
-    NoteOff { key: u8 },
-    KeyPressure { key: u8, value: u8 },
-    Controller { cc: u8, value: u8 },
+    NoteOn {
+        key: u8,
+        vel: u8,
+    },
+    NoteOff {
+        key: u8,
+    },
+    KeyPressure {
+        key: u8,
+        value: u8,
+    },
+    Controller {
+        cc: u8,
+        value: u8,
+    },
     Program(u8),
     ChannelPressure(u8),
     /// 14-bit, 8192 = centre.
@@ -51,10 +62,7 @@ pub struct Part {
 impl Part {
     /// The first program change, or 0 (GM acoustic grand piano).
     pub fn program(&self) -> u8 {
-        self.events
-            .iter()
-            .find_map(|e| if let Msg::Program(p) = e.msg { Some(p) } else { None })
-            .unwrap_or(0)
+        self.events.iter().find_map(|e| if let Msg::Program(p) = e.msg { Some(p) } else { None }).unwrap_or(0)
     }
 
     pub fn note_count(&self) -> usize {
@@ -71,7 +79,11 @@ impl Part {
                 _ => None,
             })
             .collect();
-        if keys.is_empty() { 0.0 } else { keys.iter().sum::<f64>() / keys.len() as f64 }
+        if keys.is_empty() {
+            0.0
+        } else {
+            keys.iter().sum::<f64>() / keys.len() as f64
+        }
     }
 
     pub fn end_time(&self) -> f64 {
@@ -165,7 +177,9 @@ pub fn parse(bytes: &[u8]) -> anyhow::Result<Song> {
                         MidiMessage::NoteOn { key, vel } if vel.as_int() == 0 => Msg::NoteOff { key: key.as_int() },
                         MidiMessage::NoteOn { key, vel } => Msg::NoteOn { key: key.as_int(), vel: vel.as_int() },
                         MidiMessage::NoteOff { key, .. } => Msg::NoteOff { key: key.as_int() },
-                        MidiMessage::Aftertouch { key, vel } => Msg::KeyPressure { key: key.as_int(), value: vel.as_int() },
+                        MidiMessage::Aftertouch { key, vel } => {
+                            Msg::KeyPressure { key: key.as_int(), value: vel.as_int() }
+                        }
                         MidiMessage::Controller { controller, value } => {
                             Msg::Controller { cc: controller.as_int(), value: value.as_int() }
                         }

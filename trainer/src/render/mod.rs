@@ -167,7 +167,9 @@ pub struct TrackInfo {
 pub enum Outcome {
     Rendered(TrackInfo),
     /// Fewer than `min_stems` non-silent stems: nothing written.
-    TooFewStems { stems: usize },
+    TooFewStems {
+        stems: usize,
+    },
 }
 
 #[derive(Clone, Debug, Default)]
@@ -193,10 +195,7 @@ pub fn collect_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<(String, PathBuf
         for p in entries {
             if p.is_dir() {
                 walk(&p, out)?;
-            } else if p
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi"))
-            {
+            } else if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi")) {
                 out.push(p);
             }
         }
@@ -209,7 +208,8 @@ pub fn collect_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<(String, PathBuf
             walk(input, &mut files)?;
             for f in files {
                 let rel = f.strip_prefix(input).unwrap_or(&f).with_extension("");
-                let name: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+                let name: Vec<String> =
+                    rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
                 found.push((sanitize(&name.join("_")), f));
             }
         } else if input.is_file() {
@@ -229,17 +229,23 @@ pub fn collect_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<(String, PathBuf
 }
 
 fn sanitize(s: &str) -> String {
-    let t: String = s
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
-        .collect();
+    let t: String =
+        s.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' }).collect();
     let t = t.trim_start_matches('.').to_string();
-    if t.is_empty() { "track".into() } else { t }
+    if t.is_empty() {
+        "track".into()
+    } else {
+        t
+    }
 }
 
 /// Output track name of a variant.
 pub fn track_name(base: &str, variant: usize, variants: usize) -> String {
-    if variants <= 1 { base.to_string() } else { format!("{base}.v{variant}") }
+    if variants <= 1 {
+        base.to_string()
+    } else {
+        format!("{base}.v{variant}")
+    }
 }
 
 fn job_rng(seed: u64, track: &str) -> ChaCha12Rng {
@@ -255,7 +261,11 @@ fn uniform(rng: &mut impl Rng) -> f64 {
 }
 
 fn draw(rng: &mut impl Rng, r: Range) -> f64 {
-    if r.lo == r.hi { r.lo } else { r.lo + (r.hi - r.lo) * uniform(rng) }
+    if r.lo == r.hi {
+        r.lo
+    } else {
+        r.lo + (r.hi - r.lo) * uniform(rng)
+    }
 }
 
 /// Programs per part (None: keep the file's own program changes).
@@ -303,7 +313,14 @@ fn choose_programs(parts: &[Part], ensemble: Ensemble, rng: &mut impl Rng) -> (E
 
 /// The part's events after program override, transposition, tempo scaling
 /// and velocity humanisation.
-fn transform(part: &Part, program: Option<u8>, transpose: i32, tempo: f64, humanize: u8, rng: &mut impl Rng) -> Vec<Event> {
+fn transform(
+    part: &Part,
+    program: Option<u8>,
+    transpose: i32,
+    tempo: f64,
+    humanize: u8,
+    rng: &mut impl Rng,
+) -> Vec<Event> {
     let mut out = Vec::with_capacity(part.events.len() + 2);
     if let Some(p) = program {
         out.push(Event { time: 0.0, channel: part.channel, msg: Msg::Controller { cc: 0, value: 0 } });
@@ -444,7 +461,8 @@ pub fn render_song(
         dropped_silent: dropped,
     };
     let json = serde_json::to_string_pretty(&info)?;
-    std::fs::write(dir.join("render.json"), json).with_context(|| format!("{}: cannot write render.json", dir.display()))?;
+    std::fs::write(dir.join("render.json"), json)
+        .with_context(|| format!("{}: cannot write render.json", dir.display()))?;
     Ok(Outcome::Rendered(info))
 }
 

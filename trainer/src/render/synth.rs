@@ -15,8 +15,22 @@ use super::midi::{Event, Msg};
 
 /// The 16 GM program families (8 programs each), as stem names.
 pub const FAMILIES: [&str; 16] = [
-    "piano", "chromatic-percussion", "organ", "guitar", "bass", "strings", "ensemble", "brass", "reed", "pipe",
-    "synth-lead", "synth-pad", "synth-fx", "ethnic", "percussive", "sound-fx",
+    "piano",
+    "chromatic-percussion",
+    "organ",
+    "guitar",
+    "bass",
+    "strings",
+    "ensemble",
+    "brass",
+    "reed",
+    "pipe",
+    "synth-lead",
+    "synth-pad",
+    "synth-fx",
+    "ethnic",
+    "percussive",
+    "sound-fx",
 ];
 
 pub fn family(program: u8) -> &'static str {
@@ -34,10 +48,9 @@ pub fn load_soundfont(path: &Path) -> anyhow::Result<Arc<SoundFont>> {
             anyhow::ensure!(!sf.get_presets().is_empty(), "{}: SoundFont has no presets", path.display());
             Ok(Arc::new(sf))
         }
-        Ok(Err(e)) => Err(anyhow::anyhow!(
-            "{}: not a readable SoundFont ({e}; only .sf2 is supported, not .sf3)",
-            path.display()
-        )),
+        Ok(Err(e)) => {
+            Err(anyhow::anyhow!("{}: not a readable SoundFont ({e}; only .sf2 is supported, not .sf3)", path.display()))
+        }
         Err(_) => Err(anyhow::anyhow!("{}: not a readable SoundFont (parser failed)", path.display())),
     }
 }
