@@ -117,18 +117,58 @@ fn masked_features_into(audio: &[f32], out: &mut [f32]) {
 }
 
 /// Scores pairs of 16 kHz mono signals with one model.
+///
+/// A scorer may hold several sessions of the same model: the rows of one
+/// encoder run are then split between them and run in parallel, one thread
+/// each. On this encoder that beats one session with several intra-op
+/// threads (measured with ONNX Runtime 1.31 on 2 cores: 4.5 ms per row with
+/// 3 rows on one thread, 7.8 ms per row with 6 rows on two intra-op threads).
 pub struct Scorer {
-    model: Model,
+    sessions: Vec<Model>,
     batch: Vec<f32>,
 }
 
 impl Scorer {
+    /// A scorer running one session (the plugin's worker, `cocola score -j 1`).
     pub fn new(model: Model) -> Self {
-        Self { model, batch: Vec::new() }
+        Self::with_sessions(vec![model])
+    }
+
+    /// A scorer splitting each run between `sessions`, which must all be the
+    /// same model (loaded once each, e.g. with one intra-op thread).
+    ///
+    /// # Panics
+    /// If `sessions` is empty.
+    pub fn with_sessions(sessions: Vec<Model>) -> Self {
+        assert!(!sessions.is_empty(), "a scorer needs at least one session");
+        Self { sessions, batch: Vec::new() }
     }
 
     pub fn model(&self) -> &Model {
-        &self.model
+        &self.sessions[0]
+    }
+
+    /// Embeds `rows` feature tensors from `self.batch`, split evenly between
+    /// the sessions, which run in parallel.
+    fn embed_batch(&mut self, rows: usize) -> Result<crate::model::Embeddings, ModelError> {
+        if self.sessions.len() == 1 {
+            return self.sessions[0].embed(&self.batch, rows);
+        }
+        let per_session = rows.div_ceil(self.sessions.len());
+        let parts: Vec<Result<crate::model::Embeddings, ModelError>> = self
+            .sessions
+            .par_iter_mut()
+            .zip(self.batch[..rows * FEATURE_LEN].par_chunks(per_session * FEATURE_LEN))
+            .map(|(session, features)| session.embed(features, features.len() / FEATURE_LEN))
+            .collect();
+        let mut all = crate::model::Embeddings { embedding: Vec::new(), w_embedding: Vec::new(), batch: 0 };
+        for part in parts {
+            let part = part?;
+            all.embedding.extend_from_slice(&part.embedding);
+            all.w_embedding.extend_from_slice(&part.w_embedding);
+            all.batch += part.batch;
+        }
+        Ok(all)
     }
 
     /// Scores of one 5 s window of each side (longer input is cut to 5 s,
@@ -151,8 +191,8 @@ impl Scorer {
                     let (condition, stem) = chunk[i / 2];
                     masked_features_into(if i % 2 == 0 { condition } else { stem }, out);
                 });
-            let embeddings = self.model.embed(&self.batch, rows)?;
-            let calibration = self.model.metadata().calibration.as_ref();
+            let embeddings = self.embed_batch(rows)?;
+            let calibration = self.model().metadata().calibration.as_ref();
             for w in 0..chunk.len() {
                 let base = w * ROWS_PER_WINDOW;
                 let raw = std::array::from_fn(|m| {
@@ -209,7 +249,7 @@ impl Scorer {
             done += group.len();
             progress(done, windows.len());
         }
-        let aggregate = aggregate(&windows, self.model.metadata().calibration.as_ref());
+        let aggregate = aggregate(&windows, self.model().metadata().calibration.as_ref());
         Ok(PairReport { duration_seconds: len as f64 / SAMPLE_RATE as f64, windows, aggregate })
     }
 }

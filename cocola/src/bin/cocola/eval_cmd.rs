@@ -18,7 +18,6 @@ use cocola::eval::submix::{evaluate_submixes, SubmixOptions, SubmixReport};
 use cocola::eval::{read_pair_set, Progress};
 use cocola::mode::Mode;
 use cocola::model::Model;
-use cocola::score::Scorer;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -167,7 +166,10 @@ fn run_pairs(
 ) -> anyhow::Result<ExitCode> {
     let pairs = read_pair_set(set)?;
     let windows = args.window.options();
-    let mut scorer = Scorer::new(model);
+    // Pairs are scored window by window: one single-threaded session per
+    // thread beats one session with intra-op threads (see `Scorer`).
+    drop(model);
+    let (mut scorer, _) = args.model_args().load_scorer()?;
     let report = evaluate_pairs(&mut scorer, &pairs, &windows, modes, progress);
     if let Some(out) = &args.out {
         csv_out::write_file(out, |w| csv_out::write_pairs(w, &report, modes))?;

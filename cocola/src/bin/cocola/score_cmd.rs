@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use cocola::score::Scorer;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -48,10 +47,9 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let condition = load_audio(&args.condition)?;
     let stem = load_audio(&args.stem)?;
     args.model.init_thread_pool();
-    let (model, source) = args.model.load()?;
-    let summary = report::ModelSummary::new(&model, &source);
+    let (mut scorer, source) = args.model.load_scorer()?;
+    let summary = report::ModelSummary::new(scorer.model(), &source);
     let options = args.window.options();
-    let mut scorer = Scorer::new(model);
 
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("{spinner} scoring windows {pos}/{len} {wide_bar} {eta}")
