@@ -10,6 +10,7 @@
 //! - [`score`]: COCOLA scores per mode, over sliding windows, calibrated for people.
 //! - [`eval`]: offline evaluation of whole sets (paper Tables I-III).
 
+pub mod atomic_file;
 pub mod audio;
 pub mod calibration;
 pub mod contract;

@@ -36,7 +36,6 @@
 //! only ever speeds things up: a cache that cannot be written costs a warning.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -264,7 +263,7 @@ impl EmbeddingCache {
                 }
             }
         }
-        match write_atomically(&path, &encode(&group.entries, &self.model, group.dim)) {
+        match crate::atomic_file::write_bytes(&path, &encode(&group.entries, &self.model, group.dim)) {
             Ok(()) => {
                 group.added = 0;
                 self.files_written.fetch_add(1, Ordering::Relaxed);
@@ -327,32 +326,13 @@ fn decode(bytes: &[u8], model: &Digest32, dim: usize) -> Option<HashMap<Digest32
     Some(entries)
 }
 
-/// Writes `bytes` to a temporary file next to `path`, then renames it over
-/// `path`: readers never see a partial file.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temp = dir.join(format!(".{name}.tmp-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(bytes)?;
-        file.flush()?;
-        drop(file);
-        std::fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
-}
 
 /// Removes temporary files that killed runs left behind (best effort).
 fn remove_stale_temporaries(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        if !name.to_string_lossy().contains(".emb.tmp-") {
+        if !name.to_string_lossy().contains(&format!(".emb{}", crate::atomic_file::TEMP_MARKER)) {
             continue;
         }
         let stale = entry

@@ -88,20 +88,6 @@ pub fn write_file(
     path: &Path,
     write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<(), csv::Error>,
 ) -> Result<(), CsvWriteError> {
-    let fail = |error: String| CsvWriteError { path: path.to_owned(), error };
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let file = std::fs::File::create(&temp).map_err(|e| e.to_string())?;
-        let mut buffered = std::io::BufWriter::new(file);
-        write(&mut buffered).map_err(|e| e.to_string())?;
-        buffered.flush().map_err(|e| e.to_string())?;
-        drop(buffered);
-        std::fs::rename(&temp, path).map_err(|e| e.to_string())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result.map_err(fail)
+    crate::atomic_file::write_with(path, |w| write(w).map_err(std::io::Error::other))
+        .map_err(|e| CsvWriteError { path: path.to_owned(), error: e.to_string() })
 }

@@ -16,7 +16,6 @@
 //! follows a Conv with constant inputs into that Conv when the session loads.
 
 use std::collections::HashSet;
-use std::io::Write;
 use std::path::Path;
 
 use prost::Message;
@@ -121,42 +120,10 @@ pub fn write_model(weights: &NamedTensors, meta: &ModelMetadata) -> Result<Vec<u
 /// [`write_model`] to a file, atomically: the bytes go to a temporary file in
 /// the same directory which then replaces `path`, so a reader never sees a
 /// half-written model.
-pub fn write_model_file(
-    path: &Path,
-    weights: &NamedTensors,
-    meta: &ModelMetadata,
-) -> Result<(), ModelError> {
+pub fn write_model_file(path: &Path, weights: &NamedTensors, meta: &ModelMetadata) -> Result<(), ModelError> {
     let bytes = write_model(weights, meta)?;
-    let write_err = |source| ModelError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let file_name = path.file_name().ok_or_else(|| {
-        write_err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "not a file path",
-        ))
-    })?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        file_name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(write_err(e));
-    }
-    Ok(())
+    crate::atomic_file::write_bytes(path, &bytes)
+        .map_err(|source| ModelError::Write { path: path.to_path_buf(), source })
 }
 
 fn ints(v: &[usize]) -> Attr {

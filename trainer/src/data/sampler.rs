@@ -18,7 +18,7 @@
 
 use cocola::contract::WINDOW_SAMPLES;
 use cocola::eval::protocol::split_stems;
-use cocola::eval::rng::{below, inclusive, shuffle};
+use cocola::eval::rng::{below, inclusive};
 use cocola::score::windows::is_silent;
 use cocola::mode::Mode;
 use rand::{Rng, SeedableRng};

@@ -257,19 +257,9 @@ fn read_header(path: &Path) -> Option<(usize, usize)> {
     (file.metadata().ok()?.len() == expected && stems >= 2 && len >= WINDOW_SAMPLES).then_some((stems, len))
 }
 
-/// Writes through a temporary file renamed into place, so a reader (or a
-/// re-run after a crash) never sees a partial entry.
+/// [`cocola::atomic_file::write_with`], with the entry named in the error:
+/// a reader (or a re-run after a crash) never sees a partial entry.
 pub(crate) fn write_atomically(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>) -> anyhow::Result<()> {
-    let tmp = path.with_extension(format!("tmp.{}.{:?}", std::process::id(), std::thread::current().id()).replace(['(', ')'], ""));
-    let result = (|| {
-        let mut w = BufWriter::new(File::create(&tmp)?);
-        write(&mut w)?;
-        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        anyhow::bail!("cannot write the cache entry {}: {e}", path.display());
-    }
-    Ok(())
+    cocola::atomic_file::write_with(path, write)
+        .map_err(|e| anyhow::anyhow!("cannot write the cache entry {}: {e}", path.display()))
 }

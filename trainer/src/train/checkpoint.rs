@@ -50,9 +50,8 @@ pub fn save(dir: &Path, name: &str, params: &Params, adam: &Adam, info: &Checkpo
     named.extend(adam.state().into_iter().map(|(n, t)| (n, t.to_device(tch::Device::Cpu))));
     Tensor::write_safetensors(&named, &tmp_weights)?;
     std::fs::rename(&tmp_weights, &weights)?;
-    let tmp_json = dir.join(format!(".{name}.json.tmp"));
-    std::fs::write(&tmp_json, serde_json::to_vec_pretty(info)?)?;
-    std::fs::rename(&tmp_json, &json)?;
+    // The JSON goes last: a checkpoint exists once its JSON does.
+    cocola::atomic_file::write_bytes(&json, &serde_json::to_vec_pretty(info)?)?;
     Ok(json)
 }
 

@@ -37,9 +37,8 @@ impl Metrics {
                         .is_some_and(|s| s <= step)
                 })
                 .collect();
-            let tmp = dir.join(".metrics.jsonl.tmp");
-            std::fs::write(&tmp, kept.iter().map(|l| format!("{l}\n")).collect::<String>())?;
-            std::fs::rename(&tmp, &path)?;
+            let text: String = kept.iter().map(|l| format!("{l}\n")).collect();
+            cocola::atomic_file::write_bytes(&path, text.as_bytes())?;
         } else if resume_step.is_none() {
             let _ = std::fs::remove_file(&path);
         }
