@@ -69,7 +69,7 @@ pub fn ensure_installed() -> Result<PathBuf, String> {
     eprintln!("installing libtorch {VERSION} from PyPI (torch wheel, CPU use, ~1.3 GB)...");
     run(
         Command::new(&python)
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps"])
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-cache-dir", "--no-deps"])
             .args(PACKAGES),
         "pip install torch",
     )?;
