@@ -69,9 +69,17 @@ struct RenderArgs {
     /// Seconds kept after the last MIDI event (releases, reverb).
     #[arg(long, default_value_t = 1.0)]
     tail: f64,
-    /// Refuse pieces longer than this (seconds, after tempo scaling).
+    /// Refuse pieces longer than this (seconds, after tempo scaling and --crop).
     #[arg(long, default_value_t = 1800.0)]
     max_seconds: f64,
+    /// Render only the first SECONDS of each piece (after tempo scaling);
+    /// notes still sounding there are released.
+    #[arg(long, value_name = "SECONDS")]
+    crop: Option<f64>,
+    /// Probability (0-1) that a stem is played by another of the SoundFonts
+    /// than its track's, so that timbre does not tell which stems belong together.
+    #[arg(long, default_value_t = 0.0)]
+    soundfont_mix: f64,
     /// Tracks with fewer non-silent stems are not written.
     #[arg(long, default_value_t = 2)]
     min_stems: usize,
@@ -263,6 +271,9 @@ fn render(a: RenderArgs) -> anyhow::Result<()> {
     o.sample_rate = a.sample_rate;
     o.tail_seconds = a.tail;
     o.max_seconds = a.max_seconds;
+    o.crop_seconds = a.crop;
+    anyhow::ensure!((0.0..=1.0).contains(&a.soundfont_mix), "--soundfont-mix must be between 0 and 1");
+    o.soundfont_mix = a.soundfont_mix;
     o.min_stems = a.min_stems;
     o.jobs = a.jobs;
     o.progress = !a.quiet;

@@ -17,7 +17,8 @@ fn spec(kind: &str, root: &Path) -> DatasetSpec {
 }
 
 fn splits(specs: &DatasetSpec) -> Vec<(String, Split, usize)> {
-    let mut v: Vec<_> = discover(specs, 0).unwrap().tracks.into_iter().map(|t| (t.name, t.split, t.stems.len())).collect();
+    let mut v: Vec<_> =
+        discover(specs, 0).unwrap().tracks.into_iter().map(|t| (t.name, t.split, t.stems.len())).collect();
     v.sort();
     v
 }
@@ -30,7 +31,10 @@ fn musdb_layout() {
             wav(&d.path().join(split).join(track).join(format!("{stem}.wav")), 0, 0, 0.1);
         }
     }
-    assert_eq!(splits(&spec("musdb", d.path())), [("A - Song".into(), Split::Train, 4), ("B - Other".into(), Split::Test, 4)]);
+    assert_eq!(
+        splits(&spec("musdb", d.path())),
+        [("A - Song".into(), Split::Train, 4), ("B - Other".into(), Split::Test, 4)]
+    );
 }
 
 #[test]
@@ -52,7 +56,12 @@ fn moisesdb_layout_and_seeded_split() {
     let count = |s: Split| listing.tracks.iter().filter(|t| t.split == s).count();
     assert_eq!((count(Split::Train), count(Split::Validation), count(Split::Test)), (16, 2, 2));
     assert_ne!(splits(&spec("moisesdb", d.path())), {
-        let mut v: Vec<_> = discover(&spec("moisesdb", d.path()), 1).unwrap().tracks.into_iter().map(|t| (t.name, t.split, t.stems.len())).collect();
+        let mut v: Vec<_> = discover(&spec("moisesdb", d.path()), 1)
+            .unwrap()
+            .tracks
+            .into_iter()
+            .map(|t| (t.name, t.split, t.stems.len()))
+            .collect();
         v.sort();
         v
     });
@@ -79,7 +88,9 @@ fn slakh_layout_skips_unrendered_stems() {
 #[test]
 fn cocochorales_layout_and_ensemble_filter() {
     let d = tempfile::tempdir().unwrap();
-    for (split, name) in [("train", "random_track0000001"), ("valid", "brass_track0000002"), ("test", "random_track0000003")] {
+    for (split, name) in
+        [("train", "random_track0000001"), ("valid", "brass_track0000002"), ("test", "random_track0000003")]
+    {
         for s in 0..4 {
             wav(&d.path().join(split).join(name).join(format!("stems_audio/{s}_inst.wav")), 0, s, 0.1);
         }
@@ -99,6 +110,31 @@ fn generic_layout_needs_two_stems() {
     let listing = discover(&spec("generic", d.path()), 0).unwrap();
     assert_eq!(listing.tracks.len(), 10);
     assert!(listing.warnings.iter().any(|w| w.contains("lonely")));
+}
+
+#[test]
+fn generic_layout_keeps_given_split_folders() {
+    let d = tempfile::tempdir().unwrap();
+    for (split, track) in [("train", "p1.v0"), ("train", "p1.v1"), ("validation", "p2.v0"), ("test", "p3.v0")] {
+        for stem in ["bass", "piano"] {
+            wav(&d.path().join(split).join(track).join(format!("{stem}.wav")), 0, 0, 0.1);
+        }
+    }
+    assert_eq!(
+        splits(&spec("generic", d.path())),
+        vec![
+            ("p1.v0".into(), Split::Train, 2),
+            ("p1.v1".into(), Split::Train, 2),
+            ("p2.v0".into(), Split::Validation, 2),
+            ("p3.v0".into(), Split::Test, 2)
+        ]
+    );
+    // A lone folder named "train" is just a track: no split folders beside it.
+    let e = tempfile::tempdir().unwrap();
+    support::generic(e.path(), 3, 2, 0.1);
+    wav(&e.path().join("train/a.wav"), 0, 0, 0.1);
+    wav(&e.path().join("train/b.wav"), 0, 1, 0.1);
+    assert_eq!(discover(&spec("generic", e.path()), 0).unwrap().tracks.len(), 4);
 }
 
 #[test]

@@ -295,3 +295,70 @@ fn corrupt_midi_and_soundfont_errors_name_the_file() {
         assert!(err.contains(name) && !err.contains("panicked"), "{err}");
     }
 }
+
+#[test]
+fn variants_of_a_piece_take_the_soundfonts_in_turn() {
+    let Some(sf) = soundfont() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let mid = tmp.path().join("piece.mid");
+    write_midi(&mid);
+    // Three names for one SoundFont: render.json records which one was used.
+    let names: Vec<PathBuf> = ["a.sf2", "b.sf2", "c.sf2"].iter().map(|n| tmp.path().join(n)).collect();
+    for n in &names {
+        std::os::unix::fs::symlink(&sf, n).unwrap();
+    }
+    let mut o = opts(&tmp.path().join("out"), &sf);
+    o.soundfonts = names.clone();
+    o.variants = 6;
+    render::run(std::slice::from_ref(&mid), &o).unwrap();
+    let used: Vec<String> = (0..6)
+        .map(|v| {
+            let json = std::fs::read_to_string(o.out.join(format!("piece.v{v}/render.json"))).unwrap();
+            let info: serde_json::Value = serde_json::from_str(&json).unwrap();
+            info["soundfont"].as_str().unwrap().to_string()
+        })
+        .collect();
+    // Every three consecutive variants use three different SoundFonts, and the
+    // turn repeats.
+    for w in used.windows(3) {
+        assert!(w[0] != w[1] && w[1] != w[2] && w[0] != w[2], "{used:?}");
+    }
+    assert_eq!(used[0], used[3], "{used:?}");
+
+    // --soundfont-mix 1: every stem is played by another SoundFont than its track's.
+    let mut mixed = o.clone();
+    mixed.out = tmp.path().join("mixed");
+    mixed.soundfont_mix = 1.0;
+    render::run(std::slice::from_ref(&mid), &mixed).unwrap();
+    for v in 0..6 {
+        let json = std::fs::read_to_string(mixed.out.join(format!("piece.v{v}/render.json"))).unwrap();
+        let info: serde_json::Value = serde_json::from_str(&json).unwrap();
+        for stem in info["stems"].as_array().unwrap() {
+            assert_ne!(stem["soundfont"], info["soundfont"], "{json}");
+        }
+    }
+}
+
+#[test]
+fn crop_renders_only_the_start_and_releases_held_notes() {
+    let Some(sf) = soundfont() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let mid = tmp.path().join("piece.mid");
+    write_midi(&mid);
+    let full = opts(&tmp.path().join("full"), &sf);
+    let mut cropped = opts(&tmp.path().join("cropped"), &sf);
+    // The bass's second note starts at 1.5 s, the melody's second sounds 1.0-1.5 s.
+    cropped.crop_seconds = Some(1.25);
+    render::run(std::slice::from_ref(&mid), &full).unwrap();
+    render::run(std::slice::from_ref(&mid), &cropped).unwrap();
+    let bass = |dir: &Path| stems_of(&dir.join("piece")).into_iter().find(|s| s.0 == "bass").unwrap().1;
+    let (b_full, b_cropped) = (bass(&full.out), bass(&cropped.out));
+    assert_eq!(b_cropped.len(), (2.25 * SR as f64) as usize, "crop + 1 s tail");
+    let rms = |x: &[f32]| (x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32).sqrt();
+    let late = |x: &[f32]| rms(&x[(1.6 * SR as f64) as usize..(2.0 * SR as f64) as usize]);
+    assert!(late(&b_full) > 0.01, "the uncut bass plays at 1.6-2.0 s: {}", late(&b_full));
+    assert!(late(&b_cropped) < 0.1 * late(&b_full), "{} vs {}", late(&b_cropped), late(&b_full));
+    // Before the cut both renderings are the same audio.
+    let cut = (1.2 * SR as f64) as usize;
+    assert_eq!(&b_cropped[..cut], &b_full[..cut]);
+}

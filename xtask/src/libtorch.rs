@@ -23,14 +23,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::run_ok;
+
 pub const VERSION: &str = "2.11.0";
 /// What `pip install` gets: torch without its dependency tree, plus the CUDA
 /// libraries `libtorch_cpu.so` is linked against (found via its RUNPATH).
-const PACKAGES: [&str; 3] = [
-    "torch==2.11.0",
-    "nvidia-cuda-runtime==13.0.96",
-    "nvidia-cuda-cupti==13.0.85",
-];
+const PACKAGES: [&str; 3] = ["torch==2.11.0", "nvidia-cuda-runtime==13.0.96", "nvidia-cuda-cupti==13.0.85"];
 
 /// `<repo>/.cache/libtorch`, the repository being the parent of `xtask/`.
 pub fn install_dir() -> PathBuf {
@@ -64,10 +62,10 @@ pub fn ensure_installed() -> Result<PathBuf, String> {
     let python = venv.join("bin").join("python");
     if !python.is_file() {
         eprintln!("creating a Python venv for libtorch in {}...", venv.display());
-        run(Command::new("python3").args(["-m", "venv"]).arg(&venv), "python3 -m venv")?;
+        run_ok(Command::new("python3").args(["-m", "venv"]).arg(&venv), "python3 -m venv")?;
     }
     eprintln!("installing libtorch {VERSION} from PyPI (torch wheel, CPU use, ~1.3 GB)...");
-    run(
+    run_ok(
         Command::new(&python)
             .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-cache-dir", "--no-deps"])
             .args(PACKAGES),
@@ -78,22 +76,17 @@ pub fn ensure_installed() -> Result<PathBuf, String> {
     let fresh = dir.join("libtorch.new");
     let _ = std::fs::remove_file(&fresh);
     let target = site_torch.strip_prefix(&dir).map(Path::to_path_buf).unwrap_or(site_torch);
-    std::os::unix::fs::symlink(&target, &fresh)
-        .map_err(|e| format!("cannot create {}: {e}", fresh.display()))?;
+    std::os::unix::fs::symlink(&target, &fresh).map_err(|e| format!("cannot create {}: {e}", fresh.display()))?;
     std::fs::rename(&fresh, &link).map_err(|e| format!("cannot install {}: {e}", link.display()))?;
     if !is_complete(&link) {
-        return Err(format!(
-            "pip finished but {} lacks lib/libtorch_cpu.so or include/torch",
-            link.display()
-        ));
+        return Err(format!("pip finished but {} lacks lib/libtorch_cpu.so or include/torch", link.display()));
     }
     std::fs::write(&marker, VERSION).map_err(|e| format!("cannot write {}: {e}", marker.display()))?;
     Ok(link)
 }
 
 fn is_complete(libtorch: &Path) -> bool {
-    libtorch.join("lib").join("libtorch_cpu.so").is_file()
-        && libtorch.join("include").join("torch").is_dir()
+    libtorch.join("lib").join("libtorch_cpu.so").is_file() && libtorch.join("include").join("torch").is_dir()
 }
 
 /// Where pip put the `torch` package, asked from the venv's own Python
@@ -110,13 +103,4 @@ fn torch_package_dir(python: &Path) -> Result<PathBuf, String> {
         ));
     }
     Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
-}
-
-fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
-    let status = cmd.status().map_err(|e| format!("cannot run {what}: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{what} failed ({status})"))
-    }
 }

@@ -7,9 +7,11 @@
 //!   plugin's no-allocation proof and its real-host tests (release bundle).
 //! - `cargo xtask bundle cocola [--release]`: the VST3 and CLAP plugin
 //!   bundles in `target/bundled/`, with ONNX Runtime inside.
+//! - `cargo xtask corpus`: the offline training corpus (see `corpus.rs`).
 
-mod libtorch;
 mod bundle;
+mod corpus;
+mod libtorch;
 mod onnxruntime;
 mod plugin_hosts;
 
@@ -28,6 +30,11 @@ commands:
   bundle cocola [--release]
           build COCOLA.vst3 and COCOLA.clap into target/bundled/, with the
           ONNX Runtime library next to the plugin binary
+  corpus [--out DIR] [--variants N] ...
+          build the offline training corpus the default model is trained on:
+          MIDI from the music21 corpus and MMA grooves, rendered with four
+          SoundFonts into DIR/audio (default .cache/corpus); installs mma, the
+          SoundFonts and music21 itself; resumable (corpus --help)
   plugin-hosts
           bundle (release), then run the plugin in real hosts: DawDreamer
           (VST3 with sidechain, from PyPI into .venv-plugin) and the CLAP ABI
@@ -45,14 +52,14 @@ fn main() -> ExitCode {
         Some("test") => setup(true).and_then(|()| run_tests(&args[1..])),
         Some("bundle") => bundle::run(&args[1..]),
         Some("plugin-hosts") => plugin_hosts::run(&args[1..]),
+        Some("corpus") => corpus::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())
         }
-        other => Err(format!(
-            "unknown command {}\n\n{USAGE}",
-            other.map_or("(none)".to_string(), |c| format!("'{c}'"))
-        )),
+        other => {
+            Err(format!("unknown command {}\n\n{USAGE}", other.map_or("(none)".to_string(), |c| format!("'{c}'"))))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -60,6 +67,16 @@ fn main() -> ExitCode {
             eprintln!("xtask: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Runs a command to completion; a failure says what was being done.
+fn run_ok(cmd: &mut Command, what: &str) -> Result<(), String> {
+    let status = cmd.status().map_err(|e| format!("could not run {what}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{what} failed ({status})"))
     }
 }
 

@@ -96,8 +96,15 @@ pub struct RenderOptions {
     pub sample_rate: u32,
     /// Silence kept after the last event, for releases and reverb.
     pub tail_seconds: f64,
-    /// Longer pieces are refused (after tempo scaling).
+    /// Longer pieces are refused (after tempo scaling and cropping).
     pub max_seconds: f64,
+    /// Render only the first this many seconds (after tempo scaling); notes
+    /// still sounding there are released (the tail follows).
+    pub crop_seconds: Option<f64>,
+    /// Probability that a stem is played by another SoundFont than its
+    /// track's (drawn per stem), so that timbre says nothing about which
+    /// stems belong together.
+    pub soundfont_mix: f64,
     /// Stems whose peak stays below this are dropped as silent.
     pub silence_peak: f32,
     /// Tracks with fewer non-silent stems are not written (COCOLA needs 2).
@@ -122,6 +129,8 @@ impl RenderOptions {
             sample_rate: 16_000,
             tail_seconds: 1.0,
             max_seconds: 1800.0,
+            crop_seconds: None,
+            soundfont_mix: 0.0,
             silence_peak: 1e-4,
             min_stems: 2,
             jobs: 0,
@@ -133,6 +142,8 @@ impl RenderOptions {
 #[derive(Clone, Debug, Serialize)]
 pub struct StemInfo {
     pub name: String,
+    /// The track's SoundFont unless `--soundfont-mix` gave this stem another.
+    pub soundfont: PathBuf,
     pub program: Option<u8>,
     pub drums: bool,
     pub midi_track: usize,
@@ -313,6 +324,15 @@ fn choose_programs(parts: &[Part], ensemble: Ensemble, rng: &mut impl Rng) -> (E
 
 /// The part's events after program override, transposition, tempo scaling
 /// and velocity humanisation.
+/// Drops the events from `at` on and releases everything there: sustain
+/// pedal up (CC 64), then all notes off (CC 123).
+fn crop(events: &mut Vec<Event>, at: f64, channel: u8) {
+    events.retain(|e| e.time < at);
+    for cc in [64, 123] {
+        events.push(Event { time: at, channel, msg: Msg::Controller { cc, value: 0 } });
+    }
+}
+
 fn transform(
     part: &Part,
     program: Option<u8>,
@@ -390,7 +410,12 @@ pub fn render_song(
 ) -> anyhow::Result<Outcome> {
     anyhow::ensure!(!soundfonts.is_empty(), "no SoundFont given");
     let mut rng = job_rng(opts.seed, track);
-    let (sf_path, sf) = &soundfonts[cocola::eval::rng::below(&mut rng, soundfonts.len())];
+    // The variants of one piece take the SoundFonts in turn from a start drawn
+    // per piece, so that variants differ in timbre (with as many variants as
+    // SoundFonts, each is heard once) and timbre is no shortcut to coherence.
+    let piece = track.strip_suffix(&format!(".v{variant}")).unwrap_or(track);
+    let first = cocola::eval::rng::below(&mut job_rng(opts.seed, piece), soundfonts.len());
+    let (sf_path, sf) = &soundfonts[(first + variant) % soundfonts.len()];
     let (ensemble, overrides) = match opts.program_randomize {
         Some(e) => {
             let (e, p) = choose_programs(&song.parts, e, &mut rng);
@@ -401,7 +426,9 @@ pub fn render_song(
     let transpose = draw(&mut rng, opts.transpose).round() as i32;
     let tempo = draw(&mut rng, opts.tempo_scale);
     anyhow::ensure!(tempo > 0.0, "tempo scale must be positive");
-    let seconds = song.duration / tempo + opts.tail_seconds;
+    let full = song.duration / tempo;
+    let played = opts.crop_seconds.map_or(full, |c| full.min(c));
+    let seconds = played + opts.tail_seconds;
     anyhow::ensure!(
         seconds <= opts.max_seconds,
         "{}: {seconds:.0} s long, over the {:.0} s limit",
@@ -415,8 +442,18 @@ pub fn render_song(
     let mut stems: Vec<(StemInfo, Vec<f32>)> = Vec::new();
     let mut dropped = Vec::new();
     for (i, part) in song.parts.iter().enumerate() {
-        let events = transform(part, overrides[i], transpose, tempo, opts.velocity_humanize, &mut rng);
-        let audio = synth::render_events(sf, &events, total, opts.sample_rate, opts.reverb_chorus)?;
+        let mut events = transform(part, overrides[i], transpose, tempo, opts.velocity_humanize, &mut rng);
+        if played < full {
+            crop(&mut events, played, part.channel);
+        }
+        let (stem_sf_path, stem_sf) = if soundfonts.len() > 1 && uniform(&mut rng) < opts.soundfont_mix {
+            let other = cocola::eval::rng::below(&mut rng, soundfonts.len() - 1);
+            let (p, s) = &soundfonts[(first + variant + 1 + other) % soundfonts.len()];
+            (p, s)
+        } else {
+            (sf_path, sf)
+        };
+        let audio = synth::render_events(stem_sf, &events, total, opts.sample_rate, opts.reverb_chorus)?;
         let peak = audio.iter().fold(0f32, |m, x| m.max(x.abs()));
         if peak < opts.silence_peak {
             dropped.push(names[i].clone());
@@ -424,6 +461,7 @@ pub fn render_song(
         }
         let info = StemInfo {
             name: names[i].clone(),
+            soundfont: stem_sf_path.clone(),
             program: (!part.is_drums).then_some(programs[i]),
             drums: part.is_drums,
             midi_track: part.track,

@@ -29,7 +29,8 @@ pub fn stem(t: usize, s: usize, seconds: f32) -> Vec<f32> {
 
 pub fn write_wav(path: &Path, samples: &[f32]) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let spec = hound::WavSpec { channels: 1, sample_rate: SR, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec =
+        hound::WavSpec { channels: 1, sample_rate: SR, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
     let mut w = hound::WavWriter::create(path, spec).unwrap();
     for &x in samples {
         w.write_sample((x.clamp(-1.0, 1.0) * 32767.0) as i16).unwrap();
