@@ -39,6 +39,8 @@ pub struct ExportOptions {
     pub license: String,
     /// Validation batches (of the training K) for calibration and accuracy.
     pub batches: u64,
+    /// What the model was trained on, in words; empty: the run's datasets.
+    pub training_data: String,
 }
 
 /// Loads a checkpoint's network (weights and BatchNorm statistics).
@@ -113,12 +115,14 @@ pub fn export(checkpoint_path: &Path, out: &Path, opts: &ExportOptions) -> anyho
     let mut meta = ModelMetadata::new(&opts.name, &opts.version);
     meta.description = opts.description.clone();
     meta.license = opts.license.clone();
-    meta.training_data = cfg
+    let datasets = cfg
         .data
         .iter()
         .map(|d| format!("{} (train split, weight {})", d.kind.label(), d.weight))
         .collect::<Vec<_>>()
         .join(", ");
+    meta.training_data =
+        if opts.training_data.is_empty() { datasets } else { format!("{}; {datasets}", opts.training_data) };
     meta.training = serde_json::json!({
         "trainer": format!("cocola-trainer {}", env!("CARGO_PKG_VERSION")),
         "steps": ck.info.step,

@@ -130,6 +130,9 @@ struct ExportArgs {
     description: String,
     #[arg(long, default_value = "")]
     license: String,
+    /// What the model was trained on, in words (the run's datasets are appended).
+    #[arg(long, default_value = "")]
+    training_data: String,
     /// Validation batches measured for the calibration and accuracy.
     #[arg(long, default_value_t = 20)]
     batches: u64,
@@ -241,6 +244,7 @@ fn main() -> ExitCode {
                 description: a.description,
                 license: a.license,
                 batches: a.batches,
+                training_data: a.training_data,
             };
             cocola_trainer::export::export(&a.checkpoint, &a.out, &opts).map(|meta| {
                 print!("{meta}");

@@ -27,7 +27,7 @@ fn exported_model_matches_tch_and_is_calibrated() {
     let ck = outcome.last_checkpoint.unwrap();
 
     let onnx = dir.path().join("model.onnx");
-    let opts = ExportOptions { name: "test".into(), version: "0.1".into(), description: String::new(), license: "MIT".into(), batches: 2 };
+    let opts = ExportOptions { name: "test".into(), version: "0.1".into(), description: String::new(), license: "MIT".into(), batches: 2, training_data: String::new() };
     let meta = export(&ck, &onnx, &opts).unwrap();
     assert!(meta.calibration.is_some());
     assert_eq!(meta.training["steps"], 2);
