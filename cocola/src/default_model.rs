@@ -48,7 +48,7 @@ pub fn embedded() -> Option<&'static [u8]> {
 
 /// Message shown when no model was named and this build has no default.
 pub const NO_DEFAULT_MESSAGE: &str = "no model given and this build has no default model \
-(the trained default model is not shipped yet): pass --model PATH.onnx or set COCOLA_MODEL";
+(bundles/models/default.onnx was missing when it was built): pass --model PATH.onnx or set COCOLA_MODEL";
 
 /// Resolves the model to use: `explicit`, else `$COCOLA_MODEL`, else the embedded default.
 pub fn resolve(explicit: Option<&Path>) -> Result<ModelSource, String> {

@@ -271,6 +271,50 @@ fn reset_starts_listening_again() {
 }
 
 #[test]
+fn transport_stop_then_start_elsewhere_listens_afresh_at_the_new_song_position() {
+    let mut host = Host::new(Some(test_model()));
+    host.activate(16_000.0, 512, ProcessMode::Offline, MONO_WITH_SIDECHAIN);
+    let stem = signal(16_000.0, 6.0, 71, 0.5);
+    let cond = signal(16_000.0, 6.0, 72, 0.5);
+    host.run(&[stem.clone()], &[cond.clone()], &[512]);
+    host.wait_for("two windows", WAIT, |s| s.windows_scored == 2);
+    // Stopped: the host keeps calling process() with silence.
+    host.ctx.transport.playing = false;
+    host.run(&[vec![0.0; 16_000]], &[vec![0.0; 16_000]], &[512]);
+    // Started again at 42 s: the audio no longer joins up with the history.
+    host.ctx.transport.playing = true;
+    host.song_frames = 42 * 16_000;
+    host.run(
+        &[stem[..32_000].to_vec()],
+        &[cond[..32_000].to_vec()],
+        &[512],
+    );
+    host.wait_for("listening afresh", WAIT, |s| {
+        s.state == State::Listening { heard_seconds: 2.0 }
+    });
+    host.run(
+        &[stem[32_000..].to_vec()],
+        &[cond[32_000..].to_vec()],
+        &[512],
+    );
+    let s = host.finish();
+    // Windows end 5 s and 6 s after the restart, at song positions 47 and 48 s;
+    // none spans the jump.
+    let scored: Vec<f64> = s
+        .timeline
+        .iter()
+        .filter(|p| matches!(p.outcome, Outcome::Scored { .. }))
+        .map(|p| p.song_seconds.unwrap())
+        .filter(|&t| t > 40.0)
+        .collect();
+    assert_eq!(scored.len(), 2, "{scored:?}");
+    assert!(
+        (scored[0] - 47.0).abs() < 1e-3 && (scored[1] - 48.0).abs() < 1e-3,
+        "{scored:?}"
+    );
+}
+
+#[test]
 fn bad_model_file_is_a_clear_error_and_a_good_one_recovers() {
     let dir = std::env::temp_dir().join(format!("cocola-plugin-bad-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -16,7 +16,7 @@ for how a model scores it.
 
 The audio is generated from public-domain / freely licensed sources (the
 music21 corpus, MMA grooves) with the Debian SoundFonts; see
-bundles/models/MODEL_CARD.md for their licences.
+the README, section "Training corpus", and examples/README.md for their licences.
 """
 
 import argparse

@@ -133,6 +133,11 @@ struct ExportArgs {
     /// What the model was trained on, in words (the run's datasets are appended).
     #[arg(long, default_value = "")]
     training_data: String,
+    /// First recompute BatchNorm's running statistics for the checkpoint's
+    /// weights from N training batches (recommended after short runs, whose
+    /// statistics still lag the weights; 0: keep the checkpoint's).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    recalibrate_bn: u64,
     /// Validation batches measured for the calibration and accuracy.
     #[arg(long, default_value_t = 20)]
     batches: u64,
@@ -245,6 +250,7 @@ fn main() -> ExitCode {
                 license: a.license,
                 batches: a.batches,
                 training_data: a.training_data,
+                recalibrate_bn_batches: a.recalibrate_bn,
             };
             cocola_trainer::export::export(&a.checkpoint, &a.out, &opts).map(|meta| {
                 print!("{meta}");

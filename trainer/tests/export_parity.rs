@@ -8,10 +8,12 @@ use cocola::contract::FEATURE_LEN;
 use cocola::features::FeatureExtractor;
 use cocola::model::{LoadOptions, Model};
 use cocola_trainer::data::source::{DatasetSpec, Split};
+use cocola::model::arch::Architecture;
 use cocola_trainer::export::{embed, export, load_network, ExportOptions};
+use cocola_trainer::model::{Network, Params};
 use cocola_trainer::train::config::TrainConfig;
 use cocola_trainer::train::run;
-use tch::Device;
+use tch::{Device, Kind, Tensor};
 
 #[test]
 fn exported_model_matches_tch_and_is_calibrated() {
@@ -27,10 +29,16 @@ fn exported_model_matches_tch_and_is_calibrated() {
     let ck = outcome.last_checkpoint.unwrap();
 
     let onnx = dir.path().join("model.onnx");
-    let opts = ExportOptions { name: "test".into(), version: "0.1".into(), description: String::new(), license: "MIT".into(), batches: 2, training_data: String::new() };
+    let opts = ExportOptions { name: "test".into(), version: "0.1".into(), description: String::new(), license: "MIT".into(), batches: 2, training_data: String::new(), recalibrate_bn_batches: 0 };
     let meta = export(&ck, &onnx, &opts).unwrap();
     assert!(meta.calibration.is_some());
     assert_eq!(meta.training["steps"], 2);
+    // With BatchNorm statistics recomputed from training batches: recorded,
+    // and a model that still loads.
+    let recalibrated = dir.path().join("recalibrated.onnx");
+    let meta = export(&ck, &recalibrated, &ExportOptions { recalibrate_bn_batches: 2, ..opts.clone() }).unwrap();
+    assert_eq!(meta.training["bn_recalibration_batches"], 2);
+    Model::load(&recalibrated, &LoadOptions::default()).unwrap();
 
     // Real features: sub-mixes of the synthetic stems.
     let mut ex = FeatureExtractor::new();
@@ -77,4 +85,34 @@ fn exported_model_matches_tch_and_is_calibrated() {
         // 1e-6 numeric difference may flip an anchor or two (1/16 each).
         assert!((a.accuracy.accuracy - b.accuracy.accuracy).abs() <= 2.0 / 16.0 + 1e-9);
     }
+}
+
+/// `accumulate_bn_statistics`: the first batch replaces whatever the running
+/// statistics held, later ones are averaged in with equal weight. (Checked on
+/// the stem's BatchNorm, whose input depends on nothing random.)
+#[test]
+fn recomputed_batch_norm_statistics_are_the_mean_over_batches() {
+    support::test_threads();
+    let arch = Architecture::cocola();
+    let net = Network::new(arch.clone(), Params::init(&arch, Device::Cpu));
+    let running_mean = arch.stem.1.names()[2].clone();
+    let stats = |net: &Network| net.params.get(&running_mean).copy();
+    let features = |seed: i64| {
+        tch::manual_seed(seed);
+        (Tensor::rand([2, 2, 64, 501], (Kind::Float, Device::Cpu)) * -80.0, Tensor::rand([2, 2, 64, 501], (Kind::Float, Device::Cpu)) * -40.0)
+    };
+    let ((a1, p1), (a2, p2)) = (features(1), features(2));
+    let _ = net.params.get(&running_mean).shallow_clone().fill_(1e3);
+    net.accumulate_bn_statistics(&a1, &p1, 0);
+    let first = stats(&net);
+    let _ = net.params.get(&running_mean).shallow_clone().fill_(-7.0);
+    net.accumulate_bn_statistics(&a1, &p1, 0);
+    assert!(first.allclose(&stats(&net), 1e-6, 1e-6, false), "the first batch must forget the old statistics");
+    assert!(first.abs().max().double_value(&[]) < 1e3);
+    net.accumulate_bn_statistics(&a2, &p2, 0);
+    let second = stats(&net);
+    net.accumulate_bn_statistics(&a1, &p1, 0);
+    net.accumulate_bn_statistics(&a2, &p2, 1);
+    let mean: Tensor = (&first + &second) / 2.0;
+    assert!(mean.allclose(&stats(&net), 1e-4, 1e-4, false), "two batches average with equal weight");
 }

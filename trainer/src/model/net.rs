@@ -34,14 +34,30 @@ impl Network {
     /// LayerNorm and tanh). `train` switches BatchNorm statistics, dropout and
     /// drop-connect as PyTorch's `train()` / `eval()` would.
     pub fn embed(&self, x: &Tensor, train: bool) -> Tensor {
+        self.forward(x, Pass { train, bn_momentum: BN_MOMENTUM as f64 })
+    }
+
+    /// A training-mode pass over `anchors` and `positives` (together, as in
+    /// training) that only feeds BatchNorm's running statistics: with
+    /// `batches_before` earlier calls, the statistics become the plain mean of
+    /// all the calls' batch statistics (momentum 1 / (n + 1)); the first call
+    /// forgets what they held. See `export::recalibrate_batch_norm`.
+    pub fn accumulate_bn_statistics(&self, anchors: &Tensor, positives: &Tensor, batches_before: u64) {
+        let both = Tensor::cat(&[anchors, positives], 0);
+        let momentum = 1.0 / (batches_before as f64 + 1.0);
+        tch::no_grad(|| drop(self.forward(&both, Pass { train: true, bn_momentum: momentum })));
+    }
+
+    fn forward(&self, x: &Tensor, pass: Pass) -> Tensor {
+        let train = pass.train;
         let (stem_conv, stem_bn) = &self.arch.stem;
-        let mut x = self.bn(&self.conv(x, stem_conv), stem_bn, train).silu();
+        let mut x = self.bn(&self.conv(x, stem_conv), stem_bn, pass).silu();
         let blocks = self.arch.blocks.len();
         for block in &self.arch.blocks {
-            x = self.block(&x, block, blocks, train);
+            x = self.block(&x, block, blocks, pass);
         }
         let (head_conv, head_bn) = &self.arch.head;
-        let x = self.bn(&self.conv(&x, head_conv), head_bn, train).silu();
+        let x = self.bn(&self.conv(&x, head_conv), head_bn, pass).silu();
         let x = x.adaptive_avg_pool2d([1, 1]).flatten(1, -1);
         let x = x.dropout(DROPOUT as f64, train);
         let proj = &self.arch.projection.name;
@@ -98,21 +114,22 @@ impl Network {
         x.conv2d(self.params.get(&c.weight_name()), bias, [s, s], [0, 0], [1, 1], c.groups as i64)
     }
 
-    fn bn(&self, x: &Tensor, n: &BatchNormSpec, train: bool) -> Tensor {
+    fn bn(&self, x: &Tensor, n: &BatchNormSpec, pass: Pass) -> Tensor {
         let [w, b, mean, var] = n.names().map(|name| self.params.get(&name));
-        x.batch_norm(Some(w), Some(b), Some(mean), Some(var), train, BN_MOMENTUM as f64, BN_EPS as f64, true)
+        x.batch_norm(Some(w), Some(b), Some(mean), Some(var), pass.train, pass.bn_momentum, BN_EPS as f64, true)
     }
 
-    fn block(&self, inputs: &Tensor, b: &BlockSpec, blocks: usize, train: bool) -> Tensor {
+    fn block(&self, inputs: &Tensor, b: &BlockSpec, blocks: usize, pass: Pass) -> Tensor {
+        let train = pass.train;
         let mut x = match &b.expand {
-            Some((conv, bn)) => self.bn(&self.conv(inputs, conv), bn, train).silu(),
+            Some((conv, bn)) => self.bn(&self.conv(inputs, conv), bn, pass).silu(),
             None => inputs.shallow_clone(),
         };
-        x = self.bn(&self.conv(&x, &b.depthwise.0), &b.depthwise.1, train).silu();
+        x = self.bn(&self.conv(&x, &b.depthwise.0), &b.depthwise.1, pass).silu();
         let squeezed = x.adaptive_avg_pool2d([1, 1]);
         let squeezed = self.conv(&self.conv(&squeezed, &b.se_reduce).silu(), &b.se_expand);
         x = x * squeezed.sigmoid();
-        x = self.bn(&self.conv(&x, &b.project.0), &b.project.1, train);
+        x = self.bn(&self.conv(&x, &b.project.0), &b.project.1, pass);
         if !b.residual {
             return x;
         }
@@ -122,6 +139,14 @@ impl Network {
         }
         x + inputs
     }
+}
+
+/// How a forward pass runs: PyTorch's `train()` / `eval()`, and the momentum
+/// with which a training pass updates BatchNorm's running statistics.
+#[derive(Clone, Copy)]
+struct Pass {
+    train: bool,
+    bn_momentum: f64,
 }
 
 /// Stochastic depth as `efficientnet_pytorch` does it: each sample's branch

@@ -1,0 +1,89 @@
+//! The shipped default model, `bundles/models/default.onnx`, embedded in every
+//! build: it loads (which checks its feature settings against the contract),
+//! describes itself, carries a score calibration, and tells coherent pairs
+//! from shuffled ones on short clips of the training corpus's held-out test
+//! split (`tests/fixtures/default_model/`, cut by
+//! `tools/corpus/make_clips.py` from tracks drawn by seed, never picked for
+//! how a model scores them).
+//!
+//! Compiled only when the build embeds a default model (`cocola/build.rs`
+//! sets `cocola_default_model` when `bundles/models/default.onnx` exists):
+//! none is shipped yet, and this is the check the first one must pass.
+#![cfg(cocola_default_model)]
+
+use std::path::{Path, PathBuf};
+
+use cocola::audio::load_mono_16k;
+use cocola::default_model;
+use cocola::mode::Mode;
+use cocola::model::{LoadOptions, Model};
+use cocola::score::Scorer;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/default_model")
+}
+
+fn shipped_model() -> Model {
+    let bytes = default_model::embedded()
+        .expect("bundles/models/default.onnx is committed, so every build embeds it (cocola/build.rs)");
+    Model::from_bytes(bytes, &LoadOptions::default()).expect("the shipped model loads and meets the feature contract")
+}
+
+#[test]
+fn shipped_model_describes_itself_and_is_calibrated() {
+    let model = shipped_model();
+    let meta = model.metadata();
+    assert_eq!(meta.name, "cocola-default");
+    assert!(!meta.version.is_empty());
+    assert!(meta.training_data.contains("music21") && meta.training_data.contains("MMA"), "{}", meta.training_data);
+    let calibration = meta.calibration.as_ref().expect("the default model carries a calibration");
+    for mode in Mode::ALL {
+        let c = calibration.mode(mode);
+        // Measured on validation pairs: coherent pairs score higher than random ones.
+        assert!(c.coherent.mean > c.random.mean, "{mode:?}: {c:?}");
+    }
+    // Accuracy @K on validation batches (K = the training batch), above chance (1/K).
+    let both = meta.validation_accuracy.get("both").and_then(|b| b.as_object()).expect("validation accuracy recorded");
+    assert!(!both.is_empty());
+    for (k, accuracy) in both {
+        let (k, accuracy) = (k.parse::<f64>().unwrap(), accuracy.as_f64().unwrap());
+        assert!(accuracy > 1.0 / k, "validation accuracy @{k} {accuracy} is not above chance");
+    }
+}
+
+#[test]
+fn coherent_pairs_score_above_shuffled_pairs() {
+    let mut clips = Vec::new();
+    for i in 0.. {
+        let condition = fixtures().join(format!("{i:02}-condition.wav"));
+        if !condition.is_file() {
+            break;
+        }
+        let stem = fixtures().join(format!("{i:02}-stem.wav"));
+        clips.push((load_mono_16k(&condition).unwrap(), load_mono_16k(&stem).unwrap()));
+    }
+    assert!(clips.len() >= 6, "expected the committed clips in {}", fixtures().display());
+    let mut scorer = Scorer::new(shipped_model());
+    let pairs: Vec<(&[f32], &[f32])> =
+        clips.iter().flat_map(|(c, _)| clips.iter().map(move |(_, s)| (c.as_slice(), s.as_slice()))).collect();
+    let scores = scorer.score_windows(&pairs).unwrap();
+    let n = clips.len();
+    let raw = |c: usize, s: usize| scores[c * n + s].get(Mode::Both).raw;
+
+    // Every condition against its own stem and each of the other clips' stems:
+    // chance would win half of these comparisons.
+    let mut wins = 0;
+    for c in 0..n {
+        for s in (0..n).filter(|&s| s != c) {
+            wins += usize::from(raw(c, c) > raw(c, s));
+        }
+    }
+    let comparisons = n * (n - 1);
+    let coherent: f32 = (0..n).map(|c| raw(c, c)).sum::<f32>() / n as f32;
+    let shuffled: f32 =
+        (0..n).flat_map(|c| (0..n).filter(move |&s| s != c).map(move |s| (c, s))).map(|(c, s)| raw(c, s)).sum::<f32>()
+            / comparisons as f32;
+    println!("coherent beats shuffled in {wins}/{comparisons}; mean raw score {coherent:.2} vs {shuffled:.2}");
+    assert!(coherent > shuffled, "mean coherent {coherent} <= mean shuffled {shuffled}");
+    assert!(wins * 4 >= comparisons * 3, "coherent won only {wins} of {comparisons} comparisons (need 75 %)");
+}
