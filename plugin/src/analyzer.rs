@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use cocola::audio::{sanitize, Resampler16k};
+use cocola::audio::{sanitize, StreamingResampler16k};
 use cocola::contract::{SAMPLE_RATE, WINDOW_SAMPLES};
 use cocola::mode::Mode;
 use cocola::score::windows::window_level_dbfs;
@@ -38,7 +38,7 @@ const CONDITION: usize = 1;
 
 pub struct Analyzer {
     host_rate: f32,
-    resamplers: [Resampler16k; 2],
+    resamplers: [StreamingResampler16k; 2],
     /// 16 kHz output samples still to drop at the start: the resampler's
     /// delay, so that history sample 0 is host frame `origin_frame`.
     to_trim: usize,
@@ -62,10 +62,20 @@ pub struct Analyzer {
 }
 
 impl Analyzer {
-    /// Fails only for a host rate `cocola` cannot resample.
-    pub fn new(host_rate: f32) -> Result<Self, cocola::audio::AudioError> {
+    /// Fails only for a host rate `cocola` cannot resample. In real time the
+    /// low-latency resampler (a score within 100 ms of a window's end);
+    /// offline the one files go through, so a bounce scores exactly as
+    /// `cocola score` on the rendered files.
+    pub fn new(host_rate: f32, offline: bool) -> Result<Self, cocola::audio::AudioError> {
         let rate = host_rate.round() as u32;
-        let resamplers = [Resampler16k::new(rate)?, Resampler16k::new(rate)?];
+        let resampler = || {
+            if offline {
+                StreamingResampler16k::matching_files(rate)
+            } else {
+                StreamingResampler16k::low_latency(rate)
+            }
+        };
+        let resamplers = [resampler()?, resampler()?];
         let to_trim = resamplers[0].latency_samples();
         let out_cap = STEP_FRAMES * SAMPLE_RATE as usize / rate as usize + 2 * 32_768;
         Ok(Self {

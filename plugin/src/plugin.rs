@@ -146,14 +146,14 @@ impl Plugin for Cocola {
         _context: &mut impl ActivateContext<Self>,
     ) -> bool {
         self.stop_worker();
-        let analyzer = match Analyzer::new(config.sample_rate) {
+        let offline = config.process_mode == ProcessMode::Offline;
+        let analyzer = match Analyzer::new(config.sample_rate, offline) {
             Ok(a) => a,
             Err(e) => {
                 nice_error!("COCOLA cannot run at this sample rate: {e}");
                 return false;
             }
         };
-        let offline = config.process_mode == ProcessMode::Offline;
         let (writer, reader) = feed::feed(
             config.sample_rate,
             config.max_buffer_size as usize,

@@ -145,7 +145,7 @@ pub fn export(checkpoint_path: &Path, out: &Path, opts: &ExportOptions) -> anyho
         .map_err(|e| anyhow::anyhow!("the calibration needs the run's validation split: {e}"))?;
     let mut sampler = cfg.sampler();
     sampler.noise_std = 0.0;
-    sampler.random_masks = false;
+    sampler.masks = crate::data::sampler::Masks::Off;
     let source = Source { store: validation.store, pools: validation.pools, config: sampler, seed: cfg.seed, stream: Stream::Validation, features: None };
     let (calibration, accuracy) = measure(&net, &source, opts.batches.max(1))?;
 

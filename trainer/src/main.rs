@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use cocola_trainer::data::sampler::Masks;
 use cocola_trainer::data::source::DatasetSpec;
 use cocola_trainer::train::config::TrainConfig;
 
@@ -162,6 +163,17 @@ struct TrainArgs {
     batch: usize,
     #[arg(long, default_value_t = 1e-3)]
     lr: f64,
+    /// Steps over which the learning rate rises linearly from lr/N to lr.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    warmup_steps: u64,
+    /// Standard deviation of the bilinear W at initialisation (the
+    /// reference's 0.05 starts with logits of std ~10; ~0.002 near 1).
+    #[arg(long, default_value_t = cocola_trainer::model::params::W_INIT_STD)]
+    w_init_std: f64,
+    /// Channel masks: per-pair (the reference), per-batch (the mask cannot
+    /// tell pairs apart) or off.
+    #[arg(long, value_enum, default_value_t = Masks::PerPair)]
+    masks: Masks,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Largest overlap ratio r between windows of one track in a batch.
@@ -208,6 +220,9 @@ impl TrainArgs {
         c.steps = self.steps;
         c.batch = self.batch;
         c.lr = self.lr;
+        c.warmup_steps = self.warmup_steps;
+        c.w_init_std = self.w_init_std;
+        c.masks = self.masks;
         c.seed = self.seed;
         c.max_overlap = self.max_overlap;
         c.single_stem = self.single_stem;

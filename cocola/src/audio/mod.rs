@@ -9,9 +9,11 @@
 //!   else symphonia 0.5 with the `all` feature reads, e.g. AAC/ALAC in M4A).
 //! - [`downmix_interleaved`]: interleaved frames -> mono, the same mean the
 //!   decoder uses.
-//! - [`Resampler16k`]: streaming, reusable converter for the plugin's worker
-//!   thread; [`resample_to_16k`]: the same filter over a whole signal with the
-//!   delay removed.
+//! - [`Resampler16k`]: streaming FFT converter; [`resample_to_16k`]: the
+//!   same filter over a whole signal with the delay removed (files).
+//! - [`StreamingResampler16k`]: the plugin's worker thread's converter, a
+//!   low-latency polyphase FIR ([`FirResampler16k`]) with the same passband
+//!   and stopband, no block wait and a third of the delay.
 //! - [`sanitize`]: NaN/Inf -> 0.
 //!
 //! # Error policy
@@ -45,11 +47,13 @@
 
 mod decode;
 mod downmix;
+mod fir_resample;
 mod resample;
 
 use std::path::{Path, PathBuf};
 
 pub use downmix::downmix_interleaved;
+pub use fir_resample::{fir_supports, FirResampler16k, StreamingResampler16k};
 pub use resample::{resample_to_16k, Resampler16k};
 
 /// Lowest sample rate accepted from a file or for the resampler.

@@ -96,7 +96,7 @@ fn block_sizes(input_rate: u32) -> (usize, usize) {
     (k * min_in, k * min_out)
 }
 
-fn gcd(mut a: usize, mut b: usize) -> usize {
+pub(crate) fn gcd(mut a: usize, mut b: usize) -> usize {
     while b != 0 {
         (a, b) = (b, a % b);
     }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::sampler::Masks;
 use crate::data::source::DatasetSpec;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -18,6 +19,15 @@ pub struct TrainConfig {
     pub batch: usize,
     /// Adam learning rate (paper: 1e-3).
     pub lr: f64,
+    /// Steps over which the learning rate rises linearly to `lr` (paper: 0).
+    #[serde(default)]
+    pub warmup_steps: u64,
+    /// Standard deviation of the bilinear W at initialisation (paper: 0.05).
+    #[serde(default = "default_w_init_std")]
+    pub w_init_std: f64,
+    /// How channel masks are drawn (paper: per pair).
+    #[serde(default)]
+    pub masks: Masks,
     pub steps: u64,
     /// Largest overlap ratio r of two windows of one track in a batch (0.5).
     pub max_overlap: f64,
@@ -44,6 +54,10 @@ pub struct TrainConfig {
     pub feature_cache_max_gb: u64,
 }
 
+fn default_w_init_std() -> f64 {
+    crate::model::params::W_INIT_STD
+}
+
 fn default_feature_cache_gb() -> u64 {
     20
 }
@@ -57,6 +71,9 @@ impl TrainConfig {
             seed: 0,
             batch: 32,
             lr: 1e-3,
+            warmup_steps: 0,
+            w_init_std: default_w_init_std(),
+            masks: Masks::PerPair,
             steps: 100_000,
             max_overlap: 0.5,
             single_stem: false,
@@ -78,7 +95,17 @@ impl TrainConfig {
         s.max_overlap = self.max_overlap;
         s.single_stem = self.single_stem;
         s.noise_std = self.noise_std;
+        s.masks = self.masks;
         s
+    }
+
+    /// The learning rate of step `step` (0-based): linear warm-up, then `lr`.
+    pub fn lr_at(&self, step: u64) -> f64 {
+        if step >= self.warmup_steps {
+            self.lr
+        } else {
+            self.lr * (step + 1) as f64 / self.warmup_steps as f64
+        }
     }
 
     /// Settings a resumed run must share with the run it continues: anything
@@ -94,8 +121,11 @@ impl TrainConfig {
         if self.batch != saved.batch {
             differences.push("batch");
         }
-        if self.lr != saved.lr {
-            differences.push("lr");
+        if self.lr != saved.lr || self.warmup_steps != saved.warmup_steps {
+            differences.push("lr (or its warm-up)");
+        }
+        if self.masks != saved.masks {
+            differences.push("masks");
         }
         if self.max_overlap != saved.max_overlap || self.single_stem != saved.single_stem || self.noise_std != saved.noise_std {
             differences.push("sampling (max-overlap, single-stem, noise)");
@@ -106,5 +136,48 @@ impl TrainConfig {
             differences.join(", ")
         );
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> TrainConfig {
+        TrainConfig::paper(Vec::new(), PathBuf::from("run"), PathBuf::from("cache"))
+    }
+
+    #[test]
+    fn warm_up_rises_linearly_to_the_learning_rate_then_holds() {
+        let mut c = config();
+        c.lr = 1e-3;
+        assert_eq!(c.lr_at(0), 1e-3, "no warm-up: the full rate from the first step");
+        c.warmup_steps = 4;
+        let rates: Vec<f64> = (0..6).map(|s| c.lr_at(s)).collect();
+        assert_eq!(rates, [2.5e-4, 5e-4, 7.5e-4, 1e-3, 1e-3, 1e-3]);
+    }
+
+    #[test]
+    fn a_resume_must_keep_the_masks_and_the_schedule() {
+        let saved = config();
+        let mut c = config();
+        assert!(c.check_resumable(&saved).is_ok());
+        c.masks = Masks::PerBatch;
+        let err = c.check_resumable(&saved).unwrap_err().to_string();
+        assert!(err.contains("masks"), "{err}");
+        let mut c = config();
+        c.warmup_steps = 10;
+        let err = c.check_resumable(&saved).unwrap_err().to_string();
+        assert!(err.contains("warm-up"), "{err}");
+    }
+
+    #[test]
+    fn configs_written_before_the_new_settings_still_load_with_the_paper_values() {
+        let mut json = serde_json::to_value(config()).unwrap();
+        for key in ["warmup_steps", "w_init_std", "masks"] {
+            json.as_object_mut().unwrap().remove(key);
+        }
+        let c: TrainConfig = serde_json::from_value(json).unwrap();
+        assert_eq!((c.warmup_steps, c.w_init_std, c.masks), (0, 0.05, Masks::PerPair));
     }
 }

@@ -107,7 +107,7 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
 
     tch::manual_seed(cfg.seed as i64);
     let arch = Architecture::cocola();
-    let mut net = Network::new(arch.clone(), Params::init(&arch, device));
+    let mut net = Network::new(arch.clone(), Params::init_with_w_std(&arch, device, cfg.w_init_std));
     let mut adam = Adam::new(&net.params, cfg.lr);
     let mut start = 0;
     let mut best = None;
@@ -136,7 +136,7 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
             // validation read 13-17 % @32 while the model was at chance on
             // unmasked pairs), and no noise: what is measured is coherence.
             let mut sampler = cfg.sampler();
-            sampler.random_masks = false;
+            sampler.masks = crate::data::sampler::Masks::Off;
             sampler.noise_std = 0.0;
             let source = Source {
                 store: v.store.clone(),
@@ -193,6 +193,7 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
         }
         adam.zero_grad(&net.params);
         loss.backward();
+        adam.lr = cfg.lr_at(step);
         adam.step(&net.params);
         let accuracy = accuracy.double_value(&[]);
         losses.push(loss_value);
