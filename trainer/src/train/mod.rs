@@ -74,6 +74,30 @@ fn step_seed(seed: u64, step: u64) -> i64 {
     (cocola::model::testing::splitmix64_mix(seed ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15)) >> 1) as i64
 }
 
+/// Loss and accuracy of one training step, measured before its update.
+#[derive(Debug, Clone, Copy)]
+pub struct StepResult {
+    pub loss: f64,
+    /// Fraction of anchors whose most similar column is their own positive.
+    pub accuracy: f64,
+}
+
+/// One optimisation step: a training-mode forward pass over the pairs, the
+/// contrastive loss, and an Adam update at `lr`. A non-finite loss leaves
+/// the weights untouched (the caller decides what to do with it).
+pub fn train_step(net: &Network, adam: &mut Adam, anchors: &Tensor, positives: &Tensor, lr: f64) -> StepResult {
+    let sim = net.pair_similarity(anchors, positives, true);
+    let (loss, accuracy) = contrastive_loss(&sim);
+    let loss_value = loss.double_value(&[]);
+    if loss_value.is_finite() {
+        adam.zero_grad(&net.params);
+        loss.backward();
+        adam.lr = lr;
+        adam.step(&net.params);
+    }
+    StepResult { loss: loss_value, accuracy: accuracy.double_value(&[]) }
+}
+
 /// Trains per `cfg`; with `resume`, continues from the newest checkpoint in
 /// `cfg.out/checkpoints` (starting fresh if there is none).
 pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Result<Outcome> {
@@ -179,9 +203,7 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
         let batch = pipeline.next()?;
         let (anchors, positives) = batch_tensors(&batch, device);
         tch::manual_seed(step_seed(cfg.seed, step));
-        let sim = net.pair_similarity(&anchors, &positives, true);
-        let (loss, accuracy) = contrastive_loss(&sim);
-        let loss_value = loss.double_value(&[]);
+        let StepResult { loss: loss_value, accuracy } = train_step(&net, &mut adam, &anchors, &positives, cfg.lr_at(step));
         if !loss_value.is_finite() {
             let kept = last_checkpoint
                 .as_ref()
@@ -191,11 +213,6 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
                  The last good checkpoint is kept: {kept}. Lower --lr or check the data, then --resume."
             );
         }
-        adam.zero_grad(&net.params);
-        loss.backward();
-        adam.lr = cfg.lr_at(step);
-        adam.step(&net.params);
-        let accuracy = accuracy.double_value(&[]);
         losses.push(loss_value);
         interval_losses.push(loss_value);
         let windows_per_s = 2.0 * batch.k as f64 / t0.elapsed().as_secs_f64();
