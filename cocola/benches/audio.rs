@@ -20,9 +20,7 @@ const SECONDS: usize = 180;
 fn signal(i: usize, channel: usize) -> f64 {
     let t = i as f64 / f64::from(RATE);
     let noise = ((i.wrapping_mul(2_654_435_761) ^ channel) % 1_000) as f64 / 1_000.0 - 0.5;
-    0.4 * (2.0 * PI * (220.0 + channel as f64) * t).sin()
-        + 0.3 * (2.0 * PI * 3_100.0 * t).sin()
-        + 0.05 * noise
+    0.4 * (2.0 * PI * (220.0 + channel as f64) * t).sin() + 0.3 * (2.0 * PI * 3_100.0 * t).sin() + 0.05 * noise
 }
 
 fn bench_audio(c: &mut Criterion) {
@@ -37,8 +35,7 @@ fn bench_audio(c: &mut Criterion) {
     let mut w = hound::WavWriter::create(&path, spec).expect("create wav");
     for i in 0..RATE as usize * SECONDS {
         for ch in 0..2 {
-            w.write_sample((signal(i, ch) * 32_767.0) as i16)
-                .expect("write");
+            w.write_sample((signal(i, ch) * 32_767.0) as i16).expect("write");
         }
     }
     w.finalize().expect("finalize");
@@ -47,9 +44,7 @@ fn bench_audio(c: &mut Criterion) {
         b.iter(|| black_box(load_mono_16k(black_box(&path)).expect("load")))
     });
 
-    let mono: Vec<f32> = (0..RATE as usize * SECONDS)
-        .map(|i| signal(i, 0) as f32)
-        .collect();
+    let mono: Vec<f32> = (0..RATE as usize * SECONDS).map(|i| signal(i, 0) as f32).collect();
     c.bench_function("resample_to_16k: 3 min mono 44.1 kHz", |b| {
         b.iter(|| black_box(resample_to_16k(black_box(&mono), RATE).expect("resample")))
     });
@@ -58,18 +53,15 @@ fn bench_audio(c: &mut Criterion) {
     let mut resampler = Resampler16k::new(48_000).expect("resampler");
     let mut out = Vec::with_capacity(48_000);
     let host: Vec<f32> = (0..48_000).map(|i| signal(i, 1) as f32).collect();
-    c.bench_function(
-        "Resampler16k::process: 1 s of 48 kHz in 512-sample chunks",
-        |b| {
-            b.iter(|| {
-                out.clear();
-                for chunk in host.chunks(512) {
-                    resampler.process(black_box(chunk), &mut out);
-                }
-                black_box(out.len())
-            })
-        },
-    );
+    c.bench_function("Resampler16k::process: 1 s of 48 kHz in 512-sample chunks", |b| {
+        b.iter(|| {
+            out.clear();
+            for chunk in host.chunks(512) {
+                resampler.process(black_box(chunk), &mut out);
+            }
+            black_box(out.len())
+        })
+    });
 }
 
 criterion_group! {

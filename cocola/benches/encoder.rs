@@ -11,19 +11,15 @@ use cocola::model::{testing, write_model, LoadOptions, Model};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn encoder(c: &mut Criterion) {
-    let bytes = write_model(&testing::random_weights(1), &testing::test_metadata())
-        .expect("write the test model");
-    let mut model =
-        Model::from_bytes(&bytes, &LoadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let bytes = write_model(&testing::random_weights(1), &testing::test_metadata()).expect("write the test model");
+    let mut model = Model::from_bytes(&bytes, &LoadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     let batch6: Vec<f32> = (0..6)
         .flat_map(|i| testing::random_features(&format!("bench.{i}"), 1))
         .collect();
     let one = &batch6[..cocola::contract::FEATURE_LEN];
 
     let mut group = c.benchmark_group("encoder");
-    group
-        .sample_size(20)
-        .measurement_time(Duration::from_secs(10));
+    group.sample_size(20).measurement_time(Duration::from_secs(10));
     group.bench_function("embed batch 6 (condition+stem x 3 modes), 1 thread", |b| {
         b.iter(|| model.embed(black_box(&batch6), 6).unwrap())
     });
@@ -39,7 +35,9 @@ fn encoder(c: &mut Criterion) {
     let scorer_model = Model::from_bytes(&bytes, &LoadOptions::default()).expect("model");
     let mut scorer = cocola::score::Scorer::new(scorer_model);
     let tone = |f: f32| -> Vec<f32> {
-        (0..cocola::contract::WINDOW_SAMPLES).map(|i| (i as f32 * f).sin() * 0.3).collect()
+        (0..cocola::contract::WINDOW_SAMPLES)
+            .map(|i| (i as f32 * f).sin() * 0.3)
+            .collect()
     };
     let (condition, stem) = (tone(0.07), tone(0.11));
     c.bench_function("update/features x2 + encoder batch 6 + 3 scores, 1 thread", |b| {

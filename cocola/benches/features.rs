@@ -20,8 +20,7 @@ use std::hint::black_box;
 /// A music-like clip: the golden "mix" fixture when present, else a
 /// synthetic chord-plus-clicks signal of the same length.
 fn clip() -> Vec<f32> {
-    let fixture =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/features/mix.input.npy");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/features/mix.input.npy");
     if let Ok((_, data)) = cocola::npy::read_f32(&fixture) {
         return data;
     }

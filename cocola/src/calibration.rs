@@ -34,7 +34,11 @@ impl ScoreDistribution {
         let n = scores.len() as f64;
         let mean = scores.iter().map(|&s| s as f64).sum::<f64>() / n;
         let var = scores.iter().map(|&s| (s as f64 - mean).powi(2)).sum::<f64>() / n;
-        Some(Self { mean: mean as f32, std: var.sqrt() as f32, count: scores.len() as u32 })
+        Some(Self {
+            mean: mean as f32,
+            std: var.sqrt() as f32,
+            count: scores.len() as u32,
+        })
     }
 }
 
@@ -136,8 +140,16 @@ mod tests {
 
     fn cal() -> ModeCalibration {
         ModeCalibration {
-            coherent: ScoreDistribution { mean: 58.0, std: 2.0, count: 100 },
-            random: ScoreDistribution { mean: 48.0, std: 3.0, count: 100 },
+            coherent: ScoreDistribution {
+                mean: 58.0,
+                std: 2.0,
+                count: 100,
+            },
+            random: ScoreDistribution {
+                mean: 48.0,
+                std: 3.0,
+                count: 100,
+            },
         }
     }
 

@@ -58,5 +58,7 @@ pub fn resolve(explicit: Option<&Path>) -> Result<ModelSource, String> {
     if let Some(path) = std::env::var_os("COCOLA_MODEL").filter(|v| !v.is_empty()) {
         return Ok(ModelSource::File(PathBuf::from(path)));
     }
-    embedded().map(ModelSource::Embedded).ok_or_else(|| NO_DEFAULT_MESSAGE.to_string())
+    embedded()
+        .map(ModelSource::Embedded)
+        .ok_or_else(|| NO_DEFAULT_MESSAGE.to_string())
 }

@@ -80,19 +80,12 @@ pub fn parse_f32(bytes: &[u8]) -> Result<(Vec<usize>, Vec<f32>), NpyError> {
     let (major, minor) = (bytes[6], bytes[7]);
     let (header_len, header_start): (usize, usize) = match (major, minor) {
         (1, 0) => {
-            let len = bytes
-                .get(8..10)
-                .ok_or(NpyError::Truncated("no header length"))?;
+            let len = bytes.get(8..10).ok_or(NpyError::Truncated("no header length"))?;
             (u16::from_le_bytes([len[0], len[1]]) as usize, 10)
         }
         (2, 0) | (3, 0) => {
-            let len = bytes
-                .get(8..12)
-                .ok_or(NpyError::Truncated("no header length"))?;
-            (
-                u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize,
-                12,
-            )
+            let len = bytes.get(8..12).ok_or(NpyError::Truncated("no header length"))?;
+            (u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize, 12)
         }
         _ => return Err(NpyError::UnsupportedVersion { major, minor }),
     };
@@ -137,10 +130,7 @@ pub fn encode_f32(shape: &[usize], data: &[f32]) -> Result<Vec<u8>, NpyError> {
         [n] => format!("({n},)"),
         dims => format!(
             "({})",
-            dims.iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
+            dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
         ),
     };
     let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape_text}, }}");
@@ -149,8 +139,7 @@ pub fn encode_f32(shape: &[usize], data: &[f32]) -> Result<Vec<u8>, NpyError> {
     let unpadded = 10 + header.len() + 1;
     header.extend(std::iter::repeat_n(' ', (64 - unpadded % 64) % 64));
     header.push('\n');
-    let header_len =
-        u16::try_from(header.len()).map_err(|_| NpyError::ShapeTooLarge(shape.to_vec()))?;
+    let header_len = u16::try_from(header.len()).map_err(|_| NpyError::ShapeTooLarge(shape.to_vec()))?;
 
     let mut out = Vec::with_capacity(10 + header.len() + 4 * data.len());
     out.extend_from_slice(MAGIC);
@@ -216,10 +205,7 @@ fn dict_value<'a>(body: &'a str, key: &str) -> Result<&'a str, NpyError> {
     let missing = || NpyError::BadHeader(format!("no '{key}' entry"));
     let start = ["'", "\""]
         .iter()
-        .find_map(|q| {
-            body.find(&format!("{q}{key}{q}"))
-                .map(|i| i + key.len() + 2)
-        })
+        .find_map(|q| body.find(&format!("{q}{key}{q}")).map(|i| i + key.len() + 2))
         .ok_or_else(missing)?;
     let rest = body[start..].trim_start();
     let rest = rest.strip_prefix(':').ok_or_else(missing)?.trim_start();
@@ -264,11 +250,7 @@ mod tests {
         let shape = [2, 3, 4];
         let data: Vec<f32> = (0..24).map(|i| i as f32 * -0.37 + 1e-30).collect();
         let bytes = encode_f32(&shape, &data).unwrap();
-        assert_eq!(
-            (bytes.len() - 4 * 24) % 64,
-            0,
-            "data must start 64-byte aligned"
-        );
+        assert_eq!((bytes.len() - 4 * 24) % 64, 0, "data must start 64-byte aligned");
         let (s, d) = parse_f32(&bytes).unwrap();
         assert_eq!(s, shape);
         assert_eq!(
@@ -337,10 +319,7 @@ mod tests {
             parse_f32(&v4),
             Err(NpyError::UnsupportedVersion { major: 4, minor: 0 })
         ));
-        assert!(matches!(
-            parse_f32(b"PK\x03\x04 zip"),
-            Err(NpyError::BadMagic)
-        ));
+        assert!(matches!(parse_f32(b"PK\x03\x04 zip"), Err(NpyError::BadMagic)));
     }
 
     #[test]
@@ -354,15 +333,8 @@ mod tests {
                 ..
             })
         ));
-        assert!(matches!(
-            parse_f32(&bytes[..20]),
-            Err(NpyError::Truncated(_))
-        ));
-        let bad_shape = with_header(
-            (1, 0),
-            "{'descr': '<f4', 'fortran_order': False, 'shape': (a,), }",
-            &[],
-        );
+        assert!(matches!(parse_f32(&bytes[..20]), Err(NpyError::Truncated(_))));
+        let bad_shape = with_header((1, 0), "{'descr': '<f4', 'fortran_order': False, 'shape': (a,), }", &[]);
         assert!(matches!(parse_f32(&bad_shape), Err(NpyError::BadHeader(_))));
         let no_shape = with_header((1, 0), "{'descr': '<f4', 'fortran_order': False}", &[]);
         assert!(matches!(parse_f32(&no_shape), Err(NpyError::BadHeader(_))));

@@ -8,8 +8,7 @@ use std::f64::consts::PI;
 use std::path::{Path, PathBuf};
 
 use cocola::audio::{
-    downmix_interleaved, load_mono_16k, load_mono_16k_with_info, resample_to_16k, AudioError,
-    DecodedInfo, Resampler16k,
+    downmix_interleaved, load_mono_16k, load_mono_16k_with_info, resample_to_16k, AudioError, DecodedInfo, Resampler16k,
 };
 
 fn fixture(name: &str) -> PathBuf {
@@ -25,14 +24,7 @@ enum Fmt {
 }
 
 /// Writes a WAV whose sample (frame, channel) is `f(frame, channel)` in [-1, 1].
-fn write_wav(
-    path: &Path,
-    fmt: Fmt,
-    channels: u16,
-    rate: u32,
-    frames: usize,
-    f: impl Fn(usize, usize) -> f64,
-) {
+fn write_wav(path: &Path, fmt: Fmt, channels: u16, rate: u32, frames: usize, f: impl Fn(usize, usize) -> f64) {
     let (bits, sample_format) = match fmt {
         Fmt::Int(b) => (b, hound::SampleFormat::Int),
         Fmt::Float32 => (32, hound::SampleFormat::Float),
@@ -115,13 +107,7 @@ impl Rng {
 fn wav_sample_formats_and_channel_layouts_load_with_the_right_length() {
     let dir = tempfile::tempdir().unwrap();
     let frames = 20_011; // not a multiple of anything convenient
-    for fmt in [
-        Fmt::Int(8),
-        Fmt::Int(16),
-        Fmt::Int(24),
-        Fmt::Int(32),
-        Fmt::Float32,
-    ] {
+    for fmt in [Fmt::Int(8), Fmt::Int(16), Fmt::Int(24), Fmt::Int(32), Fmt::Float32] {
         for channels in [1u16, 2, 6] {
             let path = dir.path().join(format!("{fmt:?}_{channels}.wav"));
             write_wav(&path, fmt, channels, 44_100, frames, |i, _| {
@@ -136,17 +122,10 @@ fn wav_sample_formats_and_channel_layouts_load_with_the_right_length() {
                     frames: frames as u64
                 }
             );
-            assert_eq!(
-                mono.len(),
-                expected_len(frames, 44_100),
-                "{fmt:?} {channels}"
-            );
+            assert_eq!(mono.len(), expected_len(frames, 44_100), "{fmt:?} {channels}");
             let (amp, _) = fit_sine(&mono, 440.0, 16_000.0, 500..mono.len() - 500);
             // 8-bit quantisation noise is the worst case here
-            assert!(
-                (amp - 0.5).abs() < 0.005,
-                "{fmt:?} {channels}: amplitude {amp}"
-            );
+            assert!((amp - 0.5).abs() < 0.005, "{fmt:?} {channels}: amplitude {amp}");
         }
     }
 }
@@ -169,11 +148,7 @@ fn wav_at_common_rates_has_length_round_frames_times_16k_over_rate() {
             let (mono, info) = load_mono_16k_with_info(&path).unwrap();
             assert_eq!(info.sample_rate, rate);
             assert_eq!(info.frames, frames as u64);
-            assert_eq!(
-                mono.len(),
-                expected_len(frames, rate),
-                "rate {rate}, {frames} frames"
-            );
+            assert_eq!(mono.len(), expected_len(frames, rate), "rate {rate}, {frames} frames");
         }
     }
 }
@@ -198,10 +173,7 @@ fn downmix_is_the_mean_of_the_channels() {
         }
         // and the mean really is the arithmetic mean
         for (i, m) in mono.iter().enumerate().step_by(97) {
-            let mean = (0..channels as usize)
-                .map(|c| value(i, c) as f32 as f64)
-                .sum::<f64>()
-                / f64::from(channels);
+            let mean = (0..channels as usize).map(|c| value(i, c) as f32 as f64).sum::<f64>() / f64::from(channels);
             assert!((f64::from(*m) - mean).abs() < 1e-6);
         }
     }
@@ -223,9 +195,7 @@ fn sixteen_khz_input_passes_through_bit_exactly() {
     let path = dir.path().join("mono16k.wav");
     let mut rng = Rng(7);
     let data: Vec<f32> = (0..10_000).map(|_| rng.unit()).collect();
-    write_wav(&path, Fmt::Float32, 1, 16_000, data.len(), |i, _| {
-        f64::from(data[i])
-    });
+    write_wav(&path, Fmt::Float32, 1, 16_000, data.len(), |i, _| f64::from(data[i]));
     assert_eq!(load_mono_16k(&path).unwrap(), data);
     assert_eq!(resample_to_16k(&data, 16_000).unwrap(), data);
     let mut r = Resampler16k::new(16_000).unwrap();
@@ -263,10 +233,7 @@ fn a_1khz_sine_at_44k1_is_a_1khz_sine_at_16k_with_the_same_amplitude_and_no_dela
         .fold(0.0, f64::max);
     assert!(worst < 1e-4, "max deviation from the ideal sine {worst}");
     for n in body.filter(|n| n % 16 == 4).take(50) {
-        assert!(
-            mono[n] > mono[n - 1] && mono[n] > mono[n + 1],
-            "peak not at {n}"
-        );
+        assert!(mono[n] > mono[n - 1] && mono[n] > mono[n + 1], "peak not at {n}");
     }
 }
 
@@ -344,10 +311,7 @@ fn streaming_in_random_chunks_equals_the_whole_signal_after_the_latency() {
                 .zip(&out[latency..])
                 .map(|(a, b)| (a - b).abs())
                 .fold(0.0f32, f32::max);
-            assert!(
-                worst <= 1e-6,
-                "rate {rate}, round {round}: max difference {worst}"
-            );
+            assert!(worst <= 1e-6, "rate {rate}, round {round}: max difference {worst}");
             r.reset();
         }
     }
@@ -377,10 +341,7 @@ fn resampler_edge_cases() {
     .unwrap();
     assert_eq!(y.len(), 16_000);
     let (amp, phase) = fit_sine(&y, 1_000.0, 16_000.0, 2_000..14_000);
-    assert!(
-        db(amp / 0.5).abs() < 0.01 && phase.abs() < 1e-3,
-        "{amp} {phase}"
-    );
+    assert!(db(amp / 0.5).abs() < 0.01 && phase.abs() < 1e-3, "{amp} {phase}");
     fn is_send<T: Send>() {}
     is_send::<Resampler16k>();
 }
@@ -414,14 +375,8 @@ fn compressed_fixtures_decode_to_the_440hz_tone() {
             "{name}: 440 Hz at {:+.3} dB, delay {delay:+.3} samples",
             db(amp / 0.375)
         );
-        assert!(
-            db(amp / 0.375).abs() < tolerance_db,
-            "{name}: amplitude {amp}"
-        );
-        assert!(
-            delay.abs() < max_delay,
-            "{name}: delayed by {delay} samples"
-        );
+        assert!(db(amp / 0.375).abs() < tolerance_db, "{name}: amplitude {amp}");
+        assert!(delay.abs() < max_delay, "{name}: delayed by {delay} samples");
     }
 }
 
@@ -429,10 +384,7 @@ fn compressed_fixtures_decode_to_the_440hz_tone() {
 fn load_err(path: &Path) -> AudioError {
     let e = load_mono_16k(path).expect_err("must fail");
     let name = path.file_name().unwrap().to_str().unwrap();
-    assert!(
-        e.to_string().contains(name),
-        "message does not name the file: {e}"
-    );
+    assert!(e.to_string().contains(name), "message does not name the file: {e}");
     assert_eq!(e.path(), Some(path));
     e
 }
@@ -440,22 +392,10 @@ fn load_err(path: &Path) -> AudioError {
 #[test]
 fn broken_fixtures_give_clean_errors_naming_the_file() {
     let e = load_err(&fixture("truncated.flac"));
-    assert!(
-        matches!(
-            e,
-            AudioError::Truncated {
-                expected: 44_100,
-                ..
-            }
-        ),
-        "{e}"
-    );
+    assert!(matches!(e, AudioError::Truncated { expected: 44_100, .. }), "{e}");
     let e = load_err(&fixture("random_bytes.wav"));
     assert!(
-        matches!(
-            e,
-            AudioError::UnsupportedFormat { .. } | AudioError::Corrupt { .. }
-        ),
+        matches!(e, AudioError::UnsupportedFormat { .. } | AudioError::Corrupt { .. }),
         "{e}"
     );
     let e = load_err(&fixture("empty.wav"));
@@ -548,16 +488,7 @@ fn absurd_headers_are_errors_not_panics() {
     let mut cut = raw_wav(2, 44_100, 40_000);
     cut.truncate(20_000);
     let e = load_err(&write("cut.wav", &cut));
-    assert!(
-        matches!(
-            e,
-            AudioError::Truncated {
-                expected: 10_000,
-                ..
-            }
-        ),
-        "{e}"
-    );
+    assert!(matches!(e, AudioError::Truncated { expected: 10_000, .. }), "{e}");
     // Header only, cut before the data chunk.
     let e = load_err(&write("header only.wav", &raw_wav(2, 44_100, 0)[..30]));
     assert!(matches!(e, AudioError::UnsupportedFormat { .. }), "{e}");
@@ -590,19 +521,9 @@ fn non_finite_float_samples_are_replaced_by_zero() {
         sample_format: hound::SampleFormat::Float,
     };
     let mut w = hound::WavWriter::create(&path, spec).unwrap();
-    for v in [
-        0.5f32,
-        f32::NAN,
-        -0.25,
-        f32::INFINITY,
-        f32::NEG_INFINITY,
-        0.125,
-    ] {
+    for v in [0.5f32, f32::NAN, -0.25, f32::INFINITY, f32::NEG_INFINITY, 0.125] {
         w.write_sample(v).unwrap();
     }
     w.finalize().unwrap();
-    assert_eq!(
-        load_mono_16k(&path).unwrap(),
-        vec![0.5, 0.0, -0.25, 0.0, 0.0, 0.125]
-    );
+    assert_eq!(load_mono_16k(&path).unwrap(), vec![0.5, 0.0, -0.25, 0.0, 0.0, 0.125]);
 }

@@ -26,7 +26,12 @@ struct Fixtures {
 }
 
 fn write_wav(path: &Path, rate: u32, channels: u16, frames: usize, f: impl Fn(f64, u16) -> f32) {
-    let spec = hound::WavSpec { channels, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec = hound::WavSpec {
+        channels,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
     let mut w = hound::WavWriter::create(path, spec).unwrap();
     for i in 0..frames {
         for c in 0..channels {
@@ -56,12 +61,26 @@ fn fixtures() -> &'static Fixtures {
         let p = |name: &str| dir.path().join(name);
         let mut meta = test_metadata();
         let mode = ModeCalibration {
-            coherent: ScoreDistribution { mean: 1.0, std: 1.0, count: 10 },
-            random: ScoreDistribution { mean: -1.0, std: 1.0, count: 10 },
+            coherent: ScoreDistribution {
+                mean: 1.0,
+                std: 1.0,
+                count: 10,
+            },
+            random: ScoreDistribution {
+                mean: -1.0,
+                std: 1.0,
+                count: 10,
+            },
         };
-        meta.calibration = Some(Calibration { both: mode, harmonic: mode, percussive: mode });
+        meta.calibration = Some(Calibration {
+            both: mode,
+            harmonic: mode,
+            percussive: mode,
+        });
         write_model_file(&p("model.onnx"), &random_weights(7), &meta).unwrap();
-        write_wav(&p("chords.wav"), 44_100, 2, 44_100 * 8, |t, c| chord(t) * if c == 0 { 1.0 } else { 0.8 });
+        write_wav(&p("chords.wav"), 44_100, 2, 44_100 * 8, |t, c| {
+            chord(t) * if c == 0 { 1.0 } else { 0.8 }
+        });
         write_wav(&p("drums.wav"), 16_000, 1, 16_000 * 8, |t, _| kick(t));
         write_wav(&p("silence.wav"), 16_000, 1, 16_000 * 6, |_, _| 0.0);
         write_wav(&p("short.wav"), 22_050, 1, 22_050 * 3, |t, _| chord(t));
@@ -101,7 +120,18 @@ fn json(o: &Output) -> serde_json::Value {
 #[test]
 fn score_json_has_a_timeline_and_an_aggregate_per_mode() {
     let f = fixtures();
-    let out = cocola(&[&"score", &f.chords_44k_stereo, &f.drums_16k, &"--model", &f.model, &"--hop", &"1", &"--json", &"-j", &"1"]);
+    let out = cocola(&[
+        &"score",
+        &f.chords_44k_stereo,
+        &f.drums_16k,
+        &"--model",
+        &f.model,
+        &"--hop",
+        &"1",
+        &"--json",
+        &"-j",
+        &"1",
+    ]);
     let doc = json(&out);
     let windows = doc["windows"].as_array().unwrap();
     assert_eq!(windows.len(), 4, "8 s with 5 s windows every 1 s");
@@ -134,7 +164,18 @@ fn cli_score_equals_the_library_on_the_same_audio() {
     let f = fixtures();
     // -j 2: the CLI splits each window's rows between two sessions; the
     // library scorer below runs one. Both must give the same scores.
-    let out = cocola(&[&"score", &f.short_3s, &f.drums_16k, &"--model", &f.model, &"--hop", &"5", &"--json", &"-j", &"2"]);
+    let out = cocola(&[
+        &"score",
+        &f.short_3s,
+        &f.drums_16k,
+        &"--model",
+        &f.model,
+        &"--hop",
+        &"5",
+        &"--json",
+        &"-j",
+        &"2",
+    ]);
     let doc = json(&out);
     let condition = cocola::audio::load_mono_16k(&f.short_3s).unwrap();
     let stem = cocola::audio::load_mono_16k(&f.drums_16k).unwrap();
@@ -143,14 +184,26 @@ fn cli_score_equals_the_library_on_the_same_audio() {
     let window = scorer.score_window(&condition, &stem[..80_000]).unwrap();
     for (i, m) in window.modes.iter().enumerate() {
         let cli = doc["windows"][0]["outcome"]["modes"][i]["raw"].as_f64().unwrap();
-        assert!((cli - m.raw as f64).abs() < 1e-4, "{}: cli {cli} vs library {}", m.mode, m.raw);
+        assert!(
+            (cli - m.raw as f64).abs() < 1e-4,
+            "{}: cli {cli} vs library {}",
+            m.mode,
+            m.raw
+        );
     }
 }
 
 #[test]
 fn silent_side_is_reported_not_scored() {
     let f = fixtures();
-    let doc = json(&cocola(&[&"score", &f.chords_44k_stereo, &f.silence, &"--model", &f.model, &"--json"]));
+    let doc = json(&cocola(&[
+        &"score",
+        &f.chords_44k_stereo,
+        &f.silence,
+        &"--model",
+        &f.model,
+        &"--json",
+    ]));
     assert!(doc["aggregate"].is_null());
     let w = &doc["windows"][0]["outcome"];
     assert_eq!(w["state"], "silent");
@@ -165,10 +218,25 @@ fn silent_side_is_reported_not_scored() {
 #[test]
 fn human_report_shows_scores_and_verdicts() {
     let f = fixtures();
-    let out = cocola(&[&"score", &f.chords_44k_stereo, &f.drums_16k, &"--model", &f.model, &"--hop", &"2.5"]);
+    let out = cocola(&[
+        &"score",
+        &f.chords_44k_stereo,
+        &f.drums_16k,
+        &"--model",
+        &f.model,
+        &"--hop",
+        &"2.5",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
-    for needle in ["both", "harmonic", "percussive", "timeline", "cocola-test-random", "2 scored"] {
+    for needle in [
+        "both",
+        "harmonic",
+        "percussive",
+        "timeline",
+        "cocola-test-random",
+        "2 scored",
+    ] {
         assert!(text.contains(needle), "missing '{needle}' in:\n{text}");
     }
 }
@@ -179,7 +247,11 @@ fn without_model_the_default_scores_or_a_build_without_one_says_so() {
     let out = cocola(&[&"score", &f.chords_44k_stereo, &f.drums_16k]);
     if cocola::default_model::embedded().is_some() {
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        assert!(String::from_utf8_lossy(&out.stdout).contains("cocola-default"), "{}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("cocola-default"),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
     } else {
         assert_eq!(out.status.code(), Some(1));
         assert!(stderr(&out).contains("--model"), "{}", stderr(&out));
@@ -231,7 +303,10 @@ fn features_writes_one_or_many_windows() {
     assert_eq!(shape, [2, 64, 501]);
     let max = data.iter().cloned().fold(f32::MIN, f32::max);
     let min = data.iter().cloned().fold(f32::MAX, f32::min);
-    assert!(max <= 0.0 && min >= -80.0, "dB relative to max, 80 dB range: {min}..{max}");
+    assert!(
+        max <= 0.0 && min >= -80.0,
+        "dB relative to max, 80 dB range: {min}..{max}"
+    );
 
     let many = dir.path().join("many.npy");
     let out = cocola(&[&"features", &f.drums_16k, &"--out", &many, &"--hop", &"1"]);

@@ -35,19 +35,33 @@ fn shipped_model_describes_itself_and_is_calibrated() {
     let meta = model.metadata();
     assert_eq!(meta.name, "cocola-default");
     assert!(!meta.version.is_empty());
-    assert!(meta.training_data.contains("music21") && meta.training_data.contains("MMA"), "{}", meta.training_data);
-    let calibration = meta.calibration.as_ref().expect("the default model carries a calibration");
+    assert!(
+        meta.training_data.contains("music21") && meta.training_data.contains("MMA"),
+        "{}",
+        meta.training_data
+    );
+    let calibration = meta
+        .calibration
+        .as_ref()
+        .expect("the default model carries a calibration");
     for mode in Mode::ALL {
         let c = calibration.mode(mode);
         // Measured on validation pairs: coherent pairs score higher than random ones.
         assert!(c.coherent.mean > c.random.mean, "{mode:?}: {c:?}");
     }
     // Accuracy @K on validation batches (K = the training batch), above chance (1/K).
-    let both = meta.validation_accuracy.get("both").and_then(|b| b.as_object()).expect("validation accuracy recorded");
+    let both = meta
+        .validation_accuracy
+        .get("both")
+        .and_then(|b| b.as_object())
+        .expect("validation accuracy recorded");
     assert!(!both.is_empty());
     for (k, accuracy) in both {
         let (k, accuracy) = (k.parse::<f64>().unwrap(), accuracy.as_f64().unwrap());
-        assert!(accuracy > 1.0 / k, "validation accuracy @{k} {accuracy} is not above chance");
+        assert!(
+            accuracy > 1.0 / k,
+            "validation accuracy @{k} {accuracy} is not above chance"
+        );
     }
 }
 
@@ -65,10 +79,16 @@ fn coherent_pairs_score_above_shuffled_pairs() {
         let stem = fixtures().join(format!("{i:02}-stem.wav"));
         clips.push((load_mono_16k(&condition).unwrap(), load_mono_16k(&stem).unwrap()));
     }
-    assert!(clips.len() >= 6, "expected the committed clips in {}", fixtures().display());
+    assert!(
+        clips.len() >= 6,
+        "expected the committed clips in {}",
+        fixtures().display()
+    );
     let mut scorer = Scorer::new(shipped_model());
-    let pairs: Vec<(&[f32], &[f32])> =
-        clips.iter().flat_map(|(c, _)| clips.iter().map(move |(_, s)| (c.as_slice(), s.as_slice()))).collect();
+    let pairs: Vec<(&[f32], &[f32])> = clips
+        .iter()
+        .flat_map(|(c, _)| clips.iter().map(move |(_, s)| (c.as_slice(), s.as_slice())))
+        .collect();
     let scores = scorer.score_windows(&pairs).unwrap();
     let n = clips.len();
     let raw = |c: usize, s: usize| scores[c * n + s].get(Mode::Both).raw;
@@ -92,9 +112,15 @@ fn coherent_pairs_score_above_shuffled_pairs() {
         .sum::<f32>()
         / (n * (n - 1)) as f32;
     println!("coherent beats shuffled in {wins}/{comparisons}; mean raw score {coherent:.2} vs {shuffled:.2}");
-    assert!(coherent > shuffled, "mean coherent {coherent} <= mean shuffled {shuffled}");
+    assert!(
+        coherent > shuffled,
+        "mean coherent {coherent} <= mean shuffled {shuffled}"
+    );
     // The shipped model is early (accuracy @2 63.5 % on the test split, see
     // bundles/models/MODEL_CARD.md): it must keep winning clearly more than
     // half; raise this as better models ship.
-    assert!(wins * 100 >= comparisons * MIN_WIN_PERCENT, "coherent won only {wins} of {comparisons} comparisons (need {MIN_WIN_PERCENT} %)");
+    assert!(
+        wins * 100 >= comparisons * MIN_WIN_PERCENT,
+        "coherent won only {wins} of {comparisons} comparisons (need {MIN_WIN_PERCENT} %)"
+    );
 }

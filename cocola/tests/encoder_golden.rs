@@ -46,10 +46,7 @@ fn checksum(key: &str) -> String {
 
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
 }
 
 #[test]
@@ -88,11 +85,7 @@ fn parameter_list_is_the_reference_state_dict() {
         .map(|p| {
             (
                 p.name,
-                p.shape
-                    .iter()
-                    .map(|d| d.to_string())
-                    .collect::<Vec<_>>()
-                    .join("x"),
+                p.shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("x"),
             )
         })
         .collect();

@@ -51,13 +51,22 @@ fn csv_set_reports_failures_without_aborting() {
     assert_eq!(pairs.len(), 6);
     let (_, model) = test_model(dir.path());
     let mut scorer = Scorer::new(model);
-    let windows = WindowOptions { hop_seconds: 2.5, silence_dbfs: -60.0 };
+    let windows = WindowOptions {
+        hop_seconds: 2.5,
+        silence_dbfs: -60.0,
+    };
     let report = evaluate_pairs(&mut scorer, &pairs, &windows, &Mode::ALL, &NoProgress);
 
     let status: Vec<(&str, &PairStatus)> = report.pairs.iter().map(|p| (p.id.as_str(), &p.status)).collect();
     assert_eq!(status[0], ("good1", &PairStatus::Scored));
-    assert!(matches!(status[1].1, PairStatus::Failed { error } if error.contains("corrupt.wav")), "{status:?}");
-    assert!(matches!(status[3].1, PairStatus::Failed { error } if error.contains("nope.wav")), "{status:?}");
+    assert!(
+        matches!(status[1].1, PairStatus::Failed { error } if error.contains("corrupt.wav")),
+        "{status:?}"
+    );
+    assert!(
+        matches!(status[3].1, PairStatus::Failed { error } if error.contains("nope.wav")),
+        "{status:?}"
+    );
     assert_eq!(status[4], ("silent", &PairStatus::Silent));
     assert_eq!(status[5], ("good3", &PairStatus::Scored));
     let s = &report.summary;
@@ -65,7 +74,12 @@ fn csv_set_reports_failures_without_aborting() {
 
     // Statistics over the three scored pairs only, per mode.
     for m in &s.modes {
-        let raw: Vec<f64> = report.pairs.iter().filter_map(|p| p.raw(m.mode)).map(f64::from).collect();
+        let raw: Vec<f64> = report
+            .pairs
+            .iter()
+            .filter_map(|p| p.raw(m.mode))
+            .map(f64::from)
+            .collect();
         assert_eq!(raw.len(), 3);
         let summary = m.raw.unwrap();
         assert_eq!(summary.n, 3);
@@ -104,7 +118,10 @@ fn csv_set_reports_failures_without_aborting() {
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 6);
     assert_eq!(&rows[0][3], "scored");
-    assert_eq!(rows[0][7].parse::<f32>().unwrap(), report.pairs[0].raw(Mode::Both).unwrap());
+    assert_eq!(
+        rows[0][7].parse::<f32>().unwrap(),
+        report.pairs[0].raw(Mode::Both).unwrap()
+    );
     assert_eq!((&rows[1][3], &rows[1][7]), ("failed", ""));
     assert!(rows[1][10].contains("corrupt.wav"));
     assert_eq!((&rows[4][3], &rows[4][5], &rows[4][7]), ("silent", "0", ""));

@@ -21,7 +21,11 @@ const THREADS: &str = "2";
 
 fn cocola(args: &[&str], extra: &[&Path]) -> (f64, serde_json::Value) {
     let started = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_cocola")).args(args).args(extra).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cocola"))
+        .args(args)
+        .args(extra)
+        .output()
+        .unwrap();
     let seconds = started.elapsed().as_secs_f64();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     (seconds, serde_json::from_slice(&out.stdout).unwrap())
@@ -36,12 +40,21 @@ fn real_time_factor_of_eval() {
     let audio = dir.path().join("audio");
     for i in 0..10u32 {
         let freq = 110.0 * (1 + i % 5) as f32 * (1.0 + 0.03 * i as f32);
-        write_wav(&audio.join(format!("v{i}.wav")), &voice(30.0, freq, 0.25 + 0.05 * (i % 4) as f32, i), 16_000, 1);
+        write_wav(
+            &audio.join(format!("v{i}.wav")),
+            &voice(30.0, freq, 0.25 + 0.05 * (i % 4) as f32, i),
+            16_000,
+            1,
+        );
     }
     let mut csv = String::from("id,condition,stem\n");
     for p in 0..40u32 {
         let c = p % 10;
-        let s = if (p * 3 + 1) % 10 == c { (c + 1) % 10 } else { (p * 3 + 1) % 10 };
+        let s = if (p * 3 + 1) % 10 == c {
+            (c + 1) % 10
+        } else {
+            (p * 3 + 1) % 10
+        };
         csv += &format!("p{p},audio/v{c}.wav,audio/v{s}.wav\n");
     }
     let pairs = dir.path().join("pairs.csv");
@@ -66,8 +79,24 @@ fn real_time_factor_of_eval() {
         }
     }
     let cache = dir.path().join("cache");
-    let args = ["eval", "--json", "-j", THREADS, "--k", "2,8,16", "--anchors", "128", "--model"];
-    let cold_args = [&model as &Path, Path::new("--stems"), &stems, Path::new("--cache-dir"), &cache];
+    let args = [
+        "eval",
+        "--json",
+        "-j",
+        THREADS,
+        "--k",
+        "2,8,16",
+        "--anchors",
+        "128",
+        "--model",
+    ];
+    let cold_args = [
+        &model as &Path,
+        Path::new("--stems"),
+        &stems,
+        Path::new("--cache-dir"),
+        &cache,
+    ];
     let (cold, first) = cocola(&args, &cold_args);
     let (warm, second) = cocola(&args, &cold_args);
     assert_eq!(first["results"], second["results"]);
@@ -104,8 +133,14 @@ fn cost_of_features_and_encoder_rows() {
     let per_feature = started.elapsed().as_secs_f64() / n as f64;
     println!("features: {:.1} ms per 5 s window (1 thread)", 1e3 * per_feature);
     for threads in [1, 2] {
-        let mut model =
-            Model::load(&path, &LoadOptions { intra_op_threads: threads, ..LoadOptions::default() }).unwrap();
+        let mut model = Model::load(
+            &path,
+            &LoadOptions {
+                intra_op_threads: threads,
+                ..LoadOptions::default()
+            },
+        )
+        .unwrap();
         for rows in [1, 3, 6, 12, 32] {
             let batch: Vec<f32> = features.iter().copied().cycle().take(rows * FEATURE_LEN).collect();
             model.embed(&batch, rows).unwrap();
@@ -115,7 +150,10 @@ fn cost_of_features_and_encoder_rows() {
                 model.embed(&batch, rows).unwrap();
             }
             let per_row = started.elapsed().as_secs_f64() / (runs * rows) as f64;
-            println!("encoder: {:.2} ms per row, {rows} rows per call, {threads} intra-op thread(s)", 1e3 * per_row);
+            println!(
+                "encoder: {:.2} ms per row, {rows} rows per call, {threads} intra-op thread(s)",
+                1e3 * per_row
+            );
         }
     }
 }

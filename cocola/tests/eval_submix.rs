@@ -45,14 +45,24 @@ fn build_tracks(root: &Path) {
     write_wav(&root.join("uneven/a.wav"), &voice(12.0, 300.0, 0.5, 50), 16_000, 1);
     write_wav(&root.join("uneven/b.wav"), &voice(11.0, 450.0, 0.25, 51), 16_000, 1);
     // The full mix of a MUSDB-style track is not a stem.
-    write_wav(&root.join("uneven/mixture.wav"), &voice(12.0, 100.0, 0.5, 52), 16_000, 1);
+    write_wav(
+        &root.join("uneven/mixture.wav"),
+        &voice(12.0, 100.0, 0.5, 52),
+        16_000,
+        1,
+    );
     // A corrupt stem: the track fails, the evaluation goes on.
     write_wav(&root.join("broken/a.wav"), &voice(12.0, 300.0, 0.5, 60), 16_000, 1);
     std::fs::write(root.join("broken/b.wav"), b"RIFF....WAVEfmt garbage").unwrap();
 }
 
 fn options(seed: u64) -> SubmixOptions {
-    SubmixOptions { ks: vec![2, 4, 64], batches: Some(2), seed, ..SubmixOptions::default() }
+    SubmixOptions {
+        ks: vec![2, 4, 64],
+        batches: Some(2),
+        seed,
+        ..SubmixOptions::default()
+    }
 }
 
 fn run(encoder: &mut Counting, cache: &EmbeddingCache, root: &Path, seed: u64) -> SubmixReport {
@@ -61,7 +71,11 @@ fn run(encoder: &mut Counting, cache: &EmbeddingCache, root: &Path, seed: u64) -
 }
 
 fn accuracies(report: &SubmixReport) -> Vec<(Mode, usize, u64)> {
-    report.results.iter().map(|r| (r.mode, r.accuracy.k, r.accuracy.accuracy.to_bits())).collect()
+    report
+        .results
+        .iter()
+        .map(|r| (r.mode, r.accuracy.k, r.accuracy.accuracy.to_bits()))
+        .collect()
 }
 
 #[test]
@@ -78,8 +92,14 @@ fn accuracy_at_k_with_cache_and_reproducibility() {
     assert_eq!(first.tracks_used, 5);
     assert_eq!(first.failed_tracks.len(), 1);
     assert!(first.failed_tracks[0].track == "broken" && first.failed_tracks[0].error.contains("b.wav"));
-    assert!(first.warnings.iter().any(|w| w.contains("solo") && w.contains("1 stem")));
-    assert!(first.warnings.iter().any(|w| w.contains("uneven") && w.contains("trimmed")));
+    assert!(first
+        .warnings
+        .iter()
+        .any(|w| w.contains("solo") && w.contains("1 stem")));
+    assert!(first
+        .warnings
+        .iter()
+        .any(|w| w.contains("uneven") && w.contains("trimmed")));
     // K = 64 needs more audio than 5 tracks of 12 s hold: skipped, not fatal.
     assert_eq!(first.skipped.len(), 1);
     assert_eq!(first.skipped[0].k, 64);
@@ -102,15 +122,26 @@ fn accuracy_at_k_with_cache_and_reproducibility() {
 
     // Corrupt one cache file: its windows are recomputed, the rest hit.
     let model_dir = cache.dir().unwrap();
-    let mut files: Vec<_> = std::fs::read_dir(model_dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(model_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     assert_eq!(files.len(), 5, "one cache file per used track: {files:?}");
     let bytes = std::fs::read(&files[0]).unwrap();
     std::fs::write(&files[0], &bytes[..bytes.len() / 2]).unwrap();
     let third = run(&mut encoder, &cache, &root, 1);
-    assert!(encoder.rows > 0 && encoder.rows < 24 * 3, "recomputed {} rows", encoder.rows);
+    assert!(
+        encoder.rows > 0 && encoder.rows < 24 * 3,
+        "recomputed {} rows",
+        encoder.rows
+    );
     assert_eq!(accuracies(&third), accuracies(&first));
-    assert_eq!(std::fs::read(&files[0]).unwrap().len(), bytes.len(), "the corrupt file was rewritten");
+    assert_eq!(
+        std::fs::read(&files[0]).unwrap().len(),
+        bytes.len(),
+        "the corrupt file was rewritten"
+    );
 
     // Without a cache the same seed gives the same numbers; another seed draws other windows.
     let uncached = run(&mut encoder, &EmbeddingCache::disabled(), &root, 1);
@@ -129,14 +160,26 @@ fn a_folder_without_usable_tracks_is_an_error() {
     write_wav(&root.join("quiet/b.wav"), &vec![0.0; 16_000 * 6], 16_000, 1);
     let (_, model) = test_model(dir.path());
     let mut encoder = Counting { model, rows: 0 };
-    let error = evaluate_submixes(&mut encoder, &EmbeddingCache::disabled(), &root, &options(0), &NoProgress)
-        .unwrap_err()
-        .to_string();
+    let error = evaluate_submixes(
+        &mut encoder,
+        &EmbeddingCache::disabled(),
+        &root,
+        &options(0),
+        &NoProgress,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(error.contains("no usable track"), "{error}");
     let empty = dir.path().join("empty");
     std::fs::create_dir_all(&empty).unwrap();
-    let error = evaluate_submixes(&mut encoder, &EmbeddingCache::disabled(), &empty, &options(0), &NoProgress)
-        .unwrap_err()
-        .to_string();
+    let error = evaluate_submixes(
+        &mut encoder,
+        &EmbeddingCache::disabled(),
+        &empty,
+        &options(0),
+        &NoProgress,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(error.contains("at least 2 stems"), "{error}");
 }

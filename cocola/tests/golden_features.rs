@@ -60,21 +60,11 @@ fn compare(got: &[f32], expected: &[f32]) -> Comparison {
     let mut sum = 0.0f64;
     let mut worst = (0, 0, 0, 0.0, 0.0);
     for (i, (&g, &e)) in got.iter().zip(expected).enumerate() {
-        let d = if g.is_finite() {
-            (g - e).abs()
-        } else {
-            f32::INFINITY
-        };
+        let d = if g.is_finite() { (g - e).abs() } else { f32::INFINITY };
         sum += f64::from(d);
         if d > max || (i == 0 && d.is_nan()) {
             max = d;
-            worst = (
-                i / (N_MELS * N_FRAMES),
-                i / N_FRAMES % N_MELS,
-                i % N_FRAMES,
-                g,
-                e,
-            );
+            worst = (i / (N_MELS * N_FRAMES), i / N_FRAMES % N_MELS, i % N_FRAMES, g, e);
         }
     }
     Comparison {
@@ -186,10 +176,7 @@ fn stereo_file_pipeline_matches_librosa_with_soxr() {
         ours.len(),
         reference.len()
     );
-    assert!(
-        snr > 60.0,
-        "16 kHz signal too far from soxr's: SNR {snr:.1} dB"
-    );
+    assert!(snr > 60.0, "16 kHz signal too far from soxr's: SNR {snr:.1} dB");
     assert!(failure.is_none(), "{}", failure.unwrap_or_default());
 }
 
@@ -232,9 +219,5 @@ fn extract_into_does_not_allocate() {
         extractor.extract_into(&input, &mut out);
         extractor.extract_into(&input[..1000], &mut out);
     }
-    assert_eq!(
-        ALLOCATIONS.with(Cell::get) - before,
-        0,
-        "extract_into allocated"
-    );
+    assert_eq!(ALLOCATIONS.with(Cell::get) - before, 0, "extract_into allocated");
 }

@@ -7,8 +7,7 @@ use cocola::calibration::{Calibration, ModeCalibration, ScoreDistribution};
 use cocola::contract::FEATURE_LEN;
 use cocola::model::metadata::{ARCHITECTURE, KEY_FORMAT};
 use cocola::model::{
-    read_metadata, testing, write_model, write_model_file, LoadOptions, Model, ModelError,
-    ModelMetadata, NamedTensors,
+    read_metadata, testing, write_model, write_model_file, LoadOptions, Model, ModelError, ModelMetadata, NamedTensors,
 };
 use cocola::onnx::proto::{ModelProto, StringStringEntryProto};
 use prost::Message;
@@ -51,18 +50,14 @@ fn edited(f: impl FnOnce(&mut Vec<StringStringEntryProto>)) -> Vec<u8> {
 }
 
 fn set(props: &mut [StringStringEntryProto], key: &str, value: &str) {
-    let e = props
-        .iter_mut()
-        .find(|e| e.key.as_deref() == Some(key))
-        .unwrap();
+    let e = props.iter_mut().find(|e| e.key.as_deref() == Some(key)).unwrap();
     e.value = Some(value.into());
 }
 
 #[test]
 fn metadata_round_trips_through_a_file() {
     let mut meta = testing::test_metadata();
-    meta.validation_accuracy =
-        serde_json::json!({"both": {"2": 0.98, "128": 0.71}, "harmonic": {"2": 0.9}});
+    meta.validation_accuracy = serde_json::json!({"both": {"2": 0.98, "128": 0.71}, "harmonic": {"2": 0.9}});
     meta.training = serde_json::json!({"steps": 1200, "hardware": "1x H100"});
     meta.calibration = Some(calibration());
     let dir = tempfile::tempdir().unwrap();
@@ -81,11 +76,7 @@ fn metadata_round_trips_through_a_file() {
         "{text}"
     );
 
-    let x = [
-        testing::random_features("a", 0),
-        testing::random_features("b", 0),
-    ]
-    .concat();
+    let x = [testing::random_features("a", 0), testing::random_features("b", 0)].concat();
     let e = model.embed(&x, 2).unwrap();
     assert_eq!(e.embedding.len(), 2 * 512);
     assert!(e.embedding.iter().all(|v| v.abs() < 1.0), "tanh output");
@@ -149,10 +140,7 @@ fn files_that_are_not_cocola_models_are_refused_clearly() {
         let err = Model::load(&truncated, &opts).unwrap_err();
         println!("{err}");
         assert!(
-            matches!(
-                err,
-                ModelError::NotOnnx { .. } | ModelError::NotCocola { .. }
-            ),
+            matches!(err, ModelError::NotOnnx { .. } | ModelError::NotCocola { .. }),
             "cut at {cut}: {err:?}"
         );
     }
@@ -221,29 +209,18 @@ fn weight_problems_name_the_tensor() {
     data[1000] = f32::NAN;
     w.insert("similarity.w", vec![512, 512], data).unwrap();
     let err = write_model(&w, &meta).unwrap_err();
-    assert!(
-        matches!(err, ModelError::NonFinite { index: 1000, .. }),
-        "{err}"
-    );
+    assert!(matches!(err, ModelError::NonFinite { index: 1000, .. }), "{err}");
     assert!(err.to_string().contains("similarity.w"));
 
     let mut w = weights().clone();
-    w.insert("encoder.projektion.weight", vec![1], vec![0.0])
-        .unwrap();
+    w.insert("encoder.projektion.weight", vec![1], vec![0.0]).unwrap();
     let err = write_model(&w, &meta).unwrap_err();
-    assert!(
-        matches!(err, ModelError::UnexpectedParameter { .. }),
-        "{err}"
-    );
+    assert!(matches!(err, ModelError::UnexpectedParameter { .. }), "{err}");
 
     // A PyTorch state_dict's BatchNorm counters are accepted and ignored.
     let mut w = weights().clone();
-    w.insert(
-        "encoder.encoder.model.0._bn0.num_batches_tracked",
-        vec![],
-        vec![5.0],
-    )
-    .unwrap();
+    w.insert("encoder.encoder.model.0._bn0.num_batches_tracked", vec![], vec![5.0])
+        .unwrap();
     assert_eq!(write_model(&w, &meta).unwrap(), model_bytes());
 
     assert!(w.insert("x", vec![2, 2], vec![0.0; 3]).is_err());

@@ -59,10 +59,7 @@ fn failures_are_clear_then_a_good_library_loads_once() {
     assert!(err.to_string().contains(&junk.display().to_string()));
 
     // A real shared library that is not ONNX Runtime.
-    for other in [
-        "/lib/x86_64-linux-gnu/libm.so.6",
-        "/usr/lib/x86_64-linux-gnu/libm.so.6",
-    ] {
+    for other in ["/lib/x86_64-linux-gnu/libm.so.6", "/usr/lib/x86_64-linux-gnu/libm.so.6"] {
         if Path::new(other).exists() {
             let err = runtime::init(Some(Path::new(other)), None).unwrap_err();
             println!("{err}");
@@ -73,10 +70,7 @@ fn failures_are_clear_then_a_good_library_loads_once() {
 
     // When nothing is found, every place looked at is listed.
     let looked = candidates(None, Some(dir.path()));
-    let text = RuntimeError::NotFound {
-        looked: looked.clone(),
-    }
-    .to_string();
+    let text = RuntimeError::NotFound { looked: looked.clone() }.to_string();
     for c in &looked {
         assert!(text.contains(&c.path.display().to_string()), "{text}");
     }
@@ -90,8 +84,5 @@ fn failures_are_clear_then_a_good_library_loads_once() {
     let mut model = Model::from_bytes(&bytes, &LoadOptions::default()).unwrap();
     assert_eq!(model.runtime_library(), rt.library());
     let e = model.embed(&testing::random_features("x", 1), 1).unwrap();
-    assert_eq!(
-        (e.batch, e.embedding.len(), e.w_embedding.len()),
-        (1, 512, 512)
-    );
+    assert_eq!((e.batch, e.embedding.len(), e.w_embedding.len()), (1, 512, 512));
 }

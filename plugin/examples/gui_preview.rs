@@ -74,27 +74,17 @@ fn preview_model(dir: &std::path::Path) -> std::path::PathBuf {
 }
 
 fn main() {
-    let seconds: f64 = std::env::args()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(30.0);
+    let seconds: f64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(30.0);
     let dir = std::env::temp_dir().join("cocola-gui-preview");
     std::fs::create_dir_all(&dir).unwrap();
     let model = preview_model(&dir);
 
     let mut h = host::Host::new(None);
-    h.plugin
-        .cocola_params()
-        .set_model_choice(ModelChoice::File(model));
+    h.plugin.cocola_params().set_model_choice(ModelChoice::File(model));
     let executor = AsyncExecutor::new(Arc::new(|()| ()), Arc::new(|()| ()));
     let editor = h.plugin.editor(executor).expect("the plugin has an editor");
     let rate = 48_000.0;
-    h.activate(
-        rate,
-        512,
-        ProcessMode::Realtime,
-        host::STEREO_WITH_SIDECHAIN,
-    );
+    h.activate(rate, 512, ProcessMode::Realtime, host::STEREO_WITH_SIDECHAIN);
 
     // Audio thread stand-in: real-time pace, a condition that changes key
     // half-way so the timeline has something to show.

@@ -91,10 +91,7 @@ impl Analyzer {
             song_anchor: None,
             smoothed: None,
             frames: vec![[0.0; 2]; STEP_FRAMES],
-            host_side: [
-                Vec::with_capacity(STEP_FRAMES),
-                Vec::with_capacity(STEP_FRAMES),
-            ],
+            host_side: [Vec::with_capacity(STEP_FRAMES), Vec::with_capacity(STEP_FRAMES)],
             out16k: [Vec::with_capacity(out_cap), Vec::with_capacity(out_cap)],
             window: [vec![0.0; WINDOW_SAMPLES], vec![0.0; WINDOW_SAMPLES]],
         })
@@ -200,14 +197,7 @@ impl Analyzer {
             let trim = self.to_trim.min(produced);
             self.to_trim -= trim;
             let backlog_seconds = feed.backlog() as f32 / self.host_rate;
-            self.append(
-                trim,
-                produced,
-                backlog_seconds,
-                &mut model,
-                settings,
-                snapshot,
-            );
+            self.append(trim, produced, backlog_seconds, &mut model, settings, snapshot);
         }
     }
 
@@ -215,12 +205,7 @@ impl Analyzer {
     /// out with zero padding (as `cocola::audio::resample_to_16k` does at the
     /// end of a file) and analyses the windows that completes, so a bounce
     /// scores the same windows as `cocola score` on the rendered files.
-    pub fn finish(
-        &mut self,
-        model: Option<&mut LoadedModel>,
-        settings: &Settings,
-        snapshot: &mut Snapshot,
-    ) {
+    pub fn finish(&mut self, model: Option<&mut LoadedModel>, settings: &Settings, snapshot: &mut Snapshot) {
         let mut model = model;
         let rate = self.host_rate.round() as u128;
         let frames = (self.consumed - self.origin_frame) as u128;
@@ -276,17 +261,11 @@ impl Analyzer {
     /// Song position of history sample `end` (16 kHz, since the last restart).
     fn song_seconds_at(&self, end: u64) -> Option<f64> {
         let (frame, seconds) = self.song_anchor?;
-        let host_frame =
-            self.origin_frame as f64 + end as f64 * self.host_rate as f64 / SAMPLE_RATE as f64;
+        let host_frame = self.origin_frame as f64 + end as f64 * self.host_rate as f64 / SAMPLE_RATE as f64;
         Some(seconds + (host_frame - frame as f64) / self.host_rate as f64)
     }
 
-    fn analyse_window(
-        &mut self,
-        model: Option<&mut LoadedModel>,
-        settings: &Settings,
-        snapshot: &mut Snapshot,
-    ) {
+    fn analyse_window(&mut self, model: Option<&mut LoadedModel>, settings: &Settings, snapshot: &mut Snapshot) {
         // Without a model there is nothing to show per window; the state says why.
         let Some(model) = model else { return };
         let end = self.history[STEM].total();
@@ -316,16 +295,9 @@ impl Analyzer {
         });
     }
 
-    fn score(
-        &mut self,
-        model: &mut LoadedModel,
-        settings: &Settings,
-        snapshot: &mut Snapshot,
-    ) -> Option<Outcome> {
+    fn score(&mut self, model: &mut LoadedModel, settings: &Settings, snapshot: &mut Snapshot) -> Option<Outcome> {
         let started = Instant::now();
-        let result = model
-            .scorer
-            .score_window(&self.window[CONDITION], &self.window[STEM]);
+        let result = model.scorer.score_window(&self.window[CONDITION], &self.window[STEM]);
         let ms = started.elapsed().as_secs_f32() * 1e3;
         let scores = match result {
             Ok(s) => s,
@@ -368,8 +340,5 @@ impl Analyzer {
 }
 
 fn index(mode: Mode) -> usize {
-    Mode::ALL
-        .iter()
-        .position(|&m| m == mode)
-        .expect("every mode is in ALL")
+    Mode::ALL.iter().position(|&m| m == mode).expect("every mode is in ALL")
 }

@@ -72,12 +72,7 @@ pub struct FeedReader {
 
 /// Creates both ends for a host running at `sample_rate` with blocks of up to
 /// `max_block` frames. Allocates; call on the main thread.
-pub fn feed(
-    sample_rate: f32,
-    max_block: usize,
-    offline: bool,
-    stats: Arc<FeedStats>,
-) -> (FeedWriter, FeedReader) {
+pub fn feed(sample_rate: f32, max_block: usize, offline: bool, stats: Arc<FeedStats>) -> (FeedWriter, FeedReader) {
     let capacity = ((sample_rate as f64 * RING_SECONDS) as usize)
         .max(4 * max_block)
         .max(4 * CHUNK);
@@ -151,13 +146,7 @@ impl FeedWriter {
 
     /// Downmixes one host block and pushes it. `main` and `side` hold at most
     /// a few channel slices each (no allocation: the caller passes stack arrays).
-    pub fn push_block(
-        &mut self,
-        main: &[&[f32]],
-        side: &[&[f32]],
-        samples: usize,
-        transport: BlockTransport,
-    ) {
+    pub fn push_block(&mut self, main: &[&[f32]], side: &[&[f32]], samples: usize, transport: BlockTransport) {
         let marker = Marker {
             at_frame: self.pushed,
             song_seconds: transport.song_seconds,
@@ -186,9 +175,7 @@ impl FeedWriter {
             let written = self.frames.push_slice(&chunk[..n]);
             debug_assert_eq!(written, n);
             self.pushed += n as u64;
-            self.stats
-                .pushed_frames
-                .fetch_add(n as u64, Ordering::Relaxed);
+            self.stats.pushed_frames.fetch_add(n as u64, Ordering::Relaxed);
             start += n;
         }
     }
@@ -273,24 +260,15 @@ mod tests {
         w.push_block(&[&l], &[], 2, BlockTransport::default());
         let mut out = [[0.0; 2]; 8];
         assert_eq!(r.pop_frames(&mut out), 5);
-        assert_eq!(
-            &out[..5],
-            &[[2.0, 0.5], [3.0, 0.5], [4.0, 0.5], [1.0, 0.0], [2.0, 0.0]]
-        );
+        assert_eq!(&out[..5], &[[2.0, 0.5], [3.0, 0.5], [4.0, 0.5], [1.0, 0.0], [2.0, 0.0]]);
         let m0 = r.next_marker_before(1).unwrap();
         assert_eq!(
             (m0.at_frame, m0.song_seconds, m0.sidechain, m0.discontinuity),
             (0, Some(1.5), true, false)
         );
-        assert!(
-            r.next_marker_before(3).is_none(),
-            "second block starts at frame 3"
-        );
+        assert!(r.next_marker_before(3).is_none(), "second block starts at frame 3");
         let m1 = r.next_marker_before(4).unwrap();
-        assert_eq!(
-            (m1.at_frame, m1.sidechain, m1.discontinuity),
-            (3, false, true)
-        );
+        assert_eq!((m1.at_frame, m1.sidechain, m1.discontinuity), (3, false, true));
         assert_eq!(stats.pushed_frames.load(Ordering::Relaxed), 5);
     }
 

@@ -22,8 +22,7 @@ pub enum LoadOutcome {
 }
 
 /// Message for the GUI when no model is chosen and the build has none.
-pub const NO_DEFAULT_MODEL: &str =
-    "no default model installed: choose a COCOLA .onnx model file below";
+pub const NO_DEFAULT_MODEL: &str = "no default model installed: choose a COCOLA .onnx model file below";
 
 pub fn load(choice: &ModelChoice) -> LoadOutcome {
     let options = LoadOptions {
@@ -38,13 +37,8 @@ pub fn load(choice: &ModelChoice) -> LoadOutcome {
         ModelChoice::File(path) => (Model::load(path, &options), path.display().to_string()),
         // The same lookup as the CLI: $COCOLA_MODEL, else the embedded default.
         ModelChoice::Default => match cocola::default_model::resolve(None) {
-            Ok(ModelSource::File(path)) => {
-                (Model::load(&path, &options), path.display().to_string())
-            }
-            Ok(ModelSource::Embedded(bytes)) => (
-                Model::from_bytes(bytes, &options),
-                "default (embedded)".to_string(),
-            ),
+            Ok(ModelSource::File(path)) => (Model::load(&path, &options), path.display().to_string()),
+            Ok(ModelSource::Embedded(bytes)) => (Model::from_bytes(bytes, &options), "default (embedded)".to_string()),
             Err(_) => return LoadOutcome::Unavailable(State::NoModel),
         },
     };

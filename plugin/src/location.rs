@@ -21,9 +21,7 @@ pub fn own_binary_dir() -> Option<PathBuf> {
     if found == 0 || info.dli_fname.is_null() {
         return None;
     }
-    let name = unsafe { CStr::from_ptr(info.dli_fname) }
-        .to_string_lossy()
-        .into_owned();
+    let name = unsafe { CStr::from_ptr(info.dli_fname) }.to_string_lossy().into_owned();
     let path = std::fs::canonicalize(&name).unwrap_or_else(|_| PathBuf::from(&name));
     path.parent().map(|p| p.to_path_buf())
 }

@@ -85,15 +85,8 @@ impl Default for CocolaParams {
             )
             .with_step_size(1.0)
             .with_unit(" dBFS"),
-            smoothing: FloatParam::new(
-                "Smoothing",
-                0.5,
-                FloatRange::Linear {
-                    min: 0.0,
-                    max: 0.95,
-                },
-            )
-            .with_step_size(0.05),
+            smoothing: FloatParam::new("Smoothing", 0.5, FloatRange::Linear { min: 0.0, max: 0.95 })
+                .with_step_size(0.05),
             headline: EnumParam::new("Headline mode", HeadlineMode::Both),
             model: Arc::new(RwLock::new(ModelChoice::Default)),
         }

@@ -132,11 +132,7 @@ impl Plugin for Cocola {
     }
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        crate::editor::create(
-            self.shared.clone(),
-            self.monitor.clone(),
-            self.editor_state.clone(),
-        )
+        crate::editor::create(self.shared.clone(), self.monitor.clone(), self.editor_state.clone())
     }
 
     fn activate(
@@ -223,9 +219,8 @@ impl Plugin for Cocola {
 
 impl ClapPlugin for Cocola {
     const CLAP_ID: &'static str = "org.cocola.analyzer";
-    const CLAP_DESCRIPTION: Option<&'static str> = Some(
-        "How well the stem fits the condition on the sidechain, harmonically and rhythmically",
-    );
+    const CLAP_DESCRIPTION: Option<&'static str> =
+        Some("How well the stem fits the condition on the sidechain, harmonically and rhythmically");
     const CLAP_MANUAL_URL: Option<&'static str> = None;
     const CLAP_SUPPORT_URL: Option<&'static str> = None;
     const CLAP_FEATURES: &'static [ClapFeature] = &[
@@ -238,6 +233,5 @@ impl ClapPlugin for Cocola {
 
 impl Vst3Plugin for Cocola {
     const VST3_CLASS_ID: [u8; 16] = *b"CocolaAnalyzer01";
-    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] =
-        &[Vst3SubCategory::Fx, Vst3SubCategory::Analyzer];
+    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] = &[Vst3SubCategory::Fx, Vst3SubCategory::Analyzer];
 }

@@ -51,19 +51,12 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn spawn(
-        shared: Arc<Shared>,
-        feed: FeedReader,
-        analyzer: Analyzer,
-        offline: bool,
-    ) -> std::io::Result<Self> {
+    pub fn spawn(shared: Arc<Shared>, feed: FeedReader, analyzer: Analyzer, offline: bool) -> std::io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
-        let thread = std::thread::Builder::new()
-            .name("cocola-worker".into())
-            .spawn({
-                let stop = stop.clone();
-                move || run(&shared, feed, analyzer, offline, &stop)
-            })?;
+        let thread = std::thread::Builder::new().name("cocola-worker".into()).spawn({
+            let stop = stop.clone();
+            move || run(&shared, feed, analyzer, offline, &stop)
+        })?;
         Ok(Self {
             stop,
             thread: Some(thread),
@@ -153,13 +146,7 @@ fn current_state(carry: &Carry, analyzer: &Analyzer) -> State {
     }
 }
 
-fn run(
-    shared: &Shared,
-    mut feed: FeedReader,
-    mut analyzer: Analyzer,
-    offline: bool,
-    stop: &AtomicBool,
-) {
+fn run(shared: &Shared, mut feed: FeedReader, mut analyzer: Analyzer, offline: bool, stop: &AtomicBool) {
     let mut carry = shared.carry.lock().unwrap_or_else(|e| e.into_inner());
     let carry = &mut *carry;
     carry.snapshot.host_sample_rate = analyzer.host_rate();
@@ -172,10 +159,7 @@ fn run(
             changed = true;
         }
         let s = settings(&shared.params, offline);
-        let (scored, skipped) = (
-            carry.snapshot.windows_scored,
-            carry.snapshot.windows_skipped,
-        );
+        let (scored, skipped) = (carry.snapshot.windows_scored, carry.snapshot.windows_skipped);
         let last_point = carry.snapshot.timeline.back().copied();
         let worked = analyzer.pump(&mut feed, carry.model.as_mut(), &s, &mut carry.snapshot);
         changed |= carry.snapshot.timeline.back().copied() != last_point

@@ -13,9 +13,7 @@ use std::time::{Duration, Instant};
 use clap_sys::audio_buffer::clap_audio_buffer;
 use clap_sys::entry::clap_plugin_entry;
 use clap_sys::events::{clap_event_header, clap_input_events, clap_output_events};
-use clap_sys::ext::audio_ports::{
-    clap_audio_port_info, clap_plugin_audio_ports, CLAP_EXT_AUDIO_PORTS,
-};
+use clap_sys::ext::audio_ports::{clap_audio_port_info, clap_plugin_audio_ports, CLAP_EXT_AUDIO_PORTS};
 use clap_sys::ext::state::{clap_plugin_state, CLAP_EXT_STATE};
 use clap_sys::factory::plugin_factory::{clap_plugin_factory, CLAP_PLUGIN_FACTORY_ID};
 use clap_sys::host::clap_host;
@@ -33,33 +31,19 @@ unsafe extern "C" fn events_size(_: *const clap_input_events) -> u32 {
 unsafe extern "C" fn events_get(_: *const clap_input_events, _: u32) -> *const clap_event_header {
     null()
 }
-unsafe extern "C" fn events_push(
-    _: *const clap_output_events,
-    _: *const clap_event_header,
-) -> bool {
+unsafe extern "C" fn events_push(_: *const clap_output_events, _: *const clap_event_header) -> bool {
     false
 }
-unsafe extern "C" fn write_to_vec(
-    stream: *const clap_ostream,
-    buffer: *const c_void,
-    size: u64,
-) -> i64 {
+unsafe extern "C" fn write_to_vec(stream: *const clap_ostream, buffer: *const c_void, size: u64) -> i64 {
     let out = &mut *((*stream).ctx as *mut Vec<u8>);
-    out.extend_from_slice(std::slice::from_raw_parts(
-        buffer as *const u8,
-        size as usize,
-    ));
+    out.extend_from_slice(std::slice::from_raw_parts(buffer as *const u8, size as usize));
     size as i64
 }
 struct Reader {
     data: Vec<u8>,
     pos: usize,
 }
-unsafe extern "C" fn read_from_vec(
-    stream: *const clap_istream,
-    buffer: *mut c_void,
-    size: u64,
-) -> i64 {
+unsafe extern "C" fn read_from_vec(stream: *const clap_istream, buffer: *mut c_void, size: u64) -> i64 {
     let r = &mut *((*stream).ctx as *mut Reader);
     let n = (size as usize).min(r.data.len() - r.pos);
     std::ptr::copy_nonoverlapping(r.data[r.pos..].as_ptr(), buffer as *mut u8, n);
@@ -95,8 +79,7 @@ fn clap_bundle_loads_processes_with_sidechain_and_round_trips_state() {
     std::fs::create_dir_all(&dir).unwrap();
     let model = dir.join("random.onnx");
     let weights = cocola::model::testing::random_weights(3);
-    cocola::model::write_model_file(&model, &weights, &cocola::model::testing::test_metadata())
-        .unwrap();
+    cocola::model::write_model_file(&model, &weights, &cocola::model::testing::test_metadata()).unwrap();
     let log = dir.join("plugin.log");
     // Before the plugin starts any thread. An empty user cache: ONNX Runtime
     // must be found next to COCOLA.clap, through the plugin's own location.
@@ -112,8 +95,7 @@ fn clap_bundle_loads_processes_with_sidechain_and_round_trips_state() {
         let entry = &**entry;
         let path_c = CString::new(clap_path.to_str().unwrap()).unwrap();
         assert!((entry.init.unwrap())(path_c.as_ptr()));
-        let factory = (entry.get_factory.unwrap())(CLAP_PLUGIN_FACTORY_ID.as_ptr())
-            as *const clap_plugin_factory;
+        let factory = (entry.get_factory.unwrap())(CLAP_PLUGIN_FACTORY_ID.as_ptr()) as *const clap_plugin_factory;
         assert!(!factory.is_null());
         assert_eq!(((*factory).get_plugin_count.unwrap())(factory), 1);
         let desc = ((*factory).get_plugin_descriptor.unwrap())(factory, 0);
@@ -126,8 +108,7 @@ fn clap_bundle_loads_processes_with_sidechain_and_round_trips_state() {
             f = f.add(1);
         }
         assert!(
-            features.contains(&"audio-effect".to_string())
-                && features.contains(&"analyzer".to_string()),
+            features.contains(&"audio-effect".to_string()) && features.contains(&"analyzer".to_string()),
             "{features:?}"
         );
 
@@ -150,8 +131,7 @@ fn clap_bundle_loads_processes_with_sidechain_and_round_trips_state() {
         assert!((p.init.unwrap())(plugin));
 
         // Ports: stereo main in/out and the stereo "Condition" sidechain.
-        let ports = (p.get_extension.unwrap())(plugin, CLAP_EXT_AUDIO_PORTS.as_ptr())
-            as *const clap_plugin_audio_ports;
+        let ports = (p.get_extension.unwrap())(plugin, CLAP_EXT_AUDIO_PORTS.as_ptr()) as *const clap_plugin_audio_ports;
         assert!(!ports.is_null());
         assert_eq!(((*ports).count.unwrap())(plugin, true), 2);
         assert_eq!(((*ports).count.unwrap())(plugin, false), 1);
@@ -175,28 +155,17 @@ fn clap_bundle_loads_processes_with_sidechain_and_round_trips_state() {
         };
         let seconds = 6.0;
         let frames = (rate * seconds) as usize;
-        let tone = |f: f64, i: usize| {
-            (0.4 * (2.0 * std::f64::consts::PI * f * i as f64 / rate).sin()) as f32
-        };
+        let tone = |f: f64, i: usize| (0.4 * (2.0 * std::f64::consts::PI * f * i as f64 / rate).sin()) as f32;
         let (mut max_error, mut pos) = (0u32, 0usize);
         while pos + block <= frames {
             let mut main_in: Vec<Vec<f32>> = (0..2)
-                .map(|c| {
-                    (0..block)
-                        .map(|i| tone(220.0 + 110.0 * c as f64, pos + i))
-                        .collect()
-                })
+                .map(|c| (0..block).map(|i| tone(220.0 + 110.0 * c as f64, pos + i)).collect())
                 .collect();
             let mut side_in: Vec<Vec<f32>> = (0..2)
-                .map(|c| {
-                    (0..block)
-                        .map(|i| tone(330.0 + 55.0 * c as f64, pos + i))
-                        .collect()
-                })
+                .map(|c| (0..block).map(|i| tone(330.0 + 55.0 * c as f64, pos + i)).collect())
                 .collect();
             let mut main_out = vec![vec![0.0f32; block]; 2];
-            let mut main_in_ptrs: Vec<*mut f32> =
-                main_in.iter_mut().map(|c| c.as_mut_ptr()).collect();
+            let mut main_in_ptrs: Vec<*mut f32> = main_in.iter_mut().map(|c| c.as_mut_ptr()).collect();
             let mut side_ptrs: Vec<*mut f32> = side_in.iter_mut().map(|c| c.as_mut_ptr()).collect();
             let mut out_ptrs: Vec<*mut f32> = main_out.iter_mut().map(|c| c.as_mut_ptr()).collect();
             let buffer = |ptrs: &mut Vec<*mut f32>| clap_audio_buffer {
@@ -233,8 +202,7 @@ fn clap_bundle_loads_processes_with_sidechain_and_round_trips_state() {
 
         // State: save, change nothing, load it back; both must succeed and
         // the saved bytes must carry the model choice.
-        let state =
-            (p.get_extension.unwrap())(plugin, CLAP_EXT_STATE.as_ptr()) as *const clap_plugin_state;
+        let state = (p.get_extension.unwrap())(plugin, CLAP_EXT_STATE.as_ptr()) as *const clap_plugin_state;
         assert!(!state.is_null());
         let mut saved: Vec<u8> = Vec::new();
         let ostream = clap_ostream {

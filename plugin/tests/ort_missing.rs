@@ -20,15 +20,8 @@ fn missing_onnx_runtime_is_reported_and_audio_still_passes() {
     let mut host = Host::new(Some(test_model()));
     host.activate(48_000.0, 256, ProcessMode::Realtime, STEREO_WITH_SIDECHAIN);
     let stem = signal(48_000.0, 0.2, 1, 0.5);
-    let out = host.run(
-        &[stem.clone(), stem.clone()],
-        &[stem.clone(), stem.clone()],
-        &[256],
-    );
-    assert!(out[0]
-        .iter()
-        .zip(&stem)
-        .all(|(a, b)| a.to_bits() == b.to_bits()));
+    let out = host.run(&[stem.clone(), stem.clone()], &[stem.clone(), stem.clone()], &[256]);
+    assert!(out[0].iter().zip(&stem).all(|(a, b)| a.to_bits() == b.to_bits()));
     let s = host.wait_for("ORT not found", Duration::from_secs(60), |s| {
         matches!(s.state, State::OrtNotFound(_))
     });

@@ -28,12 +28,7 @@ fn real_time_process_cost_and_score_latency() {
     let block = 512;
     let started = Instant::now();
     let mut host = Host::new(Some(test_model()));
-    host.activate(
-        rate,
-        block as u32,
-        ProcessMode::Realtime,
-        STEREO_WITH_SIDECHAIN,
-    );
+    host.activate(rate, block as u32, ProcessMode::Realtime, STEREO_WITH_SIDECHAIN);
     let loaded = host.wait_for("model", Duration::from_secs(60), |s| s.model.is_some());
     let instantiate = started.elapsed();
     eprintln!(
@@ -68,10 +63,7 @@ fn real_time_process_cost_and_score_latency() {
             window_end_at = Some(Instant::now());
         }
         // What the GUI would see, polled once per block (~11 ms resolution).
-        if window_end_at.is_some()
-            && score_seen_at.is_none()
-            && monitor.with_latest(|s| s.windows_scored >= 1)
-        {
+        if window_end_at.is_some() && score_seen_at.is_none() && monitor.with_latest(|s| s.windows_scored >= 1) {
             score_seen_at = Some(Instant::now());
         }
         // Real-time pacing: the worker sees audio arrive as in a host.
@@ -80,9 +72,7 @@ fn real_time_process_cost_and_score_latency() {
             std::thread::sleep(wait);
         }
     }
-    let s = host.wait_for("first score", Duration::from_secs(30), |s| {
-        s.windows_scored >= 1
-    });
+    let s = host.wait_for("first score", Duration::from_secs(30), |s| s.windows_scored >= 1);
     let latency = score_seen_at.unwrap_or_else(Instant::now) - window_end_at.unwrap();
     // Back to back (warm caches), 5 s of audio, the worker running: the cost
     // of process() itself, without the wake-up after each real-time pause.

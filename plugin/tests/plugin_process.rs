@@ -54,7 +54,10 @@ fn audio_passes_through_bit_exactly() {
         // This build ships a default model: the plugin loads it by itself.
         let s = host.wait_for("default model", WAIT, |s| s.model.is_some());
         let info = s.model.unwrap();
-        assert_eq!((info.name.as_str(), info.source.as_str()), ("cocola-default", "default (embedded)"));
+        assert_eq!(
+            (info.name.as_str(), info.source.as_str()),
+            ("cocola-default", "default (embedded)")
+        );
         assert!(info.calibrated);
     } else {
         let s = host.wait_for("no-model state", WAIT, |s| s.state == State::NoModel);
@@ -70,20 +73,12 @@ fn scores_appear_after_five_seconds_and_equal_cocola() {
     let stem = signal(16_000.0, 6.0, 11, 0.5);
     let cond = signal(16_000.0, 6.0, 12, 0.5);
     // 3 s first: listening, no score.
-    host.run(
-        &[stem[..48_000].to_vec()],
-        &[cond[..48_000].to_vec()],
-        &[1024],
-    );
+    host.run(&[stem[..48_000].to_vec()], &[cond[..48_000].to_vec()], &[1024]);
     let s = host.wait_for("listening 3.0 s", WAIT, |s| {
         s.state == State::Listening { heard_seconds: 3.0 }
     });
     assert!(s.timeline.is_empty() && s.headline.is_none());
-    host.run(
-        &[stem[48_000..].to_vec()],
-        &[cond[48_000..].to_vec()],
-        &[1024],
-    );
+    host.run(&[stem[48_000..].to_vec()], &[cond[48_000..].to_vec()], &[1024]);
     let s = host.finish();
     let windows = scored(&s);
     // Windows end at 5 s and 6 s (hop 1 s).
@@ -108,11 +103,7 @@ fn scores_appear_after_five_seconds_and_equal_cocola() {
     assert!(!info.calibrated);
     // The window's song position comes from the transport.
     let p = s.timeline.back().unwrap();
-    assert!(
-        (p.song_seconds.unwrap() - 6.0).abs() < 1e-3,
-        "{:?}",
-        p.song_seconds
-    );
+    assert!((p.song_seconds.unwrap() - 6.0).abs() < 1e-3, "{:?}", p.song_seconds);
 }
 
 #[test]
@@ -122,32 +113,20 @@ fn resampled_host_audio_scores_like_cocola_on_the_resampled_file() {
     host.activate(rate, 512, ProcessMode::Offline, STEREO_WITH_SIDECHAIN);
     let stem = signal(rate, 6.0, 21, 0.5);
     let cond = signal(rate, 6.0, 22, 0.5);
-    host.run(
-        &[stem.clone(), stem.clone()],
-        &[cond.clone(), cond.clone()],
-        &[512],
-    );
+    host.run(&[stem.clone(), stem.clone()], &[cond.clone(), cond.clone()], &[512]);
     let s = host.finish();
     let windows = scored(&s);
     // 6 s at hop 1 s: windows end at 5 and 6 s. At the end of an offline
     // render the resampler's tail is flushed with zeros exactly as the
     // whole-file resampler does, so every window matches `cocola score`.
-    assert_eq!(
-        windows.iter().map(|w| w.0).collect::<Vec<_>>(),
-        vec![80_000, 96_000]
-    );
+    assert_eq!(windows.iter().map(|w| w.0).collect::<Vec<_>>(), vec![80_000, 96_000]);
     let stem16 = cocola::audio::resample_to_16k(&stem, 48_000).unwrap();
     let cond16 = cocola::audio::resample_to_16k(&cond, 48_000).unwrap();
     assert_eq!(stem16.len(), 96_000);
     let mut reference = reference_scorer();
     for (end, scores) in &windows {
         let r = *end as usize - WINDOW_SAMPLES..*end as usize;
-        assert_close(
-            scores,
-            &reference
-                .score_window(&cond16[r.clone()], &stem16[r])
-                .unwrap(),
-        );
+        assert_close(scores, &reference.score_window(&cond16[r.clone()], &stem16[r]).unwrap());
     }
 }
 
@@ -163,8 +142,14 @@ fn real_time_uses_the_low_latency_resampler_and_still_scores_like_cocola() {
     host.wait_for("model", WAIT, |s| s.model.is_some());
     let stem = signal(rate, 6.5, 91, 0.5);
     let cond = signal(rate, 6.5, 92, 0.5);
-    host.run(&[stem.clone(), stem.clone()], &[cond.clone(), cond.clone()], &[441, 1000, 64]);
-    let s = host.wait_for("both windows accounted for", WAIT, |s| s.windows_scored + s.windows_skipped == 2);
+    host.run(
+        &[stem.clone(), stem.clone()],
+        &[cond.clone(), cond.clone()],
+        &[441, 1000, 64],
+    );
+    let s = host.wait_for("both windows accounted for", WAIT, |s| {
+        s.windows_scored + s.windows_skipped == 2
+    });
     let windows = scored(&s);
     assert!(!windows.is_empty());
     let stem16 = cocola::audio::resample_to_16k(&stem, 44_100).unwrap();
@@ -193,10 +178,7 @@ fn missing_and_silent_sidechain_are_distinct_states() {
     host.run(&[stem.clone()], &[vec![0.0; stem.len()]], &[256]);
     let s = host.finish();
     assert_eq!(s.state, State::NoSidechain);
-    assert!(matches!(
-        s.timeline.back().unwrap().outcome,
-        Outcome::NoSidechain
-    ));
+    assert!(matches!(s.timeline.back().unwrap().outcome, Outcome::NoSidechain));
 
     // A quiet condition (about -95 dBFS) is silent, not absent.
     let mut host = Host::new(Some(test_model()));
@@ -229,16 +211,11 @@ fn nan_and_inf_input_neither_crash_nor_poison_later_scores() {
         bad_cond[i + 2] = f32::NEG_INFINITY;
     }
     let out = host.run(&[bad_stem.clone()], &[bad_cond], &[1024]);
-    assert!(out[0]
-        .iter()
-        .zip(&bad_stem)
-        .all(|(a, b)| a.to_bits() == b.to_bits()));
+    assert!(out[0].iter().zip(&bad_stem).all(|(a, b)| a.to_bits() == b.to_bits()));
     let s = host.finish();
     let windows = scored(&s);
     assert_eq!(windows.len(), 7); // 5 s .. 11 s
-    assert!(windows
-        .iter()
-        .all(|(_, w)| w.modes.iter().all(|m| m.raw.is_finite())));
+    assert!(windows.iter().all(|(_, w)| w.modes.iter().all(|m| m.raw.is_finite())));
     // Windows that start after the damage are exactly the clean signal's.
     let mut reference = reference_scorer();
     for (end, scores) in windows
@@ -246,10 +223,7 @@ fn nan_and_inf_input_neither_crash_nor_poison_later_scores() {
         .filter(|(end, _)| *end as usize - WINDOW_SAMPLES >= 20_003)
     {
         let r = *end as usize - WINDOW_SAMPLES..*end as usize;
-        assert_close(
-            scores,
-            &reference.score_window(&cond[r.clone()], &stem[r]).unwrap(),
-        );
+        assert_close(scores, &reference.score_window(&cond[r.clone()], &stem[r]).unwrap());
     }
 }
 
@@ -265,10 +239,7 @@ fn every_host_rate_and_buffer_size() {
         let cond = signal(rate, 5.3, 52, 0.5);
         let out = host.run(&[stem.clone(), stem.clone()], &[cond.clone(), cond], &sizes);
         assert!(
-            out[0]
-                .iter()
-                .zip(&stem)
-                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            out[0].iter().zip(&stem).all(|(a, b)| a.to_bits() == b.to_bits()),
             "{rate}"
         );
         let s = host.finish();
@@ -286,11 +257,7 @@ fn reset_starts_listening_again() {
     host.run(&[stem.clone()], &[cond.clone()], &[512]);
     host.wait_for("first score", WAIT, |s| s.windows_scored == 1);
     host.plugin.reset();
-    host.run(
-        &[stem[..16_000].to_vec()],
-        &[cond[..16_000].to_vec()],
-        &[512],
-    );
+    host.run(&[stem[..16_000].to_vec()], &[cond[..16_000].to_vec()], &[512]);
     host.wait_for("listening again", WAIT, |s| {
         s.state == State::Listening { heard_seconds: 1.0 }
     });
@@ -318,19 +285,11 @@ fn transport_stop_then_start_elsewhere_listens_afresh_at_the_new_song_position()
     // Started again at 42 s: the audio no longer joins up with the history.
     host.ctx.transport.playing = true;
     host.song_frames = 42 * 16_000;
-    host.run(
-        &[stem[..32_000].to_vec()],
-        &[cond[..32_000].to_vec()],
-        &[512],
-    );
+    host.run(&[stem[..32_000].to_vec()], &[cond[..32_000].to_vec()], &[512]);
     host.wait_for("listening afresh", WAIT, |s| {
         s.state == State::Listening { heard_seconds: 2.0 }
     });
-    host.run(
-        &[stem[32_000..].to_vec()],
-        &[cond[32_000..].to_vec()],
-        &[512],
-    );
+    host.run(&[stem[32_000..].to_vec()], &[cond[32_000..].to_vec()], &[512]);
     let s = host.finish();
     // Windows end 5 s and 6 s after the restart, at song positions 47 and 48 s;
     // none spans the jump.
@@ -356,9 +315,7 @@ fn bad_model_file_is_a_clear_error_and_a_good_one_recovers() {
     std::fs::write(&bad, b"this is not an onnx file").unwrap();
     let mut host = Host::new(Some(&bad));
     host.activate(48_000.0, 512, ProcessMode::Realtime, STEREO_WITH_SIDECHAIN);
-    let s = host.wait_for("model failed", WAIT, |s| {
-        matches!(s.state, State::ModelFailed(_))
-    });
+    let s = host.wait_for("model failed", WAIT, |s| matches!(s.state, State::ModelFailed(_)));
     let State::ModelFailed(msg) = s.state else {
         unreachable!()
     };
@@ -399,17 +356,11 @@ fn state_round_trips_through_the_params() {
     for (id, v) in &values {
         setter(&*p2, id, *v);
     }
-    assert_eq!(
-        p2.model_choice(),
-        ModelChoice::File(test_model().to_path_buf())
-    );
+    assert_eq!(p2.model_choice(), ModelChoice::File(test_model().to_path_buf()));
     assert_eq!(p2.hop_seconds.value(), params.hop_seconds.value());
     assert_eq!(p2.silence_dbfs.value(), params.silence_dbfs.value());
     assert_eq!(p2.smoothing.value(), params.smoothing.value());
-    assert_eq!(
-        p2.headline.value(),
-        cocola_plugin::params::HeadlineMode::Percussive
-    );
+    assert_eq!(p2.headline.value(), cocola_plugin::params::HeadlineMode::Percussive);
     assert!(
         (p2.hop_seconds.value() - 1.6).abs() < 1e-6,
         "{}",

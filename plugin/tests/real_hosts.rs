@@ -14,10 +14,7 @@ use std::process::Command;
 use cocola::score::{Scorer, WindowOptions, WindowOutcome};
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 fn bundle_dir() -> PathBuf {
@@ -108,21 +105,13 @@ fn dawdreamer_renders_vst3_with_sidechain_bit_exact_and_scores_like_cocola() {
         .zip(&input)
         .filter(|(a, b)| a.to_bits() != b.to_bits())
         .count();
-    assert_eq!(
-        differing, 0,
-        "output differs from input in {differing} samples"
-    );
+    assert_eq!(differing, 0, "output differs from input in {differing} samples");
 
     // Scores: the plugin's log against cocola's own scoring of the same audio
     // (mono mean, whole-file resampling, 5 s windows every 1 s).
     let log = std::fs::read_to_string(&log).unwrap_or_default();
     let windows = logged_windows(&log);
-    let mono = |c: &[Vec<f32>]| {
-        c[0].iter()
-            .zip(&c[1])
-            .map(|(a, b)| (a + b) * 0.5)
-            .collect::<Vec<f32>>()
-    };
+    let mono = |c: &[Vec<f32>]| c[0].iter().zip(&c[1]).map(|(a, b)| (a + b) * 0.5).collect::<Vec<f32>>();
     let stem16 = cocola::audio::resample_to_16k(&mono(&stem), rate).unwrap();
     let cond16 = cocola::audio::resample_to_16k(&mono(&cond), rate).unwrap();
     let model = cocola::model::Model::load(host::test_model(), &Default::default()).unwrap();
@@ -137,9 +126,7 @@ fn dawdreamer_renders_vst3_with_sidechain_bit_exact_and_scores_like_cocola() {
         .windows
         .iter()
         .filter_map(|w| match w.outcome {
-            WindowOutcome::Scored(s) => {
-                Some((w.end_seconds, std::array::from_fn(|i| s.modes[i].raw)))
-            }
+            WindowOutcome::Scored(s) => Some((w.end_seconds, std::array::from_fn(|i| s.modes[i].raw))),
             _ => None,
         })
         .collect();
@@ -170,9 +157,7 @@ fn qtractor_scanner_lists_the_clap_plugin() {
     // Qtractor's own out-of-process scanner (Debian package `qtractor`).
     let scanner = std::env::var_os("COCOLA_QTRACTOR_SCAN")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from("/usr/lib/x86_64-linux-gnu/qtractor/qtractor_plugin_scan")
-        });
+        .unwrap_or_else(|| PathBuf::from("/usr/lib/x86_64-linux-gnu/qtractor/qtractor_plugin_scan"));
     if !scanner.is_file() {
         eprintln!(
             "SKIPPED: {} not installed (apt-get install qtractor)",

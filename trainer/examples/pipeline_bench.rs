@@ -20,7 +20,11 @@ fn main() {
             (0..4)
                 .map(|s| {
                     let f = 55.0 * (1 + t + s) as f32;
-                    (0..60 * 16_000).map(|i| 0.1 * (i as f32 * f * std::f32::consts::TAU / 16_000.0).sin() * (((i / 4000) % 2) as f32)).collect()
+                    (0..60 * 16_000)
+                        .map(|i| {
+                            0.1 * (i as f32 * f * std::f32::consts::TAU / 16_000.0).sin() * (((i / 4000) % 2) as f32)
+                        })
+                        .collect()
                 })
                 .collect()
         })
@@ -42,7 +46,11 @@ fn main() {
         source.batch(b, &mut ex).unwrap();
     }
     let secs = t.elapsed().as_secs_f64();
-    println!("one thread: {:.1} windows/s ({:.2} s per batch of K = {k} pairs)", (n as f64 * 2.0 * k as f64) / secs, secs / n as f64);
+    println!(
+        "one thread: {:.1} windows/s ({:.2} s per batch of K = {k} pairs)",
+        (n as f64 * 2.0 * k as f64) / secs,
+        secs / n as f64
+    );
     let mut p = Pipeline::start(source, 0, workers, 2 * workers);
     p.next().unwrap();
     let t = Instant::now();
@@ -51,5 +59,9 @@ fn main() {
         p.next().unwrap();
     }
     let secs = t.elapsed().as_secs_f64();
-    println!("{workers} workers: {:.2} batches/s, {:.1} windows/s", m as f64 / secs, m as f64 * 2.0 * k as f64 / secs);
+    println!(
+        "{workers} workers: {:.2} batches/s, {:.1} windows/s",
+        m as f64 / secs,
+        m as f64 * 2.0 * k as f64 / secs
+    );
 }

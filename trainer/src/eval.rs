@@ -22,22 +22,53 @@ impl Encoder for TchEncoder<'_> {
     fn encode(&mut self, features: &[f32], rows: usize) -> Result<Embeddings, ModelError> {
         let (e, we) = embed(self.net, features, rows);
         let host = |t: tch::Tensor| Vec::<f32>::try_from(t.to_device(Device::Cpu).flatten(0, -1));
-        let bad = |e: tch::TchError| ModelError::BadTensor { name: "embedding".into(), detail: e.to_string() };
-        Ok(Embeddings { embedding: host(e).map_err(bad)?, w_embedding: host(we).map_err(bad)?, batch: rows })
+        let bad = |e: tch::TchError| ModelError::BadTensor {
+            name: "embedding".into(),
+            detail: e.to_string(),
+        };
+        Ok(Embeddings {
+            embedding: host(e).map_err(bad)?,
+            w_embedding: host(we).map_err(bad)?,
+            batch: rows,
+        })
     }
 }
 
 /// Accuracy@K of `net` on the `split` tracks of `spec`.
-pub fn evaluate(net: &Network, spec: &DatasetSpec, split: Split, seed: u64, options: &SubmixOptions) -> anyhow::Result<SubmixReport> {
+pub fn evaluate(
+    net: &Network,
+    spec: &DatasetSpec,
+    split: Split,
+    seed: u64,
+    options: &SubmixOptions,
+) -> anyhow::Result<SubmixReport> {
     let listing = discover(spec, seed)?;
     let tracks: Vec<TrackSpec> = listing
         .tracks
         .into_iter()
         .filter(|t| t.split == split)
-        .map(|t| TrackSpec { name: t.name, stems: t.stems })
+        .map(|t| TrackSpec {
+            name: t.name,
+            stems: t.stems,
+        })
         .collect();
-    anyhow::ensure!(!tracks.is_empty(), "{}: no {} tracks", spec.root.display(), split.name());
-    let listing = TrackListing { tracks, warnings: listing.warnings };
+    anyhow::ensure!(
+        !tracks.is_empty(),
+        "{}: no {} tracks",
+        spec.root.display(),
+        split.name()
+    );
+    let listing = TrackListing {
+        tracks,
+        warnings: listing.warnings,
+    };
     let mut encoder = TchEncoder { net };
-    Ok(evaluate_listing(&mut encoder, &EmbeddingCache::disabled(), &spec.root, listing, options, &NoProgress)?)
+    Ok(evaluate_listing(
+        &mut encoder,
+        &EmbeddingCache::disabled(),
+        &spec.root,
+        listing,
+        options,
+        &NoProgress,
+    )?)
 }

@@ -26,10 +26,10 @@ use std::path::Path;
 use cocola::calibration::{Calibration, ModeCalibration, ScoreDistribution};
 use cocola::contract::FEATURE_LEN;
 use cocola::eval::protocol::batch_accuracy;
+use cocola::features::FeatureExtractor;
 use cocola::mode::Mode;
 use cocola::model::arch::Architecture;
 use cocola::model::{write_model_file, ModelMetadata};
-use cocola::features::FeatureExtractor;
 use tch::{Device, Tensor};
 
 use crate::data::pipeline::Source;
@@ -66,7 +66,9 @@ pub fn load_network(path: &Path, device: Device) -> anyhow::Result<(Network, che
 /// Embeds `rows` feature tensors in inference mode: (f(x), W f(x)).
 pub fn embed(net: &Network, features: &[f32], rows: usize) -> (Tensor, Tensor) {
     tch::no_grad(|| {
-        let x = Tensor::from_slice(features).reshape([rows as i64, 2, 64, 501]).to_device(net.device());
+        let x = Tensor::from_slice(features)
+            .reshape([rows as i64, 2, 64, 501])
+            .to_device(net.device());
         let e = net.embed(&x, false);
         let we = net.w_embedding(&e);
         (e, we)
@@ -93,17 +95,30 @@ pub fn measure(net: &Network, source: &Source, batches: u64) -> anyhow::Result<(
             let sim: Vec<f32> = Vec::try_from(net.similarity(&a, &p).to_device(Device::Cpu).flatten(0, -1))?;
             for i in 0..k {
                 for j in 0..k {
-                    if i == j { coherent[m].push(sim[i * k + j]) } else { random[m].push(sim[i * k + j]) }
+                    if i == j {
+                        coherent[m].push(sim[i * k + j])
+                    } else {
+                        random[m].push(sim[i * k + j])
+                    }
                 }
             }
             accuracy[m] += batch_accuracy(&sim, k) / batches as f64;
         }
     }
     let cal = |m: usize| -> anyhow::Result<ModeCalibration> {
-        let d = |s: &[f32]| ScoreDistribution::from_scores(s).ok_or_else(|| anyhow::anyhow!("non-finite scores on validation data"));
-        Ok(ModeCalibration { coherent: d(&coherent[m])?, random: d(&random[m])? })
+        let d = |s: &[f32]| {
+            ScoreDistribution::from_scores(s).ok_or_else(|| anyhow::anyhow!("non-finite scores on validation data"))
+        };
+        Ok(ModeCalibration {
+            coherent: d(&coherent[m])?,
+            random: d(&random[m])?,
+        })
     };
-    let calibration = Calibration { both: cal(0)?, harmonic: cal(1)?, percussive: cal(2)? };
+    let calibration = Calibration {
+        both: cal(0)?,
+        harmonic: cal(1)?,
+        percussive: cal(2)?,
+    };
     let mut acc = serde_json::Map::new();
     for (m, mode) in Mode::ALL.into_iter().enumerate() {
         acc.insert(mode.name().into(), serde_json::json!({ k.to_string(): accuracy[m] }));
@@ -146,7 +161,14 @@ pub fn export(checkpoint_path: &Path, out: &Path, opts: &ExportOptions) -> anyho
     let mut sampler = cfg.sampler();
     sampler.noise_std = 0.0;
     sampler.masks = crate::data::sampler::Masks::Off;
-    let source = Source { store: validation.store, pools: validation.pools, config: sampler, seed: cfg.seed, stream: Stream::Validation, features: None };
+    let source = Source {
+        store: validation.store,
+        pools: validation.pools,
+        config: sampler,
+        seed: cfg.seed,
+        stream: Stream::Validation,
+        features: None,
+    };
     let (calibration, accuracy) = measure(&net, &source, opts.batches.max(1))?;
 
     let mut meta = ModelMetadata::new(&opts.name, &opts.version);
@@ -158,8 +180,11 @@ pub fn export(checkpoint_path: &Path, out: &Path, opts: &ExportOptions) -> anyho
         .map(|d| format!("{} (train split, weight {})", d.kind.label(), d.weight))
         .collect::<Vec<_>>()
         .join(", ");
-    meta.training_data =
-        if opts.training_data.is_empty() { datasets } else { format!("{}; {datasets}", opts.training_data) };
+    meta.training_data = if opts.training_data.is_empty() {
+        datasets
+    } else {
+        format!("{}; {datasets}", opts.training_data)
+    };
     meta.training = serde_json::json!({
         "trainer": format!("cocola-trainer {}", env!("CARGO_PKG_VERSION")),
         "steps": ck.info.step,

@@ -9,7 +9,11 @@ use cocola_trainer::data::source::DatasetSpec;
 use cocola_trainer::train::config::TrainConfig;
 
 #[derive(Parser)]
-#[command(name = "cocola-trainer", version, about = "Train, evaluate and export COCOLA encoders (libtorch)")]
+#[command(
+    name = "cocola-trainer",
+    version,
+    about = "Train, evaluate and export COCOLA encoders (libtorch)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -215,7 +219,9 @@ struct TrainArgs {
 
 impl TrainArgs {
     fn config(self) -> (TrainConfig, bool) {
-        let cache = self.cache.unwrap_or_else(|| self.out.parent().unwrap_or(&self.out).join("stem-cache"));
+        let cache = self
+            .cache
+            .unwrap_or_else(|| self.out.parent().unwrap_or(&self.out).join("stem-cache"));
         let mut c = TrainConfig::paper(self.data, self.out, cache);
         c.steps = self.steps;
         c.batch = self.batch;
@@ -297,7 +303,10 @@ fn render(a: RenderArgs) -> anyhow::Result<()> {
     o.tail_seconds = a.tail;
     o.max_seconds = a.max_seconds;
     o.crop_seconds = a.crop;
-    anyhow::ensure!((0.0..=1.0).contains(&a.soundfont_mix), "--soundfont-mix must be between 0 and 1");
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&a.soundfont_mix),
+        "--soundfont-mix must be between 0 and 1"
+    );
     o.soundfont_mix = a.soundfont_mix;
     o.min_stems = a.min_stems;
     o.jobs = a.jobs;
@@ -322,11 +331,21 @@ fn render(a: RenderArgs) -> anyhow::Result<()> {
 fn eval(a: EvalArgs) -> anyhow::Result<()> {
     let device = tch::Device::cuda_if_available();
     let (net, _) = cocola_trainer::export::load_network(&a.checkpoint, device)?;
-    let options = cocola::eval::SubmixOptions { ks: a.k, anchors: a.anchors, seed: a.seed, ..Default::default() };
+    let options = cocola::eval::SubmixOptions {
+        ks: a.k,
+        anchors: a.anchors,
+        seed: a.seed,
+        ..Default::default()
+    };
     let mut reports = Vec::new();
     for spec in &a.data {
         let report = cocola_trainer::eval::evaluate(&net, spec, a.split, a.split_seed, &options)?;
-        println!("{} ({} split, {} tracks)", spec.kind.label(), a.split.name(), report.tracks_used);
+        println!(
+            "{} ({} split, {} tracks)",
+            spec.kind.label(),
+            a.split.name(),
+            report.tracks_used
+        );
         for r in &report.results {
             println!(
                 "  K={:<3} {:<10} {:6.2} %  (chance {:.2} %, {} anchors)",

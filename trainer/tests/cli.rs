@@ -13,7 +13,11 @@ fn trainer(args: &[&str]) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 #[test]
@@ -22,12 +26,36 @@ fn every_subcommand_has_help_naming_its_key_flags() {
         (
             "train",
             &[
-                "--data", "--out", "--steps", "--batch", "--lr", "--seed", "--checkpoint-every", "--validate-every",
-                "--resume", "--cpu", "--workers", "--feature-cache",
+                "--data",
+                "--out",
+                "--steps",
+                "--batch",
+                "--lr",
+                "--seed",
+                "--checkpoint-every",
+                "--validate-every",
+                "--resume",
+                "--cpu",
+                "--workers",
+                "--feature-cache",
             ],
         ),
-        ("eval", &["<CHECKPOINT>", "--data", "--split", "--k", "--anchors", "--seed", "--json"]),
-        ("export", &["<CHECKPOINT>", "--out", "--name", "--model-version", "--batches"]),
+        (
+            "eval",
+            &[
+                "<CHECKPOINT>",
+                "--data",
+                "--split",
+                "--k",
+                "--anchors",
+                "--seed",
+                "--json",
+            ],
+        ),
+        (
+            "export",
+            &["<CHECKPOINT>", "--out", "--name", "--model-version", "--batches"],
+        ),
         ("doctor", &[]),
     ];
     for (sub, flags) in cases {
@@ -51,7 +79,11 @@ fn assert_clean_failure(o: &Output, needle: &Path) {
     assert!(!o.status.success(), "expected failure, got success: {msg}");
     assert!(!msg.contains("panicked"), "panicked: {msg}");
     assert_eq!(o.status.code(), Some(1), "{msg}");
-    assert!(msg.contains(&needle.display().to_string()), "message does not name {}: {msg}", needle.display());
+    assert!(
+        msg.contains(&needle.display().to_string()),
+        "message does not name {}: {msg}",
+        needle.display()
+    );
 }
 
 #[test]
@@ -62,13 +94,31 @@ fn missing_data_and_bad_checkpoints_fail_naming_the_path() {
 
     let nope = d.join("no-such-data");
     let generic = format!("generic:{}", s(&nope));
-    let o = trainer(&["train", "--data", &generic, "--out", &s(&d.join("run")), "--cpu", "--steps", "1"]);
+    let o = trainer(&[
+        "train",
+        "--data",
+        &generic,
+        "--out",
+        &s(&d.join("run")),
+        "--cpu",
+        "--steps",
+        "1",
+    ]);
     assert_clean_failure(&o, &nope);
 
     // A folder without any track in the layout.
     let empty = d.join("empty");
     std::fs::create_dir_all(&empty).unwrap();
-    let o = trainer(&["train", "--data", &format!("musdb:{}", s(&empty)), "--out", &s(&d.join("run2")), "--cpu", "--steps", "1"]);
+    let o = trainer(&[
+        "train",
+        "--data",
+        &format!("musdb:{}", s(&empty)),
+        "--out",
+        &s(&d.join("run2")),
+        "--cpu",
+        "--steps",
+        "1",
+    ]);
     assert_clean_failure(&o, &empty);
 
     let missing = d.join("missing.json");
@@ -102,7 +152,13 @@ fn missing_data_and_bad_checkpoints_fail_naming_the_path() {
     assert_clean_failure(&o, &d.join("lonely.safetensors"));
 
     // An unknown dataset kind is a usage error (clap's exit code 2).
-    let o = trainer(&["train", "--data", &format!("bogus:{}", s(d)), "--out", &s(&d.join("run3"))]);
+    let o = trainer(&[
+        "train",
+        "--data",
+        &format!("bogus:{}", s(d)),
+        "--out",
+        &s(&d.join("run3")),
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("unknown dataset kind 'bogus'"), "{}", text(&o));
 }

@@ -52,7 +52,11 @@ fn sigkill_after_a_checkpoint_then_resume_continues_from_it() {
     let ckpts = out.join("checkpoints");
 
     // Far more steps than it will live for: it is killed first.
-    let mut child = train(&data, &out, 1000, false).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = train(&data, &out, 1000, false)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(90);
     while checkpoint::periodic(&ckpts).is_empty() {
         assert!(Instant::now() < deadline, "no checkpoint within 90 s");
@@ -77,7 +81,10 @@ fn sigkill_after_a_checkpoint_then_resume_continues_from_it() {
     let resumed = train(&data, &out, s + 2, true).output().unwrap();
     let err = String::from_utf8_lossy(&resumed.stderr);
     assert!(resumed.status.success(), "resume failed: {err}");
-    assert!(err.contains(&format!("(step {s})")), "did not resume from step {s}: {err}");
+    assert!(
+        err.contains(&format!("(step {s})")),
+        "did not resume from step {s}: {err}"
+    );
     assert_no_torn_checkpoint(&ckpts);
     let last = checkpoint::latest(&ckpts).unwrap();
     assert_eq!(last.info.step, s + 2);
@@ -92,5 +99,8 @@ fn sigkill_after_a_checkpoint_then_resume_continues_from_it() {
         .map(|v| v["step"].as_u64().unwrap())
         .collect();
     assert_eq!(steps, (1..=s + 2).collect::<Vec<_>>());
-    println!("killed after {killed_after:.1?} at checkpoint step {s}; whole test {:.1?}", t0.elapsed());
+    println!(
+        "killed after {killed_after:.1?} at checkpoint step {s}; whole test {:.1?}",
+        t0.elapsed()
+    );
 }

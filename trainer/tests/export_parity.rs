@@ -6,9 +6,9 @@ mod support;
 
 use cocola::contract::FEATURE_LEN;
 use cocola::features::FeatureExtractor;
+use cocola::model::arch::Architecture;
 use cocola::model::{LoadOptions, Model};
 use cocola_trainer::data::source::{DatasetSpec, Split};
-use cocola::model::arch::Architecture;
 use cocola_trainer::export::{embed, export, load_network, ExportOptions};
 use cocola_trainer::model::{Network, Params};
 use cocola_trainer::train::config::TrainConfig;
@@ -29,14 +29,30 @@ fn exported_model_matches_tch_and_is_calibrated() {
     let ck = outcome.last_checkpoint.unwrap();
 
     let onnx = dir.path().join("model.onnx");
-    let opts = ExportOptions { name: "test".into(), version: "0.1".into(), description: String::new(), license: "MIT".into(), batches: 2, training_data: String::new(), recalibrate_bn_batches: 0 };
+    let opts = ExportOptions {
+        name: "test".into(),
+        version: "0.1".into(),
+        description: String::new(),
+        license: "MIT".into(),
+        batches: 2,
+        training_data: String::new(),
+        recalibrate_bn_batches: 0,
+    };
     let meta = export(&ck, &onnx, &opts).unwrap();
     assert!(meta.calibration.is_some());
     assert_eq!(meta.training["steps"], 2);
     // With BatchNorm statistics recomputed from training batches: recorded,
     // and a model that still loads.
     let recalibrated = dir.path().join("recalibrated.onnx");
-    let meta = export(&ck, &recalibrated, &ExportOptions { recalibrate_bn_batches: 2, ..opts.clone() }).unwrap();
+    let meta = export(
+        &ck,
+        &recalibrated,
+        &ExportOptions {
+            recalibrate_bn_batches: 2,
+            ..opts.clone()
+        },
+    )
+    .unwrap();
     assert_eq!(meta.training["bn_recalibration_batches"], 2);
     Model::load(&recalibrated, &LoadOptions::default()).unwrap();
 
@@ -44,7 +60,11 @@ fn exported_model_matches_tch_and_is_calibrated() {
     let mut ex = FeatureExtractor::new();
     let mut features = vec![0.0f32; 3 * FEATURE_LEN];
     for (i, t) in [0usize, 7, 13].into_iter().enumerate() {
-        let mix: Vec<f32> = support::stem(t, 0, 5.0).iter().zip(support::stem(t, 1, 5.0)).map(|(a, b)| a + b).collect();
+        let mix: Vec<f32> = support::stem(t, 0, 5.0)
+            .iter()
+            .zip(support::stem(t, 1, 5.0))
+            .map(|(a, b)| a + b)
+            .collect();
         ex.extract_into(&mix, &mut features[i * FEATURE_LEN..(i + 1) * FEATURE_LEN]);
     }
     let (net, _) = load_network(&ck, Device::Cpu).unwrap();
@@ -62,7 +82,11 @@ fn exported_model_matches_tch_and_is_calibrated() {
 
     // accuracy@K: the trainer's eval (tch) and cocola's protocol on the
     // exported model (ONNX Runtime) agree on the same tracks.
-    let options = cocola::eval::SubmixOptions { ks: vec![2, 4], anchors: 16, ..Default::default() };
+    let options = cocola::eval::SubmixOptions {
+        ks: vec![2, 4],
+        anchors: 16,
+        ..Default::default()
+    };
     let spec: DatasetSpec = format!("generic:{}", data.display()).parse().unwrap();
     let ours = cocola_trainer::eval::evaluate(&net, &spec, Split::Validation, 0, &options).unwrap();
     let listing = cocola::eval::tracks::TrackListing {
@@ -71,15 +95,23 @@ fn exported_model_matches_tch_and_is_calibrated() {
             .tracks
             .into_iter()
             .filter(|t| t.split == Split::Validation)
-            .map(|t| cocola::eval::tracks::TrackSpec { name: t.name, stems: t.stems })
+            .map(|t| cocola::eval::tracks::TrackSpec {
+                name: t.name,
+                stems: t.stems,
+            })
             .collect(),
         warnings: vec![],
     };
     let cache = cocola::eval::EmbeddingCache::disabled();
-    let theirs = cocola::eval::evaluate_listing(&mut model, &cache, &data, listing, &options, &cocola::eval::NoProgress).unwrap();
+    let theirs =
+        cocola::eval::evaluate_listing(&mut model, &cache, &data, listing, &options, &cocola::eval::NoProgress)
+            .unwrap();
     assert_eq!(ours.results.len(), 2 * 3);
     for (a, b) in ours.results.iter().zip(&theirs.results) {
-        println!("K={} {}: tch {:.4}, ONNX {:.4}", a.accuracy.k, a.mode, a.accuracy.accuracy, b.accuracy.accuracy);
+        println!(
+            "K={} {}: tch {:.4}, ONNX {:.4}",
+            a.accuracy.k, a.mode, a.accuracy.accuracy, b.accuracy.accuracy
+        );
         assert_eq!((a.accuracy.k, a.mode), (b.accuracy.k, b.mode));
         // Same draws and protocol; a 2-step model scores near-ties, where the
         // 1e-6 numeric difference may flip an anchor or two (1/16 each).
@@ -99,7 +131,10 @@ fn recomputed_batch_norm_statistics_are_the_mean_over_batches() {
     let stats = |net: &Network| net.params.get(&running_mean).copy();
     let features = |seed: i64| {
         tch::manual_seed(seed);
-        (Tensor::rand([2, 2, 64, 501], (Kind::Float, Device::Cpu)) * -80.0, Tensor::rand([2, 2, 64, 501], (Kind::Float, Device::Cpu)) * -40.0)
+        (
+            Tensor::rand([2, 2, 64, 501], (Kind::Float, Device::Cpu)) * -80.0,
+            Tensor::rand([2, 2, 64, 501], (Kind::Float, Device::Cpu)) * -40.0,
+        )
     };
     let ((a1, p1), (a2, p2)) = (features(1), features(2));
     let _ = net.params.get(&running_mean).shallow_clone().fill_(1e3);
@@ -107,12 +142,18 @@ fn recomputed_batch_norm_statistics_are_the_mean_over_batches() {
     let first = stats(&net);
     let _ = net.params.get(&running_mean).shallow_clone().fill_(-7.0);
     net.accumulate_bn_statistics(&a1, &p1, 0);
-    assert!(first.allclose(&stats(&net), 1e-6, 1e-6, false), "the first batch must forget the old statistics");
+    assert!(
+        first.allclose(&stats(&net), 1e-6, 1e-6, false),
+        "the first batch must forget the old statistics"
+    );
     assert!(first.abs().max().double_value(&[]) < 1e3);
     net.accumulate_bn_statistics(&a2, &p2, 0);
     let second = stats(&net);
     net.accumulate_bn_statistics(&a1, &p1, 0);
     net.accumulate_bn_statistics(&a2, &p2, 1);
     let mean: Tensor = (&first + &second) / 2.0;
-    assert!(mean.allclose(&stats(&net), 1e-4, 1e-4, false), "two batches average with equal weight");
+    assert!(
+        mean.allclose(&stats(&net), 1e-4, 1e-4, false),
+        "two batches average with equal weight"
+    );
 }

@@ -17,8 +17,12 @@ fn spec(kind: &str, root: &Path) -> DatasetSpec {
 }
 
 fn splits(specs: &DatasetSpec) -> Vec<(String, Split, usize)> {
-    let mut v: Vec<_> =
-        discover(specs, 0).unwrap().tracks.into_iter().map(|t| (t.name, t.split, t.stems.len())).collect();
+    let mut v: Vec<_> = discover(specs, 0)
+        .unwrap()
+        .tracks
+        .into_iter()
+        .map(|t| (t.name, t.split, t.stems.len()))
+        .collect();
     v.sort();
     v
 }
@@ -33,7 +37,10 @@ fn musdb_layout() {
     }
     assert_eq!(
         splits(&spec("musdb", d.path())),
-        [("A - Song".into(), Split::Train, 4), ("B - Other".into(), Split::Test, 4)]
+        [
+            ("A - Song".into(), Split::Train, 4),
+            ("B - Other".into(), Split::Test, 4)
+        ]
     );
 }
 
@@ -54,7 +61,10 @@ fn moisesdb_layout_and_seeded_split() {
     assert!(listing.tracks.iter().all(|t| t.stems.len() == 3));
     assert!(listing.warnings.iter().any(|w| w.contains("no data.json")));
     let count = |s: Split| listing.tracks.iter().filter(|t| t.split == s).count();
-    assert_eq!((count(Split::Train), count(Split::Validation), count(Split::Test)), (16, 2, 2));
+    assert_eq!(
+        (count(Split::Train), count(Split::Validation), count(Split::Test)),
+        (16, 2, 2)
+    );
     assert_ne!(splits(&spec("moisesdb", d.path())), {
         let mut v: Vec<_> = discover(&spec("moisesdb", d.path()), 1)
             .unwrap()
@@ -79,26 +89,46 @@ fn slakh_layout_skips_unrendered_stems() {
     .unwrap();
     for s in ["S00", "S01", "S02"] {
         wav(&track.join(format!("stems/{s}.flac.wav")), 0, 0, 0.1);
-        std::fs::rename(track.join(format!("stems/{s}.flac.wav")), track.join(format!("stems/{s}.wav"))).unwrap();
+        std::fs::rename(
+            track.join(format!("stems/{s}.flac.wav")),
+            track.join(format!("stems/{s}.wav")),
+        )
+        .unwrap();
     }
     // S01 not rendered, S03 rendered but missing: two stems remain.
-    assert_eq!(splits(&spec("slakh", d.path())), [("Track01501".into(), Split::Validation, 2)]);
+    assert_eq!(
+        splits(&spec("slakh", d.path())),
+        [("Track01501".into(), Split::Validation, 2)]
+    );
 }
 
 #[test]
 fn cocochorales_layout_and_ensemble_filter() {
     let d = tempfile::tempdir().unwrap();
-    for (split, name) in
-        [("train", "random_track0000001"), ("valid", "brass_track0000002"), ("test", "random_track0000003")]
-    {
+    for (split, name) in [
+        ("train", "random_track0000001"),
+        ("valid", "brass_track0000002"),
+        ("test", "random_track0000003"),
+    ] {
         for s in 0..4 {
-            wav(&d.path().join(split).join(name).join(format!("stems_audio/{s}_inst.wav")), 0, s, 0.1);
+            wav(
+                &d.path()
+                    .join(split)
+                    .join(name)
+                    .join(format!("stems_audio/{s}_inst.wav")),
+                0,
+                s,
+                0.1,
+            );
         }
     }
     assert_eq!(splits(&spec("cocochorales", d.path())).len(), 3);
     assert_eq!(
         splits(&spec("cocochorales-random", d.path())),
-        [("random_track0000001".into(), Split::Train, 4), ("random_track0000003".into(), Split::Test, 4)]
+        [
+            ("random_track0000001".into(), Split::Train, 4),
+            ("random_track0000003".into(), Split::Test, 4)
+        ]
     );
 }
 
@@ -115,7 +145,12 @@ fn generic_layout_needs_two_stems() {
 #[test]
 fn generic_layout_keeps_given_split_folders() {
     let d = tempfile::tempdir().unwrap();
-    for (split, track) in [("train", "p1.v0"), ("train", "p1.v1"), ("validation", "p2.v0"), ("test", "p3.v0")] {
+    for (split, track) in [
+        ("train", "p1.v0"),
+        ("train", "p1.v1"),
+        ("validation", "p2.v0"),
+        ("test", "p3.v0"),
+    ] {
         for stem in ["bass", "piano"] {
             wav(&d.path().join(split).join(track).join(format!("{stem}.wav")), 0, 0, 0.1);
         }

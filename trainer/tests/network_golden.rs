@@ -15,8 +15,12 @@ use tch::{Device, Tensor};
 const SEED: u64 = 7;
 
 fn fixture(name: &str) -> Vec<f32> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../cocola/tests/fixtures/encoder").join(name);
-    cocola::npy::read_f32(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).1
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../cocola/tests/fixtures/encoder")
+        .join(name);
+    cocola::npy::read_f32(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .1
 }
 
 fn inputs() -> Vec<f32> {

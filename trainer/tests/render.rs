@@ -33,11 +33,17 @@ fn track(name: &str, channel: u8, program: Option<u8>, volume: Option<u8>, notes
     if let Some(p) = program {
         timed.push((
             0,
-            TrackEventKind::Midi { channel: ch, message: MidiMessage::ProgramChange { program: u7::new(p) } },
+            TrackEventKind::Midi {
+                channel: ch,
+                message: MidiMessage::ProgramChange { program: u7::new(p) },
+            },
         ));
     }
     if let Some(v) = volume {
-        let message = MidiMessage::Controller { controller: u7::new(7), value: u7::new(v) };
+        let message = MidiMessage::Controller {
+            controller: u7::new(7),
+            value: u7::new(v),
+        };
         timed.push((0, TrackEventKind::Midi { channel: ch, message }));
     }
     for &(beat, c, key, vel, len) in notes {
@@ -46,11 +52,23 @@ fn track(name: &str, channel: u8, program: Option<u8>, volume: Option<u8>, notes
         let c = u4::new(c);
         timed.push((
             on,
-            TrackEventKind::Midi { channel: c, message: MidiMessage::NoteOn { key: u7::new(key), vel: u7::new(vel) } },
+            TrackEventKind::Midi {
+                channel: c,
+                message: MidiMessage::NoteOn {
+                    key: u7::new(key),
+                    vel: u7::new(vel),
+                },
+            },
         ));
         timed.push((
             off,
-            TrackEventKind::Midi { channel: c, message: MidiMessage::NoteOff { key: u7::new(key), vel: u7::new(0) } },
+            TrackEventKind::Midi {
+                channel: c,
+                message: MidiMessage::NoteOff {
+                    key: u7::new(key),
+                    vel: u7::new(0),
+                },
+            },
         ));
     }
     timed.sort_by_key(|t| t.0);
@@ -63,7 +81,10 @@ fn track(name: &str, channel: u8, program: Option<u8>, volume: Option<u8>, notes
             TrackEvent { delta, kind }
         })
         .collect();
-    out.push(TrackEvent { delta: u28::new(0), kind: TrackEventKind::Meta(MetaMessage::EndOfTrack) });
+    out.push(TrackEvent {
+        delta: u28::new(0),
+        kind: TrackEventKind::Meta(MetaMessage::EndOfTrack),
+    });
     out
 }
 
@@ -73,15 +94,36 @@ fn track(name: &str, channel: u8, program: Option<u8>, volume: Option<u8>, notes
 fn write_midi(path: &Path) {
     let mut smf = Smf::new(Header::new(Format::Parallel, Timing::Metrical(u15::new(480))));
     smf.tracks.push(vec![
-        TrackEvent { delta: u28::new(0), kind: TrackEventKind::Meta(MetaMessage::Tempo(u24::new(500_000))) },
-        TrackEvent { delta: u28::new(0), kind: TrackEventKind::Meta(MetaMessage::EndOfTrack) },
+        TrackEvent {
+            delta: u28::new(0),
+            kind: TrackEventKind::Meta(MetaMessage::Tempo(u24::new(500_000))),
+        },
+        TrackEvent {
+            delta: u28::new(0),
+            kind: TrackEventKind::Meta(MetaMessage::EndOfTrack),
+        },
     ]);
-    smf.tracks.push(track("Melody", 0, Some(0), None, &[(0.0, 0, 72, 100, 1.0), (2.0, 0, 76, 100, 1.0)]));
-    smf.tracks.push(track("Bass", 1, Some(33), None, &[(1.0, 1, 40, 110, 1.0), (3.0, 1, 43, 110, 1.0)]));
-    smf.tracks.push(track("Kick", 9, None, None, &[(0.5, 9, 36, 120, 0.25)]));
-    smf.tracks.push(track("Snare", 9, None, None, &[(1.5, 9, 38, 120, 0.25)]));
+    smf.tracks.push(track(
+        "Melody",
+        0,
+        Some(0),
+        None,
+        &[(0.0, 0, 72, 100, 1.0), (2.0, 0, 76, 100, 1.0)],
+    ));
+    smf.tracks.push(track(
+        "Bass",
+        1,
+        Some(33),
+        None,
+        &[(1.0, 1, 40, 110, 1.0), (3.0, 1, 43, 110, 1.0)],
+    ));
+    smf.tracks
+        .push(track("Kick", 9, None, None, &[(0.5, 9, 36, 120, 0.25)]));
+    smf.tracks
+        .push(track("Snare", 9, None, None, &[(1.5, 9, 38, 120, 0.25)]));
     smf.tracks.push(track("Empty", 3, Some(40), None, &[]));
-    smf.tracks.push(track("Muted", 4, Some(19), Some(0), &[(0.0, 4, 60, 100, 3.0)]));
+    smf.tracks
+        .push(track("Muted", 4, Some(19), Some(0), &[(0.0, 4, 60, 100, 3.0)]));
     smf.save(path).unwrap();
 }
 
@@ -99,7 +141,10 @@ fn stems_of(dir: &Path) -> Vec<(String, Vec<f32>)> {
         .filter(|p| p.extension().is_some_and(|e| e == "wav"))
         .collect();
     names.sort();
-    names.into_iter().map(|p| (p.file_stem().unwrap().to_string_lossy().into_owned(), read_wav(&p))).collect()
+    names
+        .into_iter()
+        .map(|p| (p.file_stem().unwrap().to_string_lossy().into_owned(), read_wav(&p)))
+        .collect()
 }
 
 /// First time (s) the signal reaches 2 % of its peak.
@@ -129,7 +174,10 @@ fn files_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
             let mut b = std::fs::read(&f).unwrap();
             if rel.ends_with("render.json") {
                 // Its paths name the output's own folder; compare the rest.
-                b = String::from_utf8(b).unwrap().replace(&dir.display().to_string(), "OUT").into_bytes();
+                b = String::from_utf8(b)
+                    .unwrap()
+                    .replace(&dir.display().to_string(), "OUT")
+                    .into_bytes();
             }
             v.push((rel, b));
         }
@@ -168,12 +216,24 @@ fn stems_are_aligned_separate_and_non_silent() {
     let (piano, bass, drums) = (get("piano"), get("bass"), get("drums"));
     for (name, x, expect) in [("piano", piano, 0.0), ("bass", bass, 0.5), ("drums", drums, 0.25)] {
         let t = onset(x);
-        assert!((t - expect).abs() < 0.03, "{name}: onset at {t:.3} s, expected {expect} s");
+        assert!(
+            (t - expect).abs() < 0.03,
+            "{name}: onset at {t:.3} s, expected {expect} s"
+        );
     }
     // Second onsets: piano at 1.0 s, bass at 1.5 s, snare at 0.75 s.
-    assert!(rms(piano, 1.0, 1.1) > 3.0 * rms(piano, 0.9, 0.98), "piano's second note not at 1.0 s");
-    assert!(rms(bass, 1.5, 1.6) > 1.5 * rms(bass, 1.4, 1.48), "bass's second note not at 1.5 s");
-    assert!(rms(drums, 0.75, 0.85) > 3.0 * rms(drums, 0.65, 0.74), "snare not at 0.75 s");
+    assert!(
+        rms(piano, 1.0, 1.1) > 3.0 * rms(piano, 0.9, 0.98),
+        "piano's second note not at 1.0 s"
+    );
+    assert!(
+        rms(bass, 1.5, 1.6) > 1.5 * rms(bass, 1.4, 1.48),
+        "bass's second note not at 1.5 s"
+    );
+    assert!(
+        rms(drums, 0.75, 0.85) > 3.0 * rms(drums, 0.65, 0.74),
+        "snare not at 0.75 s"
+    );
     // Drums are separate: nothing of them in the melodic stems before the melody sounds.
     assert!(rms(bass, 0.2, 0.45) < 1e-4, "bass stem has sound before its first note");
 
@@ -201,12 +261,19 @@ fn variants_differ_seeded_output_is_identical_and_resume_skips() {
     assert_eq!((s.rendered, s.failed.len()), (3, 0), "{:?}", s.failed);
 
     let a = files_bytes(&o.out);
-    let tracks: Vec<Vec<u8>> =
-        (0..3).map(|v| std::fs::read(o.out.join(format!("piece.v{v}/render.json"))).unwrap()).collect();
-    assert!(tracks[0] != tracks[1] && tracks[1] != tracks[2] && tracks[0] != tracks[2], "variants are identical");
+    let tracks: Vec<Vec<u8>> = (0..3)
+        .map(|v| std::fs::read(o.out.join(format!("piece.v{v}/render.json"))).unwrap())
+        .collect();
+    assert!(
+        tracks[0] != tracks[1] && tracks[1] != tracks[2] && tracks[0] != tracks[2],
+        "variants are identical"
+    );
     let d0 = stems_of(&o.out.join("piece.v0"));
     let d1 = stems_of(&o.out.join("piece.v1"));
-    assert!(d0.iter().map(|s| &s.1).ne(d1.iter().map(|s| &s.1)), "variant audio identical");
+    assert!(
+        d0.iter().map(|s| &s.1).ne(d1.iter().map(|s| &s.1)),
+        "variant audio identical"
+    );
 
     // Same seed, other folder, one thread: bit-identical.
     let mut o2 = o.clone();
@@ -227,13 +294,22 @@ fn variants_differ_seeded_output_is_identical_and_resume_skips() {
 
     // Resume: finished tracks are skipped untouched; a stale temp folder
     // and a missing track are redone.
-    let stamp = std::fs::metadata(o.out.join("piece.v0/render.json")).unwrap().modified().unwrap();
+    let stamp = std::fs::metadata(o.out.join("piece.v0/render.json"))
+        .unwrap()
+        .modified()
+        .unwrap();
     std::fs::remove_dir_all(o.out.join("piece.v2")).unwrap();
     std::fs::create_dir_all(o.out.join(".render-tmp/piece.v2")).unwrap();
     std::fs::write(o.out.join(".render-tmp/piece.v2/junk.wav"), b"x").unwrap();
     let s = render::run(std::slice::from_ref(&mid), &o).unwrap();
     assert_eq!((s.rendered, s.skipped_existing), (1, 2));
-    assert_eq!(std::fs::metadata(o.out.join("piece.v0/render.json")).unwrap().modified().unwrap(), stamp);
+    assert_eq!(
+        std::fs::metadata(o.out.join("piece.v0/render.json"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        stamp
+    );
     assert!(!o.out.join(".render-tmp").exists());
     assert_eq!(files_bytes(&o.out), a, "re-rendered track differs");
 }
@@ -351,13 +427,28 @@ fn crop_renders_only_the_start_and_releases_held_notes() {
     cropped.crop_seconds = Some(1.25);
     render::run(std::slice::from_ref(&mid), &full).unwrap();
     render::run(std::slice::from_ref(&mid), &cropped).unwrap();
-    let bass = |dir: &Path| stems_of(&dir.join("piece")).into_iter().find(|s| s.0 == "bass").unwrap().1;
+    let bass = |dir: &Path| {
+        stems_of(&dir.join("piece"))
+            .into_iter()
+            .find(|s| s.0 == "bass")
+            .unwrap()
+            .1
+    };
     let (b_full, b_cropped) = (bass(&full.out), bass(&cropped.out));
     assert_eq!(b_cropped.len(), (2.25 * SR as f64) as usize, "crop + 1 s tail");
     let rms = |x: &[f32]| (x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32).sqrt();
     let late = |x: &[f32]| rms(&x[(1.6 * SR as f64) as usize..(2.0 * SR as f64) as usize]);
-    assert!(late(&b_full) > 0.01, "the uncut bass plays at 1.6-2.0 s: {}", late(&b_full));
-    assert!(late(&b_cropped) < 0.1 * late(&b_full), "{} vs {}", late(&b_cropped), late(&b_full));
+    assert!(
+        late(&b_full) > 0.01,
+        "the uncut bass plays at 1.6-2.0 s: {}",
+        late(&b_full)
+    );
+    assert!(
+        late(&b_cropped) < 0.1 * late(&b_full),
+        "{} vs {}",
+        late(&b_cropped),
+        late(&b_full)
+    );
     // Before the cut both renderings are the same audio.
     let cut = (1.2 * SR as f64) as usize;
     assert_eq!(&b_cropped[..cut], &b_full[..cut]);

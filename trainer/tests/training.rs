@@ -7,11 +7,11 @@ mod support;
 
 use std::path::Path;
 
-use cocola_trainer::data::source::DatasetSpec;
-use cocola_trainer::train::config::TrainConfig;
 use cocola::model::arch::Architecture;
+use cocola_trainer::data::source::DatasetSpec;
 use cocola_trainer::model::adam::Adam;
 use cocola_trainer::model::{Network, Params};
+use cocola_trainer::train::config::TrainConfig;
 use cocola_trainer::train::{checkpoint, run, train_step};
 
 /// libtorch's random generator (dropout, drop-connect) is global to the
@@ -63,15 +63,25 @@ fn repeated_steps_on_one_batch_memorise_it() {
     const STEPS: usize = 40;
     const LR: f64 = 1e-4;
     let mut adam = Adam::new(&net.params, LR);
-    let results: Vec<_> = (0..STEPS).map(|_| train_step(&net, &mut adam, &anchors, &positives, LR)).collect();
+    let results: Vec<_> = (0..STEPS)
+        .map(|_| train_step(&net, &mut adam, &anchors, &positives, LR))
+        .collect();
     let losses: Vec<f64> = results.iter().map(|r| r.loss).collect();
     let accuracy: Vec<f64> = results.iter().map(|r| r.accuracy).collect();
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     let (late_loss, late_accuracy) = (mean(&losses[STEPS - 10..]), mean(&accuracy[STEPS - 10..]));
     let chance_loss = (K as f64).ln();
-    println!("last 10 steps: loss {late_loss:.3} (chance {chance_loss:.3}), accuracy {late_accuracy:.3} (chance 0.125)");
-    assert!(late_accuracy >= 0.75, "the batch was not memorised: accuracy {accuracy:.3?}");
-    assert!(late_loss < 0.3 * chance_loss, "the loss stayed near chance: {losses:.3?}");
+    println!(
+        "last 10 steps: loss {late_loss:.3} (chance {chance_loss:.3}), accuracy {late_accuracy:.3} (chance 0.125)"
+    );
+    assert!(
+        late_accuracy >= 0.75,
+        "the batch was not memorised: accuracy {accuracy:.3?}"
+    );
+    assert!(
+        late_loss < 0.3 * chance_loss,
+        "the loss stayed near chance: {losses:.3?}"
+    );
 }
 
 /// The whole loop: batches from the pipeline, metrics, validation,
@@ -111,7 +121,10 @@ fn resume_matches_an_uninterrupted_run() {
     // Interrupted after the checkpoint at step 5, then resumed to 10.
     let part = config(&data, &dir.path().join("part"), 5);
     run(&part, false, false).unwrap();
-    let resumed = TrainConfig { steps: 10, ..part.clone() };
+    let resumed = TrainConfig {
+        steps: 10,
+        ..part.clone()
+    };
     let b = run(&resumed, true, false).unwrap();
     assert_eq!(b.start_step, 5);
     assert_eq!(&a.losses[5..], &b.losses[..], "losses after resuming differ");

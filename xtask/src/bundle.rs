@@ -14,13 +14,16 @@ const PACKAGE: &str = "cocola-plugin";
 const BUNDLE_NAME: &str = "COCOLA";
 
 pub fn run(args: &[String]) -> Result<(), String> {
-    let (name, rest) = args.split_first().ok_or("usage: cargo xtask bundle cocola [--release]")?;
+    let (name, rest) = args
+        .split_first()
+        .ok_or("usage: cargo xtask bundle cocola [--release]")?;
     if name != PRODUCT && name != PACKAGE {
         return Err(format!("unknown bundle '{name}': the only plugin here is '{PRODUCT}'"));
     }
     let ort = onnxruntime::ensure_installed()?;
-    let forwarded =
-        std::iter::once("bundle".to_string()).chain(std::iter::once(PACKAGE.to_string())).chain(rest.iter().cloned());
+    let forwarded = std::iter::once("bundle".to_string())
+        .chain(std::iter::once(PACKAGE.to_string()))
+        .chain(rest.iter().cloned());
     nice_plug_xtask::main_with_args("cargo xtask", forwarded).map_err(|e| format!("{e:#}"))?;
     let bundled = workspace_root().join("target").join("bundled");
     strip_debug_info(&bundled);
@@ -51,9 +54,16 @@ fn strip_debug_info(bundled: &Path) {
             .join(format!("{BUNDLE_NAME}.so")),
     ];
     for binary in binaries.iter().filter(|b| b.is_file()) {
-        match std::process::Command::new("strip").arg("--strip-debug").arg(binary).status() {
+        match std::process::Command::new("strip")
+            .arg("--strip-debug")
+            .arg(binary)
+            .status()
+        {
             Ok(s) if s.success() => {}
-            Ok(s) => eprintln!("note: strip {} failed ({s}); bundle keeps its debug info", binary.display()),
+            Ok(s) => eprintln!(
+                "note: strip {} failed ({s}); bundle keeps its debug info",
+                binary.display()
+            ),
             Err(e) => eprintln!("note: strip not available ({e}); bundle keeps its debug info"),
         }
     }
@@ -63,7 +73,10 @@ fn strip_debug_info(bundled: &Path) {
 /// Linux being a single file) the directory beside `COCOLA.clap`.
 fn plugin_binary_dirs(bundled: &Path) -> Vec<PathBuf> {
     let mut dirs = Vec::new();
-    let vst3 = bundled.join(format!("{BUNDLE_NAME}.vst3")).join("Contents").join(vst3_arch_dir());
+    let vst3 = bundled
+        .join(format!("{BUNDLE_NAME}.vst3"))
+        .join("Contents")
+        .join(vst3_arch_dir());
     if vst3.is_dir() {
         dirs.push(vst3);
     }
@@ -79,5 +92,8 @@ fn vst3_arch_dir() -> String {
 
 pub fn workspace_root() -> PathBuf {
     // xtask lives one level below the workspace root.
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask is inside the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask is inside the workspace")
+        .to_path_buf()
 }

@@ -80,9 +80,15 @@ fn parse(args: &[String]) -> Result<Options, String> {
             print!("{USAGE}");
             std::process::exit(0);
         }
-        let value = it.next().ok_or_else(|| format!("{flag} needs a value\n\n{USAGE}"))?.clone();
-        let number =
-            |v: &str| v.parse::<i64>().map(|_| v.to_string()).map_err(|_| format!("{flag}: not a number: {v}"));
+        let value = it
+            .next()
+            .ok_or_else(|| format!("{flag} needs a value\n\n{USAGE}"))?
+            .clone();
+        let number = |v: &str| {
+            v.parse::<i64>()
+                .map(|_| v.to_string())
+                .map_err(|_| format!("{flag}: not a number: {v}"))
+        };
         match flag.as_str() {
             "--out" => o.out = PathBuf::from(value),
             "--variants" => o.variants = number(&value)?,
@@ -148,8 +154,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
             }
         }
     }
-    run_ok(Command::new(&python).arg(&script).arg("report").arg(&audio).arg(&midi), "corpus.py report")?;
-    println!("\ntrain on it: cargo run --release -p cocola-trainer -- train --data generic:{}", audio.display());
+    run_ok(
+        Command::new(&python).arg(&script).arg("report").arg(&audio).arg(&midi),
+        "corpus.py report",
+    )?;
+    println!(
+        "\ntrain on it: cargo run --release -p cocola-trainer -- train --data generic:{}",
+        audio.display()
+    );
     Ok(())
 }
 
@@ -174,7 +186,12 @@ fn render_options(source: &str) -> &'static [&'static str] {
 
 fn ensure_debian_packages() -> Result<(), String> {
     let needed = || -> Vec<&'static str> {
-        SOUNDFONTS.iter().chain([&MMA]).filter(|(path, _)| !Path::new(path).exists()).map(|(_, pkg)| *pkg).collect()
+        SOUNDFONTS
+            .iter()
+            .chain([&MMA])
+            .filter(|(path, _)| !Path::new(path).exists())
+            .map(|(_, pkg)| *pkg)
+            .collect()
     };
     let missing = needed();
     if missing.is_empty() {
@@ -183,11 +200,18 @@ fn ensure_debian_packages() -> Result<(), String> {
     eprintln!("installing Debian packages: {}", missing.join(" "));
     let sudo = !is_root() && which("sudo");
     let apt = |args: &[&str]| {
-        let mut c = if sudo { Command::new("sudo") } else { Command::new("apt-get") };
+        let mut c = if sudo {
+            Command::new("sudo")
+        } else {
+            Command::new("apt-get")
+        };
         if sudo {
             c.args(["-n", "apt-get"]);
         }
-        c.args(args).env("DEBIAN_FRONTEND", "noninteractive").status().is_ok_and(|s| s.success())
+        c.args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|s| s.success())
     };
     let _ = apt(&["update", "-qq"]);
     let mut install = vec!["install", "-y", "-qq", "--no-install-recommends"];
@@ -207,11 +231,17 @@ fn ensure_debian_packages() -> Result<(), String> {
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 fn which(program: &str) -> bool {
-    Command::new("sh").args(["-c", &format!("command -v {program}")]).output().is_ok_and(|o| o.status.success())
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 /// `.cache/corpus/venv` with the pinned music21; created once.
@@ -234,12 +264,23 @@ fn ensure_music21(root: &Path) -> Result<PathBuf, String> {
         return Ok(python);
     }
     if !python.is_file() {
-        run_ok(Command::new("python3").args(["-m", "venv"]).arg(&venv), "python3 -m venv")?;
+        run_ok(
+            Command::new("python3").args(["-m", "venv"]).arg(&venv),
+            "python3 -m venv",
+        )?;
     }
     eprintln!("installing music21 {pinned} into {}...", venv.display());
     run_ok(
         Command::new(&python)
-            .args(["-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-cache-dir", "-r"])
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                "--no-cache-dir",
+                "-r",
+            ])
             .arg(&requirements),
         "pip install music21",
     )?;
@@ -250,7 +291,9 @@ fn build_trainer(root: &Path) -> Result<PathBuf, String> {
     crate::setup(true)?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     run_ok(
-        Command::new(cargo).args(["build", "--release", "-p", "cocola-trainer"]).current_dir(root),
+        Command::new(cargo)
+            .args(["build", "--release", "-p", "cocola-trainer"])
+            .current_dir(root),
         "cargo build -p cocola-trainer",
     )?;
     Ok(root.join("target").join("release").join("cocola-trainer"))

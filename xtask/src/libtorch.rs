@@ -28,7 +28,11 @@ use crate::run_ok;
 pub const VERSION: &str = "2.11.0";
 /// What `pip install` gets: torch without its dependency tree, plus the CUDA
 /// libraries `libtorch_cpu.so` is linked against (found via its RUNPATH).
-const PACKAGES: [&str; 3] = ["torch==2.11.0", "nvidia-cuda-runtime==13.0.96", "nvidia-cuda-cupti==13.0.85"];
+const PACKAGES: [&str; 3] = [
+    "torch==2.11.0",
+    "nvidia-cuda-runtime==13.0.96",
+    "nvidia-cuda-cupti==13.0.85",
+];
 
 /// `<repo>/.cache/libtorch`, the repository being the parent of `xtask/`.
 pub fn install_dir() -> PathBuf {
@@ -62,12 +66,23 @@ pub fn ensure_installed() -> Result<PathBuf, String> {
     let python = venv.join("bin").join("python");
     if !python.is_file() {
         eprintln!("creating a Python venv for libtorch in {}...", venv.display());
-        run_ok(Command::new("python3").args(["-m", "venv"]).arg(&venv), "python3 -m venv")?;
+        run_ok(
+            Command::new("python3").args(["-m", "venv"]).arg(&venv),
+            "python3 -m venv",
+        )?;
     }
     eprintln!("installing libtorch {VERSION} from PyPI (torch wheel, CPU use, ~1.3 GB)...");
     run_ok(
         Command::new(&python)
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-cache-dir", "--no-deps"])
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-cache-dir",
+                "--no-deps",
+            ])
             .args(PACKAGES),
         "pip install torch",
     )?;
@@ -75,11 +90,17 @@ pub fn ensure_installed() -> Result<PathBuf, String> {
     // Replace the link atomically: build a new one beside it, then rename.
     let fresh = dir.join("libtorch.new");
     let _ = std::fs::remove_file(&fresh);
-    let target = site_torch.strip_prefix(&dir).map(Path::to_path_buf).unwrap_or(site_torch);
+    let target = site_torch
+        .strip_prefix(&dir)
+        .map(Path::to_path_buf)
+        .unwrap_or(site_torch);
     std::os::unix::fs::symlink(&target, &fresh).map_err(|e| format!("cannot create {}: {e}", fresh.display()))?;
     std::fs::rename(&fresh, &link).map_err(|e| format!("cannot install {}: {e}", link.display()))?;
     if !is_complete(&link) {
-        return Err(format!("pip finished but {} lacks lib/libtorch_cpu.so or include/torch", link.display()));
+        return Err(format!(
+            "pip finished but {} lacks lib/libtorch_cpu.so or include/torch",
+            link.display()
+        ));
     }
     std::fs::write(&marker, VERSION).map_err(|e| format!("cannot write {}: {e}", marker.display()))?;
     Ok(link)
@@ -93,7 +114,10 @@ fn is_complete(libtorch: &Path) -> bool {
 /// without importing torch (importing would need all of its dependencies).
 fn torch_package_dir(python: &Path) -> Result<PathBuf, String> {
     let out = Command::new(python)
-        .args(["-c", "import importlib.util as u; print(u.find_spec('torch').submodule_search_locations[0])"])
+        .args([
+            "-c",
+            "import importlib.util as u; print(u.find_spec('torch').submodule_search_locations[0])",
+        ])
         .output()
         .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
     if !out.status.success() {

@@ -3,8 +3,9 @@
 //! - `cargo xtask setup [--trainer]`: fetch what the project needs at run time
 //!   but cannot get from crates.io: the ONNX Runtime shared library, and with
 //!   `--trainer` the CPU libtorch the trainer links against (~1.3 GB).
-//! - `cargo xtask test`: `setup`, then every test of the workspace, then the
-//!   plugin's no-allocation proof and its real-host tests (release bundle).
+//! - `cargo xtask test`: `setup`, the formatting check, then every test of
+//!   the workspace, then the plugin's no-allocation proof and its real-host
+//!   tests (release bundle).
 //! - `cargo xtask bundle cocola [--release]`: the VST3 and CLAP plugin
 //!   bundles in `target/bundled/`, with ONNX Runtime inside.
 //! - `cargo xtask corpus`: the offline training corpus (see `corpus.rs`).
@@ -26,7 +27,8 @@ commands:
           user cache, where `cocola` finds it; with --trainer also the CPU
           libtorch 2.11.0 the trainer needs (into .cache/libtorch); does
           nothing for what is already there
-  test    setup --trainer, then run every test of the workspace (the CI command)
+  test    setup --trainer, check formatting (cargo fmt), then run every test
+          of the workspace (the CI command)
   bundle cocola [--release]
           build COCOLA.vst3 and COCOLA.clap into target/bundled/, with the
           ONNX Runtime library next to the plugin binary
@@ -57,9 +59,10 @@ fn main() -> ExitCode {
             print!("{USAGE}");
             Ok(())
         }
-        other => {
-            Err(format!("unknown command {}\n\n{USAGE}", other.map_or("(none)".to_string(), |c| format!("'{c}'"))))
-        }
+        other => Err(format!(
+            "unknown command {}\n\n{USAGE}",
+            other.map_or("(none)".to_string(), |c| format!("'{c}'"))
+        )),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -86,13 +89,18 @@ fn setup(trainer: bool) -> Result<(), String> {
     println!("ONNX Runtime ready: {}", lib.display());
     if trainer {
         let torch = libtorch::ensure_installed()?;
-        println!("libtorch {} ready (for the trainer): {}", libtorch::VERSION, torch.display());
+        println!(
+            "libtorch {} ready (for the trainer): {}",
+            libtorch::VERSION,
+            torch.display()
+        );
     }
     Ok(())
 }
 
 /// Runs the whole workspace's tests; extra arguments go to `cargo test`.
 fn run_tests(extra: &[String]) -> Result<(), String> {
+    check_formatting()?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .args(["test", "--workspace"])
@@ -108,12 +116,38 @@ fn run_tests(extra: &[String]) -> Result<(), String> {
     plugin_hosts::run(extra)
 }
 
+/// `cargo fmt --check` against rustfmt.toml (seconds; fails before the long
+/// build). Skipped with a warning where rustfmt is not installed.
+fn check_formatting() -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let has_rustfmt = Command::new(&cargo)
+        .args(["fmt", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_rustfmt {
+        eprintln!("xtask: warning: rustfmt is not installed (rustup component add rustfmt); formatting not checked");
+        return Ok(());
+    }
+    run_ok(
+        Command::new(cargo).args(["fmt", "--all", "--", "--check"]),
+        "cargo fmt --check (run `cargo fmt --all`)",
+    )
+}
+
 /// The plugin's proof that process() never allocates needs nice-plug's
 /// allocation checker, a feature the normal build must not carry.
 fn plugin_no_alloc_test(extra: &[String]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
-        .args(["test", "-p", "cocola-plugin", "--features", "assert_process_allocs", "--test", "no_alloc"])
+        .args([
+            "test",
+            "-p",
+            "cocola-plugin",
+            "--features",
+            "assert_process_allocs",
+            "--test",
+            "no_alloc",
+        ])
         .args(extra)
         .status()
         .map_err(|e| format!("could not run cargo test: {e}"))?;

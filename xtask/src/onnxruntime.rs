@@ -77,7 +77,9 @@ pub fn ensure_installed() -> Result<PathBuf, String> {
     }
     let got = sha256_of(&partial)?;
     if got != LIB_SHA256 {
-        return Err(format!("the downloaded library has SHA-256 {got}, expected {LIB_SHA256}; refusing to install it"));
+        return Err(format!(
+            "the downloaded library has SHA-256 {got}, expected {LIB_SHA256}; refusing to install it"
+        ));
     }
     std::fs::rename(&partial, &lib).map_err(|e| format!("cannot install {}: {e}", lib.display()))?;
     let _ = std::fs::remove_dir_all(&download);
@@ -86,7 +88,10 @@ pub fn ensure_installed() -> Result<PathBuf, String> {
 
 fn sha256_of(path: &Path) -> Result<String, String> {
     // sha256sum is in coreutils on every Linux this targets; no crate needed.
-    let out = Command::new("sha256sum").arg(path).output().map_err(|e| format!("cannot run sha256sum: {e}"))?;
+    let out = Command::new("sha256sum")
+        .arg(path)
+        .output()
+        .map_err(|e| format!("cannot run sha256sum: {e}"))?;
     let text = String::from_utf8_lossy(&out.stdout);
     text.split_whitespace()
         .next()

@@ -16,7 +16,15 @@ pub fn run(extra: &[String]) -> Result<(), String> {
     let python = ensure_dawdreamer(&root)?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
-        .args(["test", "-p", "cocola-plugin", "--test", "real_hosts", "--test", "clap_abi"])
+        .args([
+            "test",
+            "-p",
+            "cocola-plugin",
+            "--test",
+            "real_hosts",
+            "--test",
+            "clap_abi",
+        ])
         .args(extra)
         .args(["--", "--ignored"])
         .env("COCOLA_HOST_PYTHON", &python)
@@ -35,12 +43,21 @@ fn ensure_dawdreamer(root: &Path) -> Result<PathBuf, String> {
     let venv = root.join(".venv-plugin");
     let python = venv.join("bin").join("python");
     let has_it = |python: &Path| {
-        Command::new(python).args(["-c", "import dawdreamer, numpy"]).status().is_ok_and(|s| s.success())
+        Command::new(python)
+            .args(["-c", "import dawdreamer, numpy"])
+            .status()
+            .is_ok_and(|s| s.success())
     };
     if python.is_file() && has_it(&python) {
         return Ok(python);
     }
-    run_ok(Command::new("python3").args(["-m", "venv"]).arg(&venv), "python3 -m venv .venv-plugin")?;
-    run_ok(Command::new(&python).args(["-m", "pip", "install", "-q", DAWDREAMER, "numpy"]), "pip install dawdreamer")?;
+    run_ok(
+        Command::new("python3").args(["-m", "venv"]).arg(&venv),
+        "python3 -m venv .venv-plugin",
+    )?;
+    run_ok(
+        Command::new(&python).args(["-m", "pip", "install", "-q", DAWDREAMER, "numpy"]),
+        "pip install dawdreamer",
+    )?;
     Ok(python)
 }

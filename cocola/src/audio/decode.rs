@@ -8,8 +8,7 @@ use std::path::Path;
 
 use symphonia::core::audio::AudioBufferRef;
 use symphonia::core::codecs::{
-    CodecParameters, DecoderOptions, CODEC_TYPE_MP1, CODEC_TYPE_MP2, CODEC_TYPE_MP3,
-    CODEC_TYPE_NULL, CODEC_TYPE_VORBIS,
+    CodecParameters, DecoderOptions, CODEC_TYPE_MP1, CODEC_TYPE_MP2, CODEC_TYPE_MP3, CODEC_TYPE_NULL, CODEC_TYPE_VORBIS,
 };
 use symphonia::core::conv::IntoSample;
 use symphonia::core::errors::Error as SymphoniaError;
@@ -101,12 +100,7 @@ fn decode_stream(path: &Path, file: File) -> Result<Decoded, AudioError> {
     let track = format
         .default_track()
         .filter(|t| t.codec_params.codec != CODEC_TYPE_NULL)
-        .or_else(|| {
-            format
-                .tracks()
-                .iter()
-                .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
-        })
+        .or_else(|| format.tracks().iter().find(|t| t.codec_params.codec != CODEC_TYPE_NULL))
         .ok_or_else(|| AudioError::NoAudioTrack { path: p() })?;
     let track_id = track.id;
     let params = track.codec_params.clone();
@@ -156,9 +150,7 @@ fn decode_stream(path: &Path, file: File) -> Result<Decoded, AudioError> {
             Ok(packet) => packet,
             // symphonia signals the normal end of a stream this way.
             Err(SymphoniaError::IoError(e)) if e.kind() == io::ErrorKind::UnexpectedEof => break,
-            Err(SymphoniaError::IoError(error)) => {
-                return Err(AudioError::Unreadable { path: p(), error })
-            }
+            Err(SymphoniaError::IoError(error)) => return Err(AudioError::Unreadable { path: p(), error }),
             Err(SymphoniaError::ResetRequired) => {
                 return Err(AudioError::UnsupportedFormat {
                     path: p(),
@@ -269,9 +261,7 @@ fn decode_stream(path: &Path, file: File) -> Result<Decoded, AudioError> {
             AudioError::Empty { path: p() }
         });
     };
-    if bad_packets > MIN_TOLERATED_BAD_PACKETS
-        && bad_packets as f64 > MAX_BAD_PACKET_FRACTION * packets as f64
-    {
+    if bad_packets > MIN_TOLERATED_BAD_PACKETS && bad_packets as f64 > MAX_BAD_PACKET_FRACTION * packets as f64 {
         return Err(AudioError::Corrupt {
             path: p(),
             reason: format!(
@@ -373,9 +363,7 @@ fn trusted_frame_count(params: &CodecParameters) -> Option<u64> {
     }
     if let (Some(bits), Some(channels)) = (params.bits_per_coded_sample, params.channels) {
         let bytes_per_frame = u64::from(bits.div_ceil(8)) * channels.count() as u64;
-        if bytes_per_frame > 0
-            && expected.saturating_mul(bytes_per_frame) > u64::from(u32::MAX) - bytes_per_frame
-        {
+        if bytes_per_frame > 0 && expected.saturating_mul(bytes_per_frame) > u64::from(u32::MAX) - bytes_per_frame {
             return None;
         }
     }
@@ -395,19 +383,15 @@ fn probe_error(path: &Path, e: SymphoniaError) -> AudioError {
         SymphoniaError::Unsupported(what) => AudioError::UnsupportedFormat {
             path: p,
             reason: if what.contains("no suitable format reader") {
-                "no known audio format recognised (not audio, or an unsupported container)"
-                    .to_string()
+                "no known audio format recognised (not audio, or an unsupported container)".to_string()
             } else {
                 what.to_string()
             },
         },
-        SymphoniaError::IoError(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-            AudioError::UnsupportedFormat {
-                path: p,
-                reason: "the file ends before a complete audio header (not audio, or cut short)"
-                    .to_string(),
-            }
-        }
+        SymphoniaError::IoError(e) if e.kind() == io::ErrorKind::UnexpectedEof => AudioError::UnsupportedFormat {
+            path: p,
+            reason: "the file ends before a complete audio header (not audio, or cut short)".to_string(),
+        },
         SymphoniaError::IoError(error) => AudioError::Unreadable { path: p, error },
         other => AudioError::Corrupt {
             path: p,
@@ -434,9 +418,7 @@ fn check_riff_aiff_header(path: &Path, file: &mut File) -> Result<(), AudioError
             .map_err(unreadable)?
             .map(|body| {
                 // WAVEFORMAT: format tag u16, channels u16, sample rate u32 (little-endian)
-                let channels = body
-                    .get(2..4)
-                    .map(|b| i32::from(u16::from_le_bytes([b[0], b[1]])));
+                let channels = body.get(2..4).map(|b| i32::from(u16::from_le_bytes([b[0], b[1]])));
                 let rate = body
                     .get(4..8)
                     .map(|b| f64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])));
@@ -447,9 +429,7 @@ fn check_riff_aiff_header(path: &Path, file: &mut File) -> Result<(), AudioError
             .map_err(unreadable)?
             .map(|body| {
                 // COMM: channels i16, frames u32, sample size i16, rate 80-bit extended (big-endian)
-                let channels = body
-                    .get(0..2)
-                    .map(|b| i32::from(i16::from_be_bytes([b[0], b[1]])));
+                let channels = body.get(0..2).map(|b| i32::from(i16::from_be_bytes([b[0], b[1]])));
                 let rate = body
                     .get(8..18)
                     .map(|b| extended_to_f64(b.try_into().expect("10 bytes")));
@@ -489,11 +469,7 @@ fn check_riff_aiff_header(path: &Path, file: &mut File) -> Result<(), AudioError
 /// Walks the chunk list after a 12-byte RIFF/FORM header looking for `id`;
 /// returns up to the first 32 bytes of its body. Gives up quietly (None) on
 /// a malformed list or after 256 chunks.
-fn find_chunk(
-    file: &mut File,
-    id: &[u8; 4],
-    size_of: fn([u8; 4]) -> u32,
-) -> io::Result<Option<Vec<u8>>> {
+fn find_chunk(file: &mut File, id: &[u8; 4], size_of: fn([u8; 4]) -> u32) -> io::Result<Option<Vec<u8>>> {
     for _ in 0..256 {
         let mut header = [0u8; 8];
         if read_full(file, &mut header)? < header.len() {

@@ -12,10 +12,7 @@ pub fn downmix_interleaved(interleaved: &[f32], channels: usize) -> Vec<f32> {
     match channels {
         0 => Vec::new(),
         1 => interleaved.to_vec(),
-        2 => interleaved
-            .chunks_exact(2)
-            .map(|f| (f[0] + f[1]) / 2.0)
-            .collect(),
+        2 => interleaved.chunks_exact(2).map(|f| (f[0] + f[1]) / 2.0).collect(),
         n => {
             let scale = n as f32;
             interleaved
@@ -35,11 +32,7 @@ pub fn downmix_interleaved(interleaved: &[f32], channels: usize) -> Vec<f32> {
 /// Appends the mean of `planes` (one slice per channel, all of equal length)
 /// to `out`, converting each sample with `convert`. Summing plane by plane
 /// into the output keeps every pass a straight sequential loop.
-pub(crate) fn downmix_planes_into<S: Copy>(
-    planes: &[&[S]],
-    out: &mut Vec<f32>,
-    convert: impl Fn(S) -> f32,
-) {
+pub(crate) fn downmix_planes_into<S: Copy>(planes: &[&[S]], out: &mut Vec<f32>, convert: impl Fn(S) -> f32) {
     let Some((first, rest)) = planes.split_first() else {
         return;
     };
@@ -66,18 +59,9 @@ mod tests {
 
     #[test]
     fn interleaved_mean_of_channels() {
-        assert_eq!(
-            downmix_interleaved(&[1.0, 3.0, -2.0, 0.0], 2),
-            vec![2.0, -1.0]
-        );
-        assert_eq!(
-            downmix_interleaved(&[1.0, 2.0, 3.0, 6.0, 6.0, 6.0], 3),
-            vec![2.0, 6.0]
-        );
-        assert_eq!(
-            downmix_interleaved(&[0.25, -0.5, 1.0], 1),
-            vec![0.25, -0.5, 1.0]
-        );
+        assert_eq!(downmix_interleaved(&[1.0, 3.0, -2.0, 0.0], 2), vec![2.0, -1.0]);
+        assert_eq!(downmix_interleaved(&[1.0, 2.0, 3.0, 6.0, 6.0, 6.0], 3), vec![2.0, 6.0]);
+        assert_eq!(downmix_interleaved(&[0.25, -0.5, 1.0], 1), vec![0.25, -0.5, 1.0]);
         assert!(downmix_interleaved(&[1.0, 2.0], 0).is_empty());
         // trailing partial frame ignored
         assert_eq!(downmix_interleaved(&[1.0, 1.0, 5.0], 2), vec![1.0]);
@@ -88,11 +72,7 @@ mod tests {
         for channels in 1..=8usize {
             let frames = 257;
             let planes: Vec<Vec<f32>> = (0..channels)
-                .map(|c| {
-                    (0..frames)
-                        .map(|i| ((i * 7 + c * 13) as f32 * 0.37).sin())
-                        .collect()
-                })
+                .map(|c| (0..frames).map(|i| ((i * 7 + c * 13) as f32 * 0.37).sin()).collect())
                 .collect();
             let mut interleaved = Vec::with_capacity(frames * channels);
             for i in 0..frames {

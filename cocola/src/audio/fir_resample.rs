@@ -299,7 +299,9 @@ mod tests {
     use crate::audio::resample_to_16k;
 
     fn sine(rate: u32, freq: f64, len: usize) -> Vec<f32> {
-        (0..len).map(|i| (2.0 * std::f64::consts::PI * freq * i as f64 / f64::from(rate)).sin() as f32 * 0.5).collect()
+        (0..len)
+            .map(|i| (2.0 * std::f64::consts::PI * freq * i as f64 / f64::from(rate)).sin() as f32 * 0.5)
+            .collect()
     }
 
     /// RMS of `y` over its steady part (after the filter has filled).
@@ -330,14 +332,20 @@ mod tests {
 
     #[test]
     fn every_common_host_rate_gets_the_fir_with_a_short_delay() {
-        for rate in [8_000u32, 11_025, 22_050, 24_000, 32_000, 44_100, 48_000, 88_200, 96_000, 176_400, 192_000] {
+        for rate in [
+            8_000u32, 11_025, 22_050, 24_000, 32_000, 44_100, 48_000, 88_200, 96_000, 176_400, 192_000,
+        ] {
             assert!(fir_supports(rate), "{rate}");
             let r = FirResampler16k::new(rate).unwrap();
             let ms = r.latency_samples() as f64 / 16.0;
             let limit = if rate < 16_000 { 60.0 } else { 30.0 };
             assert!(ms <= limit, "{rate}: {ms} ms");
         }
-        assert_eq!(FirResampler16k::new(48_000).unwrap().latency_samples(), 417, "26 ms at 48 kHz");
+        assert_eq!(
+            FirResampler16k::new(48_000).unwrap().latency_samples(),
+            417,
+            "26 ms at 48 kHz"
+        );
         // Awkward or extreme rates fall back to the FFT resampler; 16 kHz passes.
         for rate in [44_101u32, 768_000, 16_000] {
             assert!(!fir_supports(rate), "{rate}");
@@ -381,7 +389,11 @@ mod tests {
             }
             assert_eq!(whole, pieces, "{rate}");
             let expected = (x.len() as u64 * 16_000).div_ceil(u64::from(rate)) as usize;
-            assert!(whole.len().abs_diff(expected) <= 1, "{rate}: {} vs {expected}", whole.len());
+            assert!(
+                whole.len().abs_diff(expected) <= 1,
+                "{rate}: {} vs {expected}",
+                whole.len()
+            );
         }
     }
 
@@ -391,13 +403,17 @@ mod tests {
             let len = rate as usize;
             for freq in [100.0, 3_000.0, 7_000.0, 7_800.0] {
                 let mut y = Vec::new();
-                FirResampler16k::new(rate).unwrap().process(&sine(rate, freq, len), &mut y);
+                FirResampler16k::new(rate)
+                    .unwrap()
+                    .process(&sine(rate, freq, len), &mut y);
                 let gain_db = 20.0 * (steady_amplitude(&y, 1_000, freq) / 0.5).log10();
                 assert!(gain_db.abs() < 1e-3, "{rate} Hz in, {freq} Hz: {gain_db} dB");
             }
             for freq in [8_050.0, 9_000.0, 12_345.0] {
                 let mut y = Vec::new();
-                FirResampler16k::new(rate).unwrap().process(&sine(rate, freq, len), &mut y);
+                FirResampler16k::new(rate)
+                    .unwrap()
+                    .process(&sine(rate, freq, len), &mut y);
                 let gain_db = 20.0 * (steady_rms(&y, 1_000) / (0.5 / 2f64.sqrt())).log10();
                 assert!(gain_db < -110.0, "{rate} Hz in, {freq} Hz: {gain_db} dB");
             }
@@ -413,7 +429,10 @@ mod tests {
             let x: Vec<f32> = (0..len)
                 .map(|i| {
                     let t = i as f64 / f64::from(rate);
-                    [220.0, 1_234.5, 4_400.0, 7_600.0].iter().map(|f| (2.0 * std::f64::consts::PI * f * t).sin() * 0.2).sum::<f64>() as f32
+                    [220.0, 1_234.5, 4_400.0, 7_600.0]
+                        .iter()
+                        .map(|f| (2.0 * std::f64::consts::PI * f * t).sin() * 0.2)
+                        .sum::<f64>() as f32
                 })
                 .collect();
             let reference = resample_to_16k(&x, rate).unwrap();
@@ -421,7 +440,9 @@ mod tests {
             let mut y = Vec::new();
             r.process(&x, &mut y);
             let d = r.latency_samples();
-            let worst = (2_000..reference.len() - 2_000).map(|i| (reference[i] - y[i + d]).abs()).fold(0.0f32, f32::max);
+            let worst = (2_000..reference.len() - 2_000)
+                .map(|i| (reference[i] - y[i + d]).abs())
+                .fold(0.0f32, f32::max);
             assert!(worst < 1e-4, "{rate}: worst difference {worst}");
         }
     }

@@ -82,10 +82,7 @@ pub enum AudioError {
     /// The file could not be opened or read (missing, permissions, I/O error,
     /// not a regular file).
     #[error("{}: cannot read file: {error}", path.display())]
-    Unreadable {
-        path: PathBuf,
-        error: std::io::Error,
-    },
+    Unreadable { path: PathBuf, error: std::io::Error },
     /// The file has no bytes, or decodes to zero frames.
     #[error("{}: file is empty (no audio frames)", path.display())]
     Empty { path: PathBuf },
@@ -107,11 +104,7 @@ pub enum AudioError {
         "{}: file is truncated or damaged: the header declares {expected} frames but only {decoded} could be decoded",
         path.display()
     )]
-    Truncated {
-        path: PathBuf,
-        expected: u64,
-        decoded: u64,
-    },
+    Truncated { path: PathBuf, expected: u64, decoded: u64 },
     /// The header declares zero channels.
     #[error("{}: the audio has zero channels", path.display())]
     ZeroChannels { path: PathBuf },
@@ -198,14 +191,7 @@ mod tests {
 
     #[test]
     fn sanitize_replaces_only_non_finite_values() {
-        let mut x = [
-            0.5,
-            f32::NAN,
-            -1.0,
-            f32::INFINITY,
-            f32::NEG_INFINITY,
-            f32::MIN_POSITIVE,
-        ];
+        let mut x = [0.5, f32::NAN, -1.0, f32::INFINITY, f32::NEG_INFINITY, f32::MIN_POSITIVE];
         assert_eq!(sanitize(&mut x), 3);
         assert_eq!(x, [0.5, 0.0, -1.0, 0.0, 0.0, f32::MIN_POSITIVE]);
         assert_eq!(sanitize(&mut x), 0);
@@ -245,10 +231,7 @@ mod tests {
             },
         ];
         for e in errors {
-            assert!(
-                e.to_string().starts_with("/some/dir/song name.flac: "),
-                "{e}"
-            );
+            assert!(e.to_string().starts_with("/some/dir/song name.flac: "), "{e}");
             assert_eq!(e.path(), Some(p.as_path()));
         }
     }

@@ -211,10 +211,9 @@ fn run_block(fft: &mut Fft<f32>, block: &[f32], block_out: usize, output: &mut V
     // Buffer sizes are exactly what this resampler reported at construction,
     // so neither the adapters nor rubato can reject them; a failure here is a
     // bug in this module, not something input data can cause.
-    let input =
-        InterleavedSlice::new(block, 1, block.len()).expect("input block matches its length");
-    let mut out = InterleavedSlice::new_mut(&mut output[start..], 1, block_out)
-        .expect("output block matches its length");
+    let input = InterleavedSlice::new(block, 1, block.len()).expect("input block matches its length");
+    let mut out =
+        InterleavedSlice::new_mut(&mut output[start..], 1, block_out).expect("output block matches its length");
     let (read, written) = fft
         .process_into_buffer(&input, &mut out, None)
         .expect("block sizes fixed at construction");
@@ -248,8 +247,7 @@ mod tests {
     #[test]
     fn block_sizes_are_even_multiples_of_the_minimal_blocks() {
         for rate in [
-            8_000u32, 11_025, 22_050, 32_000, 44_100, 48_000, 88_200, 96_000, 176_400, 192_000,
-            44_101, 1_000, 768_000,
+            8_000u32, 11_025, 22_050, 32_000, 44_100, 48_000, 88_200, 96_000, 176_400, 192_000, 44_101, 1_000, 768_000,
         ] {
             let (bi, bo) = block_sizes(rate);
             assert!(bo >= TARGET_BLOCK_OUT, "{rate}");
@@ -275,10 +273,7 @@ mod tests {
         assert_eq!(peak, 5_000 + r.latency_samples());
         // symmetric around the peak (linear phase)
         for k in 1..50 {
-            assert!(
-                (y[peak - k] - y[peak + k]).abs() < 1e-6,
-                "asymmetric at {k}"
-            );
+            assert!((y[peak - k] - y[peak + k]).abs() < 1e-6, "asymmetric at {k}");
         }
     }
 }

@@ -191,7 +191,10 @@ impl EmbeddingCache {
     pub fn open(root: &Path, model_identity: &str) -> Result<Self, CacheError> {
         let model = model_digest(model_identity);
         let dir = root.join(hex(&model));
-        std::fs::create_dir_all(&dir).map_err(|error| CacheError { path: dir.clone(), error })?;
+        std::fs::create_dir_all(&dir).map_err(|error| CacheError {
+            path: dir.clone(),
+            error,
+        })?;
         remove_stale_temporaries(&dir);
         Ok(Self::with_dir(Some(dir), model))
     }
@@ -230,7 +233,12 @@ impl EmbeddingCache {
     /// The stored entries of `group` with embeddings of `dim` values; empty
     /// when there is no valid file (or the cache is disabled).
     pub fn load(&self, group: &Digest32, dim: usize) -> CacheGroup {
-        let mut loaded = CacheGroup { id: *group, dim, entries: HashMap::new(), added: 0 };
+        let mut loaded = CacheGroup {
+            id: *group,
+            dim,
+            entries: HashMap::new(),
+            added: 0,
+        };
         if let Some(path) = self.path_of(group) {
             match std::fs::read(&path) {
                 Ok(bytes) => match decode(&bytes, &self.model, dim) {
@@ -320,19 +328,24 @@ fn decode(bytes: &[u8], model: &Digest32, dim: usize) -> Option<HashMap<Digest32
     let mut entries = HashMap::with_capacity(count);
     for entry in body[HEADER_LEN..].chunks_exact(entry_len) {
         let key: Digest32 = entry[..32].try_into().ok()?;
-        let values = entry[32..].chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        let values = entry[32..]
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
         entries.insert(key, values);
     }
     Some(entries)
 }
-
 
 /// Removes temporary files that killed runs left behind (best effort).
 fn remove_stale_temporaries(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        if !name.to_string_lossy().contains(&format!(".emb{}", crate::atomic_file::TEMP_MARKER)) {
+        if !name
+            .to_string_lossy()
+            .contains(&format!(".emb{}", crate::atomic_file::TEMP_MARKER))
+        {
             continue;
         }
         let stale = entry
@@ -400,7 +413,12 @@ mod tests {
 
         let mut flipped = good.clone();
         flipped[HEADER_LEN + 40] ^= 1;
-        for bad in [flipped, good[..good.len() - 1].to_vec(), b"garbage".to_vec(), Vec::new()] {
+        for bad in [
+            flipped,
+            good[..good.len() - 1].to_vec(),
+            b"garbage".to_vec(),
+            Vec::new(),
+        ] {
             std::fs::write(&path, &bad).unwrap();
             assert!(cache.load(&group, 3).is_empty());
         }

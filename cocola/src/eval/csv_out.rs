@@ -25,10 +25,17 @@ fn cell<T: ToString>(value: Option<T>) -> String {
 /// The per-pair table.
 pub fn write_pairs<W: Write>(out: W, report: &PairSetReport, modes: &[Mode]) -> Result<(), csv::Error> {
     let mut w = csv::Writer::from_writer(out);
-    let mut header: Vec<String> =
-        ["id", "condition", "stem", "status", "duration_s", "windows_scored", "windows_silent"]
-            .map(String::from)
-            .to_vec();
+    let mut header: Vec<String> = [
+        "id",
+        "condition",
+        "stem",
+        "status",
+        "duration_s",
+        "windows_scored",
+        "windows_silent",
+    ]
+    .map(String::from)
+    .to_vec();
     header.extend(modes.iter().map(|m| format!("raw_{m}")));
     if report.calibrated {
         header.extend(modes.iter().map(|m| format!("fit_{m}")));
@@ -88,6 +95,8 @@ pub fn write_file(
     path: &Path,
     write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<(), csv::Error>,
 ) -> Result<(), CsvWriteError> {
-    crate::atomic_file::write_with(path, |w| write(w).map_err(std::io::Error::other))
-        .map_err(|e| CsvWriteError { path: path.to_owned(), error: e.to_string() })
+    crate::atomic_file::write_with(path, |w| write(w).map_err(std::io::Error::other)).map_err(|e| CsvWriteError {
+        path: path.to_owned(),
+        error: e.to_string(),
+    })
 }

@@ -155,7 +155,12 @@ impl<'a, E: Encoder> WindowEmbedder<'a, E> {
         }
         g.pending += 1;
         self.queued_rows += missing.len();
-        self.queue.push(Job { group, slot, samples, missing });
+        self.queue.push(Job {
+            group,
+            slot,
+            samples,
+            missing,
+        });
         if self.queued_rows >= FLUSH_ROWS {
             self.flush(sink)?;
         }
@@ -182,7 +187,11 @@ impl<'a, E: Encoder> WindowEmbedder<'a, E> {
         }
         self.flush(&mut sink)?;
         self.close_group(group);
-        Ok(Embeddings { embedding, w_embedding, batch: rows })
+        Ok(Embeddings {
+            embedding,
+            w_embedding,
+            batch: rows,
+        })
     }
 
     /// Computes everything queued and writes every cache file.
@@ -210,8 +219,11 @@ impl<'a, E: Encoder> WindowEmbedder<'a, E> {
                 out
             })
             .collect();
-        let rows: Vec<(usize, usize, Digest32)> =
-            jobs.iter().enumerate().flat_map(|(j, job)| job.missing.iter().map(move |&(m, key)| (j, m, key))).collect();
+        let rows: Vec<(usize, usize, Digest32)> = jobs
+            .iter()
+            .enumerate()
+            .flat_map(|(j, job)| job.missing.iter().map(move |&(m, key)| (j, m, key)))
+            .collect();
         for chunk in rows.chunks(ROWS_PER_RUN) {
             self.batch.resize(chunk.len() * FEATURE_LEN, 0.0);
             for (row, &(j, m, _)) in self.batch.chunks_exact_mut(FEATURE_LEN).zip(chunk) {
@@ -242,8 +254,12 @@ impl<'a, E: Encoder> WindowEmbedder<'a, E> {
     }
 
     fn store_finished_groups(&mut self) {
-        let done: Vec<Digest32> =
-            self.groups.iter().filter(|(_, g)| g.closed && g.pending == 0).map(|(id, _)| *id).collect();
+        let done: Vec<Digest32> = self
+            .groups
+            .iter()
+            .filter(|(_, g)| g.closed && g.pending == 0)
+            .map(|(id, _)| *id)
+            .collect();
         for id in done {
             if let Some(mut g) = self.groups.remove(&id) {
                 self.cache.store(&mut g.entries);
@@ -269,8 +285,10 @@ mod tests {
             self.rows += rows;
             self.calls += 1;
             assert!(rows <= ROWS_PER_RUN);
-            let means: Vec<f32> =
-                features.chunks_exact(FEATURE_LEN).map(|r| r.iter().sum::<f32>() / FEATURE_LEN as f32).collect();
+            let means: Vec<f32> = features
+                .chunks_exact(FEATURE_LEN)
+                .map(|r| r.iter().sum::<f32>() / FEATURE_LEN as f32)
+                .collect();
             Ok(Embeddings {
                 embedding: means.iter().flat_map(|&m| [m; EMBEDDING_DIM]).collect(),
                 w_embedding: means.iter().flat_map(|&m| [2.0 * m; EMBEDDING_DIM]).collect(),
@@ -280,17 +298,23 @@ mod tests {
     }
 
     fn tone(freq: f32, len: usize) -> Vec<f32> {
-        (0..len).map(|i| 0.3 * (i as f32 * freq * 2.0 * std::f32::consts::PI / 16_000.0).sin()).collect()
+        (0..len)
+            .map(|i| 0.3 * (i as f32 * freq * 2.0 * std::f32::consts::PI / 16_000.0).sin())
+            .collect()
     }
 
     #[test]
     fn rows_follow_windows_and_modes_and_hit_the_cache_on_reuse() {
         let dir = tempfile::tempdir().unwrap();
         let cache = EmbeddingCache::open(dir.path(), "model").unwrap();
-        let windows: Vec<Vec<f32>> = (0..7).map(|i| tone(100.0 + 50.0 * i as f32, 80_000 - 1000 * i)).collect();
+        let windows: Vec<Vec<f32>> = (0..7)
+            .map(|i| tone(100.0 + 50.0 * i as f32, 80_000 - 1000 * i))
+            .collect();
         let refs: Vec<&[f32]> = windows.iter().map(Vec::as_slice).collect();
         let mut fake = Fake::default();
-        let first = WindowEmbedder::new(&mut fake, &cache, &Mode::ALL).embed_now([1; 32], &refs).unwrap();
+        let first = WindowEmbedder::new(&mut fake, &cache, &Mode::ALL)
+            .embed_now([1; 32], &refs)
+            .unwrap();
         assert_eq!(first.batch, 21);
         assert_eq!((fake.rows, fake.calls), (21, 3));
         // Row w * 3 + m is window w under mode m: masked channels lower the mean
@@ -313,8 +337,9 @@ mod tests {
         assert_eq!(fake.rows, 0);
         // Another mode subset reuses the entries it shares.
         let mut fake = Fake::default();
-        let harmonic =
-            WindowEmbedder::new(&mut fake, &cache, &[Mode::Harmonic]).embed_now([1; 32], &refs[..2]).unwrap();
+        let harmonic = WindowEmbedder::new(&mut fake, &cache, &[Mode::Harmonic])
+            .embed_now([1; 32], &refs[..2])
+            .unwrap();
         assert_eq!(fake.rows, 0);
         assert_eq!(harmonic.embedding(1), first.embedding(3 + 1));
     }
@@ -332,7 +357,9 @@ mod tests {
                 embedder.open_group([g; 32]);
                 for i in 0..3 {
                     let slot = 3 * g as usize + i;
-                    embedder.submit([g; 32], slot, tone(200.0 + slot as f32 * 10.0, 40_000), &mut sink).unwrap();
+                    embedder
+                        .submit([g; 32], slot, tone(200.0 + slot as f32 * 10.0, 40_000), &mut sink)
+                        .unwrap();
                 }
                 embedder.close_group([g; 32]);
             }

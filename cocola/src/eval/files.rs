@@ -18,7 +18,9 @@ pub fn is_audio_file(path: &Path) -> bool {
 
 /// The file name without its extension, lower-cased: `Bass.WAV` -> `bass`.
 pub fn stem_name(path: &Path) -> String {
-    path.file_stem().map(|s| s.to_string_lossy().to_lowercase()).unwrap_or_default()
+    path.file_stem()
+        .map(|s| s.to_string_lossy().to_lowercase())
+        .unwrap_or_default()
 }
 
 /// Entries of `dir`, sorted by name (byte order, so the same on every

@@ -105,7 +105,9 @@ pub fn evaluate_pairs(
         pairs,
         |path| crate::audio::load_mono_16k(path).map_err(|e| e.to_string()),
         |condition, stem| {
-            scorer.score_pair(condition, stem, windows, |_, _| {}).map_err(|e| format!("scoring failed: {e}"))
+            scorer
+                .score_pair(condition, stem, windows, |_, _| {})
+                .map_err(|e| format!("scoring failed: {e}"))
         },
         calibrated,
         modes,
@@ -153,8 +155,18 @@ pub fn evaluate_pairs_with(
     progress.end();
 
     let summary = summarize(&outcomes, calibrated, modes);
-    let audio_seconds = outcomes.iter().filter_map(|o| o.report.as_ref()).map(|r| r.duration_seconds).sum::<f64>();
-    PairSetReport { pairs: outcomes, summary, calibrated, audio_seconds, seconds: started.elapsed().as_secs_f64() }
+    let audio_seconds = outcomes
+        .iter()
+        .filter_map(|o| o.report.as_ref())
+        .map(|r| r.duration_seconds)
+        .sum::<f64>();
+    PairSetReport {
+        pairs: outcomes,
+        summary,
+        calibrated,
+        audio_seconds,
+        seconds: started.elapsed().as_secs_f64(),
+    }
 }
 
 /// Both sides decoded, or every error (both files may be broken).
@@ -171,13 +183,22 @@ fn classify(pair: &PairSpec, result: Result<PairReport, String>) -> PairOutcome 
         Err(error) => (PairStatus::Failed { error }, None),
         Ok(report) => match &report.aggregate {
             None => (PairStatus::Silent, Some(report)),
-            Some(a) if a.modes.iter().any(|m| !m.raw.is_finite()) => {
-                (PairStatus::Failed { error: "the model produced a non-finite score".into() }, None)
-            }
+            Some(a) if a.modes.iter().any(|m| !m.raw.is_finite()) => (
+                PairStatus::Failed {
+                    error: "the model produced a non-finite score".into(),
+                },
+                None,
+            ),
             Some(_) => (PairStatus::Scored, Some(report)),
         },
     };
-    PairOutcome { id: pair.id.clone(), condition: pair.condition.clone(), stem: pair.stem.clone(), status, report }
+    PairOutcome {
+        id: pair.id.clone(),
+        condition: pair.condition.clone(),
+        stem: pair.stem.clone(),
+        status,
+        report,
+    }
 }
 
 fn summarize(outcomes: &[PairOutcome], calibrated: bool, modes: &[Mode]) -> PairSetSummary {
@@ -187,7 +208,11 @@ fn summarize(outcomes: &[PairOutcome], calibrated: bool, modes: &[Mode]) -> Pair
         .map(|&mode| {
             let raw: Vec<f64> = outcomes.iter().filter_map(|o| o.raw(mode)).map(f64::from).collect();
             let fit: Vec<f64> = outcomes.iter().filter_map(|o| o.fit(mode)).map(f64::from).collect();
-            ModeSummary { mode, raw: Summary::of(&raw), fit: if calibrated { Summary::of(&fit) } else { None } }
+            ModeSummary {
+                mode,
+                raw: Summary::of(&raw),
+                fit: if calibrated { Summary::of(&fit) } else { None },
+            }
         })
         .collect();
     PairSetSummary {

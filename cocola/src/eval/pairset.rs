@@ -43,7 +43,10 @@ pub enum PairSetError {
 
 /// Reads a pair set from a CSV file or a folder, whichever `path` is.
 pub fn read_pair_set(path: &Path) -> Result<Vec<PairSpec>, PairSetError> {
-    let meta = std::fs::metadata(path).map_err(|error| PairSetError::Io { path: path.to_owned(), error })?;
+    let meta = std::fs::metadata(path).map_err(|error| PairSetError::Io {
+        path: path.to_owned(),
+        error,
+    })?;
     if meta.is_dir() {
         read_pair_folder(path)
     } else {
@@ -62,13 +65,28 @@ struct Columns {
 impl Columns {
     fn from_header(fields: &[String]) -> Option<Self> {
         let find = |name: &str| fields.iter().position(|f| f.eq_ignore_ascii_case(name));
-        Some(Self { id: find("id"), condition: find("condition")?, stem: find("stem")?, width: fields.len() })
+        Some(Self {
+            id: find("id"),
+            condition: find("condition")?,
+            stem: find("stem")?,
+            width: fields.len(),
+        })
     }
 
     fn positional(width: usize) -> Option<Self> {
         match width {
-            2 => Some(Self { id: None, condition: 0, stem: 1, width }),
-            3 => Some(Self { id: Some(0), condition: 1, stem: 2, width }),
+            2 => Some(Self {
+                id: None,
+                condition: 0,
+                stem: 1,
+                width,
+            }),
+            3 => Some(Self {
+                id: Some(0),
+                condition: 1,
+                stem: 2,
+                width,
+            }),
             _ => None,
         }
     }
@@ -76,15 +94,25 @@ impl Columns {
 
 /// Reads the CSV layout.
 pub fn read_pair_csv(path: &Path) -> Result<Vec<PairSpec>, PairSetError> {
-    let bytes = std::fs::read(path).map_err(|error| PairSetError::Io { path: path.to_owned(), error })?;
-    let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let bytes = std::fs::read(path).map_err(|error| PairSetError::Io {
+        path: path.to_owned(),
+        error,
+    })?;
+    let base = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .comment(Some(b'#'))
         .trim(csv::Trim::All)
         .from_reader(bytes.as_slice());
-    let csv_error = |line: u64, message: String| PairSetError::Csv { path: path.to_owned(), line, message };
+    let csv_error = |line: u64, message: String| PairSetError::Csv {
+        path: path.to_owned(),
+        line,
+        message,
+    };
 
     let mut columns: Option<Columns> = None;
     let mut pairs = Vec::new();
@@ -117,7 +145,10 @@ pub fn read_pair_csv(path: &Path) -> Result<Vec<PairSpec>, PairSetError> {
         }
         let Some(cols) = &columns else { continue };
         if fields.len() != cols.width {
-            return Err(csv_error(line, format!("expected {} columns, found {}", cols.width, fields.len())));
+            return Err(csv_error(
+                line,
+                format!("expected {} columns, found {}", cols.width, fields.len()),
+            ));
         }
         let field = |i: usize, what: &str| -> Result<&str, PairSetError> {
             let value = fields[i].as_str();
@@ -139,14 +170,20 @@ pub fn read_pair_csv(path: &Path) -> Result<Vec<PairSpec>, PairSetError> {
         });
     }
     if pairs.is_empty() {
-        return Err(PairSetError::Empty { path: path.to_owned(), hint: "the CSV has no data rows" });
+        return Err(PairSetError::Empty {
+            path: path.to_owned(),
+            hint: "the CSV has no data rows",
+        });
     }
     Ok(pairs)
 }
 
 /// Reads the folder layout: one subfolder per pair.
 pub fn read_pair_folder(dir: &Path) -> Result<Vec<PairSpec>, PairSetError> {
-    let io = |path: &Path, error| PairSetError::Io { path: path.to_owned(), error };
+    let io = |path: &Path, error| PairSetError::Io {
+        path: path.to_owned(),
+        error,
+    };
     let mut pairs = Vec::new();
     for sub in sorted_entries(dir).map_err(|e| io(dir, e))? {
         if !sub.is_dir() {
@@ -154,16 +191,29 @@ pub fn read_pair_folder(dir: &Path) -> Result<Vec<PairSpec>, PairSetError> {
         }
         let files = sorted_entries(&sub).map_err(|e| io(&sub, e))?;
         let find = |name: &str| -> Result<PathBuf, String> {
-            let found: Vec<&PathBuf> = files.iter().filter(|f| is_audio_file(f) && stem_name(f) == name).collect();
+            let found: Vec<&PathBuf> = files
+                .iter()
+                .filter(|f| is_audio_file(f) && stem_name(f) == name)
+                .collect();
             match found.as_slice() {
                 [one] => Ok((*one).clone()),
                 [] => Err(format!("no {name}.<audio extension> file in {}", sub.display())),
-                many => Err(format!("{} {name}.* files in {}, expected one", many.len(), sub.display())),
+                many => Err(format!(
+                    "{} {name}.* files in {}, expected one",
+                    many.len(),
+                    sub.display()
+                )),
             }
         };
-        let id = sub.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let id = sub
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let (condition, stem) = (find("condition"), find("stem"));
-        let problem = [&condition, &stem].iter().filter_map(|r| r.as_ref().err().cloned()).reduce(|a, b| a + "; " + &b);
+        let problem = [&condition, &stem]
+            .iter()
+            .filter_map(|r| r.as_ref().err().cloned())
+            .reduce(|a, b| a + "; " + &b);
         let placeholder = |name: &str| sub.join(format!("{name}.*"));
         pairs.push(PairSpec {
             id,
@@ -236,7 +286,10 @@ mod tests {
         assert!(matches!(read_pair_csv(&bad), Err(PairSetError::Empty { .. })));
         write(&bad, "condition,stem\nx.wav,\n");
         assert!(read_pair_csv(&bad).unwrap_err().to_string().contains("empty stem path"));
-        assert!(matches!(read_pair_set(&dir.path().join("missing.csv")), Err(PairSetError::Io { .. })));
+        assert!(matches!(
+            read_pair_set(&dir.path().join("missing.csv")),
+            Err(PairSetError::Io { .. })
+        ));
     }
 
     #[test]

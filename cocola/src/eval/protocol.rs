@@ -60,10 +60,19 @@ impl TrackProfile {
     pub fn from_mix(mix: &[f32], stems: usize, silence_dbfs: f32) -> Self {
         let block_energy: Vec<f64> = mix
             .chunks(BLOCK_SAMPLES)
-            .map(|block| block.iter().filter(|s| s.is_finite()).map(|&s| (s as f64) * (s as f64)).sum())
+            .map(|block| {
+                block
+                    .iter()
+                    .filter(|s| s.is_finite())
+                    .map(|&s| (s as f64) * (s as f64))
+                    .sum()
+            })
             .collect();
-        let last_start_block =
-            if mix.len() <= WINDOW_SAMPLES { 0 } else { (mix.len() - WINDOW_SAMPLES) / BLOCK_SAMPLES };
+        let last_start_block = if mix.len() <= WINDOW_SAMPLES {
+            0
+        } else {
+            (mix.len() - WINDOW_SAMPLES) / BLOCK_SAMPLES
+        };
         // Sliding sum of BLOCKS_PER_WINDOW block energies.
         let mut energy: f64 = block_energy.iter().take(BLOCKS_PER_WINDOW).sum();
         let mut audible_starts = Vec::new();
@@ -77,7 +86,11 @@ impl TrackProfile {
                 energy = block_energy.iter().skip(b).take(BLOCKS_PER_WINDOW).sum();
             }
             let mean_square = energy.max(0.0) / WINDOW_SAMPLES as f64;
-            let level = if mean_square > 0.0 { 10.0 * mean_square.log10() } else { f64::NEG_INFINITY };
+            let level = if mean_square > 0.0 {
+                10.0 * mean_square.log10()
+            } else {
+                f64::NEG_INFINITY
+            };
             if !level_is_silent(level as f32, silence_dbfs) {
                 audible_starts.push(b * BLOCK_SAMPLES);
             }
@@ -191,7 +204,12 @@ fn draw_batch(
             }
             let start = candidates[below(rng, candidates.len())];
             let (anchor, positive) = split_stems(rng, tracks[track].stems, false);
-            draws.push(Draw { track, start, anchor, positive });
+            draws.push(Draw {
+                track,
+                start,
+                anchor,
+                positive,
+            });
             placed = true;
             break;
         }
@@ -287,7 +305,11 @@ pub fn batch_accuracy(sim: &[f32], k: usize) -> f64 {
 /// row-major matrix sim(anchor_i, positive_j); [`elementwise`] builds one
 /// from a pairwise similarity.
 pub fn accuracy<E>(plan: &Plan, embeddings: &[E], mut matrix: impl FnMut(&[E]) -> Vec<f32>) -> Accuracy {
-    assert_eq!(embeddings.len(), 2 * plan.anchors(), "one embedding per request expected");
+    assert_eq!(
+        embeddings.len(),
+        2 * plan.anchors(),
+        "one embedding per request expected"
+    );
     let mut offset = 0;
     let mut per_batch = Vec::with_capacity(plan.batches.len());
     for batch in &plan.batches {
@@ -487,9 +509,17 @@ mod tests {
         let requests = plan.requests();
         assert_eq!(requests.len(), 8);
         let first = &plan.batches[0][0];
-        let anchor = SubMixRequest { track: first.track, start: first.start, stems: &first.anchor, side: Side::Anchor };
+        let anchor = SubMixRequest {
+            track: first.track,
+            start: first.start,
+            stems: &first.anchor,
+            side: Side::Anchor,
+        };
         assert_eq!(requests[0], anchor);
-        assert_eq!((requests[1].stems, requests[1].side), (&first.positive[..], Side::Positive));
+        assert_eq!(
+            (requests[1].stems, requests[1].side),
+            (&first.positive[..], Side::Positive)
+        );
         assert_eq!(requests[2].track, plan.batches[0][1].track);
     }
 }

@@ -43,7 +43,13 @@ impl Summary {
         let n = values.len();
         let mean = values.iter().sum::<f64>() / n as f64;
         if n == 1 {
-            return Some(Self { n, mean, std: None, std_error: None, ci95: None });
+            return Some(Self {
+                n,
+                mean,
+                std: None,
+                std_error: None,
+                ci95: None,
+            });
         }
         let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
         let std = var.sqrt();
@@ -54,7 +60,10 @@ impl Summary {
             mean,
             std: Some(std),
             std_error: Some(std_error),
-            ci95: Some(Interval { low: mean - half, high: mean + half }),
+            ci95: Some(Interval {
+                low: mean - half,
+                high: mean + half,
+            }),
         })
     }
 }
@@ -65,7 +74,10 @@ impl Summary {
 /// Inverts [`student_t_cdf`] by bisection: the CDF is monotonic, so bisection
 /// cannot fail, and 200 halvings reach the limit of f64 precision.
 pub fn student_t_quantile(p: f64, df: f64) -> f64 {
-    assert!(p > 0.0 && p < 1.0 && df > 0.0, "student_t_quantile({p}, {df}) out of domain");
+    assert!(
+        p > 0.0 && p < 1.0 && df > 0.0,
+        "student_t_quantile({p}, {df}) out of domain"
+    );
     if p == 0.5 {
         return 0.0;
     }
@@ -226,7 +238,10 @@ mod tests {
         ];
         for (p, df, expected) in known {
             let t = student_t_quantile(p, df);
-            assert!((t - expected).abs() < 1e-7 * expected.max(1.0), "t({p}, {df}) = {t}, expected {expected}");
+            assert!(
+                (t - expected).abs() < 1e-7 * expected.max(1.0),
+                "t({p}, {df}) = {t}, expected {expected}"
+            );
             assert!((student_t_quantile(1.0 - p, df) + expected).abs() < 1e-7 * expected.max(1.0));
         }
         // Large df tends to the normal quantile 1.959963985.

@@ -189,7 +189,10 @@ pub fn evaluate_listing<E: Encoder>(
         .map(|spec| {
             let result = decode_track(spec);
             progress.advance(1);
-            let (audio, warning) = result.map_err(|error| FailedTrack { track: spec.name.clone(), error })?;
+            let (audio, warning) = result.map_err(|error| FailedTrack {
+                track: spec.name.clone(),
+                error,
+            })?;
             if let Some(w) = warning {
                 progress.warn(&w);
                 pass_warnings.lock().unwrap_or_else(|e| e.into_inner()).push(w);
@@ -228,8 +231,14 @@ pub fn evaluate_listing<E: Encoder>(
             }
         }
     }
-    for t in tracks.iter().filter(|t| t.profile.stems >= 2 && t.profile.audible_starts.is_empty()) {
-        let w = format!("{}: skipped, the mix is silent (below {} dBFS) throughout", t.name, options.silence_dbfs);
+    for t in tracks
+        .iter()
+        .filter(|t| t.profile.stems >= 2 && t.profile.audible_starts.is_empty())
+    {
+        let w = format!(
+            "{}: skipped, the mix is silent (below {} dBFS) throughout",
+            t.name, options.silence_dbfs
+        );
         progress.warn(&w);
         warnings.push(w);
     }
@@ -252,7 +261,10 @@ pub fn evaluate_listing<E: Encoder>(
                 let w = format!("K = {k} skipped: {e}");
                 progress.warn(&w);
                 warnings.push(w);
-                skipped.push(SkippedK { k, reason: e.to_string() });
+                skipped.push(SkippedK {
+                    k,
+                    reason: e.to_string(),
+                });
             }
             Err(PlanError::NoUsableTrack) => return Err(SubmixError::NoUsableTrack(root.to_owned())),
         }
@@ -267,7 +279,11 @@ pub fn evaluate_listing<E: Encoder>(
     for plan in &plans {
         offsets.push(sides.len());
         for r in plan.requests() {
-            per_track[r.track].push(TrackRequest { slot: sides.len(), start: r.start, stems: r.stems.to_vec() });
+            per_track[r.track].push(TrackRequest {
+                slot: sides.len(),
+                start: r.start,
+                stems: r.stems.to_vec(),
+            });
             sides.push(r.side);
         }
     }
@@ -292,10 +308,14 @@ pub fn evaluate_listing<E: Encoder>(
         let audio = match track.audio.take() {
             Some(audio) => audio,
             None => {
-                let (audio, _) = decode_track(&track.spec)
-                    .map_err(|error| SubmixError::Decode { track: track.name.clone(), error })?;
+                let (audio, _) = decode_track(&track.spec).map_err(|error| SubmixError::Decode {
+                    track: track.name.clone(),
+                    error,
+                })?;
                 if audio.content_hash() != track.hash {
-                    return Err(SubmixError::TrackChanged { track: track.name.clone() });
+                    return Err(SubmixError::TrackChanged {
+                        track: track.name.clone(),
+                    });
                 }
                 audio
             }
@@ -328,7 +348,10 @@ pub fn evaluate_listing<E: Encoder>(
                     w_embedding: (0..k).flat_map(|j| half(rows[2 * j + 1]).iter().copied()).collect(),
                     batch: k,
                 };
-                (0..k).flat_map(|i| (0..k).map(move |j| (i, j))).map(|(i, j)| model::score(&e, i, j)).collect()
+                (0..k)
+                    .flat_map(|i| (0..k).map(move |j| (i, j)))
+                    .map(|(i, j)| model::score(&e, i, j))
+                    .collect()
             });
             results.push(ModeAccuracy { mode, accuracy });
         }

@@ -42,7 +42,10 @@ pub enum TrackSetError {
 /// Lists `root/<track>/<stem>.<ext>`; tracks with fewer than two stems are
 /// skipped with a warning.
 pub fn discover_tracks(root: &Path) -> Result<TrackListing, TrackSetError> {
-    let io = |path: &Path, error| TrackSetError::Io { path: path.to_owned(), error };
+    let io = |path: &Path, error| TrackSetError::Io {
+        path: path.to_owned(),
+        error,
+    };
     let mut listing = TrackListing::default();
     for dir in sorted_entries(root).map_err(|e| io(root, e))? {
         if !dir.is_dir() {
@@ -53,7 +56,10 @@ pub fn discover_tracks(root: &Path) -> Result<TrackListing, TrackSetError> {
             .into_iter()
             .filter(|f| f.is_file() && is_audio_file(f) && !NOT_STEMS.contains(&stem_name(f).as_str()))
             .collect();
-        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if stems.len() < 2 {
             listing.warnings.push(format!(
                 "{}: skipped, {} stem file(s) (at least 2 are needed to form two sub-mixes)",
@@ -161,18 +167,32 @@ mod tests {
     fn discovery_skips_mixtures_non_audio_and_single_stem_tracks() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        for f in ["b/drums.wav", "b/bass.flac", "b/mixture.wav", "b/notes.txt", "a/x.wav", "a/y.wav", "c/solo.wav"] {
+        for f in [
+            "b/drums.wav",
+            "b/bass.flac",
+            "b/mixture.wav",
+            "b/notes.txt",
+            "a/x.wav",
+            "a/y.wav",
+            "c/solo.wav",
+        ] {
             touch(&root.join(f));
         }
         touch(&root.join("loose.wav"));
         let listing = discover_tracks(root).unwrap();
         let names: Vec<&str> = listing.tracks.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["a", "b"]);
-        assert_eq!(listing.tracks[1].stems, vec![root.join("b/bass.flac"), root.join("b/drums.wav")]);
+        assert_eq!(
+            listing.tracks[1].stems,
+            vec![root.join("b/bass.flac"), root.join("b/drums.wav")]
+        );
         assert_eq!(listing.warnings.len(), 1);
         assert!(listing.warnings[0].contains("1 stem file"));
         let empty = tempfile::tempdir().unwrap();
-        assert!(matches!(discover_tracks(empty.path()), Err(TrackSetError::Empty { .. })));
+        assert!(matches!(
+            discover_tracks(empty.path()),
+            Err(TrackSetError::Empty { .. })
+        ));
     }
 
     #[test]

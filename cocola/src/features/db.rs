@@ -23,9 +23,7 @@ pub(crate) fn power_to_db(power: &[f32], rows: usize, stride: usize, out: &mut [
     debug_assert!(cols <= stride && out.len() == rows * cols && power.len() >= rows * stride);
     let row = |r: usize| &power[r * stride..r * stride + cols];
 
-    let peak = (0..rows)
-        .flat_map(row)
-        .fold(0.0f32, |m, &v| if v > m { v } else { m });
+    let peak = (0..rows).flat_map(row).fold(0.0f32, |m, &v| if v > m { v } else { m });
     // DB_AMIN is the contract's f32 1e-10; librosa applies the f64 1e-10 here.
     // The two differ in the 9th digit, far below the f32 rounding of the result.
     let ref_db = (10.0 * f64::from(DB_AMIN).max(f64::from(peak)).log10()) as f32;

@@ -41,13 +41,7 @@ pub(crate) fn soft_masks(harm: f32, perc: f32) -> (f32, f32) {
 /// Harmonic and percussive power of one bin over all frames:
 /// `harm_power[t] = (s[t] * mask_h)^2`, `perc_power[t] = (s[t] * mask_p)^2`.
 #[inline(always)]
-pub(crate) fn split_power(
-    s: &[f32],
-    harm: &[f32],
-    perc: &[f32],
-    harm_power: &mut [f32],
-    perc_power: &mut [f32],
-) {
+pub(crate) fn split_power(s: &[f32], harm: &[f32], perc: &[f32], harm_power: &mut [f32], perc_power: &mut [f32]) {
     let n = s.len();
     let (harm, perc) = (&harm[..n], &perc[..n]);
     let (harm_power, perc_power) = (&mut harm_power[..n], &mut perc_power[..n]);

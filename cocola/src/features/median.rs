@@ -53,13 +53,7 @@ fn reflect(j: isize, n: usize) -> usize {
 ///
 /// Values must not be NaN (the features never contain any). `cols` must be a
 /// multiple of [`LANE_ALIGN`] and `rows` larger than 15.
-pub(crate) fn median_columns(
-    input: &[f32],
-    rows: usize,
-    cols: usize,
-    stride: usize,
-    out: &mut [f32],
-) {
+pub(crate) fn median_columns(input: &[f32], rows: usize, cols: usize, stride: usize, out: &mut [f32]) {
     assert!(cols.is_multiple_of(LANE_ALIGN) && cols <= stride && rows > HALF);
     assert!(input.len() >= rows * stride && out.len() >= rows * stride);
 
@@ -296,13 +290,7 @@ mod neon {
 /// The plain-Rust kernel for `L` lanes: the reference for the SIMD ones and
 /// the fallback for CPUs without one.
 #[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), allow(dead_code))]
-fn median_columns_lanes<const L: usize>(
-    input: &[f32],
-    rows: usize,
-    cols: usize,
-    stride: usize,
-    out: &mut [f32],
-) {
+fn median_columns_lanes<const L: usize>(input: &[f32], rows: usize, cols: usize, stride: usize, out: &mut [f32]) {
     debug_assert!(cols.is_multiple_of(L));
     let load = |row: usize, c0: usize| -> [f32; L] {
         let mut v = [0.0; L];
@@ -346,11 +334,7 @@ fn slide<const L: usize>(s: &mut [[f32; L]; K + 1], old: [f32; L], new: [f32; L]
         let mut b = [0.0f32; L];
         let mut c = [0.0f32; L];
         for l in 0..L {
-            b[l] = if s[k][l] < old[l] {
-                s[k][l]
-            } else {
-                s[k + 1][l]
-            };
+            b[l] = if s[k][l] < old[l] { s[k][l] } else { s[k + 1][l] };
             let hi = if prev[l] > new[l] { prev[l] } else { new[l] };
             c[l] = if b[l] < hi { b[l] } else { hi };
         }
@@ -390,12 +374,7 @@ mod tests {
     }
 
     fn check<F: Fn(&[f32], usize, usize, usize, &mut [f32])>(f: F) {
-        for (rows, cols, stride, levels) in [
-            (501, 32, 48, 1000),
-            (513, 48, 48, 7),
-            (16, 16, 16, 3),
-            (40, 16, 17, 2),
-        ] {
+        for (rows, cols, stride, levels) in [(501, 32, 48, 1000), (513, 48, 48, 7), (16, 16, 16, 3), (40, 16, 17, 2)] {
             let input = test_matrix(rows, stride, rows as u32 * 31 + levels, levels);
             let expected = brute_force(&input, rows, cols, stride);
             let mut out = vec![f32::NAN; rows * stride];

@@ -173,13 +173,7 @@ mod tests {
         }
         assert_eq!(rebuilt, dense);
         // first/last nonzero bins of a few bands, from librosa
-        for (m, first, last) in [
-            (0, 4, 9),
-            (1, 7, 12),
-            (31, 103, 112),
-            (62, 435, 476),
-            (63, 455, 499),
-        ] {
+        for (m, first, last) in [(0, 4, 9), (1, 7, 12), (31, 103, 112), (62, 435, 476), (63, 455, 499)] {
             let nz: Vec<usize> = (0..N_BINS).filter(|&k| dense[m][k] > 0.0).collect();
             assert_eq!((nz[0], *nz.last().unwrap()), (first, last), "band {m}");
         }

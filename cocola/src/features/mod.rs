@@ -112,8 +112,7 @@ impl FeatureExtractor {
         }
         self.signal[n..].fill(0.0);
 
-        self.stft
-            .magnitudes(&self.signal, &mut self.spec_by_frame, BIN_STRIDE);
+        self.stft.magnitudes(&self.signal, &mut self.spec_by_frame, BIN_STRIDE);
         transpose::transpose(
             &self.spec_by_frame,
             BIN_STRIDE,
@@ -208,10 +207,7 @@ mod tests {
             let ch = &out[c * N_MELS * N_FRAMES..(c + 1) * N_MELS * N_FRAMES];
             let max = ch.iter().cloned().fold(f32::MIN, f32::max);
             let min = ch.iter().cloned().fold(f32::MAX, f32::min);
-            assert!(
-                max.abs() < 1e-5 && min >= -80.0 - 1e-4,
-                "channel {c}: {min}..{max}"
-            );
+            assert!(max.abs() < 1e-5 && min >= -80.0 - 1e-4, "channel {c}: {min}..{max}");
         }
     }
 
@@ -220,11 +216,7 @@ mod tests {
         let clean = test_signal(WINDOW_SAMPLES);
         let mut zeroed = clean.clone();
         let mut dirty = clean.clone();
-        for (i, bad) in [
-            (100, f32::NAN),
-            (40_123, f32::INFINITY),
-            (79_999, f32::NEG_INFINITY),
-        ] {
+        for (i, bad) in [(100, f32::NAN), (40_123, f32::INFINITY), (79_999, f32::NEG_INFINITY)] {
             zeroed[i] = 0.0;
             dirty[i] = bad;
         }

@@ -83,8 +83,7 @@ impl Stft {
         // `pad_mode='constant'`, i.e. stay zero.
         let start = (t * HOP_LENGTH + WINDOW_OFFSET) as isize - (N_FFT / 2) as isize;
         let first = (-start).clamp(0, WIN_LENGTH as isize) as usize;
-        let end =
-            (WINDOW_SAMPLES as isize - start).clamp(first as isize, WIN_LENGTH as isize) as usize;
+        let end = (WINDOW_SAMPLES as isize - start).clamp(first as isize, WIN_LENGTH as isize) as usize;
         let samples = &signal[(start + first as isize) as usize..(start + end as isize) as usize];
         let dst = &mut self.frame[WINDOW_OFFSET + first..WINDOW_OFFSET + end];
         for ((x, &y), &w) in dst.iter_mut().zip(samples).zip(&self.window[first..end]) {
@@ -199,9 +198,7 @@ mod tests {
         // sample 40000 is the centre of frame 250; the window spans +-200 samples,
         // and the window is exactly zero at its first sample (250*160-200 = 39800).
         for t in 0..N_FRAMES {
-            let nonzero = by_frame[t * N_BINS..(t + 1) * N_BINS]
-                .iter()
-                .any(|&m| m != 0.0);
+            let nonzero = by_frame[t * N_BINS..(t + 1) * N_BINS].iter().any(|&m| m != 0.0);
             assert_eq!(nonzero, (249..=251).contains(&t), "frame {t}");
         }
     }

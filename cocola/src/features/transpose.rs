@@ -7,14 +7,7 @@
 const TILE: usize = 16;
 
 /// `dst[c * dst_stride + r] = src[r * src_stride + c]` for `r < rows`, `c < cols`.
-pub(crate) fn transpose(
-    src: &[f32],
-    src_stride: usize,
-    rows: usize,
-    cols: usize,
-    dst: &mut [f32],
-    dst_stride: usize,
-) {
+pub(crate) fn transpose(src: &[f32], src_stride: usize, rows: usize, cols: usize, dst: &mut [f32], dst_stride: usize) {
     debug_assert!(cols <= src_stride && rows <= dst_stride);
     for r0 in (0..rows).step_by(TILE) {
         let r1 = (r0 + TILE).min(rows);

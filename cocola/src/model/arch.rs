@@ -106,14 +106,7 @@ pub struct StageArgs {
     pub out_channels: usize,
 }
 
-const fn stage(
-    repeats: usize,
-    kernel: usize,
-    stride: usize,
-    expand_ratio: usize,
-    i: usize,
-    o: usize,
-) -> StageArgs {
+const fn stage(repeats: usize, kernel: usize, stride: usize, expand_ratio: usize, i: usize, o: usize) -> StageArgs {
     StageArgs {
         repeats,
         kernel,
@@ -162,12 +155,7 @@ impl Pads {
 
     /// ONNX `Conv` `pads` order: `[top, left, bottom, right]`.
     pub fn onnx(&self) -> [i64; 4] {
-        [
-            self.top as i64,
-            self.left as i64,
-            self.bottom as i64,
-            self.right as i64,
-        ]
+        [self.top as i64, self.left as i64, self.bottom as i64, self.right as i64]
     }
 
     /// PyTorch `F.pad` / `ZeroPad2d` order: `(left, right, top, bottom)`.
@@ -380,15 +368,7 @@ impl Architecture {
                     )
                 });
                 let depthwise = (
-                    conv(
-                        format!("{b}._depthwise_conv"),
-                        mid,
-                        mid,
-                        st.kernel,
-                        stride,
-                        image,
-                    )
-                    .depthwise(),
+                    conv(format!("{b}._depthwise_conv"), mid, mid, st.kernel, stride, image).depthwise(),
                     bn(format!("{b}._bn1"), mid),
                 );
                 image = image.div_ceil(stride);
@@ -400,14 +380,7 @@ impl Architecture {
                     se_reduce: conv(format!("{b}._se_reduce"), mid, squeezed, 1, 1, 1).with_bias(),
                     se_expand: conv(format!("{b}._se_expand"), squeezed, mid, 1, 1, 1).with_bias(),
                     project: (
-                        conv(
-                            format!("{b}._project_conv"),
-                            mid,
-                            st.out_channels,
-                            1,
-                            1,
-                            image,
-                        ),
+                        conv(format!("{b}._project_conv"), mid, st.out_channels, 1, 1, image),
                         bn(format!("{b}._bn2"), st.out_channels),
                     ),
                     residual: stride == 1 && inp == st.out_channels,
@@ -550,11 +523,7 @@ mod tests {
         // efficientnet_pytorch's state_dict has 358 entries for this network,
         // 49 of them `num_batches_tracked`; plus projection (2), LN (2), W (1).
         assert_eq!(params.len(), 358 - 49 + 5);
-        let trainable: usize = params
-            .iter()
-            .filter(|p| !p.role.is_buffer())
-            .map(ParamSpec::len)
-            .sum();
+        let trainable: usize = params.iter().filter(|p| !p.role.is_buffer()).map(ParamSpec::len).sum();
         // B0 without classifier has 4 007 548 parameters with 3 input channels;
         // 2 input channels remove 32*9, the head adds 1280*512+512 + 2*512 + 512*512.
         assert_eq!(trainable, 4_007_548 - 288 + 655_872 + 1024 + 262_144);
@@ -572,11 +541,7 @@ mod tests {
                 right: 1
             }
         );
-        let dw: Vec<[usize; 4]> = a
-            .blocks
-            .iter()
-            .map(|b| b.depthwise.0.pads.torch())
-            .collect();
+        let dw: Vec<[usize; 4]> = a.blocks.iter().map(|b| b.depthwise.0.pads.torch()).collect();
         // As printed by efficientnet_pytorch 0.7.1 (ZeroPad2d (left, right, top, bottom)).
         let expected = [
             [1, 1, 1, 1],
@@ -603,12 +568,7 @@ mod tests {
     #[test]
     fn residuals_and_se_widths() {
         let a = Architecture::cocola();
-        let residual: Vec<usize> = a
-            .blocks
-            .iter()
-            .filter(|b| b.residual)
-            .map(|b| b.index)
-            .collect();
+        let residual: Vec<usize> = a.blocks.iter().filter(|b| b.residual).map(|b| b.index).collect();
         assert_eq!(residual, [2, 4, 6, 7, 9, 10, 12, 13, 14]);
         assert_eq!(a.blocks[0].se_reduce.out_channels, 8);
         assert_eq!(a.blocks[1].se_reduce.out_channels, 4);

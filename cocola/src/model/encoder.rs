@@ -109,10 +109,7 @@ impl Model {
 
     fn build(bytes: &[u8], what: &str, opts: &LoadOptions) -> Result<Model, ModelError> {
         let metadata = read_metadata(bytes, what)?;
-        let runtime = runtime::init(
-            opts.ort_library.as_deref(),
-            opts.library_dir_hint.as_deref(),
-        )?;
+        let runtime = runtime::init(opts.ort_library.as_deref(), opts.library_dir_hint.as_deref())?;
         let action = format!("load {what}");
         let session = Session::builder(runtime.environment())
             .map_err(|e| ModelError::ort("create a session", e))?
@@ -163,8 +160,7 @@ impl Model {
             )));
         }
         let shape = [batch, FEATURE_SHAPE[0], FEATURE_SHAPE[1], FEATURE_SHAPE[2]];
-        let input = TensorRef::from_array_view((shape, features))
-            .map_err(|e| ModelError::ort("take the input", e))?;
+        let input = TensorRef::from_array_view((shape, features)).map_err(|e| ModelError::ort("take the input", e))?;
         let outputs = self
             .session
             .run(ort::inputs![INPUT_FEATURES => input])
@@ -179,9 +175,7 @@ impl Model {
             if shape.len() != 2 || shape[0] != batch as i64 || shape[1] != EMBEDDING_DIM as i64 {
                 return Err(ModelError::ort(
                     "run the model",
-                    format!(
-                        "output '{name}' has shape {shape:?}, expected [{batch}, {EMBEDDING_DIM}]"
-                    ),
+                    format!("output '{name}' has shape {shape:?}, expected [{batch}, {EMBEDDING_DIM}]"),
                 ));
             }
             Ok(data.to_vec())

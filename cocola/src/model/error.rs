@@ -17,10 +17,7 @@ pub struct ContractDifference {
 
 impl std::fmt::Display for ContractDifference {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let show = |v: &Option<String>| {
-            v.as_ref()
-                .map_or("(missing)".to_string(), |v| format!("'{v}'"))
-        };
+        let show = |v: &Option<String>| v.as_ref().map_or("(missing)".to_string(), |v| format!("'{v}'"));
         write!(
             f,
             "{}: model has {}, expected {}",
@@ -41,16 +38,10 @@ pub enum ModelError {
     FileMissing(PathBuf),
 
     #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
 
     #[error("cannot write {path}: {source}")]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Write { path: PathBuf, source: std::io::Error },
 
     #[error("{what} is not an ONNX model: {detail}")]
     NotOnnx { what: String, detail: String },
@@ -70,9 +61,7 @@ pub enum ModelError {
          (or a cocola version matching the model).",
         list(.differences), crate::contract::CONTRACT_VERSION
     )]
-    ContractMismatch {
-        differences: Vec<ContractDifference>,
-    },
+    ContractMismatch { differences: Vec<ContractDifference> },
 
     #[error("model metadata '{key}' is invalid: {detail}")]
     BadMetadata { key: String, detail: String },
@@ -88,11 +77,7 @@ pub enum ModelError {
     },
 
     #[error("parameter '{name}' has a non-finite value ({value}) at flat index {index}")]
-    NonFinite {
-        name: String,
-        index: usize,
-        value: f32,
-    },
+    NonFinite { name: String, index: usize, value: f32 },
 
     #[error("weights contain '{name}', which the COCOLA network has no parameter for (misnamed?)")]
     UnexpectedParameter { name: String },

@@ -21,10 +21,7 @@ pub(crate) fn input_dims() -> Vec<Dim> {
 }
 
 pub(crate) fn output_dims() -> Vec<Dim> {
-    vec![
-        Dim::Symbolic(BATCH_DIM.into()),
-        Dim::Fixed(EMBEDDING_DIM as i64),
-    ]
+    vec![Dim::Symbolic(BATCH_DIM.into()), Dim::Fixed(EMBEDDING_DIM as i64)]
 }
 
 /// Checks that the graph has exactly COCOLA's inputs and outputs.
@@ -75,12 +72,7 @@ fn check_value(v: &ValueInfoProto, name: &str, dims: &[Dim]) -> Result<(), Strin
             Dim::Symbolic(_) => matches!(h, Dim::Symbolic(_)),
         });
     if !matches {
-        let show = |d: &[Dim]| {
-            d.iter()
-                .map(|x| x.to_string())
-                .collect::<Vec<_>>()
-                .join(" x ")
-        };
+        let show = |d: &[Dim]| d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(" x ");
         return Err(format!(
             "'{name}' is {} of element type {elem}, expected float32 {}",
             show(&have),

@@ -35,8 +35,7 @@ pub const FORMAT_VERSION: &str = "1";
 pub const ARCHITECTURE: &str =
     "efficientnet-b0(in=2, static SAME padding for 224x224) > linear(1280,512) > layernorm > tanh; bilinear W 512x512";
 /// The scoring rule, recorded for people reading the metadata.
-pub const SCORE_RULE: &str =
-    "score(condition, stem) = dot(embedding[condition], w_embedding[stem]) = f(c)^T W f(s)";
+pub const SCORE_RULE: &str = "score(condition, stem) = dot(embedding[condition], w_embedding[stem]) = f(c)^T W f(s)";
 
 pub const KEY_FORMAT: &str = "cocola.format";
 pub const KEY_ARCHITECTURE: &str = "cocola.architecture";
@@ -109,10 +108,7 @@ impl ModelMetadata {
             (KEY_DESCRIPTION.to_string(), self.description.clone()),
             (KEY_LICENSE.to_string(), self.license.clone()),
             (KEY_TRAINING_DATA.to_string(), self.training_data.clone()),
-            (
-                KEY_TRAINING.to_string(),
-                json(KEY_TRAINING, &self.training)?,
-            ),
+            (KEY_TRAINING.to_string(), json(KEY_TRAINING, &self.training)?),
             (
                 KEY_VALIDATION_ACCURACY.to_string(),
                 json(KEY_VALIDATION_ACCURACY, &self.validation_accuracy)?,
@@ -333,8 +329,7 @@ mod tests {
         let mut meta = ModelMetadata::new("m", "1.0");
         meta.training = serde_json::json!({"steps": 10});
         let p = props(&meta);
-        let back = ModelMetadata::from_props(p.iter().map(|(k, v)| (k.as_str(), v.as_str())), "m")
-            .unwrap();
+        let back = ModelMetadata::from_props(p.iter().map(|(k, v)| (k.as_str(), v.as_str())), "m").unwrap();
         assert_eq!(back, meta);
     }
 
@@ -349,16 +344,12 @@ mod tests {
             }
         }
         p.push(("feature.new_thing".into(), "x".into()));
-        let err = ModelMetadata::from_props(p.iter().map(|(k, v)| (k.as_str(), v.as_str())), "m")
-            .unwrap_err();
+        let err = ModelMetadata::from_props(p.iter().map(|(k, v)| (k.as_str(), v.as_str())), "m").unwrap_err();
         let ModelError::ContractMismatch { differences } = &err else {
             panic!("{err}")
         };
         let keys: Vec<&str> = differences.iter().map(|d| d.key.as_str()).collect();
-        assert_eq!(
-            keys,
-            ["feature.hop_length", "feature.n_mels", "feature.new_thing"]
-        );
+        assert_eq!(keys, ["feature.hop_length", "feature.n_mels", "feature.new_thing"]);
         let text = err.to_string();
         assert!(
             text.contains("feature.n_mels: model has '128', expected '64'"),

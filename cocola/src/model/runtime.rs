@@ -36,11 +36,7 @@ pub const ENV_ORT_DYLIB_PATH: &str = "ORT_DYLIB_PATH";
 
 /// File names of the library, most specific first.
 #[cfg(target_os = "linux")]
-pub const LIBRARY_NAMES: &[&str] = &[
-    "libonnxruntime.so.1.31.1",
-    "libonnxruntime.so.1",
-    "libonnxruntime.so",
-];
+pub const LIBRARY_NAMES: &[&str] = &["libonnxruntime.so.1.31.1", "libonnxruntime.so.1", "libonnxruntime.so"];
 #[cfg(target_os = "macos")]
 pub const LIBRARY_NAMES: &[&str] = &["libonnxruntime.1.31.1.dylib", "libonnxruntime.dylib"];
 #[cfg(target_os = "windows")]
@@ -49,8 +45,7 @@ pub const LIBRARY_NAMES: &[&str] = &["onnxruntime.dll"];
 pub const LIBRARY_NAMES: &[&str] = &["libonnxruntime.so"];
 
 /// How to get the library, for error messages.
-const HOW_TO_GET: &str =
-    "Install it with `cargo xtask setup` (run in the cocola source tree; it puts the \
+const HOW_TO_GET: &str = "Install it with `cargo xtask setup` (run in the cocola source tree; it puts the \
 library in the user cache), or take `onnxruntime/capi/libonnxruntime.so.1.31.1` from PyPI's \
 `onnxruntime==1.31.1` wheel and set COCOLA_ORT_LIB to its absolute path.";
 
@@ -113,9 +108,7 @@ impl RuntimeHandle {
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runtime")
-            .field("library", &self.library)
-            .finish()
+        f.debug_struct("Runtime").field("library", &self.library).finish()
     }
 }
 
@@ -212,11 +205,7 @@ pub fn candidates(explicit: Option<&Path>, dir_hint: Option<&Path>) -> Vec<Candi
             });
         }
     }
-    if let Some(dir) = std::env::current_exe()
-        .ok()
-        .as_deref()
-        .and_then(Path::parent)
-    {
+    if let Some(dir) = std::env::current_exe().ok().as_deref().and_then(Path::parent) {
         in_dir(dir, Source::NextToExecutable, &mut out);
     }
     if let Some(dir) = dir_hint {
@@ -234,11 +223,7 @@ pub fn candidates(explicit: Option<&Path>, dir_hint: Option<&Path>) -> Vec<Candi
 /// A demanded path that is a directory: the first library file inside it.
 fn resolve_dir(c: &Candidate) -> Candidate {
     if c.path.is_dir() {
-        if let Some(p) = LIBRARY_NAMES
-            .iter()
-            .map(|n| c.path.join(n))
-            .find(|p| p.is_file())
-        {
+        if let Some(p) = LIBRARY_NAMES.iter().map(|n| c.path.join(n)).find(|p| p.is_file()) {
             return Candidate {
                 path: p,
                 source: c.source.clone(),
@@ -252,10 +237,7 @@ static RUNTIME: Mutex<Option<RuntimeHandle>> = Mutex::new(None);
 
 /// Loads ONNX Runtime (once per process) and returns the shared runtime.
 /// See the module documentation for the search order.
-pub fn init(
-    explicit: Option<&Path>,
-    dir_hint: Option<&Path>,
-) -> Result<RuntimeHandle, RuntimeError> {
+pub fn init(explicit: Option<&Path>, dir_hint: Option<&Path>) -> Result<RuntimeHandle, RuntimeError> {
     // A panic while holding the lock cannot leave the Option half-written.
     let mut slot = RUNTIME.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(rt) = slot.as_ref() {
@@ -264,11 +246,7 @@ pub fn init(
     let looked = candidates(explicit, dir_hint);
     let mut failures = Vec::new();
     for c in &looked {
-        let c = if c.is_demanded() {
-            resolve_dir(c)
-        } else {
-            c.clone()
-        };
+        let c = if c.is_demanded() { resolve_dir(c) } else { c.clone() };
         if !c.path.is_file() {
             if c.is_demanded() {
                 return Err(RuntimeError::Missing {
@@ -336,10 +314,7 @@ mod tests {
 
     #[test]
     fn search_order_starts_with_the_explicit_path_and_ends_in_the_cache() {
-        let c = candidates(
-            Some(Path::new("/x/libonnxruntime.so")),
-            Some(Path::new("/plugin/dir")),
-        );
+        let c = candidates(Some(Path::new("/x/libonnxruntime.so")), Some(Path::new("/plugin/dir")));
         assert_eq!(
             c[0],
             Candidate {
@@ -347,14 +322,8 @@ mod tests {
                 source: Source::Explicit
             }
         );
-        let hint = c
-            .iter()
-            .position(|c| c.source == Source::DirectoryHint)
-            .unwrap();
-        let exe = c
-            .iter()
-            .position(|c| c.source == Source::NextToExecutable)
-            .unwrap();
+        let hint = c.iter().position(|c| c.source == Source::DirectoryHint).unwrap();
+        let exe = c.iter().position(|c| c.source == Source::NextToExecutable).unwrap();
         assert!(exe < hint);
         assert!(c
             .iter()

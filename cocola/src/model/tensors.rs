@@ -19,10 +19,7 @@ impl Tensor {
         if expected != data.len() {
             return Err(ModelError::BadTensor {
                 name: String::new(),
-                detail: format!(
-                    "shape {shape:?} needs {expected} values, got {}",
-                    data.len()
-                ),
+                detail: format!("shape {shape:?} needs {expected} values, got {}", data.len()),
             });
         }
         Ok(Tensor { shape, data })
@@ -41,12 +38,7 @@ impl NamedTensors {
     }
 
     /// Adds or replaces a tensor. Fails if `data` does not match `shape`.
-    pub fn insert(
-        &mut self,
-        name: impl Into<String>,
-        shape: Vec<usize>,
-        data: Vec<f32>,
-    ) -> Result<(), ModelError> {
+    pub fn insert(&mut self, name: impl Into<String>, shape: Vec<usize>, data: Vec<f32>) -> Result<(), ModelError> {
         let name = name.into();
         let tensor = Tensor::new(shape, data).map_err(|e| match e {
             ModelError::BadTensor { detail, .. } => ModelError::BadTensor {

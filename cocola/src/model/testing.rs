@@ -73,9 +73,7 @@ pub fn random_weights(seed: u64) -> NamedTensors {
                 (-a, a)
             }
             ParamRole::ConvBias | ParamRole::LinearBias => (-0.1, 0.1),
-            ParamRole::BnWeight | ParamRole::LayerNormWeight | ParamRole::BnRunningVar => {
-                (0.5, 1.5)
-            }
+            ParamRole::BnWeight | ParamRole::LayerNormWeight | ParamRole::BnRunningVar => (0.5, 1.5),
             ParamRole::BnBias | ParamRole::LayerNormBias | ParamRole::BnRunningMean => (-0.1, 0.1),
         };
         let data = uniform(&p.name, seed, p.len(), lo, hi);

@@ -24,9 +24,7 @@ use super::arch::{Architecture, BatchNormSpec, ConvSpec, ParamRole, BN_EPS, LN_E
 use super::io::{input_dims, output_dims, INPUT_FEATURES, OUTPUT_EMBEDDING, OUTPUT_W_EMBEDDING};
 use super::metadata::ModelMetadata;
 use super::{ModelError, NamedTensors};
-use crate::onnx::proto::{
-    ModelProto, OperatorSetIdProto, StringStringEntryProto, ValueInfoProto, DATA_TYPE_FLOAT,
-};
+use crate::onnx::proto::{ModelProto, OperatorSetIdProto, StringStringEntryProto, ValueInfoProto, DATA_TYPE_FLOAT};
 use crate::onnx::{Attr, DuplicateName, GraphBuilder, IR_VERSION, OPSET_VERSION};
 
 /// Checkpoint entries that exist in a PyTorch `state_dict` but play no part in
@@ -38,12 +36,10 @@ const IGNORED_SUFFIXES: [&str; 1] = [".num_batches_tracked"];
 pub fn validate_weights(arch: &Architecture, weights: &NamedTensors) -> Result<(), ModelError> {
     let params = arch.parameters();
     for p in &params {
-        let t = weights
-            .get(&p.name)
-            .ok_or_else(|| ModelError::MissingParameter {
-                name: p.name.clone(),
-                shape: p.shape.clone(),
-            })?;
+        let t = weights.get(&p.name).ok_or_else(|| ModelError::MissingParameter {
+            name: p.name.clone(),
+            shape: p.shape.clone(),
+        })?;
         if t.shape != p.shape {
             return Err(ModelError::WrongShape {
                 name: p.name.clone(),
@@ -62,10 +58,7 @@ pub fn validate_weights(arch: &Architecture, weights: &NamedTensors) -> Result<(
             if let Some(index) = t.data.iter().position(|&v| v < 0.0) {
                 return Err(ModelError::BadTensor {
                     name: p.name.clone(),
-                    detail: format!(
-                        "running variance is negative ({}) at flat index {index}",
-                        t.data[index]
-                    ),
+                    detail: format!("running variance is negative ({}) at flat index {index}", t.data[index]),
                 });
             }
         }
@@ -73,9 +66,7 @@ pub fn validate_weights(arch: &Architecture, weights: &NamedTensors) -> Result<(
     let known: HashSet<&str> = params.iter().map(|p| p.name.as_str()).collect();
     for name in weights.names() {
         if !known.contains(name) && !IGNORED_SUFFIXES.iter().any(|s| name.ends_with(s)) {
-            return Err(ModelError::UnexpectedParameter {
-                name: name.to_string(),
-            });
+            return Err(ModelError::UnexpectedParameter { name: name.to_string() });
         }
     }
     Ok(())
@@ -97,10 +88,7 @@ pub fn write_model(weights: &NamedTensors, meta: &ModelMetadata) -> Result<Vec<u
         producer_version: Some(env!("CARGO_PKG_VERSION").into()),
         domain: Some("cocola".into()),
         model_version: Some(1),
-        doc_string: Some(format!(
-            "COCOLA coherence encoder '{}' {}",
-            meta.name, meta.version
-        )),
+        doc_string: Some(format!("COCOLA coherence encoder '{}' {}", meta.name, meta.version)),
         graph: Some(graph),
         opset_import: vec![OperatorSetIdProto {
             domain: Some(String::new()),
@@ -122,8 +110,10 @@ pub fn write_model(weights: &NamedTensors, meta: &ModelMetadata) -> Result<Vec<u
 /// half-written model.
 pub fn write_model_file(path: &Path, weights: &NamedTensors, meta: &ModelMetadata) -> Result<(), ModelError> {
     let bytes = write_model(weights, meta)?;
-    crate::atomic_file::write_bytes(path, &bytes)
-        .map_err(|source| ModelError::Write { path: path.to_path_buf(), source })
+    crate::atomic_file::write_bytes(path, &bytes).map_err(|source| ModelError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 fn ints(v: &[usize]) -> Attr {
@@ -174,12 +164,7 @@ impl Builder<'_> {
 
     fn batch_norm(&mut self, n: &BatchNormSpec, x: &str) -> Result<String, DuplicateName> {
         let [w, b, m, v] = n.names();
-        let (w, b, m, v) = (
-            self.weight(&w)?,
-            self.weight(&b)?,
-            self.weight(&m)?,
-            self.weight(&v)?,
-        );
+        let (w, b, m, v) = (self.weight(&w)?, self.weight(&b)?, self.weight(&m)?, self.weight(&v)?);
         self.g.node(
             &n.name,
             "BatchNormalization",
@@ -188,13 +173,7 @@ impl Builder<'_> {
         )
     }
 
-    fn conv_bn(
-        &mut self,
-        c: &ConvSpec,
-        n: &BatchNormSpec,
-        x: &str,
-        swish: bool,
-    ) -> Result<String, DuplicateName> {
+    fn conv_bn(&mut self, c: &ConvSpec, n: &BatchNormSpec, x: &str, swish: bool) -> Result<String, DuplicateName> {
         let y = self.conv(c, x)?;
         let y = self.batch_norm(n, &y)?;
         if swish {
@@ -205,19 +184,13 @@ impl Builder<'_> {
     }
 }
 
-fn build_graph(
-    arch: &Architecture,
-    weights: &NamedTensors,
-) -> Result<crate::onnx::proto::GraphProto, DuplicateName> {
+fn build_graph(arch: &Architecture, weights: &NamedTensors) -> Result<crate::onnx::proto::GraphProto, DuplicateName> {
     let mut b = Builder {
         g: GraphBuilder::new("cocola"),
         weights,
     };
-    let x = b.g.input(ValueInfoProto::tensor(
-        INPUT_FEATURES,
-        DATA_TYPE_FLOAT,
-        &input_dims(),
-    ))?;
+    let x =
+        b.g.input(ValueInfoProto::tensor(INPUT_FEATURES, DATA_TYPE_FLOAT, &input_dims()))?;
 
     let mut x = b.conv_bn(&arch.stem.0, &arch.stem.1, &x, true)?;
     for block in &arch.blocks {
@@ -234,44 +207,33 @@ fn build_graph(
         let r = b.swish(se, &r)?;
         let e = b.conv(&block.se_expand, &r)?;
         let gate = b.g.node(&block.se_expand.name, "Sigmoid", &[&e], vec![])?;
-        h =
-            b.g.node(&block.se_expand.name, "Mul", &[&gate, &h], vec![])?;
+        h = b.g.node(&block.se_expand.name, "Mul", &[&gate, &h], vec![])?;
         h = b.conv_bn(&block.project.0, &block.project.1, &h, false)?;
         if block.residual {
-            h =
-                b.g.node(&block.project.1.name, "Add", &[&h, &input], vec![])?;
+            h = b.g.node(&block.project.1.name, "Add", &[&h, &input], vec![])?;
         }
         x = h;
     }
     x = b.conv_bn(&arch.head.0, &arch.head.1, &x, true)?;
     let pooled = b.g.node("pool", "GlobalAveragePool", &[&x], vec![])?;
-    let flat =
-        b.g.node("pool", "Flatten", &[&pooled], vec![("axis", Attr::Int(1))])?;
+    let flat = b.g.node("pool", "Flatten", &[&pooled], vec![("axis", Attr::Int(1))])?;
 
     let p = &arch.projection;
     let (pw, pb) = (
         b.weight(&format!("{}.weight", p.name))?,
         b.weight(&format!("{}.bias", p.name))?,
     );
-    let projected = b.g.node(
-        &p.name,
-        "Gemm",
-        &[&flat, &pw, &pb],
-        vec![("transB", Attr::Int(1))],
-    )?;
+    let projected =
+        b.g.node(&p.name, "Gemm", &[&flat, &pw, &pb], vec![("transB", Attr::Int(1))])?;
     let ln = &arch.layer_norm;
-    let (lw, lb) = (
-        b.weight(&format!("{ln}.weight"))?,
-        b.weight(&format!("{ln}.bias"))?,
-    );
+    let (lw, lb) = (b.weight(&format!("{ln}.weight"))?, b.weight(&format!("{ln}.bias"))?);
     let normed = b.g.node(
         ln,
         "LayerNormalization",
         &[&projected, &lw, &lb],
         vec![("axis", Attr::Int(-1)), ("epsilon", Attr::Float(LN_EPS))],
     )?;
-    let embedding =
-        b.g.node_named("Tanh", &[&normed], OUTPUT_EMBEDDING, vec![])?;
+    let embedding = b.g.node_named("Tanh", &[&normed], OUTPUT_EMBEDDING, vec![])?;
     let w = b.weight(SIMILARITY_W)?;
     // Row form of W · e: e^T W^T, i.e. Gemm with transB.
     b.g.node_named(

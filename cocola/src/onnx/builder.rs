@@ -3,8 +3,7 @@
 use std::collections::HashSet;
 
 use super::proto::{
-    attribute_type, AttributeProto, GraphProto, NodeProto, TensorProto, ValueInfoProto,
-    DATA_TYPE_FLOAT,
+    attribute_type, AttributeProto, GraphProto, NodeProto, TensorProto, ValueInfoProto, DATA_TYPE_FLOAT,
 };
 
 /// A node attribute value.
@@ -110,12 +109,7 @@ impl GraphBuilder {
 
     /// Adds a float32 initializer (a constant, e.g. a weight) stored as raw
     /// little-endian bytes. Returns its name.
-    pub fn initializer_f32(
-        &mut self,
-        name: &str,
-        dims: &[usize],
-        data: &[f32],
-    ) -> Result<String, DuplicateName> {
+    pub fn initializer_f32(&mut self, name: &str, dims: &[usize], data: &[f32]) -> Result<String, DuplicateName> {
         self.claim(name)?;
         let mut raw = Vec::with_capacity(data.len() * 4);
         for v in data {

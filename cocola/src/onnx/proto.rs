@@ -218,12 +218,9 @@ pub mod dimension {
 impl ModelHeader {
     /// The metadata entries as `(key, value)` pairs, in file order.
     pub fn metadata(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.metadata_props.iter().map(|e| {
-            (
-                e.key.as_deref().unwrap_or(""),
-                e.value.as_deref().unwrap_or(""),
-            )
-        })
+        self.metadata_props
+            .iter()
+            .map(|e| (e.key.as_deref().unwrap_or(""), e.value.as_deref().unwrap_or("")))
     }
 }
 

@@ -43,7 +43,12 @@ pub struct ModeScore {
 impl ModeScore {
     fn new(mode: Mode, raw: f32, calibration: Option<&Calibration>) -> Self {
         let fit = calibration.map(|c| c.mode(mode).fit(raw));
-        Self { mode, raw, fit, verdict: fit.map(Verdict::from_fit) }
+        Self {
+            mode,
+            raw,
+            fit,
+            verdict: fit.map(Verdict::from_fit),
+        }
     }
 }
 
@@ -70,7 +75,10 @@ impl WindowScores {
 pub enum WindowOutcome {
     Scored(WindowScores),
     /// Not scored: one side (or both) is below the silence threshold.
-    Silent { condition: bool, stem: bool },
+    Silent {
+        condition: bool,
+        stem: bool,
+    },
 }
 
 /// One window of a pair's timeline.
@@ -95,7 +103,10 @@ pub struct PairReport {
 
 impl PairReport {
     pub fn scored_windows(&self) -> usize {
-        self.windows.iter().filter(|w| matches!(w.outcome, WindowOutcome::Scored(_))).count()
+        self.windows
+            .iter()
+            .filter(|w| matches!(w.outcome, WindowOutcome::Scored(_)))
+            .count()
     }
 }
 
@@ -141,7 +152,10 @@ impl Scorer {
     /// If `sessions` is empty.
     pub fn with_sessions(sessions: Vec<Model>) -> Self {
         assert!(!sessions.is_empty(), "a scorer needs at least one session");
-        Self { sessions, batch: Vec::new() }
+        Self {
+            sessions,
+            batch: Vec::new(),
+        }
     }
 
     pub fn model(&self) -> &Model {
@@ -161,7 +175,11 @@ impl Scorer {
             .zip(self.batch[..rows * FEATURE_LEN].par_chunks(per_session * FEATURE_LEN))
             .map(|(session, features)| session.embed(features, features.len() / FEATURE_LEN))
             .collect();
-        let mut all = crate::model::Embeddings { embedding: Vec::new(), w_embedding: Vec::new(), batch: 0 };
+        let mut all = crate::model::Embeddings {
+            embedding: Vec::new(),
+            w_embedding: Vec::new(),
+            batch: 0,
+        };
         for part in parts {
             let part = part?;
             all.embedding.extend_from_slice(&part.embedding);
@@ -195,9 +213,8 @@ impl Scorer {
             let calibration = self.model().metadata().calibration.as_ref();
             for w in 0..chunk.len() {
                 let base = w * ROWS_PER_WINDOW;
-                let raw = std::array::from_fn(|m| {
-                    crate::model::score(&embeddings, base + m, base + Mode::ALL.len() + m)
-                });
+                let raw =
+                    std::array::from_fn(|m| crate::model::score(&embeddings, base + m, base + Mode::ALL.len() + m));
                 results.push(WindowScores::from_raw(raw, calibration));
             }
         }
@@ -229,12 +246,21 @@ impl Scorer {
                     end_seconds: seconds(start + WINDOW_SAMPLES),
                     condition_dbfs,
                     stem_dbfs,
-                    outcome: WindowOutcome::Silent { condition: condition_silent, stem: stem_silent },
+                    outcome: WindowOutcome::Silent {
+                        condition: condition_silent,
+                        stem: stem_silent,
+                    },
                 }
             })
             .collect();
         let audible: Vec<usize> = (0..windows.len())
-            .filter(|&i| windows[i].outcome == WindowOutcome::Silent { condition: false, stem: false })
+            .filter(|&i| {
+                windows[i].outcome
+                    == WindowOutcome::Silent {
+                        condition: false,
+                        stem: false,
+                    }
+            })
             .collect();
         progress(windows.len() - audible.len(), windows.len());
         let mut done = windows.len() - audible.len();
@@ -250,7 +276,11 @@ impl Scorer {
             progress(done, windows.len());
         }
         let aggregate = aggregate(&windows, self.model().metadata().calibration.as_ref());
-        Ok(PairReport { duration_seconds: len as f64 / SAMPLE_RATE as f64, windows, aggregate })
+        Ok(PairReport {
+            duration_seconds: len as f64 / SAMPLE_RATE as f64,
+            windows,
+            aggregate,
+        })
     }
 }
 

@@ -14,7 +14,10 @@ pub struct WindowOptions {
 
 impl Default for WindowOptions {
     fn default() -> Self {
-        Self { hop_seconds: 5.0, silence_dbfs: -60.0 }
+        Self {
+            hop_seconds: 5.0,
+            silence_dbfs: -60.0,
+        }
     }
 }
 
@@ -87,9 +90,7 @@ mod tests {
 
     #[test]
     fn level_of_full_scale_sine_is_minus_three_db() {
-        let sine: Vec<f32> = (0..WINDOW_SAMPLES)
-            .map(|i| (i as f32 * 0.1).sin())
-            .collect();
+        let sine: Vec<f32> = (0..WINDOW_SAMPLES).map(|i| (i as f32 * 0.1).sin()).collect();
         assert!((window_level_dbfs(&sine) + 3.01).abs() < 0.05);
         assert_eq!(window_level_dbfs(&[0.0; 100]), f32::NEG_INFINITY);
         assert_eq!(window_level_dbfs(&[f32::NAN; 100]), f32::NEG_INFINITY);
@@ -100,7 +101,10 @@ mod tests {
 
     #[test]
     fn hop_is_at_least_one_sample() {
-        let o = WindowOptions { hop_seconds: 0.0, ..Default::default() };
+        let o = WindowOptions {
+            hop_seconds: 0.0,
+            ..Default::default()
+        };
         assert_eq!(o.hop_samples(), 1);
         assert_eq!(WindowOptions::default().hop_samples(), 80_000);
     }

@@ -12,8 +12,12 @@ use cocola::model::{write_model_file, LoadOptions, Model};
 /// Writes mono or multi-channel 16-bit WAV; `samples` are interleaved.
 pub fn write_wav(path: &Path, samples: &[f32], rate: u32, channels: u16) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let spec =
-        hound::WavSpec { channels, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec = hound::WavSpec {
+        channels,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
     let mut w = hound::WavWriter::create(path, spec).unwrap();
     for &s in samples {
         w.write_sample((s.clamp(-1.0, 1.0) * 32767.0).round() as i16).unwrap();
@@ -53,5 +57,8 @@ pub fn test_model(dir: &Path) -> (PathBuf, Model) {
 /// SHA-256 hex of a file, as the CLI computes the model identity.
 pub fn sha256_hex(path: &Path) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(std::fs::read(path).unwrap()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(std::fs::read(path).unwrap())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

@@ -39,20 +39,10 @@ pub fn headline(ui: &mut Ui, s: &Snapshot, stale: bool) {
         let colour = dim(verdict_colour(h.verdict));
         match h.fit {
             Some(fit) => {
-                ui.label(
-                    RichText::new(format!("{fit:.0}"))
-                        .size(56.0)
-                        .color(colour)
-                        .strong(),
-                );
+                ui.label(RichText::new(format!("{fit:.0}")).size(56.0).color(colour).strong());
                 ui.vertical(|ui| {
                     let word = h.verdict.map_or("", |v| v.word());
-                    ui.label(
-                        RichText::new(word.to_uppercase())
-                            .size(26.0)
-                            .color(colour)
-                            .strong(),
-                    );
+                    ui.label(RichText::new(word.to_uppercase()).size(26.0).color(colour).strong());
                     ui.label(RichText::new("fit / 100").size(14.0).color(dim(GREY)));
                 });
             }
@@ -64,11 +54,7 @@ pub fn headline(ui: &mut Ui, s: &Snapshot, stale: bool) {
                         .strong(),
                 );
                 ui.vertical(|ui| {
-                    ui.label(
-                        RichText::new("uncalibrated model")
-                            .size(18.0)
-                            .color(dim(AMBER)),
-                    );
+                    ui.label(RichText::new("uncalibrated model").size(18.0).color(dim(AMBER)));
                     ui.label(
                         RichText::new("raw score only: no fit or verdict")
                             .size(14.0)
@@ -84,11 +70,7 @@ pub fn headline(ui: &mut Ui, s: &Snapshot, stale: bool) {
                     .size(20.0)
                     .color(dim(Color32::LIGHT_GRAY)),
             );
-            ui.label(
-                RichText::new(format!("{} mode", h.mode))
-                    .size(14.0)
-                    .color(dim(GREY)),
-            );
+            ui.label(RichText::new(format!("{} mode", h.mode)).size(14.0).color(dim(GREY)));
         });
     });
 }
@@ -103,10 +85,7 @@ pub fn mode_bars(ui: &mut Ui, s: &Snapshot) {
         ("Percussive (groove)", s.percussive, MODE_COLOURS[2]),
     ] {
         ui.horizontal(|ui| {
-            ui.add_sized(
-                [150.0, 22.0],
-                egui::Label::new(RichText::new(label).size(16.0)),
-            );
+            ui.add_sized([150.0, 22.0], egui::Label::new(RichText::new(label).size(16.0)));
             let width = (ui.available_width() - 120.0).max(80.0);
             let (rect, _) = ui.allocate_exact_size(Vec2::new(width, 20.0), Sense::hover());
             let painter = ui.painter_at(rect);
@@ -163,8 +142,7 @@ pub fn timeline(ui: &mut Ui, s: &Snapshot, height: f32) {
         );
         return;
     }
-    let x_of =
-        |p: &crate::snapshot::Point| p.song_seconds.unwrap_or(p.end_sample as f64 / 16_000.0);
+    let x_of = |p: &crate::snapshot::Point| p.song_seconds.unwrap_or(p.end_sample as f64 / 16_000.0);
     let x0 = s.timeline.iter().map(x_of).fold(f64::INFINITY, f64::min);
     let x1 = s
         .timeline
@@ -197,10 +175,7 @@ pub fn timeline(ui: &mut Ui, s: &Snapshot, height: f32) {
         };
         let x = to_screen(x_of(p), lo).x;
         painter.line_segment(
-            [
-                Pos2::new(x, plot.bottom()),
-                Pos2::new(x, plot.bottom() - 8.0),
-            ],
+            [Pos2::new(x, plot.bottom()), Pos2::new(x, plot.bottom() - 8.0)],
             Stroke::new(2.0, colour),
         );
     }
@@ -254,10 +229,7 @@ fn flush(painter: &egui::Painter, line: &mut Vec<Pos2>, colour: Color32) {
             painter.circle_filled(line[0], 2.5, colour);
         }
         _ => {
-            painter.add(egui::Shape::line(
-                std::mem::take(line),
-                Stroke::new(2.0, colour),
-            ));
+            painter.add(egui::Shape::line(std::mem::take(line), Stroke::new(2.0, colour)));
         }
     }
     line.clear();

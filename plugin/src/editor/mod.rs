@@ -15,9 +15,7 @@ use nice_plug::context::gui::GuiContext;
 use nice_plug::editor::dpi::LogicalSize;
 use nice_plug::prelude::*;
 use nice_plug_egui::widgets::ParamSlider;
-use nice_plug_egui::{
-    create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, Frame, NiceEguiApp,
-};
+use nice_plug_egui::{create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, Frame, NiceEguiApp};
 
 use crate::params::ModelChoice;
 use crate::snapshot::{Monitor, Snapshot, State};
@@ -40,20 +38,14 @@ pub struct App {
     path_text: String,
 }
 
-pub fn create(
-    shared: Arc<Shared>,
-    monitor: Monitor,
-    state: Arc<EguiEditorState>,
-) -> Option<CocolaEditor> {
+pub fn create(shared: Arc<Shared>, monitor: Monitor, state: Arc<EguiEditorState>) -> Option<CocolaEditor> {
     let path_text = match shared.params.model_choice() {
         ModelChoice::File(p) => p.display().to_string(),
         ModelChoice::Default => String::new(),
     };
     let settings = EguiNiceSettings::new()
         .with_tile("COCOLA")
-        .with_resize_hint(
-            ResizeHint::resizable().with_min_logical_size(LogicalSize::new(MIN_SIZE.0, MIN_SIZE.1)),
-        );
+        .with_resize_hint(ResizeHint::resizable().with_min_logical_size(LogicalSize::new(MIN_SIZE.0, MIN_SIZE.1)));
     let repaint = shared.repaint.clone();
     let app = App {
         shared,
@@ -87,13 +79,11 @@ impl NiceEguiApp for App {
             self.shown = self.monitor.latest();
         }
         let s = self.shown.clone();
-        egui::ScrollArea::vertical()
-            .auto_shrink([false, false])
-            .show(ui, |ui| {
-                egui::Frame::new()
-                    .inner_margin(10.0)
-                    .show(ui, |ui| self.contents(ui, &s));
-            });
+        egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+            egui::Frame::new()
+                .inner_margin(10.0)
+                .show(ui, |ui| self.contents(ui, &s));
+        });
     }
 
     fn editor_closed(&mut self) {
@@ -125,9 +115,10 @@ impl App {
             Severity::Problem => draw::RED,
         };
         ui.horizontal_wrapped(|ui| {
-            let model = s.model.as_ref().map_or("no model".to_string(), |m| {
-                format!("{} {}", m.name, m.version)
-            });
+            let model = s
+                .model
+                .as_ref()
+                .map_or("no model".to_string(), |m| format!("{} {}", m.name, m.version));
             ui.label(RichText::new(model).size(15.0).strong());
             ui.label(RichText::new("·").size(15.0));
             ui.label(RichText::new(line).size(15.0).color(colour));
@@ -139,21 +130,13 @@ impl App {
                 );
             }
             if self.frozen {
-                ui.label(
-                    RichText::new("· FROZEN")
-                        .size(15.0)
-                        .color(draw::AMBER)
-                        .strong(),
-                );
+                ui.label(RichText::new("· FROZEN").size(15.0).color(draw::AMBER).strong());
             }
             if s.windows_skipped > 0 || s.dropped_frames > 0 {
                 ui.label(
-                    RichText::new(format!(
-                        "· {} windows skipped (CPU busy)",
-                        s.windows_skipped
-                    ))
-                    .size(13.0)
-                    .color(draw::GREY),
+                    RichText::new(format!("· {} windows skipped (CPU busy)", s.windows_skipped))
+                        .size(13.0)
+                        .color(draw::GREY),
                 );
             }
         });
@@ -169,11 +152,7 @@ impl App {
             } else {
                 "default (none installed)"
             };
-            if ui
-                .radio(choice == ModelChoice::Default, default_label)
-                .clicked()
-                && choice != ModelChoice::Default
-            {
+            if ui.radio(choice == ModelChoice::Default, default_label).clicked() && choice != ModelChoice::Default {
                 params.set_model_choice(ModelChoice::Default);
             }
         });
@@ -198,11 +177,7 @@ impl App {
                     m.name,
                     m.version,
                     m.description,
-                    if m.calibrated {
-                        ""
-                    } else {
-                        " — uncalibrated"
-                    },
+                    if m.calibrated { "" } else { " — uncalibrated" },
                     m.source,
                     m.load_ms
                 ))

@@ -21,18 +21,12 @@ pub fn state_line(state: &State) -> (String, Severity) {
         State::LoadingModel => ("loading model...".into(), Severity::Waiting),
         State::NoModel => (crate::loader::NO_DEFAULT_MODEL.into(), Severity::Problem),
         State::ModelFailed(_) => ("model failed to load (see below)".into(), Severity::Problem),
-        State::OrtNotFound(_) => (
-            "ONNX Runtime not found (see below)".into(),
-            Severity::Problem,
-        ),
+        State::OrtNotFound(_) => ("ONNX Runtime not found (see below)".into(), Severity::Problem),
         State::NoSidechain => (
             "no sidechain: route the rest of the track to the \"Condition\" input".into(),
             Severity::Problem,
         ),
-        State::Listening { heard_seconds } => (
-            format!("listening... {heard_seconds:.1} s of 5 s"),
-            Severity::Waiting,
-        ),
+        State::Listening { heard_seconds } => (format!("listening... {heard_seconds:.1} s of 5 s"), Severity::Waiting),
         State::Silent { condition, stem } => {
             let which = match (condition, stem) {
                 (true, true) => "both inputs are",

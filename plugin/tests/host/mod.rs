@@ -32,17 +32,8 @@ impl ProcessContext<Cocola> for TestContext {
     fn try_send_event(
         &mut self,
         event: PluginNoteEvent<Cocola>,
-    ) -> Result<
-        (),
-        (
-            PluginNoteEvent<Cocola>,
-            nice_plug::context::process::SendEventError,
-        ),
-    > {
-        Err((
-            event,
-            nice_plug::context::process::SendEventError::NoOutputBuffer,
-        ))
+    ) -> Result<(), (PluginNoteEvent<Cocola>, nice_plug::context::process::SendEventError)> {
+        Err((event, nice_plug::context::process::SendEventError::NoOutputBuffer))
     }
     fn set_latency_samples(&self, _samples: u32) {}
     fn request_restart(&self) {}
@@ -112,12 +103,7 @@ impl Host {
     /// Processes `stem` (channels of the main input) and `condition` (sidechain
     /// channels, if the layout has them) in blocks of the given sizes (cycled);
     /// returns the main output.
-    pub fn run(
-        &mut self,
-        stem: &[Vec<f32>],
-        condition: &[Vec<f32>],
-        blocks: &[usize],
-    ) -> Vec<Vec<f32>> {
+    pub fn run(&mut self, stem: &[Vec<f32>], condition: &[Vec<f32>], blocks: &[usize]) -> Vec<Vec<f32>> {
         let len = stem[0].len();
         let mut out: Vec<Vec<f32>> = stem.to_vec();
         let mut cond: Vec<Vec<f32>> = condition.to_vec();
@@ -133,14 +119,7 @@ impl Host {
         out
     }
 
-    pub fn process_block(
-        &mut self,
-        out: &mut [Vec<f32>],
-        cond: &mut [Vec<f32>],
-        has_aux: bool,
-        pos: usize,
-        n: usize,
-    ) {
+    pub fn process_block(&mut self, out: &mut [Vec<f32>], cond: &mut [Vec<f32>], has_aux: bool, pos: usize, n: usize) {
         self.process_block_via(out, cond, has_aux, pos, n, |f| f());
     }
 
@@ -155,9 +134,7 @@ impl Host {
         pos: usize,
         n: usize,
     ) {
-        self.process_block_via(out, cond, has_aux, pos, n, |f| {
-            nice_assert_no_alloc::assert_no_alloc(f)
-        });
+        self.process_block_via(out, cond, has_aux, pos, n, |f| nice_assert_no_alloc::assert_no_alloc(f));
     }
 
     pub fn process_block_via(
@@ -200,12 +177,7 @@ impl Host {
     }
 
     /// Waits until `pred` holds for the newest snapshot (panics after `timeout`).
-    pub fn wait_for(
-        &self,
-        what: &str,
-        timeout: Duration,
-        pred: impl Fn(&Snapshot) -> bool,
-    ) -> Snapshot {
+    pub fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&Snapshot) -> bool) -> Snapshot {
         let monitor = self.plugin.monitor();
         let start = Instant::now();
         loop {
@@ -239,8 +211,7 @@ pub fn test_model() -> &'static Path {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("random.onnx");
         let weights = cocola::model::testing::random_weights(7);
-        cocola::model::write_model_file(&path, &weights, &cocola::model::testing::test_metadata())
-            .unwrap();
+        cocola::model::write_model_file(&path, &weights, &cocola::model::testing::test_metadata()).unwrap();
         path
     })
 }

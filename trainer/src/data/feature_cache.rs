@@ -83,7 +83,8 @@ impl FeatureCache {
     /// Opens (creating) the cache under `root`, holding at most `max_bytes`.
     pub fn open(root: &Path, max_bytes: u64) -> anyhow::Result<FeatureCache> {
         let dir = root.join(extractor_fingerprint(&mut FeatureExtractor::new()));
-        std::fs::create_dir_all(&dir).map_err(|e| anyhow::anyhow!("cannot create the feature cache {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| anyhow::anyhow!("cannot create the feature cache {}: {e}", dir.display()))?;
         let used = walk_size(&dir);
         Ok(FeatureCache {
             dir,
@@ -135,7 +136,8 @@ impl FeatureCache {
             if !replacing {
                 self.used.fetch_sub(ENTRY_LEN, Ordering::Relaxed);
             }
-            self.warned.call_once(|| eprintln!("warning: feature cache: {e:#} (training goes on without it)"));
+            self.warned
+                .call_once(|| eprintln!("warning: feature cache: {e:#} (training goes on without it)"));
         } else {
             self.written.fetch_add(1, Ordering::Relaxed);
         }
@@ -195,7 +197,9 @@ mod tests {
     use super::*;
 
     fn window(f: f32) -> Vec<f32> {
-        (0..WINDOW_SAMPLES).map(|i| 0.2 * (i as f32 * f * std::f32::consts::TAU / 16_000.0).sin()).collect()
+        (0..WINDOW_SAMPLES)
+            .map(|i| 0.2 * (i as f32 * f * std::f32::consts::TAU / 16_000.0).sin())
+            .collect()
     }
 
     #[test]
@@ -209,12 +213,22 @@ mod tests {
 
         let mut got = vec![0.0f32; FEATURE_LEN];
         cache.extract_into(&mut ex, &w, &mut got);
-        assert_eq!(cache.stats(), FeatureCacheStats { hits: 0, misses: 1, written: 1 });
+        assert_eq!(
+            cache.stats(),
+            FeatureCacheStats {
+                hits: 0,
+                misses: 1,
+                written: 1
+            }
+        );
         assert_eq!(got, want);
         let mut hit = vec![1.0f32; FEATURE_LEN];
         cache.extract_into(&mut ex, &w, &mut hit);
         assert_eq!(cache.stats().hits, 1);
-        assert!(hit.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "a hit must be bit-identical");
+        assert!(
+            hit.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()),
+            "a hit must be bit-identical"
+        );
 
         // A different window never reads this entry.
         let mut other = vec![0.0f32; FEATURE_LEN];
@@ -234,7 +248,11 @@ mod tests {
             let before = cache.stats();
             let mut again = vec![1.0f32; FEATURE_LEN];
             cache.extract_into(&mut ex, &w, &mut again);
-            assert_eq!(cache.stats().misses, before.misses + 1, "a bad entry must not count as a hit");
+            assert_eq!(
+                cache.stats().misses,
+                before.misses + 1,
+                "a bad entry must not count as a hit"
+            );
             assert_eq!(again, want);
             assert_eq!(std::fs::read(&path).unwrap(), good, "the bad entry is rewritten");
         }

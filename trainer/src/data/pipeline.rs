@@ -49,7 +49,12 @@ pub fn featurize(index: u64, windows: Vec<PairWindow>, extractor: &mut FeatureEx
 }
 
 /// [`featurize`], reading and filling a feature cache when one is given.
-pub fn featurize_cached(index: u64, windows: Vec<PairWindow>, extractor: &mut FeatureExtractor, cache: Option<&FeatureCache>) -> Batch {
+pub fn featurize_cached(
+    index: u64,
+    windows: Vec<PairWindow>,
+    extractor: &mut FeatureExtractor,
+    cache: Option<&FeatureCache>,
+) -> Batch {
     let mut extract = |audio: &[f32], out: &mut [f32]| match cache {
         Some(c) => c.extract_into(extractor, audio, out),
         None => extractor.extract_into(audio, out),
@@ -65,9 +70,21 @@ pub fn featurize_cached(index: u64, windows: Vec<PairWindow>, extractor: &mut Fe
         let p = &mut positives[i * FEATURE_LEN..(i + 1) * FEATURE_LEN];
         extract(&w.positive_audio, p);
         w.mask.apply_mask(p);
-        pairs.push(PairInfo { track: w.track, start: w.start, anchor: w.anchor, positive: w.positive, mask: w.mask });
+        pairs.push(PairInfo {
+            track: w.track,
+            start: w.start,
+            anchor: w.anchor,
+            positive: w.positive,
+            mask: w.mask,
+        });
     }
-    Batch { index, k, anchors, positives, pairs }
+    Batch {
+        index,
+        k,
+        anchors,
+        positives,
+        pairs,
+    }
 }
 
 /// What the workers draw from.
@@ -127,7 +144,14 @@ impl Pipeline {
                     .expect("spawn feature worker")
             })
             .collect();
-        Pipeline { tickets: Some(ticket_tx), results: result_rx, waiting: BTreeMap::new(), next: first, prefetch, workers }
+        Pipeline {
+            tickets: Some(ticket_tx),
+            results: result_rx,
+            waiting: BTreeMap::new(),
+            next: first,
+            prefetch,
+            workers,
+        }
     }
 
     /// The next batch in order; blocks while the workers compute it.
@@ -169,8 +193,17 @@ mod tests {
     use crate::data::store::MemoryStore;
 
     fn source(k: usize) -> Source {
-        let tone = |f: f32| (0..16_000 * 8).map(|i| 0.1 * (i as f32 * f * std::f32::consts::TAU / 16_000.0).sin()).collect::<Vec<f32>>();
-        let store = MemoryStore { tracks: vec![vec![tone(220.0), tone(330.0), tone(440.0)], vec![tone(100.0), tone(150.0)]] };
+        let tone = |f: f32| {
+            (0..16_000 * 8)
+                .map(|i| 0.1 * (i as f32 * f * std::f32::consts::TAU / 16_000.0).sin())
+                .collect::<Vec<f32>>()
+        };
+        let store = MemoryStore {
+            tracks: vec![
+                vec![tone(220.0), tone(330.0), tone(440.0)],
+                vec![tone(100.0), tone(150.0)],
+            ],
+        };
         Source {
             store: Arc::new(store),
             pools: Pools::new(vec![(1.0, vec![0, 1])]).unwrap(),
@@ -207,7 +240,10 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let plain = source(2);
         let cache = Arc::new(FeatureCache::open(root.path(), u64::MAX).unwrap());
-        let cached = Source { features: Some(cache.clone()), ..plain.clone() };
+        let cached = Source {
+            features: Some(cache.clone()),
+            ..plain.clone()
+        };
         let mut ex = FeatureExtractor::new();
         let want = plain.batch(7, &mut ex).unwrap();
         for round in 0..2 {

@@ -47,12 +47,19 @@ pub fn load_split(
     // Map cached tracks back to their dataset by (dataset label, name).
     let mut pools: Vec<(f64, Vec<usize>)> = specs.iter().map(|s| (s.weight, Vec::new())).collect();
     for (i, cached) in prepared.tracks.iter().enumerate() {
-        if let Some(j) = tracks.iter().position(|t| t.dataset == cached.dataset && t.name == cached.name) {
+        if let Some(j) = tracks
+            .iter()
+            .position(|t| t.dataset == cached.dataset && t.name == cached.name)
+        {
             pools[owner[j]].1.push(i);
         }
     }
-    let pools = Pools::new(pools)
-        .map_err(|_| anyhow::anyhow!("no usable {} track: every one was skipped (see the warnings)", split.name()))?;
+    let pools = Pools::new(pools).map_err(|_| {
+        anyhow::anyhow!(
+            "no usable {} track: every one was skipped (see the warnings)",
+            split.name()
+        )
+    })?;
     Ok(SplitData {
         store: Arc::new(CacheStore::open(prepared.tracks)?),
         pools,

@@ -22,8 +22,8 @@
 use cocola::contract::WINDOW_SAMPLES;
 use cocola::eval::protocol::split_stems;
 use cocola::eval::rng::{below, inclusive};
-use cocola::score::windows::is_silent;
 use cocola::mode::Mode;
+use cocola::score::windows::is_silent;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha12Rng;
 use sha2::{Digest, Sha256};
@@ -183,7 +183,15 @@ pub fn draw_batch(
                 Masks::PerBatch => batch_mask.expect("drawn for per-batch masks"),
                 Masks::Off => Mode::Both,
             };
-            out.push(PairWindow { track, start, anchor, positive, mask, anchor_audio, positive_audio });
+            out.push(PairWindow {
+                track,
+                start,
+                anchor,
+                positive,
+                mask,
+                anchor_audio,
+                positive_audio,
+            });
             break;
         }
     }
@@ -196,11 +204,21 @@ fn random_mask(rng: &mut ChaCha12Rng) -> Mode {
 }
 
 /// A start at least `min_distance` from the other windows of `track`.
-fn draw_start(rng: &mut ChaCha12Rng, len: usize, min_distance: usize, taken: &[PairWindow], track: usize) -> Option<usize> {
+fn draw_start(
+    rng: &mut ChaCha12Rng,
+    len: usize,
+    min_distance: usize,
+    taken: &[PairWindow],
+    track: usize,
+) -> Option<usize> {
     let last = len.saturating_sub(WINDOW_SAMPLES);
     for _ in 0..16 {
         let start = inclusive(rng, 0, last);
-        if taken.iter().filter(|w| w.track == track).all(|w| w.start.abs_diff(start) >= min_distance) {
+        if taken
+            .iter()
+            .filter(|w| w.track == track)
+            .all(|w| w.start.abs_diff(start) >= min_distance)
+        {
             return Some(start);
         }
     }
@@ -333,7 +351,12 @@ mod tests {
         let w = &draw_batch(&s, &pools, &cfg, 2, Stream::Train, 0).unwrap()[0];
         assert_eq!(w.anchor_audio, submix(&s, 0, w.start, &w.anchor).unwrap());
         let clean = submix(&s, 0, w.start, &w.positive).unwrap();
-        let noise: Vec<f64> = w.positive_audio.iter().zip(&clean).map(|(a, b)| (a - b) as f64).collect();
+        let noise: Vec<f64> = w
+            .positive_audio
+            .iter()
+            .zip(&clean)
+            .map(|(a, b)| (a - b) as f64)
+            .collect();
         let std = (noise.iter().map(|n| n * n).sum::<f64>() / noise.len() as f64).sqrt();
         assert!((std - 1e-3).abs() < 5e-5, "noise std {std}");
         assert_eq!(w.mask, Mode::Both);

@@ -77,10 +77,13 @@ impl FromStr for DatasetKind {
             "slakh" | "slakh2100" => DatasetKind::Slakh,
             "cocochorales" | "coco" => DatasetKind::CocoChorales { ensemble: None },
             "generic" | "stems" => DatasetKind::Generic,
-            other => match other.strip_prefix("cocochorales-").or_else(|| other.strip_prefix("coco-")) {
-                Some(e @ ("random" | "brass" | "string" | "woodwind")) => {
-                    DatasetKind::CocoChorales { ensemble: Some(e.to_string()) }
-                }
+            other => match other
+                .strip_prefix("cocochorales-")
+                .or_else(|| other.strip_prefix("coco-"))
+            {
+                Some(e @ ("random" | "brass" | "string" | "woodwind")) => DatasetKind::CocoChorales {
+                    ensemble: Some(e.to_string()),
+                },
                 _ => {
                     return Err(format!(
                         "unknown dataset kind '{s}' (expected musdb, moisesdb, slakh, cocochorales, \
@@ -121,7 +124,11 @@ impl FromStr for DatasetSpec {
         if root.is_empty() {
             return Err(format!("'{s}': empty path"));
         }
-        Ok(DatasetSpec { kind, root: PathBuf::from(root), weight })
+        Ok(DatasetSpec {
+            kind,
+            root: PathBuf::from(root),
+            weight,
+        })
     }
 }
 
@@ -172,11 +179,19 @@ mod tests {
     #[test]
     fn specs_parse_with_and_without_weight() {
         let s: DatasetSpec = "slakh:/data/slakh2100:2.5".parse().unwrap();
-        assert_eq!((s.kind, s.root, s.weight), (DatasetKind::Slakh, PathBuf::from("/data/slakh2100"), 2.5));
+        assert_eq!(
+            (s.kind, s.root, s.weight),
+            (DatasetKind::Slakh, PathBuf::from("/data/slakh2100"), 2.5)
+        );
         let s: DatasetSpec = "generic:/a:b/c".parse().unwrap();
         assert_eq!((s.root, s.weight), (PathBuf::from("/a:b/c"), 1.0));
         let s: DatasetSpec = "cocochorales-random:/c".parse().unwrap();
-        assert_eq!(s.kind, DatasetKind::CocoChorales { ensemble: Some("random".into()) });
+        assert_eq!(
+            s.kind,
+            DatasetKind::CocoChorales {
+                ensemble: Some("random".into())
+            }
+        );
         assert!("nope:/x".parse::<DatasetSpec>().is_err());
         assert!("musdb:/x:0".parse::<DatasetSpec>().is_err());
         assert!("musdb".parse::<DatasetSpec>().is_err());

@@ -49,7 +49,10 @@ mod tests {
         let names: Vec<String> = (0..100).map(|i| format!("track{i:03}")).collect();
         let s = assign(&names, 3, "moisesdb");
         let count = |x: Split| s.iter().filter(|&&v| v == x).count();
-        assert_eq!((count(Split::Train), count(Split::Validation), count(Split::Test)), (80, 10, 10));
+        assert_eq!(
+            (count(Split::Train), count(Split::Validation), count(Split::Test)),
+            (80, 10, 10)
+        );
         // Listing order does not matter.
         let mut rev = names.clone();
         rev.reverse();

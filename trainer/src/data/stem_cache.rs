@@ -59,7 +59,10 @@ pub struct CachedTrack {
 impl CachedTrack {
     /// Reads `out.len()` samples of stem `stem` from `start` (must lie inside).
     pub fn read(&self, file: &File, stem: usize, start: usize, out: &mut [f32]) -> std::io::Result<()> {
-        assert!(stem < self.stems && start + out.len() <= self.len, "read outside the cached track");
+        assert!(
+            stem < self.stems && start + out.len() <= self.len,
+            "read outside the cached track"
+        );
         let offset = HEADER + ((stem * self.len + start) * 4) as u64;
         let mut bytes = vec![0u8; out.len() * 4];
         file.read_exact_at(&mut bytes, offset)?;
@@ -105,7 +108,12 @@ pub fn entry_key(track: &TrackSource) -> String {
 
 /// Makes sure every track of `tracks` is in the cache under `dir`, decoding
 /// the missing ones on `threads` threads; `progress` is called once per track.
-pub fn prepare(dir: &Path, tracks: &[TrackSource], threads: usize, progress: &(dyn Fn() + Sync)) -> anyhow::Result<Prepared> {
+pub fn prepare(
+    dir: &Path,
+    tracks: &[TrackSource],
+    threads: usize,
+    progress: &(dyn Fn() + Sync),
+) -> anyhow::Result<Prepared> {
     std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("cannot create the stem cache {}: {e}", dir.display()))?;
     let next = AtomicUsize::new(0);
     let decoded = AtomicUsize::new(0);
@@ -131,7 +139,10 @@ pub fn prepare(dir: &Path, tracks: &[TrackSource], threads: usize, progress: &(d
     }
     let mut results = results.into_inner().unwrap();
     results.sort_by_key(|(i, _, _)| *i);
-    let mut out = Prepared { decoded: decoded.into_inner(), ..Prepared::default() };
+    let mut out = Prepared {
+        decoded: decoded.into_inner(),
+        ..Prepared::default()
+    };
     for (_, entry, warnings) in results {
         out.warnings.extend(warnings);
         match entry {
@@ -146,7 +157,11 @@ pub fn prepare(dir: &Path, tracks: &[TrackSource], threads: usize, progress: &(d
 /// error is an I/O failure of the cache itself (fatal); the inner one a track
 /// left out (a warning).
 #[allow(clippy::type_complexity)]
-fn prepare_one(dir: &Path, track: &TrackSource, decoded: &AtomicUsize) -> anyhow::Result<(Result<CachedTrack, String>, Vec<String>)> {
+fn prepare_one(
+    dir: &Path,
+    track: &TrackSource,
+    decoded: &AtomicUsize,
+) -> anyhow::Result<(Result<CachedTrack, String>, Vec<String>)> {
     let key = entry_key(track);
     let file = dir.join(format!("{key}.stems"));
     let skip = dir.join(format!("{key}.skip"));
@@ -198,7 +213,10 @@ fn load_checked(track: &TrackSource) -> (Vec<Vec<f32>>, Vec<String>) {
     let mut warnings = Vec::new();
     let mut stems: Vec<(String, Vec<f32>)> = Vec::new();
     for path in &track.stems {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         match cocola::audio::load_mono_16k(path) {
             Err(e) => warnings.push(format!("{who}: stem {name} skipped: {e}")),
             Ok(s) if s.len() < WINDOW_SAMPLES => warnings.push(format!(
@@ -259,7 +277,10 @@ fn read_header(path: &Path) -> Option<(usize, usize)> {
 
 /// [`cocola::atomic_file::write_with`], with the entry named in the error:
 /// a reader (or a re-run after a crash) never sees a partial entry.
-pub(crate) fn write_atomically(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>) -> anyhow::Result<()> {
+pub(crate) fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
     cocola::atomic_file::write_with(path, write)
         .map_err(|e| anyhow::anyhow!("cannot write the cache entry {}: {e}", path.display()))
 }

@@ -74,8 +74,14 @@ impl Adam {
 
     /// The moments as named tensors for a checkpoint.
     pub fn state(&self) -> Vec<(String, Tensor)> {
-        let m = self.m.iter().map(|(n, t)| (format!("{M_PREFIX}{n}"), t.shallow_clone()));
-        let v = self.v.iter().map(|(n, t)| (format!("{V_PREFIX}{n}"), t.shallow_clone()));
+        let m = self
+            .m
+            .iter()
+            .map(|(n, t)| (format!("{M_PREFIX}{n}"), t.shallow_clone()));
+        let v = self
+            .v
+            .iter()
+            .map(|(n, t)| (format!("{V_PREFIX}{n}"), t.shallow_clone()));
         m.chain(v).collect()
     }
 

@@ -8,8 +8,8 @@
 
 use cocola::contract::EMBEDDING_DIM;
 use cocola::model::arch::{
-    Architecture, BatchNormSpec, BlockSpec, ConvSpec, BN_EPS, BN_MOMENTUM, DROPOUT, DROP_CONNECT_RATE,
-    LN_EPS, SIMILARITY_W,
+    Architecture, BatchNormSpec, BlockSpec, ConvSpec, BN_EPS, BN_MOMENTUM, DROPOUT, DROP_CONNECT_RATE, LN_EPS,
+    SIMILARITY_W,
 };
 use tch::{Device, Kind, Tensor};
 
@@ -34,7 +34,13 @@ impl Network {
     /// LayerNorm and tanh). `train` switches BatchNorm statistics, dropout and
     /// drop-connect as PyTorch's `train()` / `eval()` would.
     pub fn embed(&self, x: &Tensor, train: bool) -> Tensor {
-        self.forward(x, Pass { train, bn_momentum: BN_MOMENTUM as f64 })
+        self.forward(
+            x,
+            Pass {
+                train,
+                bn_momentum: BN_MOMENTUM as f64,
+            },
+        )
     }
 
     /// A training-mode pass over `anchors` and `positives` (together, as in
@@ -45,7 +51,15 @@ impl Network {
     pub fn accumulate_bn_statistics(&self, anchors: &Tensor, positives: &Tensor, batches_before: u64) {
         let both = Tensor::cat(&[anchors, positives], 0);
         let momentum = 1.0 / (batches_before as f64 + 1.0);
-        tch::no_grad(|| drop(self.forward(&both, Pass { train: true, bn_momentum: momentum })));
+        tch::no_grad(|| {
+            drop(self.forward(
+                &both,
+                Pass {
+                    train: true,
+                    bn_momentum: momentum,
+                },
+            ))
+        });
     }
 
     fn forward(&self, x: &Tensor, pass: Pass) -> Tensor {
@@ -111,12 +125,28 @@ impl Network {
         };
         let bias = c.bias.then(|| self.params.get(&c.bias_name()));
         let s = c.stride as i64;
-        x.conv2d(self.params.get(&c.weight_name()), bias, [s, s], [0, 0], [1, 1], c.groups as i64)
+        x.conv2d(
+            self.params.get(&c.weight_name()),
+            bias,
+            [s, s],
+            [0, 0],
+            [1, 1],
+            c.groups as i64,
+        )
     }
 
     fn bn(&self, x: &Tensor, n: &BatchNormSpec, pass: Pass) -> Tensor {
         let [w, b, mean, var] = n.names().map(|name| self.params.get(&name));
-        x.batch_norm(Some(w), Some(b), Some(mean), Some(var), pass.train, pass.bn_momentum, BN_EPS as f64, true)
+        x.batch_norm(
+            Some(w),
+            Some(b),
+            Some(mean),
+            Some(var),
+            pass.train,
+            pass.bn_momentum,
+            BN_EPS as f64,
+            true,
+        )
     }
 
     fn block(&self, inputs: &Tensor, b: &BlockSpec, blocks: usize, pass: Pass) -> Tensor {
@@ -165,6 +195,10 @@ pub fn contrastive_loss(sim: &Tensor) -> (Tensor, Tensor) {
     let k = sim.size()[0];
     let labels = Tensor::arange(k, (Kind::Int64, sim.device()));
     let loss = sim.cross_entropy_for_logits(&labels);
-    let accuracy = sim.argmax(1, false).eq_tensor(&labels).to_kind(Kind::Float).mean(Kind::Float);
+    let accuracy = sim
+        .argmax(1, false)
+        .eq_tensor(&labels)
+        .to_kind(Kind::Float)
+        .mean(Kind::Float);
     (loss, accuracy)
 }

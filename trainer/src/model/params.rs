@@ -42,19 +42,20 @@ impl Params {
             let shape: Vec<i64> = p.shape.iter().map(|&d| d as i64).collect();
             let bound = 1.0 / (p.fan_in as f64).sqrt();
             let t = match p.role {
-                ParamRole::ConvWeight
-                | ParamRole::ConvBias
-                | ParamRole::LinearWeight
-                | ParamRole::LinearBias => Tensor::empty(&shape, opts).uniform_(-bound, bound),
+                ParamRole::ConvWeight | ParamRole::ConvBias | ParamRole::LinearWeight | ParamRole::LinearBias => {
+                    Tensor::empty(&shape, opts).uniform_(-bound, bound)
+                }
                 ParamRole::BnWeight | ParamRole::LayerNormWeight | ParamRole::BnRunningVar => {
                     Tensor::ones(&shape, opts)
                 }
-                ParamRole::BnBias | ParamRole::LayerNormBias | ParamRole::BnRunningMean => {
-                    Tensor::zeros(&shape, opts)
-                }
+                ParamRole::BnBias | ParamRole::LayerNormBias | ParamRole::BnRunningMean => Tensor::zeros(&shape, opts),
                 ParamRole::Bilinear => Tensor::empty(&shape, opts).normal_(0.0, w_std),
             };
-            let t = if p.role.is_buffer() { t } else { t.set_requires_grad(true) };
+            let t = if p.role.is_buffer() {
+                t
+            } else {
+                t.set_requires_grad(true)
+            };
             tensors.insert(p.name.clone(), t);
             roles.insert(p.name, p.role);
         }
@@ -133,10 +134,6 @@ impl Params {
 
     /// True when every tensor holds only finite values.
     pub fn all_finite(&self) -> bool {
-        tch::no_grad(|| {
-            self.tensors
-                .values()
-                .all(|t| t.isfinite().all().int64_value(&[]) != 0)
-        })
+        tch::no_grad(|| self.tensors.values().all(|t| t.isfinite().all().int64_value(&[]) != 0))
     }
 }

@@ -62,11 +62,17 @@ pub struct Part {
 impl Part {
     /// The first program change, or 0 (GM acoustic grand piano).
     pub fn program(&self) -> u8 {
-        self.events.iter().find_map(|e| if let Msg::Program(p) = e.msg { Some(p) } else { None }).unwrap_or(0)
+        self.events
+            .iter()
+            .find_map(|e| if let Msg::Program(p) = e.msg { Some(p) } else { None })
+            .unwrap_or(0)
     }
 
     pub fn note_count(&self) -> usize {
-        self.events.iter().filter(|e| matches!(e.msg, Msg::NoteOn { vel, .. } if vel > 0)).count()
+        self.events
+            .iter()
+            .filter(|e| matches!(e.msg, Msg::NoteOn { vel, .. } if vel > 0))
+            .count()
     }
 
     /// Mean key of the sounding notes (the part's register).
@@ -140,7 +146,10 @@ pub fn parse(bytes: &[u8]) -> anyhow::Result<Song> {
             tempos.sort_by_key(|t| t.0);
             let mut segments = vec![(0u64, 0.0f64, 500_000.0 / 1e6 / tpb)];
             for (tick, us) in tempos {
-                let s = Clock { segments: segments.clone() }.seconds(tick);
+                let s = Clock {
+                    segments: segments.clone(),
+                }
+                .seconds(tick);
                 let spt = us as f64 / 1e6 / tpb;
                 if segments.last().is_some_and(|l| l.0 == tick) {
                     segments.last_mut().unwrap().2 = spt;
@@ -153,7 +162,9 @@ pub fn parse(bytes: &[u8]) -> anyhow::Result<Song> {
         Timing::Timecode(fps, sub) => {
             let tps = fps.as_f32() as f64 * sub as f64;
             anyhow::ensure!(tps > 0.0, "zero ticks per second");
-            Clock { segments: vec![(0, 0.0, 1.0 / tps)] }
+            Clock {
+                segments: vec![(0, 0.0, 1.0 / tps)],
+            }
         }
     };
 
@@ -175,14 +186,19 @@ pub fn parse(bytes: &[u8]) -> anyhow::Result<Song> {
                     let channel = channel.as_int();
                     let msg = match message {
                         MidiMessage::NoteOn { key, vel } if vel.as_int() == 0 => Msg::NoteOff { key: key.as_int() },
-                        MidiMessage::NoteOn { key, vel } => Msg::NoteOn { key: key.as_int(), vel: vel.as_int() },
+                        MidiMessage::NoteOn { key, vel } => Msg::NoteOn {
+                            key: key.as_int(),
+                            vel: vel.as_int(),
+                        },
                         MidiMessage::NoteOff { key, .. } => Msg::NoteOff { key: key.as_int() },
-                        MidiMessage::Aftertouch { key, vel } => {
-                            Msg::KeyPressure { key: key.as_int(), value: vel.as_int() }
-                        }
-                        MidiMessage::Controller { controller, value } => {
-                            Msg::Controller { cc: controller.as_int(), value: value.as_int() }
-                        }
+                        MidiMessage::Aftertouch { key, vel } => Msg::KeyPressure {
+                            key: key.as_int(),
+                            value: vel.as_int(),
+                        },
+                        MidiMessage::Controller { controller, value } => Msg::Controller {
+                            cc: controller.as_int(),
+                            value: value.as_int(),
+                        },
                         MidiMessage::ProgramChange { program } => Msg::Program(program.as_int()),
                         MidiMessage::ChannelAftertouch { vel } => Msg::ChannelPressure(vel.as_int()),
                         MidiMessage::PitchBend { bend } => Msg::PitchBend(bend.0.as_int()),
@@ -196,7 +212,11 @@ pub fn parse(bytes: &[u8]) -> anyhow::Result<Song> {
                         is_drums,
                         events: Vec::new(),
                     });
-                    part.events.push(Event { time: clock.seconds(tick), channel, msg });
+                    part.events.push(Event {
+                        time: clock.seconds(tick),
+                        channel,
+                        msg,
+                    });
                 }
                 _ => {}
             }

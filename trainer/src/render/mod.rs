@@ -47,9 +47,16 @@ impl Range {
 impl FromStr for Range {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let num = |t: &str| t.trim().parse::<f64>().map_err(|_| format!("{s:?}: expected a number or LO..HI"));
+        let num = |t: &str| {
+            t.trim()
+                .parse::<f64>()
+                .map_err(|_| format!("{s:?}: expected a number or LO..HI"))
+        };
         let r = match s.split_once("..") {
-            Some((a, b)) => Range { lo: num(a)?, hi: num(b)? },
+            Some((a, b)) => Range {
+                lo: num(a)?,
+                hi: num(b)?,
+            },
             None => Range::fixed(num(s)?),
         };
         if !(r.lo.is_finite() && r.hi.is_finite()) || r.lo > r.hi {
@@ -206,7 +213,10 @@ pub fn collect_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<(String, PathBuf
         for p in entries {
             if p.is_dir() {
                 walk(&p, out)?;
-            } else if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi")) {
+            } else if p
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi"))
+            {
                 out.push(p);
             }
         }
@@ -219,12 +229,17 @@ pub fn collect_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<(String, PathBuf
             walk(input, &mut files)?;
             for f in files {
                 let rel = f.strip_prefix(input).unwrap_or(&f).with_extension("");
-                let name: Vec<String> =
-                    rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+                let name: Vec<String> = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect();
                 found.push((sanitize(&name.join("_")), f));
             }
         } else if input.is_file() {
-            let stem = input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let stem = input
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
             found.push((sanitize(&stem), input.clone()));
         } else {
             anyhow::bail!("{}: no such MIDI file or directory", input.display());
@@ -233,15 +248,27 @@ pub fn collect_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<(String, PathBuf
     let mut seen = std::collections::HashMap::new();
     for (name, path) in &found {
         if let Some(prev) = seen.insert(name.clone(), path.clone()) {
-            anyhow::bail!("{} and {}: both would be track {name:?}", prev.display(), path.display());
+            anyhow::bail!(
+                "{} and {}: both would be track {name:?}",
+                prev.display(),
+                path.display()
+            );
         }
     }
     Ok(found)
 }
 
 fn sanitize(s: &str) -> String {
-    let t: String =
-        s.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' }).collect();
+    let t: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     let t = t.trim_start_matches('.').to_string();
     if t.is_empty() {
         "track".into()
@@ -292,7 +319,9 @@ fn choose_programs(parts: &[Part], ensemble: Ensemble, rng: &mut impl Rng) -> (E
     match ensemble {
         Ensemble::Random | Ensemble::Mixed => {
             // Melodic pool: families piano..synth-pad without bass, timpani, orchestra hit.
-            let pool: Vec<u8> = (0u8..96).filter(|p| !(32..40).contains(p) && *p != 47 && *p != 55).collect();
+            let pool: Vec<u8> = (0u8..96)
+                .filter(|p| !(32..40).contains(p) && *p != 47 && *p != 55)
+                .collect();
             for &i in &melodic {
                 let p = if (32..40).contains(&parts[i].program()) {
                     32 + below(rng, 8) as u8
@@ -314,7 +343,11 @@ fn choose_programs(parts: &[Part], ensemble: Ensemble, rng: &mut impl Rng) -> (E
             // Highest part -> first instrument, lowest -> last, spread between.
             let n = order.len();
             for (rank, &i) in order.iter().enumerate() {
-                let idx = if n <= 1 { 0 } else { ((rank * (list.len() - 1)) as f64 / (n - 1) as f64).round() as usize };
+                let idx = if n <= 1 {
+                    0
+                } else {
+                    ((rank * (list.len() - 1)) as f64 / (n - 1) as f64).round() as usize
+                };
                 programs[i] = Some(list[idx.min(list.len() - 1)]);
             }
         }
@@ -329,7 +362,11 @@ fn choose_programs(parts: &[Part], ensemble: Ensemble, rng: &mut impl Rng) -> (E
 fn crop(events: &mut Vec<Event>, at: f64, channel: u8) {
     events.retain(|e| e.time < at);
     for cc in [64, 123] {
-        events.push(Event { time: at, channel, msg: Msg::Controller { cc, value: 0 } });
+        events.push(Event {
+            time: at,
+            channel,
+            msg: Msg::Controller { cc, value: 0 },
+        });
     }
 }
 
@@ -343,8 +380,16 @@ fn transform(
 ) -> Vec<Event> {
     let mut out = Vec::with_capacity(part.events.len() + 2);
     if let Some(p) = program {
-        out.push(Event { time: 0.0, channel: part.channel, msg: Msg::Controller { cc: 0, value: 0 } });
-        out.push(Event { time: 0.0, channel: part.channel, msg: Msg::Program(p) });
+        out.push(Event {
+            time: 0.0,
+            channel: part.channel,
+            msg: Msg::Controller { cc: 0, value: 0 },
+        });
+        out.push(Event {
+            time: 0.0,
+            channel: part.channel,
+            msg: Msg::Program(p),
+        });
     }
     let shift = |key: u8| -> Option<u8> {
         if part.is_drums {
@@ -376,7 +421,11 @@ fn transform(
             },
             m => m,
         };
-        out.push(Event { time: e.time / tempo, channel: e.channel, msg });
+        out.push(Event {
+            time: e.time / tempo,
+            channel: e.channel,
+            msg,
+        });
     }
     out
 }
@@ -384,7 +433,11 @@ fn transform(
 fn stem_names(parts: &[Part], programs: &[u8]) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for (i, p) in parts.iter().enumerate() {
-        let base = if p.is_drums { "drums".to_string() } else { synth::family(programs[i]).to_string() };
+        let base = if p.is_drums {
+            "drums".to_string()
+        } else {
+            synth::family(programs[i]).to_string()
+        };
         let mut name = base.clone();
         let mut k = 2;
         while names.contains(&name) {
@@ -436,7 +489,12 @@ pub fn render_song(
         opts.max_seconds
     );
     let total = (seconds * opts.sample_rate as f64).ceil() as usize;
-    let programs: Vec<u8> = song.parts.iter().zip(&overrides).map(|(p, o)| o.unwrap_or_else(|| p.program())).collect();
+    let programs: Vec<u8> = song
+        .parts
+        .iter()
+        .zip(&overrides)
+        .map(|(p, o)| o.unwrap_or_else(|| p.program()))
+        .collect();
     let names = stem_names(&song.parts, &programs);
 
     let mut stems: Vec<(StemInfo, Vec<f32>)> = Vec::new();

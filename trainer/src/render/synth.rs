@@ -45,13 +45,21 @@ pub fn load_soundfont(path: &Path) -> anyhow::Result<Arc<SoundFont>> {
     let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| SoundFont::new(&mut reader)));
     match parsed {
         Ok(Ok(sf)) => {
-            anyhow::ensure!(!sf.get_presets().is_empty(), "{}: SoundFont has no presets", path.display());
+            anyhow::ensure!(
+                !sf.get_presets().is_empty(),
+                "{}: SoundFont has no presets",
+                path.display()
+            );
             Ok(Arc::new(sf))
         }
-        Ok(Err(e)) => {
-            Err(anyhow::anyhow!("{}: not a readable SoundFont ({e}; only .sf2 is supported, not .sf3)", path.display()))
-        }
-        Err(_) => Err(anyhow::anyhow!("{}: not a readable SoundFont (parser failed)", path.display())),
+        Ok(Err(e)) => Err(anyhow::anyhow!(
+            "{}: not a readable SoundFont ({e}; only .sf2 is supported, not .sf3)",
+            path.display()
+        )),
+        Err(_) => Err(anyhow::anyhow!(
+            "{}: not a readable SoundFont (parser failed)",
+            path.display()
+        )),
     }
 }
 

@@ -46,8 +46,15 @@ pub fn save(dir: &Path, name: &str, params: &Params, adam: &Adam, info: &Checkpo
     let json = dir.join(format!("{name}.json"));
     let weights = weights_path(&json);
     let tmp_weights = dir.join(format!(".{name}.safetensors.tmp"));
-    let mut named: Vec<(String, Tensor)> = params.iter().map(|(n, t)| (n.to_string(), t.detach().to_device(tch::Device::Cpu))).collect();
-    named.extend(adam.state().into_iter().map(|(n, t)| (n, t.to_device(tch::Device::Cpu))));
+    let mut named: Vec<(String, Tensor)> = params
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.detach().to_device(tch::Device::Cpu)))
+        .collect();
+    named.extend(
+        adam.state()
+            .into_iter()
+            .map(|(n, t)| (n, t.to_device(tch::Device::Cpu))),
+    );
     Tensor::write_safetensors(&named, &tmp_weights)?;
     std::fs::rename(&tmp_weights, &weights)?;
     // The JSON goes last: a checkpoint exists once its JSON does.
@@ -100,7 +107,11 @@ pub fn load(path: &Path) -> anyhow::Result<Loaded> {
         .map_err(|e| anyhow::anyhow!("{}: {e}", weights.display()))?
         .into_iter()
         .collect();
-    Ok(Loaded { info, tensors, path: json })
+    Ok(Loaded {
+        info,
+        tensors,
+        path: json,
+    })
 }
 
 /// The newest periodic checkpoint of `dir` that loads, if any.

@@ -81,7 +81,10 @@ impl TrainConfig {
             validate_every: 1000,
             validation_batches: 20,
             checkpoint_every: 1000,
-            workers: std::thread::available_parallelism().map_or(2, |n| n.get()).saturating_sub(1).max(1),
+            workers: std::thread::available_parallelism()
+                .map_or(2, |n| n.get())
+                .saturating_sub(1)
+                .max(1),
             prefetch: 8,
             cpu: false,
             torch_threads: 0,
@@ -127,7 +130,10 @@ impl TrainConfig {
         if self.masks != saved.masks {
             differences.push("masks");
         }
-        if self.max_overlap != saved.max_overlap || self.single_stem != saved.single_stem || self.noise_std != saved.noise_std {
+        if self.max_overlap != saved.max_overlap
+            || self.single_stem != saved.single_stem
+            || self.noise_std != saved.noise_std
+        {
             differences.push("sampling (max-overlap, single-stem, noise)");
         }
         anyhow::ensure!(

@@ -10,8 +10,18 @@ use serde::Serialize;
 #[derive(Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Record {
-    Train { step: u64, loss: f64, accuracy: f64, windows_per_s: f64, elapsed_s: f64 },
-    Validation { step: u64, loss: f64, accuracy: f64 },
+    Train {
+        step: u64,
+        loss: f64,
+        accuracy: f64,
+        windows_per_s: f64,
+        elapsed_s: f64,
+    },
+    Validation {
+        step: u64,
+        loss: f64,
+        accuracy: f64,
+    },
 }
 
 pub struct Metrics {

@@ -64,7 +64,12 @@ pub fn device_name(d: Device) -> String {
 
 /// Features of a batch as the two `[K, 2, 64, 501]` tensors on `device`.
 pub fn batch_tensors(batch: &Batch, device: Device) -> (Tensor, Tensor) {
-    let shape = [batch.k as i64, FEATURE_SHAPE[0] as i64, FEATURE_SHAPE[1] as i64, FEATURE_SHAPE[2] as i64];
+    let shape = [
+        batch.k as i64,
+        FEATURE_SHAPE[0] as i64,
+        FEATURE_SHAPE[1] as i64,
+        FEATURE_SHAPE[2] as i64,
+    ];
     let t = |x: &[f32]| Tensor::from_slice(x).reshape(shape).to_device(device);
     (t(&batch.anchors), t(&batch.positives))
 }
@@ -95,14 +100,20 @@ pub fn train_step(net: &Network, adam: &mut Adam, anchors: &Tensor, positives: &
         adam.lr = lr;
         adam.step(&net.params);
     }
-    StepResult { loss: loss_value, accuracy: accuracy.double_value(&[]) }
+    StepResult {
+        loss: loss_value,
+        accuracy: accuracy.double_value(&[]),
+    }
 }
 
 /// Trains per `cfg`; with `resume`, continues from the newest checkpoint in
 /// `cfg.out/checkpoints` (starting fresh if there is none).
 pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Result<Outcome> {
     let started = Instant::now();
-    anyhow::ensure!(cfg.batch >= 2, "the batch size K must be at least 2 (one positive, one negative)");
+    anyhow::ensure!(
+        cfg.batch >= 2,
+        "the batch size K must be at least 2 (one positive, one negative)"
+    );
     if cfg.torch_threads > 0 {
         tch::set_num_threads(cfg.torch_threads as i32);
     }
@@ -150,7 +161,10 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
     let mut metrics = Metrics::open(&cfg.out, resume.then_some(start))?;
 
     let feature_cache = match &cfg.feature_cache {
-        Some(dir) => Some(std::sync::Arc::new(FeatureCache::open(dir, cfg.feature_cache_max_gb.saturating_mul(1 << 30))?)),
+        Some(dir) => Some(std::sync::Arc::new(FeatureCache::open(
+            dir,
+            cfg.feature_cache_max_gb.saturating_mul(1 << 30),
+        )?)),
         None => None,
     };
     let val_batches = match &validation {
@@ -171,7 +185,10 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
                 features: feature_cache.clone(),
             };
             let mut p = Pipeline::start(source, 0, cfg.workers, cfg.prefetch);
-            match (0..cfg.validation_batches).map(|_| p.next()).collect::<anyhow::Result<Vec<_>>>() {
+            match (0..cfg.validation_batches)
+                .map(|_| p.next())
+                .collect::<anyhow::Result<Vec<_>>>()
+            {
                 Ok(batches) => batches,
                 // Too little validation audio must not stop a training run.
                 Err(e) => {
@@ -203,7 +220,10 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
         let batch = pipeline.next()?;
         let (anchors, positives) = batch_tensors(&batch, device);
         tch::manual_seed(step_seed(cfg.seed, step));
-        let StepResult { loss: loss_value, accuracy } = train_step(&net, &mut adam, &anchors, &positives, cfg.lr_at(step));
+        let StepResult {
+            loss: loss_value,
+            accuracy,
+        } = train_step(&net, &mut adam, &anchors, &positives, cfg.lr_at(step));
         if !loss_value.is_finite() {
             let kept = last_checkpoint
                 .as_ref()
@@ -216,14 +236,26 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
         losses.push(loss_value);
         interval_losses.push(loss_value);
         let windows_per_s = 2.0 * batch.k as f64 / t0.elapsed().as_secs_f64();
-        metrics.write(&Record::Train { step: step + 1, loss: loss_value, accuracy, windows_per_s, elapsed_s: started.elapsed().as_secs_f64() })?;
-        progress.set_message(format!("loss {loss_value:.4}  acc {accuracy:.3}  {windows_per_s:.1} windows/s"));
+        metrics.write(&Record::Train {
+            step: step + 1,
+            loss: loss_value,
+            accuracy,
+            windows_per_s,
+            elapsed_s: started.elapsed().as_secs_f64(),
+        })?;
+        progress.set_message(format!(
+            "loss {loss_value:.4}  acc {accuracy:.3}  {windows_per_s:.1} windows/s"
+        ));
         progress.inc(1);
         let done = step + 1;
 
         if !val_batches.is_empty() && done % cfg.validate_every == 0 {
             let (vl, va) = validation::evaluate(&net, &val_batches, device);
-            metrics.write(&Record::Validation { step: done, loss: vl, accuracy: va })?;
+            metrics.write(&Record::Validation {
+                step: done,
+                loss: vl,
+                accuracy: va,
+            })?;
             last_validation = (Some(vl), Some(va));
             if vl.is_finite() && best.is_none_or(|b| vl < b) {
                 best = Some(vl);
@@ -240,9 +272,21 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
     progress.finish();
     if let Some(c) = &feature_cache {
         let s = c.stats();
-        eprintln!("feature cache {}: {} hits, {} misses, {} entries written", c.dir().display(), s.hits, s.misses, s.written);
+        eprintln!(
+            "feature cache {}: {} hits, {} misses, {} entries written",
+            c.dir().display(),
+            s.hits,
+            s.misses,
+            s.written
+        );
     }
-    Ok(Outcome { start_step: start, steps: cfg.steps, losses, last_checkpoint, best_validation_loss: best })
+    Ok(Outcome {
+        start_step: start,
+        steps: cfg.steps,
+        losses,
+        last_checkpoint,
+        best_validation_loss: best,
+    })
 }
 
 fn info(
@@ -274,6 +318,10 @@ fn bar(show: bool, len: u64, prefix: &str) -> ProgressBar {
     let style = ProgressStyle::with_template("{prefix}{bar:30} {pos}/{len} {msg} [{elapsed_precise}, ETA {eta}]")
         .expect("valid template");
     pb.set_style(style);
-    pb.set_prefix(if prefix.is_empty() { String::new() } else { format!("{prefix} ") });
+    pb.set_prefix(if prefix.is_empty() {
+        String::new()
+    } else {
+        format!("{prefix} ")
+    });
     pb
 }

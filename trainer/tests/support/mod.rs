@@ -21,7 +21,11 @@ pub fn stem(t: usize, s: usize, seconds: f32) -> Vec<f32> {
             let phase = i % period;
             let env = (-(phase as f32) / (0.25 * period as f32)).exp();
             let tone = 0.2 * env * (i as f32 * f * std::f32::consts::TAU / SR as f32).sin();
-            let click = if s % 2 == 1 && phase < 80 { 0.3 * (1.0 - phase as f32 / 80.0) } else { 0.0 };
+            let click = if s % 2 == 1 && phase < 80 {
+                0.3 * (1.0 - phase as f32 / 80.0)
+            } else {
+                0.0
+            };
             tone + click
         })
         .collect()
@@ -29,8 +33,12 @@ pub fn stem(t: usize, s: usize, seconds: f32) -> Vec<f32> {
 
 pub fn write_wav(path: &Path, samples: &[f32]) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let spec =
-        hound::WavSpec { channels: 1, sample_rate: SR, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: SR,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
     let mut w = hound::WavWriter::create(path, spec).unwrap();
     for &x in samples {
         w.write_sample((x.clamp(-1.0, 1.0) * 32767.0) as i16).unwrap();
@@ -42,7 +50,10 @@ pub fn write_wav(path: &Path, samples: &[f32]) {
 pub fn generic(root: &Path, tracks: usize, stems: usize, seconds: f32) {
     for t in 0..tracks {
         for s in 0..stems {
-            write_wav(&root.join(format!("track{t:02}")).join(format!("stem{s}.wav")), &stem(t, s, seconds));
+            write_wav(
+                &root.join(format!("track{t:02}")).join(format!("stem{s}.wav")),
+                &stem(t, s, seconds),
+            );
         }
     }
 }

@@ -82,7 +82,12 @@ pub struct EvalArgs {
     #[arg(long)]
     pub json: bool,
     /// Modes to report, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "both,harmonic,percussive", value_name = "MODES")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "both,harmonic,percussive",
+        value_name = "MODES"
+    )]
     pub modes: Vec<Mode>,
     #[command(flatten)]
     pub window: WindowArgs,
@@ -113,7 +118,10 @@ impl EvalArgs {
 }
 
 fn parse_k(text: &str) -> Result<usize, String> {
-    let k: usize = text.trim().parse().map_err(|_| format!("'{text}' is not a batch size"))?;
+    let k: usize = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a batch size"))?;
     if (2..=4096).contains(&k) {
         Ok(k)
     } else {
@@ -133,8 +141,16 @@ pub fn run(args: EvalArgs, model: Model, model_identity: String) -> anyhow::Resu
     };
     if let Some(out) = &args.out {
         // Fail before hours of work, not after.
-        let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        anyhow::ensure!(dir.is_dir(), "cannot write {}: folder {} does not exist", out.display(), dir.display());
+        let dir = out
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        anyhow::ensure!(
+            dir.is_dir(),
+            "cannot write {}: folder {} does not exist",
+            out.display(),
+            dir.display()
+        );
     }
     let progress = Bars::new();
     match (&args.pairs, &args.stems) {
@@ -219,7 +235,11 @@ fn run_pairs(
     } else {
         print!("{}", render_pairs(set, &facts, &report, args.out.as_deref()));
     }
-    Ok(if report.summary.failed > 0 { ExitCode::from(EXIT_SOME_FAILED) } else { ExitCode::SUCCESS })
+    Ok(if report.summary.failed > 0 {
+        ExitCode::from(EXIT_SOME_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn open_cache(args: &EvalArgs, identity: &str, progress: &Bars) -> EmbeddingCache {
@@ -252,13 +272,19 @@ fn run_stems(
         ks: args.ks.clone(),
         modes: modes.to_vec(),
         anchors: usize::try_from(args.anchors).context("--anchors is too large")?,
-        batches: args.batches.map(usize::try_from).transpose().context("--batches is too large")?,
+        batches: args
+            .batches
+            .map(usize::try_from)
+            .transpose()
+            .context("--batches is too large")?,
         seed: args.seed,
         silence_dbfs: args.window.silence_db,
     };
     let report = evaluate_submixes(&mut model, &cache, root, &options, progress)?;
     if let Some(error) = cache.first_write_error() {
-        progress.warn(&format!("the embedding cache could not be written ({error}); results are unaffected"));
+        progress.warn(&format!(
+            "the embedding cache could not be written ({error}); results are unaffected"
+        ));
     }
     if let Some(out) = &args.out {
         csv_out::write_file(out, |w| csv_out::write_accuracy(w, &report))?;
@@ -273,13 +299,22 @@ fn run_stems(
             report: &'a SubmixReport,
             out: Option<&'a Path>,
         }
-        let doc =
-            Doc { kind: "stems", model: &facts, cache_dir: cache.dir(), report: &report, out: args.out.as_deref() };
+        let doc = Doc {
+            kind: "stems",
+            model: &facts,
+            cache_dir: cache.dir(),
+            report: &report,
+            out: args.out.as_deref(),
+        };
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         print!("{}", render_stems(&facts, &report, cache.dir(), args.out.as_deref()));
     }
-    Ok(if report.failed_tracks.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_SOME_FAILED) })
+    Ok(if report.failed_tracks.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_SOME_FAILED)
+    })
 }
 
 fn summary_cells(s: &Option<Summary>) -> String {
@@ -287,7 +322,9 @@ fn summary_cells(s: &Option<Summary>) -> String {
         None => format!("{:>5}  {:>9}  {:>8}  {}", 0, "-", "-", "-"),
         Some(s) => {
             let std = s.std.map_or("-".to_string(), |v| format!("{v:.3}"));
-            let ci = s.ci95.map_or("-".to_string(), |c| format!("[{:.3}, {:.3}]", c.low, c.high));
+            let ci = s
+                .ci95
+                .map_or("-".to_string(), |c| format!("[{:.3}, {:.3}]", c.low, c.high));
             format!("{:>5}  {:>9.3}  {:>8}  {ci}", s.n, s.mean, std)
         }
     }
@@ -297,12 +334,23 @@ fn render_pairs(set: &Path, model: &ModelFacts, report: &PairSetReport, out: Opt
     let s = &report.summary;
     let mut text = String::new();
     let _ = writeln!(text, "set        {}", set.display());
-    let _ = writeln!(text, "model      {} {} (sha256 {:.12})", model.name, model.version, model.sha256);
-    let _ =
-        writeln!(text, "pairs      {} ({} scored, {} all silent, {} failed)", s.pairs, s.scored, s.silent, s.failed);
+    let _ = writeln!(
+        text,
+        "model      {} {} (sha256 {:.12})",
+        model.name, model.version, model.sha256
+    );
+    let _ = writeln!(
+        text,
+        "pairs      {} ({} scored, {} all silent, {} failed)",
+        s.pairs, s.scored, s.silent, s.failed
+    );
     let speed = real_time_factor(report.audio_seconds, report.seconds)
         .map_or(String::new(), |r| format!(", {r:.0}x real time"));
-    let _ = writeln!(text, "audio      {:.1} s scored in {:.1} s{speed}", report.audio_seconds, report.seconds);
+    let _ = writeln!(
+        text,
+        "audio      {:.1} s scored in {:.1} s{speed}",
+        report.audio_seconds, report.seconds
+    );
     let _ = writeln!(text, "\nraw score      n       mean       std  95 % CI of the mean");
     for m in &s.modes {
         let _ = writeln!(text, "{:<10} {}", m.mode.name(), summary_cells(&m.raw));
@@ -315,7 +363,11 @@ fn render_pairs(set: &Path, model: &ModelFacts, report: &PairSetReport, out: Opt
     }
     if s.failed > 0 {
         let where_ = out.map_or("the warnings above".to_string(), |p| p.display().to_string());
-        let _ = writeln!(text, "\n{} pair(s) failed and are not in the statistics: see {where_}.", s.failed);
+        let _ = writeln!(
+            text,
+            "\n{} pair(s) failed and are not in the statistics: see {where_}.",
+            s.failed
+        );
     }
     if let Some(p) = out {
         let _ = writeln!(text, "\nper-pair results: {}", p.display());
@@ -326,7 +378,11 @@ fn render_pairs(set: &Path, model: &ModelFacts, report: &PairSetReport, out: Opt
 fn render_stems(model: &ModelFacts, report: &SubmixReport, cache_dir: Option<&Path>, out: Option<&Path>) -> String {
     let mut text = String::new();
     let _ = writeln!(text, "stems      {}", report.root.display());
-    let _ = writeln!(text, "model      {} {} (sha256 {:.12})", model.name, model.version, model.sha256);
+    let _ = writeln!(
+        text,
+        "model      {} {} (sha256 {:.12})",
+        model.name, model.version, model.sha256
+    );
     let _ = writeln!(
         text,
         "tracks     {} found, {} used, {} failed to decode; seed {}",
@@ -344,7 +400,11 @@ fn render_stems(model: &ModelFacts, report: &SubmixReport, cache_dir: Option<&Pa
             dir.display()
         ),
     };
-    let _ = writeln!(text, "windows    {} sub-mixes embedded in {:.1} s; {cache}", report.windows, report.seconds);
+    let _ = writeln!(
+        text,
+        "windows    {} sub-mixes embedded in {:.1} s; {cache}",
+        report.windows, report.seconds
+    );
     let _ = writeln!(text, "\nmode          K  batches  anchors  accuracy   std err   chance");
     for r in &report.results {
         let a = &r.accuracy;
@@ -379,7 +439,10 @@ struct Bars {
 
 impl Bars {
     fn new() -> Self {
-        Self { visible: std::io::stderr().is_terminal(), bar: Mutex::new(None) }
+        Self {
+            visible: std::io::stderr().is_terminal(),
+            bar: Mutex::new(None),
+        }
     }
 
     fn current(&self) -> Option<ProgressBar> {
@@ -389,7 +452,11 @@ impl Bars {
 
 impl Progress for Bars {
     fn begin(&self, stage: &str, total: u64) {
-        let bar = if self.visible { ProgressBar::new(total) } else { ProgressBar::hidden() };
+        let bar = if self.visible {
+            ProgressBar::new(total)
+        } else {
+            ProgressBar::hidden()
+        };
         bar.set_style(
             ProgressStyle::with_template("{msg:<20} {pos:>6}/{len:<6} {wide_bar} {elapsed_precise} eta {eta}")
                 .expect("static template"),

@@ -11,11 +11,13 @@ use cocola::score::windows::{window_slice, window_starts};
 use cocola::score::WindowOptions;
 
 #[derive(Args)]
-#[command(long_about = "Writes the harmonic/percussive log-mel features COCOLA's encoder sees, as a \
+#[command(
+    long_about = "Writes the harmonic/percussive log-mel features COCOLA's encoder sees, as a \
 float32 .npy file: shape [2, 64, 501] (channel 0 harmonic, 1 percussive; 64 mel bands; 501 frames \
 of 10 ms) when the file yields one 5 s window, else [N, 2, 64, 501] for N windows every --hop \
 seconds. Values are dB relative to each channel's maximum (0 down to -80), identical to the \
-reference implementation's librosa pipeline.")]
+reference implementation's librosa pipeline."
+)]
 pub struct FeaturesArgs {
     /// Audio file (any format cocola reads).
     pub input: PathBuf,
@@ -28,9 +30,16 @@ pub struct FeaturesArgs {
 }
 
 pub fn run(args: FeaturesArgs) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(args.hop.is_finite() && args.hop > 0.0, "--hop must be a positive number of seconds");
+    anyhow::ensure!(
+        args.hop.is_finite() && args.hop > 0.0,
+        "--hop must be a positive number of seconds"
+    );
     let audio = crate::load_audio(&args.input)?;
-    let hop = WindowOptions { hop_seconds: args.hop, ..WindowOptions::default() }.hop_samples();
+    let hop = WindowOptions {
+        hop_seconds: args.hop,
+        ..WindowOptions::default()
+    }
+    .hop_samples();
     let starts = window_starts(audio.len(), hop);
     let mut extractor = FeatureExtractor::new();
     let mut data = vec![0.0f32; starts.len() * FEATURE_LEN];
@@ -42,8 +51,12 @@ pub fn run(args: FeaturesArgs) -> anyhow::Result<ExitCode> {
     } else {
         std::iter::once(starts.len()).chain(FEATURE_SHAPE).collect()
     };
-    cocola::npy::write_f32(&args.out, &shape, &data)
-        .with_context(|| format!("cannot write {}", args.out.display()))?;
-    eprintln!("wrote {} window(s), shape {:?}, to {}", starts.len(), shape, args.out.display());
+    cocola::npy::write_f32(&args.out, &shape, &data).with_context(|| format!("cannot write {}", args.out.display()))?;
+    eprintln!(
+        "wrote {} window(s), shape {:?}, to {}",
+        starts.len(),
+        shape,
+        args.out.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

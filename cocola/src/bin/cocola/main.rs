@@ -79,7 +79,9 @@ impl ModelArgs {
     /// Sizes the global rayon pool (features run there) to `--threads`.
     pub fn init_thread_pool(&self) {
         // Fails only if a pool already exists, which is then the one we use.
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(self.threads()).build_global();
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(self.threads())
+            .build_global();
     }
 
     /// Where the model comes from.
@@ -113,8 +115,9 @@ impl ModelArgs {
             ..LoadOptions::default()
         };
         Ok(match source {
-            ModelSource::File(path) => Model::load(path, &options)
-                .with_context(|| format!("cannot use model {}", path.display()))?,
+            ModelSource::File(path) => {
+                Model::load(path, &options).with_context(|| format!("cannot use model {}", path.display()))?
+            }
             ModelSource::Embedded(bytes) => {
                 Model::from_bytes(bytes, &options).context("cannot use the built-in default model")?
             }
@@ -125,7 +128,9 @@ impl ModelArgs {
 /// SHA-256 of the model's bytes: identifies it in caches.
 pub fn model_identity(source: &ModelSource) -> anyhow::Result<String> {
     use sha2::{Digest, Sha256};
-    let bytes = source.bytes().with_context(|| format!("cannot read model {}", source.describe()))?;
+    let bytes = source
+        .bytes()
+        .with_context(|| format!("cannot read model {}", source.describe()))?;
     let digest = Sha256::digest(&bytes);
     Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
 }

@@ -10,10 +10,12 @@ use cocola::default_model;
 use cocola::model::read_metadata;
 
 #[derive(Args)]
-#[command(long_about = "Prints a model file's metadata: name, version, licence, training data, \
+#[command(
+    long_about = "Prints a model file's metadata: name, version, licence, training data, \
 validation accuracy per mode and K, and the score calibration. The model is checked against this \
 build's feature contract (a model made for other feature settings is refused, naming each \
-difference). Does not need ONNX Runtime.")]
+difference). Does not need ONNX Runtime."
+)]
 pub struct ModelInfoArgs {
     /// The model file (default: $COCOLA_MODEL, else the built-in default).
     pub model: Option<PathBuf>,
@@ -24,7 +26,9 @@ pub struct ModelInfoArgs {
 
 pub fn run(args: ModelInfoArgs) -> anyhow::Result<ExitCode> {
     let source = default_model::resolve(args.model.as_deref()).map_err(anyhow::Error::msg)?;
-    let bytes = source.bytes().with_context(|| format!("cannot read model {}", source.describe()))?;
+    let bytes = source
+        .bytes()
+        .with_context(|| format!("cannot read model {}", source.describe()))?;
     let meta = read_metadata(&bytes, &source.describe())?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&meta)?);

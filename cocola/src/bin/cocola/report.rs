@@ -61,12 +61,21 @@ pub fn render_pair(condition: &Path, stem: &Path, model: &ModelSummary, report: 
     let _ = writeln!(out);
     match &report.aggregate {
         None => {
-            let _ = writeln!(out, "No window could be scored: every window is silent on one side or both.");
+            let _ = writeln!(
+                out,
+                "No window could be scored: every window is silent on one side or both."
+            );
         }
         Some(overall) => {
             let _ = writeln!(out, "             raw score    fit  verdict");
             for mode in Mode::ALL {
-                let _ = writeln!(out, "{:<12} {:>9.3}  {}", mode.name(), overall.get(mode).raw, fit_text(overall, mode));
+                let _ = writeln!(
+                    out,
+                    "{:<12} {:>9.3}  {}",
+                    mode.name(),
+                    overall.get(mode).raw,
+                    fit_text(overall, mode)
+                );
             }
         }
     }

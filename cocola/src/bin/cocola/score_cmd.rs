@@ -12,11 +12,13 @@ use crate::window_args::WindowArgs;
 use crate::{load_audio, ModelArgs};
 
 #[derive(Args)]
-#[command(long_about = "Scores how well STEM fits CONDITION. Both files are decoded (WAV, FLAC, MP3, \
+#[command(
+    long_about = "Scores how well STEM fits CONDITION. Both files are decoded (WAV, FLAC, MP3, \
 OGG, ...), mixed to mono and resampled to 16 kHz, then cut into 5 s windows every --hop seconds. \
 Each window gets a raw COCOLA score in three modes (both channels, harmonic only, percussive only); \
 windows where either side is quieter than --silence-db are reported as silent and not scored. The \
-overall score is the mean over scored windows. Files shorter than 5 s are zero-padded.")]
+overall score is the mean over scored windows. Files shorter than 5 s are zero-padded."
+)]
 pub struct ScoreArgs {
     /// The condition: the rest of the track (e.g. the mix without the stem).
     pub condition: PathBuf,
@@ -72,7 +74,10 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         };
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        print!("{}", report::render_pair(&args.condition, &args.stem, &summary, &report));
+        print!(
+            "{}",
+            report::render_pair(&args.condition, &args.stem, &summary, &report)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

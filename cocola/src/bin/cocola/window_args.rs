@@ -16,12 +16,17 @@ pub struct WindowArgs {
 
 impl WindowArgs {
     pub fn options(&self) -> WindowOptions {
-        WindowOptions { hop_seconds: self.hop, silence_dbfs: self.silence_db }
+        WindowOptions {
+            hop_seconds: self.hop,
+            silence_dbfs: self.silence_db,
+        }
     }
 }
 
 fn parse_hop(text: &str) -> Result<f32, String> {
-    let hop: f32 = text.parse().map_err(|_| format!("'{text}' is not a number of seconds"))?;
+    let hop: f32 = text
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number of seconds"))?;
     if hop.is_finite() && (0.01..=3600.0).contains(&hop) {
         Ok(hop)
     } else {

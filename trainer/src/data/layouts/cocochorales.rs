@@ -9,8 +9,19 @@ use crate::data::source::{Listing, Split};
 
 pub fn discover(root: &Path, ensemble: Option<&str>) -> anyhow::Result<Listing> {
     let mut listing = Listing::default();
-    let splits = split_dirs(root, &[("train", Split::Train), ("valid", Split::Validation), ("test", Split::Test)])?;
-    anyhow::ensure!(!splits.is_empty(), "{}: no train/, valid/ or test/ folder (CocoChorales layout)", root.display());
+    let splits = split_dirs(
+        root,
+        &[
+            ("train", Split::Train),
+            ("valid", Split::Validation),
+            ("test", Split::Test),
+        ],
+    )?;
+    anyhow::ensure!(
+        !splits.is_empty(),
+        "{}: no train/, valid/ or test/ folder (CocoChorales layout)",
+        root.display()
+    );
     let label = match ensemble {
         Some(e) => format!("cocochorales-{e}"),
         None => "cocochorales".to_string(),
@@ -25,7 +36,9 @@ pub fn discover(root: &Path, ensemble: Option<&str>) -> anyhow::Result<Listing> 
             }
             let stems_dir = track.join("stems_audio");
             if !stems_dir.is_dir() {
-                listing.warnings.push(format!("{}: skipped, no stems_audio/ folder", track.display()));
+                listing
+                    .warnings
+                    .push(format!("{}: skipped, no stems_audio/ folder", track.display()));
                 continue;
             }
             let stems = audio_files(&stems_dir)?;

@@ -13,8 +13,11 @@ use super::{audio_files, push_track, split_dirs, subdirs};
 use crate::data::source::{Listing, Split};
 use crate::data::split;
 
-const SPLIT_FOLDERS: [(&str, Split); 3] =
-    [("train", Split::Train), ("validation", Split::Validation), ("test", Split::Test)];
+const SPLIT_FOLDERS: [(&str, Split); 3] = [
+    ("train", Split::Train),
+    ("validation", Split::Validation),
+    ("test", Split::Test),
+];
 
 pub fn discover(root: &Path, seed: u64) -> anyhow::Result<Listing> {
     anyhow::ensure!(root.is_dir(), "{}: not a directory", root.display());

@@ -32,7 +32,9 @@ fn audio_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 fn name_of(dir: &Path) -> String {
-    dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    dir.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Adds a track, or a warning if it has fewer than two stems.
@@ -45,7 +47,12 @@ fn push_track(listing: &mut Listing, dataset: &str, dir: &Path, split: Split, st
         ));
         return;
     }
-    listing.tracks.push(TrackSource { dataset: dataset.to_string(), name: name_of(dir), split, stems });
+    listing.tracks.push(TrackSource {
+        dataset: dataset.to_string(),
+        name: name_of(dir),
+        split,
+        stems,
+    });
 }
 
 /// The official split folders of `root` that exist, with their split.

@@ -20,11 +20,16 @@ pub fn discover(root: &Path, seed: u64) -> anyhow::Result<Listing> {
         match std::fs::read_to_string(&meta).map(|t| serde_json::from_str::<serde_json::Value>(&t)) {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => {
-                listing.warnings.push(format!("{}: skipped, data.json is not valid JSON ({e})", dir.display()));
+                listing
+                    .warnings
+                    .push(format!("{}: skipped, data.json is not valid JSON ({e})", dir.display()));
                 continue;
             }
             Err(_) => {
-                listing.warnings.push(format!("{}: skipped, no data.json (not a MoisesDB track)", dir.display()));
+                listing.warnings.push(format!(
+                    "{}: skipped, no data.json (not a MoisesDB track)",
+                    dir.display()
+                ));
                 continue;
             }
         }

@@ -10,7 +10,11 @@ use crate::data::source::{Listing, Split};
 pub fn discover(root: &Path) -> anyhow::Result<Listing> {
     let mut listing = Listing::default();
     let splits = split_dirs(root, &[("train", Split::Train), ("test", Split::Test)])?;
-    anyhow::ensure!(!splits.is_empty(), "{}: no train/ or test/ folder (MUSDB18-HQ layout)", root.display());
+    anyhow::ensure!(
+        !splits.is_empty(),
+        "{}: no train/ or test/ folder (MUSDB18-HQ layout)",
+        root.display()
+    );
     for (dir, split) in splits {
         for track in subdirs(&dir)? {
             let stems = audio_files(&track)?;

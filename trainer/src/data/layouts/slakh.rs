@@ -31,9 +31,17 @@ pub fn discover(root: &Path) -> anyhow::Result<Listing> {
     let mut listing = Listing::default();
     let splits = split_dirs(
         root,
-        &[("train", Split::Train), ("validation", Split::Validation), ("test", Split::Test)],
+        &[
+            ("train", Split::Train),
+            ("validation", Split::Validation),
+            ("test", Split::Test),
+        ],
     )?;
-    anyhow::ensure!(!splits.is_empty(), "{}: no train/, validation/ or test/ folder (Slakh2100 layout)", root.display());
+    anyhow::ensure!(
+        !splits.is_empty(),
+        "{}: no train/, validation/ or test/ folder (Slakh2100 layout)",
+        root.display()
+    );
     for (dir, split) in splits {
         for track in subdirs(&dir)? {
             let meta_path = track.join("metadata.yaml");
@@ -43,7 +51,9 @@ pub fn discover(root: &Path) -> anyhow::Result<Listing> {
             {
                 Ok(m) => m,
                 Err(e) => {
-                    listing.warnings.push(format!("{}: skipped, cannot read metadata.yaml ({e})", track.display()));
+                    listing
+                        .warnings
+                        .push(format!("{}: skipped, cannot read metadata.yaml ({e})", track.display()));
                     continue;
                 }
             };
