@@ -125,11 +125,23 @@ fn resume_matches_an_uninterrupted_run() {
         steps: 10,
         ..part.clone()
     };
+    let resume_started = std::time::Instant::now();
     let b = run(&resumed, true, false).unwrap();
+    let resume_wall = resume_started.elapsed().as_secs_f64();
     assert_eq!(b.start_step, 5);
     assert_eq!(&a.losses[5..], &b.losses[..], "losses after resuming differ");
     let wa = checkpoint::load(&whole.out.join("checkpoints/step-000000010.json")).unwrap();
     let wb = checkpoint::load(&part.out.join("checkpoints/step-000000010.json")).unwrap();
+    // The training time counts the first 5 steps too, not just the resumed run.
+    let before = checkpoint::load(&part.out.join("checkpoints/step-000000005.json"))
+        .unwrap()
+        .info
+        .elapsed_s;
+    assert!(
+        wb.info.elapsed_s > resume_wall && wb.info.elapsed_s >= before,
+        "training time {} s does not include the first run's {before} s (resumed run: {resume_wall} s)",
+        wb.info.elapsed_s
+    );
     let mut max = 0.0f64;
     for (name, t) in &wa.tensors {
         let d = (t - &wb.tensors[name]).abs().max().double_value(&[]);

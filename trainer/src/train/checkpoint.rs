@@ -33,6 +33,7 @@ pub struct CheckpointInfo {
     pub best_validation_loss: Option<f64>,
     /// Device the run trained on, e.g. "cpu" or "cuda:0".
     pub device: String,
+    /// Seconds of training up to this step, summed over resumed runs.
     pub elapsed_s: f64,
 }
 

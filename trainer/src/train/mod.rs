@@ -109,7 +109,10 @@ pub fn train_step(net: &Network, adam: &mut Adam, anchors: &Tensor, positives: &
 /// Trains per `cfg`; with `resume`, continues from the newest checkpoint in
 /// `cfg.out/checkpoints` (starting fresh if there is none).
 pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Result<Outcome> {
-    let started = Instant::now();
+    let mut clock = TrainingClock {
+        before: 0.0,
+        started: Instant::now(),
+    };
     anyhow::ensure!(
         cfg.batch >= 2,
         "the batch size K must be at least 2 (one positive, one negative)"
@@ -153,6 +156,7 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
             adam.load(&ck.tensors, ck.info.step as i64)?;
             start = ck.info.step;
             best = ck.info.best_validation_loss;
+            clock.before = ck.info.elapsed_s;
             eprintln!("resuming from {} (step {start})", ck.path.display());
         } else {
             eprintln!("no checkpoint in {}; starting from scratch", ckpt_dir.display());
@@ -241,7 +245,7 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
             loss: loss_value,
             accuracy,
             windows_per_s,
-            elapsed_s: started.elapsed().as_secs_f64(),
+            elapsed_s: clock.seconds(),
         })?;
         progress.set_message(format!(
             "loss {loss_value:.4}  acc {accuracy:.3}  {windows_per_s:.1} windows/s"
@@ -259,12 +263,12 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
             last_validation = (Some(vl), Some(va));
             if vl.is_finite() && best.is_none_or(|b| vl < b) {
                 best = Some(vl);
-                let info = info(cfg, done, &interval_losses, last_validation, best, device, &started);
+                let info = info(cfg, done, &interval_losses, last_validation, best, device, &clock);
                 checkpoint::save(&ckpt_dir, "best", &net.params, &adam, &info)?;
             }
         }
         if done % cfg.checkpoint_every.max(1) == 0 || done == cfg.steps {
-            let info = info(cfg, done, &interval_losses, last_validation, best, device, &started);
+            let info = info(cfg, done, &interval_losses, last_validation, best, device, &clock);
             last_checkpoint = Some(checkpoint::save_periodic(&ckpt_dir, &net.params, &adam, &info)?);
             interval_losses.clear();
         }
@@ -289,6 +293,19 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
     })
 }
 
+/// Training time summed over this process and the runs it resumed, so a
+/// checkpoint (and the exported model) tells the whole run's time.
+struct TrainingClock {
+    before: f64,
+    started: Instant,
+}
+
+impl TrainingClock {
+    fn seconds(&self) -> f64 {
+        self.before + self.started.elapsed().as_secs_f64()
+    }
+}
+
 fn info(
     cfg: &TrainConfig,
     step: u64,
@@ -296,7 +313,7 @@ fn info(
     validation: (Option<f64>, Option<f64>),
     best: Option<f64>,
     device: Device,
-    started: &Instant,
+    clock: &TrainingClock,
 ) -> CheckpointInfo {
     CheckpointInfo {
         step,
@@ -306,7 +323,7 @@ fn info(
         validation_accuracy: validation.1,
         best_validation_loss: best,
         device: device_name(device),
-        elapsed_s: started.elapsed().as_secs_f64(),
+        elapsed_s: clock.seconds(),
     }
 }
 
