@@ -191,6 +191,7 @@ pub fn export(checkpoint_path: &Path, out: &Path, opts: &ExportOptions) -> anyho
         "batch": cfg.batch,
         "lr": cfg.lr,
         "warmup_steps": cfg.warmup_steps,
+        "lr_schedule": cfg.lr_schedule,
         "w_init_std": cfg.w_init_std,
         "masks": cfg.masks,
         "seed": cfg.seed,
@@ -203,6 +204,14 @@ pub fn export(checkpoint_path: &Path, out: &Path, opts: &ExportOptions) -> anyho
         "train_loss": ck.info.train_loss,
         "validation_loss": ck.info.validation_loss,
     });
+    if let Some(init) = &cfg.init_from {
+        // The lineage: steps above count this run only, the base model's own
+        // record says how it was trained.
+        meta.training["initialized_from"] = serde_json::json!({
+            "model": init.model,
+            "training": init.training,
+        });
+    }
     meta.validation_accuracy = accuracy;
     meta.calibration = Some(calibration);
     write_model_file(out, &net.params.to_named_tensors()?, &meta)?;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use cocola_trainer::data::sampler::Masks;
 use cocola_trainer::data::source::DatasetSpec;
-use cocola_trainer::train::config::TrainConfig;
+use cocola_trainer::train::config::{InitFrom, LrSchedule, TrainConfig};
 
 #[derive(Parser)]
 #[command(
@@ -170,6 +170,10 @@ struct TrainArgs {
     /// Steps over which the learning rate rises linearly from lr/N to lr.
     #[arg(long, value_name = "N", default_value_t = 0)]
     warmup_steps: u64,
+    /// After the warm-up: constant (the paper's), or cosine down to 0 at
+    /// --steps (for a run whose length is known in advance).
+    #[arg(long, value_enum, default_value_t = LrSchedule::Constant)]
+    lr_schedule: LrSchedule,
     /// Standard deviation of the bilinear W at initialisation (the
     /// reference's 0.05 starts with logits of std ~10; ~0.002 near 1).
     #[arg(long, default_value_t = cocola_trainer::model::params::W_INIT_STD)]
@@ -212,13 +216,18 @@ struct TrainArgs {
     /// Size cap of --feature-cache in GiB (new windows are not stored beyond it).
     #[arg(long, default_value_t = 20)]
     feature_cache_max_gb: u64,
+    /// Start from the weights of an exported model (.onnx, e.g. the shipped
+    /// bundles/models/default.onnx) instead of a random initialisation:
+    /// fine-tune it on --data. Adam starts fresh; --w-init-std is unused.
+    #[arg(long, value_name = "MODEL")]
+    init_from: Option<PathBuf>,
     /// Continue from the newest checkpoint in OUT/checkpoints.
     #[arg(long)]
     resume: bool,
 }
 
 impl TrainArgs {
-    fn config(self) -> (TrainConfig, bool) {
+    fn config(self) -> anyhow::Result<(TrainConfig, bool)> {
         let cache = self
             .cache
             .unwrap_or_else(|| self.out.parent().unwrap_or(&self.out).join("stem-cache"));
@@ -227,6 +236,7 @@ impl TrainArgs {
         c.batch = self.batch;
         c.lr = self.lr;
         c.warmup_steps = self.warmup_steps;
+        c.lr_schedule = self.lr_schedule;
         c.w_init_std = self.w_init_std;
         c.masks = self.masks;
         c.seed = self.seed;
@@ -244,7 +254,8 @@ impl TrainArgs {
         c.torch_threads = self.torch_threads;
         c.feature_cache = self.feature_cache;
         c.feature_cache_max_gb = self.feature_cache_max_gb;
-        (c, self.resume)
+        c.init_from = self.init_from.as_deref().map(InitFrom::read).transpose()?;
+        Ok((c, self.resume))
     }
 }
 
@@ -255,14 +266,13 @@ fn main() -> ExitCode {
             print!("{}", cocola_trainer::doctor::report());
             Ok(())
         }
-        Command::Train(args) => {
-            let (config, resume) = args.config();
+        Command::Train(args) => args.config().and_then(|(config, resume)| {
             cocola_trainer::train::run(&config, resume, true).map(|o| {
                 if let Some(p) = o.last_checkpoint {
                     eprintln!("done: step {}, checkpoint {}", o.steps, p.display());
                 }
             })
-        }
+        }),
         Command::Export(a) => {
             let opts = cocola_trainer::export::ExportOptions {
                 name: a.name,

@@ -38,6 +38,7 @@ fn every_subcommand_has_help_naming_its_key_flags() {
                 "--cpu",
                 "--workers",
                 "--feature-cache",
+                "--init-from",
             ],
         ),
         (
@@ -150,6 +151,30 @@ fn missing_data_and_bad_checkpoints_fail_naming_the_path() {
     std::fs::write(&lonely, serde_json::to_vec(&info).unwrap()).unwrap();
     let o = trainer(&["export", &s(&lonely), "--out", &s(&d.join("m.onnx"))]);
     assert_clean_failure(&o, &d.join("lonely.safetensors"));
+
+    // --init-from a model that is missing, or a file that is not a model.
+    let model = d.join("no-model.onnx");
+    let o = trainer(&[
+        "train",
+        "--data",
+        &format!("generic:{}", s(&empty)),
+        "--out",
+        &s(&d.join("run4")),
+        "--init-from",
+        &s(&model),
+    ]);
+    assert_clean_failure(&o, &model);
+    let o = trainer(&[
+        "train",
+        "--data",
+        &format!("generic:{}", s(&empty)),
+        "--out",
+        &s(&d.join("run5")),
+        "--init-from",
+        &s(&corrupt),
+    ]);
+    assert_clean_failure(&o, &corrupt);
+    assert!(text(&o).contains("not an ONNX model"), "{}", text(&o));
 
     // An unknown dataset kind is a usage error (clap's exit code 2).
     let o = trainer(&[

@@ -55,3 +55,47 @@ fn tch_network_matches_pytorch_reference() {
     println!("max |tch - PyTorch|: embedding {d_e:.3e}, w_embedding {d_we:.3e}");
     assert!(d_e <= 1e-4 && d_we <= 1e-4, "embedding {d_e}, w_embedding {d_we}");
 }
+
+/// Training runs the CPU network channels-last for speed: the loss and the
+/// gradient of a training-mode pass must equal the plain NCHW layout's (the
+/// reference's) up to float rounding. (A mistaken layout would scramble
+/// frequency and time and change both completely.)
+#[test]
+fn channels_last_training_pass_equals_nchw() {
+    tch::set_num_threads(1);
+    let arch = Architecture::cocola();
+    // Training's own initialisation: the golden test's weights are tuned to
+    // be chaotic, which in batch-statistics mode magnifies rounding.
+    tch::manual_seed(3);
+    let params = Params::init_with_w_std(&arch, Device::Cpu, 0.05);
+    let mut net = Network::new(arch, params);
+    let windows: Vec<f32> = (0..4)
+        .flat_map(|i| testing::random_features(&format!("window.{i}"), SEED))
+        .collect();
+    let x = Tensor::from_slice(&windows).reshape([4, 2, 64, 501]);
+    let (a, p) = (x.narrow(0, 0, 2), x.narrow(0, 2, 2));
+    let mut pass = |channels_last: bool| {
+        net.channels_last_on_cpu = channels_last;
+        for (_, t) in net.params.trainable() {
+            let mut g = t.grad();
+            if g.defined() {
+                let _ = g.zero_();
+            }
+        }
+        // Dropout and drop-connect draw the same masks from the same seed.
+        tch::manual_seed(1);
+        let (loss, _) = cocola_trainer::model::net::contrastive_loss(&net.pair_similarity(&a, &p, true));
+        loss.backward();
+        let grads: Vec<Tensor> = net.params.trainable().map(|(_, t)| t.grad().flatten(0, -1)).collect();
+        (loss.double_value(&[]), Tensor::cat(&grads, 0))
+    };
+    let (loss_nchw, g_nchw) = pass(false);
+    let (loss_last, g_last) = pass(true);
+    let relative = (&g_nchw - &g_last).norm().double_value(&[]) / g_nchw.norm().double_value(&[]);
+    println!("loss NCHW {loss_nchw:.6}, channels-last {loss_last:.6}; gradient relative difference {relative:.2e}");
+    assert!(
+        (loss_nchw - loss_last).abs() <= 1e-4 * loss_nchw.abs(),
+        "loss {loss_nchw} vs {loss_last}"
+    );
+    assert!(relative < 1e-3, "gradients differ by {relative:.2e} of their norm");
+}

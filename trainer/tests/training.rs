@@ -11,7 +11,7 @@ use cocola::model::arch::Architecture;
 use cocola_trainer::data::source::DatasetSpec;
 use cocola_trainer::model::adam::Adam;
 use cocola_trainer::model::{Network, Params};
-use cocola_trainer::train::config::TrainConfig;
+use cocola_trainer::train::config::{InitFrom, TrainConfig};
 use cocola_trainer::train::{checkpoint, run, train_step};
 
 /// libtorch's random generator (dropout, drop-connect) is global to the
@@ -171,4 +171,49 @@ fn nan_loss_stops_and_keeps_the_last_checkpoint() {
     assert!(err.contains("last good checkpoint"), "{err}");
     let kept = checkpoint::latest(&c3.out.join("checkpoints")).expect("a checkpoint survives");
     assert!(kept.tensors.values().all(|t| t.isfinite().all().int64_value(&[]) != 0));
+}
+
+/// `--init-from`: a fresh run starts from an exported model's weights
+/// (fine-tuning) instead of its own seeded initialisation, and its
+/// checkpoints say which model that was.
+#[test]
+fn a_run_initialised_from_a_model_starts_from_its_weights() {
+    let _turn = serial();
+    support::test_threads();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    support::generic(&data, 20, 3, 10.0);
+    // The base model as `export` writes it, from weights the run's own seed
+    // (0) would not draw: were they ignored, every weight would differ.
+    let arch = Architecture::cocola();
+    tch::manual_seed(123);
+    let base = Params::init_with_w_std(&arch, tch::Device::Cpu, 0.01)
+        .to_named_tensors()
+        .unwrap();
+    let mut meta = cocola::model::testing::test_metadata();
+    meta.name = "base-model".into();
+    let model = dir.path().join("base.onnx");
+    cocola::model::write_model_file(&model, &base, &meta).unwrap();
+
+    let mut c = config(&data, &dir.path().join("run"), 1);
+    c.checkpoint_every = 1;
+    c.validate_every = 1000;
+    // One Adam step moves each weight by about lr.
+    c.lr = 1e-9;
+    c.init_from = Some(InitFrom::read(&model).unwrap());
+    run(&c, false, false).unwrap();
+    let ck = checkpoint::load(&c.out.join("checkpoints/step-000000001.json")).unwrap();
+    assert_eq!(ck.info.config.init_from.unwrap().model, "base-model 0.0.0-test");
+    let mut max = 0.0f32;
+    for p in arch.parameters().into_iter().filter(|p| !p.role.is_buffer()) {
+        let trained: Vec<f32> = Vec::try_from(ck.tensors[&p.name].flatten(0, -1)).unwrap();
+        let started = &base.get(&p.name).unwrap().data;
+        for (a, b) in trained.iter().zip(started) {
+            max = max.max((a - b).abs());
+        }
+    }
+    assert!(
+        max < 1e-6,
+        "weights moved {max} from the base model's in one step at lr 1e-9"
+    );
 }

@@ -1,5 +1,6 @@
 //! The COCOLA model as one self-describing ONNX file: the network
-//! ([`arch`]), writing it ([`writer`]), its metadata ([`metadata`]), finding
+//! ([`arch`]), writing it ([`writer`]) and reading its weights back
+//! ([`reader`]), its metadata ([`metadata`]), finding
 //! ONNX Runtime ([`runtime`]) and running it ([`encoder`]).
 //!
 //! ```text
@@ -17,6 +18,7 @@ pub mod encoder;
 mod error;
 mod io;
 pub mod metadata;
+pub mod reader;
 pub mod runtime;
 mod tensors;
 pub mod testing;
@@ -26,6 +28,7 @@ pub use encoder::{score, Embeddings, LoadOptions, Model};
 pub use error::{ContractDifference, ModelError};
 pub use io::{BATCH_DIM, INPUT_FEATURES, OUTPUT_EMBEDDING, OUTPUT_W_EMBEDDING};
 pub use metadata::{read_metadata, ModelMetadata};
+pub use reader::{read_weights, read_weights_file, StoredModel};
 pub use runtime::RuntimeError;
 pub use tensors::{NamedTensors, Tensor};
 pub use writer::{validate_weights, write_model, write_model_file};

@@ -118,6 +118,7 @@ impl GraphBuilder {
         self.graph.initializer.push(TensorProto {
             dims: dims.iter().map(|&d| d as i64).collect(),
             data_type: Some(DATA_TYPE_FLOAT),
+            float_data: Vec::new(),
             name: Some(name.to_string()),
             raw_data: Some(raw),
         });

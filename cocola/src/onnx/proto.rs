@@ -150,6 +150,10 @@ pub struct TensorProto {
     pub dims: Vec<i64>,
     #[prost(int32, optional, tag = "2")]
     pub data_type: Option<i32>,
+    /// Values as a list instead of `raw_data` (some writers use it for
+    /// small tensors; COCOLA's writer never does, so it stays empty there).
+    #[prost(float, repeated, tag = "4")]
+    pub float_data: Vec<f32>,
     #[prost(string, optional, tag = "8")]
     pub name: Option<String>,
     /// Little-endian element bytes.

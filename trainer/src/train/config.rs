@@ -22,6 +22,9 @@ pub struct TrainConfig {
     /// Steps over which the learning rate rises linearly to `lr` (paper: 0).
     #[serde(default)]
     pub warmup_steps: u64,
+    /// How the learning rate moves after the warm-up (paper: constant).
+    #[serde(default)]
+    pub lr_schedule: LrSchedule,
     /// Standard deviation of the bilinear W at initialisation (paper: 0.05).
     #[serde(default = "default_w_init_std")]
     pub w_init_std: f64,
@@ -52,6 +55,47 @@ pub struct TrainConfig {
     /// Size cap of the feature cache, GiB.
     #[serde(default = "default_feature_cache_gb")]
     pub feature_cache_max_gb: u64,
+    /// An exported model whose weights (and BatchNorm statistics) a fresh
+    /// run starts from instead of a random initialisation: fine-tuning.
+    #[serde(default)]
+    pub init_from: Option<InitFrom>,
+}
+
+/// The learning rate after the warm-up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum LrSchedule {
+    /// `lr` until the last step (the paper's).
+    #[default]
+    Constant,
+    /// Half a cosine from `lr` down to 0 at the run's last step (`steps`):
+    /// a run that can only be short ends with small, averaging steps
+    /// instead of stopping mid-stride.
+    Cosine,
+}
+
+/// The model a run was initialised from, as it was when the run started
+/// (the file may later be replaced, e.g. by the run's own export).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InitFrom {
+    pub path: PathBuf,
+    /// "name version" from the model's metadata.
+    pub model: String,
+    /// The model's own training record (its `cocola.training` metadata).
+    pub training: serde_json::Value,
+}
+
+impl InitFrom {
+    /// Reads the model's identity; its weights are read when the run starts.
+    pub fn read(path: &std::path::Path) -> anyhow::Result<InitFrom> {
+        let stored = cocola::model::read_weights_file(path)
+            .map_err(|e| anyhow::anyhow!("cannot initialise from {}: {e}", path.display()))?;
+        Ok(InitFrom {
+            path: path.to_path_buf(),
+            model: format!("{} {}", stored.metadata.name, stored.metadata.version),
+            training: stored.metadata.training,
+        })
+    }
 }
 
 fn default_w_init_std() -> f64 {
@@ -72,6 +116,7 @@ impl TrainConfig {
             batch: 32,
             lr: 1e-3,
             warmup_steps: 0,
+            lr_schedule: LrSchedule::Constant,
             w_init_std: default_w_init_std(),
             masks: Masks::PerPair,
             steps: 100_000,
@@ -90,6 +135,7 @@ impl TrainConfig {
             torch_threads: 0,
             feature_cache: None,
             feature_cache_max_gb: default_feature_cache_gb(),
+            init_from: None,
         }
     }
 
@@ -102,12 +148,19 @@ impl TrainConfig {
         s
     }
 
-    /// The learning rate of step `step` (0-based): linear warm-up, then `lr`.
+    /// The learning rate of step `step` (0-based): linear warm-up, then
+    /// `lr` constant or on a cosine down to 0 at step `steps`.
     pub fn lr_at(&self, step: u64) -> f64 {
-        if step >= self.warmup_steps {
-            self.lr
-        } else {
-            self.lr * (step + 1) as f64 / self.warmup_steps as f64
+        if step < self.warmup_steps {
+            return self.lr * (step + 1) as f64 / self.warmup_steps as f64;
+        }
+        match self.lr_schedule {
+            LrSchedule::Constant => self.lr,
+            LrSchedule::Cosine => {
+                let span = self.steps.saturating_sub(self.warmup_steps).max(1) as f64;
+                let progress = ((step - self.warmup_steps) as f64 / span).min(1.0);
+                self.lr * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+            }
         }
     }
 
@@ -124,8 +177,16 @@ impl TrainConfig {
         if self.batch != saved.batch {
             differences.push("batch");
         }
-        if self.lr != saved.lr || self.warmup_steps != saved.warmup_steps {
-            differences.push("lr (or its warm-up)");
+        if self.lr != saved.lr || self.warmup_steps != saved.warmup_steps || self.lr_schedule != saved.lr_schedule {
+            differences.push("lr (or its warm-up or schedule)");
+        }
+        // A cosine ends at `steps`: resuming with more steps would bend the
+        // curve already followed.
+        if self.lr_schedule == LrSchedule::Cosine && self.steps != saved.steps {
+            differences.push("steps (the cosine schedule ends there)");
+        }
+        if self.init_from.as_ref().map(|i| &i.path) != saved.init_from.as_ref().map(|i| &i.path) {
+            differences.push("init-from");
         }
         if self.masks != saved.masks {
             differences.push("masks");
@@ -164,6 +225,20 @@ mod tests {
     }
 
     #[test]
+    fn cosine_falls_from_the_rate_after_the_warm_up_to_zero_at_the_last_step() {
+        let mut c = config();
+        c.lr = 1e-3;
+        c.warmup_steps = 2;
+        c.steps = 6;
+        c.lr_schedule = LrSchedule::Cosine;
+        let rates: Vec<f64> = (0..7).map(|s| c.lr_at(s)).collect();
+        let expected = [5e-4, 1e-3, 1e-3, 8.535_533_9e-4, 5e-4, 1.464_466_1e-4, 0.0];
+        for (r, e) in rates.iter().zip(expected) {
+            assert!((r - e).abs() < 1e-10, "{rates:?}");
+        }
+    }
+
+    #[test]
     fn a_resume_must_keep_the_masks_and_the_schedule() {
         let saved = config();
         let mut c = config();
@@ -175,15 +250,42 @@ mod tests {
         c.warmup_steps = 10;
         let err = c.check_resumable(&saved).unwrap_err().to_string();
         assert!(err.contains("warm-up"), "{err}");
+        let mut cosine = config();
+        cosine.lr_schedule = LrSchedule::Cosine;
+        let err = cosine.check_resumable(&saved).unwrap_err().to_string();
+        assert!(err.contains("schedule"), "{err}");
+        let longer = TrainConfig {
+            steps: saved.steps + 1,
+            ..config()
+        };
+        assert!(
+            longer.check_resumable(&saved).is_ok(),
+            "a constant rate may be resumed further"
+        );
+        let longer_cosine = TrainConfig {
+            steps: saved.steps + 1,
+            ..cosine.clone()
+        };
+        let err = longer_cosine.check_resumable(&cosine).unwrap_err().to_string();
+        assert!(err.contains("steps"), "{err}");
+        let mut c = config();
+        c.init_from = Some(InitFrom {
+            path: PathBuf::from("base.onnx"),
+            model: "base 1.0".into(),
+            training: serde_json::Value::Null,
+        });
+        let err = c.check_resumable(&saved).unwrap_err().to_string();
+        assert!(err.contains("init-from"), "{err}");
     }
 
     #[test]
     fn configs_written_before_the_new_settings_still_load_with_the_paper_values() {
         let mut json = serde_json::to_value(config()).unwrap();
-        for key in ["warmup_steps", "w_init_std", "masks"] {
+        for key in ["warmup_steps", "lr_schedule", "w_init_std", "masks", "init_from"] {
             json.as_object_mut().unwrap().remove(key);
         }
         let c: TrainConfig = serde_json::from_value(json).unwrap();
         assert_eq!((c.warmup_steps, c.w_init_std, c.masks), (0, 0.05, Masks::PerPair));
+        assert_eq!((c.lr_schedule, c.init_from), (LrSchedule::Constant, None));
     }
 }

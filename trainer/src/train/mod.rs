@@ -145,22 +145,30 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
 
     tch::manual_seed(cfg.seed as i64);
     let arch = Architecture::cocola();
-    let mut net = Network::new(arch.clone(), Params::init_with_w_std(&arch, device, cfg.w_init_std));
+    let resumed_from = if resume { checkpoint::latest(&ckpt_dir) } else { None };
+    if resume && resumed_from.is_none() {
+        eprintln!("no checkpoint in {}; starting from scratch", ckpt_dir.display());
+    }
+    let params = match (&resumed_from, &cfg.init_from) {
+        (None, Some(init)) => {
+            eprintln!("starting from the weights of {} ({})", init.model, init.path.display());
+            initial_params(init, &arch, device)?
+        }
+        // A resumed run overwrites these with the checkpoint's.
+        _ => Params::init_with_w_std(&arch, device, cfg.w_init_std),
+    };
+    let mut net = Network::new(arch.clone(), params);
     let mut adam = Adam::new(&net.params, cfg.lr);
     let mut start = 0;
     let mut best = None;
-    if resume {
-        if let Some(ck) = checkpoint::latest(&ckpt_dir) {
-            cfg.check_resumable(&ck.info.config)?;
-            net.params.load(&ck.tensors)?;
-            adam.load(&ck.tensors, ck.info.step as i64)?;
-            start = ck.info.step;
-            best = ck.info.best_validation_loss;
-            clock.before = ck.info.elapsed_s;
-            eprintln!("resuming from {} (step {start})", ck.path.display());
-        } else {
-            eprintln!("no checkpoint in {}; starting from scratch", ckpt_dir.display());
-        }
+    if let Some(ck) = resumed_from {
+        cfg.check_resumable(&ck.info.config)?;
+        net.params.load(&ck.tensors)?;
+        adam.load(&ck.tensors, ck.info.step as i64)?;
+        start = ck.info.step;
+        best = ck.info.best_validation_loss;
+        clock.before = ck.info.elapsed_s;
+        eprintln!("resuming from {} (step {start})", ck.path.display());
     }
     let mut metrics = Metrics::open(&cfg.out, resume.then_some(start))?;
 
@@ -291,6 +299,21 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
         last_checkpoint,
         best_validation_loss: best,
     })
+}
+
+/// The weights and BatchNorm statistics of the model `init` names, checked
+/// against the network (see `cocola::model::reader`).
+fn initial_params(init: &config::InitFrom, arch: &Architecture, device: Device) -> anyhow::Result<Params> {
+    let stored = cocola::model::read_weights_file(&init.path)
+        .map_err(|e| anyhow::anyhow!("cannot initialise from {}: {e}", init.path.display()))?;
+    let model = format!("{} {}", stored.metadata.name, stored.metadata.version);
+    anyhow::ensure!(
+        model == init.model,
+        "{} changed since the run was configured: it is now {model}, not {}",
+        init.path.display(),
+        init.model
+    );
+    Params::from_named(arch, &stored.weights, device)
 }
 
 /// Training time summed over this process and the runs it resumed, so a
