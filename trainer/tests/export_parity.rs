@@ -11,7 +11,7 @@ use cocola::model::{LoadOptions, Model};
 use cocola_trainer::data::source::{DatasetSpec, Split};
 use cocola_trainer::export::{embed, export, load_network, ExportOptions};
 use cocola_trainer::model::{Network, Params};
-use cocola_trainer::train::config::TrainConfig;
+use cocola_trainer::train::config::{InitFrom, TrainConfig};
 use cocola_trainer::train::run;
 use tch::{Device, Kind, Tensor};
 
@@ -55,6 +55,19 @@ fn exported_model_matches_tch_and_is_calibrated() {
     .unwrap();
     assert_eq!(meta.training["bn_recalibration_batches"], 2);
     Model::load(&recalibrated, &LoadOptions::default()).unwrap();
+
+    // The exported file holds the checkpoint's tensors exactly, so a run can
+    // fine-tune it (--init-from), and that run's export names its base.
+    let stored = cocola::model::read_weights_file(&onnx).unwrap();
+    let (checkpointed, _) = load_network(&ck, Device::Cpu).unwrap();
+    assert_eq!(stored.weights, checkpointed.params.to_named_tensors().unwrap());
+    let mut fine = c.clone();
+    fine.out = dir.path().join("fine-tuned");
+    fine.init_from = Some(InitFrom::read(&onnx).unwrap());
+    let fine_ck = run(&fine, false, false).unwrap().last_checkpoint.unwrap();
+    let meta = export(&fine_ck, &dir.path().join("fine.onnx"), &opts).unwrap();
+    assert_eq!(meta.training["initialized_from"]["model"], "test 0.1");
+    assert_eq!(meta.training["initialized_from"]["training"]["steps"], 2);
 
     // Real features: sub-mixes of the synthetic stems.
     let mut ex = FeatureExtractor::new();
