@@ -92,13 +92,7 @@ impl Model {
     /// Loads a model file. Checks, before starting ONNX Runtime, that the file
     /// is a COCOLA model made for this build's feature contract.
     pub fn load(path: &Path, opts: &LoadOptions) -> Result<Model, ModelError> {
-        if !path.exists() {
-            return Err(ModelError::FileMissing(path.to_path_buf()));
-        }
-        let bytes = std::fs::read(path).map_err(|source| ModelError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let bytes = super::reader::read_model_bytes(path)?;
         Self::build(&bytes, &path.display().to_string(), opts)
     }
 

@@ -51,14 +51,18 @@ pub fn read_weights(bytes: &[u8], what: &str) -> Result<StoredModel, ModelError>
 
 /// [`read_weights`] of a file.
 pub fn read_weights_file(path: &Path) -> Result<StoredModel, ModelError> {
+    read_weights(&read_model_bytes(path)?, &path.display().to_string())
+}
+
+/// A model file's bytes; a missing or unreadable file is named in the error.
+pub(crate) fn read_model_bytes(path: &Path) -> Result<Vec<u8>, ModelError> {
     if !path.exists() {
         return Err(ModelError::FileMissing(path.to_path_buf()));
     }
-    let bytes = std::fs::read(path).map_err(|source| ModelError::Read {
+    std::fs::read(path).map_err(|source| ModelError::Read {
         path: path.to_path_buf(),
         source,
-    })?;
-    read_weights(&bytes, &path.display().to_string())
+    })
 }
 
 /// Shape and values of a float32 initializer, from `raw_data`
