@@ -36,8 +36,18 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
 }
 
+/// libtorch's random generator is global to the process, and both tests
+/// draw from it (initialisation; dropout and drop-connect): run in parallel
+/// test threads, they would take each other's draws.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 #[test]
 fn tch_network_matches_pytorch_reference() {
+    let _turn = serial();
     tch::set_num_threads(1);
     let arch = Architecture::cocola();
     let params = Params::from_named(&arch, &testing::random_weights(SEED), Device::Cpu).unwrap();
@@ -62,6 +72,7 @@ fn tch_network_matches_pytorch_reference() {
 /// frequency and time and change both completely.)
 #[test]
 fn channels_last_training_pass_equals_nchw() {
+    let _turn = serial();
     tch::set_num_threads(1);
     let arch = Architecture::cocola();
     // Training's own initialisation: the golden test's weights are tuned to
