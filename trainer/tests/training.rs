@@ -216,4 +216,17 @@ fn a_run_initialised_from_a_model_starts_from_its_weights() {
         max < 1e-6,
         "weights moved {max} from the base model's in one step at lr 1e-9"
     );
+
+    // The base file is replaced (as when a run's export overwrites it);
+    // resuming keeps naming the model the weights came from.
+    meta.name = "replacement".into();
+    cocola::model::write_model_file(&model, &base, &meta).unwrap();
+    let resumed = TrainConfig {
+        steps: 2,
+        init_from: Some(InitFrom::read(&model).unwrap()),
+        ..c.clone()
+    };
+    run(&resumed, true, false).unwrap();
+    let ck = checkpoint::load(&c.out.join("checkpoints/step-000000002.json")).unwrap();
+    assert_eq!(ck.info.config.init_from.unwrap().model, "base-model 0.0.0-test");
 }

@@ -123,7 +123,6 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
     let device = device(cfg);
     let ckpt_dir = cfg.out.join("checkpoints");
     std::fs::create_dir_all(&ckpt_dir)?;
-    std::fs::write(cfg.out.join("config.json"), serde_json::to_vec_pretty(cfg)?)?;
 
     let cache_bar = bar(show_progress, 0, "caching stems");
     let tick = || cache_bar.inc(1);
@@ -149,6 +148,23 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
     if resume && resumed_from.is_none() {
         eprintln!("no checkpoint in {}; starting from scratch", ckpt_dir.display());
     }
+    // A resumed run keeps the record of its base model as it was when the
+    // run started: the file may since have been replaced (e.g. by this
+    // run's own export), and the checkpoints and export must name the model
+    // the weights really came from.
+    let resumed_cfg;
+    let cfg = match &resumed_from {
+        Some(ck) => {
+            cfg.check_resumable(&ck.info.config)?;
+            resumed_cfg = TrainConfig {
+                init_from: ck.info.config.init_from.clone(),
+                ..cfg.clone()
+            };
+            &resumed_cfg
+        }
+        None => cfg,
+    };
+    std::fs::write(cfg.out.join("config.json"), serde_json::to_vec_pretty(cfg)?)?;
     let params = match (&resumed_from, &cfg.init_from) {
         (None, Some(init)) => {
             eprintln!("starting from the weights of {} ({})", init.model, init.path.display());
@@ -162,7 +178,6 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
     let mut start = 0;
     let mut best = None;
     if let Some(ck) = resumed_from {
-        cfg.check_resumable(&ck.info.config)?;
         net.params.load(&ck.tensors)?;
         adam.load(&ck.tensors, ck.info.step as i64)?;
         start = ck.info.step;
