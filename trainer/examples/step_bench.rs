@@ -1,8 +1,11 @@
 //! Training-step speed on this machine's CPU: one `train_step` (forward and
 //! backward of 2K windows, Adam update) at the paper's K = 32 on random
-//! features, channels-last (what training uses on the CPU) against the plain
-//! NCHW layout, and on one thread, each as a ratio to NCHW measured in the
-//! same process.
+//! features, for the two things that decide it on the CPU, each as a ratio
+//! to the plain baseline measured first in the same process:
+//!
+//! - the activations' layout: NCHW, or channels-last (what training uses);
+//! - glibc's malloc as it comes, or told to keep freed memory
+//!   ([`cocola_trainer::malloc::keep_freed_memory`], what the trainer does).
 //!
 //! `cargo run --release -p cocola-trainer --example step_bench [-- STEPS [K]]`
 
@@ -35,15 +38,28 @@ fn main() {
             train_step(net, &mut adam, &anchors, &positives, 1e-4);
         }
         let s = t.elapsed().as_secs_f64() / steps as f64;
-        println!("{label:<32} {s:7.3} s/step");
+        println!("{label:<44} {s:7.3} s/step");
         s
     };
     net.channels_last_on_cpu = false;
-    let nchw = time("NCHW", &net, cores);
+    let base = time("NCHW, malloc as it comes", &net, cores);
     net.channels_last_on_cpu = true;
-    let last = time("channels-last (training's)", &net, cores);
-    let one = time("channels-last, 1 thread", &net, 1);
-    println!("K = {k}, {steps} step(s) each, {cores} core(s); speed relative to NCHW:");
-    println!("  channels-last            {:.2}x", nchw / last);
-    println!("  channels-last, 1 thread  {:.2}x", nchw / one);
+    let layout = time("channels-last, malloc as it comes", &net, cores);
+    // mallopt applies to every later allocation, so the process can switch.
+    let kept = cocola_trainer::malloc::keep_freed_memory();
+    assert!(kept, "this C library does not take mallopt's settings");
+    net.channels_last_on_cpu = false;
+    let malloc = time("NCHW, freed memory kept", &net, cores);
+    net.channels_last_on_cpu = true;
+    let both = time("channels-last, freed memory kept (training)", &net, cores);
+    let one = time("the same on 1 thread", &net, 1);
+    println!("K = {k}, {steps} step(s) each, {cores} core(s); speed relative to NCHW with malloc as it comes:");
+    for (label, s) in [
+        ("channels-last", layout),
+        ("freed memory kept", malloc),
+        ("both (training)", both),
+        ("both, 1 thread", one),
+    ] {
+        println!("  {label:<20} {:.2}x", base / s);
+    }
 }
