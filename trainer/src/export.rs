@@ -205,6 +205,11 @@ pub fn export(checkpoint_path: &Path, out: &Path, opts: &ExportOptions) -> anyho
         "validation_loss": ck.info.validation_loss,
     });
     if let Some(init) = &cfg.init_from {
+        // W came from the base model, so this run's --w-init-std never
+        // applied: recording it would misstate how W was initialised.
+        if let Some(record) = meta.training.as_object_mut() {
+            record.remove("w_init_std");
+        }
         // The lineage: steps above count this run only, the base model's own
         // record says how it was trained.
         meta.training["initialized_from"] = serde_json::json!({

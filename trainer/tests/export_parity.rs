@@ -68,6 +68,7 @@ fn exported_model_matches_tch_and_is_calibrated() {
     let meta = export(&fine_ck, &dir.path().join("fine.onnx"), &opts).unwrap();
     assert_eq!(meta.training["initialized_from"]["model"], "test 0.1");
     assert_eq!(meta.training["initialized_from"]["training"]["steps"], 2);
+    assert!(meta.training.get("w_init_std").is_none(), "W came from the base model");
 
     // Real features: sub-mixes of the synthetic stems.
     let mut ex = FeatureExtractor::new();
