@@ -66,7 +66,7 @@ fn shipped_model_describes_itself_and_is_calibrated() {
 }
 
 /// Share of coherent-vs-shuffled comparisons the shipped model must win.
-const MIN_WIN_PERCENT: usize = 70;
+const MIN_WIN_PERCENT: usize = 75;
 
 #[test]
 fn coherent_pairs_score_above_shuffled_pairs() {
@@ -116,7 +116,7 @@ fn coherent_pairs_score_above_shuffled_pairs() {
         coherent > shuffled,
         "mean coherent {coherent} <= mean shuffled {shuffled}"
     );
-    // The shipped model is CPU-trained (accuracy @2 70.5 % on the test
+    // The shipped model is CPU-trained (accuracy @2 82 % on the test
     // split, see bundles/models/MODEL_CARD.md): it must keep winning clearly
     // more than half; raise this as better models ship.
     assert!(
