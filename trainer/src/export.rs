@@ -192,7 +192,6 @@ pub fn export(checkpoint_path: &Path, out: &Path, opts: &ExportOptions) -> anyho
         "lr": cfg.lr,
         "warmup_steps": cfg.warmup_steps,
         "lr_schedule": cfg.lr_schedule,
-        "w_init_std": cfg.w_init_std,
         "masks": cfg.masks,
         "seed": cfg.seed,
         "max_overlap": cfg.max_overlap,
@@ -204,18 +203,18 @@ pub fn export(checkpoint_path: &Path, out: &Path, opts: &ExportOptions) -> anyho
         "train_loss": ck.info.train_loss,
         "validation_loss": ck.info.validation_loss,
     });
-    if let Some(init) = &cfg.init_from {
-        // W came from the base model, so this run's --w-init-std never
-        // applied: recording it would misstate how W was initialised.
-        if let Some(record) = meta.training.as_object_mut() {
-            record.remove("w_init_std");
-        }
+    match &cfg.init_from {
+        // Only a run from scratch drew W: a fine-tuned run's W came from its
+        // base model, and --w-init-std never applied.
+        None => meta.training["w_init_std"] = serde_json::json!(cfg.w_init_std),
         // The lineage: steps above count this run only, the base model's own
         // record says how it was trained.
-        meta.training["initialized_from"] = serde_json::json!({
-            "model": init.model,
-            "training": init.training,
-        });
+        Some(init) => {
+            meta.training["initialized_from"] = serde_json::json!({
+                "model": init.model,
+                "training": init.training,
+            })
+        }
     }
     meta.validation_accuracy = accuracy;
     meta.calibration = Some(calibration);

@@ -54,6 +54,10 @@ fn exported_model_matches_tch_and_is_calibrated() {
     )
     .unwrap();
     assert_eq!(meta.training["bn_recalibration_batches"], 2);
+    assert_eq!(
+        meta.training["w_init_std"], c.w_init_std,
+        "a run from scratch records how W was drawn"
+    );
     Model::load(&recalibrated, &LoadOptions::default()).unwrap();
 
     // The exported file holds the checkpoint's tensors exactly, so a run can
