@@ -11,7 +11,7 @@ use std::time::Instant;
 use cocola::audio::{sanitize, StreamingResampler16k};
 use cocola::contract::{SAMPLE_RATE, WINDOW_SAMPLES};
 use cocola::mode::Mode;
-use cocola::score::windows::window_level_dbfs;
+use cocola::score::windows::is_silent;
 
 use crate::feed::{FeedReader, Frame, Marker};
 use crate::history::History;
@@ -276,8 +276,8 @@ impl Analyzer {
             snapshot.state = State::NoSidechain;
             Outcome::NoSidechain
         } else {
-            let condition = !(window_level_dbfs(&self.window[CONDITION]) >= settings.silence_dbfs);
-            let stem = !(window_level_dbfs(&self.window[STEM]) >= settings.silence_dbfs);
+            let condition = is_silent(&self.window[CONDITION], settings.silence_dbfs);
+            let stem = is_silent(&self.window[STEM], settings.silence_dbfs);
             if condition || stem {
                 snapshot.state = State::Silent { condition, stem };
                 Outcome::Silent { condition, stem }

@@ -81,7 +81,7 @@ pub fn feed(sample_rate: f32, max_block: usize, offline: bool, stats: Arc<FeedSt
     // Touch every page now, on the main thread: a fresh allocation of this
     // size is mapped lazily, and the first write to each page from the audio
     // thread would otherwise be a page fault (a trip into the kernel).
-    frames_w.push_iter(std::iter::repeat([0.0; 2]).take(capacity));
+    frames_w.push_iter(std::iter::repeat_n([0.0; 2], capacity));
     frames_r.clear();
     let blank = Marker {
         at_frame: 0,
@@ -90,7 +90,7 @@ pub fn feed(sample_rate: f32, max_block: usize, offline: bool, stats: Arc<FeedSt
         sidechain: false,
         discontinuity: false,
     };
-    markers_w.push_iter(std::iter::repeat(blank).take(MARKER_CAPACITY));
+    markers_w.push_iter(std::iter::repeat_n(blank, MARKER_CAPACITY));
     markers_r.clear();
     let alive = Arc::new(AtomicBool::new(true));
     (

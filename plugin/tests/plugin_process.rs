@@ -175,7 +175,7 @@ fn missing_and_silent_sidechain_are_distinct_states() {
     let mut host = Host::new(Some(test_model()));
     host.activate(16_000.0, 256, ProcessMode::Offline, MONO_WITH_SIDECHAIN);
     let stem = signal(16_000.0, 5.0, 32, 0.5);
-    host.run(&[stem.clone()], &[vec![0.0; stem.len()]], &[256]);
+    host.run(std::slice::from_ref(&stem), &[vec![0.0; stem.len()]], &[256]);
     let s = host.finish();
     assert_eq!(s.state, State::NoSidechain);
     assert!(matches!(s.timeline.back().unwrap().outcome, Outcome::NoSidechain));
@@ -184,7 +184,7 @@ fn missing_and_silent_sidechain_are_distinct_states() {
     let mut host = Host::new(Some(test_model()));
     host.activate(16_000.0, 256, ProcessMode::Offline, MONO_WITH_SIDECHAIN);
     let quiet = signal(16_000.0, 5.0, 33, 2e-5);
-    host.run(&[stem.clone()], &[quiet], &[256]);
+    host.run(std::slice::from_ref(&stem), &[quiet], &[256]);
     let s = host.finish();
     assert_eq!(
         s.state,
@@ -254,7 +254,7 @@ fn reset_starts_listening_again() {
     host.activate(16_000.0, 512, ProcessMode::Offline, MONO_WITH_SIDECHAIN);
     let stem = signal(16_000.0, 5.0, 61, 0.5);
     let cond = signal(16_000.0, 5.0, 62, 0.5);
-    host.run(&[stem.clone()], &[cond.clone()], &[512]);
+    host.run(std::slice::from_ref(&stem), std::slice::from_ref(&cond), &[512]);
     host.wait_for("first score", WAIT, |s| s.windows_scored == 1);
     host.plugin.reset();
     host.run(&[stem[..16_000].to_vec()], &[cond[..16_000].to_vec()], &[512]);
@@ -277,7 +277,7 @@ fn transport_stop_then_start_elsewhere_listens_afresh_at_the_new_song_position()
     host.activate(16_000.0, 512, ProcessMode::Offline, MONO_WITH_SIDECHAIN);
     let stem = signal(16_000.0, 6.0, 71, 0.5);
     let cond = signal(16_000.0, 6.0, 72, 0.5);
-    host.run(&[stem.clone()], &[cond.clone()], &[512]);
+    host.run(std::slice::from_ref(&stem), std::slice::from_ref(&cond), &[512]);
     host.wait_for("two windows", WAIT, |s| s.windows_scored == 2);
     // Stopped: the host keeps calling process() with silence.
     host.ctx.transport.playing = false;
@@ -378,7 +378,7 @@ fn real_time_skips_windows_it_cannot_keep_up_with_but_scores_the_latest() {
     host.wait_for("model", WAIT, |s| s.model.is_some());
     let stem = signal(16_000.0, 7.0, 81, 0.5);
     let cond = signal(16_000.0, 7.0, 82, 0.5);
-    let out = host.run(&[stem.clone()], &[cond], &[4096]);
+    let out = host.run(std::slice::from_ref(&stem), &[cond], &[4096]);
     assert_eq!(out[0], stem);
     let s = host.wait_for("three windows accounted for", WAIT, |s| {
         s.windows_scored + s.windows_skipped == 3

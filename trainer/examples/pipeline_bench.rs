@@ -52,11 +52,11 @@ fn main() {
         secs / n as f64
     );
     let mut p = Pipeline::start(source, 0, workers, 2 * workers);
-    p.next().unwrap();
+    p.next_batch().unwrap();
     let t = Instant::now();
     let m = 2 * workers as u64;
     for _ in 0..m {
-        p.next().unwrap();
+        p.next_batch().unwrap();
     }
     let secs = t.elapsed().as_secs_f64();
     println!(

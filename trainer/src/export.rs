@@ -81,7 +81,7 @@ pub fn measure(net: &Network, source: &Source, batches: u64) -> anyhow::Result<(
     let k = source.config.k;
     let mut coherent = vec![Vec::new(); 3];
     let mut random = vec![Vec::new(); 3];
-    let mut accuracy = vec![0.0; 3];
+    let mut accuracy = [0.0; 3];
     for b in 0..batches {
         let batch = source.batch(b, &mut extractor)?;
         for (m, mode) in Mode::ALL.into_iter().enumerate() {

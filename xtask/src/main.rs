@@ -101,6 +101,7 @@ fn setup(trainer: bool) -> Result<(), String> {
 /// Runs the whole workspace's tests; extra arguments go to `cargo test`.
 fn run_tests(extra: &[String]) -> Result<(), String> {
     check_formatting()?;
+    check_lints()?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .args(["test", "--workspace"])
@@ -131,6 +132,25 @@ fn check_formatting() -> Result<(), String> {
     run_ok(
         Command::new(cargo).args(["fmt", "--all", "--", "--check"]),
         "cargo fmt --check (run `cargo fmt --all`)",
+    )
+}
+
+/// `cargo clippy` over every target with warnings as errors (a few minutes
+/// of checking, no code generation). Skipped with a warning where clippy is
+/// not installed.
+fn check_lints() -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let has_clippy = Command::new(&cargo)
+        .args(["clippy", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_clippy {
+        eprintln!("xtask: warning: clippy is not installed (rustup component add clippy); lints not checked");
+        return Ok(());
+    }
+    run_ok(
+        Command::new(cargo).args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
+        "cargo clippy (warnings are errors)",
     )
 }
 

@@ -242,10 +242,12 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// A streaming converter chosen for what matters more: latency (the plugin
 /// in real time) or sample-exact agreement with the whole-file path (an
 /// offline bounce, which must score exactly as `cocola score` on the file).
+/// Both variants are boxed so that the enum stays a pointer wide whichever
+/// one is chosen (they are built once, off the audio thread).
 #[derive(Debug)]
 pub enum StreamingResampler16k {
     Fir(Box<FirResampler16k>),
-    Fft(Resampler16k),
+    Fft(Box<Resampler16k>),
 }
 
 impl StreamingResampler16k {
@@ -255,14 +257,14 @@ impl StreamingResampler16k {
         if fir_supports(input_rate) {
             Ok(Self::Fir(Box::new(FirResampler16k::new(input_rate)?)))
         } else {
-            Ok(Self::Fft(Resampler16k::new(input_rate)?))
+            Ok(Self::Fft(Box::new(Resampler16k::new(input_rate)?)))
         }
     }
 
     /// [`Resampler16k`]: the filter [`resample_to_16k`](crate::audio::resample_to_16k)
     /// applies to files, so the output equals a file's to the sample.
     pub fn matching_files(input_rate: u32) -> Result<Self, AudioError> {
-        Ok(Self::Fft(Resampler16k::new(input_rate)?))
+        Ok(Self::Fft(Box::new(Resampler16k::new(input_rate)?)))
     }
 
     pub fn process(&mut self, input: &[f32], output: &mut Vec<f32>) {

@@ -1,5 +1,7 @@
 //! Where the 5 s analysis windows of a longer signal lie, and which are silent.
 
+use std::cmp::Ordering;
+
 use crate::contract::{SAMPLE_RATE, WINDOW_SAMPLES};
 
 /// How a pair of long signals is cut into windows.
@@ -70,7 +72,7 @@ pub fn is_silent(window: &[f32], dbfs: f32) -> bool {
 /// [`is_silent`] for a level already measured with [`window_level_dbfs`].
 pub fn level_is_silent(level_dbfs: f32, dbfs: f32) -> bool {
     // "Not at least" so that a NaN level also counts as silent.
-    !(level_dbfs >= dbfs)
+    !matches!(level_dbfs.partial_cmp(&dbfs), Some(Ordering::Greater | Ordering::Equal))
 }
 
 #[cfg(test)]

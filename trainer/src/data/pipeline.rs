@@ -155,7 +155,7 @@ impl Pipeline {
     }
 
     /// The next batch in order; blocks while the workers compute it.
-    pub fn next(&mut self) -> anyhow::Result<Batch> {
+    pub fn next_batch(&mut self) -> anyhow::Result<Batch> {
         loop {
             if let Some(batch) = self.waiting.remove(&self.next) {
                 if let Some(t) = &self.tickets {
@@ -220,7 +220,7 @@ mod tests {
         let mut p = Pipeline::start(src.clone(), 3, 2, 2);
         let mut ex = FeatureExtractor::new();
         for b in 3..6 {
-            let got = p.next().unwrap();
+            let got = p.next_batch().unwrap();
             let want = src.batch(b, &mut ex).unwrap();
             assert_eq!(got.index, b);
             assert_eq!(got.pairs, want.pairs);
@@ -248,7 +248,7 @@ mod tests {
         let want = plain.batch(7, &mut ex).unwrap();
         for round in 0..2 {
             let mut p = Pipeline::start(cached.clone(), 7, 2, 1);
-            let got = p.next().unwrap();
+            let got = p.next_batch().unwrap();
             assert_eq!(got.anchors, want.anchors);
             assert_eq!(got.positives, want.positives);
             let s = cache.stats();

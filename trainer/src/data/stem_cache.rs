@@ -83,6 +83,10 @@ pub struct Prepared {
     pub decoded: usize,
 }
 
+/// What one worker reports for one track: its index, the cached track or why
+/// it failed, and its warnings.
+type TrackOutcome = (usize, Result<CachedTrack, String>, Vec<String>);
+
 /// The cache entry name of a track.
 pub fn entry_key(track: &TrackSource) -> String {
     let mut h = Sha256::new();
@@ -117,7 +121,7 @@ pub fn prepare(
     std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("cannot create the stem cache {}: {e}", dir.display()))?;
     let next = AtomicUsize::new(0);
     let decoded = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, Result<CachedTrack, String>, Vec<String>)>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<TrackOutcome>> = Mutex::new(Vec::new());
     let io_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
     std::thread::scope(|scope| {
         for _ in 0..threads.max(1) {

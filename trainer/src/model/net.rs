@@ -163,15 +163,19 @@ impl Network {
 
     fn block(&self, inputs: &Tensor, b: &BlockSpec, blocks: usize, pass: Pass) -> Tensor {
         let train = pass.train;
-        let mut x = match &b.expand {
+        let expanded = match &b.expand {
             Some((conv, bn)) => self.bn(&self.conv(inputs, conv), bn, pass).silu(),
             None => inputs.shallow_clone(),
         };
-        x = self.bn(&self.conv(&x, &b.depthwise.0), &b.depthwise.1, pass).silu();
-        let squeezed = x.adaptive_avg_pool2d([1, 1]);
+        let depthwise = self
+            .bn(&self.conv(&expanded, &b.depthwise.0), &b.depthwise.1, pass)
+            .silu();
+        let squeezed = depthwise.adaptive_avg_pool2d([1, 1]);
         let squeezed = self.conv(&self.conv(&squeezed, &b.se_reduce).silu(), &b.se_expand);
-        x = x * squeezed.sigmoid();
-        x = self.bn(&self.conv(&x, &b.project.0), &b.project.1, pass);
+        // A new tensor, not `*=`: an in-place product would overwrite
+        // `depthwise`, which autograd keeps for the backward pass.
+        let excited = &depthwise * squeezed.sigmoid();
+        let mut x = self.bn(&self.conv(&excited, &b.project.0), &b.project.1, pass);
         if !b.residual {
             return x;
         }

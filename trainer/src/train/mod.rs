@@ -213,7 +213,7 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
             };
             let mut p = Pipeline::start(source, 0, cfg.workers, cfg.prefetch);
             match (0..cfg.validation_batches)
-                .map(|_| p.next())
+                .map(|_| p.next_batch())
                 .collect::<anyhow::Result<Vec<_>>>()
             {
                 Ok(batches) => batches,
@@ -244,7 +244,7 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
     let mut last_validation = (None, None);
     for step in start..cfg.steps {
         let t0 = Instant::now();
-        let batch = pipeline.next()?;
+        let batch = pipeline.next_batch()?;
         let (anchors, positives) = batch_tensors(&batch, device);
         tch::manual_seed(step_seed(cfg.seed, step));
         let StepResult {
