@@ -118,40 +118,38 @@ fn run_tests(extra: &[String]) -> Result<(), String> {
 }
 
 /// `cargo fmt --check` against rustfmt.toml (seconds; fails before the long
-/// build). Skipped with a warning where rustfmt is not installed.
+/// build).
 fn check_formatting() -> Result<(), String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let has_rustfmt = Command::new(&cargo)
-        .args(["fmt", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_rustfmt {
-        eprintln!("xtask: warning: rustfmt is not installed (rustup component add rustfmt); formatting not checked");
-        return Ok(());
-    }
-    run_ok(
-        Command::new(cargo).args(["fmt", "--all", "--", "--check"]),
+    run_cargo_check(
+        "fmt",
+        &["--all", "--", "--check"],
         "cargo fmt --check (run `cargo fmt --all`)",
     )
 }
 
 /// `cargo clippy` over every target with warnings as errors (a few minutes
-/// of checking, no code generation). Skipped with a warning where clippy is
-/// not installed.
+/// of checking, no code generation).
 fn check_lints() -> Result<(), String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let has_clippy = Command::new(&cargo)
-        .args(["clippy", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_clippy {
-        eprintln!("xtask: warning: clippy is not installed (rustup component add clippy); lints not checked");
-        return Ok(());
-    }
-    run_ok(
-        Command::new(cargo).args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
+    run_cargo_check(
+        "clippy",
+        &["--workspace", "--all-targets", "--", "-D", "warnings"],
         "cargo clippy (warnings are errors)",
     )
+}
+
+/// Runs the cargo subcommand `tool` (a rustup component); skipped with a
+/// warning where it is not installed, so that a minimal toolchain still tests.
+fn run_cargo_check(tool: &str, args: &[&str], what: &str) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let installed = Command::new(&cargo)
+        .args([tool, "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !installed {
+        eprintln!("xtask: warning: {tool} is not installed (rustup component add {tool}); {what} skipped");
+        return Ok(());
+    }
+    run_ok(Command::new(cargo).arg(tool).args(args), what)
 }
 
 /// The plugin's proof that process() never allocates needs nice-plug's
