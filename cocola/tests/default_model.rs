@@ -66,7 +66,12 @@ fn shipped_model_describes_itself_and_is_calibrated() {
 }
 
 /// Share of coherent-vs-shuffled comparisons the shipped model must win.
-const MIN_WIN_PERCENT: usize = 75;
+/// Chance is 50 % (56 of 112). Eight clips guard against a broken or
+/// inverted model; they do not rank models: 0.1.0 won 86, 0.4.0 87,
+/// 0.5.0 82 and 0.6.0 98, while 2 048 test anchors put their accuracy @2 at
+/// 66.8, 81.8, 86.0 and 91.3 % (bundles/models/MODEL_CARD.md). So the bar stays well above
+/// chance and below where clip-to-clip noise decides.
+const MIN_WIN_PERCENT: usize = 70;
 
 #[test]
 fn coherent_pairs_score_above_shuffled_pairs() {
@@ -116,9 +121,9 @@ fn coherent_pairs_score_above_shuffled_pairs() {
         coherent > shuffled,
         "mean coherent {coherent} <= mean shuffled {shuffled}"
     );
-    // The shipped model is CPU-trained (accuracy @2 82 % on the test
+    // The shipped model is CPU-trained (accuracy @2 91 % on the test
     // split, see bundles/models/MODEL_CARD.md): it must keep winning clearly
-    // more than half; raise this as better models ship.
+    // more than half.
     assert!(
         wins * 100 >= comparisons * MIN_WIN_PERCENT,
         "coherent won only {wins} of {comparisons} comparisons (need {MIN_WIN_PERCENT} %)"
