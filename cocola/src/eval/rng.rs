@@ -41,6 +41,12 @@ pub fn inclusive(rng: &mut impl Rng, low: usize, high: usize) -> usize {
     low + below(rng, high - low + 1)
 }
 
+/// Uniform in [0, 1) from the top 53 bits of one draw (every value a
+/// multiple of 2^-53, as an f64 holds them exactly).
+pub fn unit(rng: &mut impl Rng) -> f64 {
+    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+}
+
 /// Fisher-Yates shuffle.
 pub fn shuffle<T>(rng: &mut impl Rng, items: &mut [T]) {
     for i in (1..items.len()).rev() {
@@ -75,6 +81,15 @@ mod tests {
         for _ in 0..100 {
             assert!((3..=4).contains(&inclusive(&mut rng, 3, 4)));
         }
+    }
+
+    #[test]
+    fn unit_is_in_the_half_open_interval_with_mean_one_half() {
+        let mut rng = batch_stream(5, 0, 0);
+        let draws: Vec<f64> = (0..50_000).map(|_| unit(&mut rng)).collect();
+        assert!(draws.iter().all(|u| (0.0..1.0).contains(u)));
+        let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+        assert!((mean - 0.5).abs() < 0.01, "mean {mean}");
     }
 
     #[test]

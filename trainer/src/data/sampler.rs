@@ -21,10 +21,10 @@
 
 use cocola::contract::WINDOW_SAMPLES;
 use cocola::eval::protocol::split_stems;
-use cocola::eval::rng::{below, inclusive};
+use cocola::eval::rng::{below, inclusive, unit};
 use cocola::mode::Mode;
 use cocola::score::windows::is_silent;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha12Rng;
 use sha2::{Digest, Sha256};
 
@@ -231,11 +231,6 @@ fn submix(store: &dyn TrackStore, track: usize, start: usize, stems: &[usize]) -
         store.add_stem(track, s, start, &mut out)?;
     }
     Ok(out)
-}
-
-/// Uniform in [0, 1) from 53 random bits.
-fn unit(rng: &mut ChaCha12Rng) -> f64 {
-    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Adds N(0, std^2) noise (Box-Muller on our own stream, so the numbers do

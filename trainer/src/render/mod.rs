@@ -31,8 +31,9 @@ use anyhow::Context;
 use rustysynth::SoundFont;
 use serde::Serialize;
 
+use cocola::eval::rng::{below, unit};
 use midi::Song;
-use variant::{choose_programs, crop, draw, job_rng, stem_names, transform, uniform};
+use variant::{choose_programs, crop, draw, job_rng, stem_names, transform};
 
 pub use inputs::{collect_inputs, track_name};
 pub use options::{Ensemble, Range, RenderOptions};
@@ -109,7 +110,7 @@ pub fn render_song(
     // per piece, so that variants differ in timbre (with as many variants as
     // SoundFonts, each is heard once) and timbre is no shortcut to coherence.
     let piece = track.strip_suffix(&format!(".v{variant}")).unwrap_or(track);
-    let first = cocola::eval::rng::below(&mut job_rng(opts.seed, piece), soundfonts.len());
+    let first = below(&mut job_rng(opts.seed, piece), soundfonts.len());
     let (sf_path, sf) = &soundfonts[(first + variant) % soundfonts.len()];
     let (ensemble, overrides) = match opts.program_randomize {
         Some(e) => {
@@ -146,8 +147,8 @@ pub fn render_song(
         if played < full {
             crop(&mut events, played, part.channel);
         }
-        let (stem_sf_path, stem_sf) = if soundfonts.len() > 1 && uniform(&mut rng) < opts.soundfont_mix {
-            let other = cocola::eval::rng::below(&mut rng, soundfonts.len() - 1);
+        let (stem_sf_path, stem_sf) = if soundfonts.len() > 1 && unit(&mut rng) < opts.soundfont_mix {
+            let other = below(&mut rng, soundfonts.len() - 1);
             let (p, s) = &soundfonts[(first + variant + 1 + other) % soundfonts.len()];
             (p, s)
         } else {

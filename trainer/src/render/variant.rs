@@ -2,6 +2,7 @@
 //! the programs chosen for its parts, and the transformed events (transposed,
 //! tempo-scaled, humanised, cropped) that get rendered.
 
+use cocola::eval::rng::{below, unit};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha12Rng;
 use sha2::{Digest, Sha256};
@@ -25,23 +26,17 @@ pub(super) fn job_rng(seed: u64, track: &str) -> ChaCha12Rng {
     ChaCha12Rng::from_seed(h.finalize().into())
 }
 
-/// Uniform in [0, 1) from the top 53 bits.
-pub(super) fn uniform(rng: &mut impl Rng) -> f64 {
-    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-}
-
 /// A value of `r`: its fixed value, or uniform in it.
 pub(super) fn draw(rng: &mut impl Rng, r: Range) -> f64 {
     if r.lo == r.hi {
         r.lo
     } else {
-        r.lo + (r.hi - r.lo) * uniform(rng)
+        r.lo + (r.hi - r.lo) * unit(rng)
     }
 }
 
 /// Programs per part (None: keep the file's own program changes).
 pub(super) fn choose_programs(parts: &[Part], ensemble: Ensemble, rng: &mut impl Rng) -> (Ensemble, Vec<Option<u8>>) {
-    use cocola::eval::rng::below;
     let ensemble = if ensemble == Ensemble::Mixed {
         [Ensemble::Random, Ensemble::Strings, Ensemble::Brass, Ensemble::Woodwind][below(rng, 4)]
     } else {
@@ -137,7 +132,7 @@ pub(super) fn transform(
             Msg::NoteOn { key, vel } => {
                 let Some(key) = shift(key) else { continue };
                 let vel = if humanize > 0 {
-                    let j = cocola::eval::rng::below(rng, 2 * humanize as usize + 1) as i32 - humanize as i32;
+                    let j = below(rng, 2 * humanize as usize + 1) as i32 - humanize as i32;
                     (vel as i32 + j).clamp(1, 127) as u8
                 } else {
                     vel
