@@ -1,5 +1,5 @@
 //! Turning a raw COCOLA score into something a producer can read
-//! (DESIGN.md, "Score semantics for people").
+//! (docs/DESIGN.md, "Score semantics for people").
 //!
 //! A raw bilinear score (roughly 45-60 in the paper's Table III) has no fixed
 //! scale: it depends on the model. Every model therefore carries, per mode, the

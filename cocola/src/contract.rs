@@ -1,4 +1,4 @@
-//! The feature contract (DESIGN.md, "Feature contract"): the settings that
+//! The feature contract (docs/DESIGN.md, "Feature contract"): the settings that
 //! training, the ONNX model and every consumer must agree on.
 //!
 //! These constants are the single source of truth. The feature extractor is

@@ -1,7 +1,7 @@
 //! COCOLA — how well a stem fits a track, harmonically and rhythmically.
 //!
 //! The library behind the `cocola` CLI, the plugin and the trainer: everything
-//! they must agree on lives here, once (see DESIGN.md).
+//! they must agree on lives here, once (see docs/DESIGN.md).
 //!
 //! - [`contract`]: the feature settings every model is trained and run with.
 //! - [`audio`]: decode any file to 16 kHz mono.

@@ -1,4 +1,4 @@
-//! Embedding modes (paper Sec. V, DESIGN.md "Mode masks"): which feature
+//! Embedding modes (paper Sec. V, docs/DESIGN.md "Mode masks"): which feature
 //! channels the encoder sees. The COCOLA score is computed once per mode.
 
 use serde::{Deserialize, Serialize};

@@ -2,7 +2,7 @@
 //! rest of the track (the condition) on the "Condition" sidechain, a live
 //! coherence score for the producer. A thin client of the `cocola` library.
 //!
-//! Threads (DESIGN.md, "Plugin threading"):
+//! Threads (docs/DESIGN.md, "Plugin threading"):
 //! - audio thread ([`plugin`]): audio passes through untouched; a downmix of
 //!   both inputs goes into lock-free rings ([`feed`]). Nothing else.
 //! - worker thread ([`worker`]): loads the model ([`loader`]), resamples to

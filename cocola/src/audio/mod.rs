@@ -1,6 +1,6 @@
 //! Audio in: any file or stream -> mono (mean of channels) -> 16 kHz `f32`.
 //!
-//! This is the first row of the feature contract (DESIGN.md): every consumer
+//! This is the first row of the feature contract (docs/DESIGN.md): every consumer
 //! (CLI, trainer, plugin) gets its 16 kHz mono signal from here, so that the
 //! same file always turns into the same samples.
 //!

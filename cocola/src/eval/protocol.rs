@@ -14,7 +14,7 @@
 //! Choices the paper leaves open, and why:
 //! - Tracks within a batch are distinct whenever there are at least K usable
 //!   tracks. With fewer, tracks repeat, and windows of one track in a batch
-//!   overlap by at most 50 % (the trainer's r = 50 %, DESIGN.md): strongly
+//!   overlap by at most 50 % (the trainer's r = 50 %, docs/DESIGN.md): strongly
 //!   overlapping windows would be near-coherent "negatives".
 //! - Window starts lie on a 0.1 s grid ([`BLOCK_SAMPLES`]), so that silence
 //!   can be measured once per track from per-block energies rather than once

@@ -1,5 +1,5 @@
 //! Harmonic/percussive mel spectrograms: the model's input, identical to the
-//! reference implementation (librosa 0.10.1, DESIGN.md "Feature contract").
+//! reference implementation (librosa 0.10.1, docs/DESIGN.md "Feature contract").
 //!
 //! For one 5 s window of 16 kHz mono audio the reference computes
 //!

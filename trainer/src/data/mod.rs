@@ -1,4 +1,4 @@
-//! From stem datasets on disk to batches of feature pairs (DESIGN.md,
+//! From stem datasets on disk to batches of feature pairs (docs/DESIGN.md,
 //! "Trainer data flow"):
 //!
 //! ```text
