@@ -7,7 +7,7 @@
 //! 2. `tools/corpus/corpus.py midi`: multi-track MIDI from the music21
 //!    corpus and from generated chord charts played by MMA grooves, split by
 //!    piece into `OUT/midi/<split>/<source>/`;
-//! 3. `cocola-trainer render` (release build): every MIDI file as
+//! 3. `cocola-render render` (release build, no libtorch): every MIDI file as
 //!    `--variants` renderings, each variant with another SoundFont, into
 //!    `OUT/audio/<split>/<track>/<stem>.wav` — the pre-split generic layout
 //!    `cocola-trainer train --data generic:OUT/audio` reads;
@@ -131,13 +131,13 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     run_ok(&mut make_midi, "corpus.py midi")?;
 
-    let trainer = build_trainer(&root)?;
+    let renderer = build_renderer(&root)?;
     for split in ["train", "validation", "test"] {
         for source in ["music21", "mma"] {
             let dir = midi.join(split).join(source);
             if dir.is_dir() {
                 eprintln!("rendering {split}/{source}...");
-                let mut render = Command::new(&trainer);
+                let mut render = Command::new(&renderer);
                 render.arg("render").arg(&dir).arg("--out").arg(audio.join(split));
                 for (sf, _) in SOUNDFONTS {
                     render.args(["--soundfont", sf]);
@@ -150,7 +150,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 if let Some(j) = &o.jobs {
                     render.args(["--jobs", j]);
                 }
-                run_ok(&mut render, "cocola-trainer render")?;
+                run_ok(&mut render, "cocola-render render")?;
             }
         }
     }
@@ -287,14 +287,14 @@ fn ensure_music21(root: &Path) -> Result<PathBuf, String> {
     Ok(python)
 }
 
-fn build_trainer(root: &Path) -> Result<PathBuf, String> {
-    crate::setup(true)?;
+/// The renderer needs no libtorch: a plain release build of `cocola-render`.
+fn build_renderer(root: &Path) -> Result<PathBuf, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     run_ok(
         Command::new(cargo)
-            .args(["build", "--release", "-p", "cocola-trainer"])
+            .args(["build", "--release", "-p", "cocola-render"])
             .current_dir(root),
-        "cargo build -p cocola-trainer",
+        "cargo build -p cocola-render",
     )?;
-    Ok(root.join("target").join("release").join("cocola-trainer"))
+    Ok(root.join("target").join("release").join("cocola-render"))
 }

@@ -1,4 +1,4 @@
-//! `cocola-trainer render`: multi-track MIDI + SoundFont(s) -> time-aligned
+//! `cocola-render render`: multi-track MIDI + SoundFont(s) -> time-aligned
 //! mono stems, one per instrument part (all drum-channel material is one
 //! `drums` stem), written as `OUT/<track>/<stem>.wav`, the generic layout the
 //! trainer reads, plus `OUT/<track>/render.json` describing the rendering.

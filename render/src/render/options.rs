@@ -1,4 +1,4 @@
-//! What `cocola-trainer render` can be told: value ranges drawn per variant,
+//! What `cocola-render render` can be told: value ranges drawn per variant,
 //! ensembles for program randomisation, and the options of a run.
 
 use std::path::PathBuf;

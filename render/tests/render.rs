@@ -1,4 +1,4 @@
-//! `cocola-trainer render`: a tiny MIDI file built here with midly (two
+//! `cocola-render render`: a tiny MIDI file built here with midly (two
 //! melodic tracks on different channels, a drum track on channel 10, an empty
 //! track and a muted one) rendered with the Debian TimGM6mb SoundFont.
 //! Skipped, with a message, when that SoundFont is not installed
@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use cocola_trainer::render::{self, Ensemble, Outcome, Range, RenderOptions};
+use cocola_render::render::{self, Ensemble, Outcome, Range, RenderOptions};
 use midly::num::{u15, u24, u28, u4, u7};
 use midly::{Format, Header, MetaMessage, MidiMessage, Smf, Timing, TrackEvent, TrackEventKind};
 
@@ -356,7 +356,7 @@ fn corrupt_midi_and_soundfont_errors_name_the_file() {
     assert!(format!("{e:#}").contains("broken.sf2"), "{e:#}");
 
     // The binary: exit code 1, message names the file, no panic.
-    let bin = env!("CARGO_BIN_EXE_cocola-trainer");
+    let bin = env!("CARGO_BIN_EXE_cocola-render");
     for (sfp, name) in [(&bad_sf, "broken.sf2"), (&sf, "broken.mid")] {
         let o = std::process::Command::new(bin)
             .args(["render", "--quiet", "--out"])
