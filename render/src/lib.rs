@@ -6,5 +6,8 @@
 //!
 //! See docs/CORPUS.md for how `cargo xtask corpus` uses it.
 
+pub mod facts;
+pub mod generate;
 pub mod render;
+pub mod rng;
 pub mod sampler;

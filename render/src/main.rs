@@ -22,6 +22,24 @@ enum Command {
     /// OUT/<track>/<stem>.wav (one per instrument part, drums one stem): the
     /// generic layout `cocola-trainer train --data generic:OUT` reads. Resumable.
     Render(RenderArgs),
+    /// Generate multi-track MIDI pieces (with their facts, NAME.facts.json)
+    /// for one split of the corpus: pieces are numbered per split, and the
+    /// held-out styles only appear in test-ood.
+    Generate {
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum)]
+        split: cocola_render::generate::Split,
+        /// Pieces to write (those already there are kept).
+        #[arg(long)]
+        pieces: u64,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Length of a piece, seconds: LO..HI.
+        #[arg(long, default_value = "35..70")]
+        seconds: cocola_render::render::Range,
+    },
     /// Fetch the sampled instruments' npm packages (tonejs-instruments, the
     /// Salamander piano) into DIR/npm; resumable. Debian's drum kits come
     /// with `apt-get install avldrums.lv2-soundfont hydrogen-drumkits`.
@@ -44,6 +62,15 @@ fn main() -> ExitCode {
             eprintln!("{n} package(s) fetched into {}", dir.join("npm").display());
         }),
         Command::Samples { dir } => samples(&dir),
+        Command::Generate {
+            out,
+            split,
+            pieces,
+            seed,
+            seconds,
+        } => cocola_render::generate::write_split(&out, split, pieces, seed, (seconds.lo, seconds.hi)).map(|n| {
+            eprintln!("{n} piece(s) written to {}", out.display());
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
