@@ -146,6 +146,8 @@ impl Facts {
     pub fn rendered(&self, tempo: f64, transpose: i32, until: f64) -> Facts {
         let time = |s: f64| s / tempo;
         let mut f = self.clone();
+        // A rendering's stems say what each part plays.
+        f.parts = Vec::new();
         f.tempo_bpm = self.tempo_bpm.map(|t| t * tempo);
         f.tempo_qpm = self.tempo_qpm.map(|t| t * tempo);
         f.key = self.key.as_ref().map(|k| k.transposed(transpose));

@@ -130,6 +130,30 @@ struct RenderArgs {
     /// than its track's, so that timbre does not tell which stems belong together.
     #[arg(long, default_value_t = 0.0)]
     soundfont_mix: f64,
+    /// Sampled instruments: the folder `fetch-samples` filled (npm packages);
+    /// Debian's drum kits (avldrums.lv2-soundfont, hydrogen-drumkits) are
+    /// used where installed. Without it only SoundFonts play.
+    #[arg(long, value_name = "DIR")]
+    samples: Option<PathBuf>,
+    /// Probability (0-1) that a pitched part is played by a sampled
+    /// instrument that covers its GM program and range.
+    #[arg(long, default_value_t = 0.0)]
+    sample_mix: f64,
+    /// Probability (0-1) that the drum part is played by a drum kit of the
+    /// sample library (AVL, Hydrogen) instead of the SoundFont's GM kit.
+    #[arg(long, default_value_t = 0.0)]
+    drum_kit_mix: f64,
+    /// Held-out sample sets (see docs/CORPUS.md): include, exclude (training
+    /// splits) or prefer (the out-of-distribution test split).
+    #[arg(long, value_enum, default_value = "include")]
+    held_out: cocola_render::sampler::library::HeldOut,
+    /// Probability (0-1) of each production effect per stem: EQ tilt,
+    /// compression, reverb send.
+    #[arg(long, default_value_t = 0.0)]
+    production: f64,
+    /// A random level per stem, dB: LO..HI (e.g. -6..3).
+    #[arg(long, default_value = "0", allow_hyphen_values = true)]
+    level_db: cocola_render::render::Range,
     /// Tracks with fewer non-silent stems are not written.
     #[arg(long, default_value_t = 2)]
     min_stems: usize,
@@ -159,6 +183,19 @@ fn render(a: RenderArgs) -> anyhow::Result<()> {
         "--soundfont-mix must be between 0 and 1"
     );
     o.soundfont_mix = a.soundfont_mix;
+    for (name, p) in [
+        ("--sample-mix", a.sample_mix),
+        ("--drum-kit-mix", a.drum_kit_mix),
+        ("--production", a.production),
+    ] {
+        anyhow::ensure!((0.0..=1.0).contains(&p), "{name} must be between 0 and 1");
+    }
+    o.samples = a.samples;
+    o.sample_mix = a.sample_mix;
+    o.drum_kit_mix = a.drum_kit_mix;
+    o.held_out = a.held_out;
+    o.production = a.production;
+    o.level_db = (a.level_db.lo, a.level_db.hi);
     o.min_stems = a.min_stems;
     o.jobs = a.jobs;
     o.progress = !a.quiet;
@@ -174,6 +211,9 @@ fn render(a: RenderArgs) -> anyhow::Result<()> {
     );
     for f in &s.failed {
         eprintln!("error: {f}");
+    }
+    for f in &s.unusable_sets {
+        eprintln!("warning: sample set not usable, SoundFonts played its parts: {f}");
     }
     anyhow::ensure!(s.failed.is_empty(), "{} file(s) failed", s.failed.len());
     Ok(())

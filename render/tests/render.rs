@@ -326,7 +326,9 @@ fn program_ensembles_follow_register() {
     o.program_randomize = Some(Ensemble::Strings);
     let dir = tmp.path().join("x");
     std::fs::create_dir_all(&dir).unwrap();
-    let Outcome::Rendered(info) = render::render_song(&song, &mid, "x", 0, &sfs, &o, &dir).unwrap() else {
+    let library = cocola_render::sampler::library::Library::default();
+    let Outcome::Rendered(info) = render::render_song(&song, &mid, None, "x", 0, &sfs, &library, &o, &dir).unwrap()
+    else {
         panic!("too few stems")
     };
     let prog = |n: &str| info.stems.iter().find(|s| s.name == n).map(|s| s.program);

@@ -37,10 +37,18 @@ impl Voicer {
 
     /// Keys of the next voicing (ascending), led from the previous one.
     pub fn voice(&mut self, chord: &Chord) -> Vec<u8> {
-        let tones = choose_tones(chord, self.voices, self.spread == Spread::Shell);
+        let rootless = self.spread == Spread::Shell;
+        let tones = choose_tones(chord, self.voices, rootless, false);
+        // A triad in four voices may double its root or its fifth.
+        let doubled_fifth = choose_tones(chord, self.voices, rootless, true);
         let centre = (self.low + self.high) as f64 / 2.0;
         let mut best: Option<(f64, Vec<i32>)> = None;
-        for rotation in 0..tones.len() {
+        let orders = (0..tones.len()).map(|r| (&tones, r)).chain(
+            (0..doubled_fifth.len())
+                .filter(|_| doubled_fifth != tones)
+                .map(|r| (&doubled_fifth, r)),
+        );
+        for (tones, rotation) in orders {
             let mut order = tones.clone();
             order.rotate_left(rotation);
             for bottom in (self.low..self.low + 12).map(|k| nearest_key(order[0], k)) {
@@ -87,10 +95,14 @@ fn stack(tones: &[u8], bottom: i32) -> Vec<i32> {
     keys
 }
 
-/// Total semitones the voices move, pairing voices in order (the shorter
-/// voicing's voices with the nearest of the other's).
+/// Total semitones the voices move: voice by voice (lowest to lowest, ...)
+/// when both voicings have as many voices, else each voice of the smaller
+/// one to the nearest of the other's.
 fn movement(prev: &[i32], next: &[i32]) -> f64 {
-    let (a, b) = if prev.len() <= next.len() {
+    if prev.len() == next.len() {
+        return prev.iter().zip(next).map(|(a, b)| (a - b).abs()).sum::<i32>() as f64;
+    }
+    let (a, b) = if prev.len() < next.len() {
         (prev, next)
     } else {
         (next, prev)
@@ -103,8 +115,9 @@ fn movement(prev: &[i32], next: &[i32]) -> f64 {
 
 /// `count` pitch classes of `chord`: third and seventh first (they define
 /// the chord), then the root (unless rootless), colour tones, the fifth last;
-/// roots and fifths doubled if the chord has fewer tones than voices.
-pub fn choose_tones(chord: &Chord, count: usize, rootless: bool) -> Vec<u8> {
+/// roots and fifths doubled (the fifth first if `fifth_first`) if the chord
+/// has fewer tones than voices.
+pub fn choose_tones(chord: &Chord, count: usize, rootless: bool, fifth_first: bool) -> Vec<u8> {
     let pcs = chord.pitch_classes();
     let root = pcs[0];
     let fifth = chord.fifth();
@@ -131,7 +144,7 @@ pub fn choose_tones(chord: &Chord, count: usize, rootless: bool) -> Vec<u8> {
         push(root, &mut priority);
     }
     let mut chosen: Vec<u8> = priority.into_iter().take(count).collect();
-    let doubles = [root, fifth];
+    let doubles = if fifth_first { [fifth, root] } else { [root, fifth] };
     let mut i = 0;
     while chosen.len() < count {
         chosen.push(doubles[i % 2]);
@@ -174,11 +187,11 @@ mod tests {
 
     #[test]
     fn shell_voicings_leave_out_the_root() {
-        let tones = choose_tones(&Chord::new(7, Quality::Dominant13), 3, true);
+        let tones = choose_tones(&Chord::new(7, Quality::Dominant13), 3, true, false);
         assert!(!tones.contains(&7), "{tones:?}");
         assert!(tones.contains(&11) && tones.contains(&5));
         // A triad in four voices doubles the root.
-        let t = choose_tones(&Chord::new(0, Quality::Major), 4, false);
+        let t = choose_tones(&Chord::new(0, Quality::Major), 4, false, false);
         assert_eq!(t.iter().filter(|&&p| p == 0).count(), 2);
     }
 }

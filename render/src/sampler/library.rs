@@ -151,6 +151,14 @@ impl Library {
         by_policy(found.collect(), held_out)
     }
 
+    /// Sets that were tried and failed to load, with the reason.
+    pub fn failures(&self) -> Vec<String> {
+        self.sets
+            .iter()
+            .filter_map(|s| s.loaded.get().and_then(|r| r.as_ref().err().cloned()))
+            .collect()
+    }
+
     /// Drum kits, by the held-out policy.
     pub fn drum_kits(&self, held_out: HeldOut) -> Vec<&Set> {
         let found = self.sets.iter().filter(|s| s.role == Role::DrumKit);
