@@ -171,7 +171,7 @@ fn splits_hold_their_styles_and_cover_meters() {
         meters.insert(p.score.meter.name());
         styles.insert(p.style.name());
         feels.insert(p.score.feel.name());
-        key_changes += (p.facts().key_changes.len() > 0) as usize;
+        key_changes += !p.facts().key_changes.is_empty() as usize;
         assert!((60.0..=190.0).contains(&p.score.qpm()), "{} qpm", p.score.qpm());
     }
     for m in ["4/4", "3/4", "6/8", "12/8", "5/4", "7/8"] {

@@ -2,3 +2,4 @@
 
 mod generate;
 mod render;
+mod sampler;

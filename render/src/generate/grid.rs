@@ -92,7 +92,11 @@ impl Meter {
                 };
             }
             if offset < start + len {
-                return if (offset - start) % EIGHTH == 0 { 0.4 } else { 0.2 };
+                return if (offset - start).is_multiple_of(EIGHTH) {
+                    0.4
+                } else {
+                    0.2
+                };
             }
             start += len;
         }

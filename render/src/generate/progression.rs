@@ -203,7 +203,7 @@ fn chorale_phrase(rng: &mut impl Rng, minor: bool, beats_per_bar: usize, last: b
         (&["I", "vi", "iii"], &["IV", "ii", "ii7"], &["V", "V7", "viio"])
     };
     let tonic = t[0];
-    let chords_per_bar = if beats_per_bar % 2 == 0 { 2 } else { 1 };
+    let chords_per_bar = if beats_per_bar.is_multiple_of(2) { 2 } else { 1 };
     let mut bars = Vec::new();
     for bar in 0..4 {
         let mut chords: Vec<&str> = Vec::new();

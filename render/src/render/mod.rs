@@ -98,7 +98,7 @@ pub struct TrackInfo {
 
 #[derive(Clone, Debug)]
 pub enum Outcome {
-    Rendered(TrackInfo),
+    Rendered(Box<TrackInfo>),
     /// Fewer than `min_stems` non-silent stems: nothing written.
     TooFewStems {
         stems: usize,
@@ -251,7 +251,7 @@ pub fn render_song(
     let json = serde_json::to_string_pretty(&info)?;
     std::fs::write(dir.join("render.json"), json)
         .with_context(|| format!("{}: cannot write render.json", dir.display()))?;
-    Ok(Outcome::Rendered(info))
+    Ok(Outcome::Rendered(Box::new(info)))
 }
 
 /// Whether `OUT/<track>` is a finished rendering.

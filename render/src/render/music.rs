@@ -53,7 +53,7 @@ pub fn complete(mut facts: Facts, song: &Song) -> Facts {
 
 /// Whether x/8 (or x/16) groups in threes: 6/8, 9/8, 12/8.
 fn compound(numerator: u8, denominator: u8) -> bool {
-    denominator >= 8 && numerator % 3 == 0 && numerator > 3
+    denominator >= 8 && numerator.is_multiple_of(3) && numerator > 3
 }
 
 /// Length of the counted beat in quarter notes.

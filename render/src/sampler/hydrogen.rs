@@ -25,6 +25,21 @@ struct KitInstrument {
     layers: Vec<(PathBuf, f32, f32, f32, f32)>,
 }
 
+/// One velocity layer of a kit instrument, loaded.
+#[derive(Clone, Debug)]
+struct Layer {
+    sample: Sample,
+    velocities: (u8, u8),
+    gain: f32,
+}
+
+/// A loaded layer, its recording shared by every note mapped to it.
+struct SharedLayer {
+    sample: Arc<Sample>,
+    velocities: (u8, u8),
+    gain: f32,
+}
+
 /// What a GM drum note is called in kits, most specific first: the first
 /// instrument whose lower-case name contains all words of a pattern and
 /// none of the `not` words is taken.
@@ -268,7 +283,7 @@ pub fn load_kit(name: &str, dir: &Path) -> anyhow::Result<Instrument> {
         );
     }
     // Each used instrument's layers, loaded once.
-    let mut loaded: Vec<Option<Vec<(Sample, (u8, u8), f32)>>> = vec![None; kit.len()];
+    let mut loaded: Vec<Option<Vec<Layer>>> = vec![None; kit.len()];
     for &(_, i) in &map {
         if loaded[i].is_some() {
             continue;
@@ -279,33 +294,46 @@ pub fn load_kit(name: &str, dir: &Path) -> anyhow::Result<Instrument> {
             if *pitch != 0.0 {
                 data = repitch(&data, *pitch);
             }
-            let velocities = (
-                ((lo.clamp(0.0, 1.0) * 127.0).round() as u8).max(1),
-                ((hi.clamp(0.0, 1.0) * 127.0).round() as u8).max(1),
-            );
-            let sample = Sample {
-                data,
-                root: 60.0,
-                loop_range: None,
-            };
-            layers.push((sample, velocities, gain * kit[i].gain));
+            layers.push(Layer {
+                sample: Sample {
+                    data,
+                    root: 60.0,
+                    loop_range: None,
+                },
+                velocities: (
+                    ((lo.clamp(0.0, 1.0) * 127.0).round() as u8).max(1),
+                    ((hi.clamp(0.0, 1.0) * 127.0).round() as u8).max(1),
+                ),
+                gain: gain * kit[i].gain,
+            });
         }
         loaded[i] = Some(layers);
     }
-    let mut samples: Vec<&mut Sample> = loaded.iter_mut().flatten().flatten().map(|l| &mut l.0).collect();
+    let mut samples: Vec<&mut Sample> = loaded.iter_mut().flatten().flatten().map(|l| &mut l.sample).collect();
     normalise(&mut samples, KIT_PEAK);
-    let shared: Vec<Option<Vec<(Arc<Sample>, (u8, u8), f32)>>> = loaded
+    // Shared, so that notes mapped to one instrument reuse its recordings.
+    let shared: Vec<Option<Vec<SharedLayer>>> = loaded
         .into_iter()
-        .map(|o| o.map(|ls| ls.into_iter().map(|(s, v, g)| (Arc::new(s), v, g)).collect()))
+        .map(|o| {
+            o.map(|ls| {
+                ls.into_iter()
+                    .map(|l| SharedLayer {
+                        sample: Arc::new(l.sample),
+                        velocities: l.velocities,
+                        gain: l.gain,
+                    })
+                    .collect()
+            })
+        })
         .collect();
     let mut zones = Vec::new();
     for &(note, i) in &map {
-        for (sample, velocities, gain) in shared[i].iter().flatten() {
+        for layer in shared[i].iter().flatten() {
             zones.push(Zone {
                 keys: (note, note),
-                velocities: *velocities,
-                sample: Arc::clone(sample),
-                gain: *gain,
+                velocities: layer.velocities,
+                sample: Arc::clone(&layer.sample),
+                gain: layer.gain,
             });
         }
     }

@@ -35,16 +35,14 @@ pub fn add_loop(sample: &mut Sample, sample_rate: u32) {
     if fade < 2 || end >= len {
         return;
     }
-    // Equal-power crossfade of [end - fade, end) towards [start - fade, start).
+    // Linear crossfade of [end - fade, end) towards [start - fade, start):
+    // the two stretches are in phase (whole periods apart), so their gains
+    // must sum to one (an equal-power fade would swell by up to 3 dB).
     for i in 0..fade {
-        let t = (i as f64 + 0.5) / fade as f64;
-        let (keep, take) = (
-            ((1.0 - t) * std::f64::consts::FRAC_PI_2).sin(),
-            (t * std::f64::consts::FRAC_PI_2).sin(),
-        );
-        let a = sample.data[end - fade + i] as f64;
-        let b = sample.data[start - fade + i] as f64;
-        sample.data[end - fade + i] = (keep * a + take * b) as f32;
+        let t = (i as f32 + 0.5) / fade as f32;
+        let a = sample.data[end - fade + i];
+        let b = sample.data[start - fade + i];
+        sample.data[end - fade + i] = (1.0 - t) * a + t * b;
     }
     sample.loop_range = Some((start, end));
 }

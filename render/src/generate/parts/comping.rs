@@ -55,7 +55,7 @@ fn rhythm(score: &Score, style: CompStyle, bar: usize, rng: &mut impl Rng) -> Ve
         }
         CompStyle::Bossa => {
             // Over two bars: 1, 2&, 4 | 1&, 3 (in eighths 0 3 6 | 9 12).
-            let pattern: &[u32] = if bar % 2 == 0 { &[0, 3, 6] } else { &[1, 4] };
+            let pattern: &[u32] = if bar.is_multiple_of(2) { &[0, 3, 6] } else { &[1, 4] };
             pattern
                 .iter()
                 .filter(|&&e| e < eighths)
@@ -63,7 +63,7 @@ fn rhythm(score: &Score, style: CompStyle, bar: usize, rng: &mut impl Rng) -> Ve
                 .collect()
         }
         CompStyle::Montuno => {
-            let pattern: &[u32] = if bar % 2 == 0 {
+            let pattern: &[u32] = if bar.is_multiple_of(2) {
                 &[0, 1, 3, 4, 6]
             } else {
                 &[1, 2, 4, 5, 7]
