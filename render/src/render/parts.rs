@@ -30,6 +30,8 @@ pub fn roles(parts: &[Part], programs: &[u8], facts: Option<&Facts>) -> Vec<Opti
             named.or_else(|| {
                 if p.is_drums {
                     Some("drums".into())
+                } else if let Some(role) = p.name.as_deref().and_then(role_of_name) {
+                    Some(role.into())
                 } else if (32..40).contains(&program) {
                     Some("bass".into())
                 } else {
@@ -38,6 +40,37 @@ pub fn roles(parts: &[Part], programs: &[u8], facts: Option<&Facts>) -> Vec<Opti
             })
         })
         .collect()
+}
+
+/// Words in track names that say what a part does (MMA names its tracks
+/// Walk, Chord-Guitar, Arpeggio-Piano, ...; music21 scores Soprano, Alto,
+/// Tenor, Bass), checked in this order.
+const NAME_ROLES: [(&str, &str); 16] = [
+    ("walk", "bass"),
+    ("bass", "bass"),
+    ("arpeggio", "arpeggio"),
+    ("scale", "arpeggio"),
+    ("chord", "comping"),
+    ("plectrum", "comping"),
+    ("comp", "comping"),
+    ("acc", "comping"),
+    ("melody", "melody"),
+    ("solo", "melody"),
+    ("lead", "melody"),
+    ("soprano", "melody"),
+    ("alto", "inner-voice"),
+    ("tenor", "inner-voice"),
+    ("counter", "counter-melody"),
+    ("pad", "pad"),
+];
+
+/// The role a track name states, if any.
+fn role_of_name(name: &str) -> Option<&'static str> {
+    let lower = name.to_lowercase();
+    NAME_ROLES
+        .iter()
+        .find(|(word, _)| lower.contains(word))
+        .map(|(_, role)| *role)
 }
 
 /// One stem name per part: the role the facts give it, else `drums` or the
@@ -156,5 +189,27 @@ pub fn choose_voice<'a>(
             bank: *bank,
             program: *program,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn track_names_state_roles() {
+        assert_eq!(role_of_name("Walk"), Some("bass"));
+        assert_eq!(role_of_name("Chord-Guitar"), Some("comping"));
+        assert_eq!(role_of_name("Arpeggio-Piano"), Some("arpeggio"));
+        assert_eq!(role_of_name("Soprano"), Some("melody"));
+        assert_eq!(role_of_name("Tenor"), Some("inner-voice"));
+        assert_eq!(role_of_name("Violin I"), None);
+    }
+
+    #[test]
+    fn roles_never_pass_for_unpitched_stems() {
+        assert_eq!(safe_stem("drums-ish role"), "part-drums-ish-role");
+        assert_eq!(safe_stem("Counter Melody"), "counter-melody");
+        assert_eq!(safe_stem("??"), "part");
     }
 }
