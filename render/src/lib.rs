@@ -8,7 +8,6 @@
 //! - [`sampler`]: sampled instruments (catalogue, fetching, zone player).
 //! - [`facts`]: the musical facts that travel from MIDI to `render.json`.
 //! - [`report`]: what a rendered corpus holds (`corpus.json`).
-//! - [`rng`]: named random streams.
 //!
 //! See docs/CORPUS.md for how `cargo xtask corpus` uses it.
 
@@ -16,5 +15,4 @@ pub mod facts;
 pub mod generate;
 pub mod render;
 pub mod report;
-pub mod rng;
 pub mod sampler;

@@ -106,21 +106,19 @@ pub fn build(audio: &Path) -> anyhow::Result<Report> {
     let mut pieces: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     // Feature -> splits it appears in, for the held-out check.
     let mut seen_in: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
-    for split in
-        cocola::eval::files::sorted_entries(audio).with_context(|| format!("{}: cannot list", audio.display()))?
-    {
+    for split in cocola::files::sorted_entries(audio).with_context(|| format!("{}: cannot list", audio.display()))? {
         if !split.is_dir() {
             continue;
         }
         let split_name = split.file_name().unwrap_or_default().to_string_lossy().into_owned();
-        for track in cocola::eval::files::sorted_entries(&split)? {
+        for track in cocola::files::sorted_entries(&split)? {
             let json = track.join("render.json");
             if !json.is_file() {
                 continue;
             }
             let text = std::fs::read_to_string(&json).with_context(|| format!("{}: cannot read", json.display()))?;
             let info: Value = serde_json::from_str(&text).with_context(|| format!("{}: not JSON", json.display()))?;
-            let bytes: u64 = cocola::eval::files::sorted_entries(&track)?
+            let bytes: u64 = cocola::files::sorted_entries(&track)?
                 .iter()
                 .filter_map(|f| f.metadata().ok().map(|m| m.len()))
                 .sum();

@@ -70,7 +70,7 @@ pub struct GenerateOptions {
 pub fn generate(seed: u64, index: u64, options: &GenerateOptions) -> Piece {
     assert!(!options.styles.is_empty(), "no styles to generate");
     let id = piece_id(index);
-    let mut rng = crate::rng::stream(b"cocola-generate-v1", seed, &id);
+    let mut rng = cocola::seeded::stream(b"cocola-generate-v1", &[&seed.to_le_bytes(), id.as_bytes()]);
     let style = one_of(&mut rng, &options.styles);
     let spec = style.spec();
     let score = compose(spec, options.seconds, &mut rng);
@@ -119,7 +119,7 @@ fn compose(spec: &StyleSpec, seconds: (f64, f64), rng: &mut impl Rng) -> Score {
         FeelKind::Shuffle => Feel::Shuffle,
     };
     let home = Key {
-        tonic: cocola::eval::rng::below(rng, 12) as u8,
+        tonic: cocola::seeded::below(rng, 12) as u8,
         mode: pick(rng, spec.modes),
     };
     let bar_seconds = meter.bar_ticks() as f64 / PPQ as f64 * 60.0 / qpm;

@@ -1,7 +1,7 @@
-//! Seeded draws for the generator (on top of `cocola::eval::rng`'s
+//! Seeded draws for the generator (on top of `cocola::seeded`'s
 //! version-stable integer and unit draws).
 
-use cocola::eval::rng::{below, unit};
+use cocola::seeded::{below, unit};
 use rand::Rng;
 
 /// One of `options` with probability proportional to its weight.

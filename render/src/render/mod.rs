@@ -37,7 +37,7 @@ use serde::Serialize;
 
 use crate::facts::Facts;
 use crate::sampler::library::Library;
-use cocola::eval::rng::{below, unit};
+use cocola::seeded::{below, unit};
 use midi::Song;
 use production::Production;
 use sound::SoundInfo;

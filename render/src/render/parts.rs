@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use cocola::eval::rng::{below, unit};
+use cocola::seeded::{below, unit};
 use rand::Rng;
 use rustysynth::SoundFont;
 

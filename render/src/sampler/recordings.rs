@@ -69,7 +69,7 @@ pub fn audio_files(dir: &Path) -> anyhow::Result<Vec<(String, PathBuf)>> {
     let mut files: Vec<(String, PathBuf)> = std::fs::read_dir(dir)
         .with_context(|| format!("{}: cannot list samples", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| cocola::eval::files::is_audio_file(p))
+        .filter(|p| cocola::files::is_audio_file(p))
         .map(|p| (p.file_stem().unwrap_or_default().to_string_lossy().into_owned(), p))
         .collect();
     files.sort();
