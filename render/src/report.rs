@@ -61,6 +61,10 @@ pub struct Report {
     pub only_out_of_distribution: BTreeMap<String, Vec<String>>,
     /// Catalogue entries of the sample sets the corpus uses: licence and attribution.
     pub sample_sets: Vec<SampleSetCredit>,
+    /// Package versions the corpus was built from (`AUDIO/sources.json`,
+    /// written by `cargo xtask corpus`), if recorded.
+    #[serde(skip_serializing_if = "Value::is_null")]
+    pub packages: Value,
 }
 
 #[derive(Debug, Serialize)]
@@ -216,6 +220,11 @@ pub fn build(audio: &Path) -> anyhow::Result<Report> {
             held_out: e.held_out,
         })
         .collect();
+    let sources = audio.join("sources.json");
+    if sources.is_file() {
+        let text = std::fs::read_to_string(&sources).with_context(|| format!("{}: cannot read", sources.display()))?;
+        r.packages = serde_json::from_str(&text).with_context(|| format!("{}: not JSON", sources.display()))?;
+    }
     r.tracks = r.splits.values().map(|s| s.tracks).sum();
     r.pieces = r.splits.values().map(|s| s.pieces).sum();
     r.hours = r.splits.values().map(|s| s.hours).sum();

@@ -351,19 +351,12 @@ pub fn load_kit(name: &str, dir: &Path) -> anyhow::Result<Instrument> {
     })
 }
 
-/// `x` played `semitones` higher (shorter), by linear interpolation: what
-/// Hydrogen does with a layer's pitch setting.
+/// `x` played `semitones` higher (shorter), what Hydrogen does with a
+/// layer's pitch setting (band-limited, `cocola::dsp`).
 fn repitch(x: &[f32], semitones: f32) -> Vec<f32> {
     let step = 2f64.powf(semitones as f64 / 12.0);
-    let n = ((x.len() as f64 - 1.0) / step).floor().max(0.0) as usize;
-    (0..n)
-        .map(|i| {
-            let pos = i as f64 * step;
-            let j = pos as usize;
-            let t = (pos - j as f64) as f32;
-            x[j] * (1.0 - t) + x[(j + 1).min(x.len() - 1)] * t
-        })
-        .collect()
+    let len = (x.len() as f64 / step).floor() as usize;
+    cocola::dsp::interpolate::resample_by_step(x, step, len)
 }
 
 #[cfg(test)]
@@ -411,10 +404,11 @@ mod tests {
     }
 
     #[test]
-    fn repitch_up_an_octave_halves_the_length() {
-        let x: Vec<f32> = (0..1000).map(|i| i as f32).collect();
+    fn repitch_up_an_octave_halves_the_length_and_doubles_the_pitch() {
+        let x: Vec<f32> = (0..16_000).map(|i| (i as f32 * 0.05).sin()).collect();
         let y = repitch(&x, 12.0);
-        assert_eq!(y.len(), 499);
-        assert!((y[10] - 20.0).abs() < 1e-3);
+        assert_eq!(y.len(), 8000);
+        // sin(0.05 i) read at 2 i is sin(0.1 i).
+        assert!((y[100] - (10.0f32).sin()).abs() < 1e-3, "{}", y[100]);
     }
 }
