@@ -10,33 +10,40 @@
 //! - [`voicing`]: voice-led chord voicings.
 //! - [`parts`]: bass, comping, arpeggio, pad, melody, counter-melody, drums.
 //! - [`perform`]: feel and humanisation.
-//! - [`midi_out`]: the MIDI file.
+//! - [`arrange`]: which parts play, on which instruments.
+//! - [`midi_out`], [`output`]: the MIDI file and the facts sidecar.
+//! - [`splits`]: pieces per corpus split (index ranges, held-out styles).
 //!
 //! A piece is a pure function of (corpus seed, piece index): the same
 //! arguments give the same bytes on any machine.
 
+mod arrange;
 pub mod form;
 pub mod grid;
 pub mod midi_out;
+mod output;
 pub mod parts;
 pub mod perform;
 pub mod progression;
 pub mod random;
 pub mod score;
+mod splits;
 pub mod style;
 pub mod theory;
 pub mod voicing;
 
-use std::collections::HashMap;
-use std::path::Path;
+pub use arrange::register;
+pub use output::write_piece;
+pub use splits::{write_split, Split};
 
-use anyhow::Context;
+use std::collections::HashMap;
+
 use rand::Rng;
 
-use crate::facts::{ChordFact, Facts, KeyChange, KeyFact, MeterFact, PartFact, SectionFact};
+use arrange::arrange;
 use grid::{Feel, Meter, PPQ};
 use perform::{ms_to_ticks, perform, Played};
-use random::{chance, one_of, pick, uniform};
+use random::{one_of, pick, uniform};
 use score::{ChordSpan, Part, Role, Score, Section};
 use style::{FeelKind, Style, StyleSpec};
 use theory::Key;
@@ -184,283 +191,4 @@ fn harmony(sections: &[Section], meter: &Meter, style: Style, rng: &mut impl Rng
         }
     }
     spans
-}
-
-/// A program from `pool`, different from the ones already `used` where
-/// the pool allows.
-fn choose_program(pool: &[u8], used: &mut Vec<u8>, rng: &mut impl Rng) -> u8 {
-    let fresh: Vec<u8> = pool.iter().copied().filter(|p| !used.contains(p)).collect();
-    let p = one_of(rng, if fresh.is_empty() { pool } else { &fresh });
-    used.push(p);
-    p
-}
-
-/// The keys a melodic instrument plays comfortably (GM program).
-pub fn register(program: u8) -> (i32, i32) {
-    match program {
-        42 | 70 => (43, 67),                // cello, bassoon
-        57 | 58 | 67 => (43, 67),           // trombone, tuba, baritone sax
-        41 | 60 | 61 | 66 | 69 => (50, 74), // viola, horn, brass section, tenor sax, cor anglais
-        71 => (52, 79),                     // clarinet
-        40 | 110 => (57, 86),               // violin, fiddle
-        72 => (72, 96),                     // piccolo
-        73..=79 => (62, 88),                // flutes, recorder, pan pipes, ocarina
-        56 | 59 => (55, 80),                // trumpet
-        65 | 68 => (57, 81),                // alto sax, oboe
-        _ => (57, 84),
-    }
-}
-
-/// Which parts play, their instruments and notes.
-fn arrange(score: &Score, spec: &StyleSpec, rng: &mut impl Rng) -> Vec<Part> {
-    let odds = spec.parts;
-    let pools = spec.programs;
-    let drum_style = pick(rng, spec.drums);
-    let with_drums = drum_style != style::DrumStyle::None && chance(rng, odds.drums);
-    let mut comping = chance(rng, odds.comping);
-    let arpeggio = chance(rng, odds.arpeggio);
-    let pad = chance(rng, odds.pad);
-    let counter = chance(rng, odds.counter);
-    if !(comping || arpeggio || pad) {
-        comping = true;
-    }
-    let mut used = Vec::new();
-    let mut parts = Vec::new();
-    if with_drums {
-        parts.push(Part {
-            role: Role::Drums,
-            program: 0,
-            notes: parts::drums::write(score, drum_style, rng),
-        });
-    }
-    let bass_program = choose_program(pools.bass, &mut used, rng);
-    parts.push(Part {
-        role: Role::Bass,
-        program: bass_program,
-        notes: parts::bass::write(score, pick(rng, spec.bass), rng),
-    });
-    if comping {
-        let program = choose_program(pools.comping, &mut used, rng);
-        parts.push(Part {
-            role: Role::Comping,
-            program,
-            notes: parts::comping::write(score, pick(rng, spec.comping), rng),
-        });
-    }
-    if arpeggio {
-        let program = choose_program(pools.arpeggio, &mut used, rng);
-        parts.push(Part {
-            role: Role::Arpeggio,
-            program,
-            notes: parts::arpeggio::write(score, rng),
-        });
-    }
-    if pad {
-        let program = choose_program(pools.pad, &mut used, rng);
-        parts.push(Part {
-            role: Role::Pad,
-            program,
-            notes: parts::pad::write(score),
-        });
-    }
-    let melody_program = choose_program(pools.melody, &mut used, rng);
-    let (low, high) = register(melody_program);
-    let melody = parts::melody::write(score, low, high, rng);
-    if counter {
-        let program = choose_program(pools.counter, &mut used, rng);
-        let (c_low, c_high) = register(program);
-        let notes = parts::melody::counter(score, &melody, c_low, c_high.min(high - 5), rng);
-        parts.push(Part {
-            role: Role::CounterMelody,
-            program,
-            notes,
-        });
-    }
-    parts.push(Part {
-        role: Role::Melody,
-        program: melody_program,
-        notes: melody,
-    });
-    parts
-}
-
-/// Writes `DIR/<id>.mid` and `DIR/<id>.facts.json`, each atomically.
-pub fn write_piece(piece: &Piece, dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
-    let midi = dir.join(format!("{}.mid", piece.id));
-    cocola::atomic_file::write_bytes(&midi, &piece.midi())
-        .with_context(|| format!("{}: cannot write", midi.display()))?;
-    let facts = crate::facts::sidecar_path(&midi);
-    let json = serde_json::to_vec_pretty(&piece.facts())?;
-    cocola::atomic_file::write_bytes(&facts, &json).with_context(|| format!("{}: cannot write", facts.display()))?;
-    Ok(())
-}
-
-impl Piece {
-    /// MIDI volume (CC 7) per role: a plausible mix before production.
-    fn volume(role: Role) -> u8 {
-        match role {
-            Role::Drums | Role::Bass => 100,
-            Role::Melody => 105,
-            Role::Comping | Role::CounterMelody => 85,
-            Role::Arpeggio => 80,
-            Role::Pad => 72,
-        }
-    }
-
-    fn tracks(&self) -> Vec<midi_out::TrackOut<'_>> {
-        let mut pitched = 0;
-        self.parts
-            .iter()
-            .zip(&self.played)
-            .map(|(p, notes)| {
-                let channel = midi_out::channel_of(pitched, p.role);
-                if p.role != Role::Drums {
-                    pitched += 1;
-                }
-                midi_out::TrackOut {
-                    role: p.role,
-                    program: p.program,
-                    channel,
-                    volume: Self::volume(p.role),
-                    notes,
-                }
-            })
-            .collect()
-    }
-
-    pub fn midi(&self) -> Vec<u8> {
-        midi_out::write(&self.score, &self.tracks())
-    }
-
-    pub fn facts(&self) -> Facts {
-        let s = &self.score;
-        let key_fact = |k: &Key| KeyFact::new(k.tonic, k.mode.name());
-        let home = s.sections[0].key;
-        let mut key_changes = Vec::new();
-        let mut current = home;
-        for sec in &s.sections {
-            if sec.key != current {
-                key_changes.push(KeyChange {
-                    seconds: s.seconds(s.bar_start(sec.start_bar) as f64),
-                    key: key_fact(&sec.key),
-                });
-                current = sec.key;
-            }
-        }
-        Facts {
-            source: "generated".into(),
-            piece: self.id.clone(),
-            seed: Some(self.index),
-            style: Some(self.style.name().into()),
-            composer: None,
-            tempo_bpm: Some(s.bpm),
-            tempo_qpm: Some(s.qpm()),
-            meter: Some(MeterFact {
-                numerator: s.meter.numerator,
-                denominator: s.meter.denominator,
-                beats: s.meter.beats.iter().map(|&b| b as f64 / PPQ as f64).collect(),
-            }),
-            feel: Some(s.feel.name().into()),
-            swing_ratio: Some(match s.feel {
-                Feel::Straight => 0.5,
-                Feel::Swing { ratio } => ratio,
-                Feel::Shuffle => 2.0 / 3.0,
-            }),
-            key: Some(key_fact(&home)),
-            key_from: Some("generator".into()),
-            key_changes,
-            sections: s
-                .sections
-                .iter()
-                .map(|sec| SectionFact {
-                    label: sec.label.into(),
-                    start_seconds: s.seconds(s.bar_start(sec.start_bar) as f64),
-                    bars: sec.bars,
-                })
-                .collect(),
-            chords: s
-                .chords
-                .iter()
-                .map(|c| ChordFact {
-                    start_seconds: s.seconds(c.start as f64),
-                    end_seconds: s.seconds(c.end as f64),
-                    symbol: c.chord.symbol(),
-                    root: c.chord.root,
-                    pitch_classes: c.chord.pitch_classes(),
-                })
-                .collect(),
-            parts: self
-                .tracks()
-                .iter()
-                .enumerate()
-                .map(|(i, t)| PartFact {
-                    midi_track: i + 1,
-                    channel: t.channel,
-                    role: t.role.name().into(),
-                })
-                .collect(),
-        }
-    }
-}
-
-/// The corpus splits. Pieces are split by index range, so a larger corpus
-/// contains every piece of a smaller one in the same split, and the
-/// held-out styles are generated only for the out-of-distribution split.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Split {
-    Train,
-    Validation,
-    Test,
-    #[value(name = "test-ood")]
-    TestOod,
-}
-
-impl Split {
-    /// Index of the split's first piece.
-    pub fn first_index(self) -> u64 {
-        match self {
-            Split::Train => 0,
-            Split::Validation => 100_000_000,
-            Split::Test => 200_000_000,
-            Split::TestOod => 300_000_000,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Split::Train => "train",
-            Split::Validation => "validation",
-            Split::Test => "test",
-            Split::TestOod => "test-ood",
-        }
-    }
-
-    /// The styles of the split's pieces.
-    pub fn styles(self) -> Vec<Style> {
-        let held_out = |s: &Style| style::HELD_OUT_STYLES.contains(s);
-        style::ALL_STYLES
-            .iter()
-            .copied()
-            .filter(|s| held_out(s) == (self == Split::TestOod))
-            .collect()
-    }
-}
-
-/// Writes pieces `0..count` of `split` into `dir` (skipping those already
-/// there); returns how many were written.
-pub fn write_split(dir: &Path, split: Split, count: u64, seed: u64, seconds: (f64, f64)) -> anyhow::Result<usize> {
-    use rayon::prelude::*;
-    let options = GenerateOptions {
-        styles: split.styles(),
-        seconds,
-    };
-    let todo: Vec<u64> = (0..count)
-        .map(|i| split.first_index() + i)
-        .filter(|&i| !crate::facts::sidecar_path(&dir.join(format!("{}.mid", piece_id(i)))).is_file())
-        .collect();
-    todo.par_iter()
-        .map(|&i| write_piece(&generate(seed, i, &options), dir))
-        .collect::<anyhow::Result<Vec<()>>>()?;
-    Ok(todo.len())
 }
