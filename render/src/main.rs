@@ -18,9 +18,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Render multi-track MIDI with SoundFonts into time-aligned mono stems,
-    /// OUT/<track>/<stem>.wav (one per instrument part, drums one stem): the
-    /// generic layout `cocola-trainer train --data generic:OUT` reads. Resumable.
+    /// Render multi-track MIDI with SoundFonts (and sampled instruments) into
+    /// time-aligned mono stems, OUT/<track>/<stem>.wav (one per instrument
+    /// part, drums one stem), and OUT/<track>/render.json: the generic layout
+    /// `cocola-trainer train --data generic:OUT` reads. Resumable.
+    #[command(after_help = "Example:\n  cocola-render render midi/ --out stems/ \\\n    \
+        --soundfont /usr/share/sounds/sf2/TimGM6mb.sf2 --samples ~/.cache/cocola/samples \\\n    \
+        --sample-mix 0.5 --drum-kit-mix 0.5 --production 0.5 --level-db=-6..3 --variants 2\n\n\
+        A MIDI file's NAME.facts.json (written by `generate`) names its parts' roles and\n\
+        says what the music is; render.json carries it over, scaled and transposed.")]
     Render(RenderArgs),
     /// Generate multi-track MIDI pieces (with their facts, NAME.facts.json)
     /// for one split of the corpus: pieces are numbered per split, and the
