@@ -559,6 +559,47 @@ mod with_samples {
         assert!((onset(drums) - 0.25).abs() < 0.03, "kit preset onset {}", onset(drums));
     }
 
+    /// Debian's AVL kits sit at bank 0 program 0, not in the GM drum bank:
+    /// the renderer plays the preset explicitly on a melodic channel rather
+    /// than relying on how a synthesizer falls back on channel 10. Skipped
+    /// without avldrums.lv2-soundfont.
+    #[test]
+    fn avl_kits_play_as_explicit_presets() {
+        let Some(sf) = soundfont() else { return };
+        let avl = Path::new("/usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2");
+        if !avl.is_file() {
+            eprintln!(
+                "SKIPPED: {} is absent (apt-get install avldrums.lv2-soundfont)",
+                avl.display()
+            );
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let mid = tmp.path().join("song.mid");
+        write_midi(&mid);
+        let kit = Sound::SoundFontKit {
+            path: avl.to_path_buf(),
+            font: cocola_render::render::synth::load_soundfont(avl).unwrap(),
+            bank: 0,
+            program: 0,
+        };
+        let library = Library::from_sounds(vec![("avl".into(), Role::DrumKit, false, kit)]);
+        let mut o = opts(&tmp.path().join("out"), &sf);
+        o.drum_kit_mix = 1.0;
+        render::run_with_library(std::slice::from_ref(&mid), &o, &library).unwrap();
+        let stems = stems_of(&o.out.join("song"));
+        let drums = &stems.iter().find(|s| s.0 == "drums").expect("the kit sounds").1;
+        assert!((onset(drums) - 0.25).abs() < 0.03, "kick at {}", onset(drums));
+        assert!(
+            rms(drums, 0.75, 0.85) > 3.0 * rms(drums, 0.65, 0.74),
+            "snare not at 0.75 s"
+        );
+        assert_eq!(
+            stem(&info(&o.out, "song"), "drums")["sound"]["kind"],
+            "soundfont-preset"
+        );
+    }
+
     #[test]
     fn held_out_sets_are_excluded_or_preferred() {
         let Some(sf) = soundfont() else { return };
