@@ -31,7 +31,7 @@ impl Piece {
             Role::Melody => 105,
             Role::Comping | Role::CounterMelody => 85,
             Role::Arpeggio => 80,
-            Role::Pad => 72,
+            Role::Pad => 90,
         }
     }
 

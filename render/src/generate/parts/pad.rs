@@ -12,7 +12,7 @@ pub fn write(score: &Score) -> Vec<Note> {
     for span in &score.chords {
         let keys = voicer.voice(&span.chord);
         let energy = score.section_of_bar((span.start / bar) as usize).energy;
-        let v = (50.0 + 25.0 * energy).round() as u8;
+        let v = (60.0 + 25.0 * energy).round() as u8;
         for k in keys {
             notes.push(note(span.start, span.end - span.start, k as i32, v, end));
         }
