@@ -21,6 +21,7 @@ pub mod pairset;
 pub mod progress;
 pub mod protocol;
 pub mod rng;
+pub mod shard;
 pub mod stats;
 pub mod submix;
 pub mod tracks;

@@ -29,7 +29,7 @@
 //!   and the number is deterministic.
 
 use rand_chacha::ChaCha12Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::rng::{batch_stream, below, inclusive, shuffle};
 use crate::contract::WINDOW_SAMPLES;
@@ -105,7 +105,7 @@ impl TrackProfile {
 }
 
 /// One window of a batch: a track, a start, and the two stem subsets.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Draw {
     pub track: usize,
     pub start: usize,
@@ -123,7 +123,7 @@ pub enum Side {
 }
 
 /// All batches of one K.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub k: usize,
     pub batches: Vec<Vec<Draw>>,

@@ -6,12 +6,13 @@
 //! signals are cut into sliding windows ([`windows`]), one encoder run each;
 //! the features of a window's two sides are computed in parallel.
 
+pub mod rank;
 pub mod windows;
 
 use std::cell::RefCell;
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::calibration::{Calibration, Verdict};
 use crate::contract::{FEATURE_LEN, SAMPLE_RATE, WINDOW_SAMPLES};
@@ -30,7 +31,7 @@ const ROWS_PER_WINDOW: usize = 2 * Mode::ALL.len();
 const WINDOWS_PER_RUN: usize = 1;
 
 /// The score of one mode.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModeScore {
     pub mode: Mode,
     /// Raw bilinear COCOLA score f(condition)^T W f(stem).
@@ -53,7 +54,7 @@ impl ModeScore {
 }
 
 /// Scores of all three modes, in [`Mode::ALL`] order.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WindowScores {
     pub modes: [ModeScore; 3],
 }
@@ -70,7 +71,7 @@ impl WindowScores {
 }
 
 /// What happened to one window.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "lowercase")]
 pub enum WindowOutcome {
     Scored(WindowScores),
@@ -82,23 +83,33 @@ pub enum WindowOutcome {
 }
 
 /// One window of a pair's timeline.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WindowReport {
     pub start_seconds: f64,
     pub end_seconds: f64,
+    /// RMS level of each side; -inf (JSON `null`) for digital silence.
+    #[serde(deserialize_with = "level_from_json")]
     pub condition_dbfs: f32,
+    #[serde(deserialize_with = "level_from_json")]
     pub stem_dbfs: f32,
     pub outcome: WindowOutcome,
 }
 
 /// The whole result for a pair of signals.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PairReport {
     pub duration_seconds: f64,
     pub windows: Vec<WindowReport>,
     /// Mean raw score per mode over the scored windows, calibrated; `None`
     /// when every window was silent.
     pub aggregate: Option<WindowScores>,
+}
+
+/// JSON has no infinities: serde_json writes the -inf level of a silent
+/// window as `null`, so `null` reads back as -inf (a report read from JSON
+/// equals the one written, bit for bit).
+fn level_from_json<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f32, D::Error> {
+    Ok(Option::<f32>::deserialize(deserializer)?.unwrap_or(f32::NEG_INFINITY))
 }
 
 impl PairReport {
