@@ -4,7 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::chart::{font, mode_color, Chart, DrawResult};
+use super::chart::{font, mode_color, Chart, DrawResult, GRID};
 use crate::eval::SubmixReport;
 use crate::mode::Mode;
 
@@ -68,6 +68,7 @@ impl Chart for AccuracyChart {
         let mut chart = ChartBuilder::on(root)
             .caption(&self.title, font(20.0))
             .margin(14)
+            .margin_bottom(34)
             .x_label_area_size(48)
             .y_label_area_size(64)
             .build_cartesian_2d(-0.4..last + 0.4, 0.0..100.0)?;
@@ -78,9 +79,11 @@ impl Chart for AccuracyChart {
             .x_labels(4 * self.ks.len().max(1) + 1)
             .x_label_formatter(&k_label)
             .disable_x_mesh()
+            .y_label_formatter(&|y| format!("{y:.0}"))
             .label_style(font(14.0))
             .axis_desc_style(font(15.0))
-            .light_line_style(RGBColor(235, 235, 235))
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(GRID)
             .draw()?;
         let chance = self.ks.iter().map(|&k| (self.x(k), 100.0 / k as f64));
         chart
@@ -125,7 +128,7 @@ impl Chart for AccuracyChart {
         root.draw_text(
             "bars: 95 % interval (± 1.96 standard errors over batches)",
             &font(13.0).color(&RGBColor(90, 90, 90)),
-            (80, self.size().1 as i32 - 18),
+            (80, self.size().1 as i32 - 24),
         )?;
         Ok(())
     }

@@ -71,6 +71,9 @@ pub fn mode_color(mode: Mode) -> RGBColor {
     }
 }
 
+/// Grid lines: light enough to read values against, quiet enough to ignore.
+pub const GRID: RGBColor = RGBColor(226, 226, 226);
+
 /// Colours for series that are not modes (candidates, kinds), in turn.
 pub fn series_color(i: usize) -> RGBColor {
     const COLORS: [RGBColor; 8] = [

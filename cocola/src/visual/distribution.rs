@@ -5,7 +5,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::chart::{font, mode_color, padded_range, series_color, Chart, DrawResult};
+use super::chart::{font, mode_color, padded_range, series_color, Chart, DrawResult, GRID};
 use crate::mode::Mode;
 
 /// The scores of one group of pairs under one mode.
@@ -60,17 +60,33 @@ impl Distributions {
     }
 
     fn draw_panel<DB: DrawingBackend>(&self, panel: &Panel, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
-        let (x0, x1) = padded_range(panel.groups.iter().flat_map(|g| g.values.iter().copied()));
+        let values = || {
+            panel
+                .groups
+                .iter()
+                .flat_map(|g| g.values.iter().copied())
+                .filter(|v| v.is_finite())
+        };
+        // Bins span the data; the axis adds a margin around them.
+        let (lo, hi) = values().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+        let (lo, hi) = if lo < hi {
+            (lo, hi)
+        } else if lo.is_finite() {
+            (lo - 0.5, lo + 0.5)
+        } else {
+            (0.0, 1.0)
+        };
+        let (x0, x1) = padded_range([lo, hi].into_iter());
         let n = panel.groups.iter().map(|g| g.values.len()).max().unwrap_or(0);
         let bins = bin_count(n);
-        let width = (x1 - x0) / bins as f64;
+        let width = (hi - lo) / bins as f64;
         let counts: Vec<Vec<usize>> = panel
             .groups
             .iter()
             .map(|g| {
                 let mut c = vec![0; bins];
                 for v in g.values.iter().filter(|v| v.is_finite()) {
-                    c[(((v - x0) / width) as usize).min(bins - 1)] += 1;
+                    c[(((v - lo) / width) as usize).min(bins - 1)] += 1;
                 }
                 c
             })
@@ -87,10 +103,18 @@ impl Distributions {
             .x_desc(&self.x_label)
             .y_desc("pairs")
             .x_labels(6)
-            .y_label_formatter(&|v| format!("{v:.0}"))
+            // Counts are whole numbers: label only whole ticks.
+            .y_label_formatter(&|v| {
+                if (v - v.round()).abs() < 1e-9 {
+                    format!("{v:.0}")
+                } else {
+                    String::new()
+                }
+            })
             .label_style(font(13.0))
             .axis_desc_style(font(14.0))
-            .light_line_style(RGBColor(235, 235, 235))
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(GRID)
             .draw()?;
         let several = panel.groups.len() > 1;
         for (g, (group, counts)) in panel.groups.iter().zip(&counts).enumerate() {
@@ -100,7 +124,7 @@ impl Distributions {
                 mode_color(panel.mode)
             };
             let bars = counts.iter().enumerate().filter(|(_, &c)| c > 0).map(|(b, &c)| {
-                let left = x0 + b as f64 * width;
+                let left = lo + b as f64 * width;
                 Rectangle::new([(left, 0.0), (left + width, c as f64)], color.mix(0.45).filled())
             });
             chart

@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::chart::{font, mode_color, padded_range, shorten, Chart, DrawResult};
+use super::chart::{font, mode_color, padded_range, shorten, Chart, DrawResult, GRID};
 use super::timeline::Timeline;
 use crate::mode::Mode;
 use crate::score::rank::Ranking;
@@ -88,10 +88,12 @@ impl RankChart {
             .configure_mesh()
             .x_desc(x_desc)
             .y_labels(0)
+            .x_label_formatter(&|x| format!("{x:.0}"))
             .disable_y_mesh()
             .label_style(font(14.0))
             .axis_desc_style(font(15.0))
-            .light_line_style(RGBColor(235, 235, 235))
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(GRID)
             .draw()?;
         let bar = 0.8 / 3.0;
         for (m, &mode) in Mode::ALL.iter().enumerate() {

@@ -8,7 +8,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::chart::{font, mode_color, padded_range, series_color, shorten, Chart, DrawResult};
+use super::chart::{font, mode_color, padded_range, series_color, shorten, Chart, DrawResult, GRID};
 use crate::mode::Mode;
 use crate::score::rank::Ranking;
 use crate::score::{ModeScore, PairReport, WindowOutcome};
@@ -161,13 +161,18 @@ impl Timeline {
         } else {
             "raw COCOLA score"
         };
+        let fit = self.fit;
+        let long = self.seconds >= 8.0;
         chart
             .configure_mesh()
             .x_desc("time (s), window centres")
             .y_desc(y_desc)
+            .x_label_formatter(&|x| if long { format!("{x:.0}") } else { format!("{x:.1}") })
+            .y_label_formatter(&|y| if fit { format!("{y:.0}") } else { format!("{y:.1}") })
             .label_style(font(14.0))
             .axis_desc_style(font(15.0))
-            .light_line_style(RGBColor(235, 235, 235))
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(GRID)
             .draw()?;
         if self.fit {
             let band = |lo: f64, hi: f64, color: RGBColor| {
