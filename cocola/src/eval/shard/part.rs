@@ -158,12 +158,15 @@ pub fn write_part<B: Serialize>(path: &Path, part: &Part<B>) -> Result<(), Merge
     )
 }
 
-fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, MergeError> {
-    let bytes = std::fs::read(path).map_err(|error| MergeError::Io {
+fn read_bytes(path: &Path) -> Result<Vec<u8>, MergeError> {
+    std::fs::read(path).map_err(|error| MergeError::Io {
         path: path.to_owned(),
         error,
-    })?;
-    serde_json::from_slice(&bytes).map_err(|e| MergeError::Invalid {
+    })
+}
+
+fn parse<T: DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T, MergeError> {
+    serde_json::from_slice(bytes).map_err(|e| MergeError::Invalid {
         path: path.to_owned(),
         reason: e.to_string(),
     })
@@ -188,7 +191,8 @@ pub fn read_header(path: &Path) -> Result<PartHeader, MergeError> {
         format: Option<String>,
         format_version: Option<u32>,
     }
-    let probe: Probe = read_json(path).map_err(|_| MergeError::Invalid {
+    let bytes = read_bytes(path)?;
+    let probe: Probe = parse(path, &bytes).map_err(|_| MergeError::Invalid {
         path: path.to_owned(),
         reason: "not a JSON document with a part header (write parts with `cocola eval ... --shard I/N --part FILE`)"
             .into(),
@@ -208,12 +212,12 @@ pub fn read_header(path: &Path) -> Result<PartHeader, MergeError> {
             ),
         });
     }
-    Ok(read_json::<HeaderOnly>(path)?.header)
+    Ok(parse::<HeaderOnly>(path, &bytes)?.header)
 }
 
 /// Reads a whole part, whose header has been checked with [`check_headers`].
 pub fn read_part<B: DeserializeOwned>(path: &Path) -> Result<Part<B>, MergeError> {
-    read_json(path)
+    parse(path, &read_bytes(path)?)
 }
 
 /// Checks that the parts belong to one evaluation and hold every shard
@@ -311,4 +315,118 @@ pub fn assemble<R>(
     }
     // No duplicates and as many records as items: every item is there.
     Ok(slots.into_iter().map(|s| s.expect("counted above")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(index: usize, count: usize) -> PartHeader {
+        let model = PartModel {
+            name: "m".into(),
+            version: "1".into(),
+            sha256: "ab".repeat(32),
+            calibrated: true,
+        };
+        let set = SetIdentity {
+            path: "set.csv".into(),
+            items: 10,
+            fingerprint: "f".into(),
+        };
+        let settings = serde_json::json!({"seed": 0, "hop_seconds": 5.0});
+        PartHeader::new("pairs", model, &settings, set, Shard { index, count }).unwrap()
+    }
+
+    fn named(headers: Vec<PartHeader>) -> Vec<(PathBuf, PartHeader)> {
+        headers
+            .into_iter()
+            .enumerate()
+            .map(|(i, h)| (PathBuf::from(format!("p{i}.json")), h))
+            .collect()
+    }
+
+    #[test]
+    fn complete_consistent_parts_are_accepted_in_any_order() {
+        let merged = check_headers(&named(vec![header(2, 3), header(0, 3), header(1, 3)])).unwrap();
+        assert_eq!(merged.shard, Shard::WHOLE);
+        assert_eq!(merged.set.items, 10);
+        assert!(matches!(check_headers(&[]), Err(MergeError::NoParts)));
+    }
+
+    #[test]
+    fn mixed_missing_and_duplicated_parts_are_refused_with_names() {
+        let message = |headers| check_headers(&named(headers)).unwrap_err().to_string();
+        let mut other_seed = header(1, 2);
+        other_seed.settings = serde_json::json!({"seed": 1, "hop_seconds": 5.0});
+        let text = message(vec![header(0, 2), other_seed]);
+        assert!(
+            text.contains("settings differs") && text.contains("p0.json") && text.contains("\"seed\":1"),
+            "{text}"
+        );
+        let mut other_model = header(1, 2);
+        other_model.model.sha256 = "cd".repeat(32);
+        assert!(message(vec![header(0, 2), other_model]).contains("model (SHA-256) differs"));
+        let mut other_set = header(1, 2);
+        other_set.set.fingerprint = "g".into();
+        assert!(message(vec![header(0, 2), other_set]).contains("set (size and fingerprint) differs"));
+        let mut other_kind = header(1, 2);
+        other_kind.kind = "stems".into();
+        assert!(message(vec![header(0, 2), other_kind]).contains("kind of evaluation differs"));
+        let mut other_tool = header(1, 2);
+        other_tool.tool_version = "0.0.0-other".into();
+        assert!(message(vec![header(0, 2), other_tool]).contains("tool version differs"));
+        assert!(message(vec![header(0, 2), header(1, 3)]).contains("shard count differs"));
+        let text = message(vec![header(0, 4), header(2, 4)]);
+        assert!(text.contains("2 of 4 shard(s) missing: 1, 3"), "{text}");
+        let text = message(vec![header(0, 2), header(1, 2), header(1, 2)]);
+        assert!(text.contains("shard 1/2 is given twice: p1.json and p2.json"), "{text}");
+        // A header that could not come from a shard (index beyond count) is invalid.
+        let mut forged = header(0, 2);
+        forged.shard = Shard { index: 5, count: 2 };
+        assert!(message(vec![header(0, 2), forged]).contains("does not exist"));
+    }
+
+    #[test]
+    fn records_must_cover_every_item_exactly_once() {
+        let p = |name: &str| PathBuf::from(name);
+        let ok = assemble(3, [(p("a"), vec![(2, 'c'), (0, 'a')]), (p("b"), vec![(1, 'b')])]).unwrap();
+        assert_eq!(ok, ['a', 'b', 'c']);
+        let twice = assemble(3, [(p("a"), vec![(0, 'a'), (1, 'b')]), (p("b"), vec![(1, 'b')])]).unwrap_err();
+        assert!(twice.to_string().contains("record 1 is given twice"), "{twice}");
+        let short = assemble(3, [(p("a"), vec![(0, 'a')])]).unwrap_err();
+        assert!(short.to_string().contains("1 records for a set of 3 items"), "{short}");
+        let out = assemble(2, [(p("a"), vec![(0, 'a'), (7, 'x')])]).unwrap_err();
+        assert!(out.to_string().contains("out of range"), "{out}");
+        // A forged item count cannot make the merge allocate it.
+        assert!(assemble::<char>(usize::MAX, [(p("a"), vec![])]).is_err());
+    }
+
+    #[test]
+    fn files_that_are_not_parts_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let junk = dir.path().join("junk.json");
+        std::fs::write(&junk, b"\xff\x00 not json").unwrap();
+        assert!(read_header(&junk)
+            .unwrap_err()
+            .to_string()
+            .contains("junk.json: not a valid cocola part file"));
+        std::fs::write(&junk, br#"{"header": {"format": "something-else"}, "body": 1}"#).unwrap();
+        assert!(read_header(&junk).unwrap_err().to_string().contains("something-else"));
+        let newer = br#"{"header": {"format": "cocola-eval-part", "format_version": 99}, "body": 1}"#;
+        std::fs::write(&junk, newer).unwrap();
+        assert!(read_header(&junk)
+            .unwrap_err()
+            .to_string()
+            .contains("format version Some(99)"));
+        let part = Part {
+            header: header(0, 1),
+            body: vec![1, 2, 3],
+        };
+        let good = dir.path().join("good.json");
+        write_part(&good, &part).unwrap();
+        assert_eq!(read_header(&good).unwrap(), part.header);
+        assert_eq!(read_part::<Vec<i32>>(&good).unwrap(), part);
+        let missing = read_header(&dir.path().join("missing.json")).unwrap_err();
+        assert!(matches!(missing, MergeError::Io { .. }), "{missing}");
+    }
 }
