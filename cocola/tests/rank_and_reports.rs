@@ -186,7 +186,7 @@ fn rank_orders_ties_and_explains_silent_and_failed_candidates() {
             "rank",
             &s(&f.condition),
             "--dir",
-            &s(&f.a.parent().unwrap().to_path_buf()),
+            &s(f.a.parent().unwrap()),
             "--mode",
             "harmonic",
         ],

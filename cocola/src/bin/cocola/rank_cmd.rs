@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use cocola::eval::files::{is_audio_file, sorted_entries};
+use cocola::files::{is_audio_file, sorted_entries};
 use cocola::mode::Mode;
 use cocola::score::rank::{score_and_rank, Ranking, Standing};
 use cocola::visual::{pages, ModelLine};
