@@ -163,7 +163,10 @@ fn pair_sets_merge_to_the_unsharded_numbers_bit_for_bit() {
         .map(|i| dir.path().join(format!("pairs-{i}-of-3.json")))
         .collect();
     let (png, html) = (dir.path().join("merged.png"), dir.path().join("merged.html"));
-    let merged = run.merge(&parts, &["--plot", png.to_str().unwrap(), "--report", html.to_str().unwrap()]);
+    let merged = run.merge(
+        &parts,
+        &["--plot", png.to_str().unwrap(), "--report", html.to_str().unwrap()],
+    );
     let text = String::from_utf8(merged.stdout).unwrap();
     assert!(std::fs::metadata(&png).unwrap().len() > 1000);
     let page = std::fs::read_to_string(&html).unwrap();

@@ -149,7 +149,7 @@ impl Distributions {
 
 impl Chart for Distributions {
     fn size(&self) -> (u32, u32) {
-        (960, 120 + 300 * self.panels.len().max(1) as u32)
+        (960, 70 + 240 * self.panels.len().max(1) as u32)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {

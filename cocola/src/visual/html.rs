@@ -72,7 +72,7 @@ h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2rem;bord
 .sub{color:#666;margin-top:0}dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.15rem 1rem}\
 dl.facts dt{color:#666}dl.facts dd{margin:0;word-break:break-all}\
 table{border-collapse:collapse;margin:.6rem 0;font-size:.92rem}th,td{padding:.3rem .6rem;border-bottom:1px solid #e3e3e3;\
-text-align:left;vertical-align:top}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}\
+text-align:left;vertical-align:top}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}td:first-child{white-space:nowrap}\
 th{background:#f4f4f6;position:sticky;top:0}table.sortable th{cursor:pointer;user-select:none}\
 table.sortable th:hover{background:#e8e8ee}th.asc::after{content:' \\25B2';font-size:.7em}\
 th.desc::after{content:' \\25BC';font-size:.7em}.fits{color:#08734f;font-weight:600}\

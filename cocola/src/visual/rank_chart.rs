@@ -80,9 +80,9 @@ impl RankChart {
             .y_label_area_size(250)
             .build_cartesian_2d(x0..x1, 0.0..n as f64)?;
         let x_desc = if self.fit {
-            format!("fit (0-100, calibrated); ranked by {}", self.mode)
+            format!("fit (0-100, calibrated) per mode; ranked by the {} score", self.mode)
         } else {
-            format!("raw COCOLA score; ranked by {}", self.mode)
+            format!("raw COCOLA score per mode; ranked by the {} score", self.mode)
         };
         chart
             .configure_mesh()

@@ -321,5 +321,6 @@ fn run_stems(
     }
     let report = evaluate_submixes(&mut model, &cache, root, &options, progress)?;
     warn_cache();
-    finish_stems(&facts, &report, cache.dir(), None, &outputs(args))
+    let cache_dir = cache.dir().map(|d| d.display().to_string());
+    finish_stems(&facts, &report, cache_dir.as_deref(), None, &outputs(args))
 }

@@ -116,7 +116,10 @@ pub fn finish_pairs(run: &PairsRun, report: &PairSetReport, out: &Outputs) -> an
         };
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        print!("{}", render_pairs(run.set, run.model, report, out.csv));
+        print!(
+            "{}",
+            render_pairs(run.set, run.model, report, out.csv, run.parts.is_some())
+        );
         if let Some(parts) = run.parts {
             println!("merged     {} part file(s)", parts.len());
         }
@@ -130,11 +133,12 @@ pub fn finish_pairs(run: &PairsRun, report: &PairSetReport, out: &Outputs) -> an
 }
 
 /// Writes and prints a finished accuracy@K evaluation; exit code 3 when
-/// some tracks could not be decoded.
+/// some tracks could not be decoded. `cache`: where embeddings were cached
+/// (`None`: the cache was off).
 pub fn finish_stems(
     model: &PartModel,
     report: &SubmixReport,
-    cache_dir: Option<&Path>,
+    cache: Option<&str>,
     parts: Option<&[PathBuf]>,
     out: &Outputs,
 ) -> anyhow::Result<ExitCode> {
@@ -149,7 +153,8 @@ pub fn finish_stems(
         struct Doc<'a> {
             kind: &'static str,
             model: &'a PartModel,
-            cache_dir: Option<&'a Path>,
+            /// The embedding cache's folder (a single run with the cache on).
+            cache_dir: Option<&'a str>,
             #[serde(flatten)]
             report: &'a SubmixReport,
             out: Option<&'a Path>,
@@ -159,19 +164,14 @@ pub fn finish_stems(
         let doc = Doc {
             kind: "stems",
             model,
-            cache_dir,
+            cache_dir: cache.filter(|_| parts.is_none()),
             report,
             out: out.csv,
             merged_parts: parts,
         };
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        let cache = match (cache_dir, parts) {
-            (_, Some(_)) => Some("the shards' caches".to_string()),
-            (Some(dir), None) => Some(dir.display().to_string()),
-            (None, None) => None,
-        };
-        print!("{}", render_stems(model, report, cache.as_deref(), out.csv));
+        print!("{}", render_stems(model, report, cache, out.csv, parts.is_some()));
         if let Some(parts) = parts {
             println!("merged     {} part file(s)", parts.len());
         }
@@ -197,7 +197,8 @@ fn summary_cells(s: &Option<Summary>) -> String {
     }
 }
 
-fn render_pairs(set: &Path, model: &PartModel, report: &PairSetReport, out: Option<&Path>) -> String {
+/// `merged`: the seconds are the shards' sum, not one run's.
+fn render_pairs(set: &Path, model: &PartModel, report: &PairSetReport, out: Option<&Path>, merged: bool) -> String {
     let s = &report.summary;
     let mut text = String::new();
     let _ = writeln!(text, "set        {}", set.display());
@@ -213,9 +214,14 @@ fn render_pairs(set: &Path, model: &PartModel, report: &PairSetReport, out: Opti
     );
     let speed = real_time_factor(report.audio_seconds, report.seconds)
         .map_or(String::new(), |r| format!(", {r:.0}x real time"));
+    let (sum, speed) = if merged {
+        (" (the shards' sum)", String::new())
+    } else {
+        ("", speed)
+    };
     let _ = writeln!(
         text,
-        "audio      {:.1} s scored in {:.1} s{speed}",
+        "audio      {:.1} s scored in {:.1} s{sum}{speed}",
         report.audio_seconds, report.seconds
     );
     let _ = writeln!(text, "\nraw score      n       mean       std  95 % CI of the mean");
@@ -243,7 +249,13 @@ fn render_pairs(set: &Path, model: &PartModel, report: &PairSetReport, out: Opti
 }
 
 /// `cache`: where embeddings were cached (`None`: the cache was off).
-fn render_stems(model: &PartModel, report: &SubmixReport, cache: Option<&str>, out: Option<&Path>) -> String {
+fn render_stems(
+    model: &PartModel,
+    report: &SubmixReport,
+    cache: Option<&str>,
+    out: Option<&Path>,
+    merged: bool,
+) -> String {
     let mut text = String::new();
     let _ = writeln!(text, "stems      {}", report.root.display());
     let _ = writeln!(
@@ -268,9 +280,10 @@ fn render_stems(model: &PartModel, report: &SubmixReport, cache: Option<&str>, o
             place
         ),
     };
+    let sum = if merged { " (the shards' sum)" } else { "" };
     let _ = writeln!(
         text,
-        "windows    {} sub-mixes embedded in {:.1} s; {cache}",
+        "windows    {} sub-mixes embedded in {:.1} s{sum}; {cache}",
         report.windows, report.seconds
     );
     let _ = writeln!(text, "\nmode          K  batches  anchors  accuracy   std err   chance");

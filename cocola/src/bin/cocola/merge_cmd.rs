@@ -65,6 +65,9 @@ pub fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
             };
             finish_pairs(&run, report, &outputs)
         }
-        Merged::Stems(report) => finish_stems(&header.model, report, None, Some(&args.parts), &outputs),
+        Merged::Stems(report, cached) => {
+            let cache = cached.then_some("the shards' caches");
+            finish_stems(&header.model, report, cache, Some(&args.parts), &outputs)
+        }
     }
 }

@@ -88,7 +88,8 @@ impl std::fmt::Display for Shard {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Merged {
     Pairs(crate::eval::PairSetReport),
-    Stems(crate::eval::SubmixReport),
+    /// With whether any shard used an embedding cache.
+    Stems(crate::eval::SubmixReport, bool),
 }
 
 /// What `cocola merge` produces: the common header and the report.
@@ -110,7 +111,10 @@ pub fn merge_files(paths: &[PathBuf]) -> Result<MergeOutcome, MergeError> {
     let header = part::check_headers(&headers)?;
     let merged = match header.kind.as_str() {
         pairs::KIND => Merged::Pairs(pairs::merge(&header, paths)?),
-        stems::KIND => Merged::Stems(stems::merge(&header, paths)?),
+        stems::KIND => {
+            let (report, cached) = stems::merge(&header, paths)?;
+            Merged::Stems(report, cached)
+        }
         other => return Err(MergeError::UnknownKind(other.to_string())),
     };
     Ok(MergeOutcome { header, merged })

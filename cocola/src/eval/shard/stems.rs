@@ -74,6 +74,8 @@ pub struct StemsBody {
     pub plans: Vec<Plan>,
     pub slots: Vec<SlotRecord>,
     pub embed: EmbedStats,
+    /// Whether the shard used an embedding cache, and its counters.
+    pub cache_on: bool,
     pub cache: CacheStats,
     /// Wall-clock seconds of the shard.
     pub seconds: f64,
@@ -113,6 +115,7 @@ pub fn evaluate_shard<E: Encoder>(
             plans: passes.plans,
             slots,
             embed: passes.embed,
+            cache_on: cache.dir().is_some(),
             cache: passes.cache,
             seconds: passes.seconds,
         },
@@ -165,17 +168,19 @@ fn decode(text: &str, width: usize) -> Result<Vec<f32>, String> {
 
 /// Merges accuracy@K parts whose headers [`part::check_headers`] accepted
 /// into the report of the whole set. Embedding and cache counters and
-/// seconds are the shards' sums.
-pub fn merge(header: &PartHeader, paths: &[PathBuf]) -> Result<SubmixReport, MergeError> {
+/// seconds are the shards' sums; the flag says whether any shard cached.
+pub fn merge(header: &PartHeader, paths: &[PathBuf]) -> Result<(SubmixReport, bool), MergeError> {
     let settings: StemSettings = header.settings()?;
     let width = SlotStore::slot_width(settings.modes.len());
     let mut first: Option<(PathBuf, ScanSummary, Vec<Plan>)> = None;
     let mut embed = EmbedStats::default();
     let mut cache = CacheStats::default();
     let mut seconds = 0.0;
+    let mut cache_on = false;
     let mut parts = Vec::new();
     for path in paths {
         let body = part::read_part::<StemsBody>(path)?.body;
+        cache_on |= body.cache_on;
         match &first {
             None => first = Some((path.clone(), body.scan.clone(), body.plans.clone())),
             Some((first_path, scan, plans)) => {
@@ -230,7 +235,7 @@ pub fn merge(header: &PartHeader, paths: &[PathBuf]) -> Result<SubmixReport, Mer
         store.put_slot(slot, &values);
     }
     let results = slots::accuracies(&plans, &store, &settings.modes);
-    Ok(SubmixReport::new(
+    let report = SubmixReport::new(
         &header.set.path,
         settings.seed,
         scan,
@@ -239,7 +244,8 @@ pub fn merge(header: &PartHeader, paths: &[PathBuf]) -> Result<SubmixReport, Mer
         embed,
         cache,
         seconds,
-    ))
+    );
+    Ok((report, cache_on))
 }
 
 fn add_embed(total: &mut EmbedStats, part: &EmbedStats) {

@@ -23,24 +23,41 @@ pub fn pairs_chart(report: &PairSetReport, modes: &[Mode]) -> Distributions {
     Distributions::new(&title, modes, &[("scored pairs".to_string(), per_mode)])
 }
 
-fn summary_row(label: &str, s: &Option<Summary>) -> Vec<Cell> {
-    let s = s.as_ref();
+/// mean, std and 95 % CI cells of one summary (empty when there is none).
+fn summary_cells(s: Option<&Summary>) -> Vec<Cell> {
+    let ci = s.and_then(|s| s.ci95);
     vec![
-        Cell::text(label),
-        Cell::number(Some(s.map_or(0, |s| s.n) as f64), 0),
         Cell::number(s.map(|s| s.mean), 3),
         Cell::number(s.and_then(|s| s.std), 3),
-        Cell::number(s.and_then(|s| s.ci95).map(|c| c.low), 3),
-        Cell::number(s.and_then(|s| s.ci95).map(|c| c.high), 3),
+        Cell::text(ci.map_or(String::new(), |c| format!("[{:.3}, {:.3}]", c.low, c.high))),
     ]
 }
 
-fn summary_table(modes: &[ModeSummary], pick: fn(&ModeSummary) -> &Option<Summary>) -> Table {
+/// One row per mode: n, then the raw score's and (calibrated models) the fit's statistics.
+fn summary_table(modes: &[ModeSummary], calibrated: bool) -> Table {
+    let mut headers: Vec<String> = ["mode", "n", "raw mean", "raw std", "raw 95 % CI"]
+        .map(String::from)
+        .to_vec();
+    if calibrated {
+        headers.extend(["fit mean", "fit std", "fit 95 % CI"].map(String::from));
+    }
+    let rows = modes
+        .iter()
+        .map(|m| {
+            let mut row = vec![
+                Cell::text(m.mode.name()),
+                Cell::number(Some(m.raw.as_ref().map_or(0, |s| s.n) as f64), 0),
+            ];
+            row.extend(summary_cells(m.raw.as_ref()));
+            if calibrated {
+                row.extend(summary_cells(m.fit.as_ref()));
+            }
+            row
+        })
+        .collect();
     Table {
-        headers: ["mode", "n", "mean", "std", "95 % CI low", "95 % CI high"]
-            .map(String::from)
-            .to_vec(),
-        rows: modes.iter().map(|m| summary_row(m.mode.name(), pick(m))).collect(),
+        headers,
+        rows,
         sortable: false,
     }
 }
@@ -125,15 +142,12 @@ pub fn pairs_page(
             ),
         ),
     ]);
-    page.heading("Summary: raw COCOLA score per pair (mean over its windows)");
-    page.table(&summary_table(&s.modes, |m| &m.raw));
-    if report.calibrated {
-        page.heading("Summary: fit (0-100)");
-        page.table(&summary_table(&s.modes, |m| &m.fit));
-    }
+    page.heading("Summary");
+    page.table(&summary_table(&s.modes, report.calibrated));
     page.paragraph(
-        "n: scored pairs; std: sample standard deviation; 95 % CI: confidence interval of the mean \
-         (Student t, n - 1 degrees of freedom). Silent and failed pairs are not in the statistics.",
+        "A pair's raw score is the mean COCOLA score over its scored windows; fit is its calibrated 0-100 \
+         reading. n: scored pairs; std: sample standard deviation; 95 % CI: confidence interval of the \
+         mean (Student t, n - 1 degrees of freedom). Silent and failed pairs are not in the statistics.",
     );
     page.heading("Distributions");
     page.chart(

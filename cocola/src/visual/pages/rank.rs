@@ -15,7 +15,7 @@ pub fn rank_chart(ranking: &Ranking) -> RankChart {
     let ranked = ranking.candidates.iter().filter(|c| c.rank().is_some()).count();
     RankChart::new(
         ranking,
-        &format!("{ranked} candidate(s) ranked by their {} score", ranking.mode),
+        &format!("{ranked} candidate(s) ranked by the {} score", ranking.mode),
     )
 }
 
