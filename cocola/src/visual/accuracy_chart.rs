@@ -4,7 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::chart::{font, mode_color, Chart, DrawResult, GRID};
+use super::chart::{draw_legend, font, mode_color, Chart, DrawResult, GRID};
 use crate::eval::SubmixReport;
 use crate::mode::Mode;
 
@@ -118,13 +118,7 @@ impl Chart for AccuracyChart {
                 Some(PathElement::new(vec![(at(k), lo), (at(k), hi)], color.stroke_width(2)))
             }))?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(200, 200, 200))
-            .label_font(font(14.0))
-            .draw()?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         root.draw_text(
             "bars: 95 % interval (± 1.96 standard errors over batches)",
             &font(13.0).color(&RGBColor(90, 90, 90)),

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
-use plotters::coord::Shift;
+use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 
 use crate::mode::Mode;
@@ -154,6 +154,20 @@ pub fn write(chart: &impl Chart, path: &Path) -> Result<(), ChartError> {
         path: path.to_owned(),
         error,
     })
+}
+
+/// Draws the legend of a chart's labelled series, in the same style on every chart.
+pub fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> DrawResult<DB> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(200, 200, 200))
+        .label_font(font(14.0))
+        .draw()
 }
 
 /// A padded [low, high] range around `values` (a unit range around a single value).

@@ -5,7 +5,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::chart::{font, mode_color, padded_range, series_color, Chart, DrawResult, GRID};
+use super::chart::{draw_legend, font, mode_color, padded_range, series_color, Chart, DrawResult, GRID};
 use crate::mode::Mode;
 
 /// The scores of one group of pairs under one mode.
@@ -136,13 +136,7 @@ impl Distributions {
                 chart.draw_series(LineSeries::new([(mean, 0.0), (mean, top)], color.stroke_width(2)))?;
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(200, 200, 200))
-            .label_font(font(13.0))
-            .draw()?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         Ok(())
     }
 }

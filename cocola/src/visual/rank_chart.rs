@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::chart::{font, mode_color, padded_range, shorten, Chart, DrawResult, GRID};
+use super::chart::{draw_legend, font, mode_color, padded_range, shorten, Chart, DrawResult, GRID};
 use super::timeline::Timeline;
 use crate::mode::Mode;
 use crate::score::rank::Ranking;
@@ -115,13 +115,7 @@ impl RankChart {
             let (x, y) = chart.backend_coord(&(x0, (n - i) as f64 - 0.5));
             area.draw_text(&row.0, &style, (x - base.0 - 10, y - base.1))?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(200, 200, 200))
-            .label_font(font(14.0))
-            .draw()?;
+        draw_legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         Ok(())
     }
 

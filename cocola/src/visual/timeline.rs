@@ -8,7 +8,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::chart::{font, mode_color, padded_range, series_color, shorten, Chart, DrawResult, GRID};
+use super::chart::{draw_legend, font, mode_color, padded_range, series_color, shorten, Chart, DrawResult, GRID};
 use crate::mode::Mode;
 use crate::score::rank::Ranking;
 use crate::score::{ModeScore, PairReport, WindowOutcome};
@@ -211,13 +211,7 @@ impl Timeline {
                 }
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(200, 200, 200))
-            .label_font(font(14.0))
-            .draw()?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     }
 }

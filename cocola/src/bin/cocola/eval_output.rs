@@ -50,6 +50,14 @@ fn model_line(model: &PartModel) -> ModelLine {
     }
 }
 
+/// The model line of the terminal summaries.
+fn model_text(model: &PartModel) -> String {
+    format!(
+        "model      {} {} (sha256 {:.12})",
+        model.name, model.version, model.sha256
+    )
+}
+
 pub fn real_time_factor(audio_seconds: f64, seconds: f64) -> Option<f64> {
     (seconds > 0.0 && audio_seconds > 0.0).then(|| audio_seconds / seconds)
 }
@@ -202,11 +210,7 @@ fn render_pairs(set: &Path, model: &PartModel, report: &PairSetReport, out: Opti
     let s = &report.summary;
     let mut text = String::new();
     let _ = writeln!(text, "set        {}", set.display());
-    let _ = writeln!(
-        text,
-        "model      {} {} (sha256 {:.12})",
-        model.name, model.version, model.sha256
-    );
+    let _ = writeln!(text, "{}", model_text(model));
     let _ = writeln!(
         text,
         "pairs      {} ({} scored, {} all silent, {} failed)",
@@ -258,11 +262,7 @@ fn render_stems(
 ) -> String {
     let mut text = String::new();
     let _ = writeln!(text, "stems      {}", report.root.display());
-    let _ = writeln!(
-        text,
-        "model      {} {} (sha256 {:.12})",
-        model.name, model.version, model.sha256
-    );
+    let _ = writeln!(text, "{}", model_text(model));
     let _ = writeln!(
         text,
         "tracks     {} found, {} used, {} failed to decode; seed {}",

@@ -24,37 +24,17 @@ use crate::eval::protocol::Plan;
 use crate::eval::submix::slots::{self, SlotLayout, SlotStore};
 use crate::eval::submix::{run_passes, ScanSummary, SubmixError, SubmixOptions, SubmixReport};
 use crate::eval::tracks::TrackListing;
-use crate::mode::Mode;
 
 /// The `kind` of an accuracy@K part.
 pub const KIND: &str = "stems";
 
-/// What every shard of an accuracy@K evaluation must run with.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct StemSettings {
-    /// Ascending, without repeats.
-    pub ks: Vec<usize>,
-    pub modes: Vec<Mode>,
-    pub anchors: usize,
-    pub batches: Option<usize>,
-    pub seed: u64,
-    pub silence_dbfs: f32,
-}
-
-impl StemSettings {
-    pub fn new(options: &SubmixOptions) -> Self {
-        let mut ks = options.ks.clone();
-        ks.sort_unstable();
-        ks.dedup();
-        Self {
-            ks,
-            modes: options.modes.clone(),
-            anchors: options.anchors,
-            batches: options.batches,
-            seed: options.seed,
-            silence_dbfs: options.silence_dbfs,
-        }
-    }
+/// The settings a part records: the options, with the Ks in the order they
+/// are evaluated (ascending, without repeats), so that "8,2" and "2,8" agree.
+fn settings(options: &SubmixOptions) -> SubmixOptions {
+    let mut ks = options.ks.clone();
+    ks.sort_unstable();
+    ks.dedup();
+    SubmixOptions { ks, ..options.clone() }
 }
 
 /// The embedding halves of one slot, every mode.
@@ -106,8 +86,8 @@ pub fn evaluate_shard<E: Encoder>(
         items: passes.store.slots(),
         fingerprint: passes.fingerprint.clone(),
     };
-    let header = PartHeader::new(KIND, model, &StemSettings::new(options), identity, shard)
-        .expect("the settings are plain data");
+    let header =
+        PartHeader::new(KIND, model, &settings(options), identity, shard).expect("the settings are plain data");
     Ok(Part {
         header,
         body: StemsBody {
@@ -170,7 +150,7 @@ fn decode(text: &str, width: usize) -> Result<Vec<f32>, String> {
 /// into the report of the whole set. Embedding and cache counters and
 /// seconds are the shards' sums; the flag says whether any shard cached.
 pub fn merge(header: &PartHeader, paths: &[PathBuf]) -> Result<(SubmixReport, bool), MergeError> {
-    let settings: StemSettings = header.settings()?;
+    let settings: SubmixOptions = header.settings()?;
     let width = SlotStore::slot_width(settings.modes.len());
     let mut first: Option<(PathBuf, ScanSummary, Vec<Plan>)> = None;
     let mut embed = EmbedStats::default();

@@ -34,8 +34,8 @@ use slots::{SlotLayout, SlotStore};
 /// of MUSDB18-HQ at 16 kHz is about 3 GB, a quick check far less).
 pub const RETAIN_BYTES: usize = 1 << 30;
 
-/// Settings of an accuracy@K evaluation.
-#[derive(Clone, Debug, PartialEq)]
+/// Settings of an accuracy@K evaluation (also the settings of its part files).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SubmixOptions {
     /// Batch sizes K (each >= 2).
     pub ks: Vec<usize>,
