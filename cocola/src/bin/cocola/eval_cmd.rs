@@ -67,7 +67,7 @@ A shard exits 0 once its part is written; failed pairs are reported by the merge
     after_help = "Examples:\n  cocola eval pairs.csv --out scores.csv\n  cocola eval generated/ --hop 2.5 --json\n  \
 cocola eval --stems musdb18hq/test --k 2,8,16,64 --seed 0 --out accuracy.csv\n  \
 cocola eval --stems moisesdb/test --anchors 4000 --modes both --threads 8\n  \
-cocola eval pairs.csv --shard 3/64 --part parts/3.json && cocola merge parts/*.json --report r.html"
+cocola eval pairs.csv --shard 3/64 --part parts/3.json   (every shard 0-63, then: cocola merge parts/*.json)"
 )]
 pub struct EvalArgs {
     /// Pair set: a CSV file of condition,stem paths, or a folder of <id>/{condition,stem}.<ext>.

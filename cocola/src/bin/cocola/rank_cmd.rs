@@ -23,6 +23,7 @@ use crate::{load_audio, ModelArgs};
 #[derive(Args)]
 #[command(group(clap::ArgGroup::new("candidates").required(true).args(["candidate", "dir"])))]
 #[command(
+    override_usage = "cocola rank [OPTIONS] CONDITION (CANDIDATE... | --dir DIR)",
     long_about = "Ranks candidate stems (e.g. N outputs of a generator for one condition) by how well \
 they fit CONDITION. Each candidate is scored like `cocola score` (5 s windows every --hop seconds, \
 silent windows skipped) and ranked by its mean raw score in --mode; the table shows every mode, the \

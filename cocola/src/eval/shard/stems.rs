@@ -210,8 +210,11 @@ pub fn merge(header: &PartHeader, paths: &[PathBuf]) -> Result<(SubmixReport, bo
             ),
         });
     }
+    // Records first: they are in memory already, and only once every slot is
+    // there is the store (items x modes x 2 KB) allocated.
+    let records = part::assemble(layout.len(), parts)?;
     let mut store = SlotStore::new(layout.len(), settings.modes.len());
-    for (slot, values) in part::assemble(layout.len(), parts)?.into_iter().enumerate() {
+    for (slot, values) in records.into_iter().enumerate() {
         store.put_slot(slot, &values);
     }
     let results = slots::accuracies(&plans, &store, &settings.modes);
