@@ -1,6 +1,8 @@
 //! `cocola eval`: whole evaluation sets, as in the paper — a pair set (mean
 //! COCOLA score, Table III) or tracks of stems (sub-mix classification
-//! accuracy@K, Tables I-II).
+//! accuracy@K, Tables I-II) — and the sensitivity test of tracks of stems
+//! (`--sensitivity`, in `sensitivity_cmd`); one shard of either of the first
+//! two (`--shard`, merged by `merge_cmd`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -56,6 +58,18 @@ averaged over batches, with its standard error; chance level is 1/K. Everything 
 --seed: same files + same seed = same windows, bit for bit. Embeddings are cached on disk (see
 --cache-dir), so a re-run only decodes the audio. --out writes one row per (mode, K).
 
+SENSITIVITY (--stems DIR --sensitivity): does the score hear key and groove? For each anchor, a
+random 5 s window of a track gives a target (one active, pitched stem with at least 4 note starts;
+stems named drums*/percussion* are never targets) and a condition (a random non-empty sub-mix of the
+window's other active stems). The true target is scored against the condition beside three
+negatives: the target transposed by +-1..6 semitones (pitch-shifted, duration kept), the target
+delayed off the beat (by an odd multiple of half a sixteenth note of the window's measured beat,
+0.2-0.7 s), and an active pitched stem of another track. Reported per mode and kind: the win rate
+(how often the true target scores higher; ties count one half) with its 95 % Wilson interval, and
+the mean margin. A model-free floor decides the same comparisons beside it (chroma cosine for
+transpositions, onset-envelope correlation for shifts, their sum for foreign stems): a model worth
+its name beats it. Seeded like accuracy@K; --out writes one row per anchor.
+
 Exit codes: 0 ok; 1 error (unreadable set, bad model, I/O); 2 usage error; 3 the evaluation
 finished but some pairs failed (or some tracks could not be decoded) — see the warnings and CSV.
 
@@ -67,6 +81,7 @@ A shard exits 0 once its part is written; failed pairs are reported by the merge
     after_help = "Examples:\n  cocola eval pairs.csv --out scores.csv\n  cocola eval generated/ --hop 2.5 --json\n  \
 cocola eval --stems musdb18hq/test --k 2,8,16,64 --seed 0 --out accuracy.csv\n  \
 cocola eval --stems moisesdb/test --anchors 4000 --modes both --threads 8\n  \
+cocola eval --stems my-tracks/ --sensitivity --anchors 500 --out sensitivity.csv\n  \
 cocola eval pairs.csv --shard 3/64 --part parts/3.json   (every shard 0-63, then: cocola merge parts/*.json)"
 )]
 pub struct EvalArgs {
@@ -106,9 +121,13 @@ pub struct EvalArgs {
     /// Stems: batch sizes K, comma-separated (each at least 2).
     #[arg(long = "k", value_delimiter = ',', default_value = "2,8,16,64", value_name = "K,...", value_parser = parse_k)]
     pub ks: Vec<usize>,
-    /// Stems: anchors per K (batches = ceil(anchors / K)).
-    #[arg(long, default_value_t = 1000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub anchors: u64,
+    /// Stems: the sensitivity test instead of accuracy@K (see above).
+    #[arg(long, requires = "stems", conflicts_with_all = ["shard", "plot", "report"])]
+    pub sensitivity: bool,
+    /// Stems: anchors per K (batches = ceil(anchors / K)) [default: 1000], or anchors of the
+    /// sensitivity test [default: 300].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub anchors: Option<u64>,
     /// Stems: batches per K, overriding --anchors.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub batches: Option<u64>,
@@ -159,6 +178,9 @@ pub fn run(args: EvalArgs, model: Model, model_identity: String) -> anyhow::Resu
     let progress = Bars::new();
     match (&args.pairs, &args.stems) {
         (Some(set), _) => run_pairs(&args, set, model, facts, &modes, &progress),
+        (None, Some(root)) if args.sensitivity => {
+            crate::sensitivity_cmd::run(&args, root, model, facts, &modes, &progress)
+        }
         (None, Some(root)) => run_stems(&args, root, model, facts, &modes, &progress),
         (None, None) => anyhow::bail!("give a pair set (CSV or folder) or --stems DIR"),
     }
@@ -259,7 +281,7 @@ fn report_shard(
     Ok(ExitCode::SUCCESS)
 }
 
-fn open_cache(args: &EvalArgs, identity: &str, progress: &Bars) -> EmbeddingCache {
+pub(crate) fn open_cache(args: &EvalArgs, identity: &str, progress: &Bars) -> EmbeddingCache {
     if args.no_cache {
         return EmbeddingCache::disabled();
     }
@@ -288,7 +310,7 @@ fn run_stems(
     let options = SubmixOptions {
         ks: args.ks.clone(),
         modes: modes.to_vec(),
-        anchors: usize::try_from(args.anchors).context("--anchors is too large")?,
+        anchors: usize::try_from(args.anchors.unwrap_or(1000)).context("--anchors is too large")?,
         batches: args
             .batches
             .map(usize::try_from)

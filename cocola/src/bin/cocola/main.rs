@@ -17,6 +17,7 @@ mod model_info_cmd;
 mod rank_cmd;
 mod report;
 mod score_cmd;
+mod sensitivity_cmd;
 mod visual_args;
 mod window_args;
 

@@ -2,15 +2,14 @@
 //! Tables I-II): the [`protocol`](super::protocol) with real audio, the
 //! model and the embedding cache.
 //!
-//! Two passes over the tracks keep memory bounded on large sets: the first
-//! ([`scan`]) decodes every track once to learn where its mix is audible
-//! (and hashes it for the cache), the plans are drawn, then the second
-//! ([`slots`]) embeds each track's requested windows. Decoded tracks are kept
-//! between the passes while they fit in [`RETAIN_BYTES`]; larger sets are
-//! decoded again. A shard ([`crate::eval::shard`]) runs the first pass over
+//! Two passes over the tracks ([`scan`](super::scan)) keep memory bounded on
+//! large sets: the first decodes every track once to learn where its mix is
+//! audible (and hashes it for the cache) and the plans are drawn
+//! ([`prepare`]), then the second embeds each track's requested windows
+//! ([`slots`]). A shard ([`crate::eval::shard`]) runs the first pass over
 //! every track and the second over its own tracks only.
 
-pub mod scan;
+pub mod prepare;
 pub mod slots;
 
 use std::path::{Path, PathBuf};
@@ -22,17 +21,15 @@ use super::cache::{CacheStats, EmbeddingCache};
 use super::embed::{EmbedStats, Encoder};
 use super::progress::Progress;
 use super::protocol::{Accuracy, Plan};
+pub use super::scan::FailedTrack;
+use super::scan::RescanError;
 use super::shard::Shard;
 use super::tracks::{discover_tracks, TrackListing, TrackSetError};
 use crate::mode::Mode;
 use crate::model::ModelError;
-use scan::Scan;
-pub use scan::ScanSummary;
+use prepare::Prepared;
+pub use prepare::ScanSummary;
 use slots::{SlotLayout, SlotStore};
-
-/// Decoded audio kept in memory between the two passes (1 GiB: a test split
-/// of MUSDB18-HQ at 16 kHz is about 3 GB, a quick check far less).
-pub const RETAIN_BYTES: usize = 1 << 30;
 
 /// Settings of an accuracy@K evaluation (also the settings of its part files).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -84,13 +81,6 @@ pub struct SkippedK {
     pub reason: String,
 }
 
-/// A track that could not be decoded.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct FailedTrack {
-    pub track: String,
-    pub error: String,
-}
-
 /// The outcome of an accuracy@K evaluation.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SubmixReport {
@@ -120,10 +110,8 @@ pub enum SubmixError {
     Tracks(#[from] TrackSetError),
     #[error("{}: no usable track (every track failed to decode, has fewer than 2 stems, or is silent)", .0.display())]
     NoUsableTrack(PathBuf),
-    #[error("{track}: the stem files changed while the evaluation ran")]
-    TrackChanged { track: String },
-    #[error("{track}: {error}")]
-    Decode { track: String, error: String },
+    #[error(transparent)]
+    Rescan(#[from] RescanError),
     #[error("the encoder failed: {0}")]
     Model(#[from] ModelError),
 }
@@ -193,11 +181,11 @@ pub(crate) fn run_passes<E: Encoder>(
     shard: Shard,
 ) -> Result<Passes, SubmixError> {
     let started = Instant::now();
-    let Scan {
+    let Prepared {
         mut tracks,
         plans,
         summary,
-    } = scan::scan(listing, root, options, progress, |i| shard.owns(i))?;
+    } = prepare::prepare(listing, root, options, progress, |i| shard.owns(i))?;
     let failed: Vec<String> = summary.failed_tracks.iter().map(|f| f.track.clone()).collect();
     let fingerprint = super::shard::stems::fingerprint(tracks.iter().map(|t| (t.name.as_str(), &t.hash)), &failed);
     let owns_track: Vec<bool> = tracks.iter().map(|t| shard.owns(t.listing_index)).collect();

@@ -8,13 +8,13 @@
 //! from every part, and [`accuracies`] gives the single run's numbers, since
 //! it sees the same values in the same order.
 
-use super::scan::{decode_track, Scanned};
 use super::{ModeAccuracy, SubmixError};
 use crate::contract::EMBEDDING_DIM;
 use crate::eval::cache::EmbeddingCache;
 use crate::eval::embed::{EmbedStats, Encoder, WindowEmbedder};
 use crate::eval::progress::Progress;
-use crate::eval::protocol::{self, Plan, Side};
+use crate::eval::protocol::{self, Plan, Side, TrackProfile};
+use crate::eval::scan::ScannedTrack;
 use crate::mode::Mode;
 use crate::model::{self, Embeddings};
 
@@ -108,11 +108,12 @@ impl SlotStore {
 
 /// Embeds the slots of the tracks `owns` selects (index among the decoded
 /// tracks), track by track, through the cache. Tracks whose audio was not
-/// kept from pass 1 are decoded again and must not have changed.
+/// kept from pass 1 are decoded again and must not have changed
+/// ([`ScannedTrack::take_audio`]).
 pub(crate) fn embed_slots<E: Encoder>(
     encoder: &mut E,
     cache: &EmbeddingCache,
-    tracks: &mut [Scanned],
+    tracks: &mut [ScannedTrack<TrackProfile>],
     plans: &[Plan],
     modes: &[Mode],
     owns: impl Fn(usize) -> bool,
@@ -139,21 +140,7 @@ pub(crate) fn embed_slots<E: Encoder>(
         if requests.is_empty() {
             continue;
         }
-        let audio = match track.audio.take() {
-            Some(audio) => audio,
-            None => {
-                let (audio, _) = decode_track(&track.spec).map_err(|error| SubmixError::Decode {
-                    track: track.name.clone(),
-                    error,
-                })?;
-                if audio.content_hash() != track.hash {
-                    return Err(SubmixError::TrackChanged {
-                        track: track.name.clone(),
-                    });
-                }
-                audio
-            }
-        };
+        let audio = track.take_audio()?;
         embedder.open_group(track.hash);
         for (slot, start, stems) in requests {
             embedder.submit(track.hash, *slot, audio.submix_window(*start, stems), &mut sink)?;
