@@ -121,6 +121,8 @@ pub enum SubmixError {
     Decode { track: String, error: String },
     #[error("the encoder failed: {0}")]
     Model(#[from] ModelError),
+    #[error("{0}")]
+    UnsupportedMode(String),
 }
 
 /// One window a track must provide: `slot` numbers it among all requests.
@@ -173,6 +175,9 @@ pub fn evaluate_listing<E: Encoder>(
     options: &SubmixOptions,
     progress: &dyn Progress,
 ) -> Result<SubmixReport, SubmixError> {
+    for &mode in &options.modes {
+        encoder.input().check_mode(mode).map_err(SubmixError::UnsupportedMode)?;
+    }
     let started = Instant::now();
     let mut warnings = listing.warnings.clone();
     for w in &listing.warnings {

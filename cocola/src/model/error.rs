@@ -59,9 +59,13 @@ pub enum ModelError {
         "the model was trained with different audio features than this build computes, \
          so its scores would be meaningless here:{}\nUse a model exported for feature contract '{}' \
          (or a cocola version matching the model).",
-        list(.differences), crate::contract::CONTRACT_VERSION
+        list(.differences), .input.contract_version()
     )]
-    ContractMismatch { differences: Vec<ContractDifference> },
+    ContractMismatch {
+        /// The input kind the model claims (HPS when it claims none this build knows).
+        input: crate::contract::InputKind,
+        differences: Vec<ContractDifference>,
+    },
 
     #[error("model metadata '{key}' is invalid: {detail}")]
     BadMetadata { key: String, detail: String },

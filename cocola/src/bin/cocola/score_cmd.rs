@@ -76,7 +76,7 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     } else {
         print!(
             "{}",
-            report::render_pair(&args.condition, &args.stem, &summary, &report)
+            report::render_pair(&args.condition, &args.stem, &summary, scorer.modes(), &report)
         );
     }
     Ok(ExitCode::SUCCESS)
