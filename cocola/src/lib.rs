@@ -5,14 +5,16 @@
 //!
 //! - [`contract`]: the feature settings every model is trained and run with.
 //! - [`audio`]: decode any file to 16 kHz mono.
-//! - [`features`]: harmonic/percussive mel spectrograms, identical to the reference.
+//! - [`features`]: the model's input (harmonic/percussive or plain log-mel), identical to the reference.
 //! - [`model`]: the EfficientNet-B0 encoder as an ONNX file — writing, loading, running.
+//! - [`checkpoint`]: the authors' PyTorch Lightning checkpoints, imported as model files.
 //! - [`score`]: COCOLA scores per mode, over sliding windows, calibrated for people.
 //! - [`eval`]: offline evaluation of whole sets (paper Tables I-III).
 
 pub mod atomic_file;
 pub mod audio;
 pub mod calibration;
+pub mod checkpoint;
 pub mod contract;
 pub mod default_model;
 pub mod eval;
