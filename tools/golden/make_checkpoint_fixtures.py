@@ -333,6 +333,9 @@ MEL = nn.Sequential(
 
 
 def mel_features(audio):
+    """One 5 s window: shorter input zero-padded on the right, longer cut
+    (the feature contract's window, as make_feature_fixtures.py does for HPS)."""
+    audio = np.pad(audio[:80000], (0, max(0, 80000 - len(audio)))).astype(np.float32)
     with torch.no_grad():
         return MEL(torch.from_numpy(audio).unsqueeze(0)).numpy().astype(np.float32)
 
@@ -458,7 +461,7 @@ def main():
         json.dump(manifest, f, indent=1)
     for case in FEATURE_CASES:
         audio = np.load(os.path.join(FEATURES, f"{case}.input.npy"))
-        np.save(os.path.join(FEATURES, f"{case}.mel.expected.npy"), mel_features(audio).astype("<f4"))
+        np.save(os.path.join(FEATURES, f"{case}.mel.expected.npy"), np.ascontiguousarray(mel_features(audio), "<f4"))
     print("wrote", OUT)
 
 
