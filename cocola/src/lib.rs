@@ -21,6 +21,8 @@ pub mod eval;
 pub mod features;
 pub mod mode;
 pub mod model;
+pub mod model_source;
 pub mod npy;
 pub mod onnx;
 pub mod score;
+pub mod user_cache;

@@ -21,6 +21,7 @@ use super::embed::{EmbedStats, Encoder, WindowEmbedder};
 use super::progress::Progress;
 use super::protocol::{self, Accuracy, Plan, PlanError, Side, TrackProfile};
 use super::tracks::{discover_tracks, TrackAudio, TrackListing, TrackSetError, TrackSpec};
+use crate::calibration::ScoreDistribution;
 use crate::contract::{EMBEDDING_DIM, SAMPLE_RATE};
 use crate::mode::Mode;
 use crate::model::{self, Embeddings, ModelError};
@@ -64,12 +65,18 @@ impl SubmixOptions {
     }
 }
 
-/// Accuracy@K of one mode.
+/// Accuracy@K of one mode, and the scores it was decided on: those of the
+/// coherent pairs (each anchor with its own positive, the matrix diagonal)
+/// and of the random ones (every other entry). These two distributions are
+/// a model's calibration (`cocola import --calibrate-on`).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct ModeAccuracy {
     pub mode: Mode,
     #[serde(flatten)]
     pub accuracy: Accuracy,
+    /// `None` when a score was not finite.
+    pub coherent: Option<ScoreDistribution>,
+    pub random: Option<ScoreDistribution>,
 }
 
 /// A K that could not be evaluated, and why.
@@ -346,6 +353,7 @@ pub fn evaluate_listing<E: Encoder>(
                 let at = slot * modes.len() + m;
                 &store[at * EMBEDDING_DIM..(at + 1) * EMBEDDING_DIM]
             };
+            let (mut coherent, mut random) = (Vec::new(), Vec::new());
             let accuracy = protocol::accuracy(plan, &plan_slots, |rows: &[usize]| {
                 let k = rows.len() / 2;
                 let e = Embeddings {
@@ -353,12 +361,25 @@ pub fn evaluate_listing<E: Encoder>(
                     w_embedding: (0..k).flat_map(|j| half(rows[2 * j + 1]).iter().copied()).collect(),
                     batch: k,
                 };
-                (0..k)
+                let sim: Vec<f32> = (0..k)
                     .flat_map(|i| (0..k).map(move |j| (i, j)))
                     .map(|(i, j)| model::score(&e, i, j))
-                    .collect()
+                    .collect();
+                for (at, &s) in sim.iter().enumerate() {
+                    if at / k == at % k {
+                        coherent.push(s);
+                    } else {
+                        random.push(s);
+                    }
+                }
+                sim
             });
-            results.push(ModeAccuracy { mode, accuracy });
+            results.push(ModeAccuracy {
+                mode,
+                accuracy,
+                coherent: ScoreDistribution::from_scores(&coherent),
+                random: ScoreDistribution::from_scores(&random),
+            });
         }
     }
 

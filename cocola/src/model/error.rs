@@ -37,6 +37,15 @@ pub enum ModelError {
     #[error("model file {0} does not exist")]
     FileMissing(PathBuf),
 
+    #[error("{}", crate::default_model::NO_DEFAULT_MESSAGE)]
+    NoDefaultModel,
+
+    #[error("cannot import {}: {source}", .path.display())]
+    Import {
+        path: PathBuf,
+        source: Box<crate::checkpoint::ImportError>,
+    },
+
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
 

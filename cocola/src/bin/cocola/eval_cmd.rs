@@ -18,10 +18,11 @@ use cocola::eval::submix::{evaluate_submixes, SubmixOptions, SubmixReport};
 use cocola::eval::{read_pair_set, Progress};
 use cocola::mode::Mode;
 use cocola::model::Model;
+use cocola::model_source::ModelInfo;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use crate::window_args::WindowArgs;
+use crate::window_args::{DirectionArgs, WindowArgs};
 use crate::ModelArgs;
 
 /// Exit code of an evaluation that finished but could not score some pairs
@@ -81,16 +82,15 @@ pub struct EvalArgs {
     /// Print the summary as one JSON document on stdout instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Modes to report, comma-separated.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "both,harmonic,percussive",
-        value_name = "MODES"
-    )]
+    /// Modes to report, comma-separated [default: every mode the model has: both,harmonic,percussive
+    /// for an HPS model, both for a model without HPS].
+    #[arg(long, value_delimiter = ',', value_name = "MODES")]
     pub modes: Vec<Mode>,
     #[command(flatten)]
     pub window: WindowArgs,
+    /// Pairs: score both directions and report their mean (see `cocola score --help`).
+    #[arg(long, conflicts_with = "stems")]
+    pub symmetric: bool,
     /// Stems: batch sizes K, comma-separated (each at least 2).
     #[arg(long = "k", value_delimiter = ',', default_value = "2,8,16,64", value_name = "K,...", value_parser = parse_k)]
     pub ks: Vec<usize>,
@@ -130,15 +130,15 @@ fn parse_k(text: &str) -> Result<usize, String> {
 }
 
 /// Runs the evaluation the arguments ask for.
-pub fn run(args: EvalArgs, model: Model, model_identity: String) -> anyhow::Result<ExitCode> {
+pub fn run(args: EvalArgs, model: Model, facts: ModelInfo) -> anyhow::Result<ExitCode> {
     let mut modes = args.modes.clone();
     modes.dedup();
-    let facts = ModelFacts {
-        name: model.metadata().name.clone(),
-        version: model.metadata().version.clone(),
-        sha256: model_identity.clone(),
-        calibrated: model.metadata().calibration.is_some(),
-    };
+    if modes.is_empty() {
+        modes = model.input().modes().to_vec();
+    }
+    for &mode in &modes {
+        model.input().check_mode(mode).map_err(anyhow::Error::msg)?;
+    }
     if let Some(out) = &args.out {
         // Fail before hours of work, not after.
         let dir = out
@@ -160,14 +160,6 @@ pub fn run(args: EvalArgs, model: Model, model_identity: String) -> anyhow::Resu
     }
 }
 
-#[derive(Serialize)]
-struct ModelFacts {
-    name: String,
-    version: String,
-    sha256: String,
-    calibrated: bool,
-}
-
 fn real_time_factor(audio_seconds: f64, seconds: f64) -> Option<f64> {
     (seconds > 0.0 && audio_seconds > 0.0).then(|| audio_seconds / seconds)
 }
@@ -176,7 +168,7 @@ fn run_pairs(
     args: &EvalArgs,
     set: &Path,
     model: Model,
-    facts: ModelFacts,
+    facts: ModelInfo,
     modes: &[Mode],
     progress: &Bars,
 ) -> anyhow::Result<ExitCode> {
@@ -185,7 +177,12 @@ fn run_pairs(
     // Pairs are scored window by window: one single-threaded session per
     // thread beats one session with intra-op threads (see `Scorer`).
     drop(model);
-    let (mut scorer, _) = args.model_args().load_scorer()?;
+    let (scorer, _) = args.model_args().load_scorer()?;
+    let direction = DirectionArgs {
+        symmetric: args.symmetric,
+    }
+    .direction();
+    let mut scorer = scorer.with_direction(direction);
     let report = evaluate_pairs(&mut scorer, &pairs, &windows, modes, progress);
     if let Some(out) = &args.out {
         csv_out::write_file(out, |w| csv_out::write_pairs(w, &report, modes))?;
@@ -200,7 +197,8 @@ fn run_pairs(
         struct Doc<'a> {
             kind: &'static str,
             set: &'a Path,
-            model: &'a ModelFacts,
+            model: &'a ModelInfo,
+            direction: cocola::score::Direction,
             hop_seconds: f32,
             silence_dbfs: f32,
             summary: &'a cocola::eval::PairSetSummary,
@@ -222,8 +220,9 @@ fn run_pairs(
             kind: "pairs",
             set,
             model: &facts,
-            hop_seconds: args.window.hop,
-            silence_dbfs: args.window.silence_db,
+            direction,
+            hop_seconds: windows.hop_seconds,
+            silence_dbfs: windows.silence_dbfs,
             summary: &report.summary,
             failed,
             audio_seconds: report.audio_seconds,
@@ -263,7 +262,7 @@ fn run_stems(
     args: &EvalArgs,
     root: &Path,
     mut model: Model,
-    facts: ModelFacts,
+    facts: ModelInfo,
     modes: &[Mode],
     progress: &Bars,
 ) -> anyhow::Result<ExitCode> {
@@ -278,7 +277,7 @@ fn run_stems(
             .transpose()
             .context("--batches is too large")?,
         seed: args.seed,
-        silence_dbfs: args.window.silence_db,
+        silence_dbfs: args.window.options().silence_dbfs,
     };
     let report = evaluate_submixes(&mut model, &cache, root, &options, progress)?;
     if let Some(error) = cache.first_write_error() {
@@ -293,7 +292,7 @@ fn run_stems(
         #[derive(Serialize)]
         struct Doc<'a> {
             kind: &'static str,
-            model: &'a ModelFacts,
+            model: &'a ModelInfo,
             cache_dir: Option<&'a Path>,
             #[serde(flatten)]
             report: &'a SubmixReport,
@@ -330,7 +329,7 @@ fn summary_cells(s: &Option<Summary>) -> String {
     }
 }
 
-fn render_pairs(set: &Path, model: &ModelFacts, report: &PairSetReport, out: Option<&Path>) -> String {
+fn render_pairs(set: &Path, model: &ModelInfo, report: &PairSetReport, out: Option<&Path>) -> String {
     let s = &report.summary;
     let mut text = String::new();
     let _ = writeln!(text, "set        {}", set.display());
@@ -375,7 +374,7 @@ fn render_pairs(set: &Path, model: &ModelFacts, report: &PairSetReport, out: Opt
     text
 }
 
-fn render_stems(model: &ModelFacts, report: &SubmixReport, cache_dir: Option<&Path>, out: Option<&Path>) -> String {
+fn render_stems(model: &ModelInfo, report: &SubmixReport, cache_dir: Option<&Path>, out: Option<&Path>) -> String {
     let mut text = String::new();
     let _ = writeln!(text, "stems      {}", report.root.display());
     let _ = writeln!(
@@ -432,13 +431,13 @@ fn render_stems(model: &ModelFacts, report: &SubmixReport, cache_dir: Option<&Pa
 
 /// Progress bars on stderr, hidden when stderr is not a terminal; warnings
 /// printed above the bar so they do not tear it.
-struct Bars {
+pub struct Bars {
     visible: bool,
     bar: Mutex<Option<ProgressBar>>,
 }
 
 impl Bars {
-    fn new() -> Self {
+    pub fn new() -> Self {
         Self {
             visible: std::io::stderr().is_terminal(),
             bar: Mutex::new(None),

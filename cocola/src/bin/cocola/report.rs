@@ -3,32 +3,9 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use cocola::default_model::ModelSource;
 use cocola::mode::Mode;
-use cocola::model::Model;
+use cocola::model_source::ModelInfo;
 use cocola::score::{ModeScore, PairReport, WindowOutcome};
-use serde::Serialize;
-
-/// The model facts printed beside every result.
-#[derive(Serialize)]
-pub struct ModelSummary {
-    pub name: String,
-    pub version: String,
-    pub source: String,
-    pub calibrated: bool,
-}
-
-impl ModelSummary {
-    pub fn new(model: &Model, source: &ModelSource) -> Self {
-        let meta = model.metadata();
-        Self {
-            name: meta.name.clone(),
-            version: meta.version.clone(),
-            source: source.describe(),
-            calibrated: meta.calibration.is_some(),
-        }
-    }
-}
 
 fn clock(seconds: f64) -> String {
     let s = seconds.max(0.0);
@@ -46,7 +23,7 @@ fn fit_text(m: &ModeScore) -> String {
 pub fn render_pair(
     condition: &Path,
     stem: &Path,
-    model: &ModelSummary,
+    model: &ModelInfo,
     modes: &[Mode],
     report: &PairReport,
 ) -> String {
