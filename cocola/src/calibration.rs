@@ -207,7 +207,10 @@ mod tests {
     fn a_mel_model_needs_only_the_plain_mode() {
         let only_both = Calibration::from_modes([(Mode::Both, cal())]).unwrap();
         assert!(only_both.validate(InputKind::Mel).is_ok());
-        assert!(only_both.validate(InputKind::Hps).unwrap_err().contains("harmonic: missing"));
+        assert!(only_both
+            .validate(InputKind::Hps)
+            .unwrap_err()
+            .contains("harmonic: missing"));
         assert!(only_both.mode(Mode::Percussive).is_none());
         let json = serde_json::to_string(&only_both).unwrap();
         assert!(!json.contains("harmonic"), "{json}");

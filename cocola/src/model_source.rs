@@ -115,7 +115,11 @@ pub fn resolve(explicit: Option<&Path>, progress: &mut dyn FnMut(&str)) -> Resul
         Some(path) => path.to_path_buf(),
         None => match std::env::var_os(ENV_COCOLA_MODEL).filter(|v| !v.is_empty()) {
             Some(path) => PathBuf::from(path),
-            None => return default_model::embedded().map(ModelSource::Embedded).ok_or(ModelError::NoDefaultModel),
+            None => {
+                return default_model::embedded()
+                    .map(ModelSource::Embedded)
+                    .ok_or(ModelError::NoDefaultModel)
+            }
         },
     };
     if !is_checkpoint(&path) {

@@ -135,7 +135,10 @@ fn check_kind(kind: InputKind) {
              (ours {forward:.5} / {backward:.5}, reference {:.5} / {:.5})",
             want_scores[0], want_scores[1]
         );
-        assert!(de <= REL && dwe <= REL && ds <= REL, "{name} {mode} differs from the reference network");
+        assert!(
+            de <= REL && dwe <= REL && ds <= REL,
+            "{name} {mode} differs from the reference network"
+        );
     }
 
     // Audio -> our features -> the scorer, both directions.
@@ -148,15 +151,16 @@ fn check_kind(kind: InputKind) {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
-        assert_eq!(sha, rows["audio_sha256"][format!("00-{side}")], "{side}: decoded differently");
+        assert_eq!(
+            sha,
+            rows["audio_sha256"][format!("00-{side}")],
+            "{side}: decoded differently"
+        );
         audio
     };
     let (condition, stem) = (clip("condition"), clip("stem"));
     let mut extractor = Extractor::new(kind);
-    let ours: Vec<f32> = [&condition, &stem]
-        .iter()
-        .flat_map(|a| extractor.extract(a))
-        .collect();
+    let ours: Vec<f32> = [&condition, &stem].iter().flat_map(|a| extractor.extract(a)).collect();
     let feature_db = ours
         .iter()
         .zip(&features)
@@ -176,7 +180,10 @@ fn check_kind(kind: InputKind) {
                 Direction::Symmetric => ((f64::from(want[0]) + f64::from(want[1])) / 2.0) as f32,
             };
             let err = score_error(m.raw, want, scale);
-            println!("{name} {} {direction:?}: {:.5} vs reference {want:.5} ({err:.1e})", m.mode, m.raw);
+            println!(
+                "{name} {} {direction:?}: {:.5} vs reference {want:.5} ({err:.1e})",
+                m.mode, m.raw
+            );
             assert!(err <= REL, "{name} {} {direction:?}: {} vs {want}", m.mode, m.raw);
             assert!(m.fit.is_none(), "an imported model is uncalibrated");
         }
@@ -212,7 +219,10 @@ fn mismatched_tensors_are_listed_all_at_once() {
     };
     let text = err.to_string();
     assert_eq!(problems.len(), 3, "{text}");
-    assert!(text.contains("'layer_norm.bias' is missing (expected shape [512])"), "{text}");
+    assert!(
+        text.contains("'layer_norm.bias' is missing (expected shape [512])"),
+        "{text}"
+    );
     assert!(
         text.contains("'encoder.encoder.model.0._fc.weight' is not a parameter of the COCOLA network"),
         "{text}"
@@ -271,7 +281,10 @@ fn foreign_unsupported_and_malicious_files_are_refused_clearly() {
         assert!(err.to_string().contains(expect), "{name}: {err}");
     }
     let err = read_checkpoint(&dir.path().join("missing.ckpt")).unwrap_err();
-    assert!(matches!(err, ImportError::Io { .. }) && err.to_string().contains("missing.ckpt"), "{err}");
+    assert!(
+        matches!(err, ImportError::Io { .. }) && err.to_string().contains("missing.ckpt"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -287,7 +300,9 @@ fn strided_views_are_read_as_torch_lays_them_out() {
     assert_eq!((t.shape.as_slice(), t.stride.as_slice()), (&[2, 3][..], &[1, 3][..]));
     assert_eq!(torch.read_f32(&t).unwrap(), [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
     let p = &torch.pickle;
-    let proj = p.get(p.get(p.root, "state_dict").unwrap(), "encoder.projection.weight").unwrap();
+    let proj = p
+        .get(p.get(p.root, "state_dict").unwrap(), "encoder.projection.weight")
+        .unwrap();
     let t = torch.tensor(proj).unwrap().unwrap();
     assert_eq!(torch.read_f32(&t).unwrap(), [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
 }
@@ -392,7 +407,10 @@ fn thousands_of_mutated_checkpoints_are_refused_without_a_panic() {
     for _ in 0..2000 {
         let mut e = entries.clone();
         e[pkl].1 = m.mutate(&entries[pkl].1);
-        assert!(!import_bytes(dir.path(), &rezip(&e)), "a mutated tiny checkpoint was accepted");
+        assert!(
+            !import_bytes(dir.path(), &rezip(&e)),
+            "a mutated tiny checkpoint was accepted"
+        );
     }
     // The archive itself mutated: the zip reader and the storages.
     for _ in 0..1000 {
@@ -412,10 +430,7 @@ fn thousands_of_mutated_checkpoints_are_refused_without_a_panic() {
     // Lightning emit), mutated, in an archive without its 60 MB of storages:
     // whatever the mutation leaves readable, a storage is then missing.
     let hps = gunzip("hps.ckpt", dir.path());
-    let entries: Vec<(String, Vec<u8>)> = unzip(&hps)
-        .into_iter()
-        .filter(|(n, _)| !n.contains("/data/"))
-        .collect();
+    let entries: Vec<(String, Vec<u8>)> = unzip(&hps).into_iter().filter(|(n, _)| !n.contains("/data/")).collect();
     let pkl = entries.iter().position(|(n, _)| n.ends_with("data.pkl")).unwrap();
     let mut parsed = 0;
     for _ in 0..500 {

@@ -161,7 +161,9 @@ fn mel_features_match_torchaudio() {
                     }
                 }
             }
-            println!("{case:>14} (mel): {faint} faint values, power difference at most {worst_ratio:.2} of the allowance");
+            println!(
+                "{case:>14} (mel): {faint} faint values, power difference at most {worst_ratio:.2} of the allowance"
+            );
             let loud = report(&format!("{case} (mel)"), &compare(&loud, &expected));
             let faint = (worst_ratio > 1.0).then(|| format!("{case}: faint values differ beyond float32 round-off"));
             loud.or(faint)
@@ -295,5 +297,9 @@ fn extract_into_does_not_allocate() {
         mel.extract_into(&input, &mut out);
         mel.extract_into(&input[..1000], &mut out);
     }
-    assert_eq!(ALLOCATIONS.with(Cell::get) - before, 0, "the mel extract_into allocated");
+    assert_eq!(
+        ALLOCATIONS.with(Cell::get) - before,
+        0,
+        "the mel extract_into allocated"
+    );
 }

@@ -315,7 +315,11 @@ impl Analyzer {
         };
         self.smoothed = Some(smoothed);
         let calibration = model.scorer.model().metadata().calibration.as_ref();
-        let fit = |mode: Mode| calibration.and_then(|c| c.mode(mode)).map(|c| c.fit(smoothed[index(mode)]));
+        let fit = |mode: Mode| {
+            calibration
+                .and_then(|c| c.mode(mode))
+                .map(|c| c.fit(smoothed[index(mode)]))
+        };
         let bar = |mode: Mode| scores.get(mode).map(|_| (smoothed[index(mode)], fit(mode)));
         // A model without HPS has the plain score only, whatever the headline parameter asks.
         let head = if scores.get(settings.headline).is_some() {

@@ -116,7 +116,10 @@ fn a_checkpoint_from_the_picker_is_imported_and_scores_like_cocola() {
     let dir = std::env::temp_dir().join(format!("cocola-plugin-ckpt-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let checkpoint = dir.join("mel.ckpt");
-    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../cocola/tests/fixtures/checkpoint/mel.ckpt.gz");
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../cocola/tests/fixtures/checkpoint/mel.ckpt.gz"
+    );
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(
         &mut flate2::read::GzDecoder::new(std::fs::File::open(fixture).unwrap()),
@@ -166,7 +169,11 @@ fn a_checkpoint_from_the_picker_is_imported_and_scores_like_cocola() {
         assert_close(scores, &reference.score_window(&cond[r.clone()], &stem[r]).unwrap());
     }
     let headline = s.headline.unwrap();
-    assert_eq!(headline.mode, cocola::mode::Mode::Both, "a mel model has no harmonic score");
+    assert_eq!(
+        headline.mode,
+        cocola::mode::Mode::Both,
+        "a mel model has no harmonic score"
+    );
     assert!(s.harmonic.is_none() && s.percussive.is_none());
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -157,7 +157,10 @@ pub fn read_network<R: Read + Seek>(file: &mut TorchFile<R>) -> Result<Network, 
     let present: BTreeSet<&str> = tensors.iter().map(|(n, _)| n.as_str()).collect();
     for param in &expected {
         if !present.contains(param.name.as_str()) {
-            problems.push(format!("'{}' is missing (expected shape {:?})", param.name, param.shape));
+            problems.push(format!(
+                "'{}' is missing (expected shape {:?})",
+                param.name, param.shape
+            ));
         }
     }
     if !problems.is_empty() {
@@ -165,11 +168,7 @@ pub fn read_network<R: Read + Seek>(file: &mut TorchFile<R>) -> Result<Network, 
     }
     // Present, named and shaped: now the values (finite, variances >= 0).
     validate_weights(&arch, &weights).map_err(|e| ImportError::Tensors(vec![e.to_string()]))?;
-    Ok(Network {
-        input,
-        weights,
-        record,
-    })
+    Ok(Network { input, weights, record })
 }
 
 /// The first [`LISTED_PROBLEMS`] problems, and how many more there are.

@@ -43,7 +43,10 @@ pub use lightning::TrainingRecord;
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     #[error("cannot read {}: {source}", .path.display())]
-    Io { path: std::path::PathBuf, source: std::io::Error },
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("not a COCOLA checkpoint: {0}")]
     NotACheckpoint(String),
     #[error("not a readable checkpoint: {0}")]

@@ -54,7 +54,10 @@ pub enum Node {
     Dict(Vec<(NodeId, NodeId)>),
     Set(Vec<NodeId>),
     /// `module.name`, as `GLOBAL` would import it.
-    Global { module: String, name: String },
+    Global {
+        module: String,
+        name: String,
+    },
     /// What `REDUCE`/`NEWOBJ`/`INST`/`OBJ` would have called (`callable`,
     /// with `args`), and what `BUILD`, `SETITEM(S)` and `APPEND(S)` would
     /// have done to the result.
@@ -830,12 +833,17 @@ mod tests {
 
     #[test]
     fn longs_and_protocol_0_numbers() {
-        let p = parse(b"(\x8a\x01\xff\x8a\x02\x00\x01\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x00\x01I42\nI01\nL7L\nF0.25\nt.").unwrap();
+        let p =
+            parse(b"(\x8a\x01\xff\x8a\x02\x00\x01\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x00\x01I42\nI01\nL7L\nF0.25\nt.")
+                .unwrap();
         let v: Vec<&Node> = p.seq(p.root).unwrap().iter().map(|&i| p.node(i)).collect();
         assert_eq!(v[0], &Node::Int(-1));
         assert_eq!(v[1], &Node::Int(256));
         assert!(matches!(v[2], Node::BigInt(_)));
-        assert_eq!(&v[3..], [&Node::Int(42), &Node::Bool(true), &Node::Int(7), &Node::Float(0.25)]);
+        assert_eq!(
+            &v[3..],
+            [&Node::Int(42), &Node::Bool(true), &Node::Int(7), &Node::Float(0.25)]
+        );
     }
 
     #[test]

@@ -154,8 +154,11 @@ impl<R: Read + Seek> TorchFile<R> {
         if !head.starts_with(b"PK\x03\x04") {
             return Err(not("it is not a zip archive, the format torch.save writes"));
         }
-        let mut archive = ZipArchive::new(reader)
-            .map_err(|e| not(&format!("its zip archive is unreadable ({e}); the file may be truncated")))?;
+        let mut archive = ZipArchive::new(reader).map_err(|e| {
+            not(&format!(
+                "its zip archive is unreadable ({e}); the file may be truncated"
+            ))
+        })?;
         let pickles: Vec<String> = archive
             .file_names()
             .filter_map(Result::ok)
@@ -164,13 +167,19 @@ impl<R: Read + Seek> TorchFile<R> {
             .collect();
         let data_pkl = match pickles.as_slice() {
             [one] => one.clone(),
-            [] => return Err(not("the zip archive has no <name>/data.pkl, so torch.save did not write it")),
+            [] => {
+                return Err(not(
+                    "the zip archive has no <name>/data.pkl, so torch.save did not write it",
+                ))
+            }
             _ => return Err(not("the zip archive holds more than one data.pkl")),
         };
         let prefix = data_pkl.trim_end_matches("data.pkl").to_string();
         if let Ok(order) = read_entry(&mut archive, &format!("{prefix}byteorder"), 16) {
             if order != b"little" {
-                return Err(not("its tensors are stored big-endian, which this importer does not read"));
+                return Err(not(
+                    "its tensors are stored big-endian, which this importer does not read",
+                ));
             }
         }
         let bytes = read_entry(&mut archive, &data_pkl, MAX_PICKLE_BYTES)?;
@@ -209,7 +218,10 @@ impl<R: Read + Seek> TorchFile<R> {
             return Err(format!("{rebuild} has {} arguments, expected at least 4", args.len()));
         }
         let Node::PersistentId(pid) = p.node(args[0]) else {
-            return Err(format!("its storage is {}, not a storage reference", p.describe(args[0])));
+            return Err(format!(
+                "its storage is {}, not a storage reference",
+                p.describe(args[0])
+            ));
         };
         let pid = p.seq(*pid).ok_or("its storage reference is not a tuple")?;
         // ('storage', storage type, key, location, numel)
@@ -292,7 +304,11 @@ impl<R: Read + Seek> TorchFile<R> {
 /// arithmetic: a crafted size or stride must not overflow into range).
 fn check_bounds(t: &TensorRef) -> Result<(), String> {
     if t.shape.len() != t.stride.len() {
-        return Err(format!("its size has {} dimensions, its stride {}", t.shape.len(), t.stride.len()));
+        return Err(format!(
+            "its size has {} dimensions, its stride {}",
+            t.shape.len(),
+            t.stride.len()
+        ));
     }
     let len = t
         .shape
@@ -307,7 +323,9 @@ fn check_bounds(t: &TensorRef) -> Result<(), String> {
         .shape
         .iter()
         .zip(&t.stride)
-        .try_fold(t.offset, |at, (&d, &s)| (d - 1).checked_mul(s).and_then(|x| at.checked_add(x)))
+        .try_fold(t.offset, |at, (&d, &s)| {
+            (d - 1).checked_mul(s).and_then(|x| at.checked_add(x))
+        })
         .ok_or("its strides overflow")?;
     if last >= t.storage_len {
         return Err(format!(
@@ -325,14 +343,17 @@ fn read_entry<R: Read + Seek>(archive: &mut ZipArchive<R>, name: &str, limit: u6
         .by_name(name)
         .map_err(|e| bad(format!("cannot read {name} from its zip archive: {e}")))?;
     if entry.size() > limit {
-        return Err(bad(format!("{name} is {} bytes, more than expected ({limit})", entry.size())));
+        return Err(bad(format!(
+            "{name} is {} bytes, more than expected ({limit})",
+            entry.size()
+        )));
     }
     let mut bytes = Vec::with_capacity(entry.size() as usize);
-    entry
-        .by_ref()
-        .take(limit)
-        .read_to_end(&mut bytes)
-        .map_err(|e| bad(format!("cannot read {name} from its zip archive: {e}; the file may be corrupt")))?;
+    entry.by_ref().take(limit).read_to_end(&mut bytes).map_err(|e| {
+        bad(format!(
+            "cannot read {name} from its zip archive: {e}; the file may be corrupt"
+        ))
+    })?;
     Ok(bytes)
 }
 

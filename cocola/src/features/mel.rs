@@ -277,8 +277,13 @@ mod tests {
         let mel = |f: f64| 2595.0 * (1.0 + f / 700.0).log10();
         let centre_mel = mel(60.0) + (mel(7800.0) - mel(60.0)) / 65.0;
         let centre_hz = 700.0 * (10f64.powf(centre_mel / 2595.0) - 1.0);
-        let peak_bin = (0..N_BINS).max_by(|&a, &b| dense[0][a].total_cmp(&dense[0][b])).unwrap();
-        assert!((peak_bin as f64 * 15.625 - centre_hz).abs() <= 15.625, "{peak_bin} vs {centre_hz} Hz");
+        let peak_bin = (0..N_BINS)
+            .max_by(|&a, &b| dense[0][a].total_cmp(&dense[0][b]))
+            .unwrap();
+        assert!(
+            (peak_bin as f64 * 15.625 - centre_hz).abs() <= 15.625,
+            "{peak_bin} vs {centre_hz} Hz"
+        );
     }
 
     #[test]

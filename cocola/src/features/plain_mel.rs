@@ -126,7 +126,9 @@ mod tests {
         let loud = fx.extract(&tone(1000.0, 0.5));
         let quiet = fx.extract(&tone(1000.0, 0.05));
         let band_energy = |x: &[f32], m: usize| x[m * 501 + 250];
-        let peak = (0..64).max_by(|&a, &b| band_energy(&loud, a).total_cmp(&band_energy(&loud, b))).unwrap();
+        let peak = (0..64)
+            .max_by(|&a, &b| band_energy(&loud, a).total_cmp(&band_energy(&loud, b)))
+            .unwrap();
         // 1 kHz sits in the lower middle of a 60-7800 Hz HTK scale (~ band 21).
         assert!((18..=24).contains(&peak), "peak band {peak}");
         // Absolute dB: a tenth of the amplitude is 20 dB less power.
@@ -143,7 +145,9 @@ mod tests {
             .map(|i| 0.5 * (2.0 * std::f32::consts::PI * 500.0 * i as f32 / 16_000.0).cos())
             .collect();
         let out = MelExtractor::new().extract(&cosine);
-        let band = (0..64).max_by(|&a, &b| out[a * 501 + 250].total_cmp(&out[b * 501 + 250])).unwrap();
+        let band = (0..64)
+            .max_by(|&a, &b| out[a * 501 + 250].total_cmp(&out[b * 501 + 250]))
+            .unwrap();
         let edge = out[band * 501] - out[band * 501 + 250];
         assert!(edge.abs() < 0.1, "first frame {edge} dB from the middle one");
     }

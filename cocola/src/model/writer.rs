@@ -190,8 +190,11 @@ fn build_graph(arch: &Architecture, weights: &NamedTensors) -> Result<crate::onn
         g: GraphBuilder::new("cocola"),
         weights,
     };
-    let x =
-        b.g.input(ValueInfoProto::tensor(INPUT_FEATURES, DATA_TYPE_FLOAT, &input_dims(arch.input)))?;
+    let x = b.g.input(ValueInfoProto::tensor(
+        INPUT_FEATURES,
+        DATA_TYPE_FLOAT,
+        &input_dims(arch.input),
+    ))?;
 
     let mut x = b.conv_bn(&arch.stem.0, &arch.stem.1, &x, true)?;
     for block in &arch.blocks {

@@ -82,7 +82,10 @@ pub struct WindowScores {
 impl WindowScores {
     /// Scores of `modes` (in that order) from their raw values.
     pub fn from_raw(modes: &[Mode], raw: &[f32], calibration: Option<&Calibration>) -> Self {
-        assert!(modes.len() == raw.len() && modes.len() <= 3, "one raw score per mode, at most 3");
+        assert!(
+            modes.len() == raw.len() && modes.len() <= 3,
+            "one raw score per mode, at most 3"
+        );
         let placeholder = ModeScore::new(Mode::Both, f32::NAN, None);
         let mut scores = [placeholder; 3];
         for (slot, (&mode, &raw)) in scores.iter_mut().zip(modes.iter().zip(raw)) {

@@ -61,8 +61,8 @@ pub struct ImportArgs {
 }
 
 pub fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
-    let checkpoint = read_checkpoint(&args.checkpoint)
-        .with_context(|| format!("cannot import {}", args.checkpoint.display()))?;
+    let checkpoint =
+        read_checkpoint(&args.checkpoint).with_context(|| format!("cannot import {}", args.checkpoint.display()))?;
     let mut meta = checkpoint.metadata(args.name.as_deref(), args.version.as_deref());
     let record = &checkpoint.origin.record;
     eprintln!(
@@ -138,7 +138,12 @@ fn calibrate(args: &ImportArgs, dir: &std::path::Path, bytes: &[u8], meta: &mut 
         report
             .results
             .iter()
-            .map(|r| (r.mode.name().to_string(), serde_json::json!({ k.to_string(): r.accuracy.accuracy })))
+            .map(|r| {
+                (
+                    r.mode.name().to_string(),
+                    serde_json::json!({ k.to_string(): r.accuracy.accuracy }),
+                )
+            })
             .collect(),
     );
     meta.training["calibration"] = serde_json::json!({

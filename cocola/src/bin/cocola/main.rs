@@ -92,7 +92,9 @@ impl ModelArgs {
 
     /// Where the model comes from (a checkpoint is imported first, once).
     pub fn source(&self) -> anyhow::Result<ModelSource> {
-        Ok(model_source::resolve(self.model.as_deref(), &mut |message| eprintln!("{message}"))?)
+        Ok(model_source::resolve(self.model.as_deref(), &mut |message| {
+            eprintln!("{message}")
+        })?)
     }
 
     /// Loads the model with the ONNX Runtime found as documented, one

@@ -20,13 +20,7 @@ fn fit_text(m: &ModeScore) -> String {
 }
 
 /// The full terminal report of `cocola score`: one row per mode in `modes`.
-pub fn render_pair(
-    condition: &Path,
-    stem: &Path,
-    model: &ModelInfo,
-    modes: &[Mode],
-    report: &PairReport,
-) -> String {
+pub fn render_pair(condition: &Path, stem: &Path, model: &ModelInfo, modes: &[Mode], report: &PairReport) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "condition  {}", condition.display());
     let _ = writeln!(out, "stem       {}", stem.display());
