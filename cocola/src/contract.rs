@@ -70,12 +70,13 @@ pub const MEL_DB_AMIN: f32 = 1e-10;
 
 /// What the encoder sees: which of the paper's two model families a model
 /// belongs to. Recorded in the model file as its `feature.contract`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum InputKind {
     /// Harmonic and percussive log-mel spectrograms (librosa HPSS, dB relative
     /// to each channel's maximum), 2 channels: the paper's HPS models, which
     /// score in three modes.
+    #[default]
     Hps,
     /// One log-mel spectrogram (torchaudio `MelSpectrogram` + `AmplitudeToDB`,
     /// absolute dB), 1 channel: the paper's models "w/o HPS", which have only

@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::ValueEnum;
 use clap::{Args, Parser, Subcommand};
+use cocola::contract::InputKind;
 use cocola_trainer::data::sampler::Masks;
 use cocola_trainer::data::source::DatasetSpec;
 use cocola_trainer::train::config::{InitFrom, LrSchedule, TrainConfig};
@@ -178,10 +180,15 @@ struct TrainArgs {
     /// reference's 0.05 starts with logits of std ~10; ~0.002 near 1).
     #[arg(long, default_value_t = cocola_trainer::model::params::W_INIT_STD)]
     w_init_std: f64,
+    /// Model input: hps (harmonic/percussive log-mel, 2 channels, the
+    /// paper's default) or mel (one log-mel channel, the paper's "w/o HPS").
+    #[arg(long, default_value = "hps", value_name = "KIND")]
+    input: InputKind,
     /// Channel masks: per-pair (the reference), per-batch (the mask cannot
-    /// tell pairs apart) or off.
-    #[arg(long, value_enum, default_value_t = Masks::PerPair)]
-    masks: Masks,
+    /// tell pairs apart) or off [default: per-pair; off for --input mel,
+    /// which has one channel to mask].
+    #[arg(long, value_enum)]
+    masks: Option<Masks>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Largest overlap ratio r between windows of one track in a batch.
@@ -238,7 +245,16 @@ impl TrainArgs {
         c.warmup_steps = self.warmup_steps;
         c.lr_schedule = self.lr_schedule;
         c.w_init_std = self.w_init_std;
-        c.masks = self.masks;
+        c.input = self.input;
+        c.masks = match (self.input, self.masks) {
+            (InputKind::Hps, masks) => masks.unwrap_or(Masks::PerPair),
+            (InputKind::Mel, None | Some(Masks::Off)) => Masks::Off,
+            (InputKind::Mel, Some(m)) => anyhow::bail!(
+                "--masks {} needs the two channels of --input hps; a mel model has one (use --masks off)",
+                m.to_possible_value()
+                    .map_or("?".to_string(), |v| v.get_name().to_string())
+            ),
+        };
         c.seed = self.seed;
         c.max_overlap = self.max_overlap;
         c.single_stem = self.single_stem;
@@ -254,7 +270,11 @@ impl TrainArgs {
         c.torch_threads = self.torch_threads;
         c.feature_cache = self.feature_cache;
         c.feature_cache_max_gb = self.feature_cache_max_gb;
-        c.init_from = self.init_from.as_deref().map(InitFrom::read).transpose()?;
+        c.init_from = self
+            .init_from
+            .as_deref()
+            .map(|p| InitFrom::read(p, c.input))
+            .transpose()?;
         Ok((c, self.resume))
     }
 }

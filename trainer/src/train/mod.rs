@@ -16,7 +16,7 @@ pub mod validation;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use cocola::contract::FEATURE_SHAPE;
+use cocola::contract::InputKind;
 use cocola::model::arch::Architecture;
 use indicatif::{ProgressBar, ProgressStyle};
 use tch::{Device, Tensor};
@@ -62,14 +62,10 @@ pub fn device_name(d: Device) -> String {
     }
 }
 
-/// Features of a batch as the two `[K, 2, 64, 501]` tensors on `device`.
+/// Features of a batch as the two `[K, channels, 64, 501]` tensors on `device`.
 pub fn batch_tensors(batch: &Batch, device: Device) -> (Tensor, Tensor) {
-    let shape = [
-        batch.k as i64,
-        FEATURE_SHAPE[0] as i64,
-        FEATURE_SHAPE[1] as i64,
-        FEATURE_SHAPE[2] as i64,
-    ];
+    let [c, h, w] = batch.input.feature_shape();
+    let shape = [batch.k as i64, c as i64, h as i64, w as i64];
     let t = |x: &[f32]| Tensor::from_slice(x).reshape(shape).to_device(device);
     (t(&batch.anchors), t(&batch.positives))
 }
@@ -117,6 +113,11 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
         cfg.batch >= 2,
         "the batch size K must be at least 2 (one positive, one negative)"
     );
+    anyhow::ensure!(
+        cfg.input == InputKind::Hps || cfg.masks == crate::data::sampler::Masks::Off,
+        "channel masks need the two channels of an HPS model; a {} model has one (masks off)",
+        cfg.input
+    );
     if cfg.torch_threads > 0 {
         tch::set_num_threads(cfg.torch_threads as i32);
     }
@@ -143,7 +144,7 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
     }
 
     tch::manual_seed(cfg.seed as i64);
-    let arch = Architecture::cocola();
+    let arch = Architecture::for_input(cfg.input);
     let resumed_from = if resume { checkpoint::latest(&ckpt_dir) } else { None };
     if resume && resumed_from.is_none() {
         eprintln!("no checkpoint in {}; starting from scratch", ckpt_dir.display());
@@ -191,6 +192,7 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
         Some(dir) => Some(std::sync::Arc::new(FeatureCache::open(
             dir,
             cfg.feature_cache_max_gb.saturating_mul(1 << 30),
+            cfg.input,
         )?)),
         None => None,
     };
@@ -204,6 +206,7 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
             sampler.masks = crate::data::sampler::Masks::Off;
             sampler.noise_std = 0.0;
             let source = Source {
+                input: cfg.input,
                 store: v.store.clone(),
                 pools: v.pools.clone(),
                 config: sampler,
@@ -228,6 +231,7 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
     };
 
     let source = Source {
+        input: cfg.input,
         store: train.store.clone(),
         pools: train.pools.clone(),
         config: cfg.sampler(),
