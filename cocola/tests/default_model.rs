@@ -99,7 +99,12 @@ fn coherent_pairs_score_above_shuffled_pairs() {
         .collect();
     let scores = scorer.score_windows(&pairs).unwrap();
     let n = clips.len();
-    let raw = |c: usize, s: usize| scores[c * n + s].get(Mode::Both).raw;
+    let raw = |c: usize, s: usize| {
+        scores[c * n + s]
+            .get(Mode::Both)
+            .expect("every model has the plain score")
+            .raw
+    };
 
     // Every condition against its own stem and each of the other clips'
     // stems, and every stem against its own condition and the others': the

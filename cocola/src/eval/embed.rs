@@ -87,8 +87,13 @@ pub struct WindowEmbedder<'a, E: Encoder> {
 }
 
 impl<'a, E: Encoder> WindowEmbedder<'a, E> {
-    pub fn new(encoder: &'a mut E, cache: &'a EmbeddingCache, modes: &[Mode]) -> Self {
-        Self {
+    /// Fails if a mode needs channels the encoder's input does not have (a
+    /// model without HPS has the plain score only).
+    pub fn new(encoder: &'a mut E, cache: &'a EmbeddingCache, modes: &[Mode]) -> Result<Self, ModelError> {
+        for &mode in modes {
+            encoder.input().check_mode(mode).map_err(ModelError::BadInput)?;
+        }
+        Ok(Self {
             encoder,
             cache,
             modes: modes.to_vec(),
@@ -97,7 +102,7 @@ impl<'a, E: Encoder> WindowEmbedder<'a, E> {
             groups: HashMap::new(),
             batch: Vec::new(),
             stats: EmbedStats::default(),
-        }
+        })
     }
 
     pub fn stats(&self) -> EmbedStats {
@@ -315,6 +320,7 @@ mod tests {
         let refs: Vec<&[f32]> = windows.iter().map(Vec::as_slice).collect();
         let mut fake = Fake::default();
         let first = WindowEmbedder::new(&mut fake, &cache, &Mode::ALL)
+            .unwrap()
             .embed_now([1; 32], &refs)
             .unwrap();
         assert_eq!(first.batch, 21);
@@ -331,7 +337,7 @@ mod tests {
         }
         // Same windows again, a fresh embedder: all from the cache file.
         let mut fake = Fake::default();
-        let mut embedder = WindowEmbedder::new(&mut fake, &cache, &Mode::ALL);
+        let mut embedder = WindowEmbedder::new(&mut fake, &cache, &Mode::ALL).unwrap();
         let again = embedder.embed_now([1; 32], &refs).unwrap();
         assert_eq!(embedder.stats().cached_rows, 21);
         assert_eq!(embedder.stats().encoder_rows, 0);
@@ -340,6 +346,7 @@ mod tests {
         // Another mode subset reuses the entries it shares.
         let mut fake = Fake::default();
         let harmonic = WindowEmbedder::new(&mut fake, &cache, &[Mode::Harmonic])
+            .unwrap()
             .embed_now([1; 32], &refs[..2])
             .unwrap();
         assert_eq!(fake.rows, 0);
@@ -354,7 +361,7 @@ mod tests {
         let mut got = Vec::new();
         {
             let mut sink = |slot: usize, m: usize, f: &[f32], _: &[f32]| got.push((slot, m, f[0]));
-            let mut embedder = WindowEmbedder::new(&mut fake, &cache, &[Mode::Both]);
+            let mut embedder = WindowEmbedder::new(&mut fake, &cache, &[Mode::Both]).unwrap();
             for g in 0..5u8 {
                 embedder.open_group([g; 32]);
                 for i in 0..3 {

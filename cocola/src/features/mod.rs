@@ -36,6 +36,8 @@ mod transpose;
 
 use std::cell::RefCell;
 
+pub(crate) use stft::periodic_hann;
+
 use crate::contract::{InputKind, FEATURE_LEN, N_BINS, N_CHANNELS, N_FRAMES, N_MELS, WINDOW_SAMPLES};
 pub use plain_mel::MelExtractor;
 
