@@ -396,7 +396,7 @@ fn import_bytes(dir: &Path, bytes: &[u8]) -> bool {
 #[test]
 fn thousands_of_mutated_checkpoints_are_refused_without_a_panic() {
     let dir = tempfile::tempdir().unwrap();
-    let mut m = Mutator(0xC0C0_1A);
+    let mut m = Mutator(0x00C0_C01A);
     let tiny = fixture("tiny.ckpt");
     let whole = std::fs::read(&tiny).unwrap();
     let entries = unzip(&tiny);

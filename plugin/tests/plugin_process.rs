@@ -148,7 +148,7 @@ fn a_checkpoint_from_the_picker_is_imported_and_scores_like_cocola() {
     host.activate(16_000.0, 1024, ProcessMode::Offline, MONO_WITH_SIDECHAIN);
     let stem = signal(16_000.0, 6.0, 31, 0.5);
     let cond = signal(16_000.0, 6.0, 32, 0.5);
-    host.run(&[stem.clone()], &[cond.clone()], &[1024]);
+    host.run(std::slice::from_ref(&stem), std::slice::from_ref(&cond), &[1024]);
     let s = host.finish();
 
     let info = s.model.clone().expect("the checkpoint loaded");

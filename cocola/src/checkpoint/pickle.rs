@@ -436,7 +436,7 @@ impl<'a> Machine<'a> {
     }
 
     fn pairs(&self, flat: Vec<NodeId>) -> Result<Vec<(NodeId, NodeId)>, PickleError> {
-        if flat.len() % 2 != 0 {
+        if !flat.len().is_multiple_of(2) {
             return Err(self.malformed("an odd number of values for dict items"));
         }
         Ok(flat.chunks_exact(2).map(|p| (p[0], p[1])).collect())

@@ -188,7 +188,8 @@ pub(crate) fn htk_mel_weights() -> DenseBank {
             all_freqs
                 .iter()
                 .map(|&f| {
-                    let down = (-1.0f32 * (f_pts[m] - f)) / f_diff[m];
+                    // torchaudio writes `-1.0 * x`: the same value.
+                    let down = -(f_pts[m] - f) / f_diff[m];
                     let up = (f_pts[m + 2] - f) / f_diff[m + 1];
                     0.0f32.max(down.min(up))
                 })
