@@ -307,6 +307,17 @@ fn strided_views_are_read_as_torch_lays_them_out() {
     assert_eq!(torch.read_f32(&t).unwrap(), [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
 }
 
+#[test]
+fn a_parameter_wrapping_itself_is_refused_not_followed_forever() {
+    // p = torch._utils._rebuild_parameter(*L) with L = [p]: a loop through
+    // a list the pickle mutates after the call.
+    let pickle = b"\x80\x02ctorch._utils\n_rebuild_parameter\nq\x00]q\x01Rq\x02h\x01h\x02a0.";
+    let archive = rezip(&[("x/data.pkl".to_string(), pickle.to_vec())]);
+    let torch = TorchFile::open(std::io::Cursor::new(archive), b"PK\x03\x04").unwrap();
+    let err = torch.tensor(torch.pickle.root).unwrap().unwrap_err();
+    assert!(err.contains("wrapped in itself"), "{err}");
+}
+
 // ---------------------------------------------------------------------------
 // Fuzz: mutated checkpoints are refused with an error, never a panic.
 // ---------------------------------------------------------------------------

@@ -182,6 +182,7 @@ fn summarize(mut problems: Vec<String>) -> Vec<String> {
 }
 
 fn lightning_record(p: &Pickle, root: NodeId) -> TrainingRecord {
+    let mut budget = JSON_BUDGET;
     TrainingRecord {
         epoch: p.get(root, "epoch").and_then(|n| p.int(n)),
         global_step: p.get(root, "global_step").and_then(|n| p.int(n)),
@@ -191,7 +192,7 @@ fn lightning_record(p: &Pickle, root: NodeId) -> TrainingRecord {
             .map(str::to_string),
         hyper_parameters: p
             .get(root, "hyper_parameters")
-            .map_or(serde_json::Value::Null, |h| to_json(p, h, 0)),
+            .map_or(serde_json::Value::Null, |h| to_json(p, h, 0, &mut budget)),
         layout: "lightning",
     }
 }
@@ -235,12 +236,19 @@ fn enum_text(p: &Pickle, id: NodeId) -> Option<&str> {
     }
 }
 
+/// Values [`to_json`] renders at most.
+const JSON_BUDGET: usize = 2_000;
+
 /// A JSON rendering of a (small) pickled value, for the metadata: numbers,
 /// strings and containers as themselves, enum members as their value,
-/// tensors and other objects as a description. Depth-limited (a pickle may
-/// nest or share without end).
-fn to_json(p: &Pickle, id: NodeId, depth: usize) -> serde_json::Value {
+/// tensors and other objects as a description. Limited in depth and in the
+/// values rendered (`budget`): a pickle may nest, share or loop without end.
+fn to_json(p: &Pickle, id: NodeId, depth: usize, budget: &mut usize) -> serde_json::Value {
     use serde_json::Value as J;
+    if *budget == 0 {
+        return J::String("...".into());
+    }
+    *budget -= 1;
     if depth > 8 {
         return J::String("...".into());
     }
@@ -251,23 +259,55 @@ fn to_json(p: &Pickle, id: NodeId, depth: usize) -> serde_json::Value {
         Node::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
         Node::Str(s) => J::String(s.clone()),
         Node::Tuple(v) | Node::List(v) | Node::Set(v) => {
-            J::Array(v.iter().take(64).map(|&x| to_json(p, x, depth + 1)).collect())
+            let mut items = Vec::new();
+            for &x in v.iter().take(64) {
+                if *budget == 0 {
+                    items.push(J::String("...".into()));
+                    break;
+                }
+                items.push(to_json(p, x, depth + 1, budget));
+            }
+            J::Array(items)
         }
-        Node::Dict(_) | Node::Object { .. } if p.entries(id).is_some_and(|e| !e.is_empty()) => J::Object(
-            p.entries(id)
-                .unwrap_or_default()
-                .iter()
-                .take(64)
-                .map(|&(k, v)| {
-                    let key = p.str(k).map_or_else(|| p.describe(k), str::to_string);
-                    (key, to_json(p, v, depth + 1))
-                })
-                .collect(),
-        ),
+        Node::Dict(_) | Node::Object { .. } if p.entries(id).is_some_and(|e| !e.is_empty()) => {
+            let mut fields = serde_json::Map::new();
+            for &(k, v) in p.entries(id).unwrap_or_default().iter().take(64) {
+                if *budget == 0 {
+                    fields.insert("...".into(), J::String("...".into()));
+                    break;
+                }
+                let key = p.str(k).map_or_else(|| p.describe(k), str::to_string);
+                fields.insert(key, to_json(p, v, depth + 1, budget));
+            }
+            J::Object(fields)
+        }
         Node::Object { .. } => match enum_text(p, id) {
             Some(value) => J::String(value.to_string()),
             None => J::String(p.describe(id)),
         },
         _ => J::String(p.describe(id)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkpoint::pickle::parse;
+
+    #[test]
+    fn rendering_a_value_that_shares_itself_stays_bounded() {
+        // x = [[...]] shared 64 times per level, 9 levels deep: 64^9 paths.
+        let mut data = b"\x80\x02N".to_vec();
+        for _ in 0..9 {
+            data.extend_from_slice(b"q\x00(");
+            data.extend(std::iter::repeat_n(&b"h\x00"[..], 64).flatten());
+            data.push(b'l');
+        }
+        data.push(b'.');
+        let p = parse(&data).unwrap();
+        let mut budget = JSON_BUDGET;
+        let json = to_json(&p, p.root, 0, &mut budget);
+        assert_eq!(budget, 0);
+        assert!(json.to_string().len() < 100_000);
     }
 }

@@ -34,9 +34,11 @@ use std::collections::HashMap;
 /// Index of a node in [`Pickle::nodes`].
 pub type NodeId = usize;
 
-/// Nodes a pickle may create: far above any checkpoint's (the reference
-/// checkpoint's data.pkl makes ~20 000), far below what would exhaust memory.
-const MAX_NODES: usize = 20_000_000;
+/// Nodes a pickle may create, and values it may have on its stack at once:
+/// far above any checkpoint's (the reference checkpoint's data.pkl makes
+/// ~20 000 nodes), far below what would exhaust memory.
+const MAX_NODES: usize = 5_000_000;
+const MAX_STACK: usize = 5_000_000;
 
 /// One value of the pickle, inert.
 #[derive(Clone, Debug, PartialEq)]
@@ -87,7 +89,7 @@ pub enum PickleError {
          refusing the file (a checkpoint written by torch.save never does this)"
     )]
     Dangerous { module: String, name: String },
-    #[error("the pickle is too large or too deeply shared (more than {MAX_NODES} values)")]
+    #[error("the pickle is too large (more than {MAX_NODES} values, or {MAX_STACK} at once)")]
     TooLarge,
 }
 
@@ -346,7 +348,14 @@ impl<'a> Machine<'a> {
 
     fn push(&mut self, node: Node) -> Result<(), PickleError> {
         let id = self.add(node)?;
-        self.stack.push(Slot::Value(id));
+        self.push_slot(Slot::Value(id))
+    }
+
+    fn push_slot(&mut self, slot: Slot) -> Result<(), PickleError> {
+        if self.stack.len() >= MAX_STACK {
+            return Err(PickleError::TooLarge);
+        }
+        self.stack.push(slot);
         Ok(())
     }
 
@@ -641,7 +650,7 @@ impl<'a> Machine<'a> {
                 }
 
                 // Stack.
-                b'(' => self.stack.push(Slot::Mark),
+                b'(' => self.push_slot(Slot::Mark)?,
                 b'0' => {
                     self.stack
                         .pop()
@@ -652,7 +661,7 @@ impl<'a> Machine<'a> {
                 }
                 b'2' => {
                     let top = self.top()?;
-                    self.stack.push(Slot::Value(top));
+                    self.push_slot(Slot::Value(top))?;
                 }
 
                 // Memo.
@@ -677,17 +686,17 @@ impl<'a> Machine<'a> {
                     let line = self.line()?;
                     let key = line.parse().map_err(|_| self.malformed("GET needs a number"))?;
                     let id = self.memo_get(key)?;
-                    self.stack.push(Slot::Value(id));
+                    self.push_slot(Slot::Value(id))?;
                 }
                 b'h' => {
                     let key = self.byte()?;
                     let id = self.memo_get(u64::from(key))?;
-                    self.stack.push(Slot::Value(id));
+                    self.push_slot(Slot::Value(id))?;
                 }
                 b'j' => {
                     let key = self.u32()?;
                     let id = self.memo_get(u64::from(key))?;
-                    self.stack.push(Slot::Value(id));
+                    self.push_slot(Slot::Value(id))?;
                 }
 
                 // Globals and calls: recorded, never performed.

@@ -20,7 +20,10 @@ use super::pickle::{self, Node, NodeId, Pickle};
 use super::ImportError;
 
 /// The largest `data.pkl` read (the reference checkpoint's is ~120 kB).
-const MAX_PICKLE_BYTES: u64 = 256 << 20;
+const MAX_PICKLE_BYTES: u64 = 64 << 20;
+/// What is reserved before reading an entry: its declared size, at most
+/// this (a crafted header may claim any size; the real bytes grow the buffer).
+const MAX_RESERVE: u64 = 16 << 20;
 /// The largest tensor read (the largest COCOLA tensor has 655 360 values).
 const MAX_TENSOR_VALUES: usize = 1 << 28;
 
@@ -194,6 +197,15 @@ impl<R: Read + Seek> TorchFile<R> {
     /// The tensor `node` is, if it is one: `Some(Err)` for a tensor whose
     /// description is broken, `None` for anything that is not a tensor.
     pub fn tensor(&self, node: NodeId) -> Option<Result<TensorRef, String>> {
+        self.tensor_within(node, 0)
+    }
+
+    /// [`Self::tensor`], `depth` wrappers deep: a parameter wraps one tensor,
+    /// and a crafted file must not send this round a cycle forever.
+    fn tensor_within(&self, node: NodeId, depth: usize) -> Option<Result<TensorRef, String>> {
+        if depth > 2 {
+            return Some(Err("its tensor is wrapped in itself".into()));
+        }
         let p = &self.pickle;
         let Node::Object { callable, args, .. } = p.node(node) else {
             return None;
@@ -205,7 +217,7 @@ impl<R: Read + Seek> TorchFile<R> {
         let args = p.seq(*args)?;
         match name {
             // (tensor, requires_grad, hooks[, state])
-            "_rebuild_parameter" | "_rebuild_parameter_with_state" => self.tensor(*args.first()?),
+            "_rebuild_parameter" | "_rebuild_parameter_with_state" => self.tensor_within(*args.first()?, depth + 1),
             "_rebuild_tensor_v2" | "_rebuild_tensor" | "_rebuild_tensor_v3" => Some(self.tensor_args(name, args)),
             _ => None,
         }
@@ -314,7 +326,7 @@ fn check_bounds(t: &TensorRef) -> Result<(), String> {
         .shape
         .iter()
         .try_fold(1usize, |n, &d| n.checked_mul(d))
-        .filter(|&n| n <= MAX_TENSOR_VALUES)
+        .filter(|&n| n <= MAX_TENSOR_VALUES && t.storage_len <= MAX_TENSOR_VALUES)
         .ok_or("it is impossibly large")?;
     if len == 0 {
         return Ok(());
@@ -348,7 +360,7 @@ fn read_entry<R: Read + Seek>(archive: &mut ZipArchive<R>, name: &str, limit: u6
             entry.size()
         )));
     }
-    let mut bytes = Vec::with_capacity(entry.size() as usize);
+    let mut bytes = Vec::with_capacity(entry.size().min(MAX_RESERVE) as usize);
     entry.by_ref().take(limit).read_to_end(&mut bytes).map_err(|e| {
         bad(format!(
             "cannot read {name} from its zip archive: {e}; the file may be corrupt"
@@ -395,5 +407,9 @@ mod tests {
         assert!(check_bounds(&view(usize::MAX, &[2], &[1], 10)).is_err());
         assert!(check_bounds(&view(0, &[1 << 40, 1 << 40], &[1, 1], 10)).is_err());
         assert!(check_bounds(&view(0, &[2, 2], &[1], 10)).is_err());
+        assert!(
+            check_bounds(&view(0, &[2], &[1], usize::MAX)).is_err(),
+            "a storage of impossible size"
+        );
     }
 }
