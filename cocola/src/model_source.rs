@@ -1,5 +1,5 @@
 //! Which model to run and where its bytes come from: the one resolver the
-//! CLI, the plugin and the Python binding share.
+//! CLI and the plugin share (every front end should use it).
 //!
 //! Order: an explicit path (`--model`, the plugin's picker), then
 //! `COCOLA_MODEL`, then the default model embedded at build time
@@ -77,7 +77,7 @@ impl ModelSource {
         Ok(hex(&Sha256::digest(&bytes)))
     }
 
-    /// What the CLI, the plugin and the Python binding show about a model
+    /// What the front ends show about a model
     /// loaded from here.
     pub fn info(&self, metadata: &ModelMetadata) -> Result<ModelInfo, ModelError> {
         Ok(ModelInfo {
