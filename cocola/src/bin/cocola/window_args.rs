@@ -22,7 +22,7 @@ pub struct WindowArgs {
     #[arg(long = "silence-db", default_value_t = -60.0, value_name = "DBFS", allow_negative_numbers = true)]
     pub silence_db: f32,
     /// Windowing preset: `published` = --hop 2.5 and no window skipped as silent, as published
-    /// evaluations with COCOLA compute it (overrides --hop and --silence-db).
+    /// evaluations with COCOLA compute it (not combined with --hop or --silence-db).
     #[arg(long, value_enum, value_name = "PRESET", conflicts_with_all = ["hop", "silence_db"])]
     pub protocol: Option<Protocol>,
 }
