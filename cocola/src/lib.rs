@@ -8,8 +8,10 @@
 //! - [`features`]: the model's input (harmonic/percussive or plain log-mel), identical to the reference.
 //! - [`model`]: the EfficientNet-B0 encoder as an ONNX file — writing, loading, running.
 //! - [`checkpoint`]: the authors' PyTorch Lightning checkpoints, imported as model files.
-//! - [`score`]: COCOLA scores per mode, over sliding windows, calibrated for people.
-//! - [`eval`]: offline evaluation of whole sets (paper Tables I-III).
+//! - [`score`]: COCOLA scores per mode, over sliding windows, calibrated for people;
+//!   ranking candidate stems ([`score::rank`]).
+//! - [`eval`]: offline evaluation of whole sets (paper Tables I-III), sharded or not.
+//! - [`visual`]: charts (PNG/SVG) and self-contained HTML reports.
 
 pub mod atomic_file;
 pub mod audio;
@@ -30,3 +32,4 @@ pub mod perturb;
 pub mod score;
 pub mod seeded;
 pub mod user_cache;
+pub mod visual;

@@ -13,7 +13,7 @@
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::checkpoint::{read_checkpoint, sha256_file};
@@ -92,15 +92,21 @@ impl ModelSource {
     }
 }
 
-/// A model as the user sees it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// A model as the user sees it, and as a sharded evaluation's part files
+/// record it (what identifies the model there: name, version, SHA-256 and
+/// whether it is calibrated; the rest is description and may differ between
+/// machines, e.g. the path).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelInfo {
     pub name: String,
     pub version: String,
+    #[serde(default)]
     pub description: String,
     /// HPS (2 channels, three modes) or mel (1 channel, the plain score only).
+    #[serde(default)]
     pub input: InputKind,
     /// The path, "X.ckpt (imported)" or "default (embedded)".
+    #[serde(default)]
     pub source: String,
     /// SHA-256 of the model file.
     pub sha256: String,

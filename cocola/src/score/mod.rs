@@ -16,11 +16,11 @@
 //! model's calibration was measured in the one direction, so symmetric
 //! scores carry no fit.
 
+pub mod rank;
 pub mod windows;
 
 use rayon::prelude::*;
-use serde::ser::SerializeStruct;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::calibration::{Calibration, Verdict};
 use crate::contract::{InputKind, SAMPLE_RATE, WINDOW_SAMPLES};
@@ -31,7 +31,7 @@ pub use windows::WindowOptions;
 use windows::{level_is_silent, window_level_dbfs, window_slice, window_starts};
 
 /// Which way the bilinear score is read (see the module documentation).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Direction {
     /// `f(condition)^T W f(stem)`: the paper's score, calibrated.
@@ -48,7 +48,7 @@ pub enum Direction {
 const WINDOWS_PER_RUN: usize = 1;
 
 /// The score of one mode.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModeScore {
     pub mode: Mode,
     /// Raw bilinear COCOLA score f(condition)^T W f(stem).
@@ -72,8 +72,10 @@ impl ModeScore {
 
 /// The scores of every mode the model has, in [`Mode::ALL`] order: three
 /// for an HPS model, `both` alone for a mel model. `Copy`, so the plugin can
-/// keep a timeline of them without allocating.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// keep a timeline of them without allocating. In JSON (reports, part
+/// files): `{"modes": [...]}`.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[serde(into = "ModeList", try_from = "ModeList")]
 pub struct WindowScores {
     scores: [ModeScore; 3],
     len: usize,
@@ -109,16 +111,44 @@ impl WindowScores {
     }
 }
 
-impl Serialize for WindowScores {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("WindowScores", 1)?;
-        s.serialize_field("modes", self.modes())?;
-        s.end()
+impl PartialEq for WindowScores {
+    /// Equal when the model's modes score the same (the unused slots hold nothing).
+    fn eq(&self, other: &Self) -> bool {
+        self.modes() == other.modes()
+    }
+}
+
+/// [`WindowScores`] as it is written.
+#[derive(Serialize, Deserialize)]
+struct ModeList {
+    modes: Vec<ModeScore>,
+}
+
+impl From<WindowScores> for ModeList {
+    fn from(w: WindowScores) -> Self {
+        ModeList {
+            modes: w.modes().to_vec(),
+        }
+    }
+}
+
+impl TryFrom<ModeList> for WindowScores {
+    type Error = String;
+    fn try_from(list: ModeList) -> Result<Self, String> {
+        if list.modes.is_empty() || list.modes.len() > 3 {
+            return Err(format!("{} mode scores, expected 1 to 3", list.modes.len()));
+        }
+        let mut scores = [list.modes[0]; 3];
+        scores[..list.modes.len()].copy_from_slice(&list.modes);
+        Ok(WindowScores {
+            scores,
+            len: list.modes.len(),
+        })
     }
 }
 
 /// What happened to one window.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "lowercase")]
 pub enum WindowOutcome {
     Scored(WindowScores),
@@ -130,23 +160,34 @@ pub enum WindowOutcome {
 }
 
 /// One window of a pair's timeline.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WindowReport {
     pub start_seconds: f64,
     pub end_seconds: f64,
+    /// RMS level of each side; -inf (JSON `null`) for digital silence.
+    #[serde(deserialize_with = "level_from_json")]
     pub condition_dbfs: f32,
+    #[serde(deserialize_with = "level_from_json")]
     pub stem_dbfs: f32,
     pub outcome: WindowOutcome,
 }
 
 /// The whole result for a pair of signals.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PairReport {
     pub duration_seconds: f64,
     pub windows: Vec<WindowReport>,
     /// Mean raw score per mode over the scored windows, calibrated; `None`
     /// when every window was silent.
     pub aggregate: Option<WindowScores>,
+}
+
+/// JSON has no infinities: serde_json writes the -inf level of a silent
+/// window (or the -inf threshold of `--protocol published`) as `null`, so
+/// `null` reads back as -inf (a report read from JSON equals the one
+/// written, bit for bit).
+pub fn level_from_json<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f32, D::Error> {
+    Ok(Option::<f32>::deserialize(deserializer)?.unwrap_or(f32::NEG_INFINITY))
 }
 
 impl PairReport {
@@ -393,6 +434,9 @@ mod tests {
         assert!(both.get(Mode::Harmonic).is_none());
         let json = serde_json::to_value(both).unwrap();
         assert_eq!(json["modes"].as_array().unwrap().len(), 1);
+        assert_eq!(serde_json::from_value::<WindowScores>(json).unwrap(), both);
+        let none = serde_json::json!({ "modes": [] });
+        assert!(serde_json::from_value::<WindowScores>(none).is_err());
         let all = WindowScores::from_raw(&Mode::ALL, &[1.0, 2.0, 3.0], None);
         assert_eq!(all.get(Mode::Percussive).unwrap().raw, 3.0);
     }

@@ -13,7 +13,7 @@ use cocola::eval::cache::EmbeddingCache;
 use cocola::eval::submix::{evaluate_submixes, SubmixOptions};
 use cocola::model::{write_model, write_model_file, LoadOptions, Model, ModelMetadata};
 
-use crate::eval_cmd::Bars;
+use crate::bars::Bars;
 
 #[derive(Args)]
 #[command(

@@ -7,7 +7,7 @@ use cocola::mode::Mode;
 use cocola::model_source::ModelInfo;
 use cocola::score::{ModeScore, PairReport, WindowOutcome};
 
-fn clock(seconds: f64) -> String {
+pub fn clock(seconds: f64) -> String {
     let s = seconds.max(0.0);
     format!("{}:{:04.1}", (s / 60.0).floor() as u64, s % 60.0)
 }

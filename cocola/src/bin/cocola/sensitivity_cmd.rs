@@ -15,7 +15,9 @@ use cocola::model::Model;
 use cocola::model_source::ModelInfo;
 use serde::Serialize;
 
-use crate::eval_cmd::{open_cache, real_time_factor, Bars, EvalArgs, EXIT_SOME_FAILED};
+use crate::bars::Bars;
+use crate::eval_cmd::{open_cache, EvalArgs};
+use crate::eval_output::{real_time_factor, EXIT_SOME_FAILED};
 
 /// Anchors when `--anchors` is not given: a win rate near 90 % is then known
 /// to about +-3.5 points (95 %).
