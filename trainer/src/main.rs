@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::ValueEnum;
 use clap::{Args, Parser, Subcommand};
+use cocola::contract::InputKind;
 use cocola_trainer::data::sampler::Masks;
 use cocola_trainer::data::source::DatasetSpec;
 use cocola_trainer::train::config::{InitFrom, LrSchedule, TrainConfig};
@@ -114,10 +116,26 @@ struct TrainArgs {
     /// reference's 0.05 starts with logits of std ~10; ~0.002 near 1).
     #[arg(long, default_value_t = cocola_trainer::model::params::W_INIT_STD)]
     w_init_std: f64,
+    /// Model input: hps (harmonic/percussive log-mel, 2 channels, the
+    /// paper's default) or mel (one log-mel channel, the paper's "w/o HPS").
+    #[arg(long, default_value = "hps", value_name = "KIND")]
+    input: InputKind,
     /// Channel masks: per-pair (the reference), per-batch (the mask cannot
-    /// tell pairs apart) or off.
-    #[arg(long, value_enum, default_value_t = Masks::PerPair)]
-    masks: Masks,
+    /// tell pairs apart) or off [default: per-pair; off for --input mel,
+    /// which has one channel to mask].
+    #[arg(long, value_enum)]
+    masks: Option<Masks>,
+    /// Share of pairs (0-1) that also get a hard negative made from their
+    /// positive: transposed (harmonic and both masks), shifted off the beat
+    /// or stretched (percussive and both), contrasted with every anchor of
+    /// the batch. 0 is the paper's objective.
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = share)]
+    hard_negatives: f64,
+    /// At each validation, also run the sensitivity test (transposed,
+    /// shifted, foreign stems; `cocola eval --sensitivity`) on this many
+    /// anchors of the validation split; 0 turns it off.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    sensitivity_anchors: usize,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Largest overlap ratio r between windows of one track in a batch.
@@ -174,7 +192,18 @@ impl TrainArgs {
         c.warmup_steps = self.warmup_steps;
         c.lr_schedule = self.lr_schedule;
         c.w_init_std = self.w_init_std;
-        c.masks = self.masks;
+        c.input = self.input;
+        c.masks = match (self.input, self.masks) {
+            (InputKind::Hps, masks) => masks.unwrap_or(Masks::PerPair),
+            (InputKind::Mel, None | Some(Masks::Off)) => Masks::Off,
+            (InputKind::Mel, Some(m)) => anyhow::bail!(
+                "--masks {} needs the two channels of --input hps; a mel model has one (use --masks off)",
+                m.to_possible_value()
+                    .map_or("?".to_string(), |v| v.get_name().to_string())
+            ),
+        };
+        c.hard_negatives = self.hard_negatives;
+        c.sensitivity_anchors = self.sensitivity_anchors;
         c.seed = self.seed;
         c.max_overlap = self.max_overlap;
         c.single_stem = self.single_stem;
@@ -190,8 +219,22 @@ impl TrainArgs {
         c.torch_threads = self.torch_threads;
         c.feature_cache = self.feature_cache;
         c.feature_cache_max_gb = self.feature_cache_max_gb;
-        c.init_from = self.init_from.as_deref().map(InitFrom::read).transpose()?;
+        c.init_from = self
+            .init_from
+            .as_deref()
+            .map(|p| InitFrom::read(p, c.input))
+            .transpose()?;
         Ok((c, self.resume))
+    }
+}
+
+/// A share in 0..=1.
+fn share(text: &str) -> Result<f64, String> {
+    let v: f64 = text.parse().map_err(|_| format!("'{text}' is not a number"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err("must be between 0 and 1".into())
     }
 }
 
@@ -244,6 +287,7 @@ fn eval(a: EvalArgs) -> anyhow::Result<()> {
         ks: a.k,
         anchors: a.anchors,
         seed: a.seed,
+        modes: net.arch.input.modes().to_vec(),
         ..Default::default()
     };
     let mut reports = Vec::new();

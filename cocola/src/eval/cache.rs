@@ -79,7 +79,8 @@ pub fn entry_key(window: &Digest32, mode: Mode) -> Digest32 {
     hasher.finalize().into()
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hexadecimal of `bytes` (digests in file names and part files).
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -100,15 +101,11 @@ fn model_digest(identity: &str) -> Digest32 {
 
 /// `${XDG_CACHE_HOME:-~/.cache}/cocola/embeddings`, if a home is known.
 pub fn default_root() -> Option<PathBuf> {
-    let base = match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
-        Some(xdg) => PathBuf::from(xdg),
-        None => PathBuf::from(std::env::var_os("HOME").filter(|v| !v.is_empty())?).join(".cache"),
-    };
-    Some(base.join("cocola").join("embeddings"))
+    Some(crate::user_cache::dir()?.join("embeddings"))
 }
 
 /// What the cache did during a run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CacheStats {
     pub hits: u64,
     pub misses: u64,

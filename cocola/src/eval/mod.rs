@@ -13,6 +13,7 @@
 //! progress and warnings go through [`progress::Progress`].
 
 pub mod cache;
+pub mod comparisons;
 pub mod csv_out;
 pub mod embed;
 pub mod pairs;
@@ -21,6 +22,7 @@ pub mod progress;
 pub mod protocol;
 pub mod scan;
 pub mod sensitivity;
+pub mod shard;
 pub mod stats;
 pub mod submix;
 pub mod tracks;

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::mpsc::sync_channel;
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::pairset::PairSpec;
 use super::progress::Progress;
@@ -26,7 +26,7 @@ use crate::score::{PairReport, Scorer, WindowOptions};
 const PREFETCH: usize = 2;
 
 /// What became of one pair.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "lowercase")]
 pub enum PairStatus {
     /// Scored: at least one window was audible on both sides.
@@ -53,12 +53,12 @@ pub struct PairOutcome {
 impl PairOutcome {
     /// Mean raw score of `mode` over the pair's scored windows.
     pub fn raw(&self, mode: Mode) -> Option<f32> {
-        self.report.as_ref()?.aggregate.as_ref().map(|a| a.get(mode).raw)
+        Some(self.report.as_ref()?.aggregate.as_ref()?.get(mode)?.raw)
     }
 
     /// Calibrated fit of `mode` (calibrated models only).
     pub fn fit(&self, mode: Mode) -> Option<f32> {
-        self.report.as_ref()?.aggregate.as_ref().and_then(|a| a.get(mode).fit)
+        self.report.as_ref()?.aggregate.as_ref()?.get(mode)?.fit
     }
 }
 
@@ -153,19 +153,26 @@ pub fn evaluate_pairs_with(
         }
     });
     progress.end();
+    PairSetReport::from_outcomes(outcomes, calibrated, modes, started.elapsed().as_secs_f64())
+}
 
-    let summary = summarize(&outcomes, calibrated, modes);
-    let audio_seconds = outcomes
-        .iter()
-        .filter_map(|o| o.report.as_ref())
-        .map(|r| r.duration_seconds)
-        .sum::<f64>();
-    PairSetReport {
-        pairs: outcomes,
-        summary,
-        calibrated,
-        audio_seconds,
-        seconds: started.elapsed().as_secs_f64(),
+impl PairSetReport {
+    /// The report of scored pairs, in set order (the statistics depend on
+    /// the order only through float rounding, and merged shards restore it).
+    pub fn from_outcomes(outcomes: Vec<PairOutcome>, calibrated: bool, modes: &[Mode], seconds: f64) -> Self {
+        let summary = summarize(&outcomes, calibrated, modes);
+        let audio_seconds = outcomes
+            .iter()
+            .filter_map(|o| o.report.as_ref())
+            .map(|r| r.duration_seconds)
+            .sum::<f64>();
+        PairSetReport {
+            pairs: outcomes,
+            summary,
+            calibrated,
+            audio_seconds,
+            seconds,
+        }
     }
 }
 
@@ -183,7 +190,7 @@ fn classify(pair: &PairSpec, result: Result<PairReport, String>) -> PairOutcome 
         Err(error) => (PairStatus::Failed { error }, None),
         Ok(report) => match &report.aggregate {
             None => (PairStatus::Silent, Some(report)),
-            Some(a) if a.modes.iter().any(|m| !m.raw.is_finite()) => (
+            Some(a) if a.modes().iter().any(|m| !m.raw.is_finite()) => (
                 PairStatus::Failed {
                     error: "the model produced a non-finite score".into(),
                 },

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use cocola::contract::InputKind;
 use serde::{Deserialize, Serialize};
 
 use crate::data::sampler::Masks;
@@ -10,6 +11,10 @@ use crate::data::source::DatasetSpec;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
     pub data: Vec<DatasetSpec>,
+    /// What the network sees: HPS (2 channels, the paper's default) or mel
+    /// (1 channel, the paper's models "w/o HPS"; no channel masks).
+    #[serde(default)]
+    pub input: InputKind,
     /// Run directory: checkpoints, metrics.
     pub out: PathBuf,
     /// Stem cache directory.
@@ -31,6 +36,14 @@ pub struct TrainConfig {
     /// How channel masks are drawn (paper: per pair).
     #[serde(default)]
     pub masks: Masks,
+    /// Share of pairs that get a hard negative made from their positive
+    /// (paper: 0; see `data::hard_negatives`).
+    #[serde(default)]
+    pub hard_negatives: f64,
+    /// Anchors of the sensitivity test run on the validation split at each
+    /// validation (0: off).
+    #[serde(default)]
+    pub sensitivity_anchors: usize,
     pub steps: u64,
     /// Largest overlap ratio r of two windows of one track in a batch (0.5).
     pub max_overlap: f64,
@@ -87,9 +100,17 @@ pub struct InitFrom {
 
 impl InitFrom {
     /// Reads the model's identity; its weights are read when the run starts.
-    pub fn read(path: &std::path::Path) -> anyhow::Result<InitFrom> {
+    /// Fails unless the model takes `input`.
+    pub fn read(path: &std::path::Path, input: InputKind) -> anyhow::Result<InitFrom> {
         let stored = cocola::model::read_weights_file(path)
             .map_err(|e| anyhow::anyhow!("cannot initialise from {}: {e}", path.display()))?;
+        anyhow::ensure!(
+            stored.metadata.input == input,
+            "cannot initialise from {}: it is a {} model, this run trains a {} model (--input)",
+            path.display(),
+            stored.metadata.input,
+            input
+        );
         Ok(InitFrom {
             path: path.to_path_buf(),
             model: format!("{} {}", stored.metadata.name, stored.metadata.version),
@@ -110,6 +131,7 @@ impl TrainConfig {
     pub fn paper(data: Vec<DatasetSpec>, out: PathBuf, cache: PathBuf) -> TrainConfig {
         TrainConfig {
             data,
+            input: InputKind::Hps,
             out,
             cache,
             seed: 0,
@@ -119,6 +141,8 @@ impl TrainConfig {
             lr_schedule: LrSchedule::Constant,
             w_init_std: default_w_init_std(),
             masks: Masks::PerPair,
+            hard_negatives: 0.0,
+            sensitivity_anchors: 0,
             steps: 100_000,
             max_overlap: 0.5,
             single_stem: false,
@@ -145,6 +169,7 @@ impl TrainConfig {
         s.single_stem = self.single_stem;
         s.noise_std = self.noise_std;
         s.masks = self.masks;
+        s.hard_negatives = self.hard_negatives;
         s
     }
 
@@ -171,6 +196,9 @@ impl TrainConfig {
         if self.data != saved.data {
             differences.push("data");
         }
+        if self.input != saved.input {
+            differences.push("input");
+        }
         if self.seed != saved.seed {
             differences.push("seed");
         }
@@ -194,8 +222,9 @@ impl TrainConfig {
         if self.max_overlap != saved.max_overlap
             || self.single_stem != saved.single_stem
             || self.noise_std != saved.noise_std
+            || self.hard_negatives != saved.hard_negatives
         {
-            differences.push("sampling (max-overlap, single-stem, noise)");
+            differences.push("sampling (max-overlap, single-stem, noise, hard-negatives)");
         }
         anyhow::ensure!(
             differences.is_empty(),
@@ -276,16 +305,30 @@ mod tests {
         });
         let err = c.check_resumable(&saved).unwrap_err().to_string();
         assert!(err.contains("init-from"), "{err}");
+        let mel = TrainConfig {
+            input: InputKind::Mel,
+            ..config()
+        };
+        let err = mel.check_resumable(&saved).unwrap_err().to_string();
+        assert!(err.contains("input"), "{err}");
     }
 
     #[test]
     fn configs_written_before_the_new_settings_still_load_with_the_paper_values() {
         let mut json = serde_json::to_value(config()).unwrap();
-        for key in ["warmup_steps", "lr_schedule", "w_init_std", "masks", "init_from"] {
+        for key in [
+            "warmup_steps",
+            "lr_schedule",
+            "w_init_std",
+            "masks",
+            "init_from",
+            "input",
+        ] {
             json.as_object_mut().unwrap().remove(key);
         }
         let c: TrainConfig = serde_json::from_value(json).unwrap();
         assert_eq!((c.warmup_steps, c.w_init_std, c.masks), (0, 0.05, Masks::PerPair));
         assert_eq!((c.lr_schedule, c.init_from), (LrSchedule::Constant, None));
+        assert_eq!(c.input, InputKind::Hps);
     }
 }

@@ -10,7 +10,8 @@
 //!   the twelve values);
 //! - **shifted**: the target delayed off the beat grid (the delay is chosen
 //!   once the window's beat is measured from its audio, see
-//!   `super::off_grid_delay`; the plan draws the choice as a uniform number);
+//!   [`off_grid_delay`](crate::perturb::off_grid_delay); the plan draws the
+//!   choice as a uniform number);
 //! - **foreign**: an active pitched stem with enough note starts from a window
 //!   of another track.
 //!
