@@ -14,6 +14,10 @@
 //! - [`StreamingResampler16k`]: the plugin's worker thread's converter, a
 //!   low-latency polyphase FIR ([`FirResampler16k`]) with the same passband
 //!   and stopband, no block wait and a third of the delay.
+//! - [`MonoStream16k`]: the same samples as [`load_mono_16k`], pulled a
+//!   packet at a time (memory bounded by a packet, not the file).
+//! - [`load_window_16k`]: samples `start..end` of [`load_mono_16k`]'s
+//!   result, decoding only the frames they depend on (seek + margin).
 //! - [`sanitize`]: NaN/Inf -> 0.
 //!
 //! # Error policy
@@ -49,12 +53,16 @@ mod decode;
 mod downmix;
 mod fir_resample;
 mod resample;
+mod stream;
+mod window;
 
 use std::path::{Path, PathBuf};
 
 pub use downmix::downmix_interleaved;
 pub use fir_resample::{fir_supports, FirResampler16k, StreamingResampler16k};
 pub use resample::{resample_to_16k, Resampler16k};
+pub use stream::MonoStream16k;
+pub use window::load_window_16k;
 
 /// Lowest sample rate accepted from a file or for the resampler.
 pub const MIN_SAMPLE_RATE: u32 = 1_000;
@@ -62,7 +70,7 @@ pub const MIN_SAMPLE_RATE: u32 = 1_000;
 pub const MAX_SAMPLE_RATE: u32 = 768_000;
 
 /// What the decoder found in a file, before downmix and resampling.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DecodedInfo {
     /// Sample rate of the file in Hz.
     pub sample_rate: u32,
@@ -71,6 +79,14 @@ pub struct DecodedInfo {
     /// Frames decoded at the file's own rate (samples per channel), including
     /// the silence that replaces undecodable packets.
     pub frames: u64,
+}
+
+impl DecodedInfo {
+    /// Length of the file's 16 kHz signal: `round(frames * 16000 / rate)`.
+    pub fn samples_16k(&self) -> usize {
+        let rate = u128::from(self.sample_rate.max(1));
+        ((u128::from(self.frames) * u128::from(crate::contract::SAMPLE_RATE) + rate / 2) / rate) as usize
+    }
 }
 
 /// Why a file could not be turned into 16 kHz mono.

@@ -191,6 +191,16 @@ impl Resampler16k {
         self.engine.as_ref().map_or(0, |e| e.delay)
     }
 
+    /// Pushes the pending input padded with zeros to a whole block (the end
+    /// of a signal); nothing at 16 kHz.
+    pub(crate) fn flush_block(&mut self, output: &mut Vec<f32>) {
+        if let Some(e) = &mut self.engine {
+            e.pending.resize(e.block_in, 0.0);
+            run_block(&mut e.fft, &e.pending, e.block_out, output);
+            e.pending.clear();
+        }
+    }
+
     /// Pushes zeros until `output` holds at least `min_len` samples.
     fn flush_until(&mut self, output: &mut Vec<f32>, min_len: usize) {
         let Some(e) = &mut self.engine else {
@@ -238,6 +248,57 @@ pub fn resample_to_16k(mono: &[f32], input_rate: u32) -> Result<Vec<f32>, AudioE
     out.copy_within(delay..delay + out_len, 0);
     out.truncate(out_len);
     Ok(out)
+}
+
+/// The input frames that samples `start..end` of [`resample_to_16k`]'s
+/// output depend on: `(first, end)`, at the input rate. [`resample_span`]
+/// turns exactly these frames into exactly those samples.
+///
+/// Why a span suffices, and bit for bit: the FFT resampler runs in fixed
+/// blocks counted from the file's first frame, and rubato applies each
+/// block's filter (as long as the block) by overlap-add into the next block
+/// only, so an output block depends on its own input block and the one
+/// before. Starting one block early, on the block grid, reproduces every
+/// block after it exactly.
+pub(crate) fn input_span(input_rate: u32, start: usize, end: usize) -> (u64, u64) {
+    if input_rate == SAMPLE_RATE || end <= start {
+        return (start as u64, end.max(start) as u64);
+    }
+    let (block_in, block_out) = block_sizes(input_rate);
+    let delay = block_out / 2;
+    let first_block = ((start + delay) / block_out).saturating_sub(1);
+    let last_block = (end - 1 + delay) / block_out;
+    ((first_block * block_in) as u64, ((last_block + 1) * block_in) as u64)
+}
+
+/// Samples `start..end` of `resample_to_16k(whole, input_rate)`, where
+/// `input` holds the frames [`input_span`] named for them (frames past the
+/// end of the file are zeros, as the whole-file path pads its last block)
+/// and `total_out` is the whole output's length (samples past it are not
+/// returned, as the whole-file path cuts there).
+pub(crate) fn resample_span(
+    input: &[f32],
+    input_rate: u32,
+    start: usize,
+    end: usize,
+    total_out: usize,
+) -> Result<Vec<f32>, AudioError> {
+    let end = end.min(total_out);
+    if end <= start {
+        return Ok(Vec::new());
+    }
+    let mut resampler = Resampler16k::new(input_rate)?;
+    let (first, last) = input_span(input_rate, start, end);
+    debug_assert_eq!(input.len() as u64, last - first, "the span input_span named");
+    let Some(engine) = resampler.engine.as_ref() else {
+        return Ok(input[..end - start].to_vec());
+    };
+    let first_out = (first as usize / engine.block_in) * engine.block_out;
+    let delay = engine.delay;
+    let mut raw = Vec::with_capacity(input.len() / engine.block_in * engine.block_out);
+    resampler.process(input, &mut raw);
+    let from = start + delay - first_out;
+    Ok(raw[from..from + (end - start)].to_vec())
 }
 
 #[cfg(test)]

@@ -1,0 +1,121 @@
+//! A whole file as a stream of 16 kHz mono samples, a few packets at a time:
+//! the same samples as [`load_mono_16k`](super::load_mono_16k), in memory
+//! bounded by a packet and a resampler block whatever the file's length.
+
+use std::path::Path;
+
+use super::decode::MonoDecoder;
+use super::{sanitize, AudioError, DecodedInfo, Resampler16k};
+use crate::contract::SAMPLE_RATE;
+
+/// Pulls 16 kHz mono samples out of a file: [`read`](Self::read) until it
+/// returns `false`, then [`info`](Self::info) says what the file held.
+pub struct MonoStream16k {
+    decoder: Option<MonoDecoder>,
+    path: std::path::PathBuf,
+    resampler: Option<Resampler16k>,
+    /// Frames of the current packet at the file's rate.
+    native: Vec<f32>,
+    /// Resampler output not yet handed out (its first `latency` samples are
+    /// dropped: they precede the file's start).
+    raw: Vec<f32>,
+    to_drop: usize,
+    emitted: usize,
+    replaced: usize,
+    info: Option<DecodedInfo>,
+}
+
+impl MonoStream16k {
+    /// Opens `path`; fails as [`load_mono_16k`](super::load_mono_16k) would
+    /// on a file it cannot read.
+    pub fn open(path: &Path) -> Result<Self, AudioError> {
+        Ok(Self {
+            decoder: Some(MonoDecoder::open(path)?),
+            path: path.to_path_buf(),
+            resampler: None,
+            native: Vec::new(),
+            raw: Vec::new(),
+            to_drop: 0,
+            emitted: 0,
+            replaced: 0,
+            info: None,
+        })
+    }
+
+    /// Appends the next samples to `out` (possibly none); `false` once the
+    /// stream has ended and every sample has been given. Errors are those of
+    /// a whole-file decode, found when the stream reaches them (a truncated
+    /// file fails at its end).
+    pub fn read(&mut self, out: &mut Vec<f32>) -> Result<bool, AudioError> {
+        let Some(decoder) = self.decoder.as_mut() else {
+            return Ok(false);
+        };
+        self.native.clear();
+        if decoder.read(&mut self.native)?.is_none() {
+            let decoder = self.decoder.take().expect("checked above");
+            let info = decoder.finish()?;
+            self.finish(info, out)?;
+            return Ok(true);
+        }
+        if self.native.is_empty() {
+            return Ok(true);
+        }
+        self.replaced += sanitize(&mut self.native);
+        let resampler = match &mut self.resampler {
+            Some(r) => r,
+            None => {
+                let rate = decoder.rate().expect("a packet decoded, so its rate is known");
+                let r = Resampler16k::new(rate).map_err(|_| AudioError::AbsurdSampleRate {
+                    path: self.path.clone(),
+                    rate: f64::from(rate),
+                })?;
+                self.to_drop = r.latency_samples();
+                self.resampler.insert(r)
+            }
+        };
+        resampler.process(&self.native, &mut self.raw);
+        self.hand_out(out, usize::MAX);
+        Ok(true)
+    }
+
+    /// Moves resampled samples past the latency to `out`, at most up to `limit` in all.
+    fn hand_out(&mut self, out: &mut Vec<f32>, limit: usize) {
+        let drop = self.to_drop.min(self.raw.len());
+        self.to_drop -= drop;
+        let take = (self.raw.len() - drop).min(limit.saturating_sub(self.emitted));
+        out.extend_from_slice(&self.raw[drop..drop + take]);
+        self.emitted += take;
+        self.raw.clear();
+    }
+
+    /// The end of the file: the resampler's tail, cut where the whole-file
+    /// path cuts (`round(frames * 16000 / rate)` samples).
+    fn finish(&mut self, info: DecodedInfo, out: &mut Vec<f32>) -> Result<(), AudioError> {
+        if self.replaced > 0 {
+            eprintln!(
+                "warning: {}: replaced {} non-finite sample(s) (NaN/Inf) with 0",
+                self.path.display(),
+                self.replaced
+            );
+        }
+        let total = info.samples_16k();
+        if let Some(mut resampler) = self.resampler.take() {
+            while self.emitted < total {
+                let before = self.emitted;
+                resampler.flush_block(&mut self.raw);
+                self.hand_out(out, total);
+                if self.emitted == before && self.to_drop == 0 {
+                    break;
+                }
+            }
+        }
+        debug_assert!(self.emitted == total || info.sample_rate == SAMPLE_RATE);
+        self.info = Some(info);
+        Ok(())
+    }
+
+    /// What the file held, once [`read`](Self::read) has returned `false`.
+    pub fn info(&self) -> Option<DecodedInfo> {
+        self.info
+    }
+}

@@ -1,0 +1,131 @@
+//! Windowed and streaming decoding (`cocola::audio::{load_window_16k,
+//! MonoStream16k}`) give the samples of the whole-file path
+//! (`load_mono_16k`), for WAV at several rates and for FLAC, MP3 and
+//! Ogg/Vorbis (committed fixtures, tests/fixtures/audio/README.txt).
+
+use std::path::{Path, PathBuf};
+
+use cocola::audio::{load_mono_16k_with_info, load_window_16k, DecodedInfo, MonoStream16k};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/audio")
+        .join(name)
+}
+
+/// A stereo 16-bit WAV of `seconds` at `rate`: a chirp, a square wave and
+/// seeded noise, so that every part of the spectrum is busy.
+fn write_music_wav(path: &Path, rate: u32, seconds: f64) {
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let frames = (seconds * f64::from(rate)) as usize;
+    for i in 0..frames {
+        let t = i as f64 / f64::from(rate);
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let noise = (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+        let chirp = (2.0 * std::f64::consts::PI * (200.0 + 300.0 * t) * t).sin();
+        let square = if (t * 97.0).fract() < 0.5 { 0.3 } else { -0.3 };
+        w.write_sample(((0.4 * chirp + 0.2 * noise) * 32767.0) as i16).unwrap();
+        w.write_sample(((square + 0.1 * noise) * 32767.0) as i16).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+/// Largest absolute difference; the lengths must match.
+fn max_difference(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+/// Windows at the start, inside, across the end and past the end.
+fn windows(len: usize) -> Vec<(usize, usize)> {
+    let w = 80_000.min(len / 2);
+    vec![
+        (0, w),
+        (1, 1 + w / 3),
+        (len / 3, len / 3 + w),
+        (len / 2 + 777, len / 2 + 777 + w),
+        (len - w, len),
+        (len - w / 2, len + w / 2),
+        (len + 10, len + 20),
+    ]
+}
+
+/// Every window equals the whole-file samples at its positions (bit for
+/// bit, which the checks below allow 1e-6 of, the resampler tests' bound).
+fn check_windows(path: &Path) -> (Vec<f32>, DecodedInfo) {
+    let (whole, info) = load_mono_16k_with_info(path).unwrap();
+    assert_eq!(whole.len(), info.samples_16k(), "{}", path.display());
+    for (start, end) in windows(whole.len()) {
+        let window = load_window_16k(path, &info, start, end).unwrap();
+        let expected = &whole[start.min(whole.len())..end.min(whole.len())];
+        let diff = max_difference(&window, expected);
+        assert!(diff <= 1e-6, "{}: window {start}..{end} differs by {diff}", path.display());
+        eprintln!("{}: window {start}..{end}: max difference {diff}", path.display());
+    }
+    (whole, info)
+}
+
+/// The stream, read to its end, is the whole-file signal.
+fn check_stream(path: &Path, whole: &[f32], info: DecodedInfo) {
+    let mut stream = MonoStream16k::open(path).unwrap();
+    let mut samples = Vec::new();
+    while stream.read(&mut samples).unwrap() {}
+    assert_eq!(stream.info(), Some(info), "{}", path.display());
+    let diff = max_difference(&samples, whole);
+    assert!(diff <= 1e-6, "{}: stream differs by {diff}", path.display());
+}
+
+#[test]
+fn wav_windows_and_streams_equal_the_whole_file_at_every_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    for rate in [44_100u32, 48_000, 22_050, 16_000, 44_101] {
+        let path = dir.path().join(format!("m{rate}.wav"));
+        write_music_wav(&path, rate, 13.7);
+        let (whole, info) = check_windows(&path);
+        check_stream(&path, &whole, info);
+    }
+}
+
+#[test]
+fn compressed_windows_and_streams_equal_the_whole_file() {
+    for name in ["music.flac", "music.mp3", "music.ogg"] {
+        let path = fixture(name);
+        let (whole, info) = check_windows(&path);
+        assert_eq!((info.sample_rate, info.channels), (44_100, 2), "{name}");
+        check_stream(&path, &whole, info);
+    }
+}
+
+#[test]
+fn a_file_that_no_longer_matches_its_info_is_an_error_or_cut_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.wav");
+    write_music_wav(&path, 44_100, 6.0);
+    let (whole, info) = load_mono_16k_with_info(&path).unwrap();
+    // Claimed longer than it is: samples past the real end are not invented.
+    let longer = DecodedInfo {
+        frames: info.frames * 2,
+        ..info
+    };
+    let w = load_window_16k(&path, &longer, whole.len() - 100, whole.len() + 100).unwrap();
+    assert_eq!(w.len(), 200);
+    assert!(w[120..].iter().all(|&s| s.abs() < 1e-3), "past the end is (filtered) silence");
+    // Another rate than the file's: an error naming the file.
+    let other = DecodedInfo {
+        sample_rate: 48_000,
+        ..info
+    };
+    let e = load_window_16k(&path, &other, 0, 1000).unwrap_err();
+    assert!(e.to_string().contains("a.wav"), "{e}");
+    std::fs::write(&path, b"not audio any more").unwrap();
+    assert!(load_window_16k(&path, &info, 0, 1000).is_err());
+}
