@@ -1,11 +1,16 @@
 //! On-disk cache of encoder outputs, so that re-running an evaluation skips
-//! the features and the encoder (the audio is still decoded: the cache is
-//! keyed by the decoded samples).
+//! the features and the encoder. Windows of files are keyed by their decoded
+//! samples; the sub-mix windows of accuracy@K by their track's content key
+//! and their recipe ([`crate::eval::track_index`]), so that a warm run reads
+//! no audio at all. The track indexes pass 1 makes are cached beside the
+//! embeddings, under `<root>/tracks/`.
 //!
 //! # Keys
 //!
 //! An embedding is identified by the SHA-256 of the exact 16 kHz samples of
-//! its window (as `f32` little-endian bytes) together with the mode, under a
+//! its window (as `f32` little-endian bytes), or by a window id that
+//! determines those samples ([`crate::eval::track_index::TrackIndex::window_id`]),
+//! together with the mode, under a
 //! model identified by the SHA-256 of the model file's bytes. Nothing else
 //! (paths, names, timestamps) enters a key, so a renamed file still hits and
 //! a changed file, or a different model, can never return a stale result.
@@ -155,6 +160,10 @@ pub struct CacheError {
 /// The embedding cache of one model (or a disabled one that never hits).
 pub struct EmbeddingCache {
     dir: Option<PathBuf>,
+    /// Where the cache of track indexes lives (`<root>/tracks`).
+    tracks_dir: Option<PathBuf>,
+    /// `--verify`: hash every stem file in full before trusting its index.
+    verify: bool,
     model: Digest32,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -168,6 +177,8 @@ impl EmbeddingCache {
     fn with_dir(dir: Option<PathBuf>, model: Digest32) -> Self {
         Self {
             dir,
+            tracks_dir: None,
+            verify: false,
             model,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -193,7 +204,21 @@ impl EmbeddingCache {
             error,
         })?;
         remove_stale_temporaries(&dir);
-        Ok(Self::with_dir(Some(dir), model))
+        Ok(Self {
+            tracks_dir: Some(root.join("tracks")),
+            ..Self::with_dir(Some(dir), model)
+        })
+    }
+
+    /// Trust a stored track index only after hashing its files in full
+    /// (`--verify`; see [`crate::eval::track_index`]).
+    pub fn verifying(self, verify: bool) -> Self {
+        Self { verify, ..self }
+    }
+
+    /// The cache of track indexes that goes with this one (none when disabled).
+    pub fn track_indexes(&self) -> crate::eval::track_index::IndexCache {
+        crate::eval::track_index::IndexCache::new(self.tracks_dir.clone(), self.verify)
     }
 
     /// The folder holding this model's entries; `None` when disabled.

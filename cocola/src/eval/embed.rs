@@ -130,8 +130,9 @@ impl<'a, E: Encoder> WindowEmbedder<'a, E> {
     }
 
     /// Submits one window (<= 5 s of 16 kHz samples; shorter is zero-padded
-    /// by the features) of an open group. Cached results go to `sink` now,
-    /// the others after the flush that computes them.
+    /// by the features) of an open group, identified in the cache by the
+    /// hash of its samples. Cached results go to `sink` now, the others
+    /// after the flush that computes them.
     pub fn submit(
         &mut self,
         group: Digest32,
@@ -139,9 +140,44 @@ impl<'a, E: Encoder> WindowEmbedder<'a, E> {
         samples: Vec<f32>,
         sink: &mut Sink<'_>,
     ) -> Result<(), ModelError> {
+        let window = window_hash(&samples);
+        self.submit_identified(group, slot, window, samples, sink)
+    }
+
+    /// Serves `slot` from the cache if every mode of the window `window`
+    /// (an identity the caller derives without the samples, see
+    /// [`crate::eval::track_index`]) is there, and returns whether it did;
+    /// if not, the caller produces the samples and
+    /// [`submit_identified`](Self::submit_identified)s them. Lets a warm run
+    /// skip reading the audio.
+    pub fn serve_cached(&mut self, group: Digest32, slot: usize, window: &Digest32, sink: &mut Sink<'_>) -> bool {
+        self.open_group(group);
+        let g = self.groups.get(&group).expect("group opened above");
+        let keys: Vec<Digest32> = self.modes.iter().map(|&mode| entry_key(window, mode)).collect();
+        if !keys.iter().all(|k| g.entries.get(k).is_some()) {
+            return false;
+        }
+        for (m, key) in keys.iter().enumerate() {
+            let entry = g.entries.get(key).expect("checked above");
+            sink(slot, m, &entry[..EMBEDDING_DIM], &entry[EMBEDDING_DIM..]);
+        }
+        self.stats.windows += 1;
+        self.stats.cached_rows += keys.len() as u64;
+        self.cache.record(keys.len() as u64, 0);
+        true
+    }
+
+    /// [`submit`](Self::submit) with the window's cache identity given.
+    pub fn submit_identified(
+        &mut self,
+        group: Digest32,
+        slot: usize,
+        window: Digest32,
+        samples: Vec<f32>,
+        sink: &mut Sink<'_>,
+    ) -> Result<(), ModelError> {
         self.open_group(group);
         self.stats.windows += 1;
-        let window = window_hash(&samples);
         let g = self.groups.get_mut(&group).expect("group opened above");
         let mut missing = Vec::new();
         for (m, &mode) in self.modes.iter().enumerate() {

@@ -25,6 +25,7 @@ pub mod sensitivity;
 pub mod shard;
 pub mod stats;
 pub mod submix;
+pub mod track_index;
 pub mod tracks;
 
 pub use cache::{CacheStats, EmbeddingCache};

@@ -72,7 +72,12 @@ impl TrackProfile {
     /// count as zeros, as the features zero-pad them; non-finite samples are
     /// ignored), exactly as the pair scorer measures silence.
     pub fn from_mix(mix: &[f32], stems: usize, silence_dbfs: f32) -> Self {
-        let audible_starts = window_levels_dbfs(mix)
+        Self::from_levels(window_levels_dbfs(mix), stems, silence_dbfs)
+    }
+
+    /// Profile of a track from the levels [`window_levels_dbfs`] gives for its mix.
+    pub fn from_levels(levels: Vec<f32>, stems: usize, silence_dbfs: f32) -> Self {
+        let audible_starts = levels
             .into_iter()
             .enumerate()
             .filter(|&(_, level)| !level_is_silent(level, silence_dbfs))
@@ -93,20 +98,53 @@ impl TrackProfile {
 /// zeros, as the features zero-pad them; non-finite samples are ignored;
 /// silence is `-inf`.
 pub fn window_levels_dbfs(signal: &[f32]) -> Vec<f32> {
-    let block_energy: Vec<f64> = signal
-        .chunks(BLOCK_SAMPLES)
-        .map(|block| {
-            block
-                .iter()
-                .filter(|s| s.is_finite())
-                .map(|&s| (s as f64) * (s as f64))
-                .sum()
-        })
-        .collect();
-    let last_start_block = if signal.len() <= WINDOW_SAMPLES {
+    let mut energies = BlockEnergies::default();
+    energies.push(signal);
+    levels_from_block_energies(&energies.finish(), signal.len())
+}
+
+/// The energy (sum of squares, in f64) of each [`BLOCK_SAMPLES`] block of a
+/// signal given in pieces of any length: what [`window_levels_dbfs`] needs,
+/// gathered without holding the signal (pass 1 streams a track's mix).
+#[derive(Clone, Debug, Default)]
+pub struct BlockEnergies {
+    energies: Vec<f64>,
+    current: f64,
+    filled: usize,
+}
+
+impl BlockEnergies {
+    /// The next samples of the signal.
+    pub fn push(&mut self, samples: &[f32]) {
+        for &s in samples {
+            if s.is_finite() {
+                self.current += (s as f64) * (s as f64);
+            }
+            self.filled += 1;
+            if self.filled == BLOCK_SAMPLES {
+                self.energies.push(self.current);
+                self.current = 0.0;
+                self.filled = 0;
+            }
+        }
+    }
+
+    /// One energy per block, the last one partial.
+    pub fn finish(mut self) -> Vec<f64> {
+        if self.filled > 0 {
+            self.energies.push(self.current);
+        }
+        self.energies
+    }
+}
+
+/// [`window_levels_dbfs`] of a signal of `len` samples from its
+/// [`BlockEnergies`].
+pub fn levels_from_block_energies(block_energy: &[f64], len: usize) -> Vec<f32> {
+    let last_start_block = if len <= WINDOW_SAMPLES {
         0
     } else {
-        (signal.len() - WINDOW_SAMPLES) / BLOCK_SAMPLES
+        (len - WINDOW_SAMPLES) / BLOCK_SAMPLES
     };
     // Sliding sum of BLOCKS_PER_WINDOW block energies.
     let mut energy: f64 = block_energy.iter().take(BLOCKS_PER_WINDOW).sum();

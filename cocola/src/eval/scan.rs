@@ -2,15 +2,17 @@
 //! (accuracy@K in [`submix`](super::submix), sensitivity in
 //! [`sensitivity`](super::sensitivity)).
 //!
-//! Pass 1 ([`scan_tracks`]) decodes every track once, in parallel, to learn
-//! what the draws need (a profile of the caller's choosing) and to hash it
-//! for the embedding cache; pass 2 ([`ScannedTrack::take_audio`]) hands each
-//! track's audio back for the windows drawn from it. Decoded tracks are kept
-//! between the passes while they fit in [`RETAIN_BYTES`]; larger sets are
-//! decoded again, and a track whose content changed in between is an error
-//! (its draws would no longer mean anything). A shard of a sharded
-//! evaluation ([`shard`](super::shard)) scans every track but keeps only the
-//! audio of its own tracks ([`scan_tracks_retaining`]).
+//! [`scan_listing`] runs a pass-1 scan over every track in parallel and
+//! gathers what failed and what was warned about. Accuracy@K scans with
+//! [`track_index`](super::track_index) (streaming, cached, windows read
+//! later). The sensitivity test needs each stem's note starts, so it decodes
+//! whole tracks ([`scan_tracks`]) to learn what the draws need (a profile of
+//! the caller's choosing) and to hash it; pass 2
+//! ([`ScannedTrack::take_audio`]) hands each track's audio back for the
+//! windows drawn from it. Decoded tracks are kept between the passes while
+//! they fit in [`RETAIN_BYTES`]; larger sets are decoded again, and a track
+//! whose content changed in between is an error (its draws would no longer
+//! mean anything).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -75,47 +77,69 @@ impl<P> ScannedTrack<P> {
     }
 }
 
-/// The outcome of pass 1: the decoded tracks in listing order, the ones that
+/// The outcome of pass 1: the scanned tracks in listing order, the ones that
 /// failed, and the warnings raised (listing warnings first, then sorted).
-pub struct Scan<P> {
-    pub tracks: Vec<ScannedTrack<P>>,
+pub struct Scan<T> {
+    pub tracks: Vec<T>,
     pub failed: Vec<FailedTrack>,
     pub warnings: Vec<String>,
 }
 
 /// Pass 1: decodes every track of `listing` in parallel and computes
 /// `profile` of each; failures are reported (and warned about), not fatal.
+/// The decoded audio is kept for pass 2 while it fits in [`RETAIN_BYTES`].
 pub fn scan_tracks<P: Send>(
     listing: &TrackListing,
     progress: &dyn Progress,
     profile: impl Fn(&TrackAudio, &TrackSpec) -> P + Sync,
-) -> Scan<P> {
-    scan_tracks_retaining(listing, progress, |_| true, profile)
+) -> Scan<ScannedTrack<P>> {
+    let retained = AtomicUsize::new(0);
+    scan_listing(listing, progress, "decoding tracks", |listing_index, spec| {
+        let (audio, warning) = TrackAudio::decode(spec)?;
+        let profile = profile(&audio, spec);
+        let bytes = audio.bytes();
+        let total = retained.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        if total > RETAIN_BYTES {
+            retained.fetch_sub(bytes, Ordering::Relaxed);
+        }
+        let keep = total <= RETAIN_BYTES;
+        let track = ScannedTrack {
+            name: spec.name.clone(),
+            spec: spec.clone(),
+            listing_index,
+            hash: audio.content_hash(),
+            seconds: audio.len() as f64 / SAMPLE_RATE as f64,
+            profile,
+            audio: keep.then_some(audio),
+        };
+        Ok((track, warning))
+    })
 }
 
-/// [`scan_tracks`], keeping for pass 2 only the audio of the tracks that
-/// `retain` selects by listing position (the others are never needed again).
-pub fn scan_tracks_retaining<P: Send>(
+/// Runs `scan` (given the listing position and the track) over every track
+/// of `listing` in parallel, under a progress bar titled `what`: the tracks
+/// it accepts in listing order, the ones it fails (with a warning each), and
+/// the listing's and the scans' warnings (listing first, then sorted).
+pub fn scan_listing<T: Send>(
     listing: &TrackListing,
     progress: &dyn Progress,
-    retain: impl Fn(usize) -> bool + Sync,
-    profile: impl Fn(&TrackAudio, &TrackSpec) -> P + Sync,
-) -> Scan<P> {
+    what: &str,
+    scan: impl Fn(usize, &TrackSpec) -> Result<(T, Option<String>), String> + Sync,
+) -> Scan<T> {
     let mut warnings = listing.warnings.clone();
     for w in &listing.warnings {
         progress.warn(w);
     }
-    progress.begin("decoding tracks", listing.tracks.len() as u64);
-    let retained = AtomicUsize::new(0);
+    progress.begin(what, listing.tracks.len() as u64);
     let pass_warnings = Mutex::new(Vec::new());
-    let scanned: Vec<Result<ScannedTrack<P>, FailedTrack>> = listing
+    let scanned: Vec<Result<T, FailedTrack>> = listing
         .tracks
         .par_iter()
         .enumerate()
         .map(|(listing_index, spec)| {
-            let result = TrackAudio::decode(spec);
+            let result = scan(listing_index, spec);
             progress.advance(1);
-            let (audio, warning) = result.map_err(|error| FailedTrack {
+            let (track, warning) = result.map_err(|error| FailedTrack {
                 track: spec.name.clone(),
                 error,
             })?;
@@ -123,24 +147,7 @@ pub fn scan_tracks_retaining<P: Send>(
                 progress.warn(&w);
                 pass_warnings.lock().unwrap_or_else(|e| e.into_inner()).push(w);
             }
-            let profile = profile(&audio, spec);
-            let bytes = audio.bytes();
-            let keep = retain(listing_index) && {
-                let total = retained.fetch_add(bytes, Ordering::Relaxed) + bytes;
-                if total > RETAIN_BYTES {
-                    retained.fetch_sub(bytes, Ordering::Relaxed);
-                }
-                total <= RETAIN_BYTES
-            };
-            Ok(ScannedTrack {
-                name: spec.name.clone(),
-                spec: spec.clone(),
-                listing_index,
-                hash: audio.content_hash(),
-                seconds: audio.len() as f64 / SAMPLE_RATE as f64,
-                profile,
-                audio: keep.then_some(audio),
-            })
+            Ok(track)
         })
         .collect();
     progress.end();

@@ -56,8 +56,11 @@ from distinct tracks (where there are at least K; otherwise windows of one track
 disjoint non-empty random subsets, summed into an anchor and a positive. Accuracy@K is the fraction
 of anchors whose highest-scoring positive among the K is their own (ties count as a fraction),
 averaged over batches, with its standard error; chance level is 1/K. Everything is drawn from
---seed: same files + same seed = same windows, bit for bit. Embeddings are cached on disk (see
---cache-dir), so a re-run only decodes the audio. --out writes one row per (mode, K).
+--seed: same files + same seed = same windows, bit for bit. The cost follows the windows, not the
+size of the set: a first pass reads each stem once, streaming, for the mix's level every 0.1 s and
+a hash of the file; then only the drawn windows are decoded. Both the first pass and the embeddings
+are cached on disk (see --cache-dir, --verify), so a re-run with the same files and settings reads
+no audio. --out writes one row per (mode, K).
 
 SENSITIVITY (--stems DIR --sensitivity): does the score hear key and groove? For each anchor, a
 random 5 s window of a track gives a target (one active, pitched stem with at least 4 note starts;
@@ -76,7 +79,7 @@ finished but some pairs failed (or some tracks could not be decoded) — see the
 
 SHARDS: --shard I/N --part FILE runs only shard I of N (counted from 0) and writes a part file
 instead of results: pairs are split by position in the set (pair p goes to shard p mod N), tracks
-of --stems by position in the folder (every shard still decodes all tracks, to draw the same
+of --stems by position in the folder (every shard still scans all tracks, to draw the same
 windows). `cocola merge PARTS...` then prints and writes exactly what the unsharded run would.
 A shard exits 0 once its part is written; failed pairs are reported by the merge.",
     after_help = "Examples:\n  cocola eval pairs.csv --out scores.csv\n  cocola eval generated/ --hop 2.5 --json\n  \
@@ -140,6 +143,11 @@ pub struct EvalArgs {
     /// Stems: neither read nor write the embedding cache.
     #[arg(long)]
     pub no_cache: bool,
+    /// Stems: hash every stem file in full before reusing what the cache recorded about it. By
+    /// default a file counts as unchanged when its path, size, modification time and a hash of
+    /// sampled blocks (about 1 MiB per file) are, so a warm run reads no audio.
+    #[arg(long, conflicts_with = "no_cache")]
+    pub verify: bool,
 }
 
 impl EvalArgs {
@@ -296,7 +304,7 @@ pub(crate) fn open_cache(args: &EvalArgs, identity: &str, progress: &Bars) -> Em
         return EmbeddingCache::disabled();
     };
     match EmbeddingCache::open(&root, identity) {
-        Ok(cache) => cache,
+        Ok(cache) => cache.verifying(args.verify),
         Err(e) => {
             progress.warn(&format!("{e}; the embedding cache is off"));
             EmbeddingCache::disabled()

@@ -2,15 +2,18 @@
 //! Tables I-II): the [`protocol`](super::protocol) with real audio, the
 //! model and the embedding cache.
 //!
-//! Two passes over the tracks ([`scan`](super::scan)) keep memory bounded on
-//! large sets: the first decodes every track once to learn where its mix is
-//! audible (and hashes it for the cache) and the plans are drawn
-//! ([`prepare`]), then the second embeds each track's requested windows
-//! ([`slots`]). A shard ([`crate::eval::shard`]) runs the first pass over
-//! every track and the second over its own tracks only.
+//! Two passes over the tracks keep time and memory bounded on large sets:
+//! the first streams every track once to learn where its mix is audible and
+//! to hash its files, or finds that in the cache
+//! ([`track_index`](super::track_index)), and the plans are drawn
+//! ([`prepare`]); the second reads and embeds only the windows drawn
+//! ([`slots`]), or nothing at all when their embeddings are cached. A shard
+//! ([`crate::eval::shard`]) runs the first pass over every track and the
+//! second over its own tracks only.
 
 pub mod prepare;
 pub mod slots;
+pub mod whole_file;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -22,7 +25,7 @@ use super::embed::{EmbedStats, Encoder};
 use super::progress::Progress;
 use super::protocol::{Accuracy, Plan};
 pub use super::scan::FailedTrack;
-use super::scan::RescanError;
+use super::track_index::WindowError;
 use super::shard::Shard;
 use super::tracks::{discover_tracks, TrackListing, TrackSetError};
 use crate::calibration::ScoreDistribution;
@@ -117,8 +120,11 @@ pub enum SubmixError {
     Tracks(#[from] TrackSetError),
     #[error("{}: no usable track (every track failed to decode, has fewer than 2 stems, or is silent)", .0.display())]
     NoUsableTrack(PathBuf),
+    #[error("{track}: {error}")]
+    Window { track: String, error: WindowError },
+    /// Only the whole-file reference path ([`whole_file`]) decodes tracks again.
     #[error(transparent)]
-    Rescan(#[from] RescanError),
+    Rescan(#[from] super::scan::RescanError),
     #[error("the encoder failed: {0}")]
     Model(#[from] ModelError),
 }
@@ -193,17 +199,17 @@ pub(crate) fn run_passes<E: Encoder>(
     }
     let started = Instant::now();
     let Prepared {
-        mut tracks,
+        tracks,
         plans,
         summary,
-    } = prepare::prepare(listing, root, options, progress, |i| shard.owns(i))?;
+    } = prepare::prepare(listing, root, options, progress, &cache.track_indexes())?;
     let failed: Vec<String> = summary.failed_tracks.iter().map(|f| f.track.clone()).collect();
-    let fingerprint = super::shard::stems::fingerprint(tracks.iter().map(|t| (t.name.as_str(), &t.hash)), &failed);
+    let fingerprint = super::shard::stems::fingerprint(tracks.iter().map(|t| (t.name.as_str(), &t.key)), &failed);
     let owns_track: Vec<bool> = tracks.iter().map(|t| shard.owns(t.listing_index)).collect();
     let (store, embed) = slots::embed_slots(
         encoder,
         cache,
-        &mut tracks,
+        &tracks,
         &plans,
         &options.modes,
         |t| owns_track[t],

@@ -1,11 +1,11 @@
 //! What accuracy@K knows before embedding anything: pass 1 over the tracks
-//! ([`crate::eval::scan`]) with each track's silence profile, then the
-//! plans drawn from the profiles of all tracks.
+//! (each track's [`TrackIndex`]: streamed once, or found in the cache), with
+//! each track's silence profile, then the plans drawn from the profiles of
+//! all tracks.
 //!
 //! A shard of a sharded evaluation runs this over *every* track, not only
 //! its own: the plans draw windows from all tracks, so every shard must know
-//! all profiles to draw the same plans as a single run. It keeps the decoded
-//! audio of its own tracks only.
+//! all profiles to draw the same plans as a single run.
 
 use std::path::Path;
 
@@ -13,9 +13,22 @@ use serde::{Deserialize, Serialize};
 
 use super::{FailedTrack, SkippedK, SubmixError, SubmixOptions};
 use crate::eval::progress::Progress;
+use crate::eval::cache::Digest32;
 use crate::eval::protocol::{self, Plan, PlanError, TrackProfile};
-use crate::eval::scan::{scan_tracks_retaining, Scan, ScannedTrack};
+use crate::eval::scan::{scan_listing, Scan};
+use crate::eval::track_index::{IndexCache, TrackIndex};
 use crate::eval::tracks::TrackListing;
+
+/// A track after pass 1.
+pub(crate) struct IndexedTrack {
+    pub name: String,
+    /// Position in the listing (failed tracks included): what shards split by.
+    pub listing_index: usize,
+    pub index: TrackIndex,
+    /// [`TrackIndex::key`], computed once.
+    pub key: Digest32,
+    pub profile: TrackProfile,
+}
 
 /// What pass 1 and the plans tell about the set, the same in every shard.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -33,28 +46,39 @@ pub struct ScanSummary {
 /// Pass 1 and the plans.
 pub(crate) struct Prepared {
     /// The tracks that decoded, in listing order.
-    pub tracks: Vec<ScannedTrack<TrackProfile>>,
+    pub tracks: Vec<IndexedTrack>,
     pub plans: Vec<Plan>,
     pub summary: ScanSummary,
 }
 
-/// Decodes and profiles every track of `listing`, then draws one plan per K.
-/// `retain(i)` says whether pass 2 needs the audio of the `i`-th track of the
-/// listing (see [`scan_tracks_retaining`]).
+/// Indexes and profiles every track of `listing` (through `indexes`), then
+/// draws one plan per K.
 pub(crate) fn prepare(
     listing: &TrackListing,
     root: &Path,
     options: &SubmixOptions,
     progress: &dyn Progress,
-    retain: impl Fn(usize) -> bool + Sync,
+    indexes: &IndexCache,
 ) -> Result<Prepared, SubmixError> {
     let Scan {
         tracks,
         failed: failed_tracks,
         mut warnings,
-    } = scan_tracks_retaining(listing, progress, retain, |audio, _| {
-        TrackProfile::from_mix(&audio.mix(), audio.stems.len(), options.silence_dbfs)
+    } = scan_listing(listing, progress, "scanning tracks", |listing_index, spec| {
+        let (index, _) = indexes.index(spec)?;
+        let warning = index.warning.clone();
+        let track = IndexedTrack {
+            name: spec.name.clone(),
+            listing_index,
+            key: index.key(),
+            profile: index.profile(options.silence_dbfs),
+            index,
+        };
+        Ok((track, warning))
     });
+    if let Some(error) = indexes.first_write_error() {
+        progress.warn(&format!("the track index cache could not be written ({error}); results are unaffected"));
+    }
     for t in tracks
         .iter()
         .filter(|t| t.profile.stems >= 2 && t.profile.audible_starts.is_empty())
@@ -77,7 +101,7 @@ pub(crate) fn prepare(
         failed_tracks,
         skipped: Vec::new(),
         warnings,
-        audio_seconds: tracks.iter().map(|t| t.seconds).sum(),
+        audio_seconds: tracks.iter().map(|t| t.index.seconds()).sum(),
     };
     let plans = draw_plans(&profiles, options, progress, &mut summary, root)?;
     Ok(Prepared { tracks, plans, summary })
@@ -85,7 +109,7 @@ pub(crate) fn prepare(
 
 /// One plan per K (ascending, deduplicated), each reproducible from the seed
 /// on its own; a K without enough material is skipped with a warning.
-fn draw_plans(
+pub(super) fn draw_plans(
     profiles: &[TrackProfile],
     options: &SubmixOptions,
     progress: &dyn Progress,

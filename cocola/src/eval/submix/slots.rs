@@ -14,8 +14,8 @@ use crate::contract::EMBEDDING_DIM;
 use crate::eval::cache::EmbeddingCache;
 use crate::eval::embed::{EmbedStats, Encoder, WindowEmbedder};
 use crate::eval::progress::Progress;
-use crate::eval::protocol::{self, Plan, Side, TrackProfile};
-use crate::eval::scan::ScannedTrack;
+use super::prepare::IndexedTrack;
+use crate::eval::protocol::{self, Plan, Side};
 use crate::mode::Mode;
 use crate::model::{self, Embeddings};
 
@@ -107,14 +107,14 @@ impl SlotStore {
     }
 }
 
-/// Embeds the slots of the tracks `owns` selects (index among the decoded
-/// tracks), track by track, through the cache. Tracks whose audio was not
-/// kept from pass 1 are decoded again and must not have changed
-/// ([`ScannedTrack::take_audio`]).
+/// Embeds the slots of the tracks `owns` selects (index among the indexed
+/// tracks), track by track, through the cache: a slot whose embeddings are
+/// cached reads no audio; the others read their window's stems only
+/// ([`TrackIndex::submix_window`](crate::eval::track_index::TrackIndex::submix_window)).
 pub(crate) fn embed_slots<E: Encoder>(
     encoder: &mut E,
     cache: &EmbeddingCache,
-    tracks: &mut [ScannedTrack<TrackProfile>],
+    tracks: &[IndexedTrack],
     plans: &[Plan],
     modes: &[Mode],
     owns: impl Fn(usize) -> bool,
@@ -137,17 +137,26 @@ pub(crate) fn embed_slots<E: Encoder>(
     let work = per_track.iter().map(Vec::len).sum::<usize>();
     progress.begin("embedding sub-mixes", work as u64);
     let mut embedder = WindowEmbedder::new(encoder, cache, modes)?;
-    for (track, requests) in tracks.iter_mut().zip(&per_track) {
+    for (track, requests) in tracks.iter().zip(&per_track) {
         if requests.is_empty() {
             continue;
         }
-        let audio = track.take_audio()?;
-        embedder.open_group(track.hash);
+        embedder.open_group(track.key);
         for (slot, start, stems) in requests {
-            embedder.submit(track.hash, *slot, audio.submix_window(*start, stems), &mut sink)?;
+            let id = track.index.window_id(*start, stems);
+            if !embedder.serve_cached(track.key, *slot, &id, &mut sink) {
+                let samples = track
+                    .index
+                    .submix_window(*start, stems)
+                    .map_err(|error| SubmixError::Window {
+                        track: track.name.clone(),
+                        error,
+                    })?;
+                embedder.submit_identified(track.key, *slot, id, samples, &mut sink)?;
+            }
             progress.advance(1);
         }
-        embedder.close_group(track.hash);
+        embedder.close_group(track.key);
     }
     embedder.finish(&mut sink)?;
     let stats = embedder.stats();
