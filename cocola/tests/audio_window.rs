@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use cocola::audio::{load_mono_16k_with_info, load_window_16k, DecodedInfo, MonoStream16k};
+use cocola::audio::{load_mono_16k_with_info, load_window_16k, DecodedInfo, MonoStream16k, WindowReader};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -70,6 +70,18 @@ fn check_windows(path: &Path) -> (Vec<f32>, DecodedInfo) {
         let expected = &whole[start.min(whole.len())..end.min(whole.len())];
         let diff = max_difference(&window, expected);
         assert_eq!(diff, 0.0, "{}: window {start}..{end} differs by {diff}", path.display());
+    }
+    // One reader, windows in order of start: overlapping, repeated, close
+    // (decoded through) and far apart (a seek), then the end.
+    let mut reader = WindowReader::new(path, info);
+    let len = whole.len();
+    let mut starts = vec![0, 0, 5_000, 9_000, 9_000 + 40_000, len / 2, len / 2 + 1, len * 3 / 4, len - 100];
+    starts.retain(|&s| s < len);
+    for start in starts {
+        let end = start + 20_000;
+        let window = reader.window(start, end).unwrap();
+        let expected = &whole[start..end.min(len)];
+        assert_eq!(max_difference(&window, expected), 0.0, "{}: reader at {start}", path.display());
     }
     (whole, info)
 }

@@ -62,7 +62,7 @@ pub use downmix::downmix_interleaved;
 pub use fir_resample::{fir_supports, FirResampler16k, StreamingResampler16k};
 pub use resample::{resample_to_16k, Resampler16k};
 pub use stream::MonoStream16k;
-pub use window::load_window_16k;
+pub use window::{load_window_16k, WindowReader};
 
 /// Lowest sample rate accepted from a file or for the resampler.
 pub const MIN_SAMPLE_RATE: u32 = 1_000;

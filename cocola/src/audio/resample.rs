@@ -191,6 +191,21 @@ impl Resampler16k {
         self.engine.as_ref().map_or(0, |e| e.delay)
     }
 
+    /// The 16 kHz position (in the whole-file output of [`resample_to_16k`])
+    /// of the first sample a freshly reset converter outputs when fed from
+    /// input frame `first`, which must lie on the block grid
+    /// ([`input_span`] gives such frames). Negative when it precedes the
+    /// signal (the latency).
+    pub(crate) fn output_position_of(&self, first: u64) -> i64 {
+        match &self.engine {
+            Some(e) => {
+                debug_assert_eq!(first % e.block_in as u64, 0, "on the block grid");
+                (first / e.block_in as u64 * e.block_out as u64) as i64 - e.delay as i64
+            }
+            None => first as i64,
+        }
+    }
+
     /// Pushes the pending input padded with zeros to a whole block (the end
     /// of a signal); nothing at 16 kHz.
     pub(crate) fn flush_block(&mut self, output: &mut Vec<f32>) {
@@ -269,36 +284,6 @@ pub(crate) fn input_span(input_rate: u32, start: usize, end: usize) -> (u64, u64
     let first_block = ((start + delay) / block_out).saturating_sub(1);
     let last_block = (end - 1 + delay) / block_out;
     ((first_block * block_in) as u64, ((last_block + 1) * block_in) as u64)
-}
-
-/// Samples `start..end` of `resample_to_16k(whole, input_rate)`, where
-/// `input` holds the frames [`input_span`] named for them (frames past the
-/// end of the file are zeros, as the whole-file path pads its last block)
-/// and `total_out` is the whole output's length (samples past it are not
-/// returned, as the whole-file path cuts there).
-pub(crate) fn resample_span(
-    input: &[f32],
-    input_rate: u32,
-    start: usize,
-    end: usize,
-    total_out: usize,
-) -> Result<Vec<f32>, AudioError> {
-    let end = end.min(total_out);
-    if end <= start {
-        return Ok(Vec::new());
-    }
-    let mut resampler = Resampler16k::new(input_rate)?;
-    let (first, last) = input_span(input_rate, start, end);
-    debug_assert_eq!(input.len() as u64, last - first, "the span input_span named");
-    let Some(engine) = resampler.engine.as_ref() else {
-        return Ok(input[..end - start].to_vec());
-    };
-    let first_out = (first as usize / engine.block_in) * engine.block_out;
-    let delay = engine.delay;
-    let mut raw = Vec::with_capacity(input.len() / engine.block_in * engine.block_out);
-    resampler.process(input, &mut raw);
-    let from = start + delay - first_out;
-    Ok(raw[from..from + (end - start)].to_vec())
 }
 
 #[cfg(test)]

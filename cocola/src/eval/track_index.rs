@@ -16,8 +16,9 @@
 //!
 //! # Pass 2: windows only
 //!
-//! [`TrackIndex::submix_window`] decodes only the 5 s (plus a resampler
-//! block and a codec pre-roll) each sub-mix needs. A window's identity in
+//! [`TrackWindows::submix`] decodes only the 5 s (plus a resampler block
+//! and a codec pre-roll) each sub-mix needs, and no frame twice when windows
+//! are asked for in order of start. A window's identity in
 //! the embedding cache ([`TrackIndex::window_id`]) is derived from the
 //! track's content key and the window's recipe (start, stems), not from its
 //! samples, so a warm run finds its embeddings without decoding anything.
@@ -46,7 +47,7 @@ use sha2::{Digest, Sha256};
 use super::cache::{hex, Digest32};
 use super::protocol::{levels_from_block_energies, BlockEnergies, TrackProfile};
 use super::tracks::TrackSpec;
-use crate::audio::{load_window_16k, DecodedInfo, MonoStream16k};
+use crate::audio::{DecodedInfo, MonoStream16k, WindowReader};
 use crate::contract::{SAMPLE_RATE, WINDOW_SAMPLES};
 
 /// Bytes per sampled block, and how many blocks besides the first and last.
@@ -170,7 +171,7 @@ impl TrackIndex {
     }
 
     /// The identity of the sub-mix of `stems` over the window at `start`:
-    /// what [`submix_window`](Self::submix_window) returns is
+    /// what [`TrackWindows::submix`] returns is
     /// fully determined by the track's content and this recipe.
     pub fn window_id(&self, start: usize, stems: &[usize]) -> Digest32 {
         let mut hasher = Sha256::new();
@@ -184,21 +185,46 @@ impl TrackIndex {
         hasher.finalize().into()
     }
 
+    /// A reader of this track's sub-mix windows (see [`TrackWindows`]).
+    pub fn windows(&self) -> TrackWindows<'_> {
+        TrackWindows {
+            index: self,
+            readers: (0..self.stems.len()).map(|_| None).collect(),
+        }
+    }
+}
+
+/// Reads sub-mix windows of one indexed track, one [`WindowReader`] per
+/// stem: asked in increasing order of start, every frame of a stem is
+/// decoded at most once, however densely the windows overlap.
+pub struct TrackWindows<'a> {
+    index: &'a TrackIndex,
+    readers: Vec<Option<WindowReader>>,
+}
+
+impl TrackWindows<'_> {
     /// The sub-mix of `stems` over the 5 s window at `start`, summed in stem
     /// order; shorter than 5 s at the end of the track. The same samples as
     /// [`TrackAudio::submix_window`](super::tracks::TrackAudio::submix_window)
     /// on the whole decoded track, reading only the window. Fails if a stem
     /// file's size or time changed since the index was made.
-    pub fn submix_window(&self, start: usize, stems: &[usize]) -> Result<Vec<f32>, WindowError> {
-        let start = start.min(self.len);
-        let end = (start + WINDOW_SAMPLES).min(self.len);
+    pub fn submix(&mut self, start: usize, stems: &[usize]) -> Result<Vec<f32>, WindowError> {
+        let index = self.index;
+        let start = start.min(index.len);
+        let end = (start + WINDOW_SAMPLES).min(index.len);
         let mut out = vec![0.0f32; end - start];
         for &s in stems {
-            let stem = &self.stems[s];
-            if file_stamp(&stem.path).ok() != Some((stem.size, stem.modified_ns)) {
-                return Err(WindowError::Changed(stem.path.clone()));
-            }
-            let window = load_window_16k(&stem.path, &stem.info, start, end)?;
+            let stem = &index.stems[s];
+            let reader = match &mut self.readers[s] {
+                Some(reader) => reader,
+                slot @ None => {
+                    if file_stamp(&stem.path).ok() != Some((stem.size, stem.modified_ns)) {
+                        return Err(WindowError::Changed(stem.path.clone()));
+                    }
+                    slot.insert(WindowReader::new(&stem.path, stem.info))
+                }
+            };
+            let window = reader.window(start, end)?;
             if window.len() != out.len() {
                 return Err(WindowError::Changed(stem.path.clone()));
             }

@@ -110,7 +110,8 @@ impl SlotStore {
 /// Embeds the slots of the tracks `owns` selects (index among the indexed
 /// tracks), track by track, through the cache: a slot whose embeddings are
 /// cached reads no audio; the others read their window's stems only
-/// ([`TrackIndex::submix_window`](crate::eval::track_index::TrackIndex::submix_window)).
+/// ([`TrackWindows`](crate::eval::track_index::TrackWindows), each stem read
+/// forward once).
 pub(crate) fn embed_slots<E: Encoder>(
     encoder: &mut E,
     cache: &EmbeddingCache,
@@ -142,12 +143,15 @@ pub(crate) fn embed_slots<E: Encoder>(
             continue;
         }
         embedder.open_group(track.key);
+        // In order of start, so that each stem is read forward once.
+        let mut requests: Vec<&(usize, usize, Vec<usize>)> = requests.iter().collect();
+        requests.sort_by_key(|(slot, start, _)| (*start, *slot));
+        let mut windows = track.index.windows();
         for (slot, start, stems) in requests {
             let id = track.index.window_id(*start, stems);
             if !embedder.serve_cached(track.key, *slot, &id, &mut sink) {
-                let samples = track
-                    .index
-                    .submix_window(*start, stems)
+                let samples = windows
+                    .submix(*start, stems)
                     .map_err(|error| SubmixError::Window {
                         track: track.name.clone(),
                         error,
