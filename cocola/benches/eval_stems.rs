@@ -1,7 +1,8 @@
 //! `cocola eval --stems` (accuracy@K), cold and warm, windowed decoding
 //! against the whole-file path it replaced (`eval::submix::whole_file`), in
-//! one process on one generated set: wall time, CPU time (user + system, all
-//! threads) and peak resident memory of each run, and the ratios.
+//! one bench run on one generated set: wall time, CPU time (user + system,
+//! all threads) and peak resident memory of each run (each in a fresh child
+//! process, so that the peak is its own), and the ratios.
 //!
 //! ```text
 //! cargo bench -p cocola --bench eval_stems -- [STEM_HOURS] [ANCHORS]
@@ -27,7 +28,7 @@ use cocola::contract::{InputKind, EMBEDDING_DIM};
 use cocola::eval::cache::EmbeddingCache;
 use cocola::eval::embed::Encoder;
 use cocola::eval::submix::whole_file::evaluate_whole_files;
-use cocola::eval::submix::{evaluate_submixes, ModeAccuracy, SubmixOptions};
+use cocola::eval::submix::{evaluate_submixes, SubmixOptions};
 use cocola::eval::NoProgress;
 use cocola::model::{Embeddings, ModelError};
 
@@ -115,7 +116,7 @@ fn cpu_seconds() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-/// Peak resident memory since the last reset, in MiB.
+/// Peak resident memory of this process, in MiB.
 fn peak_rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -126,49 +127,91 @@ fn peak_rss_mib() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
-/// Makes the next [`peak_rss_mib`] measure from now (Linux `clear_refs`).
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
 
+/// What one run measured, as the child process reports it.
 struct Measured {
     wall: f64,
     cpu: f64,
     peak_mib: f64,
-    results: Vec<ModeAccuracy>,
+    results: serde_json::Value,
 }
 
-fn measure(name: &str, run: impl FnOnce() -> Vec<ModeAccuracy>) -> Measured {
-    reset_peak_rss();
-    let (cpu0, wall0) = (cpu_seconds(), Instant::now());
-    let results = run();
+/// Runs `phase` in a child process (a fresh heap, so that peak memory is
+/// that run's own) and reads back what it measured.
+fn measure(phase: &str, set: &Path, cache: &Path, anchors: usize) -> Measured {
+    let out = cache.with_extension(format!("{}.json", phase.replace(' ', "-")));
+    let status = std::process::Command::new(std::env::current_exe().expect("this bench"))
+        .env("COCOLA_BENCH_PHASE", phase)
+        .env("COCOLA_BENCH_SET", set)
+        .env("COCOLA_BENCH_CACHE", cache)
+        .env("COCOLA_BENCH_OUT", &out)
+        .env("COCOLA_BENCH_ANCHORS", anchors.to_string())
+        .status()
+        .expect("run the phase");
+    assert!(status.success(), "{phase} failed");
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).expect("the phase's report")).expect("json");
     let m = Measured {
-        wall: wall0.elapsed().as_secs_f64(),
-        cpu: cpu_seconds() - cpu0,
-        peak_mib: peak_rss_mib(),
-        results,
+        wall: doc["wall"].as_f64().unwrap_or(f64::NAN),
+        cpu: doc["cpu"].as_f64().unwrap_or(f64::NAN),
+        peak_mib: doc["peak_mib"].as_f64().unwrap_or(f64::NAN),
+        results: doc["results"].clone(),
     };
     println!(
-        "{name:<28} wall {:>8.2} s   cpu {:>8.2} s   peak RSS {:>7.0} MiB",
+        "{phase:<20} wall {:>8.2} s   cpu {:>8.2} s   peak RSS {:>7.0} MiB",
         m.wall, m.cpu, m.peak_mib
     );
     m
 }
 
-fn same_results(a: &[ModeAccuracy], b: &[ModeAccuracy]) -> bool {
+/// The child's side of [`measure`].
+fn run_phase(phase: &str) {
+    let var = |name: &str| std::env::var_os(name).map(PathBuf::from).expect("set by the parent");
+    let (set, cache, out) = (var("COCOLA_BENCH_SET"), var("COCOLA_BENCH_CACHE"), var("COCOLA_BENCH_OUT"));
+    let anchors = std::env::var("COCOLA_BENCH_ANCHORS").ok().and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let options = SubmixOptions {
+        anchors,
+        ..SubmixOptions::default()
+    };
+    let cache = EmbeddingCache::open(&cache, "bench-model").expect("open the cache");
+    let (cpu0, wall0) = (cpu_seconds(), Instant::now());
+    let results = if phase.starts_with("whole") {
+        evaluate_whole_files(&mut FeatureMeans, &cache, &set, &options, &NoProgress).expect("whole-file run")
+    } else {
+        evaluate_submixes(&mut FeatureMeans, &cache, &set, &options, &NoProgress)
+            .expect("windowed run")
+            .results
+    };
+    let doc = serde_json::json!({
+        "wall": wall0.elapsed().as_secs_f64(),
+        "cpu": cpu_seconds() - cpu0,
+        "peak_mib": peak_rss_mib(),
+        "results": results,
+    });
+    std::fs::write(out, serde_json::to_vec(&doc).expect("json")).expect("write the phase's report");
+}
+
+/// Equal accuracies, coherent/random score distributions within 1e-4.
+fn same_results(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    let (Some(a), Some(b)) = (a.as_array(), b.as_array()) else { return false };
+    let close = |x: &serde_json::Value, y: &serde_json::Value| match (x.as_f64(), y.as_f64()) {
+        (Some(x), Some(y)) => (x - y).abs() <= 1e-4,
+        _ => x == y,
+    };
     a.len() == b.len()
         && a.iter().zip(b).all(|(x, y)| {
-            let close = |p: &Option<cocola::calibration::ScoreDistribution>,
-                         q: &Option<cocola::calibration::ScoreDistribution>| match (p, q) {
-                (Some(p), Some(q)) => (p.mean - q.mean).abs() <= 1e-4 && (p.std - q.std).abs() <= 1e-4,
-                (None, None) => true,
-                _ => false,
-            };
-            x.accuracy == y.accuracy && close(&x.coherent, &y.coherent) && close(&x.random, &y.random)
+            x["mode"] == y["mode"]
+                && x["k"] == y["k"]
+                && x["accuracy"] == y["accuracy"]
+                && ["coherent", "random"]
+                    .iter()
+                    .all(|d| ["mean", "std"].iter().all(|f| close(&x[d][f], &y[d][f])))
         })
 }
 
 fn main() {
+    if let Ok(phase) = std::env::var("COCOLA_BENCH_PHASE") {
+        return run_phase(&phase);
+    }
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let stem_hours: f64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(6.0);
     let anchors: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(1000);
@@ -188,25 +231,12 @@ fn main() {
         started.elapsed().as_secs_f64(),
         rayon::current_num_threads(),
     );
-    let options = SubmixOptions {
-        anchors,
-        ..SubmixOptions::default()
-    };
     let whole_cache = dir.path().join("cache-whole");
     let windowed_cache = dir.path().join("cache-windowed");
-    let open = |root: &Path| EmbeddingCache::open(root, "bench-model").expect("open the cache");
-    let whole = |root: &Path| {
-        evaluate_whole_files(&mut FeatureMeans, &open(root), &set, &options, &NoProgress).expect("whole-file run")
-    };
-    let windowed = |root: &Path| {
-        evaluate_submixes(&mut FeatureMeans, &open(root), &set, &options, &NoProgress)
-            .expect("windowed run")
-            .results
-    };
-    let whole_cold = measure("whole-file, cold", || whole(&whole_cache));
-    let whole_warm = measure("whole-file, warm", || whole(&whole_cache));
-    let windowed_cold = measure("windowed, cold", || windowed(&windowed_cache));
-    let windowed_warm = measure("windowed, warm", || windowed(&windowed_cache));
+    let whole_cold = measure("whole-file cold", &set, &whole_cache, anchors);
+    let whole_warm = measure("whole-file warm", &set, &whole_cache, anchors);
+    let windowed_cold = measure("windowed cold", &set, &windowed_cache, anchors);
+    let windowed_warm = measure("windowed warm", &set, &windowed_cache, anchors);
     let same = same_results(&whole_cold.results, &windowed_cold.results)
         && same_results(&windowed_cold.results, &windowed_warm.results)
         && same_results(&whole_cold.results, &whole_warm.results);
