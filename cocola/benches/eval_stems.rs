@@ -49,7 +49,11 @@ impl Encoder for FeatureMeans {
         let slice = len / EMBEDDING_DIM;
         let embedding: Vec<f32> = features
             .chunks(len)
-            .flat_map(|row| row.chunks(slice).take(EMBEDDING_DIM).map(|s| s.iter().sum::<f32>() / s.len() as f32))
+            .flat_map(|row| {
+                row.chunks(slice)
+                    .take(EMBEDDING_DIM)
+                    .map(|s| s.iter().sum::<f32>() / s.len() as f32)
+            })
             .collect();
         Ok(Embeddings {
             w_embedding: embedding.clone(),
@@ -78,7 +82,9 @@ fn write_stem(path: &Path, seed: u64) {
     bytes.extend_from_slice(&16u16.to_le_bytes());
     bytes.extend_from_slice(b"data");
     bytes.extend_from_slice(&(data_bytes as u32).to_le_bytes());
-    let table: Vec<f32> = (0..4096).map(|i| (i as f32 / 4096.0 * std::f32::consts::TAU).sin()).collect();
+    let table: Vec<f32> = (0..4096)
+        .map(|i| (i as f32 / 4096.0 * std::f32::consts::TAU).sin())
+        .collect();
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let freq = 55.0 * (1.0 + (seed % 24) as f32 / 4.0);
     let step = (freq / RATE as f32 * 4096.0 * 65536.0) as u32;
@@ -127,7 +133,6 @@ fn peak_rss_mib() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
-
 /// What one run measured, as the child process reports it.
 struct Measured {
     wall: f64,
@@ -149,7 +154,8 @@ fn measure(phase: &str, set: &Path, cache: &Path, anchors: usize) -> Measured {
         .status()
         .expect("run the phase");
     assert!(status.success(), "{phase} failed");
-    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).expect("the phase's report")).expect("json");
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&out).expect("the phase's report")).expect("json");
     let m = Measured {
         wall: doc["wall"].as_f64().unwrap_or(f64::NAN),
         cpu: doc["cpu"].as_f64().unwrap_or(f64::NAN),
@@ -166,8 +172,15 @@ fn measure(phase: &str, set: &Path, cache: &Path, anchors: usize) -> Measured {
 /// The child's side of [`measure`].
 fn run_phase(phase: &str) {
     let var = |name: &str| std::env::var_os(name).map(PathBuf::from).expect("set by the parent");
-    let (set, cache, out) = (var("COCOLA_BENCH_SET"), var("COCOLA_BENCH_CACHE"), var("COCOLA_BENCH_OUT"));
-    let anchors = std::env::var("COCOLA_BENCH_ANCHORS").ok().and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let (set, cache, out) = (
+        var("COCOLA_BENCH_SET"),
+        var("COCOLA_BENCH_CACHE"),
+        var("COCOLA_BENCH_OUT"),
+    );
+    let anchors = std::env::var("COCOLA_BENCH_ANCHORS")
+        .ok()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1000);
     let options = SubmixOptions {
         anchors,
         ..SubmixOptions::default()
@@ -192,7 +205,9 @@ fn run_phase(phase: &str) {
 
 /// Equal accuracies, coherent/random score distributions within 1e-4.
 fn same_results(a: &serde_json::Value, b: &serde_json::Value) -> bool {
-    let (Some(a), Some(b)) = (a.as_array(), b.as_array()) else { return false };
+    let (Some(a), Some(b)) = (a.as_array(), b.as_array()) else {
+        return false;
+    };
     let close = |x: &serde_json::Value, y: &serde_json::Value| match (x.as_f64(), y.as_f64()) {
         (Some(x), Some(y)) => (x - y).abs() <= 1e-4,
         _ => x == y,
@@ -218,7 +233,9 @@ fn main() {
     let base = std::env::var_os("COCOLA_BENCH_DIR").map_or_else(std::env::temp_dir, PathBuf::from);
     let dir = tempfile::tempdir_in(base).expect("a temporary folder");
     let set = dir.path().join("set");
-    let tracks = ((stem_hours * 3600.0) / (STEMS_PER_TRACK * STEM_SECONDS) as f64).ceil().max(2.0) as usize;
+    let tracks = ((stem_hours * 3600.0) / (STEMS_PER_TRACK * STEM_SECONDS) as f64)
+        .ceil()
+        .max(2.0) as usize;
     let started = Instant::now();
     (0..tracks * STEMS_PER_TRACK).into_par_iter().for_each(|i| {
         let (t, s) = (i / STEMS_PER_TRACK, i % STEMS_PER_TRACK);

@@ -75,13 +75,28 @@ fn check_windows(path: &Path) -> (Vec<f32>, DecodedInfo) {
     // (decoded through) and far apart (a seek), then the end.
     let mut reader = WindowReader::new(path, info);
     let len = whole.len();
-    let mut starts = vec![0, 0, 5_000, 9_000, 9_000 + 40_000, len / 2, len / 2 + 1, len * 3 / 4, len - 100];
+    let mut starts = vec![
+        0,
+        0,
+        5_000,
+        9_000,
+        9_000 + 40_000,
+        len / 2,
+        len / 2 + 1,
+        len * 3 / 4,
+        len - 100,
+    ];
     starts.retain(|&s| s < len);
     for start in starts {
         let end = start + 20_000;
         let window = reader.window(start, end).unwrap();
         let expected = &whole[start..end.min(len)];
-        assert_eq!(max_difference(&window, expected), 0.0, "{}: reader at {start}", path.display());
+        assert_eq!(
+            max_difference(&window, expected),
+            0.0,
+            "{}: reader at {start}",
+            path.display()
+        );
     }
     (whole, info)
 }
@@ -130,7 +145,10 @@ fn a_file_that_no_longer_matches_its_info_is_an_error_or_cut_not_a_panic() {
     };
     let w = load_window_16k(&path, &longer, whole.len() - 100, whole.len() + 100).unwrap();
     assert_eq!(w.len(), 200);
-    assert!(w[120..].iter().all(|&s| s.abs() < 1e-3), "past the end is (filtered) silence");
+    assert!(
+        w[120..].iter().all(|&s| s.abs() < 1e-3),
+        "past the end is (filtered) silence"
+    );
     // Another rate than the file's: an error naming the file.
     let other = DecodedInfo {
         sample_rate: 48_000,

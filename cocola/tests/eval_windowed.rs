@@ -52,11 +52,18 @@ fn write_stem(path: &Path, seconds: f64, freq: f64, beat: f64, seed: u64) {
         state ^= state >> 7;
         state ^= state << 17;
         let noise = (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
-        let tone = 0.2 * (2.0 * std::f64::consts::PI * freq * t).sin()
-            + 0.05 * (4.0 * std::f64::consts::PI * freq * t).sin();
+        let tone =
+            0.2 * (2.0 * std::f64::consts::PI * freq * t).sin() + 0.05 * (4.0 * std::f64::consts::PI * freq * t).sin();
         let phase = (t % beat) / beat;
-        let click = if phase < 0.02 { 0.3 * (1.0 - phase / 0.02) * noise } else { 0.0 };
-        for (c, v) in [tone + click + 0.01 * noise, 0.7 * tone - click].into_iter().enumerate() {
+        let click = if phase < 0.02 {
+            0.3 * (1.0 - phase / 0.02) * noise
+        } else {
+            0.0
+        };
+        for (c, v) in [tone + click + 0.01 * noise, 0.7 * tone - click]
+            .into_iter()
+            .enumerate()
+        {
             let v = if c == 0 { v } else { v + 0.005 * noise };
             w.write_sample((v.clamp(-1.0, 1.0) * 32767.0).round() as i16).unwrap();
         }
@@ -106,7 +113,10 @@ fn assert_same(windowed: &[ModeAccuracy], whole: &[ModeAccuracy]) {
     assert_eq!(windowed.len(), whole.len());
     for (a, b) in windowed.iter().zip(whole) {
         assert_eq!((a.mode, a.accuracy.k), (b.mode, b.accuracy.k));
-        assert!((a.accuracy.accuracy - b.accuracy.accuracy).abs() <= 1e-9, "{a:?} vs {b:?}");
+        assert!(
+            (a.accuracy.accuracy - b.accuracy.accuracy).abs() <= 1e-9,
+            "{a:?} vs {b:?}"
+        );
         for (x, y) in [(&a.coherent, &b.coherent), (&a.random, &b.random)] {
             let (x, y) = (x.as_ref().unwrap(), y.as_ref().unwrap());
             assert!((x.mean - y.mean).abs() <= 1e-4, "{x:?} vs {y:?}");
@@ -140,18 +150,31 @@ fn windowed_accuracy_equals_the_whole_file_path_and_warm_runs_read_no_audio() {
     let (model_path, model) = test_model(dir.path());
     let mut encoder = Counting { model, rows: 0 };
 
-    let whole = evaluate_whole_files(&mut encoder, &EmbeddingCache::disabled(), &root, &options(), &NoProgress).unwrap();
+    let whole = evaluate_whole_files(
+        &mut encoder,
+        &EmbeddingCache::disabled(),
+        &root,
+        &options(),
+        &NoProgress,
+    )
+    .unwrap();
     let plain = run(&mut encoder, &EmbeddingCache::disabled(), &root);
     assert_same(&plain.results, &whole);
     assert_eq!(plain.tracks_used, 6);
-    assert!(plain.warnings.iter().any(|w| w.contains("track3") && w.contains("trimmed")));
+    assert!(plain
+        .warnings
+        .iter()
+        .any(|w| w.contains("track3") && w.contains("trimmed")));
 
     let cache_root = dir.path().join("cache");
     let cache = EmbeddingCache::open(&cache_root, &sha256_hex(&model_path)).unwrap();
     let cold = run(&mut encoder, &cache, &root);
     assert!(encoder.rows > 0);
     assert_same(&cold.results, &whole);
-    assert!(cache_root.join("tracks").read_dir().unwrap().count() >= 6, "track indexes stored");
+    assert!(
+        cache_root.join("tracks").read_dir().unwrap().count() >= 6,
+        "track indexes stored"
+    );
 
     let cache = EmbeddingCache::open(&cache_root, &sha256_hex(&model_path)).unwrap();
     let warm = run(&mut encoder, &cache, &root);
@@ -192,5 +215,9 @@ fn windowed_accuracy_equals_the_whole_file_path_and_warm_runs_read_no_audio() {
     std::fs::write(&stem, &bytes[..bytes.len() / 2]).unwrap();
     let cache = EmbeddingCache::open(&cache_root, &sha256_hex(&model_path)).unwrap();
     let after = run(&mut encoder, &cache, &root);
-    assert!(after.warnings.iter().any(|w| w.contains("track1")), "{:?}", after.warnings);
+    assert!(
+        after.warnings.iter().any(|w| w.contains("track1")),
+        "{:?}",
+        after.warnings
+    );
 }

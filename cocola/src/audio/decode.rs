@@ -388,9 +388,7 @@ impl MonoDecoder {
         if bad_packets > MIN_TOLERATED_BAD_PACKETS && bad_packets as f64 > MAX_BAD_PACKET_FRACTION * packets as f64 {
             return Err(AudioError::Corrupt {
                 path: p(),
-                reason: format!(
-                    "{bad_packets} of {packets} packets could not be decoded (first error: {first_bad})"
-                ),
+                reason: format!("{bad_packets} of {packets} packets could not be decoded (first error: {first_bad})"),
             });
         }
         if let Some(expected) = declared {

@@ -25,8 +25,8 @@ use super::embed::{EmbedStats, Encoder};
 use super::progress::Progress;
 use super::protocol::{Accuracy, Plan};
 pub use super::scan::FailedTrack;
-use super::track_index::WindowError;
 use super::shard::Shard;
+use super::track_index::WindowError;
 use super::tracks::{discover_tracks, TrackListing, TrackSetError};
 use crate::calibration::ScoreDistribution;
 use crate::mode::Mode;
@@ -198,11 +198,8 @@ pub(crate) fn run_passes<E: Encoder>(
         encoder.input().check_mode(mode).map_err(ModelError::BadInput)?;
     }
     let started = Instant::now();
-    let Prepared {
-        tracks,
-        plans,
-        summary,
-    } = prepare::prepare(listing, root, options, progress, &cache.track_indexes())?;
+    let Prepared { tracks, plans, summary } =
+        prepare::prepare(listing, root, options, progress, &cache.track_indexes())?;
     let failed: Vec<String> = summary.failed_tracks.iter().map(|f| f.track.clone()).collect();
     let fingerprint = super::shard::stems::fingerprint(tracks.iter().map(|t| (t.name.as_str(), &t.key)), &failed);
     let owns_track: Vec<bool> = tracks.iter().map(|t| shard.owns(t.listing_index)).collect();

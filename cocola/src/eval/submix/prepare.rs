@@ -12,8 +12,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::{FailedTrack, SkippedK, SubmixError, SubmixOptions};
-use crate::eval::progress::Progress;
 use crate::eval::cache::Digest32;
+use crate::eval::progress::Progress;
 use crate::eval::protocol::{self, Plan, PlanError, TrackProfile};
 use crate::eval::scan::{scan_listing, Scan};
 use crate::eval::track_index::{IndexCache, TrackIndex};
@@ -77,7 +77,9 @@ pub(crate) fn prepare(
         Ok((track, warning))
     });
     if let Some(error) = indexes.first_write_error() {
-        progress.warn(&format!("the track index cache could not be written ({error}); results are unaffected"));
+        progress.warn(&format!(
+            "the track index cache could not be written ({error}); results are unaffected"
+        ));
     }
     for t in tracks
         .iter()

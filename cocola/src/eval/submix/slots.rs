@@ -8,13 +8,13 @@
 //! from every part, and [`accuracies`] gives the single run's numbers, since
 //! it sees the same values in the same order.
 
+use super::prepare::IndexedTrack;
 use super::{ModeAccuracy, SubmixError};
 use crate::calibration::ScoreDistribution;
 use crate::contract::EMBEDDING_DIM;
 use crate::eval::cache::EmbeddingCache;
 use crate::eval::embed::{EmbedStats, Encoder, WindowEmbedder};
 use crate::eval::progress::Progress;
-use super::prepare::IndexedTrack;
 use crate::eval::protocol::{self, Plan, Side};
 use crate::mode::Mode;
 use crate::model::{self, Embeddings};
@@ -150,12 +150,10 @@ pub(crate) fn embed_slots<E: Encoder>(
         for (slot, start, stems) in requests {
             let id = track.index.window_id(*start, stems);
             if !embedder.serve_cached(track.key, *slot, &id, &mut sink) {
-                let samples = windows
-                    .submix(*start, stems)
-                    .map_err(|error| SubmixError::Window {
-                        track: track.name.clone(),
-                        error,
-                    })?;
+                let samples = windows.submix(*start, stems).map_err(|error| SubmixError::Window {
+                    track: track.name.clone(),
+                    error,
+                })?;
                 embedder.submit_identified(track.key, *slot, id, samples, &mut sink)?;
             }
             progress.advance(1);
