@@ -2,16 +2,14 @@
 //! relative paths, failed and silent pairs, the per-pair CSV and the CLI's
 //! exit code.
 
-mod eval_support;
-
 use std::path::Path;
 use std::process::Command;
 
+use crate::support::{test_model, voice, write_wav};
 use cocola::eval::pairs::{evaluate_pairs, PairStatus};
 use cocola::eval::{csv_out, read_pair_set, NoProgress};
 use cocola::mode::Mode;
 use cocola::score::{Scorer, WindowOptions};
-use eval_support::{test_model, voice, write_wav};
 
 /// A set with 3 good pairs (one at 44.1 kHz stereo), a corrupt file, a
 /// missing file and a silent stem; returns the CSV path.
