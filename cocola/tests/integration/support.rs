@@ -1,13 +1,13 @@
-//! Shared helpers of the `eval_*` tests: synthetic audio written with hound,
-//! and a random-weight model (needs the ONNX Runtime library that
-//! `cargo xtask setup` installs).
-
-#![allow(dead_code)]
+//! Shared helpers of the evaluation tests (these and the `cocola` command's,
+//! which include this file): synthetic audio written with hound, and a
+//! random-weight model (needs the ONNX Runtime library that `cargo xtask
+//! setup` installs).
 
 use std::path::{Path, PathBuf};
 
+use cocola::eval::embed::Encoder;
 use cocola::model::testing::{random_weights, test_metadata};
-use cocola::model::{write_model_file, LoadOptions, Model};
+use cocola::model::{write_model_file, Embeddings, LoadOptions, Model, ModelError};
 
 /// Writes mono or multi-channel 16-bit WAV; `samples` are interleaved.
 pub fn write_wav(path: &Path, samples: &[f32], rate: u32, channels: u16) {
@@ -63,12 +63,18 @@ pub fn sha256_hex(path: &Path) -> String {
         .collect()
 }
 
-/// Runs the `cocola` binary (without `COCOLA_MODEL` from the environment).
-pub fn run_cocola<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_cocola"))
-        .env_remove("COCOLA_MODEL")
-        .env("OMP_WAIT_POLICY", "PASSIVE")
-        .args(args)
-        .output()
-        .expect("the cocola binary runs")
+/// The model, counting the rows it embeds.
+pub struct Counting {
+    pub model: Model,
+    pub rows: usize,
+}
+
+impl Encoder for Counting {
+    fn input(&self) -> cocola::contract::InputKind {
+        self.model.input()
+    }
+    fn encode(&mut self, features: &[f32], rows: usize) -> Result<Embeddings, ModelError> {
+        self.rows += rows;
+        self.model.embed(features, rows)
+    }
 }

@@ -4,35 +4,15 @@
 //! trusts what the cache recorded about unchanged files (size, time,
 //! sampled blocks) unless asked to verify them in full.
 
-mod eval_support;
-
 use std::path::Path;
 
+use crate::support::{sha256_hex, test_model, Counting};
 use cocola::eval::cache::EmbeddingCache;
-use cocola::eval::embed::Encoder;
 use cocola::eval::submix::whole_file::evaluate_whole_files;
 use cocola::eval::submix::{evaluate_submixes, ModeAccuracy, SubmixOptions, SubmixReport};
 use cocola::eval::NoProgress;
-use cocola::model::{Embeddings, Model, ModelError};
-use eval_support::{sha256_hex, test_model};
 
 const RATE: u32 = 44_100;
-
-/// The model, counting the rows it embeds.
-struct Counting {
-    model: Model,
-    rows: usize,
-}
-
-impl Encoder for Counting {
-    fn input(&self) -> cocola::contract::InputKind {
-        self.model.input()
-    }
-    fn encode(&mut self, features: &[f32], rows: usize) -> Result<Embeddings, ModelError> {
-        self.rows += rows;
-        self.model.embed(features, rows)
-    }
-}
 
 /// A 44.1 kHz stereo 16-bit stem: a tone with a harmonic, clicks on a beat
 /// and seeded noise, different on the two channels.

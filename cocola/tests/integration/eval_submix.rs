@@ -2,33 +2,13 @@
 //! stems: skipped and failed tracks, reproducibility from the seed, and the
 //! embedding cache (hits on a re-run, corrupt entries recomputed).
 
-mod eval_support;
-
 use std::path::Path;
 
+use crate::support::{sha256_hex, test_model, voice, write_wav, Counting};
 use cocola::eval::cache::EmbeddingCache;
-use cocola::eval::embed::Encoder;
 use cocola::eval::submix::{evaluate_submixes, SubmixOptions, SubmixReport};
 use cocola::eval::NoProgress;
 use cocola::mode::Mode;
-use cocola::model::{Embeddings, Model, ModelError};
-use eval_support::{sha256_hex, test_model, voice, write_wav};
-
-/// The model, counting the rows it embeds.
-struct Counting {
-    model: Model,
-    rows: usize,
-}
-
-impl Encoder for Counting {
-    fn input(&self) -> cocola::contract::InputKind {
-        self.model.input()
-    }
-    fn encode(&mut self, features: &[f32], rows: usize) -> Result<Embeddings, ModelError> {
-        self.rows += rows;
-        self.model.embed(features, rows)
-    }
-}
 
 fn build_tracks(root: &Path) {
     for t in 0..4u32 {

@@ -1,0 +1,16 @@
+//! The library's integration tests, one binary (each module one area).
+//! `golden_features` stays a binary of its own: it installs a counting
+//! global allocator to prove feature extraction does not allocate.
+
+mod audio_io;
+mod audio_window;
+mod batch_invariance;
+mod checkpoint_import;
+mod default_model;
+mod encoder_golden;
+mod eval_sensitivity;
+mod eval_submix;
+mod eval_windowed;
+mod model_onnx;
+mod model_runtime;
+mod support;
