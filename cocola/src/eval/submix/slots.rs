@@ -108,8 +108,8 @@ impl SlotStore {
 }
 
 /// Embeds the slots of the tracks `owns` selects (index among the indexed
-/// tracks), track by track, through the cache: a slot whose embeddings are
-/// cached reads no audio; the others read their window's stems only
+/// tracks) through the cache: a slot whose embeddings are cached reads no
+/// audio; the others read their window's stems only, on a helper thread
 /// ([`TrackWindows`](crate::eval::track_index::TrackWindows), each stem read
 /// forward once).
 pub(crate) fn embed_slots<E: Encoder>(
@@ -138,32 +138,86 @@ pub(crate) fn embed_slots<E: Encoder>(
     let work = per_track.iter().map(Vec::len).sum::<usize>();
     progress.begin("embedding sub-mixes", work as u64);
     let mut embedder = WindowEmbedder::new(encoder, cache, modes)?;
-    for (track, requests) in tracks.iter().zip(&per_track) {
+    // First what the cache has (no audio read), track by track...
+    let mut misses: Vec<Vec<Miss>> = vec![Vec::new(); tracks.len()];
+    for ((track, requests), misses) in tracks.iter().zip(&per_track).zip(&mut misses) {
         if requests.is_empty() {
             continue;
         }
         embedder.open_group(track.key);
-        // In order of start, so that each stem is read forward once.
-        let mut requests: Vec<&(usize, usize, Vec<usize>)> = requests.iter().collect();
-        requests.sort_by_key(|(slot, start, _)| (*start, *slot));
-        let mut windows = track.index.windows();
         for (slot, start, stems) in requests {
             let id = track.index.window_id(*start, stems);
-            if !embedder.serve_cached(track.key, *slot, &id, &mut sink) {
-                let samples = windows.submix(*start, stems).map_err(|error| SubmixError::Window {
-                    track: track.name.clone(),
-                    error,
-                })?;
-                embedder.submit_identified(track.key, *slot, id, samples, &mut sink)?;
+            if embedder.serve_cached(track.key, *slot, &id, &mut sink) {
+                progress.advance(1);
+            } else {
+                misses.push(Miss {
+                    slot: *slot,
+                    start: *start,
+                    stems: stems.clone(),
+                    id,
+                });
             }
-            progress.advance(1);
         }
+        // In order of start, so that each stem is read forward once.
+        misses.sort_by_key(|m| (m.start, m.slot));
         embedder.close_group(track.key);
     }
+    // ... then the missing windows, read on a helper thread while the
+    // features and the encoder run here (a bounded queue keeps the memory
+    // to a few dozen windows).
+    std::thread::scope(|scope| -> Result<(), SubmixError> {
+        let (sender, receiver) = std::sync::mpsc::sync_channel(READ_AHEAD_WINDOWS);
+        let misses = &misses;
+        scope.spawn(move || {
+            for (t, (track, misses)) in tracks.iter().zip(misses).enumerate() {
+                let mut windows = track.index.windows();
+                for miss in misses {
+                    let samples = windows
+                        .submix(miss.start, &miss.stems)
+                        .map_err(|error| SubmixError::Window {
+                            track: track.name.clone(),
+                            error,
+                        });
+                    let failed = samples.is_err();
+                    if sender.send((t, miss, samples)).is_err() || failed {
+                        return;
+                    }
+                }
+            }
+        });
+        let mut open: Option<usize> = None;
+        for (t, miss, samples) in receiver {
+            let key = tracks[t].key;
+            if open != Some(t) {
+                if let Some(previous) = open.replace(t) {
+                    embedder.close_group(tracks[previous].key);
+                }
+                embedder.open_group(key);
+            }
+            embedder.submit_identified(key, miss.slot, miss.id, samples?, &mut sink)?;
+            progress.advance(1);
+        }
+        if let Some(last) = open {
+            embedder.close_group(tracks[last].key);
+        }
+        Ok(())
+    })?;
     embedder.finish(&mut sink)?;
     let stats = embedder.stats();
     progress.end();
     Ok((store, stats))
+}
+
+/// Windows read ahead of the encoder in pass 2 (each 5 s, 320 KB).
+const READ_AHEAD_WINDOWS: usize = 32;
+
+/// A slot whose embeddings the cache does not have.
+#[derive(Clone)]
+struct Miss {
+    slot: usize,
+    start: usize,
+    stems: Vec<usize>,
+    id: crate::eval::cache::Digest32,
 }
 
 /// Eq. 4 per K and mode, with the model's own score function, from a store
