@@ -199,6 +199,11 @@ impl MonoDecoder {
         })
     }
 
+    /// The frame count and rate the header declares, if it declares both.
+    pub(crate) fn declared(&self) -> Option<(u64, u32)> {
+        Some((self.params.n_frames?, self.params.sample_rate?))
+    }
+
     /// The sample rate of the decoded signal, once a packet has decoded.
     pub(crate) fn rate(&self) -> Option<u32> {
         self.spec.map(|(rate, _)| rate)

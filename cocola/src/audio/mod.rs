@@ -17,7 +17,9 @@
 //! - [`MonoStream16k`]: the same samples as [`load_mono_16k`], pulled a
 //!   packet at a time (memory bounded by a packet, not the file).
 //! - [`load_window_16k`]: samples `start..end` of [`load_mono_16k`]'s
-//!   result, decoding only the frames they depend on (seek + margin).
+//!   result, decoding only the frames they depend on (seek + margin);
+//!   [`WindowReader`]: many windows of one file in order of start, each
+//!   frame decoded at most once.
 //! - [`sanitize`]: NaN/Inf -> 0.
 //!
 //! # Error policy
@@ -162,8 +164,22 @@ pub fn load_mono_16k(path: &Path) -> Result<Vec<f32>, AudioError> {
     load_mono_16k_with_info(path).map(|(samples, _)| samples)
 }
 
-/// [`load_mono_16k`], plus what the file contained before conversion.
+/// [`load_mono_16k`], plus what the file contained before conversion. The
+/// file is decoded and resampled a packet at a time ([`MonoStream16k`]), so
+/// memory holds the 16 kHz result, not the signal at the file's rate.
 pub fn load_mono_16k_with_info(path: &Path) -> Result<(Vec<f32>, DecodedInfo), AudioError> {
+    let mut stream = MonoStream16k::open(path)?;
+    let mut samples = Vec::with_capacity(stream.expected_samples());
+    while stream.read(&mut samples)? {}
+    let info = stream.info().expect("read until the stream ended");
+    Ok((samples, info))
+}
+
+/// [`load_mono_16k_with_info`] the plain way: the whole file decoded at its
+/// own rate into memory, then [`resample_to_16k`]. The reference the
+/// streaming and windowed readers are tested against (`tests/integration/audio_window.rs`).
+#[doc(hidden)]
+pub fn load_mono_16k_whole_buffer(path: &Path) -> Result<(Vec<f32>, DecodedInfo), AudioError> {
     let decoded = decode::decode_mono(path)?;
     let info = decoded.info;
     let mut mono = decoded.mono;

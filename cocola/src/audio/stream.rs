@@ -16,6 +16,8 @@ pub struct MonoStream16k {
     resampler: Option<Resampler16k>,
     /// Frames of the current packet at the file's rate.
     native: Vec<f32>,
+    /// Frames that came before the rate was known (silence of bad packets).
+    held: Vec<f32>,
     /// Resampler output not yet handed out (its first `latency` samples are
     /// dropped: they precede the file's start).
     raw: Vec<f32>,
@@ -34,12 +36,25 @@ impl MonoStream16k {
             path: path.to_path_buf(),
             resampler: None,
             native: Vec::new(),
+            held: Vec::new(),
             raw: Vec::new(),
             to_drop: 0,
             emitted: 0,
             replaced: 0,
             info: None,
         })
+    }
+
+    /// How many samples the header promises (a hint for reserving memory;
+    /// capped, since a header can lie).
+    pub fn expected_samples(&self) -> usize {
+        const MAX_HINT: u64 = 1 << 25;
+        self.decoder
+            .as_ref()
+            .and_then(MonoDecoder::declared)
+            .map_or(0, |(frames, rate)| {
+                (frames.min(MAX_HINT * 48) * u64::from(SAMPLE_RATE) / u64::from(rate.max(1))).min(MAX_HINT) as usize
+            })
     }
 
     /// Appends the next samples to `out` (possibly none); `false` once the
@@ -61,16 +76,24 @@ impl MonoStream16k {
             return Ok(true);
         }
         self.replaced += sanitize(&mut self.native);
-        let resampler = match &mut self.resampler {
-            Some(r) => r,
-            None => {
-                let rate = decoder.rate().expect("a packet decoded, so its rate is known");
+        let resampler = match (&mut self.resampler, decoder.rate()) {
+            (Some(r), _) => r,
+            // Silence for packets that failed before any decoded: the rate
+            // is not known yet, so it waits.
+            (None, None) => {
+                self.held.extend_from_slice(&self.native);
+                return Ok(true);
+            }
+            (None, Some(rate)) => {
                 let r = Resampler16k::new(rate).map_err(|_| AudioError::AbsurdSampleRate {
                     path: self.path.clone(),
                     rate: f64::from(rate),
                 })?;
                 self.to_drop = r.latency_samples();
-                self.resampler.insert(r)
+                let r = self.resampler.insert(r);
+                r.process(&self.held, &mut self.raw);
+                self.held = Vec::new();
+                r
             }
         };
         resampler.process(&self.native, &mut self.raw);

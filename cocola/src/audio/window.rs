@@ -98,22 +98,14 @@ impl Positioned {
     fn at(path: &Path, info: &DecodedInfo, start: usize, end: usize) -> Result<Self, AudioError> {
         let (first, _) = input_span(info.sample_rate, start, end);
         let mut decoder = MonoDecoder::open(path)?;
-        let (next_frame, resampler, next_out) = if first > 0 && decoder.seek(first)? {
-            let resampler = Resampler16k::new(info.sample_rate).map_err(|_| AudioError::AbsurdSampleRate {
-                path: path.to_path_buf(),
-                rate: f64::from(info.sample_rate),
-            })?;
-            let next_out = resampler.output_position_of(first);
-            (first, resampler, next_out)
-        } else {
-            // From the start (a format that cannot seek reads everything before the window).
-            let resampler = Resampler16k::new(info.sample_rate).map_err(|_| AudioError::AbsurdSampleRate {
-                path: path.to_path_buf(),
-                rate: f64::from(info.sample_rate),
-            })?;
-            let next_out = -(resampler.latency_samples() as i64);
-            (0, resampler, next_out)
-        };
+        let resampler = Resampler16k::new(info.sample_rate).map_err(|_| AudioError::AbsurdSampleRate {
+            path: path.to_path_buf(),
+            rate: f64::from(info.sample_rate),
+        })?;
+        // A format that cannot seek is read from its start, the frames
+        // before the window decoded and dropped.
+        let next_frame = if first > 0 && decoder.seek(first)? { first } else { 0 };
+        let next_out = resampler.output_position_of(next_frame);
         let passthrough = resampler.latency_samples() == 0 && info.sample_rate == crate::contract::SAMPLE_RATE;
         Ok(Self {
             decoder,
@@ -153,14 +145,10 @@ impl Positioned {
             self.native.clear();
             match self.decoder.read(&mut self.native)? {
                 Some(position) if self.next_frame < info.frames => {
-                    if self.decoder.rate() != Some(info.sample_rate) {
+                    if let Some(rate) = self.decoder.rate().filter(|&r| r != info.sample_rate) {
                         return Err(AudioError::Corrupt {
                             path: path.to_path_buf(),
-                            reason: format!(
-                                "the file now decodes at {} Hz, not {} Hz",
-                                self.decoder.rate().unwrap_or(0),
-                                info.sample_rate
-                            ),
+                            reason: format!("the file now decodes at {rate} Hz, not {} Hz", info.sample_rate),
                         });
                     }
                     self.feed_frames(position, info.frames);

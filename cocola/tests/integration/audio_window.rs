@@ -1,11 +1,13 @@
 //! Windowed and streaming decoding (`cocola::audio::{load_window_16k,
-//! MonoStream16k}`) give the samples of the whole-file path
-//! (`load_mono_16k`), for WAV at several rates and for FLAC, MP3 and
+//! WindowReader, MonoStream16k}`, and `load_mono_16k`, which streams) give
+//! the samples of the whole-buffer path (`load_mono_16k_whole_buffer`), for WAV at several rates and for FLAC, MP3 and
 //! Ogg/Vorbis (committed fixtures, tests/fixtures/audio/README.txt).
 
 use std::path::{Path, PathBuf};
 
-use cocola::audio::{load_mono_16k_with_info, load_window_16k, DecodedInfo, MonoStream16k, WindowReader};
+use cocola::audio::{
+    load_mono_16k_whole_buffer, load_mono_16k_with_info, load_window_16k, DecodedInfo, MonoStream16k, WindowReader,
+};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -63,8 +65,14 @@ fn windows(len: usize) -> Vec<(usize, usize)> {
 /// (stricter than the 1e-6 the resampler's chunking tests allow: the window
 /// runs the same FFT blocks on the same frames, see `input_span`).
 fn check_windows(path: &Path) -> (Vec<f32>, DecodedInfo) {
-    let (whole, info) = load_mono_16k_with_info(path).unwrap();
+    let (whole, info) = load_mono_16k_whole_buffer(path).unwrap();
     assert_eq!(whole.len(), info.samples_16k(), "{}", path.display());
+    assert_eq!(
+        load_mono_16k_with_info(path).unwrap(),
+        (whole.clone(), info),
+        "{}",
+        path.display()
+    );
     for (start, end) in windows(whole.len()) {
         let window = load_window_16k(path, &info, start, end).unwrap();
         let expected = &whole[start.min(whole.len())..end.min(whole.len())];
