@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::support::{write_wav, Noise};
 use cocola::audio::{
     load_mono_16k_whole_buffer, load_mono_16k_with_info, load_window_16k, DecodedInfo, MonoStream16k, WindowReader,
 };
@@ -18,27 +19,18 @@ fn fixture(name: &str) -> PathBuf {
 /// A stereo 16-bit WAV of `seconds` at `rate`: a chirp, a square wave and
 /// seeded noise, so that every part of the spectrum is busy.
 fn write_music_wav(path: &Path, rate: u32, seconds: f64) {
-    let spec = hound::WavSpec {
-        channels: 2,
-        sample_rate: rate,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut noise = Noise::new(1);
     let frames = (seconds * f64::from(rate)) as usize;
-    for i in 0..frames {
-        let t = i as f64 / f64::from(rate);
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        let noise = (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
-        let chirp = (2.0 * std::f64::consts::PI * (200.0 + 300.0 * t) * t).sin();
-        let square = if (t * 97.0).fract() < 0.5 { 0.3 } else { -0.3 };
-        w.write_sample(((0.4 * chirp + 0.2 * noise) * 32767.0) as i16).unwrap();
-        w.write_sample(((square + 0.1 * noise) * 32767.0) as i16).unwrap();
-    }
-    w.finalize().unwrap();
+    let interleaved: Vec<f32> = (0..frames)
+        .flat_map(|i| {
+            let t = i as f64 / f64::from(rate);
+            let n = noise.next();
+            let chirp = (2.0 * std::f64::consts::PI * (200.0 + 300.0 * t) * t).sin();
+            let square = if (t * 97.0).fract() < 0.5 { 0.3 } else { -0.3 };
+            [(0.4 * chirp + 0.2 * n) as f32, (square + 0.1 * n) as f32]
+        })
+        .collect();
+    write_wav(path, &interleaved, rate, 2);
 }
 
 /// Largest absolute difference; the lengths must match.

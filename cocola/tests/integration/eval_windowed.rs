@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::support::{sha256_hex, test_model, Counting};
+use crate::support::{sha256_hex, test_model, write_wav, Counting, Noise};
 use cocola::eval::cache::EmbeddingCache;
 use cocola::eval::submix::whole_file::evaluate_whole_files;
 use cocola::eval::submix::{evaluate_submixes, ModeAccuracy, SubmixOptions, SubmixReport};
@@ -17,38 +17,26 @@ const RATE: u32 = 44_100;
 /// A 44.1 kHz stereo 16-bit stem: a tone with a harmonic, clicks on a beat
 /// and seeded noise, different on the two channels.
 fn write_stem(path: &Path, seconds: f64, freq: f64, beat: f64, seed: u64) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let spec = hound::WavSpec {
-        channels: 2,
-        sample_rate: RATE,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    for i in 0..(seconds * f64::from(RATE)) as usize {
-        let t = i as f64 / f64::from(RATE);
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        let noise = (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
-        let tone =
-            0.2 * (2.0 * std::f64::consts::PI * freq * t).sin() + 0.05 * (4.0 * std::f64::consts::PI * freq * t).sin();
-        let phase = (t % beat) / beat;
-        let click = if phase < 0.02 {
-            0.3 * (1.0 - phase / 0.02) * noise
-        } else {
-            0.0
-        };
-        for (c, v) in [tone + click + 0.01 * noise, 0.7 * tone - click]
-            .into_iter()
-            .enumerate()
-        {
-            let v = if c == 0 { v } else { v + 0.005 * noise };
-            w.write_sample((v.clamp(-1.0, 1.0) * 32767.0).round() as i16).unwrap();
-        }
-    }
-    w.finalize().unwrap();
+    let mut noise = Noise::new(seed);
+    let interleaved: Vec<f32> = (0..(seconds * f64::from(RATE)) as usize)
+        .flat_map(|i| {
+            let t = i as f64 / f64::from(RATE);
+            let n = noise.next();
+            let tone = 0.2 * (2.0 * std::f64::consts::PI * freq * t).sin()
+                + 0.05 * (4.0 * std::f64::consts::PI * freq * t).sin();
+            let phase = (t % beat) / beat;
+            let click = if phase < 0.02 {
+                0.3 * (1.0 - phase / 0.02) * n
+            } else {
+                0.0
+            };
+            [
+                (tone + click + 0.01 * n) as f32,
+                (0.7 * tone - click + 0.005 * n) as f32,
+            ]
+        })
+        .collect();
+    write_wav(path, &interleaved, RATE, 2);
 }
 
 fn build_set(root: &Path) {

@@ -113,3 +113,20 @@ pub fn build_sensitivity_tracks(root: &Path) {
     write_wav(&root.join("broken/a.wav"), &voice(9.0, 300.0, 0.5, 60), 16_000, 1);
     std::fs::write(root.join("broken/b.wav"), b"RIFF....WAVEfmt garbage").unwrap();
 }
+
+/// Seeded white noise in [-0.5, 0.5) (xorshift64).
+pub struct Noise(u64);
+
+impl Noise {
+    pub fn new(seed: u64) -> Self {
+        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+    }
+}
