@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::report;
 use crate::visual_args::VisualArgs;
 use crate::window_args::WindowArgs;
-use crate::{load_audio, ModelArgs};
+use crate::ModelArgs;
 
 #[derive(Args)]
 #[command(
@@ -55,8 +55,8 @@ struct ScoreJson<'a> {
 pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     args.visual.check()?;
     // Decode first: a bad audio file should be reported before model problems.
-    let condition = load_audio(&args.condition)?;
-    let stem = load_audio(&args.stem)?;
+    // Then the windows are read one at a time: a long file is not held in memory.
+    let files = cocola::score::PairFiles::open(&args.condition, &args.stem)?;
     args.model.init_thread_pool();
     let (scorer, info) = args.model.load_scorer()?;
     let mut scorer = scorer.with_direction(args.direction.direction());
@@ -66,7 +66,7 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         ProgressStyle::with_template("{spinner} scoring windows {pos}/{len} {wide_bar} {eta}")
             .expect("static template"),
     );
-    let report = scorer.score_pair(&condition, &stem, &options, |done, total| {
+    let report = scorer.score_files(&files, &options, |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     })?;

@@ -175,6 +175,30 @@ pub fn load_mono_16k_with_info(path: &Path) -> Result<(Vec<f32>, DecodedInfo), A
     Ok((samples, info))
 }
 
+/// What [`load_mono_16k_with_info`] would find in `path`, and its errors,
+/// without resampling or keeping anything: one decoding pass at the file's
+/// rate (for [`WindowReader`], which needs the length first).
+pub fn probe(path: &Path) -> Result<DecodedInfo, AudioError> {
+    let mut decoder = decode::MonoDecoder::open(path)?;
+    let mut scratch = Vec::new();
+    let mut replaced = 0;
+    loop {
+        scratch.clear();
+        if decoder.read(&mut scratch)?.is_none() {
+            break;
+        }
+        replaced += sanitize(&mut scratch);
+    }
+    let info = decoder.finish()?;
+    if replaced > 0 {
+        eprintln!(
+            "warning: {}: replaced {replaced} non-finite sample(s) (NaN/Inf) with 0",
+            path.display()
+        );
+    }
+    Ok(info)
+}
+
 /// [`load_mono_16k_with_info`] the plain way: the whole file decoded at its
 /// own rate into memory, then [`resample_to_16k`]. The reference the
 /// streaming and windowed readers are tested against (`tests/integration/audio_window.rs`).

@@ -22,6 +22,10 @@ pub mod windows;
 use rayon::prelude::*;
 use serde::{Deserialize, Deserializer, Serialize};
 
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+
+use crate::audio::{AudioError, DecodedInfo, WindowReader};
 use crate::calibration::{Calibration, Verdict};
 use crate::contract::{InputKind, SAMPLE_RATE, WINDOW_SAMPLES};
 use crate::features::with_thread_extractor;
@@ -351,51 +355,86 @@ impl Scorer {
         condition: &[f32],
         stem: &[f32],
         options: &WindowOptions,
-        mut progress: impl FnMut(usize, usize),
+        progress: impl FnMut(usize, usize),
     ) -> Result<PairReport, ModelError> {
         let len = condition.len().max(stem.len());
+        self.score_windows_of(
+            len,
+            options,
+            |start| {
+                Ok::<_, ModelError>((
+                    Cow::Borrowed(window_slice(condition, start)),
+                    Cow::Borrowed(window_slice(stem, start)),
+                ))
+            },
+            progress,
+        )
+    }
+
+    /// [`score_pair`](Self::score_pair) of two files, reading one window
+    /// of each at a time ([`WindowReader`]): memory is bounded by a window,
+    /// not by the files' length. The same report as `score_pair` on the
+    /// whole decoded signals.
+    pub fn score_files(
+        &mut self,
+        files: &PairFiles,
+        options: &WindowOptions,
+        progress: impl FnMut(usize, usize),
+    ) -> Result<PairReport, ScoreFilesError> {
+        let mut condition = WindowReader::new(&files.condition.0, files.condition.1);
+        let mut stem = WindowReader::new(&files.stem.0, files.stem.1);
+        let len = files.condition.1.samples_16k().max(files.stem.1.samples_16k());
+        self.score_windows_of(
+            len,
+            options,
+            |start| {
+                let end = start + WINDOW_SAMPLES;
+                Ok::<_, ScoreFilesError>((
+                    Cow::Owned(condition.window(start, end)?),
+                    Cow::Owned(stem.window(start, end)?),
+                ))
+            },
+            progress,
+        )
+    }
+
+    /// The sliding-window scoring of a pair of `len` samples, whose windows
+    /// `window(start)` gives (each side cut at its own end), in order.
+    fn score_windows_of<'s, E: From<ModelError>>(
+        &mut self,
+        len: usize,
+        options: &WindowOptions,
+        mut window: impl FnMut(usize) -> Result<(Cow<'s, [f32]>, Cow<'s, [f32]>), E>,
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<PairReport, E> {
         let starts = window_starts(len, options.hop_samples());
-        let mut windows: Vec<WindowReport> = starts
-            .iter()
-            .map(|&start| {
-                let condition_dbfs = window_level_dbfs(window_slice(condition, start));
-                let stem_dbfs = window_level_dbfs(window_slice(stem, start));
-                let condition_silent = level_is_silent(condition_dbfs, options.silence_dbfs);
-                let stem_silent = level_is_silent(stem_dbfs, options.silence_dbfs);
-                let seconds = |s: usize| s as f64 / SAMPLE_RATE as f64;
-                WindowReport {
-                    start_seconds: seconds(start),
-                    end_seconds: seconds(start + WINDOW_SAMPLES),
-                    condition_dbfs,
-                    stem_dbfs,
-                    outcome: WindowOutcome::Silent {
-                        condition: condition_silent,
-                        stem: stem_silent,
-                    },
-                }
-            })
-            .collect();
-        let audible: Vec<usize> = (0..windows.len())
-            .filter(|&i| {
-                windows[i].outcome
-                    == WindowOutcome::Silent {
-                        condition: false,
-                        stem: false,
-                    }
-            })
-            .collect();
-        progress(windows.len() - audible.len(), windows.len());
-        let mut done = windows.len() - audible.len();
-        for group in audible.chunks(WINDOWS_PER_RUN) {
-            let pairs: Vec<(&[f32], &[f32])> = group
-                .iter()
-                .map(|&i| (window_slice(condition, starts[i]), window_slice(stem, starts[i])))
-                .collect();
-            for (&i, scores) in group.iter().zip(self.score_windows(&pairs)?) {
-                windows[i].outcome = WindowOutcome::Scored(scores);
-            }
-            done += group.len();
-            progress(done, windows.len());
+        let mut windows = Vec::with_capacity(starts.len());
+        for (done, &start) in starts.iter().enumerate() {
+            let (condition, stem) = window(start)?;
+            let condition_dbfs = window_level_dbfs(&condition);
+            let stem_dbfs = window_level_dbfs(&stem);
+            let silent = WindowOutcome::Silent {
+                condition: level_is_silent(condition_dbfs, options.silence_dbfs),
+                stem: level_is_silent(stem_dbfs, options.silence_dbfs),
+            };
+            let audible = WindowOutcome::Silent {
+                condition: false,
+                stem: false,
+            };
+            let outcome = if silent == audible {
+                WindowOutcome::Scored(self.score_window(&condition, &stem)?)
+            } else {
+                silent
+            };
+            let seconds = |s: usize| s as f64 / SAMPLE_RATE as f64;
+            windows.push(WindowReport {
+                start_seconds: seconds(start),
+                end_seconds: seconds(start + WINDOW_SAMPLES),
+                condition_dbfs,
+                stem_dbfs,
+                outcome,
+            });
+            progress(done + 1, starts.len());
         }
         let aggregate = aggregate(&windows, self.modes(), self.calibration());
         Ok(PairReport {
@@ -404,6 +443,34 @@ impl Scorer {
             aggregate,
         })
     }
+}
+
+/// The two files of a pair, checked and measured (one decoding pass each,
+/// nothing kept), ready for [`Scorer::score_files`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct PairFiles {
+    pub condition: (PathBuf, DecodedInfo),
+    pub stem: (PathBuf, DecodedInfo),
+}
+
+impl PairFiles {
+    /// Decodes both files once, at their own rate, for their length; fails
+    /// as [`load_mono_16k`](crate::audio::load_mono_16k) would.
+    pub fn open(condition: &Path, stem: &Path) -> Result<Self, AudioError> {
+        Ok(Self {
+            condition: (condition.to_path_buf(), crate::audio::probe(condition)?),
+            stem: (stem.to_path_buf(), crate::audio::probe(stem)?),
+        })
+    }
+}
+
+/// Why two files could not be scored.
+#[derive(Debug, thiserror::Error)]
+pub enum ScoreFilesError {
+    #[error(transparent)]
+    Audio(#[from] AudioError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
 }
 
 /// Mean raw score per mode over the scored windows, then calibrated.

@@ -189,3 +189,44 @@ fn windowed_accuracy_equals_the_whole_file_path_and_warm_runs_read_no_audio() {
         after.warnings
     );
 }
+
+/// `cocola score`'s path: two files scored a window at a time give the
+/// report of the whole decoded signals, for hops that read windows through
+/// (overlapping) and that seek between them, and for compressed files.
+#[test]
+fn scoring_files_window_by_window_equals_scoring_whole_signals() {
+    use cocola::score::{PairFiles, Scorer, WindowOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let condition = dir.path().join("condition.wav");
+    let stem = dir.path().join("stem.wav");
+    write_stem(&condition, 23.0, 220.0, 0.5, 1);
+    write_stem(&stem, 17.5, 330.0, 0.25, 2);
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/audio");
+    let (_, model) = test_model(dir.path());
+    let mut scorer = Scorer::new(model);
+    for (c, s) in [
+        (&condition, &stem),
+        (&fixtures.join("music.mp3"), &fixtures.join("music.ogg")),
+    ] {
+        let files = PairFiles::open(c, s).unwrap();
+        let (whole_c, whole_s) = (
+            cocola::audio::load_mono_16k(c).unwrap(),
+            cocola::audio::load_mono_16k(s).unwrap(),
+        );
+        for hop_seconds in [1.5, 8.0] {
+            let options = WindowOptions {
+                hop_seconds,
+                ..WindowOptions::default()
+            };
+            let whole = scorer.score_pair(&whole_c, &whole_s, &options, |_, _| {}).unwrap();
+            let windowed = scorer.score_files(&files, &options, |_, _| {}).unwrap();
+            assert_eq!(windowed, whole, "{} / {}, hop {hop_seconds}", c.display(), s.display());
+            assert!(whole.windows.len() > 1 || hop_seconds > 5.0);
+        }
+    }
+    let missing = dir.path().join("missing.wav");
+    assert!(PairFiles::open(&condition, &missing)
+        .unwrap_err()
+        .to_string()
+        .contains("missing.wav"));
+}
