@@ -1,5 +1,5 @@
 //! Scoring a pair set (paper Table III): every (condition, stem) pair over
-//! sliding windows with [`Scorer::score_pair`], then mean, spread and 95 %
+//! sliding windows with [`Scorer::score_files`], then mean, spread and 95 %
 //! confidence interval per mode.
 //!
 //! A pair that cannot be scored (missing or corrupt file, model failure) is
@@ -7,10 +7,12 @@
 //! never stops the rest of the set. So is a pair whose windows are all
 //! silent, which has no score (and no error).
 //!
-//! Decoding overlaps scoring: a helper thread decodes the next pairs while
-//! the current one runs through the features and the encoder.
+//! Memory is bounded by a window, not by the files: a helper thread checks
+//! and measures the next pairs' files (one decoding pass each, nothing
+//! kept, [`PairFiles::open`]) while the current pair is read one window at
+//! a time through the features and the encoder.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::sync_channel;
 use std::time::Instant;
 
@@ -19,10 +21,11 @@ use serde::{Deserialize, Serialize};
 use super::pairset::PairSpec;
 use super::progress::Progress;
 use super::stats::Summary;
+use crate::audio::DecodedInfo;
 use crate::mode::Mode;
-use crate::score::{PairReport, Scorer, WindowOptions};
+use crate::score::{PairFiles, PairReport, ScoreFilesError, Scorer, WindowOptions};
 
-/// Pairs decoded ahead of the one being scored.
+/// Pairs measured ahead of the one being scored.
 const PREFETCH: usize = 2;
 
 /// What became of one pair.
@@ -103,11 +106,20 @@ pub fn evaluate_pairs(
     let calibrated = scorer.model().metadata().calibration.is_some();
     evaluate_pairs_with(
         pairs,
-        |path| crate::audio::load_mono_16k(path).map_err(|e| e.to_string()),
-        |condition, stem| {
-            scorer
-                .score_pair(condition, stem, windows, |_, _| {})
-                .map_err(|e| format!("scoring failed: {e}"))
+        |path| {
+            crate::audio::probe(path)
+                .map(|info| (path.to_path_buf(), info))
+                .map_err(|e| e.to_string())
+        },
+        |condition: &(PathBuf, DecodedInfo), stem: &(PathBuf, DecodedInfo)| {
+            let files = PairFiles {
+                condition: condition.clone(),
+                stem: stem.clone(),
+            };
+            scorer.score_files(&files, windows, |_, _| {}).map_err(|e| match e {
+                ScoreFilesError::Model(e) => format!("scoring failed: {e}"),
+                ScoreFilesError::Audio(e) => e.to_string(),
+            })
         },
         calibrated,
         modes,
@@ -115,12 +127,13 @@ pub fn evaluate_pairs(
     )
 }
 
-/// [`evaluate_pairs`] with the decoder and the scorer passed in (tests use
-/// stand-ins). `load` runs on a helper thread, `score` on the caller's.
-pub fn evaluate_pairs_with(
+/// [`evaluate_pairs`] with the loader and the scorer passed in (tests use
+/// stand-ins): `load` turns a path into what `score` takes (a file's
+/// measure, or its samples), on a helper thread; `score` runs on the caller's.
+pub fn evaluate_pairs_with<T: Send>(
     pairs: &[PairSpec],
-    load: impl Fn(&Path) -> Result<Vec<f32>, String> + Sync,
-    mut score: impl FnMut(&[f32], &[f32]) -> Result<PairReport, String>,
+    load: impl Fn(&Path) -> Result<T, String> + Sync,
+    mut score: impl FnMut(&T, &T) -> Result<PairReport, String>,
     calibrated: bool,
     modes: &[Mode],
     progress: &dyn Progress,
@@ -176,8 +189,8 @@ impl PairSetReport {
     }
 }
 
-/// Both sides decoded, or every error (both files may be broken).
-fn both(decoded: (Result<Vec<f32>, String>, Result<Vec<f32>, String>)) -> Result<(Vec<f32>, Vec<f32>), String> {
+/// Both sides loaded, or every error (both files may be broken).
+fn both<T>(decoded: (Result<T, String>, Result<T, String>)) -> Result<(T, T), String> {
     match decoded {
         (Ok(condition), Ok(stem)) => Ok((condition, stem)),
         (Err(e), Ok(_)) | (Ok(_), Err(e)) => Err(e),
