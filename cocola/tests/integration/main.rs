@@ -1,6 +1,8 @@
 //! The library's integration tests, one binary (each module one area).
-//! `golden_features` stays a binary of its own: it installs a counting
-//! global allocator to prove feature extraction does not allocate.
+//! Two stay binaries of their own: `golden_features` installs a counting
+//! global allocator to prove feature extraction does not allocate, and
+//! `model_runtime` must fail to load ONNX Runtime before anything in its
+//! process loads it (the library is loaded once per process).
 
 mod audio_io;
 mod batch_invariance;
@@ -10,5 +12,4 @@ mod encoder_golden;
 mod eval_sensitivity;
 mod eval_submix;
 mod model_onnx;
-mod model_runtime;
 mod support;
