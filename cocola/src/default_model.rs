@@ -7,6 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::model::{LoadOptions, Model, ModelError};
+
 /// Where a model's bytes come from.
 #[derive(Clone, Debug)]
 pub enum ModelSource {
@@ -31,6 +33,31 @@ impl ModelSource {
             ModelSource::File(p) => Ok(std::fs::read(p)?.into()),
             ModelSource::Embedded(bytes) => Ok((*bytes).into()),
         }
+    }
+
+    /// Loads the model (one ONNX Runtime session).
+    pub fn load(&self, options: &LoadOptions) -> Result<Model, ModelError> {
+        match self {
+            ModelSource::File(path) => Model::load(path, options),
+            ModelSource::Embedded(bytes) => Model::from_bytes(bytes, options),
+        }
+    }
+
+    /// What a failure to load this model is about, to prefix its error:
+    /// "cannot use model PATH" or "cannot use the built-in default model".
+    pub fn load_context(&self) -> String {
+        match self {
+            ModelSource::File(path) => format!("cannot use model {}", path.display()),
+            ModelSource::Embedded(_) => "cannot use the built-in default model".to_string(),
+        }
+    }
+
+    /// SHA-256 (hex) of the model file's bytes: the model's identity in
+    /// caches, whatever its path or name.
+    pub fn sha256(&self) -> std::io::Result<String> {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(&self.bytes()?);
+        Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
     }
 }
 

@@ -3,7 +3,6 @@
 
 use std::time::Instant;
 
-use cocola::default_model::ModelSource;
 use cocola::model::{LoadOptions, Model, ModelError};
 use cocola::score::Scorer;
 
@@ -37,8 +36,7 @@ pub fn load(choice: &ModelChoice) -> LoadOutcome {
         ModelChoice::File(path) => (Model::load(path, &options), path.display().to_string()),
         // The same lookup as the CLI: $COCOLA_MODEL, else the embedded default.
         ModelChoice::Default => match cocola::default_model::resolve(None) {
-            Ok(ModelSource::File(path)) => (Model::load(&path, &options), path.display().to_string()),
-            Ok(ModelSource::Embedded(bytes)) => (Model::from_bytes(bytes, &options), "default (embedded)".to_string()),
+            Ok(source) => (source.load(&options), source.describe()),
             Err(_) => return LoadOutcome::Unavailable(State::NoModel),
         },
     };

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use anyhow::Context;
 use clap::Args;
-use cocola::eval::cache::{self, EmbeddingCache};
+use cocola::eval::cache::EmbeddingCache;
 use cocola::eval::csv_out;
 use cocola::eval::pairs::{evaluate_pairs, PairSetReport};
 use cocola::eval::stats::Summary;
@@ -168,10 +168,6 @@ struct ModelFacts {
     calibrated: bool,
 }
 
-fn real_time_factor(audio_seconds: f64, seconds: f64) -> Option<f64> {
-    (seconds > 0.0 && audio_seconds > 0.0).then(|| audio_seconds / seconds)
-}
-
 fn run_pairs(
     args: &EvalArgs,
     set: &Path,
@@ -228,7 +224,7 @@ fn run_pairs(
             failed,
             audio_seconds: report.audio_seconds,
             seconds: report.seconds,
-            real_time_factor: real_time_factor(report.audio_seconds, report.seconds),
+            real_time_factor: report.real_time_factor(),
             out: args.out.as_deref(),
         };
         println!("{}", serde_json::to_string_pretty(&doc)?);
@@ -246,17 +242,11 @@ fn open_cache(args: &EvalArgs, identity: &str, progress: &Bars) -> EmbeddingCach
     if args.no_cache {
         return EmbeddingCache::disabled();
     }
-    let Some(root) = args.cache_dir.clone().or_else(cache::default_root) else {
-        progress.warn("no home folder or XDG_CACHE_HOME: the embedding cache is off (use --cache-dir)");
-        return EmbeddingCache::disabled();
-    };
-    match EmbeddingCache::open(&root, identity) {
-        Ok(cache) => cache,
-        Err(e) => {
-            progress.warn(&format!("{e}; the embedding cache is off"));
-            EmbeddingCache::disabled()
-        }
+    let (cache, warning) = EmbeddingCache::open_or_disabled(args.cache_dir.as_deref(), identity);
+    if let Some(warning) = warning {
+        progress.warn(&warning);
     }
+    cache
 }
 
 fn run_stems(
@@ -344,7 +334,8 @@ fn render_pairs(set: &Path, model: &ModelFacts, report: &PairSetReport, out: Opt
         "pairs      {} ({} scored, {} all silent, {} failed)",
         s.pairs, s.scored, s.silent, s.failed
     );
-    let speed = real_time_factor(report.audio_seconds, report.seconds)
+    let speed = report
+        .real_time_factor()
         .map_or(String::new(), |r| format!(", {r:.0}x real time"));
     let _ = writeln!(
         text,

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 use cocola::contract::{FEATURE_LEN, FEATURE_SHAPE};
 use cocola::features::FeatureExtractor;
-use cocola::score::windows::{window_slice, window_starts};
+use cocola::score::windows::window_slices;
 use cocola::score::WindowOptions;
 
 #[derive(Args)]
@@ -40,21 +40,21 @@ pub fn run(args: FeaturesArgs) -> anyhow::Result<ExitCode> {
         ..WindowOptions::default()
     }
     .hop_samples();
-    let starts = window_starts(audio.len(), hop);
+    let windows = window_slices(&audio, hop);
     let mut extractor = FeatureExtractor::new();
-    let mut data = vec![0.0f32; starts.len() * FEATURE_LEN];
-    for (&start, out) in starts.iter().zip(data.chunks_exact_mut(FEATURE_LEN)) {
-        extractor.extract_into(window_slice(&audio, start), out);
+    let mut data = vec![0.0f32; windows.len() * FEATURE_LEN];
+    for (window, out) in windows.iter().zip(data.chunks_exact_mut(FEATURE_LEN)) {
+        extractor.extract_into(window, out);
     }
-    let shape: Vec<usize> = if starts.len() == 1 {
+    let shape: Vec<usize> = if windows.len() == 1 {
         FEATURE_SHAPE.to_vec()
     } else {
-        std::iter::once(starts.len()).chain(FEATURE_SHAPE).collect()
+        std::iter::once(windows.len()).chain(FEATURE_SHAPE).collect()
     };
     cocola::npy::write_f32(&args.out, &shape, &data).with_context(|| format!("cannot write {}", args.out.display()))?;
     eprintln!(
         "wrote {} window(s), shape {:?}, to {}",
-        starts.len(),
+        windows.len(),
         shape,
         args.out.display()
     );

@@ -114,25 +114,15 @@ impl ModelArgs {
             intra_op_threads,
             ..LoadOptions::default()
         };
-        Ok(match source {
-            ModelSource::File(path) => {
-                Model::load(path, &options).with_context(|| format!("cannot use model {}", path.display()))?
-            }
-            ModelSource::Embedded(bytes) => {
-                Model::from_bytes(bytes, &options).context("cannot use the built-in default model")?
-            }
-        })
+        source.load(&options).with_context(|| source.load_context())
     }
 }
 
 /// SHA-256 of the model's bytes: identifies it in caches.
 pub fn model_identity(source: &ModelSource) -> anyhow::Result<String> {
-    use sha2::{Digest, Sha256};
-    let bytes = source
-        .bytes()
-        .with_context(|| format!("cannot read model {}", source.describe()))?;
-    let digest = Sha256::digest(&bytes);
-    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+    source
+        .sha256()
+        .with_context(|| format!("cannot read model {}", source.describe()))
 }
 
 /// Reads audio as 16 kHz mono, with the file name in any error.

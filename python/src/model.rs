@@ -1,0 +1,262 @@
+//! `cocola.Model`: a loaded COCOLA model and what it computes.
+//!
+//! A model holds one single-threaded ONNX Runtime session per thread (the
+//! CLI's `--threads`), in a [`Scorer`] that splits each encoder run between
+//! them. Calls from several Python threads take turns on the scorer; the GIL
+//! is released for the whole computation, so other Python threads run
+//! meanwhile, and separate `Model` objects score in parallel.
+
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock, PoisonError};
+
+use cocola::contract::EMBEDDING_DIM;
+use cocola::default_model::{self, ModelSource};
+use cocola::model::{LoadOptions, ModelMetadata};
+use cocola::score::windows::window_slices;
+use cocola::score::{Scorer, WindowOptions};
+use numpy::{PyArray1, PyArray2, PyArrayMethods};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+use crate::audio::{all_to_mono_16k, extract_many, Audio};
+use crate::errors::{Failure, ModelError};
+use crate::python_values::{parse_mode, to_python};
+use crate::runtime::{onnxruntime_capi_dir, INSTALL_HINT};
+use crate::score::Score;
+
+/// A COCOLA model, loaded and ready to score.
+///
+/// ``Model()`` is the default model built into the package (or
+/// ``$COCOLA_MODEL``); ``Model(path)`` loads a ``.onnx`` model file made by
+/// ``cocola-trainer export``. ``threads`` (default: all cores) is the number
+/// of ONNX Runtime sessions that share each encoder run, as the CLI's
+/// ``--threads``.
+///
+/// Every method takes audio as numpy arrays of float32/float64 samples at any
+/// sample rate ``sr``, mono ``[samples]`` or ``[channels, samples]``; audio is
+/// mixed to mono and resampled to 16 kHz exactly as the CLI reads files.
+/// Methods release the GIL while they compute; a model may be shared between
+/// threads (calls take turns).
+///
+/// Raises ``cocola.ModelError`` when the model cannot be read or trusted or
+/// ONNX Runtime cannot be loaded.
+#[pyclass(frozen, module = "cocola")]
+pub struct Model {
+    scorer: Mutex<Scorer>,
+    source: ModelSource,
+    metadata: ModelMetadata,
+    runtime_library: PathBuf,
+    sessions: usize,
+    sha256: OnceLock<String>,
+}
+
+impl Model {
+    /// Runs `work` on the scorer (waiting for other threads' calls).
+    pub fn with_scorer<T>(&self, work: impl FnOnce(&mut Scorer) -> T) -> T {
+        work(&mut self.scorer.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    pub fn metadata(&self) -> &ModelMetadata {
+        &self.metadata
+    }
+
+    pub fn is_calibrated(&self) -> bool {
+        self.metadata.calibration.is_some()
+    }
+
+    /// SHA-256 of the model file: its identity in the embedding cache.
+    pub fn sha256(&self, py: Python<'_>) -> PyResult<String> {
+        if let Some(hash) = self.sha256.get() {
+            return Ok(hash.clone());
+        }
+        let hash = py
+            .detach(|| self.source.sha256())
+            .map_err(|e| ModelError::new_err(format!("cannot read model {}: {e}", self.source.describe())))?;
+        Ok(self.sha256.get_or_init(|| hash).clone())
+    }
+
+    /// Loads `sessions` sessions of the model at `path` (or the default).
+    pub fn load(py: Python<'_>, path: Option<PathBuf>, sessions: usize) -> PyResult<Self> {
+        let source = default_model::resolve(path.as_deref()).map_err(ModelError::new_err)?;
+        let options = LoadOptions {
+            library_dir_hint: onnxruntime_capi_dir(py),
+            intra_op_threads: 1,
+            ..LoadOptions::default()
+        };
+        let loaded = py.detach(|| {
+            (0..sessions)
+                .map(|_| source.load(&options))
+                .collect::<Result<Vec<_>, _>>()
+        });
+        let models = loaded.map_err(|e| {
+            let mut message = format!("{}: {e}", source.load_context());
+            if matches!(e, cocola::model::ModelError::Runtime(_)) && options.library_dir_hint.is_none() {
+                message = format!("{message}\n{INSTALL_HINT}");
+            }
+            ModelError::new_err(message)
+        })?;
+        let metadata = models[0].metadata().clone();
+        let runtime_library = models[0].runtime_library().to_path_buf();
+        Ok(Self {
+            scorer: Mutex::new(Scorer::with_sessions(models)),
+            source,
+            metadata,
+            runtime_library,
+            sessions,
+            sha256: OnceLock::new(),
+        })
+    }
+}
+
+/// One session per core, as the CLI's default `--threads`.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Checks the hop and silence options shared by the scoring methods.
+fn window_options(hop: f32, silence_db: f32) -> PyResult<WindowOptions> {
+    WindowOptions::check_hop(hop).map_err(PyValueError::new_err)?;
+    if !silence_db.is_finite() {
+        return Err(PyValueError::new_err(format!(
+            "silence_db must be a finite level in dBFS, not {silence_db}"
+        )));
+    }
+    Ok(WindowOptions {
+        hop_seconds: hop,
+        silence_dbfs: silence_db,
+    })
+}
+
+#[pymethods]
+impl Model {
+    #[new]
+    #[pyo3(signature = (path=None, *, threads=None))]
+    fn new(py: Python<'_>, path: Option<PathBuf>, threads: Option<usize>) -> PyResult<Self> {
+        let sessions = match threads {
+            Some(0) => return Err(PyValueError::new_err("threads must be at least 1")),
+            Some(n) => n,
+            None => default_threads(),
+        };
+        Self::load(py, path, sessions)
+    }
+
+    /// The model's metadata as a dict: name, version, description, license,
+    /// training data and record, validation accuracy per mode and K, and the
+    /// score calibration (``None`` for an uncalibrated model); the same as
+    /// ``cocola model-info --json``.
+    #[getter]
+    fn info<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.metadata)
+    }
+
+    /// Where the model came from: its path, or "default (embedded)".
+    #[getter]
+    fn source(&self) -> String {
+        self.source.describe()
+    }
+
+    /// ONNX Runtime sessions sharing each encoder run.
+    #[getter]
+    fn threads(&self) -> usize {
+        self.sessions
+    }
+
+    /// The ONNX Runtime library in use.
+    #[getter]
+    fn runtime_library(&self) -> String {
+        self.runtime_library.display().to_string()
+    }
+
+    /// Embeddings f(x) of ``audio``'s 5 s windows, one every ``hop``
+    /// seconds (shorter audio is one zero-padded window), seen under
+    /// ``mode`` ("both", "harmonic" or "percussive"): float32
+    /// ``[windows, 512]``, after the encoder's LayerNorm and tanh.
+    #[pyo3(signature = (audio, sr, mode="both", hop=5.0))]
+    fn embed<'py>(
+        &self,
+        py: Python<'py>,
+        audio: &Bound<'py, PyAny>,
+        sr: f64,
+        mode: &str,
+        hop: f32,
+    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let options = window_options(hop, WindowOptions::default().silence_dbfs)?;
+        let mode = parse_mode(mode)?;
+        let audio = Audio::extract(audio, sr, "audio")?;
+        let embeddings = py.detach(|| -> Result<_, Failure> {
+            let signal = audio.to_mono_16k()?;
+            let windows = window_slices(&signal, options.hop_samples());
+            Ok(self.with_scorer(|scorer| scorer.embed_windows(&windows, mode))?)
+        })?;
+        Ok(PyArray1::from_vec(py, embeddings.embedding).reshape([embeddings.batch, EMBEDDING_DIM])?)
+    }
+
+    /// How well ``stem`` fits ``condition``: the COCOLA score over 5 s
+    /// windows every ``hop`` seconds, as ``cocola score`` computes it.
+    ///
+    /// Windows where either side is quieter than ``silence_db`` (RMS dBFS)
+    /// are not scored; the shorter signal counts as silent where it has
+    /// ended. ``mode`` picks the headline of the returned ``Score`` (all
+    /// three modes are always computed, in one encoder run per window).
+    #[pyo3(signature = (condition, stem, sr, mode="both", hop=5.0, silence_db=-60.0))]
+    #[allow(clippy::too_many_arguments)] // the Python signature
+    fn score(
+        &self,
+        py: Python<'_>,
+        condition: &Bound<'_, PyAny>,
+        stem: &Bound<'_, PyAny>,
+        sr: f64,
+        mode: &str,
+        hop: f32,
+        silence_db: f32,
+    ) -> PyResult<Score> {
+        let options = window_options(hop, silence_db)?;
+        let mode = parse_mode(mode)?;
+        let condition = Audio::extract(condition, sr, "condition")?;
+        let stem = Audio::extract(stem, sr, "stem")?;
+        let report = py.detach(|| -> Result<_, Failure> {
+            let condition = condition.to_mono_16k()?;
+            let stem = stem.to_mono_16k()?;
+            Ok(self.with_scorer(|scorer| scorer.score_pair(&condition, &stem, &options, |_, _| {}))?)
+        })?;
+        Ok(Score::new(report, mode, self.is_calibrated()))
+    }
+
+    /// The paper's similarity matrix: entry ``[i, j]`` is the raw COCOLA
+    /// score of ``stems[j]`` with ``conditions[i]`` under ``mode``, float32
+    /// ``[len(conditions), len(stems)]``. Each signal is one 5 s clip (its
+    /// first 5 s; shorter ones are zero-padded); the diagonal of a batch of
+    /// matching pairs should stand out in its rows.
+    #[pyo3(signature = (conditions, stems, sr, mode="both"))]
+    fn score_matrix<'py>(
+        &self,
+        py: Python<'py>,
+        conditions: &Bound<'py, PyAny>,
+        stems: &Bound<'py, PyAny>,
+        sr: f64,
+        mode: &str,
+    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let mode = parse_mode(mode)?;
+        let conditions = extract_many(conditions, sr, "conditions")?;
+        let stems = extract_many(stems, sr, "stems")?;
+        let shape = [conditions.len(), stems.len()];
+        let matrix = py.detach(|| -> Result<_, Failure> {
+            let conditions = all_to_mono_16k(&conditions)?;
+            let stems = all_to_mono_16k(&stems)?;
+            let conditions: Vec<&[f32]> = conditions.iter().map(Vec::as_slice).collect();
+            let stems: Vec<&[f32]> = stems.iter().map(Vec::as_slice).collect();
+            Ok(self.with_scorer(|scorer| scorer.score_matrix(&conditions, &stems, mode))?)
+        })?;
+        Ok(PyArray1::from_vec(py, matrix).reshape(shape)?)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "cocola.Model({} {}, source={:?}, threads={})",
+            self.metadata.name,
+            self.metadata.version,
+            self.source.describe(),
+            self.sessions
+        )
+    }
+}

@@ -1,0 +1,34 @@
+//! Small conversions between the library's values and Python ones.
+
+use cocola::mode::Mode;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use serde::Serialize;
+
+/// Any serialisable library value as plain Python objects (dicts, lists,
+/// floats, strings, None), through JSON: the same fields and numbers the
+/// CLI's `--json` prints.
+pub fn to_python<'py>(py: Python<'py>, value: &impl Serialize) -> PyResult<Bound<'py, PyAny>> {
+    let text = serde_json::to_string(value).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    py.import("json")?.call_method1("loads", (text,))
+}
+
+/// A mode from its name ("both", "harmonic", "percussive").
+pub fn parse_mode(name: &str) -> PyResult<Mode> {
+    name.parse().map_err(PyValueError::new_err)
+}
+
+/// Modes from their names; `None` means all three.
+pub fn parse_modes(names: Option<Vec<String>>) -> PyResult<Vec<Mode>> {
+    let Some(names) = names else {
+        return Ok(Mode::ALL.to_vec());
+    };
+    let mut modes = names.iter().map(|n| parse_mode(n)).collect::<PyResult<Vec<_>>>()?;
+    modes.dedup();
+    if modes.is_empty() {
+        return Err(PyValueError::new_err(
+            "modes is empty: give at least one of both, harmonic, percussive",
+        ));
+    }
+    Ok(modes)
+}
