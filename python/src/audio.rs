@@ -108,6 +108,9 @@ fn copy_planes<T: Element + Copy>(
     what: &str,
 ) -> PyResult<Vec<Vec<f32>>> {
     let shape = view.shape().to_vec();
+    if matches!(shape.len(), 1 | 2) && shape.contains(&0) {
+        return Err(PyValueError::new_err(format!("{what} is empty (shape {shape:?})")));
+    }
     let planes: Vec<Vec<f32>> = match shape.as_slice() {
         [_] => vec![view.iter().map(|&s| to_f32(s)).collect()],
         [channels, samples] if channels > samples => {
@@ -126,9 +129,6 @@ fn copy_planes<T: Element + Copy>(
             )))
         }
     };
-    if planes.is_empty() || planes[0].is_empty() {
-        return Err(PyValueError::new_err(format!("{what} is empty (shape {shape:?})")));
-    }
     for (channel, plane) in planes.iter().enumerate() {
         if let Some(index) = plane.iter().position(|s| !s.is_finite()) {
             return Err(PyValueError::new_err(format!(

@@ -16,7 +16,7 @@ use pyo3::types::{PyDict, PyList};
 
 use crate::errors::{io_error, pair_set_error, AudioError, ModelError};
 use crate::model::{default_threads, Model};
-use crate::python_values::{parse_modes, to_python};
+use crate::python_values::{as_printed, parse_modes, to_python};
 
 /// The model argument of the evaluations: a loaded `cocola.Model`, a model
 /// file, or `None` for the default model.
@@ -92,11 +92,11 @@ fn pair_records<'py>(py: Python<'py>, report: &PairSetReport, modes: &[Mode]) ->
         d.set_item("windows_scored", r.map(|r| r.scored_windows()))?;
         d.set_item("windows_silent", r.map(|r| r.windows.len() - r.scored_windows()))?;
         for &mode in modes {
-            d.set_item(format!("raw_{mode}"), pair.raw(mode))?;
+            d.set_item(format!("raw_{mode}"), pair.raw(mode).map(as_printed))?;
         }
         if report.calibrated {
             for &mode in modes {
-                d.set_item(format!("fit_{mode}"), pair.fit(mode))?;
+                d.set_item(format!("fit_{mode}"), pair.fit(mode).map(as_printed))?;
             }
         }
         d.set_item("error", error)?;

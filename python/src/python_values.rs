@@ -32,3 +32,10 @@ pub fn parse_modes(names: Option<Vec<String>>) -> PyResult<Vec<Mode>> {
     }
     Ok(modes)
 }
+
+/// A library `f32` as the Python float of the decimal the CLI prints for it
+/// (the shortest that reads back as the same `f32`): `121.16521`, not
+/// `121.16520690917969`, so numbers compare equal to the CLI's JSON.
+pub fn as_printed(value: f32) -> f64 {
+    value.to_string().parse().unwrap_or(f64::from(value))
+}

@@ -7,7 +7,7 @@ use numpy::PyArray1;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::python_values::to_python;
+use crate::python_values::{as_printed, to_python};
 
 /// How well a stem fits a condition (``Model.score``).
 ///
@@ -42,8 +42,8 @@ impl Score {
 /// `{"raw", "fit", "verdict"}` of one mode's score (`None` values when absent).
 fn mode_dict<'py>(py: Python<'py>, score: Option<&ModeScore>) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
-    d.set_item("raw", score.map(|s| s.raw))?;
-    d.set_item("fit", score.and_then(|s| s.fit))?;
+    d.set_item("raw", score.map(|s| as_printed(s.raw)))?;
+    d.set_item("fit", score.and_then(|s| s.fit).map(as_printed))?;
     d.set_item("verdict", score.and_then(|s| s.verdict).map(|v| v.word()))?;
     Ok(d)
 }
@@ -58,14 +58,14 @@ impl Score {
 
     /// Mean raw COCOLA score of the headline mode over the scored windows.
     #[getter]
-    fn raw(&self) -> Option<f32> {
-        self.headline().map(|s| s.raw)
+    fn raw(&self) -> Option<f64> {
+        self.headline().map(|s| as_printed(s.raw))
     }
 
     /// Calibrated 0-100 fit of ``raw`` (``None`` for an uncalibrated model).
     #[getter]
-    fn fit(&self) -> Option<f32> {
-        self.headline().and_then(|s| s.fit)
+    fn fit(&self) -> Option<f64> {
+        self.headline().and_then(|s| s.fit).map(as_printed)
     }
 
     /// "fits", "unsure" or "clashes" (``None`` for an uncalibrated model).
@@ -141,8 +141,8 @@ impl Score {
                 let d = PyDict::new(py);
                 d.set_item("start", w.start_seconds)?;
                 d.set_item("end", w.end_seconds)?;
-                d.set_item("condition_dbfs", w.condition_dbfs)?;
-                d.set_item("stem_dbfs", w.stem_dbfs)?;
+                d.set_item("condition_dbfs", as_printed(w.condition_dbfs))?;
+                d.set_item("stem_dbfs", as_printed(w.stem_dbfs))?;
                 let (scores, silent) = match &w.outcome {
                     WindowOutcome::Scored(s) => (Some(s), (false, false)),
                     WindowOutcome::Silent { condition, stem } => (None, (*condition, *stem)),
@@ -152,8 +152,8 @@ impl Score {
                 d.set_item("silent_stem", silent.1)?;
                 for mode in Mode::ALL {
                     let score = scores.map(|s| s.get(mode));
-                    d.set_item(format!("raw_{mode}"), score.map(|s| s.raw))?;
-                    d.set_item(format!("fit_{mode}"), score.and_then(|s| s.fit))?;
+                    d.set_item(format!("raw_{mode}"), score.map(|s| as_printed(s.raw)))?;
+                    d.set_item(format!("fit_{mode}"), score.and_then(|s| s.fit).map(as_printed))?;
                     d.set_item(
                         format!("verdict_{mode}"),
                         score.and_then(|s| s.verdict).map(|v| v.word()),
@@ -171,7 +171,7 @@ impl Score {
     }
 
     fn __repr__(&self) -> String {
-        let number = |v: Option<f32>, digits: usize| v.map_or("None".to_string(), |v| format!("{v:.digits$}"));
+        let number = |v: Option<f64>, digits: usize| v.map_or("None".to_string(), |v| format!("{v:.digits$}"));
         format!(
             "cocola.Score(mode='{}', raw={}, fit={}, verdict={}, windows={} scored / {} silent)",
             self.mode,
