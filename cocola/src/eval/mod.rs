@@ -5,7 +5,7 @@
 //!   spread and a Student-t 95 % confidence interval per mode ([`stats`]);
 //! - **coherent sub-mix classification** (Tables I-II, Eq. 4): accuracy@K on
 //!   tracks of stems ([`tracks`], [`submix`]), the protocol itself kept free
-//!   of audio and model ([`protocol`]) and seeded ([`rng`]).
+//!   of audio and model ([`protocol`]) and seeded ([`crate::seeded`]).
 //!
 //! Embeddings of the sub-mix protocol go through an on-disk cache
 //! ([`cache`], [`embed`]) so that re-running an evaluation skips the
@@ -15,12 +15,10 @@
 pub mod cache;
 pub mod csv_out;
 pub mod embed;
-pub mod files;
 pub mod pairs;
 pub mod pairset;
 pub mod progress;
 pub mod protocol;
-pub mod rng;
 pub mod stats;
 pub mod submix;
 pub mod tracks;

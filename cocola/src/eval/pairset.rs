@@ -17,7 +17,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::files::{is_audio_file, sorted_entries, stem_name};
+use crate::files::{is_audio_file, sorted_entries, stem_name};
 
 /// One pair to score.
 #[derive(Clone, Debug, PartialEq, Eq)]

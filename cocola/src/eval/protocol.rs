@@ -31,9 +31,9 @@
 use rand_chacha::ChaCha12Rng;
 use serde::Serialize;
 
-use super::rng::{batch_stream, below, inclusive, shuffle};
 use crate::contract::WINDOW_SAMPLES;
 use crate::score::windows::level_is_silent;
+use crate::seeded::{below, inclusive, shuffle};
 
 /// Grid of window starts and unit of the silence profile: 0.1 s at 16 kHz.
 pub const BLOCK_SAMPLES: usize = 1_600;
@@ -41,6 +41,20 @@ const BLOCKS_PER_WINDOW: usize = WINDOW_SAMPLES / BLOCK_SAMPLES;
 /// Least distance between starts of two windows of one track in one batch:
 /// at most 50 % overlap.
 const MIN_START_DISTANCE: usize = WINDOW_SAMPLES / 2;
+
+/// The random stream of batch `batch` of the accuracy@`k` protocol: its own
+/// stream, so that a batch's draws depend neither on the batches before it
+/// nor on other K values.
+pub fn batch_stream(seed: u64, k: usize, batch: usize) -> ChaCha12Rng {
+    crate::seeded::stream(
+        b"cocola-eval-submix-v1",
+        &[
+            &seed.to_le_bytes(),
+            &(k as u64).to_le_bytes(),
+            &(batch as u64).to_le_bytes(),
+        ],
+    )
+}
 
 /// What the protocol needs to know about a track: its stem count, and where
 /// its full mix is audible.

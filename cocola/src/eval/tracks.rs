@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::cache::{hash_samples, Digest32};
-use super::files::{is_audio_file, sorted_entries, stem_name};
 use crate::contract::WINDOW_SAMPLES;
+use crate::files::{is_audio_file, sorted_entries, stem_name};
 
 /// File names (without extension) that are not stems: MUSDB18 ships the full
 /// mix beside the stems, and a "stem" that contains all the others would make

@@ -29,6 +29,8 @@ mod mel;
 mod stft;
 mod transpose;
 
+pub(crate) use stft::periodic_hann;
+
 use crate::contract::{FEATURE_LEN, N_BINS, N_CHANNELS, N_FRAMES, N_MELS, WINDOW_SAMPLES};
 
 /// Row strides of the two layouts: the real sizes rounded up to whole SIMD

@@ -21,12 +21,10 @@
 
 use cocola::contract::WINDOW_SAMPLES;
 use cocola::eval::protocol::split_stems;
-use cocola::eval::rng::{below, inclusive, unit};
 use cocola::mode::Mode;
 use cocola::score::windows::is_silent;
-use rand::SeedableRng;
+use cocola::seeded::{below, inclusive, unit};
 use rand_chacha::ChaCha12Rng;
-use sha2::{Digest, Sha256};
 
 use super::store::TrackStore;
 
@@ -127,12 +125,10 @@ pub enum Stream {
 
 /// The random stream of batch `batch`.
 pub fn batch_rng(seed: u64, stream: Stream, batch: u64) -> ChaCha12Rng {
-    let mut h = Sha256::new();
-    h.update(b"cocola-trainer-batch-v1");
-    h.update(seed.to_le_bytes());
-    h.update([stream as u8]);
-    h.update(batch.to_le_bytes());
-    ChaCha12Rng::from_seed(h.finalize().into())
+    cocola::seeded::stream(
+        b"cocola-trainer-batch-v1",
+        &[&seed.to_le_bytes(), &[stream as u8], &batch.to_le_bytes()],
+    )
 }
 
 /// Slot attempts before concluding the data cannot fill a batch.

@@ -5,10 +5,6 @@
 //! seed, and cut in order; a track's split therefore depends only on the set
 //! of track names and the seed, never on listing order or file contents.
 
-use rand::SeedableRng;
-use rand_chacha::ChaCha12Rng;
-use sha2::{Digest, Sha256};
-
 use super::source::Split;
 
 pub const TRAIN_FRACTION: f64 = 0.8;
@@ -18,12 +14,8 @@ pub const VALIDATION_FRACTION: f64 = 0.1;
 pub fn assign(names: &[String], seed: u64, dataset: &str) -> Vec<Split> {
     let mut order: Vec<usize> = (0..names.len()).collect();
     order.sort_by(|&a, &b| names[a].cmp(&names[b]));
-    let mut hasher = Sha256::new();
-    hasher.update(b"cocola-trainer-split-v1");
-    hasher.update(dataset.as_bytes());
-    hasher.update(seed.to_le_bytes());
-    let mut rng = ChaCha12Rng::from_seed(hasher.finalize().into());
-    cocola::eval::rng::shuffle(&mut rng, &mut order);
+    let mut rng = cocola::seeded::stream(b"cocola-trainer-split-v1", &[dataset.as_bytes(), &seed.to_le_bytes()]);
+    cocola::seeded::shuffle(&mut rng, &mut order);
     let n = names.len();
     let n_train = (n as f64 * TRAIN_FRACTION).round() as usize;
     let n_val = (n as f64 * VALIDATION_FRACTION).round() as usize;

@@ -31,7 +31,7 @@ use anyhow::Context;
 use rustysynth::SoundFont;
 use serde::Serialize;
 
-use cocola::eval::rng::{below, unit};
+use cocola::seeded::{below, unit};
 use midi::Song;
 use variant::{choose_programs, crop, draw, job_rng, stem_names, transform};
 

@@ -2,10 +2,9 @@
 //! the programs chosen for its parts, and the transformed events (transposed,
 //! tempo-scaled, humanised, cropped) that get rendered.
 
-use cocola::eval::rng::{below, unit};
-use rand::{Rng, SeedableRng};
+use cocola::seeded::{below, unit};
+use rand::Rng;
 use rand_chacha::ChaCha12Rng;
-use sha2::{Digest, Sha256};
 
 use super::midi::{Event, Msg, Part};
 use super::options::{Ensemble, Range};
@@ -19,11 +18,7 @@ const WOODWIND: [u8; 4] = [73, 68, 71, 70];
 /// The random stream of one job: every choice a variant makes comes from it,
 /// so output does not depend on thread count or order.
 pub(super) fn job_rng(seed: u64, track: &str) -> ChaCha12Rng {
-    let mut h = Sha256::new();
-    h.update(b"cocola-render-v1");
-    h.update(seed.to_le_bytes());
-    h.update(track.as_bytes());
-    ChaCha12Rng::from_seed(h.finalize().into())
+    cocola::seeded::stream(b"cocola-render-v1", &[&seed.to_le_bytes(), track.as_bytes()])
 }
 
 /// A value of `r`: its fixed value, or uniform in it.

@@ -11,7 +11,7 @@ pub mod slakh;
 
 use std::path::{Path, PathBuf};
 
-use cocola::eval::files::{is_audio_file, sorted_entries, stem_name};
+use cocola::files::{is_audio_file, sorted_entries, stem_name};
 
 use super::source::{Listing, Split, TrackSource};
 

@@ -1,23 +1,28 @@
-//! Seeded randomness for the evaluation protocol, reproducible bit for bit.
+//! Seeded randomness, reproducible bit for bit, for everything that draws:
+//! the evaluation protocols, the trainer's sampler and splits, the renderer.
 //!
-//! Every batch gets its own ChaCha12 stream derived from (seed, K, batch
-//! index) by SHA-256, so a batch's draws do not depend on how many batches
-//! came before, on other K values, or on thread scheduling. Integers are drawn
-//! by our own rejection sampler on raw `u64`s rather than `rand`'s
-//! distributions, whose algorithms may change between `rand` releases: the
-//! same files and seed must give the same numbers next year.
+//! A stream is a ChaCha12 generator seeded with the SHA-256 of a tag (which
+//! names the purpose and its version, so that two purposes never share
+//! draws) and of the fields that identify one stream (seed, batch index,
+//! track name...): a stream's draws do not depend on how many streams came
+//! before or on thread scheduling. Integers are drawn by our own rejection
+//! sampler on raw `u64`s rather than `rand`'s distributions, whose
+//! algorithms may change between `rand` releases: the same files and seed
+//! must give the same numbers next year.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha12Rng;
 use sha2::{Digest, Sha256};
 
-/// The random stream of batch `batch` of the accuracy@`k` protocol.
-pub fn batch_stream(seed: u64, k: usize, batch: usize) -> ChaCha12Rng {
+/// The stream named by `tag` and `fields`: seeded with SHA-256(tag ||
+/// fields[0] || fields[1] || ...). Fields are hashed as given, so callers
+/// pass fixed-width encodings (`to_le_bytes`) or names.
+pub fn stream(tag: &[u8], fields: &[&[u8]]) -> ChaCha12Rng {
     let mut hasher = Sha256::new();
-    hasher.update(b"cocola-eval-submix-v1");
-    hasher.update(seed.to_le_bytes());
-    hasher.update((k as u64).to_le_bytes());
-    hasher.update((batch as u64).to_le_bytes());
+    hasher.update(tag);
+    for field in fields {
+        hasher.update(field);
+    }
     ChaCha12Rng::from_seed(hasher.finalize().into())
 }
 
@@ -60,16 +65,28 @@ mod tests {
 
     #[test]
     fn streams_are_reproducible_and_distinct() {
-        let draw = |seed, k, b| batch_stream(seed, k, b).next_u64();
-        assert_eq!(draw(1, 8, 0), draw(1, 8, 0));
-        assert_ne!(draw(1, 8, 0), draw(2, 8, 0));
-        assert_ne!(draw(1, 8, 0), draw(1, 16, 0));
-        assert_ne!(draw(1, 8, 0), draw(1, 8, 1));
+        let draw = |tag: &[u8], a: u64, b: u64| stream(tag, &[&a.to_le_bytes(), &b.to_le_bytes()]).next_u64();
+        assert_eq!(draw(b"t", 1, 8), draw(b"t", 1, 8));
+        assert_ne!(draw(b"t", 1, 8), draw(b"u", 1, 8));
+        assert_ne!(draw(b"t", 1, 8), draw(b"t", 2, 8));
+        assert_ne!(draw(b"t", 1, 8), draw(b"t", 1, 9));
+    }
+
+    #[test]
+    fn a_stream_is_the_hash_of_its_tag_and_fields_in_sequence() {
+        // Fields are concatenated: the streams that existed before this module
+        // (sequential `Sha256::update` calls) keep their exact draws.
+        let mut hasher = Sha256::new();
+        hasher.update(b"tag");
+        hasher.update(7u64.to_le_bytes());
+        hasher.update(b"name");
+        let expected = ChaCha12Rng::from_seed(hasher.finalize().into()).next_u64();
+        assert_eq!(stream(b"tag", &[&7u64.to_le_bytes(), b"name"]).next_u64(), expected);
     }
 
     #[test]
     fn below_is_in_range_and_roughly_uniform() {
-        let mut rng = batch_stream(0, 0, 0);
+        let mut rng = stream(b"below", &[]);
         let mut counts = [0usize; 5];
         for _ in 0..50_000 {
             counts[below(&mut rng, 5)] += 1;
@@ -85,7 +102,7 @@ mod tests {
 
     #[test]
     fn unit_is_in_the_half_open_interval_with_mean_one_half() {
-        let mut rng = batch_stream(5, 0, 0);
+        let mut rng = stream(b"unit", &[]);
         let draws: Vec<f64> = (0..50_000).map(|_| unit(&mut rng)).collect();
         assert!(draws.iter().all(|u| (0.0..1.0).contains(u)));
         let mean = draws.iter().sum::<f64>() / draws.len() as f64;
@@ -94,7 +111,7 @@ mod tests {
 
     #[test]
     fn shuffle_is_a_permutation() {
-        let mut rng = batch_stream(3, 2, 1);
+        let mut rng = stream(b"shuffle", &[]);
         let mut v: Vec<usize> = (0..50).collect();
         shuffle(&mut rng, &mut v);
         let mut sorted = v.clone();

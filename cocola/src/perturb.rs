@@ -1,0 +1,168 @@
+//! Perturbations of a stem that keep its sound but break its fit with the
+//! rest of the track: transposed (out of key), delayed (off the beat),
+//! stretched (off the tempo). One implementation, shared by the sensitivity
+//! test (`eval::sensitivity`) and the trainer's hard negatives.
+//!
+//! Window functions read from the whole stem, never wrap around: a delayed
+//! window holds what the stem played before the window (silence before the
+//! stem's start), and a transposed window is processed with context on both
+//! sides, so its first and last samples carry no edge artefacts.
+
+use crate::dsp::interpolate::resample_by_step;
+use crate::dsp::vocoder;
+
+pub use crate::dsp::vocoder::time_stretch;
+
+/// Context read on each side of a window before transposing it: one
+/// vocoder frame, so the window's edges are as clean as its middle.
+const CONTEXT: usize = vocoder::N_FFT;
+
+/// `signal` transposed by `semitones` (any real number, within +-24) with
+/// its duration kept to the sample: time-stretched by the pitch ratio with
+/// the phase vocoder, then read back at that ratio with band-limited
+/// interpolation (which raises the pitch and restores the length).
+pub fn pitch_shift(signal: &[f32], semitones: f64) -> Vec<f32> {
+    assert!(
+        semitones.is_finite() && semitones.abs() <= 24.0,
+        "transposition of {semitones} semitones outside +-24"
+    );
+    if semitones == 0.0 {
+        return signal.to_vec();
+    }
+    let ratio = 2f64.powf(semitones / 12.0);
+    let stretched = time_stretch(signal, 1.0 / ratio);
+    resample_by_step(&stretched, ratio, signal.len())
+}
+
+/// Samples `start..start + len` of `stem` transposed by `semitones`,
+/// computed with context around the window (zeros beyond the stem).
+pub fn transposed_window(stem: &[f32], start: usize, len: usize, semitones: f64) -> Vec<f32> {
+    let from = start as isize - CONTEXT as isize;
+    let padded = read(stem, from, len + 2 * CONTEXT);
+    pitch_shift(&padded, semitones)[CONTEXT..CONTEXT + len].to_vec()
+}
+
+/// The window `start..start + len` of `stem` as heard when the stem is
+/// delayed by `delay` samples (negative: played early): samples
+/// `start - delay ..`, zeros outside the stem.
+pub fn delayed_window(stem: &[f32], start: usize, len: usize, delay: isize) -> Vec<f32> {
+    read(stem, start as isize - delay, len)
+}
+
+/// `len` samples of `stem` from `start` on, played `rate` times as fast
+/// (the window's first beat stays in place, later ones drift).
+pub fn stretched_window(stem: &[f32], start: usize, len: usize, rate: f64) -> Vec<f32> {
+    let source_len = (len as f64 * rate).ceil() as usize + CONTEXT;
+    let mut out = time_stretch(&read(stem, start as isize, source_len), rate);
+    out.resize(len, 0.0);
+    out
+}
+
+/// `len` samples of `signal` from `from` (may be negative or past the end:
+/// zeros there).
+fn read(signal: &[f32], from: isize, len: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; len];
+    let lo = from.max(0);
+    let hi = (from + len as isize).min(signal.len() as isize);
+    if lo < hi {
+        out[(lo - from) as usize..(hi - from) as usize].copy_from_slice(&signal[lo as usize..hi as usize]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dsp::chroma::ChromaAnalyzer;
+    use crate::dsp::test_signals::{dominant_frequency, energy_near, sine};
+
+    /// A tone with four harmonics (1, 1/2, 1/3, 1/4), like a plucked string.
+    fn harmonic_tone(freq: f32, len: usize) -> Vec<f32> {
+        let mut x = vec![0.0f32; len];
+        for h in 1..=4 {
+            for (a, b) in x.iter_mut().zip(sine(freq * h as f32, 0.2 / h as f32, len)) {
+                *a += b;
+            }
+        }
+        x
+    }
+
+    #[test]
+    fn transposition_moves_the_pitch_by_k_semitones_and_keeps_the_length() {
+        let x = harmonic_tone(220.0, 40_007);
+        let mut analyzer = ChromaAnalyzer::new();
+        let class = |c: [f32; 12]| (0..12).max_by(|&a, &b| c[a].total_cmp(&c[b])).unwrap() as i64;
+        let a3 = class(analyzer.chroma(&x));
+        assert_eq!(a3, 9);
+        for k in [-6i64, -5, -3, -1, 1, 2, 4, 6] {
+            let y = pitch_shift(&x, k as f64);
+            assert_eq!(y.len(), x.len(), "k = {k}");
+            let expected = 220.0 * 2f32.powf(k as f32 / 12.0);
+            let f = dominant_frequency(&y[4_000..36_000]);
+            let cents = 1200.0 * (f / expected).log2();
+            assert!(cents.abs() < 5.0, "k = {k}: {f} Hz, {cents:+.1} cents off {expected}");
+            assert_eq!(class(analyzer.chroma(&y)), (a3 + k).rem_euclid(12), "k = {k}");
+        }
+    }
+
+    #[test]
+    fn a_transposed_sine_is_clean_without_clicks() {
+        // A click is a jump between neighbouring samples far larger than the
+        // steepest slope of the tone itself (2 pi f A / sr per sample).
+        let x = sine(330.0, 0.5, 48_000);
+        for k in [-4.0, 3.0, 5.5] {
+            let y = pitch_shift(&x, k);
+            let f = 330.0 * 2f32.powf(k as f32 / 12.0);
+            let middle = &y[2_000..46_000];
+            assert!(energy_near(middle, &[f], 4.0) > 0.99, "k = {k}: energy off the tone");
+            let steepest = 2.0 * std::f32::consts::PI * f * 0.5 / 16_000.0;
+            let jump = middle.windows(2).map(|w| (w[1] - w[0]).abs()).fold(0.0, f32::max);
+            assert!(jump < 1.15 * steepest, "k = {k}: jump {jump} vs slope {steepest}");
+        }
+    }
+
+    #[test]
+    fn a_transposed_window_has_clean_edges() {
+        // Read with context on both sides, the window's first and last 50 ms
+        // are as loud as its middle: no fade-in or fade-out from the
+        // vocoder's first and last frames.
+        let stem = harmonic_tone(196.0, 64_000);
+        let w = transposed_window(&stem, 16_000, 24_000, 3.0);
+        assert_eq!(w.len(), 24_000);
+        let f = dominant_frequency(&w);
+        assert!((1200.0 * (f / (196.0 * 2f32.powf(0.25))).log2()).abs() < 5.0, "{f} Hz");
+        let rms = |s: &[f32]| (s.iter().map(|v| v * v).sum::<f32>() / s.len() as f32).sqrt();
+        let (head, tail) = (rms(&w[..800]), rms(&w[23_200..]));
+        let middle = rms(&w[11_600..12_400]);
+        assert!(
+            (head / middle - 1.0).abs() < 0.1 && (tail / middle - 1.0).abs() < 0.1,
+            "{head} {middle} {tail}"
+        );
+    }
+
+    #[test]
+    fn a_delayed_window_reads_earlier_samples_and_never_wraps() {
+        let stem: Vec<f32> = (0..100).map(|i| i as f32).collect();
+        assert_eq!(delayed_window(&stem, 50, 5, 10), vec![40.0, 41.0, 42.0, 43.0, 44.0]);
+        assert_eq!(delayed_window(&stem, 5, 4, 7), vec![0.0, 0.0, 0.0, 1.0]);
+        assert_eq!(delayed_window(&stem, 97, 5, -1), vec![98.0, 99.0, 0.0, 0.0, 0.0]);
+        assert_eq!(delayed_window(&stem, 0, 3, 0), vec![0.0, 1.0, 2.0]);
+    }
+
+    #[test]
+    fn a_stretched_window_keeps_the_pitch_and_length() {
+        let stem = harmonic_tone(220.0, 80_000);
+        for rate in [0.94, 1.06] {
+            let w = stretched_window(&stem, 8_000, 40_000, rate);
+            assert_eq!(w.len(), 40_000);
+            let f = dominant_frequency(&w[4_000..36_000]);
+            assert!((1200.0 * (f / 220.0).log2()).abs() < 5.0, "rate {rate}: {f} Hz");
+        }
+    }
+
+    #[test]
+    fn zero_transposition_is_the_identity() {
+        let x = sine(500.0, 0.3, 1_000);
+        assert_eq!(pitch_shift(&x, 0.0), x);
+    }
+}
