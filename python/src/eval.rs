@@ -118,7 +118,10 @@ fn pair_records<'py>(py: Python<'py>, report: &PairSetReport, modes: &[Mode]) ->
 /// with the columns of ``cocola eval --out`` (``pandas.DataFrame(result["pairs"])``).
 /// A pair that cannot be decoded is reported as failed, never raised.
 #[pyfunction]
-#[pyo3(signature = (pairs, model=None, *, hop=5.0, silence_db=-60.0, modes=None))]
+#[pyo3(
+    signature = (pairs, model=None, *, hop=5.0, silence_db=-60.0, modes=None),
+    text_signature = "(pairs, model=None, *, hop=5.0, silence_db=-60.0, modes=None)"
+)]
 pub fn eval_pairs<'py>(
     py: Python<'py>,
     pairs: &Bound<'py, PyAny>,
@@ -178,10 +181,14 @@ pub fn eval_pairs<'py>(
 /// record per (mode, K): mode, k, batches, anchors, accuracy, std_error,
 /// chance (``pandas.DataFrame(result["results"])``).
 #[pyfunction]
-#[pyo3(signature = (
-    root, model=None, *, k=vec![2, 8, 16, 64], anchors=1000, batches=None, seed=0, silence_db=-60.0,
-    modes=None, cache_dir=None, cache=true
-))]
+#[pyo3(
+    signature = (
+        root, model=None, *, k=vec![2, 8, 16, 64], anchors=1000, batches=None, seed=0, silence_db=-60.0,
+        modes=None, cache_dir=None, cache=true
+    ),
+    text_signature = "(root, model=None, *, k=(2, 8, 16, 64), anchors=1000, batches=None, seed=0, \
+                      silence_db=-60.0, modes=None, cache_dir=None, cache=True)"
+)]
 #[allow(clippy::too_many_arguments)] // the Python signature
 pub fn eval_stems<'py>(
     py: Python<'py>,

@@ -198,7 +198,10 @@ impl Model {
     /// are not scored; the shorter signal counts as silent where it has
     /// ended. ``mode`` picks the headline of the returned ``Score`` (all
     /// three modes are always computed, in one encoder run per window).
-    #[pyo3(signature = (condition, stem, sr, mode="both", hop=5.0, silence_db=-60.0))]
+    #[pyo3(
+        signature = (condition, stem, sr, mode="both", hop=5.0, silence_db=-60.0),
+        text_signature = "(self, /, condition, stem, sr, mode='both', hop=5.0, silence_db=-60.0)"
+    )]
     #[allow(clippy::too_many_arguments)] // the Python signature
     fn score(
         &self,
