@@ -199,5 +199,5 @@ pub fn features<'py>(
         None => FEATURE_SHAPE.to_vec(),
         Some(_) => std::iter::once(windows).chain(FEATURE_SHAPE).collect(),
     };
-    Ok(PyArray1::from_vec(py, data).reshape(shape)?)
+    PyArray1::from_vec(py, data).reshape(shape)
 }

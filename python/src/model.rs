@@ -188,7 +188,7 @@ impl Model {
             let windows = window_slices(&signal, options.hop_samples());
             Ok(self.with_scorer(|scorer| scorer.embed_windows(&windows, mode))?)
         })?;
-        Ok(PyArray1::from_vec(py, embeddings.embedding).reshape([embeddings.batch, EMBEDDING_DIM])?)
+        PyArray1::from_vec(py, embeddings.embedding).reshape([embeddings.batch, EMBEDDING_DIM])
     }
 
     /// How well ``stem`` fits ``condition``: the COCOLA score over 5 s
@@ -250,7 +250,7 @@ impl Model {
             let stems: Vec<&[f32]> = stems.iter().map(Vec::as_slice).collect();
             Ok(self.with_scorer(|scorer| scorer.score_matrix(&conditions, &stems, mode))?)
         })?;
-        Ok(PyArray1::from_vec(py, matrix).reshape(shape)?)
+        PyArray1::from_vec(py, matrix).reshape(shape)
     }
 
     fn __repr__(&self) -> String {
