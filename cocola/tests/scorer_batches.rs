@@ -86,6 +86,9 @@ fn in_memory_audio_converts_exactly_as_the_file() {
     let from_file = load_mono_16k(&path).unwrap();
     let from_memory = planar_to_mono_16k(&[&left, &right], rate).unwrap();
     assert_eq!(from_file.len(), from_memory.len());
-    assert!(from_file.iter().zip(&from_memory).all(|(a, b)| a.to_bits() == b.to_bits()));
+    assert!(from_file
+        .iter()
+        .zip(&from_memory)
+        .all(|(a, b)| a.to_bits() == b.to_bits()));
     assert!(planar_to_mono_16k(&[&left], 12).is_err(), "an absurd rate is refused");
 }

@@ -15,6 +15,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use crate::errors::{io_error, pair_set_error, AudioError, ModelError};
+use crate::fork_guard;
 use crate::model::{default_threads, Model};
 use crate::python_values::{as_printed, parse_modes, to_python};
 
@@ -139,6 +140,7 @@ pub fn eval_pairs<'py>(
     let (specs, set) = pair_specs(pairs)?;
     let model = resolve_model(py, model)?;
     let model = model.get();
+    fork_guard::enter()?;
     let report =
         py.detach(|| model.with_scorer(|scorer| evaluate_pairs(scorer, &specs, &windows, &modes, &NoProgress)));
 
@@ -229,6 +231,7 @@ pub fn eval_stems<'py>(
     } else {
         EmbeddingCache::disabled()
     };
+    fork_guard::enter()?;
     let report = py
         .detach(|| model.with_scorer(|scorer| evaluate_submixes(scorer, &cache, &root, &options, &NoProgress)))
         .map_err(submix_error)?;

@@ -13,10 +13,12 @@
 //! - [`eval`]: `cocola.eval_pairs`, `cocola.eval_stems` (the CLI's `eval`).
 //! - [`errors`]: `cocola.ModelError`, `cocola.AudioError`.
 //! - [`runtime`]: ONNX Runtime from the installed `onnxruntime` wheel.
+//! - [`fork_guard`]: a clear error, not a hang, in a process forked after scoring.
 
 mod audio;
 mod errors;
 mod eval;
+mod fork_guard;
 mod model;
 mod python_values;
 mod runtime;
@@ -47,5 +49,5 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(audio::features, m)?)?;
     m.add_function(wrap_pyfunction!(eval::eval_pairs, m)?)?;
     m.add_function(wrap_pyfunction!(eval::eval_stems, m)?)?;
-    Ok(())
+    fork_guard::register(m)
 }

@@ -20,6 +20,7 @@ use pyo3::prelude::*;
 
 use crate::audio::{all_to_mono_16k, extract_many, Audio};
 use crate::errors::{Failure, ModelError};
+use crate::fork_guard;
 use crate::python_values::{parse_mode, to_python};
 use crate::runtime::{onnxruntime_capi_dir, INSTALL_HINT};
 use crate::score::Score;
@@ -183,6 +184,7 @@ impl Model {
         let options = window_options(hop, WindowOptions::default().silence_dbfs)?;
         let mode = parse_mode(mode)?;
         let audio = Audio::extract(audio, sr, "audio")?;
+        fork_guard::enter()?;
         let embeddings = py.detach(|| -> Result<_, Failure> {
             let signal = audio.to_mono_16k()?;
             let windows = window_slices(&signal, options.hop_samples());
@@ -217,6 +219,7 @@ impl Model {
         let mode = parse_mode(mode)?;
         let condition = Audio::extract(condition, sr, "condition")?;
         let stem = Audio::extract(stem, sr, "stem")?;
+        fork_guard::enter()?;
         let report = py.detach(|| -> Result<_, Failure> {
             let condition = condition.to_mono_16k()?;
             let stem = stem.to_mono_16k()?;
@@ -243,6 +246,7 @@ impl Model {
         let conditions = extract_many(conditions, sr, "conditions")?;
         let stems = extract_many(stems, sr, "stems")?;
         let shape = [conditions.len(), stems.len()];
+        fork_guard::enter()?;
         let matrix = py.detach(|| -> Result<_, Failure> {
             let conditions = all_to_mono_16k(&conditions)?;
             let stems = all_to_mono_16k(&stems)?;

@@ -77,3 +77,34 @@ def test_the_gil_is_released_while_scoring(example_pair):
         f"the counting thread advanced {busy_ticks} times in {busy_seconds:.2f} s of scoring, "
         f"against {pace:.0f} per second idle"
     )
+
+
+def test_a_process_forked_after_scoring_gets_an_error_not_a_hang(tmp_path):
+    code = r"""
+import os, sys
+import numpy as np
+import cocola
+
+model = cocola.Model(threads=1)
+clip = np.sin(np.arange(16_000, dtype=np.float32) * 0.05)
+
+def child(expect_ok):
+    pid = os.fork()
+    if pid == 0:
+        try:
+            model.score(clip, clip, 16_000)
+            os._exit(0 if expect_ok else 1)
+        except RuntimeError as e:
+            os._exit(2 if "start method" in str(e) else 1)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+print(child(expect_ok=True))   # forked before any computation: works
+model.score(clip, clip, 16_000)
+print(child(expect_ok=False))  # forked after: a clear RuntimeError
+"""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "2"]

@@ -80,7 +80,14 @@ fn build_wheel(root: &Path) -> Result<PathBuf, String> {
     .map_err(|e| e.to_string())?;
     run_ok(
         Command::new(bin.join("maturin"))
-            .args(["build", "--release", "--zig", "--compatibility", COMPATIBILITY, "--manifest-path"])
+            .args([
+                "build",
+                "--release",
+                "--zig",
+                "--compatibility",
+                COMPATIBILITY,
+                "--manifest-path",
+            ])
             .arg(root.join("python").join("Cargo.toml"))
             .arg("--out")
             .arg(&out)
@@ -104,7 +111,10 @@ fn remove_old_wheels(dir: &Path) -> Result<(), String> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(());
     };
-    for path in entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| is_cocola_wheel(p)) {
+    for path in entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| is_cocola_wheel(p))
+    {
         std::fs::remove_file(&path).map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
     }
     Ok(())
