@@ -122,7 +122,7 @@ fn run_tests(extra: &[String]) -> Result<(), String> {
     }
     plugin_no_alloc_test(extra)?;
     plugin_hosts::run(extra)?;
-    python::run(&[])
+    python::test(python::Cli::BuiltByTests)
 }
 
 /// `cargo fmt --check` against rustfmt.toml (seconds; fails before the long

@@ -27,17 +27,34 @@ const TEST_TOOLS: [&str; 1] = ["pytest==9.2.0"];
 /// The glibc the wheel is linked against (manylinux_2_28: RHEL 8, Debian 10, Ubuntu 18.10 and later).
 const COMPATIBILITY: &str = "manylinux_2_28";
 
+/// Which CLI the tests compare the package with.
+pub enum Cli {
+    /// `cargo test --workspace` has just built `target/debug/cocola`.
+    BuiltByTests,
+    /// Build it first (`cargo xtask python` on its own).
+    Build,
+}
+
+/// `cargo xtask python`.
 pub fn run(extra: &[String]) -> Result<(), String> {
     if !extra.is_empty() {
         return Err(format!("python takes no arguments, not {extra:?}"));
     }
+    test(Cli::Build)
+}
+
+/// Builds the wheel, installs it into a fresh venv and runs its tests.
+pub fn test(cli: Cli) -> Result<(), String> {
     let root = crate::bundle::workspace_root();
     let started = Instant::now();
     let wheel = build_wheel(&root)?;
     let built = started.elapsed().as_secs_f64();
     let python = fresh_test_venv(&root, &wheel)?;
     let installed = started.elapsed().as_secs_f64();
-    let cli = build_cli(&root)?;
+    if let Cli::Build = cli {
+        build_cli()?;
+    }
+    let cli = root.join("target").join("debug").join("cocola");
     run_ok(
         Command::new(&python)
             .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
@@ -145,12 +162,11 @@ fn make_venv(venv: &Path) -> Result<(), String> {
     )
 }
 
-/// The CLI the tests compare the package with (a no-op after `cargo test`).
-fn build_cli(root: &Path) -> Result<PathBuf, String> {
+/// Builds the CLI the tests compare the package with (`target/debug/cocola`).
+fn build_cli() -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     run_ok(
         Command::new(cargo).args(["build", "-p", "cocola", "--bin", "cocola"]),
         "cargo build -p cocola (the CLI)",
-    )?;
-    Ok(root.join("target").join("debug").join("cocola"))
+    )
 }
