@@ -8,6 +8,7 @@
 //! stem's start), and a transposed window is processed with context on both
 //! sides, so its first and last samples carry no edge artefacts.
 
+use crate::contract::SAMPLE_RATE;
 use crate::dsp::interpolate::resample_by_step;
 use crate::dsp::vocoder;
 
@@ -15,7 +16,27 @@ pub use crate::dsp::vocoder::time_stretch;
 
 /// Context read on each side of a window before transposing it: one
 /// vocoder frame, so the window's edges are as clean as its middle.
-const CONTEXT: usize = vocoder::N_FFT;
+pub const CONTEXT: usize = vocoder::N_FFT;
+
+/// Shortest and longest delay of the shifted negative, in seconds.
+const DELAY_RANGE_S: (f64, f64) = (0.2, 0.7);
+/// The beat assumed when none can be measured (120 BPM).
+const DEFAULT_BEAT_S: f64 = 0.5;
+
+/// The delay of the shifted negative, in samples: an odd multiple of half a
+/// sixteenth note of the measured beat (`(n + 1/2) * beat / 4`), between 0.2
+/// and 0.7 s, the `choice`-th (0..1) of those. Such a delay falls between
+/// the sixteenth-note grid lines, so it is off the eighth-note grid even if
+/// the beat was measured at half or double the true tempo (a half-tempo
+/// reading puts the delay on odd sixteenths, still off the eighths).
+pub fn off_grid_delay(beat_seconds: Option<f32>, choice: f64) -> usize {
+    let sixteenth = beat_seconds.map_or(DEFAULT_BEAT_S, f64::from) / 4.0;
+    let (lo, hi) = DELAY_RANGE_S;
+    let first = (lo / sixteenth - 0.5).ceil().max(0.0) as usize;
+    let last = ((hi / sixteenth - 0.5).floor() as usize).max(first);
+    let n = first + ((choice.clamp(0.0, 1.0) * (last - first + 1) as f64) as usize).min(last - first);
+    ((n as f64 + 0.5) * sixteenth * SAMPLE_RATE as f64).round() as usize
+}
 
 /// `signal` transposed by `semitones` (any real number, within +-24) with
 /// its duration kept to the sample: time-stretched by the pitch ratio with
@@ -164,5 +185,37 @@ mod tests {
     fn zero_transposition_is_the_identity() {
         let x = sine(500.0, 0.3, 1_000);
         assert_eq!(pitch_shift(&x, 0.0), x);
+    }
+
+    #[test]
+    fn delays_fall_between_the_sixteenth_grid_lines_within_range() {
+        for beat in [0.3f32, 0.4, 0.5, 0.6, 0.75, 1.0, 1.2] {
+            let sixteenth = f64::from(beat) / 4.0 * SAMPLE_RATE as f64;
+            for step in 0..20 {
+                let d = off_grid_delay(Some(beat), step as f64 / 20.0);
+                let seconds = d as f64 / SAMPLE_RATE as f64;
+                assert!(
+                    (0.2 - 1e-3..=0.7 + 0.16).contains(&seconds),
+                    "beat {beat}: delay {seconds}"
+                );
+                let phase = (d as f64 / sixteenth).fract();
+                assert!(
+                    (phase - 0.5).abs() < 0.01,
+                    "beat {beat}: delay {seconds} s at grid phase {phase}"
+                );
+                // hence also off the eighth-note grid
+                assert!(((d as f64 / (2.0 * sixteenth)).fract() - 0.5).abs() > 0.2);
+            }
+        }
+        assert_eq!(off_grid_delay(None, 0.0), off_grid_delay(Some(0.5), 0.0));
+    }
+
+    #[test]
+    fn every_choice_is_reachable() {
+        let all: std::collections::BTreeSet<usize> =
+            (0..100).map(|i| off_grid_delay(Some(0.5), i as f64 / 100.0)).collect();
+        // beat 0.5 s: sixteenth 0.125 s, delays 0.1875 (too short), 0.3125, 0.4375, 0.5625, 0.6875
+        assert_eq!(all.len(), 4, "{all:?}");
+        assert_eq!(*all.iter().next().unwrap(), 5_000);
     }
 }

@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use cocola::eval::stats::real_time_factor;
 use cocola::eval::{
     evaluate_pairs, evaluate_submixes, read_pair_set, EmbeddingCache, NoProgress, PairSetReport, PairSpec, PairStatus,
     SubmixError, SubmixOptions,
@@ -163,7 +164,10 @@ pub fn eval_pairs<'py>(
     doc.set_item("failed", failed)?;
     doc.set_item("audio_seconds", report.audio_seconds)?;
     doc.set_item("seconds", report.seconds)?;
-    doc.set_item("real_time_factor", report.real_time_factor())?;
+    doc.set_item(
+        "real_time_factor",
+        real_time_factor(report.audio_seconds, report.seconds),
+    )?;
     doc.set_item("pairs", pair_records(py, &report, &modes)?)?;
     Ok(doc)
 }
@@ -253,7 +257,8 @@ fn submix_error(error: SubmixError) -> PyErr {
         }
         SubmixError::Tracks(e) => PyValueError::new_err(e.to_string()),
         SubmixError::NoUsableTrack(_) => PyValueError::new_err(error.to_string()),
-        SubmixError::Decode { .. } | SubmixError::TrackChanged { .. } => AudioError::new_err(error.to_string()),
+        // A track that no longer decodes, or changed, between the two passes.
+        SubmixError::Rescan(_) => AudioError::new_err(error.to_string()),
         SubmixError::Model(_) => ModelError::new_err(error.to_string()),
     }
 }

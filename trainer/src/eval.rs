@@ -3,7 +3,12 @@
 //! protocol (`cocola::eval::evaluate_listing`): the same draws, sub-mixes and
 //! tie rule as `cocola eval --stems` uses on an exported model, so the two
 //! numbers are comparable. Only the encoder differs: here the tch network.
+//! The sensitivity test (`cocola eval --stems --sensitivity`) likewise runs
+//! on a checkpoint, also during training at each validation.
 
+use std::path::Path;
+
+use cocola::eval::sensitivity::{evaluate_sensitivity_listing, SensitivityOptions, SensitivityReport};
 use cocola::eval::tracks::{TrackListing, TrackSpec};
 use cocola::eval::{evaluate_listing, EmbeddingCache, Encoder, NoProgress, SubmixOptions, SubmixReport};
 use cocola::model::{Embeddings, ModelError};
@@ -34,6 +39,56 @@ impl Encoder for TchEncoder<'_> {
     }
 }
 
+/// The `split` tracks of the datasets `specs` (split with `seed` where a
+/// dataset has no official split), as `cocola`'s evaluations list them.
+pub fn split_listing(specs: &[DatasetSpec], split: Split, seed: u64) -> anyhow::Result<TrackListing> {
+    let mut listing = TrackListing::default();
+    for spec in specs {
+        let found = discover(spec, seed)?;
+        listing.warnings.extend(found.warnings);
+        listing.tracks.extend(
+            found
+                .tracks
+                .into_iter()
+                .filter(|t| t.split == split)
+                .map(|t| TrackSpec {
+                    name: if specs.len() > 1 {
+                        format!("{}/{}", spec.kind.label(), t.name)
+                    } else {
+                        t.name
+                    },
+                    stems: t.stems,
+                }),
+        );
+    }
+    let roots: Vec<String> = specs.iter().map(|s| s.root.display().to_string()).collect();
+    anyhow::ensure!(
+        !listing.tracks.is_empty(),
+        "{}: no {} tracks",
+        roots.join(", "),
+        split.name()
+    );
+    Ok(listing)
+}
+
+/// The sensitivity test of `net` on `listing` (`root` names it in reports).
+pub fn sensitivity(
+    net: &Network,
+    root: &Path,
+    listing: TrackListing,
+    options: &SensitivityOptions,
+) -> anyhow::Result<SensitivityReport> {
+    let mut encoder = TchEncoder { net };
+    Ok(evaluate_sensitivity_listing(
+        &mut encoder,
+        &EmbeddingCache::disabled(),
+        root,
+        listing,
+        options,
+        &NoProgress,
+    )?)
+}
+
 /// Accuracy@K of `net` on the `split` tracks of `spec`.
 pub fn evaluate(
     net: &Network,
@@ -42,26 +97,7 @@ pub fn evaluate(
     seed: u64,
     options: &SubmixOptions,
 ) -> anyhow::Result<SubmixReport> {
-    let listing = discover(spec, seed)?;
-    let tracks: Vec<TrackSpec> = listing
-        .tracks
-        .into_iter()
-        .filter(|t| t.split == split)
-        .map(|t| TrackSpec {
-            name: t.name,
-            stems: t.stems,
-        })
-        .collect();
-    anyhow::ensure!(
-        !tracks.is_empty(),
-        "{}: no {} tracks",
-        spec.root.display(),
-        split.name()
-    );
-    let listing = TrackListing {
-        tracks,
-        warnings: listing.warnings,
-    };
+    let listing = split_listing(std::slice::from_ref(spec), split, seed)?;
     let mut encoder = TchEncoder { net };
     Ok(evaluate_listing(
         &mut encoder,

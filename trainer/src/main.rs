@@ -182,6 +182,17 @@ struct TrainArgs {
     /// tell pairs apart) or off.
     #[arg(long, value_enum, default_value_t = Masks::PerPair)]
     masks: Masks,
+    /// Share of pairs (0-1) that also get a hard negative made from their
+    /// positive: transposed (harmonic and both masks), shifted off the beat
+    /// or stretched (percussive and both), contrasted with every anchor of
+    /// the batch. 0 is the paper's objective.
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = share)]
+    hard_negatives: f64,
+    /// At each validation, also run the sensitivity test (transposed,
+    /// shifted, foreign stems; `cocola eval --sensitivity`) on this many
+    /// anchors of the validation split; 0 turns it off.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    sensitivity_anchors: usize,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Largest overlap ratio r between windows of one track in a batch.
@@ -239,6 +250,8 @@ impl TrainArgs {
         c.lr_schedule = self.lr_schedule;
         c.w_init_std = self.w_init_std;
         c.masks = self.masks;
+        c.hard_negatives = self.hard_negatives;
+        c.sensitivity_anchors = self.sensitivity_anchors;
         c.seed = self.seed;
         c.max_overlap = self.max_overlap;
         c.single_stem = self.single_stem;
@@ -256,6 +269,16 @@ impl TrainArgs {
         c.feature_cache_max_gb = self.feature_cache_max_gb;
         c.init_from = self.init_from.as_deref().map(InitFrom::read).transpose()?;
         Ok((c, self.resume))
+    }
+}
+
+/// A share in 0..=1.
+fn share(text: &str) -> Result<f64, String> {
+    let v: f64 = text.parse().map_err(|_| format!("'{text}' is not a number"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err("must be between 0 and 1".into())
     }
 }
 

@@ -230,3 +230,70 @@ fn a_run_initialised_from_a_model_starts_from_its_weights() {
     let ck = checkpoint::load(&c.out.join("checkpoints/step-000000002.json")).unwrap();
     assert_eq!(ck.info.config.init_from.unwrap().model, "base-model 0.0.0-test");
 }
+
+/// Hard negatives (`--hard-negatives`): a batch carries one per pair at
+/// share 1, each masked like its pair, and they enter the loss as extra
+/// columns; the validation also runs the sensitivity test and records its
+/// win rates per mode and for the model-free floor.
+#[test]
+fn hard_negatives_join_the_batch_and_validation_measures_sensitivity() {
+    let _turn = serial();
+    support::test_threads();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    support::generic(&data, 20, 3, 12.0);
+    let mut c = config(&data, &dir.path().join("run"), 5);
+    c.hard_negatives = 1.0;
+    c.masks = cocola_trainer::data::sampler::Masks::PerBatch;
+    c.sensitivity_anchors = 6;
+
+    let listing = cocola_trainer::data::source::discover(&c.data[0], c.seed).unwrap();
+    let store = cocola_trainer::data::store::MemoryStore {
+        tracks: listing
+            .tracks
+            .iter()
+            .map(|t| {
+                t.stems
+                    .iter()
+                    .map(|p| cocola::audio::load_mono_16k(p).unwrap())
+                    .collect()
+            })
+            .collect(),
+    };
+    let source = cocola_trainer::data::pipeline::Source {
+        store: std::sync::Arc::new(store),
+        pools: cocola_trainer::data::sampler::Pools::new(vec![(1.0, (0..listing.tracks.len()).collect())]).unwrap(),
+        config: c.sampler(),
+        seed: 0,
+        stream: cocola_trainer::data::sampler::Stream::Train,
+        features: None,
+    };
+    let batch = source.batch(0, &mut cocola::features::FeatureExtractor::new()).unwrap();
+    assert_eq!(
+        batch.negative_count(),
+        batch.k,
+        "share 1: every pair has a hard negative"
+    );
+    assert!(batch.pairs.iter().all(|p| p.negative.is_some()));
+    let (anchors, candidates) = cocola_trainer::train::batch_tensors(&batch, tch::Device::Cpu);
+    assert_eq!(anchors.size()[0], 4);
+    assert_eq!(candidates.size()[0], 8, "positives then negatives: K + M columns");
+
+    let out = run(&c, false, false).unwrap();
+    assert!(out.losses.iter().all(|l| l.is_finite()));
+    // With M extra columns the chance-level loss is ln(K + M), not ln K.
+    assert!(out.losses[0] > (4f64).ln(), "first loss {}", out.losses[0]);
+    let metrics = std::fs::read_to_string(c.out.join("metrics.jsonl")).unwrap();
+    let record: serde_json::Value = metrics
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["kind"] == "sensitivity")
+        .expect("a sensitivity record at the validation");
+    assert_eq!(record["step"], 5);
+    for mode in ["both", "harmonic", "percussive", "floor"] {
+        for kind in ["transposed", "shifted", "foreign"] {
+            let rate = record["win_rates"][mode][kind].as_f64().unwrap_or(-1.0);
+            assert!((0.0..=1.0).contains(&rate), "{mode}/{kind}: {rate}");
+        }
+    }
+}

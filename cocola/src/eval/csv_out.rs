@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::pairs::{PairSetReport, PairStatus};
+use super::sensitivity::{NegativeKind, SensitivityReport};
 use super::submix::SubmixReport;
 use crate::mode::Mode;
 
@@ -84,6 +85,72 @@ pub fn write_accuracy<W: Write>(out: W, report: &SubmixReport) -> Result<(), csv
             cell(a.std_error),
             a.chance.to_string(),
         ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// The sensitivity test's anchors: what was drawn, the model's scores per
+/// mode (`truth_<mode>` and one column per negative kind) and the floor's
+/// scores per kind (`floor_<kind>_truth`, `floor_<kind>_negative`).
+pub fn write_sensitivity<W: Write>(out: W, report: &SensitivityReport, modes: &[Mode]) -> Result<(), csv::Error> {
+    let mut w = csv::Writer::from_writer(out);
+    let mut header: Vec<String> = [
+        "anchor",
+        "track",
+        "start_s",
+        "target",
+        "condition",
+        "semitones",
+        "beat_s",
+        "delay_s",
+        "foreign_track",
+        "foreign_stem",
+        "foreign_start_s",
+    ]
+    .map(String::from)
+    .to_vec();
+    for m in modes {
+        header.push(format!("truth_{m}"));
+        header.extend(NegativeKind::ALL.iter().map(|k| format!("{}_{m}", k.name())));
+    }
+    for k in NegativeKind::ALL {
+        header.push(format!("floor_{}_truth", k.name()));
+        header.push(format!("floor_{}_negative", k.name()));
+    }
+    w.write_record(&header)?;
+    for a in &report.anchors {
+        let foreign = a.foreign.as_ref();
+        let mut row = vec![
+            a.index.to_string(),
+            a.track.clone(),
+            a.start_seconds.to_string(),
+            a.target.clone(),
+            a.condition.join("+"),
+            a.semitones.to_string(),
+            cell(a.beat_seconds),
+            a.delay_seconds.to_string(),
+            cell(foreign.map(|f| f.track.clone())),
+            cell(foreign.map(|f| f.stem.clone())),
+            cell(foreign.map(|f| f.start_seconds)),
+        ];
+        for s in &a.scores {
+            row.extend([
+                s.truth.to_string(),
+                s.transposed.to_string(),
+                s.shifted.to_string(),
+                cell(s.foreign),
+            ]);
+        }
+        for &(truth, negative) in &a.floor {
+            row.push(truth.to_string());
+            row.push(if negative.is_nan() {
+                String::new()
+            } else {
+                negative.to_string()
+            });
+        }
+        w.write_record(&row)?;
     }
     w.flush()?;
     Ok(())

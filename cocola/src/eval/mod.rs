@@ -19,6 +19,8 @@ pub mod pairs;
 pub mod pairset;
 pub mod progress;
 pub mod protocol;
+pub mod scan;
+pub mod sensitivity;
 pub mod stats;
 pub mod submix;
 pub mod tracks;

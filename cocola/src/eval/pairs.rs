@@ -92,14 +92,6 @@ pub struct PairSetReport {
     pub seconds: f64,
 }
 
-impl PairSetReport {
-    /// Seconds of audio scored per second of wall time; `None` when nothing
-    /// was scored or no time passed.
-    pub fn real_time_factor(&self) -> Option<f64> {
-        (self.seconds > 0.0 && self.audio_seconds > 0.0).then(|| self.audio_seconds / self.seconds)
-    }
-}
-
 /// Scores every pair with `scorer` (see the module documentation).
 pub fn evaluate_pairs(
     scorer: &mut Scorer,

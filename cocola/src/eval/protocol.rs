@@ -72,43 +72,12 @@ impl TrackProfile {
     /// count as zeros, as the features zero-pad them; non-finite samples are
     /// ignored), exactly as the pair scorer measures silence.
     pub fn from_mix(mix: &[f32], stems: usize, silence_dbfs: f32) -> Self {
-        let block_energy: Vec<f64> = mix
-            .chunks(BLOCK_SAMPLES)
-            .map(|block| {
-                block
-                    .iter()
-                    .filter(|s| s.is_finite())
-                    .map(|&s| (s as f64) * (s as f64))
-                    .sum()
-            })
+        let audible_starts = window_levels_dbfs(mix)
+            .into_iter()
+            .enumerate()
+            .filter(|&(_, level)| !level_is_silent(level, silence_dbfs))
+            .map(|(b, _)| b * BLOCK_SAMPLES)
             .collect();
-        let last_start_block = if mix.len() <= WINDOW_SAMPLES {
-            0
-        } else {
-            (mix.len() - WINDOW_SAMPLES) / BLOCK_SAMPLES
-        };
-        // Sliding sum of BLOCKS_PER_WINDOW block energies.
-        let mut energy: f64 = block_energy.iter().take(BLOCKS_PER_WINDOW).sum();
-        let mut audible_starts = Vec::new();
-        for b in 0..=last_start_block {
-            if b > 0 {
-                energy -= block_energy[b - 1];
-                energy += block_energy.get(b + BLOCKS_PER_WINDOW - 1).copied().unwrap_or(0.0);
-            }
-            // Recompute periodically: the running sum accumulates rounding.
-            if b % 256 == 0 {
-                energy = block_energy.iter().skip(b).take(BLOCKS_PER_WINDOW).sum();
-            }
-            let mean_square = energy.max(0.0) / WINDOW_SAMPLES as f64;
-            let level = if mean_square > 0.0 {
-                10.0 * mean_square.log10()
-            } else {
-                f64::NEG_INFINITY
-            };
-            if !level_is_silent(level as f32, silence_dbfs) {
-                audible_starts.push(b * BLOCK_SAMPLES);
-            }
-        }
         Self { stems, audible_starts }
     }
 
@@ -116,6 +85,49 @@ impl TrackProfile {
     pub fn usable(&self) -> bool {
         self.stems >= 2 && !self.audible_starts.is_empty()
     }
+}
+
+/// The level of every 5 s window of `signal` whose start lies on the block
+/// grid, in dBFS (entry b: the window at `b * BLOCK_SAMPLES`; at least one
+/// entry). The RMS is over a full 5 s window: samples past the end count as
+/// zeros, as the features zero-pad them; non-finite samples are ignored;
+/// silence is `-inf`.
+pub fn window_levels_dbfs(signal: &[f32]) -> Vec<f32> {
+    let block_energy: Vec<f64> = signal
+        .chunks(BLOCK_SAMPLES)
+        .map(|block| {
+            block
+                .iter()
+                .filter(|s| s.is_finite())
+                .map(|&s| (s as f64) * (s as f64))
+                .sum()
+        })
+        .collect();
+    let last_start_block = if signal.len() <= WINDOW_SAMPLES {
+        0
+    } else {
+        (signal.len() - WINDOW_SAMPLES) / BLOCK_SAMPLES
+    };
+    // Sliding sum of BLOCKS_PER_WINDOW block energies.
+    let mut energy: f64 = block_energy.iter().take(BLOCKS_PER_WINDOW).sum();
+    let mut levels = Vec::with_capacity(last_start_block + 1);
+    for b in 0..=last_start_block {
+        if b > 0 {
+            energy -= block_energy[b - 1];
+            energy += block_energy.get(b + BLOCKS_PER_WINDOW - 1).copied().unwrap_or(0.0);
+        }
+        // Recompute periodically: the running sum accumulates rounding.
+        if b % 256 == 0 {
+            energy = block_energy.iter().skip(b).take(BLOCKS_PER_WINDOW).sum();
+        }
+        let mean_square = energy.max(0.0) / WINDOW_SAMPLES as f64;
+        levels.push(if mean_square > 0.0 {
+            (10.0 * mean_square.log10()) as f32
+        } else {
+            f32::NEG_INFINITY
+        });
+    }
+    levels
 }
 
 /// One window of a batch: a track, a start, and the two stem subsets.

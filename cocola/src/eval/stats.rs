@@ -68,6 +68,65 @@ impl Summary {
     }
 }
 
+/// The 0.975 quantile of the standard normal distribution (two-sided 95 %).
+const NORMAL_QUANTILE_975: f64 = 1.959_963_984_540_054;
+
+/// How often one thing beat another: wins (ties count one half) out of n
+/// comparisons, with the Wilson score interval at 95 %, which unlike the
+/// normal approximation stays inside [0, 1] and stays honest near 0 and 1,
+/// where a good model's win rates live.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct WinRate {
+    pub n: usize,
+    pub wins: f64,
+    /// wins / n, in 0..=1.
+    pub rate: f64,
+    pub ci95: Interval,
+}
+
+impl WinRate {
+    /// The win rate of `outcomes` (each 1 for a win, 0.5 for a tie, 0 for a
+    /// loss); `None` when there is none.
+    pub fn of(outcomes: &[f64]) -> Option<Self> {
+        if outcomes.is_empty() {
+            return None;
+        }
+        let n = outcomes.len();
+        let wins: f64 = outcomes.iter().sum();
+        let p = wins / n as f64;
+        let z = NORMAL_QUANTILE_975;
+        let z2n = z * z / n as f64;
+        let centre = (p + z2n / 2.0) / (1.0 + z2n);
+        let half = z / (1.0 + z2n) * (p * (1.0 - p) / n as f64 + z2n / (4.0 * n as f64)).sqrt();
+        Some(Self {
+            n,
+            wins,
+            rate: p,
+            ci95: Interval {
+                low: (centre - half).max(0.0),
+                high: (centre + half).min(1.0),
+            },
+        })
+    }
+}
+
+/// 1 when `a` beats `b`, 0.5 for a tie, 0 when it loses; NaN loses to any
+/// number (and ties with NaN).
+pub fn win(a: f64, b: f64) -> f64 {
+    let key = |v: f64| if v.is_nan() { f64::NEG_INFINITY } else { v };
+    match key(a).partial_cmp(&key(b)) {
+        Some(std::cmp::Ordering::Greater) => 1.0,
+        Some(std::cmp::Ordering::Equal) => 0.5,
+        _ => 0.0,
+    }
+}
+
+/// Seconds of audio processed per second of wall time; `None` when nothing
+/// was processed or no time passed.
+pub fn real_time_factor(audio_seconds: f64, seconds: f64) -> Option<f64> {
+    (seconds > 0.0 && audio_seconds > 0.0).then(|| audio_seconds / seconds)
+}
+
 /// The p-quantile of Student's t distribution with `df` > 0 degrees of
 /// freedom: the t with P(T <= t) = p, for 0 < p < 1.
 ///
@@ -279,5 +338,32 @@ mod tests {
         let one = Summary::of(&[7.0]).unwrap();
         assert_eq!((one.n, one.mean, one.std, one.ci95), (1, 7.0, None, None));
         assert!(Summary::of(&[]).is_none());
+    }
+
+    #[test]
+    fn wilson_interval_matches_the_textbook() {
+        // 80 wins of 100: Wilson 95 % interval [0.7112, 0.8666].
+        let r = WinRate::of(&[vec![1.0; 80], vec![0.0; 20]].concat()).unwrap();
+        assert_eq!(r.n, 100);
+        assert!((r.rate - 0.8).abs() < 1e-12);
+        assert!(
+            (r.ci95.low - 0.7112).abs() < 2e-4 && (r.ci95.high - 0.8666).abs() < 2e-4,
+            "{r:?}"
+        );
+        // all wins: the interval still has width, and stays within [0, 1]
+        let all = WinRate::of(&[1.0; 30]).unwrap();
+        assert!((all.ci95.high - 1.0).abs() < 1e-12);
+        assert!(all.ci95.low > 0.85 && all.ci95.low < 0.9, "{all:?}");
+        assert_eq!(WinRate::of(&[]), None);
+        assert_eq!(WinRate::of(&[0.5, 0.5]).unwrap().rate, 0.5);
+    }
+
+    #[test]
+    fn wins_ties_and_nan() {
+        assert_eq!(win(2.0, 1.0), 1.0);
+        assert_eq!(win(1.0, 1.0), 0.5);
+        assert_eq!(win(0.0, 1.0), 0.0);
+        assert_eq!(win(f64::NAN, -1e30), 0.0);
+        assert_eq!(win(-1e30, f64::NAN), 1.0);
     }
 }

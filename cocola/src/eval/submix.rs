@@ -2,32 +2,26 @@
 //! Tables I-II): the [`protocol`](super::protocol) with real audio, the
 //! model and the embedding cache.
 //!
-//! Two passes over the tracks keep memory bounded on large sets: the first
-//! decodes every track once to learn where its mix is audible (and hashes it
-//! for the cache), the plans are drawn, then the second pass embeds each
-//! track's requested windows. Decoded tracks are kept between the passes
-//! while they fit in [`RETAIN_BYTES`]; larger sets are decoded again.
+//! Two passes over the tracks ([`scan`](super::scan)) keep memory bounded on
+//! large sets: the first decodes every track once to learn where its mix is
+//! audible (and hashes it for the cache), the plans are drawn, then the
+//! second pass embeds each track's requested windows.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::Instant;
 
-use rayon::prelude::*;
 use serde::Serialize;
 
-use super::cache::{CacheStats, Digest32, EmbeddingCache};
+use super::cache::{CacheStats, EmbeddingCache};
 use super::embed::{EmbedStats, Encoder, WindowEmbedder};
 use super::progress::Progress;
 use super::protocol::{self, Accuracy, Plan, PlanError, Side, TrackProfile};
-use super::tracks::{discover_tracks, TrackAudio, TrackListing, TrackSetError, TrackSpec};
-use crate::contract::{EMBEDDING_DIM, SAMPLE_RATE};
+pub use super::scan::FailedTrack;
+use super::scan::{scan_tracks, RescanError, Scan};
+use super::tracks::{discover_tracks, TrackListing, TrackSetError};
+use crate::contract::EMBEDDING_DIM;
 use crate::mode::Mode;
 use crate::model::{self, Embeddings, ModelError};
-
-/// Decoded audio kept in memory between the two passes (1 GiB: a test split
-/// of MUSDB18-HQ at 16 kHz is about 3 GB, a quick check far less).
-pub const RETAIN_BYTES: usize = 1 << 30;
 
 /// Settings of an accuracy@K evaluation.
 #[derive(Clone, Debug, PartialEq)]
@@ -79,13 +73,6 @@ pub struct SkippedK {
     pub reason: String,
 }
 
-/// A track that could not be decoded.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct FailedTrack {
-    pub track: String,
-    pub error: String,
-}
-
 /// The outcome of an accuracy@K evaluation.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SubmixReport {
@@ -115,10 +102,8 @@ pub enum SubmixError {
     Tracks(#[from] TrackSetError),
     #[error("{}: no usable track (every track failed to decode, has fewer than 2 stems, or is silent)", .0.display())]
     NoUsableTrack(PathBuf),
-    #[error("{track}: the stem files changed while the evaluation ran")]
-    TrackChanged { track: String },
-    #[error("{track}: {error}")]
-    Decode { track: String, error: String },
+    #[error(transparent)]
+    Rescan(#[from] RescanError),
     #[error("the encoder failed: {0}")]
     Model(#[from] ModelError),
 }
@@ -129,25 +114,6 @@ struct TrackRequest {
     slot: usize,
     start: usize,
     stems: Vec<usize>,
-}
-
-/// A track after the first pass.
-struct Scanned {
-    name: String,
-    spec: TrackSpec,
-    profile: TrackProfile,
-    hash: Digest32,
-    seconds: f64,
-    audio: Option<TrackAudio>,
-}
-
-fn decode_track(spec: &TrackSpec) -> Result<(TrackAudio, Option<String>), String> {
-    let stems = spec
-        .stems
-        .iter()
-        .map(|p| crate::audio::load_mono_16k(p).map_err(|e| e.to_string()))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(TrackAudio::from_stems(&spec.name, stems))
 }
 
 /// Evaluates accuracy@K on `root/<track>/<stem>.<ext>`.
@@ -174,63 +140,14 @@ pub fn evaluate_listing<E: Encoder>(
     progress: &dyn Progress,
 ) -> Result<SubmixReport, SubmixError> {
     let started = Instant::now();
-    let mut warnings = listing.warnings.clone();
-    for w in &listing.warnings {
-        progress.warn(w);
-    }
-
     // Pass 1: decode, profile, hash; keep the audio while it fits.
-    progress.begin("decoding tracks", listing.tracks.len() as u64);
-    let retained = AtomicUsize::new(0);
-    let pass_warnings = Mutex::new(Vec::new());
-    let scanned: Vec<Result<Scanned, FailedTrack>> = listing
-        .tracks
-        .par_iter()
-        .map(|spec| {
-            let result = decode_track(spec);
-            progress.advance(1);
-            let (audio, warning) = result.map_err(|error| FailedTrack {
-                track: spec.name.clone(),
-                error,
-            })?;
-            if let Some(w) = warning {
-                progress.warn(&w);
-                pass_warnings.lock().unwrap_or_else(|e| e.into_inner()).push(w);
-            }
-            let profile = TrackProfile::from_mix(&audio.mix(), audio.stems.len(), options.silence_dbfs);
-            let bytes = audio.bytes();
-            let keep = retained.fetch_add(bytes, Ordering::Relaxed) + bytes <= RETAIN_BYTES;
-            if !keep {
-                retained.fetch_sub(bytes, Ordering::Relaxed);
-            }
-            Ok(Scanned {
-                name: spec.name.clone(),
-                spec: spec.clone(),
-                hash: audio.content_hash(),
-                seconds: audio.len() as f64 / SAMPLE_RATE as f64,
-                profile,
-                audio: keep.then_some(audio),
-            })
-        })
-        .collect();
-    progress.end();
-    let mut pass_warnings = pass_warnings.into_inner().unwrap_or_else(|e| e.into_inner());
-    pass_warnings.sort();
-    warnings.extend(pass_warnings);
-
-    let mut tracks = Vec::new();
-    let mut failed_tracks = Vec::new();
-    for s in scanned {
-        match s {
-            Ok(track) => tracks.push(track),
-            Err(failed) => {
-                let w = format!("{}: skipped, cannot decode: {}", failed.track, failed.error);
-                progress.warn(&w);
-                warnings.push(w);
-                failed_tracks.push(failed);
-            }
-        }
-    }
+    let Scan {
+        mut tracks,
+        failed: failed_tracks,
+        mut warnings,
+    } = scan_tracks(&listing, progress, |audio, _| {
+        TrackProfile::from_mix(&audio.mix(), audio.stems.len(), options.silence_dbfs)
+    });
     for t in tracks
         .iter()
         .filter(|t| t.profile.stems >= 2 && t.profile.audible_starts.is_empty())
@@ -305,21 +222,7 @@ pub fn evaluate_listing<E: Encoder>(
             continue;
         }
         let track = &mut tracks[t];
-        let audio = match track.audio.take() {
-            Some(audio) => audio,
-            None => {
-                let (audio, _) = decode_track(&track.spec).map_err(|error| SubmixError::Decode {
-                    track: track.name.clone(),
-                    error,
-                })?;
-                if audio.content_hash() != track.hash {
-                    return Err(SubmixError::TrackChanged {
-                        track: track.name.clone(),
-                    });
-                }
-                audio
-            }
-        };
+        let audio = track.take_audio()?;
         embedder.open_group(track.hash);
         for r in requests {
             embedder.submit(track.hash, r.slot, audio.submix_window(r.start, &r.stems), &mut sink)?;

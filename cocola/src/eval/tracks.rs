@@ -15,6 +15,16 @@ use crate::files::{is_audio_file, sorted_entries, stem_name};
 /// every sub-mix trivially coherent with it.
 const NOT_STEMS: &[&str] = &["mixture", "mix"];
 
+/// Whether a stem, by its file name (without extension, as
+/// [`stem_name`] gives it), holds unpitched percussion: names starting with
+/// `drum` or `percussion` (MUSDB18's `drums`, MoisesDB's `drums` and
+/// `percussion`, the renderer's `drums`). Such stems have no key, so the
+/// sensitivity test never transposes them.
+pub fn is_unpitched_stem(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    name.starts_with("drum") || name.starts_with("percussion")
+}
+
 /// One track folder and its stem files, sorted by name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TrackSpec {
@@ -83,6 +93,17 @@ pub struct TrackAudio {
 }
 
 impl TrackAudio {
+    /// Decodes every stem of `spec` to 16 kHz mono (see [`from_stems`](Self::from_stems)
+    /// for the warning); the error names the file that failed.
+    pub fn decode(spec: &TrackSpec) -> Result<(Self, Option<String>), String> {
+        let stems = spec
+            .stems
+            .iter()
+            .map(|p| crate::audio::load_mono_16k(p).map_err(|e| e.to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self::from_stems(&spec.name, stems))
+    }
+
     /// Trims decoded stems to the shortest; the warning (if lengths differed)
     /// names the track and the lengths.
     pub fn from_stems(name: &str, mut stems: Vec<Vec<f32>>) -> (Self, Option<String>) {

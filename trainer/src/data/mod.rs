@@ -19,6 +19,7 @@
 //! - [`prepare`]: one split of all datasets, cached and pooled by weight.
 
 pub mod feature_cache;
+pub mod hard_negatives;
 pub mod layouts;
 pub mod pipeline;
 pub mod prepare;

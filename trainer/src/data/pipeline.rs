@@ -19,6 +19,7 @@ use cocola::mode::Mode;
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 
 use super::feature_cache::FeatureCache;
+use super::hard_negatives::HardNegativeKind;
 use super::sampler::{draw_batch, PairWindow, Pools, SamplerConfig, Stream};
 use super::store::TrackStore;
 
@@ -30,17 +31,28 @@ pub struct PairInfo {
     pub anchor: Vec<usize>,
     pub positive: Vec<usize>,
     pub mask: Mode,
+    /// The hard negative made from this pair's positive: kind and amount.
+    pub negative: Option<(HardNegativeKind, i64)>,
 }
 
 /// One training batch: K anchor and K positive feature tensors, row-major
-/// `[K, 2, 64, 501]` each, masks applied.
+/// `[K, 2, 64, 501]` each, and the hard negatives' `[M, 2, 64, 501]` (M = 0
+/// without them), masks applied.
 #[derive(Clone, Debug)]
 pub struct Batch {
     pub index: u64,
     pub k: usize,
     pub anchors: Vec<f32>,
     pub positives: Vec<f32>,
+    pub negatives: Vec<f32>,
     pub pairs: Vec<PairInfo>,
+}
+
+impl Batch {
+    /// Hard negatives in the batch (M).
+    pub fn negative_count(&self) -> usize {
+        self.negatives.len() / FEATURE_LEN
+    }
 }
 
 /// Features of drawn windows, each pair masked with its mode.
@@ -62,6 +74,7 @@ pub fn featurize_cached(
     let k = windows.len();
     let mut anchors = vec![0.0f32; k * FEATURE_LEN];
     let mut positives = vec![0.0f32; k * FEATURE_LEN];
+    let mut negatives = Vec::new();
     let mut pairs = Vec::with_capacity(k);
     for (i, w) in windows.into_iter().enumerate() {
         let a = &mut anchors[i * FEATURE_LEN..(i + 1) * FEATURE_LEN];
@@ -70,12 +83,19 @@ pub fn featurize_cached(
         let p = &mut positives[i * FEATURE_LEN..(i + 1) * FEATURE_LEN];
         extract(&w.positive_audio, p);
         w.mask.apply_mask(p);
+        if let Some(n) = &w.negative {
+            let at = negatives.len();
+            negatives.resize(at + FEATURE_LEN, 0.0);
+            extract(&n.audio, &mut negatives[at..]);
+            w.mask.apply_mask(&mut negatives[at..]);
+        }
         pairs.push(PairInfo {
             track: w.track,
             start: w.start,
             anchor: w.anchor,
             positive: w.positive,
             mask: w.mask,
+            negative: w.negative.as_ref().map(|n| (n.kind, n.amount)),
         });
     }
     Batch {
@@ -83,6 +103,7 @@ pub fn featurize_cached(
         k,
         anchors,
         positives,
+        negatives,
         pairs,
     }
 }

@@ -13,19 +13,25 @@
 //!    harmonic only / percussive only (the reference's RANDOM mode) drawn per
 //!    pair, or one for the whole batch ([`Masks`]): with a mask per pair,
 //!    matching the mask alone beats chance ~3x, a shortcut a first CPU run
-//!    learned instead of coherence.
+//!    learned instead of coherence;
+//! 7. not in the paper, and off unless asked for: with probability
+//!    `hard_negatives`, a [hard negative](super::hard_negatives) made from the
+//!    positive (transposed, shifted off the beat or stretched), an extra
+//!    candidate every anchor of the batch is contrasted with.
 //!
 //! Batch b's draws come from their own ChaCha stream derived from (seed,
 //! stream, b), so a batch does not depend on worker scheduling or on the
 //! batches before it: a resumed run draws exactly the batches it would have.
 
 use cocola::contract::WINDOW_SAMPLES;
+use cocola::dsp::onset::OnsetAnalyzer;
 use cocola::eval::protocol::split_stems;
 use cocola::mode::Mode;
 use cocola::score::windows::is_silent;
 use cocola::seeded::{below, inclusive, unit};
 use rand_chacha::ChaCha12Rng;
 
+use super::hard_negatives::{self, HardNegative, Positive};
 use super::store::TrackStore;
 
 /// Sampling settings (paper defaults in [`SamplerConfig::paper`]).
@@ -43,6 +49,10 @@ pub struct SamplerConfig {
     pub silence_dbfs: f32,
     /// How channel masks are drawn.
     pub masks: Masks,
+    /// Share of pairs that also get a hard negative made from their positive
+    /// (0: the paper's objective).
+    #[serde(default)]
+    pub hard_negatives: f64,
 }
 
 /// How the random channel masks are drawn.
@@ -68,6 +78,7 @@ impl SamplerConfig {
             noise_std: 1e-3,
             silence_dbfs: -60.0,
             masks: Masks::PerPair,
+            hard_negatives: 0.0,
         }
     }
 }
@@ -114,6 +125,8 @@ pub struct PairWindow {
     pub anchor_audio: Vec<f32>,
     /// 5 s of the positive sub-mix, noise included.
     pub positive_audio: Vec<f32>,
+    /// A hard negative made from the positive, if one was drawn.
+    pub negative: Option<HardNegative>,
 }
 
 /// Random stream ids: training and validation batches never share draws.
@@ -151,6 +164,7 @@ pub fn draw_batch(
     // Drawn first and only in this mode, so per-pair batches keep the draws
     // (and resumed runs the batches) they had before per-batch masks existed.
     let batch_mask = (cfg.masks == Masks::PerBatch).then(|| random_mask(&mut rng));
+    let mut onsets = (cfg.hard_negatives > 0.0).then(OnsetAnalyzer::new);
     let mut attempts = 0;
     while out.len() < cfg.k {
         attempts += 1;
@@ -173,11 +187,31 @@ pub fn draw_batch(
             if is_silent(&anchor_audio, cfg.silence_dbfs) || is_silent(&positive_audio, cfg.silence_dbfs) {
                 continue;
             }
+            // The clean pair, for the beat a shifted hard negative needs.
+            let context: Option<Vec<f32>> = onsets
+                .is_some()
+                .then(|| anchor_audio.iter().zip(&positive_audio).map(|(a, p)| a + p).collect());
             add_noise(&mut rng, &mut positive_audio, cfg.noise_std);
             let mask = match cfg.masks {
                 Masks::PerPair => random_mask(&mut rng),
                 Masks::PerBatch => batch_mask.expect("drawn for per-batch masks"),
                 Masks::Off => Mode::Both,
+            };
+            // Drawn only when asked for, so the paper's batches keep their draws.
+            let negative = match (&mut onsets, &context) {
+                (Some(onsets), Some(context)) if unit(&mut rng) < cfg.hard_negatives => {
+                    let positive = Positive {
+                        track,
+                        start,
+                        stems: &positive,
+                        context_audio: context,
+                    };
+                    hard_negatives::make(store, &positive, mask, &mut rng, onsets)?.map(|mut n| {
+                        add_noise(&mut rng, &mut n.audio, cfg.noise_std);
+                        n
+                    })
+                }
+                _ => None,
             };
             out.push(PairWindow {
                 track,
@@ -187,6 +221,7 @@ pub fn draw_batch(
                 mask,
                 anchor_audio,
                 positive_audio,
+                negative,
             });
             break;
         }

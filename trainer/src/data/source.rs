@@ -142,6 +142,9 @@ pub struct TrackSource {
     pub split: Split,
     /// One file per stem, in a stable (sorted) order.
     pub stems: Vec<PathBuf>,
+    /// Per stem: unpitched percussion (drums), which hard negatives never
+    /// transpose. Set by the layout (names, or Slakh's metadata).
+    pub unpitched: Vec<bool>,
 }
 
 /// The tracks a dataset holds, and what was left out and why.

@@ -19,7 +19,8 @@
 //!   that verdict is cached too (`.skip`), with its reason.
 //!
 //! Entry format (`<key>.stems`, little-endian): 16-byte magic, `u32` stem
-//! count, `u32` zero, `u64` samples per stem, then each stem's f32 samples.
+//! count, `u32` zero, `u64` samples per stem, one byte per stem (1 when it
+//! is unpitched percussion), then each stem's f32 samples.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -35,8 +36,8 @@ use super::source::{Split, TrackSource};
 
 /// Everything that changes what an entry holds. Bump on any change of the
 /// decoding or checking rules below.
-pub const SETTINGS: &str = "cocola-stem-cache-v1;sr=16000;mono=mean;min=80000;trim=shortest;drop<0.5;silent<1e-6";
-const MAGIC: &[u8; 16] = b"COCOLA-STEMS-v1\0";
+pub const SETTINGS: &str = "cocola-stem-cache-v2;sr=16000;mono=mean;min=80000;trim=shortest;drop<0.5;silent<1e-6";
+const MAGIC: &[u8; 16] = b"COCOLA-STEMS-v2\0";
 const HEADER: u64 = 32;
 /// Length differences up to this many samples (10 ms) are trimmed silently:
 /// resampling and codec padding routinely leave stems a few samples apart.
@@ -54,6 +55,8 @@ pub struct CachedTrack {
     pub stems: usize,
     /// Samples per stem (all equal), at least one window.
     pub len: usize,
+    /// Per stem: unpitched percussion (see [`TrackSource::unpitched`]).
+    pub unpitched: Vec<bool>,
 }
 
 impl CachedTrack {
@@ -63,7 +66,7 @@ impl CachedTrack {
             stem < self.stems && start + out.len() <= self.len,
             "read outside the cached track"
         );
-        let offset = HEADER + ((stem * self.len + start) * 4) as u64;
+        let offset = HEADER + self.stems as u64 + ((stem * self.len + start) * 4) as u64;
         let mut bytes = vec![0u8; out.len() * 4];
         file.read_exact_at(&mut bytes, offset)?;
         for (o, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
@@ -169,19 +172,20 @@ fn prepare_one(
     let key = entry_key(track);
     let file = dir.join(format!("{key}.stems"));
     let skip = dir.join(format!("{key}.skip"));
-    let entry = |stems: usize, len: usize| CachedTrack {
+    let entry = |len: usize, unpitched: Vec<bool>| CachedTrack {
         dataset: track.dataset.clone(),
         name: track.name.clone(),
         split: track.split,
         file: file.clone(),
-        stems,
+        stems: unpitched.len(),
         len,
+        unpitched,
     };
     if let Ok(reason) = std::fs::read_to_string(&skip) {
         return Ok((Err(reason), Vec::new()));
     }
-    if let Some((stems, len)) = read_header(&file) {
-        return Ok((Ok(entry(stems, len)), Vec::new()));
+    if let Some((len, unpitched)) = read_header(&file) {
+        return Ok((Ok(entry(len, unpitched)), Vec::new()));
     }
     decoded.fetch_add(1, Ordering::Relaxed);
     let (stems, warnings) = load_checked(track);
@@ -195,28 +199,32 @@ fn prepare_one(
         write_atomically(&skip, |w| w.write_all(reason.as_bytes()))?;
         return Ok((Err(reason), warnings));
     }
-    let len = stems[0].len();
+    let len = stems[0].0.len();
+    let unpitched: Vec<bool> = stems.iter().map(|(_, u)| *u).collect();
     write_atomically(&file, |w| {
         w.write_all(MAGIC)?;
         w.write_all(&(stems.len() as u32).to_le_bytes())?;
         w.write_all(&0u32.to_le_bytes())?;
         w.write_all(&(len as u64).to_le_bytes())?;
-        for s in &stems {
+        w.write_all(&unpitched.iter().map(|&u| u as u8).collect::<Vec<u8>>())?;
+        for (s, _) in &stems {
             for x in s {
                 w.write_all(&x.to_le_bytes())?;
             }
         }
         Ok(())
     })?;
-    Ok((Ok(entry(stems.len(), len)), warnings))
+    Ok((Ok(entry(len, unpitched)), warnings))
 }
 
-/// Decodes every stem and applies the rules of the module docs.
-fn load_checked(track: &TrackSource) -> (Vec<Vec<f32>>, Vec<String>) {
+/// Decodes every stem and applies the rules of the module docs; each kept
+/// stem with its unpitched flag.
+fn load_checked(track: &TrackSource) -> (Vec<(Vec<f32>, bool)>, Vec<String>) {
     let who = format!("{}/{}", track.dataset, track.name);
     let mut warnings = Vec::new();
-    let mut stems: Vec<(String, Vec<f32>)> = Vec::new();
-    for path in &track.stems {
+    let mut stems: Vec<(String, Vec<f32>, bool)> = Vec::new();
+    for (i, path) in track.stems.iter().enumerate() {
+        let unpitched = track.unpitched.get(i).copied().unwrap_or(false);
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -231,11 +239,11 @@ fn load_checked(track: &TrackSource) -> (Vec<Vec<f32>>, Vec<String>) {
             Ok(s) if s.iter().all(|x| x.abs() < SILENT_PEAK) => {
                 warnings.push(format!("{who}: stem {name} skipped: silent throughout"))
             }
-            Ok(s) => stems.push((name, s)),
+            Ok(s) => stems.push((name, s, unpitched)),
         }
     }
-    let longest = stems.iter().map(|(_, s)| s.len()).max().unwrap_or(0);
-    stems.retain(|(name, s)| {
+    let longest = stems.iter().map(|(_, s, _)| s.len()).max().unwrap_or(0);
+    stems.retain(|(name, s, _)| {
         let keep = s.len() * 2 >= longest;
         if !keep {
             warnings.push(format!(
@@ -246,8 +254,8 @@ fn load_checked(track: &TrackSource) -> (Vec<Vec<f32>>, Vec<String>) {
         }
         keep
     });
-    let shortest = stems.iter().map(|(_, s)| s.len()).min().unwrap_or(0);
-    let longest = stems.iter().map(|(_, s)| s.len()).max().unwrap_or(0);
+    let shortest = stems.iter().map(|(_, s, _)| s.len()).min().unwrap_or(0);
+    let longest = stems.iter().map(|(_, s, _)| s.len()).max().unwrap_or(0);
     if longest - shortest > LENGTH_TOLERANCE {
         warnings.push(format!(
             "{who}: stems differ in length ({:.2} s to {:.2} s); all trimmed to the shortest",
@@ -257,16 +265,16 @@ fn load_checked(track: &TrackSource) -> (Vec<Vec<f32>>, Vec<String>) {
     }
     let stems = stems
         .into_iter()
-        .map(|(_, mut s)| {
+        .map(|(_, mut s, unpitched)| {
             s.truncate(shortest);
-            s
+            (s, unpitched)
         })
         .collect();
     (stems, warnings)
 }
 
-/// Stem count and length of a complete entry; `None` if absent or damaged.
-fn read_header(path: &Path) -> Option<(usize, usize)> {
+/// Length and unpitched flags of a complete entry; `None` if absent or damaged.
+fn read_header(path: &Path) -> Option<(usize, Vec<bool>)> {
     let file = File::open(path).ok()?;
     let mut header = [0u8; HEADER as usize];
     file.read_exact_at(&mut header, 0).ok()?;
@@ -275,8 +283,13 @@ fn read_header(path: &Path) -> Option<(usize, usize)> {
     }
     let stems = u32::from_le_bytes(header[16..20].try_into().ok()?) as usize;
     let len = u64::from_le_bytes(header[24..32].try_into().ok()?) as usize;
-    let expected = HEADER + (stems * len * 4) as u64;
-    (file.metadata().ok()?.len() == expected && stems >= 2 && len >= WINDOW_SAMPLES).then_some((stems, len))
+    let expected = HEADER + stems as u64 + (stems * len * 4) as u64;
+    if file.metadata().ok()?.len() != expected || stems < 2 || len < WINDOW_SAMPLES {
+        return None;
+    }
+    let mut flags = vec![0u8; stems];
+    file.read_exact_at(&mut flags, HEADER).ok()?;
+    Some((len, flags.iter().map(|&f| f != 0).collect()))
 }
 
 /// [`cocola::atomic_file::write_with`], with the entry named in the error:

@@ -13,6 +13,22 @@ pub trait TrackStore: Sync {
     fn len(&self, track: usize) -> usize;
     /// Adds stem `stem` of `track` from `start` onto `out`.
     fn add_stem(&self, track: usize, stem: usize, start: usize, out: &mut [f32]) -> std::io::Result<()>;
+    /// Whether the stem is unpitched percussion (never transposed).
+    fn unpitched(&self, _track: usize, _stem: usize) -> bool {
+        false
+    }
+    /// `len` samples of the stem from `from`, which may lie before the start
+    /// or run past the end (zeros there): context around a window.
+    fn read_padded(&self, track: usize, stem: usize, from: isize, len: usize) -> std::io::Result<Vec<f32>> {
+        let mut out = vec![0.0f32; len];
+        let lo = from.max(0);
+        let hi = (from + len as isize).min(self.len(track) as isize);
+        if lo < hi {
+            let span = &mut out[(lo - from) as usize..(hi - from) as usize];
+            self.add_stem(track, stem, lo as usize, span)?;
+        }
+        Ok(out)
+    }
 }
 
 /// Stems held in memory.
@@ -64,6 +80,9 @@ impl TrackStore for CacheStore {
     }
     fn len(&self, track: usize) -> usize {
         self.tracks[track].len
+    }
+    fn unpitched(&self, track: usize, stem: usize) -> bool {
+        self.tracks[track].unpitched.get(stem).copied().unwrap_or(false)
     }
     fn add_stem(&self, track: usize, stem: usize, start: usize, out: &mut [f32]) -> std::io::Result<()> {
         let mut buf = vec![0.0f32; out.len()];

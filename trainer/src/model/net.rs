@@ -117,13 +117,16 @@ impl Network {
         self.params.get(SIMILARITY_W)
     }
 
-    /// Embeds anchors and positives in one batch (as the reference does, so
-    /// BatchNorm sees both) and returns their similarity matrix.
-    pub fn pair_similarity(&self, anchors: &Tensor, positives: &Tensor, train: bool) -> Tensor {
+    /// Embeds anchors and candidates in one batch (as the reference does, so
+    /// BatchNorm sees both) and returns their K x N similarity matrix. The
+    /// candidates are the K positives, in the anchors' order, then any hard
+    /// negatives: extra columns, more negatives per anchor in Eq. 3.
+    pub fn pair_similarity(&self, anchors: &Tensor, candidates: &Tensor, train: bool) -> Tensor {
         let k = anchors.size()[0];
-        let both = Tensor::cat(&[anchors, positives], 0);
+        let n = candidates.size()[0];
+        let both = Tensor::cat(&[anchors, candidates], 0);
         let e = self.embed(&both, train);
-        self.similarity(&e.narrow(0, 0, k), &e.narrow(0, k, k))
+        self.similarity(&e.narrow(0, 0, k), &e.narrow(0, k, n))
     }
 
     fn conv(&self, x: &Tensor, c: &ConvSpec) -> Tensor {

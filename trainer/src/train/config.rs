@@ -31,6 +31,14 @@ pub struct TrainConfig {
     /// How channel masks are drawn (paper: per pair).
     #[serde(default)]
     pub masks: Masks,
+    /// Share of pairs that get a hard negative made from their positive
+    /// (paper: 0; see `data::hard_negatives`).
+    #[serde(default)]
+    pub hard_negatives: f64,
+    /// Anchors of the sensitivity test run on the validation split at each
+    /// validation (0: off).
+    #[serde(default)]
+    pub sensitivity_anchors: usize,
     pub steps: u64,
     /// Largest overlap ratio r of two windows of one track in a batch (0.5).
     pub max_overlap: f64,
@@ -119,6 +127,8 @@ impl TrainConfig {
             lr_schedule: LrSchedule::Constant,
             w_init_std: default_w_init_std(),
             masks: Masks::PerPair,
+            hard_negatives: 0.0,
+            sensitivity_anchors: 0,
             steps: 100_000,
             max_overlap: 0.5,
             single_stem: false,
@@ -145,6 +155,7 @@ impl TrainConfig {
         s.single_stem = self.single_stem;
         s.noise_std = self.noise_std;
         s.masks = self.masks;
+        s.hard_negatives = self.hard_negatives;
         s
     }
 
@@ -194,8 +205,9 @@ impl TrainConfig {
         if self.max_overlap != saved.max_overlap
             || self.single_stem != saved.single_stem
             || self.noise_std != saved.noise_std
+            || self.hard_negatives != saved.hard_negatives
         {
-            differences.push("sampling (max-overlap, single-stem, noise)");
+            differences.push("sampling (max-overlap, single-stem, noise, hard-negatives)");
         }
         anyhow::ensure!(
             differences.is_empty(),

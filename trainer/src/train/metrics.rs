@@ -22,6 +22,13 @@ pub enum Record {
         loss: f64,
         accuracy: f64,
     },
+    /// The sensitivity test on the validation split: win rates (0-1) of the
+    /// true stem per mode ("both", ...) and for the model-free "floor", each
+    /// per negative kind ("transposed", "shifted", "foreign").
+    Sensitivity {
+        step: u64,
+        win_rates: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>>,
+    },
 }
 
 pub struct Metrics {

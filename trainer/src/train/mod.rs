@@ -30,6 +30,7 @@ use crate::model::adam::Adam;
 use crate::model::net::contrastive_loss;
 use crate::model::{Network, Params};
 use checkpoint::CheckpointInfo;
+use cocola::eval::sensitivity::SensitivityOptions;
 use config::TrainConfig;
 use metrics::{Metrics, Record};
 
@@ -62,16 +63,26 @@ pub fn device_name(d: Device) -> String {
     }
 }
 
-/// Features of a batch as the two `[K, 2, 64, 501]` tensors on `device`.
+/// Features of a batch on `device`: the anchors `[K, 2, 64, 501]` and the
+/// candidates `[K + M, 2, 64, 501]`, the positives (in the anchors' order)
+/// followed by the M hard negatives.
 pub fn batch_tensors(batch: &Batch, device: Device) -> (Tensor, Tensor) {
-    let shape = [
-        batch.k as i64,
-        FEATURE_SHAPE[0] as i64,
-        FEATURE_SHAPE[1] as i64,
-        FEATURE_SHAPE[2] as i64,
-    ];
-    let t = |x: &[f32]| Tensor::from_slice(x).reshape(shape).to_device(device);
-    (t(&batch.anchors), t(&batch.positives))
+    let t = |x: &[f32]| {
+        let rows = (x.len() / cocola::contract::FEATURE_LEN) as i64;
+        let shape = [
+            rows,
+            FEATURE_SHAPE[0] as i64,
+            FEATURE_SHAPE[1] as i64,
+            FEATURE_SHAPE[2] as i64,
+        ];
+        Tensor::from_slice(x).reshape(shape).to_device(device)
+    };
+    let candidates = if batch.negatives.is_empty() {
+        t(&batch.positives)
+    } else {
+        Tensor::cat(&[t(&batch.positives), t(&batch.negatives)], 0)
+    };
+    (t(&batch.anchors), candidates)
 }
 
 /// The seed of libtorch's generator for step `step`.
@@ -88,10 +99,11 @@ pub struct StepResult {
 }
 
 /// One optimisation step: a training-mode forward pass over the pairs, the
-/// contrastive loss, and an Adam update at `lr`. A non-finite loss leaves
-/// the weights untouched (the caller decides what to do with it).
-pub fn train_step(net: &Network, adam: &mut Adam, anchors: &Tensor, positives: &Tensor, lr: f64) -> StepResult {
-    let sim = net.pair_similarity(anchors, positives, true);
+/// contrastive loss, and an Adam update at `lr`. `candidates` are the
+/// positives then any hard negatives ([`batch_tensors`]). A non-finite loss
+/// leaves the weights untouched (the caller decides what to do with it).
+pub fn train_step(net: &Network, adam: &mut Adam, anchors: &Tensor, candidates: &Tensor, lr: f64) -> StepResult {
+    let sim = net.pair_similarity(anchors, candidates, true);
     let (loss, accuracy) = contrastive_loss(&sim);
     let loss_value = loss.double_value(&[]);
     if loss_value.is_finite() {
@@ -203,6 +215,9 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
             let mut sampler = cfg.sampler();
             sampler.masks = crate::data::sampler::Masks::Off;
             sampler.noise_std = 0.0;
+            // The validation loss stays the paper's (comparable across
+            // recipes); hard negatives are measured by the sensitivity test.
+            sampler.hard_negatives = 0.0;
             let source = Source {
                 store: v.store.clone(),
                 pools: v.pools.clone(),
@@ -227,6 +242,20 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
         _ => Vec::new(),
     };
 
+    // The sensitivity test's validation tracks, listed once (its anchors
+    // are drawn from the seed: the same every validation).
+    let sensitivity_tracks = if cfg.sensitivity_anchors > 0 && !val_batches.is_empty() {
+        match crate::eval::split_listing(&cfg.data, Split::Validation, cfg.seed) {
+            Ok(listing) => Some(listing),
+            Err(e) => {
+                eprintln!("warning: no sensitivity test in validation: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+
     let source = Source {
         store: train.store.clone(),
         pools: train.pools.clone(),
@@ -245,12 +274,12 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
     for step in start..cfg.steps {
         let t0 = Instant::now();
         let batch = pipeline.next_batch()?;
-        let (anchors, positives) = batch_tensors(&batch, device);
+        let (anchors, candidates) = batch_tensors(&batch, device);
         tch::manual_seed(step_seed(cfg.seed, step));
         let StepResult {
             loss: loss_value,
             accuracy,
-        } = train_step(&net, &mut adam, &anchors, &positives, cfg.lr_at(step));
+        } = train_step(&net, &mut adam, &anchors, &candidates, cfg.lr_at(step));
         if !loss_value.is_finite() {
             let kept = last_checkpoint
                 .as_ref()
@@ -262,7 +291,7 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
         }
         losses.push(loss_value);
         interval_losses.push(loss_value);
-        let windows_per_s = 2.0 * batch.k as f64 / t0.elapsed().as_secs_f64();
+        let windows_per_s = (2 * batch.k + batch.negative_count()) as f64 / t0.elapsed().as_secs_f64();
         metrics.write(&Record::Train {
             step: step + 1,
             loss: loss_value,
@@ -284,6 +313,24 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
                 accuracy: va,
             })?;
             last_validation = (Some(vl), Some(va));
+            if let Some(listing) = &sensitivity_tracks {
+                let options = SensitivityOptions {
+                    anchors: cfg.sensitivity_anchors,
+                    seed: cfg.seed,
+                    ..SensitivityOptions::default()
+                };
+                match crate::eval::sensitivity(&net, &cfg.out, listing.clone(), &options) {
+                    Ok(report) => {
+                        let win_rates = validation::sensitivity_rates(&report);
+                        progress.println(format!(
+                            "step {done}: validation loss {vl:.4}, acc {va:.3}; sensitivity (transposed/shifted/foreign) {}",
+                            validation::sensitivity_line(&win_rates)
+                        ));
+                        metrics.write(&Record::Sensitivity { step: done, win_rates })?;
+                    }
+                    Err(e) => progress.println(format!("warning: the sensitivity test failed at step {done}: {e}")),
+                }
+            }
             if vl.is_finite() && best.is_none_or(|b| vl < b) {
                 best = Some(vl);
                 let info = info(cfg, done, &interval_losses, last_validation, best, device, &clock);

@@ -1,6 +1,7 @@
 //! `cocola eval`: whole evaluation sets, as in the paper — a pair set (mean
 //! COCOLA score, Table III) or tracks of stems (sub-mix classification
-//! accuracy@K, Tables I-II).
+//! accuracy@K, Tables I-II) — and the sensitivity test of tracks of stems
+//! (`--sensitivity`, in `sensitivity_cmd`).
 
 use std::fmt::Write as _;
 use std::io::IsTerminal;
@@ -13,7 +14,7 @@ use clap::Args;
 use cocola::eval::cache::EmbeddingCache;
 use cocola::eval::csv_out;
 use cocola::eval::pairs::{evaluate_pairs, PairSetReport};
-use cocola::eval::stats::Summary;
+use cocola::eval::stats::{real_time_factor, Summary};
 use cocola::eval::submix::{evaluate_submixes, SubmixOptions, SubmixReport};
 use cocola::eval::{read_pair_set, Progress};
 use cocola::mode::Mode;
@@ -26,7 +27,7 @@ use crate::ModelArgs;
 
 /// Exit code of an evaluation that finished but could not score some pairs
 /// (or decode some tracks); the CSV / report says which and why.
-const EXIT_SOME_FAILED: u8 = 3;
+pub(crate) const EXIT_SOME_FAILED: u8 = 3;
 
 #[derive(Args)]
 #[command(group(clap::ArgGroup::new("input").required(true).args(["pairs", "stems"])))]
@@ -60,11 +61,24 @@ averaged over batches, with its standard error; chance level is 1/K. Everything 
 --seed: same files + same seed = same windows, bit for bit. Embeddings are cached on disk (see
 --cache-dir), so a re-run only decodes the audio. --out writes one row per (mode, K).
 
+SENSITIVITY (--stems DIR --sensitivity): does the score hear key and groove? For each anchor, a
+random 5 s window of a track gives a target (one active, pitched stem with at least 4 note starts;
+stems named drums*/percussion* are never targets) and a condition (a random non-empty sub-mix of the
+window's other active stems). The true target is scored against the condition beside three
+negatives: the target transposed by +-1..6 semitones (pitch-shifted, duration kept), the target
+delayed off the beat (by an odd multiple of half a sixteenth note of the window's measured beat,
+0.2-0.7 s), and an active pitched stem of another track. Reported per mode and kind: the win rate
+(how often the true target scores higher; ties count one half) with its 95 % Wilson interval, and
+the mean margin. A model-free floor decides the same comparisons beside it (chroma cosine for
+transpositions, onset-envelope correlation for shifts, their sum for foreign stems): a model worth
+its name beats it. Seeded like accuracy@K; --out writes one row per anchor.
+
 Exit codes: 0 ok; 1 error (unreadable set, bad model, I/O); 2 usage error; 3 the evaluation
 finished but some pairs failed (or some tracks could not be decoded) — see the warnings and CSV.",
     after_help = "Examples:\n  cocola eval pairs.csv --out scores.csv\n  cocola eval generated/ --hop 2.5 --json\n  \
 cocola eval --stems musdb18hq/test --k 2,8,16,64 --seed 0 --out accuracy.csv\n  \
-cocola eval --stems moisesdb/test --anchors 4000 --modes both --threads 8"
+cocola eval --stems moisesdb/test --anchors 4000 --modes both --threads 8\n  \
+cocola eval --stems my-tracks/ --sensitivity --anchors 500 --out sensitivity.csv"
 )]
 pub struct EvalArgs {
     /// Pair set: a CSV file of condition,stem paths, or a folder of <id>/{condition,stem}.<ext>.
@@ -94,9 +108,13 @@ pub struct EvalArgs {
     /// Stems: batch sizes K, comma-separated (each at least 2).
     #[arg(long = "k", value_delimiter = ',', default_value = "2,8,16,64", value_name = "K,...", value_parser = parse_k)]
     pub ks: Vec<usize>,
-    /// Stems: anchors per K (batches = ceil(anchors / K)).
-    #[arg(long, default_value_t = 1000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub anchors: u64,
+    /// Stems: the sensitivity test instead of accuracy@K (see above).
+    #[arg(long, requires = "stems")]
+    pub sensitivity: bool,
+    /// Stems: anchors per K (batches = ceil(anchors / K)) [default: 1000], or anchors of the
+    /// sensitivity test [default: 300].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub anchors: Option<u64>,
     /// Stems: batches per K, overriding --anchors.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub batches: Option<u64>,
@@ -155,17 +173,20 @@ pub fn run(args: EvalArgs, model: Model, model_identity: String) -> anyhow::Resu
     let progress = Bars::new();
     match (&args.pairs, &args.stems) {
         (Some(set), _) => run_pairs(&args, set, model, facts, &modes, &progress),
+        (None, Some(root)) if args.sensitivity => {
+            crate::sensitivity_cmd::run(&args, root, model, facts, &modes, &progress)
+        }
         (None, Some(root)) => run_stems(&args, root, model, facts, &modes, &progress),
         (None, None) => anyhow::bail!("give a pair set (CSV or folder) or --stems DIR"),
     }
 }
 
 #[derive(Serialize)]
-struct ModelFacts {
-    name: String,
-    version: String,
-    sha256: String,
-    calibrated: bool,
+pub(crate) struct ModelFacts {
+    pub name: String,
+    pub version: String,
+    pub sha256: String,
+    pub calibrated: bool,
 }
 
 fn run_pairs(
@@ -224,7 +245,7 @@ fn run_pairs(
             failed,
             audio_seconds: report.audio_seconds,
             seconds: report.seconds,
-            real_time_factor: report.real_time_factor(),
+            real_time_factor: real_time_factor(report.audio_seconds, report.seconds),
             out: args.out.as_deref(),
         };
         println!("{}", serde_json::to_string_pretty(&doc)?);
@@ -238,7 +259,7 @@ fn run_pairs(
     })
 }
 
-fn open_cache(args: &EvalArgs, identity: &str, progress: &Bars) -> EmbeddingCache {
+pub(crate) fn open_cache(args: &EvalArgs, identity: &str, progress: &Bars) -> EmbeddingCache {
     if args.no_cache {
         return EmbeddingCache::disabled();
     }
@@ -261,7 +282,7 @@ fn run_stems(
     let options = SubmixOptions {
         ks: args.ks.clone(),
         modes: modes.to_vec(),
-        anchors: usize::try_from(args.anchors).context("--anchors is too large")?,
+        anchors: usize::try_from(args.anchors.unwrap_or(1000)).context("--anchors is too large")?,
         batches: args
             .batches
             .map(usize::try_from)
@@ -334,8 +355,7 @@ fn render_pairs(set: &Path, model: &ModelFacts, report: &PairSetReport, out: Opt
         "pairs      {} ({} scored, {} all silent, {} failed)",
         s.pairs, s.scored, s.silent, s.failed
     );
-    let speed = report
-        .real_time_factor()
+    let speed = real_time_factor(report.audio_seconds, report.seconds)
         .map_or(String::new(), |r| format!(", {r:.0}x real time"));
     let _ = writeln!(
         text,
@@ -423,13 +443,13 @@ fn render_stems(model: &ModelFacts, report: &SubmixReport, cache_dir: Option<&Pa
 
 /// Progress bars on stderr, hidden when stderr is not a terminal; warnings
 /// printed above the bar so they do not tear it.
-struct Bars {
+pub(crate) struct Bars {
     visible: bool,
     bar: Mutex<Option<ProgressBar>>,
 }
 
 impl Bars {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             visible: std::io::stderr().is_terminal(),
             bar: Mutex::new(None),

@@ -12,6 +12,7 @@ mod features_cmd;
 mod model_info_cmd;
 mod report;
 mod score_cmd;
+mod sensitivity_cmd;
 mod window_args;
 
 use std::path::{Path, PathBuf};

@@ -11,6 +11,7 @@ pub mod slakh;
 
 use std::path::{Path, PathBuf};
 
+use cocola::eval::tracks::is_unpitched_stem;
 use cocola::files::{is_audio_file, sorted_entries, stem_name};
 
 use super::source::{Listing, Split, TrackSource};
@@ -37,8 +38,33 @@ fn name_of(dir: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Adds a track, or a warning if it has fewer than two stems.
+/// Whether a stem file holds unpitched percussion, by its name or its
+/// folder's (MoisesDB keeps stems in `drums/`, `percussion/` folders).
+fn unpitched_by_name(path: &Path) -> bool {
+    let folder = path
+        .parent()
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned());
+    is_unpitched_stem(&stem_name(path)) || folder.is_some_and(|f| is_unpitched_stem(&f))
+}
+
+/// Adds a track (stems unpitched by their names), or a warning if it has
+/// fewer than two stems.
 fn push_track(listing: &mut Listing, dataset: &str, dir: &Path, split: Split, stems: Vec<PathBuf>) {
+    let unpitched = stems.iter().map(|p| unpitched_by_name(p)).collect();
+    push_track_flagged(listing, dataset, dir, split, stems, unpitched);
+}
+
+/// [`push_track`] with the unpitched flags given (one per stem).
+fn push_track_flagged(
+    listing: &mut Listing,
+    dataset: &str,
+    dir: &Path,
+    split: Split,
+    stems: Vec<PathBuf>,
+    unpitched: Vec<bool>,
+) {
+    debug_assert_eq!(stems.len(), unpitched.len());
     if stems.len() < 2 {
         listing.warnings.push(format!(
             "{}: skipped, {} usable stem file(s) (two sub-mixes need at least 2)",
@@ -52,6 +78,7 @@ fn push_track(listing: &mut Listing, dataset: &str, dir: &Path, split: Split, st
         name: name_of(dir),
         split,
         stems,
+        unpitched,
     });
 }
 

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::{push_track, split_dirs, subdirs};
+use super::{push_track_flagged, split_dirs, subdirs};
 use crate::data::source::{Listing, Split};
 
 #[derive(Deserialize)]
@@ -21,6 +21,8 @@ struct Metadata {
 struct StemMeta {
     #[serde(default = "rendered_by_default")]
     audio_rendered: bool,
+    #[serde(default)]
+    is_drum: bool,
 }
 
 fn rendered_by_default() -> bool {
@@ -58,6 +60,7 @@ pub fn discover(root: &Path) -> anyhow::Result<Listing> {
                 }
             };
             let mut stems = Vec::new();
+            let mut unpitched = Vec::new();
             for (id, stem) in &meta.stems {
                 if !stem.audio_rendered {
                     continue;
@@ -69,9 +72,10 @@ pub fn discover(root: &Path) -> anyhow::Result<Listing> {
                     .find(|p| p.is_file());
                 if let Some(path) = found {
                     stems.push(path);
+                    unpitched.push(stem.is_drum);
                 }
             }
-            push_track(&mut listing, "slakh", &track, split, stems);
+            push_track_flagged(&mut listing, "slakh", &track, split, stems, unpitched);
         }
     }
     Ok(listing)

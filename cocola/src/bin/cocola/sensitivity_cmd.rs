@@ -1,0 +1,180 @@
+//! `cocola eval --stems DIR --sensitivity`: the sensitivity test (transposed,
+//! shifted and foreign negatives, with the model-free floor beside the model).
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use cocola::eval::csv_out;
+use cocola::eval::sensitivity::{evaluate_sensitivity, KindResult, SensitivityOptions, SensitivityReport};
+use cocola::eval::stats::{real_time_factor, Summary};
+use cocola::eval::Progress;
+use cocola::mode::Mode;
+use cocola::model::Model;
+use serde::Serialize;
+
+use crate::eval_cmd::{open_cache, Bars, EvalArgs, ModelFacts, EXIT_SOME_FAILED};
+
+/// Anchors when `--anchors` is not given: a win rate near 90 % is then known
+/// to about +-3.5 points (95 %).
+const DEFAULT_ANCHORS: u64 = 300;
+
+pub fn run(
+    args: &EvalArgs,
+    root: &Path,
+    mut model: Model,
+    facts: ModelFacts,
+    modes: &[Mode],
+    progress: &Bars,
+) -> anyhow::Result<ExitCode> {
+    let cache = open_cache(args, &facts.sha256, progress);
+    let options = SensitivityOptions {
+        anchors: usize::try_from(args.anchors.unwrap_or(DEFAULT_ANCHORS)).context("--anchors is too large")?,
+        seed: args.seed,
+        modes: modes.to_vec(),
+        ..SensitivityOptions::default()
+    };
+    let report = evaluate_sensitivity(&mut model, &cache, root, &options, progress)?;
+    if let Some(error) = cache.first_write_error() {
+        progress.warn(&format!(
+            "the embedding cache could not be written ({error}); results are unaffected"
+        ));
+    }
+    if let Some(out) = &args.out {
+        csv_out::write_file(out, |w| csv_out::write_sensitivity(w, &report, modes))?;
+    }
+    if args.json {
+        #[derive(Serialize)]
+        struct Doc<'a> {
+            kind: &'static str,
+            model: &'a ModelFacts,
+            cache_dir: Option<&'a Path>,
+            real_time_factor: Option<f64>,
+            #[serde(flatten)]
+            report: &'a SensitivityReport,
+            out: Option<&'a Path>,
+        }
+        let doc = Doc {
+            kind: "sensitivity",
+            model: &facts,
+            cache_dir: cache.dir(),
+            real_time_factor: real_time_factor(report.audio_seconds, report.seconds),
+            report: &report,
+            out: args.out.as_deref(),
+        };
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        print!("{}", render(&facts, &report, cache.dir(), args.out.as_deref()));
+    }
+    Ok(if report.failed_tracks.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_SOME_FAILED)
+    })
+}
+
+fn win_cell(k: Option<&KindResult>) -> String {
+    k.map_or("-".to_string(), |k| {
+        format!(
+            "{:5.1} % [{:4.1}, {:5.1}]",
+            100.0 * k.win.rate,
+            100.0 * k.win.ci95.low,
+            100.0 * k.win.ci95.high
+        )
+    })
+}
+
+fn margin_cell(m: &Summary) -> String {
+    let half = m
+        .ci95
+        .map_or(String::new(), |c| format!(" ± {:.3}", (c.high - c.low) / 2.0));
+    format!("{:+.3}{half}", m.mean)
+}
+
+fn render(model: &ModelFacts, report: &SensitivityReport, cache_dir: Option<&Path>, out: Option<&Path>) -> String {
+    const COLUMN: usize = 24;
+    let mut text = String::new();
+    let _ = writeln!(text, "stems      {}", report.root.display());
+    let _ = writeln!(
+        text,
+        "model      {} {} (sha256 {:.12})",
+        model.name, model.version, model.sha256
+    );
+    let _ = writeln!(
+        text,
+        "tracks     {} found, {} used, {} failed to decode; {} anchors, seed {}",
+        report.tracks_found,
+        report.tracks_used,
+        report.failed_tracks.len(),
+        report.anchors.len(),
+        report.seed
+    );
+    let speed = real_time_factor(report.audio_seconds, report.seconds).map_or(String::new(), |r| {
+        format!(" ({r:.0}x real time over {:.0} s of tracks)", report.audio_seconds)
+    });
+    let cache = match cache_dir {
+        None => "cache off".to_string(),
+        Some(_) => format!(
+            "{} of {} embeddings from the cache",
+            report.cache.hits,
+            report.cache.hits + report.cache.misses
+        ),
+    };
+    let _ = writeln!(
+        text,
+        "windows    {} embedded in {:.1} s{speed}; {cache}",
+        report.windows, report.seconds
+    );
+
+    let kinds = cocola::eval::sensitivity::NegativeKind::ALL;
+    let _ = write!(text, "\n{:<22}", "true stem wins over");
+    for k in kinds {
+        let _ = write!(text, "{:<COLUMN$}", k.name());
+    }
+    let _ = writeln!(text);
+    for m in &report.model {
+        let _ = write!(text, "{:<22}", m.mode.name());
+        for kind in kinds {
+            let _ = write!(text, "{:<COLUMN$}", win_cell(m.kinds.iter().find(|r| r.kind == kind)));
+        }
+        let _ = writeln!(text);
+    }
+    let _ = write!(text, "{:<22}", "floor (no model)");
+    for kind in kinds {
+        let cell = win_cell(report.floor.iter().map(|f| &f.result).find(|r| r.kind == kind));
+        let _ = write!(text, "{:<COLUMN$}", cell);
+    }
+    let _ = writeln!(text);
+    let _ = write!(text, "{:<22}", "  floor measures");
+    for kind in kinds {
+        let measure = match kind.floor_measure() {
+            "chroma cosine + onset correlation" => "chroma + onsets",
+            other => other,
+        };
+        let _ = write!(text, "{:<COLUMN$}", measure);
+    }
+    let _ = writeln!(text, "\n(win rates with their 95 % interval; chance is 50 %)");
+
+    let _ = write!(text, "\n{:<22}", "mean margin (raw)");
+    for k in kinds {
+        let _ = write!(text, "{:<COLUMN$}", k.name());
+    }
+    let _ = writeln!(text);
+    for m in &report.model {
+        let _ = write!(text, "{:<22}", m.mode.name());
+        for kind in kinds {
+            let cell = m
+                .kinds
+                .iter()
+                .find(|r| r.kind == kind)
+                .map_or("-".to_string(), |r| margin_cell(&r.margin));
+            let _ = write!(text, "{:<COLUMN$}", cell);
+        }
+        let _ = writeln!(text);
+    }
+    if let Some(p) = out {
+        let _ = writeln!(text, "\nper-anchor results: {}", p.display());
+    }
+    text
+}

@@ -1,0 +1,388 @@
+//! The sensitivity test: does the score hear key and groove? For anchors
+//! drawn from tracks of stems ([`plan`]), the true stem is scored against
+//! its condition beside three negatives made from it or found elsewhere
+//! ([`NegativeKind`]): transposed, shifted off the beat, and a stem of
+//! another track. The result per mode and kind is a win rate (how often the
+//! true stem scores higher) with its 95 % interval, and the mean margin; the
+//! model-free [`floor`] decides the same comparisons beside it.
+//!
+//! Passes as in accuracy@K ([`scan`](super::scan)): decode and profile every
+//! track, draw the anchors, then build each track's windows (perturbing in
+//! parallel), describe them for the floor and embed them through the cache.
+
+pub mod activity;
+pub mod floor;
+pub mod plan;
+mod windows;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::cache::{CacheStats, EmbeddingCache};
+use super::embed::{EmbedStats, Encoder, WindowEmbedder};
+use super::progress::Progress;
+use super::scan::{scan_tracks, FailedTrack, RescanError, Scan};
+use super::stats::{win, Summary, WinRate};
+use super::tracks::{discover_tracks, TrackListing, TrackSetError};
+use crate::contract::{EMBEDDING_DIM, SAMPLE_RATE};
+use crate::files::stem_name;
+use crate::mode::Mode;
+use crate::model::ModelError;
+pub use floor::NegativeKind;
+pub use plan::{Anchor, DrawRules, SensitivityPlanError};
+use windows::{Role, WindowRequest, ROLES};
+
+/// Settings of a sensitivity test.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SensitivityOptions {
+    pub anchors: usize,
+    pub seed: u64,
+    pub modes: Vec<Mode>,
+    pub rules: DrawRules,
+}
+
+impl Default for SensitivityOptions {
+    fn default() -> Self {
+        Self {
+            anchors: 300,
+            seed: 0,
+            modes: Mode::ALL.to_vec(),
+            rules: DrawRules::default(),
+        }
+    }
+}
+
+/// The win rate of the true stem over one kind of negative.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct KindResult {
+    pub kind: NegativeKind,
+    /// How often the true stem scored higher (ties count one half).
+    pub win: WinRate,
+    /// Score of the true stem minus score of the negative.
+    pub margin: Summary,
+}
+
+/// The model's results in one mode.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ModeResult {
+    pub mode: Mode,
+    pub kinds: Vec<KindResult>,
+}
+
+/// The floor's result on one kind, and what it measured.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FloorResult {
+    pub measure: &'static str,
+    #[serde(flatten)]
+    pub result: KindResult,
+}
+
+/// Scores of one anchor under one mode: the true stem's and each negative's
+/// (`None` for a foreign negative that could not be drawn).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct AnchorScores {
+    pub truth: f32,
+    pub transposed: f32,
+    pub shifted: f32,
+    pub foreign: Option<f32>,
+}
+
+/// One anchor as drawn and measured: a row of the CSV.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AnchorRecord {
+    pub index: usize,
+    pub track: String,
+    pub start_seconds: f64,
+    pub target: String,
+    pub condition: Vec<String>,
+    pub semitones: i32,
+    /// The window's beat period as measured from its full mix (`None`: no
+    /// clear beat, 0.5 s assumed).
+    pub beat_seconds: Option<f32>,
+    pub delay_seconds: f64,
+    pub foreign: Option<ForeignRecord>,
+    /// One entry per mode, in the order of the options.
+    pub scores: Vec<AnchorScores>,
+    /// The floor's scores: the true stem's and the negative's, per kind
+    /// (transposed, shifted, foreign).
+    pub floor: Vec<(f64, f64)>,
+}
+
+/// Where a foreign negative came from.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ForeignRecord {
+    pub track: String,
+    pub stem: String,
+    pub start_seconds: f64,
+}
+
+/// The outcome of a sensitivity test.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SensitivityReport {
+    pub root: PathBuf,
+    pub seed: u64,
+    pub rules: DrawRules,
+    pub tracks_found: usize,
+    /// Tracks the anchors were drawn from (as the anchor's or the foreign stem's).
+    pub tracks_used: usize,
+    pub failed_tracks: Vec<FailedTrack>,
+    pub model: Vec<ModeResult>,
+    pub floor: Vec<FloorResult>,
+    pub anchors: Vec<AnchorRecord>,
+    pub warnings: Vec<String>,
+    pub audio_seconds: f64,
+    pub windows: u64,
+    pub embed: EmbedStats,
+    pub cache: CacheStats,
+    pub seconds: f64,
+}
+
+/// Why a sensitivity test could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum SensitivityError {
+    #[error(transparent)]
+    Tracks(#[from] TrackSetError),
+    #[error("{}: {source}", root.display())]
+    Plan {
+        root: PathBuf,
+        source: SensitivityPlanError,
+    },
+    #[error("{}: the sensitivity test needs at least one anchor", .0.display())]
+    NoAnchors(PathBuf),
+    #[error(transparent)]
+    Rescan(#[from] RescanError),
+    #[error("the encoder failed: {0}")]
+    Model(#[from] ModelError),
+}
+
+/// Runs the sensitivity test on `root/<track>/<stem>.<ext>`.
+pub fn evaluate_sensitivity<E: Encoder>(
+    encoder: &mut E,
+    cache: &EmbeddingCache,
+    root: &Path,
+    options: &SensitivityOptions,
+    progress: &dyn Progress,
+) -> Result<SensitivityReport, SensitivityError> {
+    let listing = discover_tracks(root)?;
+    evaluate_sensitivity_listing(encoder, cache, root, listing, options, progress)
+}
+
+/// Runs the sensitivity test on tracks listed by the caller (the trainer's
+/// dataset readers); `root` only names the set in the report and in errors.
+pub fn evaluate_sensitivity_listing<E: Encoder>(
+    encoder: &mut E,
+    cache: &EmbeddingCache,
+    root: &Path,
+    listing: TrackListing,
+    options: &SensitivityOptions,
+    progress: &dyn Progress,
+) -> Result<SensitivityReport, SensitivityError> {
+    let started = Instant::now();
+    if options.anchors == 0 {
+        return Err(SensitivityError::NoAnchors(root.to_owned()));
+    }
+    let Scan {
+        mut tracks,
+        failed: failed_tracks,
+        warnings,
+    } = scan_tracks(&listing, progress, |audio, spec| {
+        let names: Vec<String> = spec.stems.iter().map(|p| stem_name(p)).collect();
+        (activity::track_activity(audio, &names), names)
+    });
+    let activities: Vec<plan::TrackActivity> = tracks.iter().map(|t| t.profile.0.clone()).collect();
+    let anchors = plan::plan(&activities, options.anchors, options.seed, &options.rules).map_err(|source| {
+        SensitivityError::Plan {
+            root: root.to_owned(),
+            source,
+        }
+    })?;
+    let tracks_used = anchors
+        .iter()
+        .flat_map(|a| std::iter::once(a.track).chain(a.foreign.map(|f| f.track)))
+        .collect::<std::collections::BTreeSet<usize>>()
+        .len();
+
+    // Pass 2: each track builds the windows drawn from it.
+    let mut per_track: Vec<Vec<WindowRequest>> = vec![Vec::new(); tracks.len()];
+    for (i, anchor) in anchors.iter().enumerate() {
+        for role in ROLES {
+            if let Some(track) = windows::source_track(anchor, role) {
+                per_track[track].push(WindowRequest { anchor: i, role });
+            }
+        }
+    }
+    let modes = options.modes.clone();
+    let slots = anchors.len() * ROLES.len();
+    let mut store = vec![0.0f32; slots * modes.len() * EMBEDDING_DIM];
+    let mut sink = |slot: usize, m: usize, f: &[f32], wf: &[f32]| {
+        // The condition is the row of the bilinear score, every other role a column.
+        let half = if slot % ROLES.len() == Role::Condition as usize {
+            f
+        } else {
+            wf
+        };
+        let at = slot * modes.len() + m;
+        store[at * EMBEDDING_DIM..(at + 1) * EMBEDDING_DIM].copy_from_slice(half);
+    };
+    let mut descriptors = vec![None; slots];
+    let mut beats = vec![(None, 0usize); anchors.len()];
+
+    let requested: usize = per_track.iter().map(Vec::len).sum();
+    progress.begin("embedding windows", requested as u64);
+    let mut embedder = WindowEmbedder::new(encoder, cache, &modes);
+    for (t, requests) in per_track.iter().enumerate() {
+        if requests.is_empty() {
+            continue;
+        }
+        let track = &mut tracks[t];
+        let audio = track.take_audio()?;
+        let built = windows::build(&audio, &anchors, requests);
+        embedder.open_group(track.hash);
+        for window in built {
+            let slot = window.request.anchor * ROLES.len() + window.request.role as usize;
+            if let Some(beat) = window.beat {
+                beats[window.request.anchor] = beat;
+            }
+            descriptors[slot] = Some(window.descriptors);
+            embedder.submit(track.hash, slot, window.samples, &mut sink)?;
+            progress.advance(1);
+        }
+        embedder.close_group(track.hash);
+    }
+    embedder.finish(&mut sink)?;
+    let embed = embedder.stats();
+    progress.end();
+
+    let half = |slot: usize, m: usize| {
+        let at = slot * modes.len() + m;
+        &store[at * EMBEDDING_DIM..(at + 1) * EMBEDDING_DIM]
+    };
+    let score = |i: usize, role: Role, m: usize| -> f32 {
+        let row = half(i * ROLES.len() + Role::Condition as usize, m);
+        let column = half(i * ROLES.len() + role as usize, m);
+        row.iter().zip(column).map(|(a, b)| a * b).sum()
+    };
+    let names = |t: usize| &tracks[t].profile.1;
+    let records: Vec<AnchorRecord> = anchors
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let described = |role: Role| descriptors[i * ROLES.len() + role as usize].as_ref();
+            let condition = described(Role::Condition).expect("every anchor's condition was built");
+            let truth = described(Role::Target).expect("every anchor's target was built");
+            let floor = NegativeKind::ALL
+                .iter()
+                .map(|&kind| {
+                    let negative = described(windows::role_of(kind));
+                    let judge = |d: &floor::Descriptors| floor::floor_score(kind, condition, d);
+                    (judge(truth), negative.map_or(f64::NAN, judge))
+                })
+                .collect();
+            let (beat_seconds, delay) = beats[i];
+            AnchorRecord {
+                index: i,
+                track: tracks[a.track].name.clone(),
+                start_seconds: a.start as f64 / SAMPLE_RATE as f64,
+                target: names(a.track)[a.target].clone(),
+                condition: a.condition.iter().map(|&s| names(a.track)[s].clone()).collect(),
+                semitones: a.semitones,
+                beat_seconds,
+                delay_seconds: delay as f64 / SAMPLE_RATE as f64,
+                foreign: a.foreign.map(|f| ForeignRecord {
+                    track: tracks[f.track].name.clone(),
+                    stem: names(f.track)[f.stem].clone(),
+                    start_seconds: f.start as f64 / SAMPLE_RATE as f64,
+                }),
+                scores: (0..modes.len())
+                    .map(|m| AnchorScores {
+                        truth: score(i, Role::Target, m),
+                        transposed: score(i, Role::Transposed, m),
+                        shifted: score(i, Role::Shifted, m),
+                        foreign: a.foreign.map(|_| score(i, Role::Foreign, m)),
+                    })
+                    .collect(),
+                floor,
+            }
+        })
+        .collect();
+
+    Ok(SensitivityReport {
+        root: root.to_owned(),
+        seed: options.seed,
+        rules: options.rules,
+        tracks_found: listing.tracks.len(),
+        tracks_used,
+        failed_tracks,
+        model: summarize_model(&records, &modes),
+        floor: summarize_floor(&records),
+        anchors: records,
+        warnings,
+        audio_seconds: tracks.iter().map(|t| t.seconds).sum(),
+        windows: embed.windows,
+        embed,
+        cache: cache.stats(),
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Win rate and margin of the true stem over `pairs` of (truth, negative);
+/// `None` without any.
+pub fn kind_result(kind: NegativeKind, pairs: &[(f64, f64)]) -> Option<KindResult> {
+    let wins: Vec<f64> = pairs.iter().map(|&(t, n)| win(t, n)).collect();
+    let margins: Vec<f64> = pairs.iter().map(|&(t, n)| t - n).filter(|m| m.is_finite()).collect();
+    Some(KindResult {
+        kind,
+        win: WinRate::of(&wins)?,
+        margin: Summary::of(&margins)?,
+    })
+}
+
+/// The model's win rates per mode and kind, from the anchors' scores.
+pub fn summarize_model(records: &[AnchorRecord], modes: &[Mode]) -> Vec<ModeResult> {
+    modes
+        .iter()
+        .enumerate()
+        .map(|(m, &mode)| ModeResult {
+            mode,
+            kinds: NegativeKind::ALL
+                .iter()
+                .filter_map(|&kind| {
+                    let pairs: Vec<(f64, f64)> = records
+                        .iter()
+                        .filter_map(|r| {
+                            let s = r.scores[m];
+                            let negative = match kind {
+                                NegativeKind::Transposed => Some(s.transposed),
+                                NegativeKind::Shifted => Some(s.shifted),
+                                NegativeKind::Foreign => s.foreign,
+                            }?;
+                            Some((f64::from(s.truth), f64::from(negative)))
+                        })
+                        .collect();
+                    kind_result(kind, &pairs)
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// The floor's win rates per kind, from the anchors' floor scores.
+pub fn summarize_floor(records: &[AnchorRecord]) -> Vec<FloorResult> {
+    NegativeKind::ALL
+        .iter()
+        .enumerate()
+        .filter_map(|(k, &kind)| {
+            let pairs: Vec<(f64, f64)> = records
+                .iter()
+                .map(|r| r.floor[k])
+                .filter(|(_, n)| !n.is_nan())
+                .collect();
+            Some(FloorResult {
+                measure: kind.floor_measure(),
+                result: kind_result(kind, &pairs)?,
+            })
+        })
+        .collect()
+}

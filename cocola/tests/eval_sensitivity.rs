@@ -1,0 +1,125 @@
+//! The sensitivity test end to end with a random-weight model on synthetic
+//! tracks: the report's shape, the draw rules on real audio (drums never the
+//! target), reproducibility from the seed, and the embedding cache.
+
+mod eval_support;
+
+use std::path::Path;
+
+use cocola::eval::cache::EmbeddingCache;
+use cocola::eval::sensitivity::{evaluate_sensitivity, NegativeKind, SensitivityOptions, SensitivityReport};
+use cocola::eval::NoProgress;
+use cocola::mode::Mode;
+use eval_support::{sha256_hex, test_model, voice, write_wav};
+
+/// Plucked notes: a tone with one harmonic, re-struck every `beat` seconds
+/// and decaying in between (each strike is a note start), at 16 kHz.
+fn plucked(seconds: f32, freq: f32, beat: f32) -> Vec<f32> {
+    let n = (seconds * 16_000.0) as usize;
+    (0..n)
+        .map(|i| {
+            let t = i as f32 / 16_000.0;
+            let since_strike = t % beat;
+            let envelope = (-since_strike * 12.0).exp() * (1.0 - (-since_strike * 400.0).exp());
+            let phase = 2.0 * std::f32::consts::PI * freq * t;
+            0.4 * envelope * (phase.sin() + 0.3 * (2.0 * phase).sin())
+        })
+        .collect()
+}
+
+fn build_tracks(root: &Path) {
+    for t in 0..3u32 {
+        for (s, name) in ["bass", "drums", "keys"].iter().enumerate() {
+            let freq = 110.0 * (1 + s as u32) as f32 + 7.0 * t as f32;
+            let beat = 0.25 + 0.05 * s as f32 + 0.02 * t as f32;
+            write_wav(
+                &root.join(format!("track{t}/{name}.wav")),
+                &plucked(9.0, freq, beat),
+                16_000,
+                1,
+            );
+        }
+    }
+    // A corrupt stem: the track fails, the test goes on.
+    write_wav(&root.join("broken/a.wav"), &voice(9.0, 300.0, 0.5, 60), 16_000, 1);
+    std::fs::write(root.join("broken/b.wav"), b"RIFF....WAVEfmt garbage").unwrap();
+}
+
+fn run(model: &mut cocola::model::Model, cache: &EmbeddingCache, root: &Path, seed: u64) -> SensitivityReport {
+    let options = SensitivityOptions {
+        anchors: 12,
+        seed,
+        ..SensitivityOptions::default()
+    };
+    evaluate_sensitivity(model, cache, root, &options, &NoProgress).unwrap()
+}
+
+#[test]
+fn sensitivity_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("tracks");
+    build_tracks(&root);
+    let (model_path, mut model) = test_model(dir.path());
+    let cache = EmbeddingCache::open(&dir.path().join("cache"), &sha256_hex(&model_path)).unwrap();
+
+    let report = run(&mut model, &cache, &root, 1);
+    assert_eq!(report.tracks_found, 4);
+    assert_eq!(report.failed_tracks.len(), 1);
+    assert!(report.warnings.iter().any(|w| w.contains("broken")));
+    assert_eq!(report.anchors.len(), 12);
+    assert_eq!(
+        report.windows,
+        12 * 5,
+        "condition, target and three negatives per anchor"
+    );
+
+    // Every mode and kind is reported, and the floor beside them.
+    let modes: Vec<Mode> = report.model.iter().map(|m| m.mode).collect();
+    assert_eq!(modes, Mode::ALL.to_vec());
+    for mode in &report.model {
+        let kinds: Vec<NegativeKind> = mode.kinds.iter().map(|k| k.kind).collect();
+        assert_eq!(kinds, NegativeKind::ALL.to_vec());
+        for k in &mode.kinds {
+            assert_eq!(k.win.n, 12);
+            assert!((0.0..=1.0).contains(&k.win.rate));
+            assert!(k.win.ci95.low <= k.win.rate && k.win.rate <= k.win.ci95.high);
+        }
+    }
+    assert_eq!(report.floor.len(), 3);
+
+    for a in &report.anchors {
+        assert_ne!(a.target, "drums", "drums are never transposed");
+        assert!(!a.condition.is_empty() && !a.condition.contains(&a.target));
+        assert!((1..=6).contains(&a.semitones.unsigned_abs()));
+        assert!((0.2..=0.75).contains(&a.delay_seconds), "{}", a.delay_seconds);
+        let foreign = a.foreign.as_ref().expect("three usable tracks");
+        assert_ne!(foreign.track, a.track);
+        assert_ne!(foreign.stem, "drums");
+        assert!(a.scores.iter().all(|s| s.truth.is_finite() && s.transposed.is_finite()));
+        // The win rates are computed from exactly these scores.
+    }
+    let both = &report.model[0].kinds[0];
+    let wins: f64 = report
+        .anchors
+        .iter()
+        .map(|a| {
+            let s = a.scores[0];
+            if s.truth > s.transposed {
+                1.0
+            } else if s.truth == s.transposed {
+                0.5
+            } else {
+                0.0
+            }
+        })
+        .sum();
+    assert_eq!(both.win.wins, wins);
+
+    // Same files and seed: the same draws and scores; from the cache.
+    let again = run(&mut model, &cache, &root, 1);
+    assert_eq!(again.anchors, report.anchors);
+    assert_eq!(again.embed.encoder_rows, 0, "every window comes from the cache");
+    assert!(again.embed.cached_rows > 0);
+    let other = run(&mut model, &cache, &root, 2);
+    assert_ne!(other.anchors, report.anchors);
+}

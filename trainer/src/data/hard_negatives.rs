@@ -1,0 +1,242 @@
+//! Hard negatives: a pair's positive made incoherent on purpose, so that the
+//! contrastive loss has to learn key and groove, not only "same song".
+//!
+//! The paper contrasts a sub-mix only with sub-mixes of other windows, which
+//! usually differ in everything (key, tempo, instruments); a model can win
+//! that game by recognising the piece. A hard negative is the positive
+//! itself, changed in one musical respect, from the shared perturbations of
+//! `cocola::perturb` (the same the sensitivity test measures with):
+//!
+//! - **transposed** +-1..6 semitones: only the positive's pitched stems are
+//!   transposed (drums have no key; transposing them would teach timbre);
+//! - **shifted** off the beat grid: delayed by an odd multiple of half a
+//!   sixteenth of the beat measured on the pair's audio, 0.2-0.7 s;
+//! - **stretched** 3-6 % faster or slower from the window's start: the
+//!   downbeat stays, the groove drifts off the condition's.
+//!
+//! The kind follows the pair's channel mask: the harmonic channel must
+//! reject transpositions, the percussive channel shifts and stretches (a
+//! transposed drum part is the same groove), both channels all three.
+
+use cocola::contract::WINDOW_SAMPLES;
+use cocola::dsp::onset::{beat_period, OnsetAnalyzer};
+use cocola::mode::Mode;
+use cocola::perturb::{self, off_grid_delay, CONTEXT};
+use cocola::seeded::{below, inclusive, unit};
+use rand_chacha::ChaCha12Rng;
+
+use super::store::TrackStore;
+
+/// What was done to the positive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HardNegativeKind {
+    Transposed,
+    Shifted,
+    Stretched,
+}
+
+/// A hard negative and how it was made.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HardNegative {
+    pub kind: HardNegativeKind,
+    /// Semitones, delay in samples, or stretch rate x 1000, by kind.
+    pub amount: i64,
+    /// 5 s of audio, noise added like the positive's.
+    pub audio: Vec<f32>,
+}
+
+/// Kinds that make sense under a channel mask.
+fn kinds_for(mask: Mode) -> &'static [HardNegativeKind] {
+    use HardNegativeKind::*;
+    match mask {
+        Mode::Harmonic => &[Transposed],
+        Mode::Percussive => &[Shifted, Stretched],
+        Mode::Both => &[Transposed, Shifted, Stretched],
+    }
+}
+
+/// The positive of a pair: where it is, what it sounds like.
+pub struct Positive<'a> {
+    pub track: usize,
+    pub start: usize,
+    pub stems: &'a [usize],
+    /// The anchor and the positive, clean: what the beat is measured on.
+    pub context_audio: &'a [f32],
+}
+
+/// A hard negative of `positive` under `mask`, drawn from `rng`; `None` when
+/// the kind drawn cannot apply (a transposition of drums only) and no other
+/// kind is allowed under the mask.
+pub fn make(
+    store: &dyn TrackStore,
+    positive: &Positive<'_>,
+    mask: Mode,
+    rng: &mut ChaCha12Rng,
+    onsets: &mut OnsetAnalyzer,
+) -> std::io::Result<Option<HardNegative>> {
+    let pitched: Vec<usize> = positive
+        .stems
+        .iter()
+        .copied()
+        .filter(|&s| !store.unpitched(positive.track, s))
+        .collect();
+    let allowed: Vec<HardNegativeKind> = kinds_for(mask)
+        .iter()
+        .copied()
+        .filter(|&k| k != HardNegativeKind::Transposed || !pitched.is_empty())
+        .collect();
+    if allowed.is_empty() {
+        return Ok(None);
+    }
+    let kind = allowed[below(rng, allowed.len())];
+    let read = |stem: usize, from: isize, len: usize| store.read_padded(positive.track, stem, from, len);
+    let sum = |stems: &[usize], from: isize, len: usize| -> std::io::Result<Vec<f32>> {
+        let mut out = vec![0.0f32; len];
+        for &s in stems {
+            for (o, x) in out.iter_mut().zip(read(s, from, len)?) {
+                *o += x;
+            }
+        }
+        Ok(out)
+    };
+    let start = positive.start as isize;
+    Ok(Some(match kind {
+        HardNegativeKind::Transposed => {
+            let magnitude = inclusive(rng, 1, 6) as i64;
+            let semitones = if below(rng, 2) == 0 { -magnitude } else { magnitude };
+            let with_context = sum(&pitched, start - CONTEXT as isize, WINDOW_SAMPLES + 2 * CONTEXT)?;
+            let mut audio = perturb::transposed_window(&with_context, CONTEXT, WINDOW_SAMPLES, semitones as f64);
+            let unpitched: Vec<usize> = positive
+                .stems
+                .iter()
+                .copied()
+                .filter(|s| !pitched.contains(s))
+                .collect();
+            for (o, x) in audio.iter_mut().zip(sum(&unpitched, start, WINDOW_SAMPLES)?) {
+                *o += x;
+            }
+            HardNegative {
+                kind,
+                amount: semitones,
+                audio,
+            }
+        }
+        HardNegativeKind::Shifted => {
+            let beat = beat_period(&onsets.envelope(positive.context_audio));
+            let delay = off_grid_delay(beat, unit(rng));
+            HardNegative {
+                kind,
+                amount: delay as i64,
+                audio: sum(positive.stems, start - delay as isize, WINDOW_SAMPLES)?,
+            }
+        }
+        HardNegativeKind::Stretched => {
+            let percent = 3.0 + 3.0 * unit(rng);
+            let rate = 1.0 + if below(rng, 2) == 0 { -percent } else { percent } / 100.0;
+            let source_len = (WINDOW_SAMPLES as f64 * rate).ceil() as usize + CONTEXT;
+            let source = sum(positive.stems, start, source_len)?;
+            HardNegative {
+                kind,
+                amount: (rate * 1000.0).round() as i64,
+                audio: perturb::stretched_window(&source, 0, WINDOW_SAMPLES, rate),
+            }
+        }
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::store::MemoryStore;
+    use cocola::seeded::stream;
+
+    /// A store whose stem 1 is unpitched (named like drums).
+    struct Flagged(MemoryStore);
+
+    impl TrackStore for Flagged {
+        fn track_count(&self) -> usize {
+            self.0.track_count()
+        }
+        fn stems(&self, track: usize) -> usize {
+            self.0.stems(track)
+        }
+        fn len(&self, track: usize) -> usize {
+            self.0.len(track)
+        }
+        fn add_stem(&self, track: usize, stem: usize, start: usize, out: &mut [f32]) -> std::io::Result<()> {
+            self.0.add_stem(track, stem, start, out)
+        }
+        fn unpitched(&self, _track: usize, stem: usize) -> bool {
+            stem == 1
+        }
+    }
+
+    fn store() -> Flagged {
+        let tone = |f: f32| -> Vec<f32> {
+            (0..10 * 16_000)
+                .map(|i| 0.2 * (i as f32 * f * std::f32::consts::TAU / 16_000.0).sin())
+                .collect()
+        };
+        Flagged(MemoryStore {
+            tracks: vec![vec![tone(220.0), tone(3_000.0)]],
+        })
+    }
+
+    fn negative(mask: Mode, stems: &[usize], seed: u64) -> Option<HardNegative> {
+        let s = store();
+        let context = vec![0.0f32; WINDOW_SAMPLES];
+        let positive = Positive {
+            track: 0,
+            start: 16_000,
+            stems,
+            context_audio: &context,
+        };
+        let mut rng = stream(b"test", &[&seed.to_le_bytes()]);
+        make(&s, &positive, mask, &mut rng, &mut OnsetAnalyzer::new()).unwrap()
+    }
+
+    #[test]
+    fn kinds_follow_the_mask_and_drums_alone_are_never_transposed() {
+        for seed in 0..20 {
+            let h = negative(Mode::Harmonic, &[0, 1], seed).unwrap();
+            assert_eq!(h.kind, HardNegativeKind::Transposed);
+            assert!((1..=6).contains(&h.amount.unsigned_abs()));
+            assert_eq!(h.audio.len(), WINDOW_SAMPLES);
+            let p = negative(Mode::Percussive, &[0, 1], seed).unwrap();
+            assert_ne!(p.kind, HardNegativeKind::Transposed);
+            // Drums alone cannot be transposed: harmonic mode has nothing to offer.
+            assert!(negative(Mode::Harmonic, &[1], seed).is_none());
+            assert_ne!(
+                negative(Mode::Both, &[1], seed).unwrap().kind,
+                HardNegativeKind::Transposed
+            );
+        }
+    }
+
+    #[test]
+    fn a_shift_is_the_positive_read_earlier_in_the_stem() {
+        let s = store();
+        let h = (0..40)
+            .filter_map(|seed| negative(Mode::Percussive, &[0, 1], seed))
+            .find(|h| h.kind == HardNegativeKind::Shifted)
+            .expect("some seed draws a shift");
+        let delay = h.amount as usize;
+        assert!((3_200..=11_200 + 2_400).contains(&delay), "{delay}");
+        let mut expected = vec![0.0f32; WINDOW_SAMPLES];
+        for stem in [0, 1] {
+            s.add_stem(0, stem, 16_000 - delay, &mut expected).unwrap();
+        }
+        assert_eq!(h.audio, expected);
+    }
+
+    #[test]
+    fn padded_reads_fill_zeros_outside_the_stem() {
+        let s = store();
+        let head = s.read_padded(0, 0, -100, 200).unwrap();
+        assert!(head[..100].iter().all(|&x| x == 0.0));
+        assert_eq!(head[100..], s.0.tracks[0][0][..100]);
+        let tail = s.read_padded(0, 0, 160_000 - 50, 100).unwrap();
+        assert!(tail[50..].iter().all(|&x| x == 0.0));
+    }
+}
