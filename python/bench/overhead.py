@@ -3,16 +3,18 @@
 Both score the same pair set (30 s pairs cut from the README's example pair,
 16 kHz WAV files) with the same number of ONNX Runtime sessions:
 
-- CLI: ``cocola eval PAIRS.csv --json -j T``; the cost per pair is the
-  evaluation time it reports (decoding and scoring every pair, after the
-  model has loaded) divided by the number of pairs.
+- CLI: ``cocola eval PAIRS.csv --json -j T``; the wall time per pair is
+  the evaluation time it reports (decoding and scoring every pair, after the
+  model has loaded) divided by the number of pairs, the CPU time per pair
+  that of all its threads less a one-pair run's (start-up and model load).
 - Python: a loop of ``model.score(cocola.load_audio(c), cocola.load_audio(s), 16_000)``
   with a ``cocola.Model(threads=T)`` loaded beforehand, the same work from
   Python; and the same loop on arrays already in memory (what a generation
   pipeline holds).
 
 Rounds alternate between the two so that a change in the machine's load
-hits both; the medians are compared. Needs the package installed
+hits both; the medians are compared. CPU time (all threads of the process)
+is the steadier measure on a busy machine. Needs the package installed
 (``pip install ./python``) and a release CLI (``cargo build --release -p cocola``):
 
     python python/bench/overhead.py [--cli target/release/cocola] [--threads T] [--pairs N] [--rounds R]
@@ -21,6 +23,7 @@ hits both; the medians are compared. Needs the package installed
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -63,27 +66,33 @@ def build_pair_set(folder, pairs):
     return csv, rows
 
 
-def cli_seconds_per_pair(cli, csv, threads, pairs):
-    done = subprocess.run([cli, "eval", str(csv), "--json", "-j", str(threads)], capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.exit(f"cocola eval failed:\n{done.stderr}")
-    report = json.loads(done.stdout)
-    assert report["summary"]["scored"] == pairs, report["summary"]
-    return report["seconds"] / pairs
+def cli_cost_per_pair(cli, csv, one_pair_csv, threads, pairs):
+    """(wall, CPU) seconds per pair of `cocola eval`. Wall: the evaluation
+    time the CLI reports, after its model has loaded. CPU: all its threads,
+    less a one-pair run's (process start, model load and one pair)."""
+
+    def run(path, expected):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        done = subprocess.run([cli, "eval", str(path), "--json", "-j", str(threads)], capture_output=True, text=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if done.returncode != 0:
+            sys.exit(f"cocola eval failed:\n{done.stderr}")
+        report = json.loads(done.stdout)
+        assert report["summary"]["scored"] == expected, report["summary"]
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        return report["seconds"], cpu
+
+    wall, cpu = run(csv, pairs)
+    _, cpu_one = run(one_pair_csv, 1)
+    return wall / pairs, (cpu - cpu_one) / (pairs - 1)
 
 
-def python_seconds_per_pair(model, rows):
-    started = time.perf_counter()
-    for c, s in rows:
-        model.score(cocola.load_audio(c), cocola.load_audio(s), 16_000)
-    return (time.perf_counter() - started) / len(rows)
-
-
-def python_in_memory_seconds_per_pair(model, arrays):
-    started = time.perf_counter()
-    for c, s in arrays:
-        model.score(c, s, 16_000)
-    return (time.perf_counter() - started) / len(arrays)
+def python_cost_per_pair(score_one, items):
+    """(wall, CPU) seconds per pair of a Python loop; CPU counts every thread."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    for item in items:
+        score_one(item)
+    return (time.perf_counter() - wall) / len(items), (time.process_time() - cpu) / len(items)
 
 
 def main():
@@ -98,27 +107,35 @@ def main():
 
     with tempfile.TemporaryDirectory() as tmp:
         csv, rows = build_pair_set(Path(tmp), args.pairs)
+        one_pair = Path(tmp) / "one.csv"
+        one_pair.write_text(f"condition,stem\n{rows[0][0]},{rows[0][1]}\n")
         arrays = [(cocola.load_audio(c), cocola.load_audio(s)) for c, s in rows]
         model = cocola.Model(threads=args.threads)
-        python_seconds_per_pair(model, rows[:1])  # warm-up: first-run allocations
-        cli, python, memory = [], [], []
-        for _ in range(args.rounds):
-            cli.append(cli_seconds_per_pair(args.cli, csv, args.threads, args.pairs))
-            python.append(python_seconds_per_pair(model, rows))
-            memory.append(python_in_memory_seconds_per_pair(model, arrays))
 
-    base = statistics.median(cli)
+        def from_files(pair):
+            model.score(cocola.load_audio(pair[0]), cocola.load_audio(pair[1]), 16_000)
+
+        def from_arrays(pair):
+            model.score(pair[0], pair[1], 16_000)
+
+        from_files(rows[0])  # warm-up: first-run allocations
+        runs = {"CLI (cocola eval)": [], "Python (load_audio + score)": [], "Python (arrays in memory)": []}
+        for _ in range(args.rounds):
+            runs["CLI (cocola eval)"].append(cli_cost_per_pair(args.cli, csv, one_pair, args.threads, args.pairs))
+            runs["Python (load_audio + score)"].append(python_cost_per_pair(from_files, rows))
+            runs["Python (arrays in memory)"].append(python_cost_per_pair(from_arrays, arrays))
+
+    medians = {name: [statistics.median(v[i] for v in values) for i in (0, 1)] for name, values in runs.items()}
+    cli_wall, cli_cpu = medians["CLI (cocola eval)"]
     print(f"{args.pairs} pairs of {SECONDS} s, {args.threads} session(s), median of {args.rounds} alternating rounds")
-    print(f"{'':34} {'ms per pair':>12} {'vs CLI':>8}")
-    for name, values in [
-        ("CLI (cocola eval)", cli),
-        ("Python (load_audio + score)", python),
-        ("Python (arrays in memory)", memory),
-    ]:
-        median = statistics.median(values)
-        print(f"{name:34} {1e3 * median:12.1f} {median / base:7.3f}x")
-    overhead = statistics.median(python) / base - 1
-    print(f"Python API overhead per pair: {100 * overhead:+.1f} % (target <= 5 %)")
+    print(f"{'':30} {'wall ms/pair':>13} {'vs CLI':>7} {'CPU ms/pair':>12} {'vs CLI':>7}")
+    for name, (wall, cpu) in medians.items():
+        print(f"{name:30} {1e3 * wall:13.1f} {wall / cli_wall:6.3f}x {1e3 * cpu:12.1f} {cpu / cli_cpu:6.3f}x")
+    wall, cpu = medians["Python (load_audio + score)"]
+    print(
+        f"Python API overhead per pair: {100 * (wall / cli_wall - 1):+.1f} % wall, "
+        f"{100 * (cpu / cli_cpu - 1):+.1f} % CPU (target <= 5 %)"
+    )
 
 
 if __name__ == "__main__":

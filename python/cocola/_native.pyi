@@ -88,9 +88,10 @@ class Model:
 
     ``Model()`` is the default model built into the package (or
     ``$COCOLA_MODEL``); ``Model(path)`` loads a ``.onnx`` model file.
-    ``threads`` (default: all cores) is the number of ONNX Runtime sessions
-    sharing each encoder run, as the CLI's ``--threads``. Methods release the
-    GIL; a model may be shared between threads (calls take turns).
+    ``threads`` (default: all cores) is how many cores it computes on, as the
+    CLI's ``--threads`` (ONNX Runtime sessions sharing each encoder run, and
+    feature threads). Methods release the GIL; a model may be shared between
+    threads (calls take turns).
     """
 
     def __init__(self, path: PathLike | None = None, *, threads: int | None = None) -> None: ...
@@ -102,7 +103,7 @@ class Model:
         """The model file's path, or "default (embedded)"."""
     @property
     def threads(self) -> int:
-        """ONNX Runtime sessions sharing each encoder run."""
+        """Cores the model computes on (ONNX Runtime sessions and feature threads)."""
     @property
     def runtime_library(self) -> str:
         """The ONNX Runtime library in use."""

@@ -142,6 +142,7 @@ pub fn eval_pairs<'py>(
     let model = resolve_model(py, model)?;
     let model = model.get();
     fork_guard::enter()?;
+    fork_guard::threads_started();
     let report =
         py.detach(|| model.with_scorer(|scorer| evaluate_pairs(scorer, &specs, &windows, &modes, &NoProgress)));
 
@@ -236,6 +237,7 @@ pub fn eval_stems<'py>(
         EmbeddingCache::disabled()
     };
     fork_guard::enter()?;
+    fork_guard::threads_started();
     let report = py
         .detach(|| model.with_scorer(|scorer| evaluate_submixes(scorer, &cache, &root, &options, &NoProgress)))
         .map_err(submix_error)?;

@@ -1,9 +1,11 @@
 //! `cocola.Model`: a loaded COCOLA model and what it computes.
 //!
-//! A model holds one single-threaded ONNX Runtime session per thread (the
-//! CLI's `--threads`), in a [`Scorer`] that splits each encoder run between
-//! them. Calls from several Python threads take turns on the scorer; the GIL
-//! is released for the whole computation, so other Python threads run
+//! A model holds one single-threaded ONNX Runtime session per thread, in a
+//! [`Scorer`] that splits each encoder run between them, and a thread pool
+//! of the same size for the features: the CLI's `--threads`, so that a
+//! model made with `threads=1` (one per worker process, say) uses one core.
+//! Calls from several Python threads take turns on the scorer; the GIL is
+//! released for the whole computation, so other Python threads run
 //! meanwhile, and separate `Model` objects score in parallel.
 
 use std::path::PathBuf;
@@ -15,7 +17,7 @@ use cocola::model::{LoadOptions, ModelMetadata};
 use cocola::score::windows::window_slices;
 use cocola::score::{Scorer, WindowOptions};
 use numpy::{PyArray1, PyArray2, PyArrayMethods};
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::audio::{all_to_mono_16k, extract_many, Audio};
@@ -44,6 +46,8 @@ use crate::score::Score;
 #[pyclass(frozen, module = "cocola")]
 pub struct Model {
     scorer: Mutex<Scorer>,
+    /// Where the library's parallel work (features) runs.
+    pool: rayon::ThreadPool,
     source: ModelSource,
     metadata: ModelMetadata,
     runtime_library: PathBuf,
@@ -52,9 +56,12 @@ pub struct Model {
 }
 
 impl Model {
-    /// Runs `work` on the scorer (waiting for other threads' calls).
-    pub fn with_scorer<T>(&self, work: impl FnOnce(&mut Scorer) -> T) -> T {
-        work(&mut self.scorer.lock().unwrap_or_else(PoisonError::into_inner))
+    /// Runs `work` on the scorer (waiting for other threads' calls), inside
+    /// the model's thread pool.
+    pub fn with_scorer<T: Send>(&self, work: impl FnOnce(&mut Scorer) -> T + Send) -> T {
+        let mut scorer = self.scorer.lock().unwrap_or_else(PoisonError::into_inner);
+        let scorer = &mut *scorer;
+        self.pool.install(|| work(scorer))
     }
 
     pub fn metadata(&self) -> &ModelMetadata {
@@ -78,6 +85,7 @@ impl Model {
 
     /// Loads `sessions` sessions of the model at `path` (or the default).
     pub fn load(py: Python<'_>, path: Option<PathBuf>, sessions: usize) -> PyResult<Self> {
+        fork_guard::enter()?;
         let source = default_model::resolve(path.as_deref()).map_err(ModelError::new_err)?;
         let options = LoadOptions {
             library_dir_hint: onnxruntime_capi_dir(py),
@@ -96,10 +104,17 @@ impl Model {
             }
             ModelError::new_err(message)
         })?;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(sessions)
+            .thread_name(|i| format!("cocola-{i}"))
+            .build()
+            .map_err(|e| PyRuntimeError::new_err(format!("cannot start {sessions} worker thread(s): {e}")))?;
+        fork_guard::threads_started();
         let metadata = models[0].metadata().clone();
         let runtime_library = models[0].runtime_library().to_path_buf();
         Ok(Self {
             scorer: Mutex::new(Scorer::with_sessions(models)),
+            pool,
             source,
             metadata,
             runtime_library,
@@ -156,7 +171,7 @@ impl Model {
         self.source.describe()
     }
 
-    /// ONNX Runtime sessions sharing each encoder run.
+    /// Cores the model computes on (ONNX Runtime sessions and feature threads).
     #[getter]
     fn threads(&self) -> usize {
         self.sessions
