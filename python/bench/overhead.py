@@ -9,8 +9,9 @@ Both score the same pair set (30 s pairs cut from the README's example pair,
   that of all its threads less a one-pair run's (start-up and model load).
 - Python: a loop of ``model.score(cocola.load_audio(c), cocola.load_audio(s), 16_000)``
   with a ``cocola.Model(threads=T)`` loaded beforehand, the same work from
-  Python; and the same loop on arrays already in memory (what a generation
-  pipeline holds).
+  Python; the same loop on arrays already in memory (what a generation
+  pipeline holds); and ``cocola.eval_pairs`` (the CLI's own loop, run in
+  this process: the difference to the loops is what the binding adds per call).
 
 Rounds alternate between the two so that a change in the machine's load
 hits both; the medians are compared. CPU time (all threads of the process)
@@ -118,12 +119,22 @@ def main():
         def from_arrays(pair):
             model.score(pair[0], pair[1], 16_000)
 
+        def library_loop(_):
+            cocola.eval_pairs(csv, model)
+
         from_files(rows[0])  # warm-up: first-run allocations
-        runs = {"CLI (cocola eval)": [], "Python (load_audio + score)": [], "Python (arrays in memory)": []}
+        runs = {
+            "CLI (cocola eval)": [],
+            "Python cocola.eval_pairs": [],
+            "Python load_audio + score": [],
+            "Python score (arrays)": [],
+        }
         for _ in range(args.rounds):
             runs["CLI (cocola eval)"].append(cli_cost_per_pair(args.cli, csv, one_pair, args.threads, args.pairs))
-            runs["Python (load_audio + score)"].append(python_cost_per_pair(from_files, rows))
-            runs["Python (arrays in memory)"].append(python_cost_per_pair(from_arrays, arrays))
+            wall, cpu = python_cost_per_pair(library_loop, [None])
+            runs["Python cocola.eval_pairs"].append((wall / args.pairs, cpu / args.pairs))
+            runs["Python load_audio + score"].append(python_cost_per_pair(from_files, rows))
+            runs["Python score (arrays)"].append(python_cost_per_pair(from_arrays, arrays))
 
     medians = {name: [statistics.median(v[i] for v in values) for i in (0, 1)] for name, values in runs.items()}
     cli_wall, cli_cpu = medians["CLI (cocola eval)"]
@@ -131,7 +142,7 @@ def main():
     print(f"{'':30} {'wall ms/pair':>13} {'vs CLI':>7} {'CPU ms/pair':>12} {'vs CLI':>7}")
     for name, (wall, cpu) in medians.items():
         print(f"{name:30} {1e3 * wall:13.1f} {wall / cli_wall:6.3f}x {1e3 * cpu:12.1f} {cpu / cli_cpu:6.3f}x")
-    wall, cpu = medians["Python (load_audio + score)"]
+    wall, cpu = medians["Python load_audio + score"]
     print(
         f"Python API overhead per pair: {100 * (wall / cli_wall - 1):+.1f} % wall, "
         f"{100 * (cpu / cli_cpu - 1):+.1f} % CPU (target <= 5 %)"
