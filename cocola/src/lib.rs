@@ -7,8 +7,10 @@
 //! - [`audio`]: decode any file to 16 kHz mono.
 //! - [`features`]: harmonic/percussive mel spectrograms, identical to the reference.
 //! - [`model`]: the EfficientNet-B0 encoder as an ONNX file — writing, loading, running.
-//! - [`score`]: COCOLA scores per mode, over sliding windows, calibrated for people.
-//! - [`eval`]: offline evaluation of whole sets (paper Tables I-III).
+//! - [`score`]: COCOLA scores per mode, over sliding windows, calibrated for people;
+//!   ranking candidate stems ([`score::rank`]).
+//! - [`eval`]: offline evaluation of whole sets (paper Tables I-III), sharded or not.
+//! - [`visual`]: charts (PNG/SVG) and self-contained HTML reports.
 
 pub mod atomic_file;
 pub mod audio;
@@ -26,3 +28,4 @@ pub mod onnx;
 pub mod perturb;
 pub mod score;
 pub mod seeded;
+pub mod visual;

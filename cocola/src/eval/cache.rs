@@ -79,7 +79,8 @@ pub fn entry_key(window: &Digest32, mode: Mode) -> Digest32 {
     hasher.finalize().into()
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hexadecimal of `bytes` (digests in file names and part files).
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -108,7 +109,7 @@ pub fn default_root() -> Option<PathBuf> {
 }
 
 /// What the cache did during a run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CacheStats {
     pub hits: u64,
     pub misses: u64,

@@ -53,7 +53,7 @@ impl Encoder for crate::score::Scorer {
 pub type Sink<'s> = dyn FnMut(usize, usize, &[f32], &[f32]) + 's;
 
 /// Counters of one embedder's work.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EmbedStats {
     pub windows: u64,
     /// (window, mode) results served from the cache.

@@ -21,6 +21,7 @@ pub mod progress;
 pub mod protocol;
 pub mod scan;
 pub mod sensitivity;
+pub mod shard;
 pub mod stats;
 pub mod submix;
 pub mod tracks;

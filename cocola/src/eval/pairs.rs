@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::mpsc::sync_channel;
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::pairset::PairSpec;
 use super::progress::Progress;
@@ -26,7 +26,7 @@ use crate::score::{PairReport, Scorer, WindowOptions};
 const PREFETCH: usize = 2;
 
 /// What became of one pair.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "lowercase")]
 pub enum PairStatus {
     /// Scored: at least one window was audible on both sides.
@@ -153,19 +153,26 @@ pub fn evaluate_pairs_with(
         }
     });
     progress.end();
+    PairSetReport::from_outcomes(outcomes, calibrated, modes, started.elapsed().as_secs_f64())
+}
 
-    let summary = summarize(&outcomes, calibrated, modes);
-    let audio_seconds = outcomes
-        .iter()
-        .filter_map(|o| o.report.as_ref())
-        .map(|r| r.duration_seconds)
-        .sum::<f64>();
-    PairSetReport {
-        pairs: outcomes,
-        summary,
-        calibrated,
-        audio_seconds,
-        seconds: started.elapsed().as_secs_f64(),
+impl PairSetReport {
+    /// The report of scored pairs, in set order (the statistics depend on
+    /// the order only through float rounding, and merged shards restore it).
+    pub fn from_outcomes(outcomes: Vec<PairOutcome>, calibrated: bool, modes: &[Mode], seconds: f64) -> Self {
+        let summary = summarize(&outcomes, calibrated, modes);
+        let audio_seconds = outcomes
+            .iter()
+            .filter_map(|o| o.report.as_ref())
+            .map(|r| r.duration_seconds)
+            .sum::<f64>();
+        PairSetReport {
+            pairs: outcomes,
+            summary,
+            calibrated,
+            audio_seconds,
+            seconds,
+        }
     }
 }
 

@@ -29,7 +29,7 @@
 //!   and the number is deterministic.
 
 use rand_chacha::ChaCha12Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::contract::WINDOW_SAMPLES;
 use crate::score::windows::level_is_silent;
@@ -131,7 +131,7 @@ pub fn window_levels_dbfs(signal: &[f32]) -> Vec<f32> {
 }
 
 /// One window of a batch: a track, a start, and the two stem subsets.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Draw {
     pub track: usize,
     pub start: usize,
@@ -149,7 +149,7 @@ pub enum Side {
 }
 
 /// All batches of one K.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub k: usize,
     pub batches: Vec<Vec<Draw>>,

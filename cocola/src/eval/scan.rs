@@ -8,13 +8,15 @@
 //! track's audio back for the windows drawn from it. Decoded tracks are kept
 //! between the passes while they fit in [`RETAIN_BYTES`]; larger sets are
 //! decoded again, and a track whose content changed in between is an error
-//! (its draws would no longer mean anything).
+//! (its draws would no longer mean anything). A shard of a sharded
+//! evaluation ([`shard`](super::shard)) scans every track but keeps only the
+//! audio of its own tracks ([`scan_tracks_retaining`]).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::cache::Digest32;
 use super::progress::Progress;
@@ -26,7 +28,7 @@ use crate::contract::SAMPLE_RATE;
 pub const RETAIN_BYTES: usize = 1 << 30;
 
 /// A track that could not be decoded.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FailedTrack {
     pub track: String,
     pub error: String,
@@ -45,6 +47,8 @@ pub enum RescanError {
 pub struct ScannedTrack<P> {
     pub name: String,
     pub spec: TrackSpec,
+    /// Position in the listing (failed tracks included): what shards split by.
+    pub listing_index: usize,
     pub profile: P,
     pub hash: Digest32,
     pub seconds: f64,
@@ -86,6 +90,17 @@ pub fn scan_tracks<P: Send>(
     progress: &dyn Progress,
     profile: impl Fn(&TrackAudio, &TrackSpec) -> P + Sync,
 ) -> Scan<P> {
+    scan_tracks_retaining(listing, progress, |_| true, profile)
+}
+
+/// [`scan_tracks`], keeping for pass 2 only the audio of the tracks that
+/// `retain` selects by listing position (the others are never needed again).
+pub fn scan_tracks_retaining<P: Send>(
+    listing: &TrackListing,
+    progress: &dyn Progress,
+    retain: impl Fn(usize) -> bool + Sync,
+    profile: impl Fn(&TrackAudio, &TrackSpec) -> P + Sync,
+) -> Scan<P> {
     let mut warnings = listing.warnings.clone();
     for w in &listing.warnings {
         progress.warn(w);
@@ -96,7 +111,8 @@ pub fn scan_tracks<P: Send>(
     let scanned: Vec<Result<ScannedTrack<P>, FailedTrack>> = listing
         .tracks
         .par_iter()
-        .map(|spec| {
+        .enumerate()
+        .map(|(listing_index, spec)| {
             let result = TrackAudio::decode(spec);
             progress.advance(1);
             let (audio, warning) = result.map_err(|error| FailedTrack {
@@ -109,13 +125,17 @@ pub fn scan_tracks<P: Send>(
             }
             let profile = profile(&audio, spec);
             let bytes = audio.bytes();
-            let keep = retained.fetch_add(bytes, Ordering::Relaxed) + bytes <= RETAIN_BYTES;
-            if !keep {
-                retained.fetch_sub(bytes, Ordering::Relaxed);
-            }
+            let keep = retain(listing_index) && {
+                let total = retained.fetch_add(bytes, Ordering::Relaxed) + bytes;
+                if total > RETAIN_BYTES {
+                    retained.fetch_sub(bytes, Ordering::Relaxed);
+                }
+                total <= RETAIN_BYTES
+            };
             Ok(ScannedTrack {
                 name: spec.name.clone(),
                 spec: spec.clone(),
+                listing_index,
                 hash: audio.content_hash(),
                 seconds: audio.len() as f64 / SAMPLE_RATE as f64,
                 profile,

@@ -6,12 +6,13 @@
 //! signals are cut into sliding windows ([`windows`]), one encoder run each;
 //! the features of a window's two sides are computed in parallel.
 
+pub mod rank;
 pub mod windows;
 
 use std::cell::RefCell;
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::calibration::{Calibration, Verdict};
 use crate::contract::{EMBEDDING_DIM, FEATURE_LEN, SAMPLE_RATE, WINDOW_SAMPLES};
@@ -33,7 +34,7 @@ const ROWS_PER_RUN: usize = crate::eval::embed::ROWS_PER_RUN;
 const WINDOWS_PER_RUN: usize = 1;
 
 /// The score of one mode.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModeScore {
     pub mode: Mode,
     /// Raw bilinear COCOLA score f(condition)^T W f(stem).
@@ -56,7 +57,7 @@ impl ModeScore {
 }
 
 /// Scores of all three modes, in [`Mode::ALL`] order.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WindowScores {
     pub modes: [ModeScore; 3],
 }
@@ -73,7 +74,7 @@ impl WindowScores {
 }
 
 /// What happened to one window.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "lowercase")]
 pub enum WindowOutcome {
     Scored(WindowScores),
@@ -85,23 +86,33 @@ pub enum WindowOutcome {
 }
 
 /// One window of a pair's timeline.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WindowReport {
     pub start_seconds: f64,
     pub end_seconds: f64,
+    /// RMS level of each side; -inf (JSON `null`) for digital silence.
+    #[serde(deserialize_with = "level_from_json")]
     pub condition_dbfs: f32,
+    #[serde(deserialize_with = "level_from_json")]
     pub stem_dbfs: f32,
     pub outcome: WindowOutcome,
 }
 
 /// The whole result for a pair of signals.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PairReport {
     pub duration_seconds: f64,
     pub windows: Vec<WindowReport>,
     /// Mean raw score per mode over the scored windows, calibrated; `None`
     /// when every window was silent.
     pub aggregate: Option<WindowScores>,
+}
+
+/// JSON has no infinities: serde_json writes the -inf level of a silent
+/// window as `null`, so `null` reads back as -inf (a report read from JSON
+/// equals the one written, bit for bit).
+fn level_from_json<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f32, D::Error> {
+    Ok(Option::<f32>::deserialize(deserializer)?.unwrap_or(f32::NEG_INFINITY))
 }
 
 impl PairReport {

@@ -62,3 +62,13 @@ pub fn sha256_hex(path: &Path) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// Runs the `cocola` binary (without `COCOLA_MODEL` from the environment).
+pub fn run_cocola<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_cocola"))
+        .env_remove("COCOLA_MODEL")
+        .env("OMP_WAIT_POLICY", "PASSIVE")
+        .args(args)
+        .output()
+        .expect("the cocola binary runs")
+}

@@ -1,33 +1,30 @@
 //! `cocola eval`: whole evaluation sets, as in the paper — a pair set (mean
 //! COCOLA score, Table III) or tracks of stems (sub-mix classification
 //! accuracy@K, Tables I-II) — and the sensitivity test of tracks of stems
-//! (`--sensitivity`, in `sensitivity_cmd`).
+//! (`--sensitivity`, in `sensitivity_cmd`); one shard of either of the first
+//! two (`--shard`, merged by `merge_cmd`).
 
-use std::fmt::Write as _;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Mutex;
 
 use anyhow::Context;
 use clap::Args;
 use cocola::eval::cache::EmbeddingCache;
-use cocola::eval::csv_out;
-use cocola::eval::pairs::{evaluate_pairs, PairSetReport};
-use cocola::eval::stats::{real_time_factor, Summary};
-use cocola::eval::submix::{evaluate_submixes, SubmixOptions, SubmixReport};
+use cocola::eval::pairs::evaluate_pairs;
+use cocola::eval::shard::part::{write_part, PartModel};
+use cocola::eval::shard::{self, Shard};
+use cocola::eval::submix::{evaluate_submixes, SubmixOptions};
+use cocola::eval::tracks::discover_tracks;
 use cocola::eval::{read_pair_set, Progress};
 use cocola::mode::Mode;
 use cocola::model::Model;
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
+use crate::bars::Bars;
+use crate::eval_output::{finish_pairs, finish_stems, Outputs, PairsRun};
+use crate::visual_args::{check_writable, VisualArgs};
 use crate::window_args::WindowArgs;
 use crate::ModelArgs;
-
-/// Exit code of an evaluation that finished but could not score some pairs
-/// (or decode some tracks); the CSV / report says which and why.
-pub(crate) const EXIT_SOME_FAILED: u8 = 3;
 
 #[derive(Args)]
 #[command(group(clap::ArgGroup::new("input").required(true).args(["pairs", "stems"])))]
@@ -74,11 +71,18 @@ transpositions, onset-envelope correlation for shifts, their sum for foreign ste
 its name beats it. Seeded like accuracy@K; --out writes one row per anchor.
 
 Exit codes: 0 ok; 1 error (unreadable set, bad model, I/O); 2 usage error; 3 the evaluation
-finished but some pairs failed (or some tracks could not be decoded) — see the warnings and CSV.",
+finished but some pairs failed (or some tracks could not be decoded) — see the warnings and CSV.
+
+SHARDS: --shard I/N --part FILE runs only shard I of N (counted from 0) and writes a part file
+instead of results: pairs are split by position in the set (pair p goes to shard p mod N), tracks
+of --stems by position in the folder (every shard still decodes all tracks, to draw the same
+windows). `cocola merge PARTS...` then prints and writes exactly what the unsharded run would.
+A shard exits 0 once its part is written; failed pairs are reported by the merge.",
     after_help = "Examples:\n  cocola eval pairs.csv --out scores.csv\n  cocola eval generated/ --hop 2.5 --json\n  \
 cocola eval --stems musdb18hq/test --k 2,8,16,64 --seed 0 --out accuracy.csv\n  \
 cocola eval --stems moisesdb/test --anchors 4000 --modes both --threads 8\n  \
-cocola eval --stems my-tracks/ --sensitivity --anchors 500 --out sensitivity.csv"
+cocola eval --stems my-tracks/ --sensitivity --anchors 500 --out sensitivity.csv\n  \
+cocola eval pairs.csv --shard 3/64 --part parts/3.json   (every shard 0-63, then: cocola merge parts/*.json)"
 )]
 pub struct EvalArgs {
     /// Pair set: a CSV file of condition,stem paths, or a folder of <id>/{condition,stem}.<ext>.
@@ -92,6 +96,15 @@ pub struct EvalArgs {
     /// Write the per-pair (or per mode and K) results to this CSV file.
     #[arg(long, short = 'o', value_name = "FILE.csv")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub visual: VisualArgs,
+    /// Run only shard I of N (0 <= I < N, e.g. $SLURM_ARRAY_TASK_ID/64) and write its part file
+    /// (--part); combine the parts with `cocola merge`.
+    #[arg(long, value_name = "I/N", requires = "part", conflicts_with_all = ["out", "plot", "report"])]
+    pub shard: Option<Shard>,
+    /// The part file a shard writes (JSON; merged by `cocola merge`).
+    #[arg(long, value_name = "FILE.json", requires = "shard")]
+    pub part: Option<PathBuf>,
     /// Print the summary as one JSON document on stdout instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -109,7 +122,7 @@ pub struct EvalArgs {
     #[arg(long = "k", value_delimiter = ',', default_value = "2,8,16,64", value_name = "K,...", value_parser = parse_k)]
     pub ks: Vec<usize>,
     /// Stems: the sensitivity test instead of accuracy@K (see above).
-    #[arg(long, requires = "stems")]
+    #[arg(long, requires = "stems", conflicts_with_all = ["shard", "plot", "report"])]
     pub sensitivity: bool,
     /// Stems: anchors per K (batches = ceil(anchors / K)) [default: 1000], or anchors of the
     /// sensitivity test [default: 300].
@@ -151,25 +164,17 @@ fn parse_k(text: &str) -> Result<usize, String> {
 pub fn run(args: EvalArgs, model: Model, model_identity: String) -> anyhow::Result<ExitCode> {
     let mut modes = args.modes.clone();
     modes.dedup();
-    let facts = ModelFacts {
+    let facts = PartModel {
         name: model.metadata().name.clone(),
         version: model.metadata().version.clone(),
-        sha256: model_identity.clone(),
+        sha256: model_identity,
         calibrated: model.metadata().calibration.is_some(),
     };
-    if let Some(out) = &args.out {
-        // Fail before hours of work, not after.
-        let dir = out
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        anyhow::ensure!(
-            dir.is_dir(),
-            "cannot write {}: folder {} does not exist",
-            out.display(),
-            dir.display()
-        );
+    // Fail before hours of work, not after.
+    for path in args.out.iter().chain(&args.part) {
+        check_writable(path)?;
     }
+    args.visual.check()?;
     let progress = Bars::new();
     match (&args.pairs, &args.stems) {
         (Some(set), _) => run_pairs(&args, set, model, facts, &modes, &progress),
@@ -181,19 +186,19 @@ pub fn run(args: EvalArgs, model: Model, model_identity: String) -> anyhow::Resu
     }
 }
 
-#[derive(Serialize)]
-pub(crate) struct ModelFacts {
-    pub name: String,
-    pub version: String,
-    pub sha256: String,
-    pub calibrated: bool,
+fn outputs(args: &EvalArgs) -> Outputs<'_> {
+    Outputs {
+        csv: args.out.as_deref(),
+        json: args.json,
+        visual: &args.visual,
+    }
 }
 
 fn run_pairs(
     args: &EvalArgs,
     set: &Path,
     model: Model,
-    facts: ModelFacts,
+    facts: PartModel,
     modes: &[Mode],
     progress: &Bars,
 ) -> anyhow::Result<ExitCode> {
@@ -203,60 +208,77 @@ fn run_pairs(
     // thread beats one session with intra-op threads (see `Scorer`).
     drop(model);
     let (mut scorer, _) = args.model_args().load_scorer()?;
-    let report = evaluate_pairs(&mut scorer, &pairs, &windows, modes, progress);
-    if let Some(out) = &args.out {
-        csv_out::write_file(out, |w| csv_out::write_pairs(w, &report, modes))?;
+    if let (Some(shard), Some(part_path)) = (args.shard, &args.part) {
+        let (positions, mine) = shard::pairs::select(&pairs, shard);
+        let report = evaluate_pairs(&mut scorer, &mine, &windows, modes, progress);
+        let settings = shard::pairs::PairSettings::new(&windows, modes);
+        let header = shard::pairs::header(set, &pairs, &settings, facts, shard)?;
+        let part = shard::pairs::part(header, &positions, report);
+        write_part(part_path, &part)?;
+        let failed = part
+            .body
+            .pairs
+            .iter()
+            .filter(|p| matches!(p.status, cocola::eval::PairStatus::Failed { .. }))
+            .count();
+        return report_shard(
+            args,
+            shard,
+            part_path,
+            "pairs",
+            part.body.pairs.len(),
+            pairs.len(),
+            failed,
+        );
     }
+    let report = evaluate_pairs(&mut scorer, &pairs, &windows, modes, progress);
+    let run = PairsRun {
+        set,
+        model: &facts,
+        hop_seconds: args.window.hop,
+        silence_dbfs: args.window.silence_db,
+        modes,
+        parts: None,
+    };
+    finish_pairs(&run, &report, &outputs(args))
+}
+
+/// What a shard prints once its part is written.
+fn report_shard(
+    args: &EvalArgs,
+    shard: Shard,
+    part: &Path,
+    what: &'static str,
+    done: usize,
+    total: usize,
+    failed: usize,
+) -> anyhow::Result<ExitCode> {
     if args.json {
-        #[derive(Serialize)]
-        struct Failed<'a> {
-            id: &'a str,
-            error: &'a str,
-        }
         #[derive(Serialize)]
         struct Doc<'a> {
             kind: &'static str,
-            set: &'a Path,
-            model: &'a ModelFacts,
-            hop_seconds: f32,
-            silence_dbfs: f32,
-            summary: &'a cocola::eval::PairSetSummary,
-            failed: Vec<Failed<'a>>,
-            audio_seconds: f64,
-            seconds: f64,
-            real_time_factor: Option<f64>,
-            out: Option<&'a Path>,
+            shard: String,
+            part: &'a Path,
+            done: usize,
+            total: usize,
+            failed: usize,
         }
-        let failed = report
-            .pairs
-            .iter()
-            .filter_map(|p| match &p.status {
-                cocola::eval::PairStatus::Failed { error } => Some(Failed { id: &p.id, error }),
-                _ => None,
-            })
-            .collect();
         let doc = Doc {
-            kind: "pairs",
-            set,
-            model: &facts,
-            hop_seconds: args.window.hop,
-            silence_dbfs: args.window.silence_db,
-            summary: &report.summary,
+            kind: what,
+            shard: shard.to_string(),
+            part,
+            done,
+            total,
             failed,
-            audio_seconds: report.audio_seconds,
-            seconds: report.seconds,
-            real_time_factor: real_time_factor(report.audio_seconds, report.seconds),
-            out: args.out.as_deref(),
         };
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        print!("{}", render_pairs(set, &facts, &report, args.out.as_deref()));
+        println!(
+            "shard {shard}: {done} of {total} {what} done ({failed} failed); part written to {}",
+            part.display()
+        );
     }
-    Ok(if report.summary.failed > 0 {
-        ExitCode::from(EXIT_SOME_FAILED)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(ExitCode::SUCCESS)
 }
 
 pub(crate) fn open_cache(args: &EvalArgs, identity: &str, progress: &Bars) -> EmbeddingCache {
@@ -274,7 +296,7 @@ fn run_stems(
     args: &EvalArgs,
     root: &Path,
     mut model: Model,
-    facts: ModelFacts,
+    facts: PartModel,
     modes: &[Mode],
     progress: &Bars,
 ) -> anyhow::Result<ExitCode> {
@@ -291,209 +313,30 @@ fn run_stems(
         seed: args.seed,
         silence_dbfs: args.window.silence_db,
     };
-    let report = evaluate_submixes(&mut model, &cache, root, &options, progress)?;
-    if let Some(error) = cache.first_write_error() {
-        progress.warn(&format!(
-            "the embedding cache could not be written ({error}); results are unaffected"
-        ));
-    }
-    if let Some(out) = &args.out {
-        csv_out::write_file(out, |w| csv_out::write_accuracy(w, &report))?;
-    }
-    if args.json {
-        #[derive(Serialize)]
-        struct Doc<'a> {
-            kind: &'static str,
-            model: &'a ModelFacts,
-            cache_dir: Option<&'a Path>,
-            #[serde(flatten)]
-            report: &'a SubmixReport,
-            out: Option<&'a Path>,
+    let warn_cache = || {
+        if let Some(error) = cache.first_write_error() {
+            progress.warn(&format!(
+                "the embedding cache could not be written ({error}); results are unaffected"
+            ));
         }
-        let doc = Doc {
-            kind: "stems",
-            model: &facts,
-            cache_dir: cache.dir(),
-            report: &report,
-            out: args.out.as_deref(),
-        };
-        println!("{}", serde_json::to_string_pretty(&doc)?);
-    } else {
-        print!("{}", render_stems(&facts, &report, cache.dir(), args.out.as_deref()));
-    }
-    Ok(if report.failed_tracks.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(EXIT_SOME_FAILED)
-    })
-}
-
-fn summary_cells(s: &Option<Summary>) -> String {
-    match s {
-        None => format!("{:>5}  {:>9}  {:>8}  {}", 0, "-", "-", "-"),
-        Some(s) => {
-            let std = s.std.map_or("-".to_string(), |v| format!("{v:.3}"));
-            let ci = s
-                .ci95
-                .map_or("-".to_string(), |c| format!("[{:.3}, {:.3}]", c.low, c.high));
-            format!("{:>5}  {:>9.3}  {:>8}  {ci}", s.n, s.mean, std)
-        }
-    }
-}
-
-fn render_pairs(set: &Path, model: &ModelFacts, report: &PairSetReport, out: Option<&Path>) -> String {
-    let s = &report.summary;
-    let mut text = String::new();
-    let _ = writeln!(text, "set        {}", set.display());
-    let _ = writeln!(
-        text,
-        "model      {} {} (sha256 {:.12})",
-        model.name, model.version, model.sha256
-    );
-    let _ = writeln!(
-        text,
-        "pairs      {} ({} scored, {} all silent, {} failed)",
-        s.pairs, s.scored, s.silent, s.failed
-    );
-    let speed = real_time_factor(report.audio_seconds, report.seconds)
-        .map_or(String::new(), |r| format!(", {r:.0}x real time"));
-    let _ = writeln!(
-        text,
-        "audio      {:.1} s scored in {:.1} s{speed}",
-        report.audio_seconds, report.seconds
-    );
-    let _ = writeln!(text, "\nraw score      n       mean       std  95 % CI of the mean");
-    for m in &s.modes {
-        let _ = writeln!(text, "{:<10} {}", m.mode.name(), summary_cells(&m.raw));
-    }
-    if report.calibrated {
-        let _ = writeln!(text, "\nfit (0-100)    n       mean       std  95 % CI of the mean");
-        for m in &s.modes {
-            let _ = writeln!(text, "{:<10} {}", m.mode.name(), summary_cells(&m.fit));
-        }
-    }
-    if s.failed > 0 {
-        let where_ = out.map_or("the warnings above".to_string(), |p| p.display().to_string());
-        let _ = writeln!(
-            text,
-            "\n{} pair(s) failed and are not in the statistics: see {where_}.",
-            s.failed
-        );
-    }
-    if let Some(p) = out {
-        let _ = writeln!(text, "\nper-pair results: {}", p.display());
-    }
-    text
-}
-
-fn render_stems(model: &ModelFacts, report: &SubmixReport, cache_dir: Option<&Path>, out: Option<&Path>) -> String {
-    let mut text = String::new();
-    let _ = writeln!(text, "stems      {}", report.root.display());
-    let _ = writeln!(
-        text,
-        "model      {} {} (sha256 {:.12})",
-        model.name, model.version, model.sha256
-    );
-    let _ = writeln!(
-        text,
-        "tracks     {} found, {} used, {} failed to decode; seed {}",
-        report.tracks_found,
-        report.tracks_used,
-        report.failed_tracks.len(),
-        report.seed
-    );
-    let cache = match cache_dir {
-        None => "cache off".to_string(),
-        Some(dir) => format!(
-            "{} of {} embeddings from the cache ({})",
-            report.cache.hits,
-            report.cache.hits + report.cache.misses,
-            dir.display()
-        ),
     };
-    let _ = writeln!(
-        text,
-        "windows    {} sub-mixes embedded in {:.1} s; {cache}",
-        report.windows, report.seconds
-    );
-    let _ = writeln!(text, "\nmode          K  batches  anchors  accuracy   std err   chance");
-    for r in &report.results {
-        let a = &r.accuracy;
-        let se = a.std_error.map_or("-".to_string(), |e| format!("{:.2} %", 100.0 * e));
-        let _ = writeln!(
-            text,
-            "{:<10} {:>4}  {:>7}  {:>7}  {:>7.2} %  {:>8}  {:>5.2} %",
-            r.mode.name(),
-            a.k,
-            a.batches,
-            a.anchors,
-            100.0 * a.accuracy,
-            se,
-            100.0 * a.chance
-        );
+    if let (Some(shard), Some(part_path)) = (args.shard, &args.part) {
+        let listing = discover_tracks(root)?;
+        let tracks = listing.tracks.len();
+        let mine: Vec<String> = (listing.tracks.iter().enumerate())
+            .filter(|(t, _)| shard.owns(*t))
+            .map(|(_, spec)| spec.name.clone())
+            .collect();
+        let part = shard::stems::evaluate_shard(&mut model, &cache, root, listing, &options, facts, shard, progress)?;
+        warn_cache();
+        write_part(part_path, &part)?;
+        let failed = (part.body.scan.failed_tracks.iter())
+            .filter(|f| mine.contains(&f.track))
+            .count();
+        return report_shard(args, shard, part_path, "tracks", mine.len(), tracks, failed);
     }
-    for s in &report.skipped {
-        let _ = writeln!(text, "K = {} skipped: {}", s.k, s.reason);
-    }
-    if let Some(p) = out {
-        let _ = writeln!(text, "\nresults: {}", p.display());
-    }
-    text
-}
-
-/// Progress bars on stderr, hidden when stderr is not a terminal; warnings
-/// printed above the bar so they do not tear it.
-pub(crate) struct Bars {
-    visible: bool,
-    bar: Mutex<Option<ProgressBar>>,
-}
-
-impl Bars {
-    pub(crate) fn new() -> Self {
-        Self {
-            visible: std::io::stderr().is_terminal(),
-            bar: Mutex::new(None),
-        }
-    }
-
-    fn current(&self) -> Option<ProgressBar> {
-        self.bar.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-}
-
-impl Progress for Bars {
-    fn begin(&self, stage: &str, total: u64) {
-        let bar = if self.visible {
-            ProgressBar::new(total)
-        } else {
-            ProgressBar::hidden()
-        };
-        bar.set_style(
-            ProgressStyle::with_template("{msg:<20} {pos:>6}/{len:<6} {wide_bar} {elapsed_precise} eta {eta}")
-                .expect("static template"),
-        );
-        bar.set_message(stage.to_string());
-        if let Some(old) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).replace(bar) {
-            old.finish_and_clear();
-        }
-    }
-
-    fn advance(&self, steps: u64) {
-        if let Some(bar) = self.current() {
-            bar.inc(steps);
-        }
-    }
-
-    fn end(&self) {
-        if let Some(bar) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            bar.finish_and_clear();
-        }
-    }
-
-    fn warn(&self, message: &str) {
-        match self.current() {
-            Some(bar) => bar.suspend(|| eprintln!("warning: {message}")),
-            None => eprintln!("warning: {message}"),
-        }
-    }
+    let report = evaluate_submixes(&mut model, &cache, root, &options, progress)?;
+    warn_cache();
+    let cache_dir = cache.dir().map(|d| d.display().to_string());
+    finish_stems(&facts, &report, cache_dir.as_deref(), None, &outputs(args))
 }

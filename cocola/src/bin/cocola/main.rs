@@ -5,14 +5,20 @@
 //! - 0: success
 //! - 1: an error: unreadable or corrupt audio, a bad or missing model, no ONNX Runtime, I/O
 //! - 2: the command line itself is wrong (usage)
-//! - 3: `eval` finished, but some pairs could not be scored (see the CSV)
+//! - 3: `eval`/`merge`/`rank` finished, but some pairs (tracks, candidates)
+//!   could not be scored (see the CSV or the report)
 
+mod bars;
 mod eval_cmd;
+mod eval_output;
 mod features_cmd;
+mod merge_cmd;
 mod model_info_cmd;
+mod rank_cmd;
 mod report;
 mod score_cmd;
 mod sensitivity_cmd;
+mod visual_args;
 mod window_args;
 
 use std::path::{Path, PathBuf};
@@ -33,9 +39,12 @@ use cocola::score::Scorer;
 the track) and a STEM (the part to judge, e.g. a generated accompaniment). It reports the raw \
 COCOLA score of the paper (higher = more coherent), a harmonic and a percussive score, and, when \
 the model is calibrated, a 0-100 fit with a verdict.\n\nExit codes: 0 ok, 1 error (bad audio, \
-bad model, missing ONNX Runtime), 2 usage error, 3 eval finished with some failed pairs.",
-    after_help = "Examples:\n  cocola score mix.wav bass.wav\n  cocola score mix.wav bass.wav --hop 1 --json\n  \
-cocola eval pairs.csv --out scores.csv\n  cocola eval --stems musdb/test --seed 0\n  \
+bad model, missing ONNX Runtime), 2 usage error, 3 eval/merge/rank finished with some failed pairs \
+(tracks, candidates).",
+    after_help = "Examples:\n  cocola score mix.wav bass.wav\n  cocola score mix.wav bass.wav --hop 1 --plot timeline.png\n  \
+cocola rank mix.wav --dir generated/ --report ranking.html\n  \
+cocola eval pairs.csv --out scores.csv --report report.html\n  cocola eval --stems musdb/test --seed 0\n  \
+cocola eval pairs.csv --shard 0/4 --part p0.json  (... 3/4)  then  cocola merge p*.json\n  \
 cocola features clip.wav --out clip.npy\n  cocola model-info model.onnx"
 )]
 struct Cli {
@@ -47,8 +56,12 @@ struct Cli {
 enum Command {
     /// Score how well STEM fits CONDITION, per 5 s window and overall.
     Score(score_cmd::ScoreArgs),
-    /// Evaluate a whole set: pairs (paper Table III) or tracks of stems (accuracy @K).
+    /// Rank candidate stems for one condition (best of N), with each one's worst window.
+    Rank(rank_cmd::RankArgs),
+    /// Evaluate a whole set: pairs (paper Table III) or tracks of stems (accuracy @K); --shard I/N.
     Eval(eval_cmd::EvalArgs),
+    /// Merge the part files of a sharded evaluation into the unsharded run's results.
+    Merge(merge_cmd::MergeArgs),
     /// Write the [2, 64, 501] harmonic/percussive features of a file to .npy.
     Features(features_cmd::FeaturesArgs),
     /// Print a model file's metadata (name, version, training data, accuracy, calibration).
@@ -135,6 +148,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Score(args) => score_cmd::run(args),
+        Command::Rank(args) => rank_cmd::run(args),
+        Command::Merge(args) => merge_cmd::run(args),
         Command::Eval(args) => (|| {
             args.model_args().init_thread_pool();
             let (model, source) = args.model_args().load()?;

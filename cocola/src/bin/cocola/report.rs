@@ -30,7 +30,7 @@ impl ModelSummary {
     }
 }
 
-fn clock(seconds: f64) -> String {
+pub fn clock(seconds: f64) -> String {
     let s = seconds.max(0.0);
     format!("{}:{:04.1}", (s / 60.0).floor() as u64, s % 60.0)
 }

@@ -8,6 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::report;
+use crate::visual_args::VisualArgs;
 use crate::window_args::WindowArgs;
 use crate::{load_audio, ModelArgs};
 
@@ -31,6 +32,8 @@ pub struct ScoreArgs {
     /// Print one JSON document instead of the table.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub visual: VisualArgs,
 }
 
 #[derive(Serialize)]
@@ -45,6 +48,7 @@ struct ScoreJson<'a> {
 }
 
 pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
+    args.visual.check()?;
     // Decode first: a bad audio file should be reported before model problems.
     let condition = load_audio(&args.condition)?;
     let stem = load_audio(&args.stem)?;
@@ -63,6 +67,17 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     })?;
     bar.finish_and_clear();
 
+    args.visual
+        .write_plot(|| cocola::visual::pages::score_chart(&args.stem, &report))?;
+    let model_line = cocola::visual::ModelLine {
+        name: summary.name.clone(),
+        version: summary.version.clone(),
+        detail: summary.source.clone(),
+    };
+    args.visual.write_report(|| {
+        cocola::visual::pages::score_page(&args.condition, &args.stem, &model_line, &options, &report)
+    })?;
+
     if args.json {
         let doc = ScoreJson {
             condition: &args.condition,
@@ -78,6 +93,7 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
             "{}",
             report::render_pair(&args.condition, &args.stem, &summary, &report)
         );
+        print!("{}", args.visual.written());
     }
     Ok(ExitCode::SUCCESS)
 }

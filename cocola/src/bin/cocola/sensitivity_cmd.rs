@@ -8,13 +8,16 @@ use std::process::ExitCode;
 use anyhow::Context;
 use cocola::eval::csv_out;
 use cocola::eval::sensitivity::{evaluate_sensitivity, KindResult, SensitivityOptions, SensitivityReport};
-use cocola::eval::stats::{real_time_factor, Summary};
+use cocola::eval::shard::part::PartModel;
+use cocola::eval::stats::Summary;
 use cocola::eval::Progress;
 use cocola::mode::Mode;
 use cocola::model::Model;
 use serde::Serialize;
 
-use crate::eval_cmd::{open_cache, Bars, EvalArgs, ModelFacts, EXIT_SOME_FAILED};
+use crate::bars::Bars;
+use crate::eval_cmd::{open_cache, EvalArgs};
+use crate::eval_output::{real_time_factor, EXIT_SOME_FAILED};
 
 /// Anchors when `--anchors` is not given: a win rate near 90 % is then known
 /// to about +-3.5 points (95 %).
@@ -24,7 +27,7 @@ pub fn run(
     args: &EvalArgs,
     root: &Path,
     mut model: Model,
-    facts: ModelFacts,
+    facts: PartModel,
     modes: &[Mode],
     progress: &Bars,
 ) -> anyhow::Result<ExitCode> {
@@ -48,7 +51,7 @@ pub fn run(
         #[derive(Serialize)]
         struct Doc<'a> {
             kind: &'static str,
-            model: &'a ModelFacts,
+            model: &'a PartModel,
             cache_dir: Option<&'a Path>,
             real_time_factor: Option<f64>,
             #[serde(flatten)]
@@ -92,7 +95,7 @@ fn margin_cell(m: &Summary) -> String {
     format!("{:+.3}{half}", m.mean)
 }
 
-fn render(model: &ModelFacts, report: &SensitivityReport, cache_dir: Option<&Path>, out: Option<&Path>) -> String {
+fn render(model: &PartModel, report: &SensitivityReport, cache_dir: Option<&Path>, out: Option<&Path>) -> String {
     const COLUMN: usize = 24;
     let mut text = String::new();
     let _ = writeln!(text, "stems      {}", report.root.display());

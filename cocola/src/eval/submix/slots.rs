@@ -1,0 +1,185 @@
+//! Pass 2 of accuracy@K and the numbers: every sub-mix the plans request
+//! ("slot"), embedded track by track into a [`SlotStore`], then Eq. 4 per K
+//! and mode from the store.
+//!
+//! The store keeps, per slot and mode, only the half of the embedding the
+//! similarity matrix needs: f(anchor) for a row, W f(positive) for a column.
+//! A sharded run fills the slots of its own tracks; merging fills the store
+//! from every part, and [`accuracies`] gives the single run's numbers, since
+//! it sees the same values in the same order.
+
+use super::{ModeAccuracy, SubmixError};
+use crate::contract::EMBEDDING_DIM;
+use crate::eval::cache::EmbeddingCache;
+use crate::eval::embed::{EmbedStats, Encoder, WindowEmbedder};
+use crate::eval::progress::Progress;
+use crate::eval::protocol::{self, Plan, Side, TrackProfile};
+use crate::eval::scan::ScannedTrack;
+use crate::mode::Mode;
+use crate::model::{self, Embeddings};
+
+/// Where each slot of a list of plans comes from: slots are numbered plan by
+/// plan in [`Plan::requests`] order.
+pub struct SlotLayout {
+    /// First slot of each plan.
+    pub offsets: Vec<usize>,
+    /// Per slot: the track (index among the decoded tracks) and the side.
+    pub slots: Vec<(usize, Side)>,
+}
+
+impl SlotLayout {
+    pub fn of(plans: &[Plan]) -> Self {
+        let mut offsets = Vec::with_capacity(plans.len());
+        let mut slots = Vec::new();
+        for plan in plans {
+            offsets.push(slots.len());
+            slots.extend(plan.requests().iter().map(|r| (r.track, r.side)));
+        }
+        Self { offsets, slots }
+    }
+
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+}
+
+/// The embedding halves of every (slot, mode).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SlotStore {
+    modes: usize,
+    values: Vec<f32>,
+    filled: Vec<bool>,
+}
+
+impl SlotStore {
+    /// Width of one slot: one half-embedding per mode.
+    pub fn slot_width(modes: usize) -> usize {
+        modes * EMBEDDING_DIM
+    }
+
+    pub fn new(slots: usize, modes: usize) -> Self {
+        Self {
+            modes,
+            values: vec![0.0; slots * Self::slot_width(modes)],
+            filled: vec![false; slots * modes],
+        }
+    }
+
+    pub fn slots(&self) -> usize {
+        self.filled.len() / self.modes.max(1)
+    }
+
+    /// Stores the half of `slot` under the `m`-th mode.
+    pub fn put(&mut self, slot: usize, m: usize, half: &[f32]) {
+        let at = slot * self.modes + m;
+        self.values[at * EMBEDDING_DIM..(at + 1) * EMBEDDING_DIM].copy_from_slice(half);
+        self.filled[at] = true;
+    }
+
+    pub fn half(&self, slot: usize, m: usize) -> &[f32] {
+        let at = slot * self.modes + m;
+        &self.values[at * EMBEDDING_DIM..(at + 1) * EMBEDDING_DIM]
+    }
+
+    /// Every mode's half of `slot`, mode by mode (a part file's record).
+    pub fn slot(&self, slot: usize) -> &[f32] {
+        let width = Self::slot_width(self.modes);
+        &self.values[slot * width..(slot + 1) * width]
+    }
+
+    /// Stores a whole slot as [`SlotStore::slot`] returns it.
+    pub fn put_slot(&mut self, slot: usize, values: &[f32]) {
+        for (m, half) in values.chunks_exact(EMBEDDING_DIM).enumerate() {
+            self.put(slot, m, half);
+        }
+    }
+
+    /// Whether every mode of `slot` has been stored.
+    pub fn is_filled(&self, slot: usize) -> bool {
+        self.filled[slot * self.modes..(slot + 1) * self.modes]
+            .iter()
+            .all(|&f| f)
+    }
+}
+
+/// Embeds the slots of the tracks `owns` selects (index among the decoded
+/// tracks), track by track, through the cache. Tracks whose audio was not
+/// kept from pass 1 are decoded again and must not have changed
+/// ([`ScannedTrack::take_audio`]).
+pub(crate) fn embed_slots<E: Encoder>(
+    encoder: &mut E,
+    cache: &EmbeddingCache,
+    tracks: &mut [ScannedTrack<TrackProfile>],
+    plans: &[Plan],
+    modes: &[Mode],
+    owns: impl Fn(usize) -> bool,
+    progress: &dyn Progress,
+) -> Result<(SlotStore, EmbedStats), SubmixError> {
+    let layout = SlotLayout::of(plans);
+    let mut per_track: Vec<Vec<(usize, usize, Vec<usize>)>> = vec![Vec::new(); tracks.len()];
+    let requests = plans.iter().flat_map(Plan::requests);
+    for (slot, r) in requests.enumerate() {
+        if owns(r.track) {
+            per_track[r.track].push((slot, r.start, r.stems.to_vec()));
+        }
+    }
+    let mut store = SlotStore::new(layout.len(), modes.len());
+    let mut sink = |slot: usize, m: usize, f: &[f32], wf: &[f32]| {
+        let half = if layout.slots[slot].1 == Side::Anchor { f } else { wf };
+        store.put(slot, m, half);
+    };
+
+    let work = per_track.iter().map(Vec::len).sum::<usize>();
+    progress.begin("embedding sub-mixes", work as u64);
+    let mut embedder = WindowEmbedder::new(encoder, cache, modes);
+    for (track, requests) in tracks.iter_mut().zip(&per_track) {
+        if requests.is_empty() {
+            continue;
+        }
+        let audio = track.take_audio()?;
+        embedder.open_group(track.hash);
+        for (slot, start, stems) in requests {
+            embedder.submit(track.hash, *slot, audio.submix_window(*start, stems), &mut sink)?;
+            progress.advance(1);
+        }
+        embedder.close_group(track.hash);
+    }
+    embedder.finish(&mut sink)?;
+    let stats = embedder.stats();
+    progress.end();
+    Ok((store, stats))
+}
+
+/// Eq. 4 per K and mode, with the model's own score function, from a store
+/// holding every slot of `plans`.
+pub fn accuracies(plans: &[Plan], store: &SlotStore, modes: &[Mode]) -> Vec<ModeAccuracy> {
+    let layout = SlotLayout::of(plans);
+    let mut results = Vec::new();
+    for (plan, &offset) in plans.iter().zip(&layout.offsets) {
+        let plan_slots: Vec<usize> = (offset..offset + 2 * plan.anchors()).collect();
+        for (m, &mode) in modes.iter().enumerate() {
+            let accuracy = protocol::accuracy(plan, &plan_slots, |rows: &[usize]| {
+                let k = rows.len() / 2;
+                let e = Embeddings {
+                    embedding: (0..k)
+                        .flat_map(|i| store.half(rows[2 * i], m).iter().copied())
+                        .collect(),
+                    w_embedding: (0..k)
+                        .flat_map(|j| store.half(rows[2 * j + 1], m).iter().copied())
+                        .collect(),
+                    batch: k,
+                };
+                (0..k)
+                    .flat_map(|i| (0..k).map(move |j| (i, j)))
+                    .map(|(i, j)| model::score(&e, i, j))
+                    .collect()
+            });
+            results.push(ModeAccuracy { mode, accuracy });
+        }
+    }
+    results
+}

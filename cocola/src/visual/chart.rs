@@ -1,0 +1,215 @@
+//! Drawing a chart to SVG or PNG with plotters: one drawing routine per
+//! chart, generic over the backend, so both formats show the same thing.
+//!
+//! SVG text is left to the viewer's sans-serif font. PNG text is rasterised
+//! with an embedded subset of DejaVu Sans (`assets/fonts/`, Bitstream Vera
+//! licence), so PNGs look the same on every machine and need no system font.
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use plotters::coord::{CoordTranslate, Shift};
+use plotters::prelude::*;
+
+use crate::mode::Mode;
+
+/// The font PNG text is drawn with (see `assets/fonts/LICENSE.md`).
+const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-subset.ttf");
+
+/// What drawing a chart on a backend returns.
+pub type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+
+/// A chart: its size, and how it draws itself on any plotters backend.
+pub trait Chart {
+    /// Width and height in pixels (SVG user units).
+    fn size(&self) -> (u32, u32);
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB>;
+}
+
+/// Output formats, chosen by file extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Png,
+    Svg,
+}
+
+/// Why a chart could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ChartError {
+    #[error("{}: a chart is written as .png or .svg (the file name says which)", .0.display())]
+    UnknownFormat(PathBuf),
+    #[error("drawing the chart failed: {0}")]
+    Draw(String),
+    #[error("encoding the PNG failed: {0}")]
+    Png(String),
+    #[error("cannot write {}: {error}", path.display())]
+    Io { path: PathBuf, error: std::io::Error },
+}
+
+impl Format {
+    /// The format a file name asks for.
+    pub fn of(path: &Path) -> Result<Self, ChartError> {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("png") => Ok(Format::Png),
+            Some("svg") => Ok(Format::Svg),
+            _ => Err(ChartError::UnknownFormat(path.to_owned())),
+        }
+    }
+}
+
+/// Line colours of the three modes (Okabe-Ito palette, safe for colour-blind readers).
+pub fn mode_color(mode: Mode) -> RGBColor {
+    match mode {
+        Mode::Both => RGBColor(0, 114, 178),
+        Mode::Harmonic => RGBColor(0, 158, 115),
+        Mode::Percussive => RGBColor(230, 159, 0),
+    }
+}
+
+/// Grid lines: light enough to read values against, quiet enough to ignore.
+pub const GRID: RGBColor = RGBColor(226, 226, 226);
+
+/// Colours for series that are not modes (candidates, kinds), in turn.
+pub fn series_color(i: usize) -> RGBColor {
+    const COLORS: [RGBColor; 8] = [
+        RGBColor(0, 114, 178),
+        RGBColor(213, 94, 0),
+        RGBColor(0, 158, 115),
+        RGBColor(204, 121, 167),
+        RGBColor(230, 159, 0),
+        RGBColor(86, 180, 233),
+        RGBColor(120, 120, 120),
+        RGBColor(0, 0, 0),
+    ];
+    COLORS[i % COLORS.len()]
+}
+
+/// The font family every chart uses: the embedded font on bitmaps.
+pub fn font(size: f64) -> TextStyle<'static> {
+    register_font();
+    TextStyle::from(("sans-serif", size).into_font())
+}
+
+fn register_font() {
+    static REGISTER: Once = Once::new();
+    REGISTER.call_once(|| {
+        // The font is part of the binary and was checked when it was added:
+        // failing here would be a build defect.
+        plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
+            .unwrap_or_else(|_| panic!("the embedded chart font is not a valid TrueType file"));
+    });
+}
+
+/// The chart as an SVG document.
+pub fn to_svg(chart: &impl Chart) -> Result<String, ChartError> {
+    register_font();
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, chart.size()).into_drawing_area();
+        draw_on(chart, &root)?;
+    }
+    Ok(svg)
+}
+
+/// The chart as a PNG image (8-bit RGB).
+pub fn to_png(chart: &impl Chart) -> Result<Vec<u8>, ChartError> {
+    register_font();
+    let (width, height) = chart.size();
+    let mut pixels = vec![0u8; width as usize * height as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, (width, height)).into_drawing_area();
+        draw_on(chart, &root)?;
+    }
+    let mut png = Vec::new();
+    let mut encoder = png::Encoder::new(&mut png, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(|e| ChartError::Png(e.to_string()))?;
+    writer
+        .write_image_data(&pixels)
+        .map_err(|e| ChartError::Png(e.to_string()))?;
+    writer.finish().map_err(|e| ChartError::Png(e.to_string()))?;
+    Ok(png)
+}
+
+fn draw_on<DB: DrawingBackend>(chart: &impl Chart, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
+    let draw_error = |e: &dyn std::fmt::Debug| ChartError::Draw(format!("{e:?}"));
+    root.fill(&WHITE).map_err(|e| draw_error(&e))?;
+    chart.draw(root).map_err(|e| draw_error(&e))?;
+    root.present().map_err(|e| draw_error(&e))
+}
+
+/// Writes the chart to `path` as PNG or SVG, by its extension (atomically).
+pub fn write(chart: &impl Chart, path: &Path) -> Result<(), ChartError> {
+    let bytes = match Format::of(path)? {
+        Format::Png => to_png(chart)?,
+        Format::Svg => to_svg(chart)?.into_bytes(),
+    };
+    crate::atomic_file::write_bytes(path, &bytes).map_err(|error| ChartError::Io {
+        path: path.to_owned(),
+        error,
+    })
+}
+
+/// Draws the legend of a chart's labelled series, in the same style on every chart.
+pub fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> DrawResult<DB> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(200, 200, 200))
+        .label_font(font(14.0))
+        .draw()
+}
+
+/// A padded [low, high] range around `values` (a unit range around a single value).
+pub fn padded_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (low, high) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    if !low.is_finite() {
+        return (0.0, 1.0);
+    }
+    let pad = ((high - low) * 0.08).max(0.5);
+    (low - pad, high + pad)
+}
+
+/// Shortens a label to `max` characters, keeping its end (file names differ at the end).
+pub fn shorten(label: &str, max: usize) -> String {
+    let chars: Vec<char> = label.chars().collect();
+    if chars.len() <= max {
+        return label.to_string();
+    }
+    let tail: String = chars[chars.len() - (max - 1)..].iter().collect();
+    format!("…{tail}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_follow_the_extension() {
+        assert_eq!(Format::of(Path::new("a/b.PNG")).unwrap(), Format::Png);
+        assert_eq!(Format::of(Path::new("b.svg")).unwrap(), Format::Svg);
+        assert!(Format::of(Path::new("b.jpg")).is_err());
+        assert!(Format::of(Path::new("png")).is_err());
+    }
+
+    #[test]
+    fn ranges_and_labels() {
+        assert_eq!(padded_range([f64::NAN].into_iter()), (0.0, 1.0));
+        let (lo, hi) = padded_range([10.0, 20.0].into_iter());
+        assert!(lo < 10.0 && hi > 20.0);
+        assert_eq!(shorten("short", 10), "short");
+        assert_eq!(shorten("a-very-long-name.wav", 8), "…ame.wav");
+    }
+}
