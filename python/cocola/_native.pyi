@@ -1,7 +1,7 @@
 """Type stubs of cocola's native module (import ``cocola``, not this module)."""
 
 import os
-from typing import Any, Literal, Sequence, Tuple, Union
+from typing import Any, Iterator, Literal, Mapping, Sequence, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -83,6 +83,29 @@ class Score:
     def to_dict(self) -> dict[str, Any]:
         """Everything in the layout of ``cocola score --json`` (duration_seconds, windows, aggregate)."""
 
+class Ranking:
+    """Candidates ranked by their COCOLA score against one condition (``Model.rank``), best first:
+    ranked candidates, then silent ones, then ones that could not be scored."""
+
+    @property
+    def mode(self) -> Mode:
+        """The mode whose mean raw score orders the candidates."""
+    @property
+    def order(self) -> list[int]:
+        """Positions of the candidates in the input, best first."""
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        """One flat dict per candidate, best first: rank, name, index, status, raw, fit, verdict,
+        raw_<mode>, fit_<mode>, windows_scored, windows_total, worst_window_start,
+        worst_window_raw, tied_with, reason."""
+    @property
+    def notes(self) -> list[str]:
+        """Ties, partly silent, silent and failed candidates, in words."""
+    def to_dict(self) -> dict[str, Any]:
+        """Everything, each candidate's timeline included, as ``cocola rank --json`` lays it out."""
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[dict[str, Any]]: ...
+
 class Model:
     """A COCOLA model, loaded and ready to score.
 
@@ -123,6 +146,16 @@ class Model:
         self, conditions: Sequence[AudioLike], stems: Sequence[AudioLike], sr: float, mode: Mode = "both"
     ) -> npt.NDArray[np.float32]:
         """Raw scores of every stem with every condition (first 5 s of each): ``[len(conditions), len(stems)]``."""
+    def rank(
+        self,
+        condition: AudioLike,
+        candidates: Mapping[str, AudioLike] | Sequence[AudioLike],
+        sr: float,
+        mode: Mode = "both",
+        hop: float = 5.0,
+        silence_db: float = -60.0,
+    ) -> Ranking:
+        """Best of N: ``candidates`` ranked by how well they fit ``condition`` (``cocola rank``)."""
 
 def load_audio(path: PathLike) -> npt.NDArray[np.float32]:
     """Decodes an audio file to 16 kHz mono float32, exactly as the CLI reads it."""

@@ -8,8 +8,9 @@
 //! this module; `cocola/_native.pyi` types it.
 //!
 //! - [`audio`]: numpy arrays (any rate, mono or `[channels, samples]`) -> 16 kHz mono.
-//! - [`model`]: `cocola.Model`: embed, score, score_matrix.
+//! - [`model`]: `cocola.Model`: embed, score, score_matrix, rank.
 //! - [`score`]: `cocola.Score`, one pair's result.
+//! - [`ranking`]: `cocola.Ranking`, candidates best first.
 //! - [`eval`]: `cocola.eval_pairs`, `cocola.eval_stems` (the CLI's `eval`).
 //! - [`errors`]: `cocola.ModelError`, `cocola.AudioError`.
 //! - [`runtime`]: ONNX Runtime from the installed `onnxruntime` wheel.
@@ -21,6 +22,7 @@ mod eval;
 mod fork_guard;
 mod model;
 mod python_values;
+mod ranking;
 mod runtime;
 mod score;
 
@@ -45,6 +47,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<model::Model>()?;
     m.add_class::<score::Score>()?;
+    m.add_class::<ranking::Ranking>()?;
     m.add_function(wrap_pyfunction!(audio::load_audio, m)?)?;
     m.add_function(wrap_pyfunction!(audio::features, m)?)?;
     m.add_function(wrap_pyfunction!(eval::eval_pairs, m)?)?;

@@ -14,6 +14,7 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 use cocola::contract::EMBEDDING_DIM;
 use cocola::default_model::{self, ModelSource};
 use cocola::model::{LoadOptions, ModelMetadata};
+use cocola::score::rank::score_and_rank;
 use cocola::score::windows::window_slices;
 use cocola::score::{Scorer, WindowOptions};
 use numpy::{PyArray1, PyArray2, PyArrayMethods};
@@ -24,6 +25,7 @@ use crate::audio::{all_to_mono_16k, extract_many, Audio};
 use crate::errors::{Failure, ModelError};
 use crate::fork_guard;
 use crate::python_values::{parse_mode, to_python};
+use crate::ranking::{named_candidates, Ranking};
 use crate::runtime::{onnxruntime_capi_dir, INSTALL_HINT};
 use crate::score::Score;
 
@@ -270,6 +272,47 @@ impl Model {
             Ok(self.with_scorer(|scorer| scorer.score_matrix(&conditions, &stems, mode))?)
         })?;
         PyArray1::from_vec(py, matrix).reshape(shape)
+    }
+
+    /// Best of N: ``candidates`` (stems generated for ``condition``, say)
+    /// ranked by how well they fit it, as ``cocola rank`` ranks files.
+    ///
+    /// ``candidates`` is a dict ``{name: signal}`` or a list of signals
+    /// (named "0", "1", ...). Each is scored like ``score`` and ranked by
+    /// the mean raw score of ``mode``; equal scores share a rank. Candidates
+    /// with no window audible on both sides are listed after the ranked ones.
+    /// Returns a ``Ranking``: ``order`` (input positions, best first),
+    /// ``records``, ``notes``.
+    #[pyo3(
+        signature = (condition, candidates, sr, mode="both", hop=5.0, silence_db=-60.0),
+        text_signature = "(self, /, condition, candidates, sr, mode='both', hop=5.0, silence_db=-60.0)"
+    )]
+    #[allow(clippy::too_many_arguments)] // the Python signature
+    fn rank(
+        &self,
+        py: Python<'_>,
+        condition: &Bound<'_, PyAny>,
+        candidates: &Bound<'_, PyAny>,
+        sr: f64,
+        mode: &str,
+        hop: f32,
+        silence_db: f32,
+    ) -> PyResult<Ranking> {
+        let options = window_options(hop, silence_db)?;
+        let mode = parse_mode(mode)?;
+        let condition = Audio::extract(condition, sr, "condition")?;
+        let (names, candidates) = named_candidates(candidates, sr)?;
+        fork_guard::enter()?;
+        let ranking = py.detach(|| -> Result<_, Failure> {
+            let condition = condition.to_mono_16k()?;
+            // One candidate at 16 kHz at a time, converted as the ranking asks.
+            let lazily = names
+                .iter()
+                .cloned()
+                .zip(candidates.iter().map(|c| c.to_mono_16k().map_err(|e| e.to_string())));
+            Ok(self.with_scorer(|scorer| score_and_rank(scorer, &condition, lazily, &options, mode, |_| {})))
+        })?;
+        Ok(Ranking::new(ranking, &names))
     }
 
     fn __repr__(&self) -> String {

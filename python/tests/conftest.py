@@ -2,8 +2,8 @@
 
 They run against the installed wheel (``cargo xtask test`` builds it, installs
 it into a fresh venv and runs pytest there) and compare it with the ``cocola``
-CLI built from the same sources: ``$COCOLA_CLI``, else ``target/release`` or
-``target/debug`` of this repository.
+CLI built from the same sources: ``$COCOLA_CLI``, else the newer of
+``target/release/cocola`` and ``target/debug/cocola`` in this repository.
 """
 
 import json
@@ -63,7 +63,8 @@ def cli():
     """Runs the cocola CLI; returns its stdout (asserting success)."""
     explicit = os.environ.get("COCOLA_CLI")
     candidates = [Path(explicit)] if explicit else [REPO / "target" / p / "cocola" for p in ("release", "debug")]
-    binary = next((p for p in candidates if p.is_file()), None)
+    built = [p for p in candidates if p.is_file()]
+    binary = max(built, key=lambda p: p.stat().st_mtime) if built else None  # the newer build
     if binary is None:
         pytest.fail(f"no cocola CLI at {', '.join(map(str, candidates))}: build it (cargo build -p cocola) "
                     "or set COCOLA_CLI")

@@ -96,3 +96,25 @@ def test_features(example_pair):
     assert f.shape == (2, 64, 501) and f.dtype == np.float32
     assert f.max() == 0.0 and f.min() >= -80.0, "dB relative to each channel's maximum"
     assert cocola.features(condition, 16_000, hop=1.0).shape == (6, 2, 64, 501)
+
+
+def test_rank(model, example_pair):
+    condition, stem = example_pair
+    candidates = [np.roll(stem, 8_000), stem, np.zeros_like(stem), stem[:40_000]]
+    ranking = model.rank(condition, candidates, 16_000)
+    assert len(ranking) == 4 and ranking.mode == "both"
+    scores = [model.score(condition, c, 16_000).raw for c in candidates]
+    ranked = sorted((i for i in range(4) if scores[i] is not None), key=lambda i: -scores[i])
+    assert ranking.order == ranked + [2], "best first, the silent candidate last"
+    records = list(ranking)
+    assert [r["index"] for r in records] == ranking.order and records == ranking.records
+    assert [r["name"] for r in records] == [str(i) for i in ranking.order]
+    assert [r["rank"] for r in records] == [1, 2, 3, None]
+    assert [r["raw"] for r in records[:3]] == [scores[i] for i in ranked]
+    assert records[3]["status"] == "silent" and "silent" in records[3]["reason"]
+    # The short candidate was scored on one window of two: a note says so.
+    assert any("Not every candidate was scored on the same windows" in n for n in ranking.notes)
+    named = model.rank(condition, {"real": stem, "late": np.roll(stem, 8_000)}, 16_000, mode="percussive")
+    assert {r["name"] for r in named.records} == {"real", "late"} and named.mode == "percussive"
+    assert named.records[0]["raw"] == named.records[0]["raw_percussive"]
+    assert "cocola.Ranking(mode='percussive', 2 candidates" in repr(named)

@@ -68,6 +68,12 @@ def test_bad_options(model, clip):
         model.score_matrix([], [clip], SR)
     with pytest.raises(ValueError, match=r"stems\[1\] has a non-finite sample"):
         model.score_matrix([clip], [clip, np.full(10, np.nan)], SR)
+    with pytest.raises(ValueError, match="two candidates are named '1'"):
+        model.rank(clip, {1: clip, "1": clip}, SR)
+    with pytest.raises(ValueError, match="candidates is empty"):
+        model.rank(clip, {}, SR)
+    with pytest.raises(ValueError, match=r"candidates\['b'\] has a non-finite sample"):
+        model.rank(clip, {"a": clip, "b": np.full(10, np.inf)}, SR)
     with pytest.raises(ValueError, match="K must be at least 2"):
         cocola.eval_stems(EXAMPLES, model, k=[1])
 

@@ -60,6 +60,22 @@ def test_stereo_44k_arrays_score_as_the_cli_reads_the_files(model, tmp_path, cli
     assert score.raw == model.score(condition.astype(np.float64), stem.astype(np.float64), rate, hop=1.0).raw
 
 
+def test_candidates_rank_as_the_cli(model, tmp_path, cli_json):
+    condition_path = EXAMPLES / "condition.wav"
+    stem, _ = read_wav(EXAMPLES / "stem.wav")
+    signals = [stem[0], np.roll(stem[0], 5_333), stem[0][::-1], stem[0], np.zeros_like(stem[0])]
+    paths = [write_wav(tmp_path / f"take{i}.wav", s, 16_000) for i, s in enumerate(signals)]
+    expected = cli_json("rank", condition_path, *paths, "--json", "-j", THREADS, "--mode", "harmonic")
+    condition, _ = read_wav(condition_path)
+    # Named by their paths, as the CLI names them.
+    candidates = {str(p): read_wav(p)[0] for p in paths}
+    ranking = model.rank(condition[0], candidates, 16_000, mode="harmonic")
+    assert_close(ranking.to_dict(), {k: expected[k] for k in ("mode", "candidates", "notes")})
+    assert ranking.order[-1] == 4 and ranking.records[-1]["status"] == "silent"
+    ties = [r for r in ranking.records if r["index"] in (0, 3)]
+    assert ties[0]["rank"] == ties[1]["rank"] and ties[0]["tied_with"] == [str(paths[3])]
+
+
 def test_pair_set_evaluates_as_the_cli(model, tmp_path, cli_json):
     silence = np.zeros(16_000 * 6, dtype=np.float32)
     write_wav(tmp_path / "quiet.wav", silence, 16_000)
