@@ -13,6 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::contract::InputKind;
 use crate::mode::Mode;
 
 /// Summary of the raw scores of one kind of pair.
@@ -109,26 +110,54 @@ impl ModeCalibration {
     }
 }
 
-/// Calibration for every mode, as stored in a model's metadata (JSON).
+/// Calibration for every mode of a model, as stored in its metadata (JSON).
+/// A mel model (one channel) has only the plain score, so only `both`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Calibration {
     pub both: ModeCalibration,
-    pub harmonic: ModeCalibration,
-    pub percussive: ModeCalibration,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub harmonic: Option<ModeCalibration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percussive: Option<ModeCalibration>,
 }
 
 impl Calibration {
-    pub fn mode(&self, mode: Mode) -> &ModeCalibration {
+    /// Builds a calibration from one entry per mode (in any order); modes
+    /// not given stay uncalibrated.
+    pub fn from_modes(modes: impl IntoIterator<Item = (Mode, ModeCalibration)>) -> Option<Self> {
+        let mut both = None;
+        let (mut harmonic, mut percussive) = (None, None);
+        for (mode, cal) in modes {
+            match mode {
+                Mode::Both => both = Some(cal),
+                Mode::Harmonic => harmonic = Some(cal),
+                Mode::Percussive => percussive = Some(cal),
+            }
+        }
+        Some(Calibration {
+            both: both?,
+            harmonic,
+            percussive,
+        })
+    }
+
+    /// The calibration of `mode`, if measured.
+    pub fn mode(&self, mode: Mode) -> Option<&ModeCalibration> {
         match mode {
-            Mode::Both => &self.both,
-            Mode::Harmonic => &self.harmonic,
-            Mode::Percussive => &self.percussive,
+            Mode::Both => Some(&self.both),
+            Mode::Harmonic => self.harmonic.as_ref(),
+            Mode::Percussive => self.percussive.as_ref(),
         }
     }
 
-    pub fn validate(&self) -> Result<(), String> {
-        for mode in Mode::ALL {
-            self.mode(mode).validate().map_err(|e| format!("{mode}: {e}"))?;
+    /// Fails unless every mode a model of kind `input` scores is calibrated
+    /// and valid.
+    pub fn validate(&self, input: InputKind) -> Result<(), String> {
+        for &mode in input.modes() {
+            self.mode(mode)
+                .ok_or_else(|| format!("{mode}: missing"))?
+                .validate()
+                .map_err(|e| format!("{mode}: {e}"))?;
         }
         Ok(())
     }
@@ -172,6 +201,21 @@ mod tests {
         assert_eq!(Verdict::from_fit(85.0), Verdict::Fits);
         assert_eq!(Verdict::from_fit(50.0), Verdict::Unsure);
         assert_eq!(Verdict::from_fit(5.0), Verdict::Clashes);
+    }
+
+    #[test]
+    fn a_mel_model_needs_only_the_plain_mode() {
+        let only_both = Calibration::from_modes([(Mode::Both, cal())]).unwrap();
+        assert!(only_both.validate(InputKind::Mel).is_ok());
+        assert!(only_both
+            .validate(InputKind::Hps)
+            .unwrap_err()
+            .contains("harmonic: missing"));
+        assert!(only_both.mode(Mode::Percussive).is_none());
+        let json = serde_json::to_string(&only_both).unwrap();
+        assert!(!json.contains("harmonic"), "{json}");
+        assert_eq!(serde_json::from_str::<Calibration>(&json).unwrap(), only_both);
+        assert!(Calibration::from_modes([(Mode::Harmonic, cal())]).is_none());
     }
 
     #[test]

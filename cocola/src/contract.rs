@@ -1,11 +1,22 @@
 //! The feature contract (docs/DESIGN.md, "Feature contract"): the settings that
 //! training, the ONNX model and every consumer must agree on.
 //!
-//! These constants are the single source of truth. The feature extractor is
+//! These constants are the single source of truth. The feature extractors are
 //! built from them, the ONNX writer records them in the model's metadata, and
 //! the model loader compares a model's recorded settings against them.
+//!
+//! There are two input kinds ([`InputKind`]), the paper's two model families
+//! (Table I): the harmonic/percussive log-mel of librosa (2 channels, "HPS",
+//! the default) and the plain log-mel of torchaudio (1 channel, "w/o HPS").
+//! They share the framing (16 kHz, 5 s, STFT 1024/400/160, 64 mels from 60 to
+//! 7800 Hz) and differ in everything after it; each kind has its own contract
+//! version, which is how a model file says which one it was trained on.
 
 use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::mode::Mode;
 
 /// Sample rate every signal is converted to before feature extraction.
 pub const SAMPLE_RATE: u32 = 16_000;
@@ -37,30 +48,187 @@ pub const F_MAX: f32 = 7800.0;
 pub const DB_AMIN: f32 = 1e-10;
 /// `power_to_db` dynamic range below the per-channel maximum.
 pub const DB_TOP: f32 = 80.0;
-/// Feature channels: 0 harmonic, 1 percussive.
+/// Feature channels of the HPS input: 0 harmonic, 1 percussive.
 pub const N_CHANNELS: usize = 2;
-/// Shape of one feature tensor: [channels, mels, frames] = [2, 64, 501].
+/// Values in one channel: [mels, frames] = 64 x 501.
+pub const CHANNEL_LEN: usize = N_MELS * N_FRAMES;
+/// Shape of one HPS feature tensor: [channels, mels, frames] = [2, 64, 501]
+/// (the mel input is [1, 64, 501]: [`InputKind::feature_shape`]).
 pub const FEATURE_SHAPE: [usize; 3] = [N_CHANNELS, N_MELS, N_FRAMES];
-/// Number of f32 values in one feature tensor.
-pub const FEATURE_LEN: usize = N_CHANNELS * N_MELS * N_FRAMES;
+/// Number of f32 values in one HPS feature tensor (the larger of the two kinds).
+pub const FEATURE_LEN: usize = N_CHANNELS * CHANNEL_LEN;
 /// Embedding size of the encoder.
 pub const EMBEDDING_DIM: usize = 512;
 
-/// Version tag of this contract; bump when any setting's meaning changes.
+/// Version tag of the HPS contract; bump when any setting's meaning changes.
 pub const CONTRACT_VERSION: &str = "cocola-features-1";
+/// Version tag of the mel (w/o HPS) contract.
+pub const MEL_CONTRACT_VERSION: &str = "cocola-mel-features-1";
 
-/// The contract as `key -> value` strings, exactly as recorded in a model's
-/// ONNX `metadata_props` under the `feature.` prefix. A model is accepted only
-/// when every one of these keys is present with exactly this value.
-pub fn feature_metadata() -> BTreeMap<&'static str, String> {
-    BTreeMap::from([
-        ("feature.contract", CONTRACT_VERSION.to_string()),
+/// Mel input: `AmplitudeToDB`'s floor on power before the log (torchaudio default).
+pub const MEL_DB_AMIN: f32 = 1e-10;
+
+/// What the encoder sees: which of the paper's two model families a model
+/// belongs to. Recorded in the model file as its `feature.contract`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputKind {
+    /// Harmonic and percussive log-mel spectrograms (librosa HPSS, dB relative
+    /// to each channel's maximum), 2 channels: the paper's HPS models, which
+    /// score in three modes.
+    #[default]
+    Hps,
+    /// One log-mel spectrogram (torchaudio `MelSpectrogram` + `AmplitudeToDB`,
+    /// absolute dB), 1 channel: the paper's models "w/o HPS", which have only
+    /// the plain COCOLA score.
+    Mel,
+}
+
+impl InputKind {
+    pub const ALL: [InputKind; 2] = [InputKind::Hps, InputKind::Mel];
+
+    /// Lower-case name used on the command line and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            InputKind::Hps => "hps",
+            InputKind::Mel => "mel",
+        }
+    }
+
+    /// A few words for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            InputKind::Hps => "harmonic/percussive log-mel, 2 channels",
+            InputKind::Mel => "log-mel without HPS, 1 channel",
+        }
+    }
+
+    /// Feature channels the encoder takes.
+    pub fn channels(self) -> usize {
+        match self {
+            InputKind::Hps => N_CHANNELS,
+            InputKind::Mel => 1,
+        }
+    }
+
+    /// `[channels, mels, frames]` of one feature tensor.
+    pub fn feature_shape(self) -> [usize; 3] {
+        [self.channels(), N_MELS, N_FRAMES]
+    }
+
+    /// f32 values in one feature tensor.
+    pub fn feature_len(self) -> usize {
+        self.channels() * CHANNEL_LEN
+    }
+
+    /// The modes a model of this kind can score: masking a channel needs
+    /// the two HPS channels, so a mel model has only the plain score.
+    pub fn modes(self) -> &'static [Mode] {
+        match self {
+            InputKind::Hps => &Mode::ALL,
+            InputKind::Mel => &[Mode::Both],
+        }
+    }
+
+    /// Fails, with a message naming the model kind, if `mode` needs channels
+    /// this kind does not have.
+    pub fn check_mode(self, mode: Mode) -> Result<(), String> {
+        if self.modes().contains(&mode) {
+            return Ok(());
+        }
+        Err(format!(
+            "the {mode} score needs a model with harmonic/percussive (HPS) input; this model's input is \
+             {} ({}), which has only the plain COCOLA score (mode 'both')",
+            self.name(),
+            self.describe()
+        ))
+    }
+
+    /// The `feature.contract` value of this kind.
+    pub fn contract_version(self) -> &'static str {
+        match self {
+            InputKind::Hps => CONTRACT_VERSION,
+            InputKind::Mel => MEL_CONTRACT_VERSION,
+        }
+    }
+
+    /// The kind whose contract version is `version`.
+    pub fn from_contract_version(version: &str) -> Option<InputKind> {
+        Self::ALL.into_iter().find(|k| k.contract_version() == version)
+    }
+
+    /// The contract as `key -> value` strings, exactly as recorded in a
+    /// model's ONNX `metadata_props` under the `feature.` prefix. A model is
+    /// accepted only when every one of these keys is present with exactly
+    /// this value.
+    pub fn feature_metadata(self) -> BTreeMap<&'static str, String> {
+        match self {
+            InputKind::Hps => hps_feature_metadata(),
+            InputKind::Mel => mel_feature_metadata(),
+        }
+    }
+}
+
+impl std::fmt::Display for InputKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for InputKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown input kind '{s}' (expected hps or mel)"))
+    }
+}
+
+/// The settings both kinds share: framing and the STFT's size.
+fn framing_metadata() -> [(&'static str, String); 6] {
+    [
         ("feature.sample_rate", SAMPLE_RATE.to_string()),
         ("feature.window_samples", WINDOW_SAMPLES.to_string()),
         ("feature.n_fft", N_FFT.to_string()),
         ("feature.win_length", WIN_LENGTH.to_string()),
         ("feature.window", "hann".to_string()),
         ("feature.hop_length", HOP_LENGTH.to_string()),
+    ]
+}
+
+/// The mel (w/o HPS) contract: torchaudio's `MelSpectrogram(sample_rate
+/// 16000, n_fft 1024, win_length 400, hop_length 160, f_min 60, f_max 7800,
+/// n_mels 64)` with its defaults (periodic Hann window, centred reflect
+/// padding, power 2, HTK mel scale, no filter normalisation), then
+/// `AmplitudeToDB()` (power, `10 log10(max(x, 1e-10))`, no reference
+/// maximum, no top_db). Values are absolute dB: silence is -100.
+fn mel_feature_metadata() -> BTreeMap<&'static str, String> {
+    let mut m = BTreeMap::from(framing_metadata());
+    m.extend([
+        ("feature.contract", MEL_CONTRACT_VERSION.to_string()),
+        ("feature.center", "true".to_string()),
+        ("feature.pad_mode", "reflect".to_string()),
+        ("feature.power", "2".to_string()),
+        ("feature.n_mels", N_MELS.to_string()),
+        ("feature.f_min", F_MIN.to_string()),
+        ("feature.f_max", F_MAX.to_string()),
+        ("feature.mel_scale", "htk".to_string()),
+        ("feature.mel_norm", "none".to_string()),
+        ("feature.db_ref", "1".to_string()),
+        ("feature.db_amin", MEL_DB_AMIN.to_string()),
+        ("feature.db_top", "none".to_string()),
+        ("feature.channels", "mel".to_string()),
+        ("feature.shape", "1x64x501".to_string()),
+    ]);
+    m
+}
+
+/// The HPS contract (the keys every model before the mel kind carries).
+fn hps_feature_metadata() -> BTreeMap<&'static str, String> {
+    let mut m = BTreeMap::from(framing_metadata());
+    m.extend([
+        ("feature.contract", CONTRACT_VERSION.to_string()),
         ("feature.center", "true".to_string()),
         ("feature.pad_mode", "constant".to_string()),
         ("feature.hpss_kernel", HPSS_KERNEL.to_string()),
@@ -76,7 +244,8 @@ pub fn feature_metadata() -> BTreeMap<&'static str, String> {
         ("feature.db_top", DB_TOP.to_string()),
         ("feature.channels", "harmonic,percussive".to_string()),
         ("feature.shape", "2x64x501".to_string()),
-    ])
+    ]);
+    m
 }
 
 #[cfg(test)]
@@ -88,5 +257,32 @@ mod tests {
         assert_eq!(N_BINS, 513);
         assert_eq!(N_FRAMES, 501);
         assert_eq!(FEATURE_SHAPE, [2, 64, 501]);
+        assert_eq!(InputKind::Hps.feature_shape(), FEATURE_SHAPE);
+        assert_eq!(InputKind::Mel.feature_shape(), [1, 64, 501]);
+        assert_eq!(InputKind::Mel.feature_len() * 2, FEATURE_LEN);
+    }
+
+    #[test]
+    fn each_kind_records_its_own_contract_and_shape() {
+        for kind in InputKind::ALL {
+            let m = kind.feature_metadata();
+            assert_eq!(m["feature.contract"], kind.contract_version());
+            assert_eq!(InputKind::from_contract_version(&m["feature.contract"]), Some(kind));
+            let shape = kind.feature_shape().map(|d| d.to_string()).join("x");
+            assert_eq!(m["feature.shape"], shape);
+            assert_eq!(kind.name().parse::<InputKind>().unwrap(), kind);
+        }
+        // The HPS keys are exactly those every HPS model file already carries.
+        assert_eq!(InputKind::Hps.feature_metadata().len(), 22);
+        assert_ne!(InputKind::Hps.feature_metadata(), InputKind::Mel.feature_metadata());
+    }
+
+    #[test]
+    fn a_mel_model_has_only_the_plain_score() {
+        assert_eq!(InputKind::Mel.modes(), [Mode::Both]);
+        assert!(InputKind::Mel.check_mode(Mode::Both).is_ok());
+        let err = InputKind::Mel.check_mode(Mode::Harmonic).unwrap_err();
+        assert!(err.contains("harmonic score needs") && err.contains("mel"), "{err}");
+        assert!(InputKind::Hps.check_mode(Mode::Percussive).is_ok());
     }
 }

@@ -5,8 +5,9 @@
 //!
 //! - [`contract`]: the feature settings every model is trained and run with.
 //! - [`audio`]: decode any file to 16 kHz mono.
-//! - [`features`]: harmonic/percussive mel spectrograms, identical to the reference.
+//! - [`features`]: the model's input (harmonic/percussive or plain log-mel), identical to the reference.
 //! - [`model`]: the EfficientNet-B0 encoder as an ONNX file — writing, loading, running.
+//! - [`checkpoint`]: the authors' PyTorch Lightning checkpoints, imported as model files.
 //! - [`score`]: COCOLA scores per mode, over sliding windows, calibrated for people;
 //!   ranking candidate stems ([`score::rank`]).
 //! - [`eval`]: offline evaluation of whole sets (paper Tables I-III), sharded or not.
@@ -15,6 +16,7 @@
 pub mod atomic_file;
 pub mod audio;
 pub mod calibration;
+pub mod checkpoint;
 pub mod contract;
 pub mod default_model;
 pub mod dsp;
@@ -23,9 +25,11 @@ pub mod features;
 pub mod files;
 pub mod mode;
 pub mod model;
+pub mod model_source;
 pub mod npy;
 pub mod onnx;
 pub mod perturb;
 pub mod score;
 pub mod seeded;
+pub mod user_cache;
 pub mod visual;

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::contract::{N_FRAMES, N_MELS};
+use crate::contract::CHANNEL_LEN;
 
 /// Which feature channels are kept when embedding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -30,14 +30,16 @@ impl Mode {
         }
     }
 
-    /// Zeroes the channel this mode hides, in place, in one `[2, 64, 501]` tensor.
+    /// Zeroes the channel this mode hides, in place, in one feature tensor:
+    /// `[2, 64, 501]` (HPS) for every mode; a `[1, 64, 501]` mel tensor only
+    /// under [`Mode::Both`], which hides nothing (the callers check the mode
+    /// against the model's input kind first: `InputKind::check_mode`).
     pub fn apply_mask(self, features: &mut [f32]) {
-        let channel_len = N_MELS * N_FRAMES;
-        debug_assert_eq!(features.len(), 2 * channel_len);
+        debug_assert!(self == Mode::Both || features.len() == 2 * CHANNEL_LEN);
         match self {
             Mode::Both => {}
-            Mode::Harmonic => features[channel_len..].fill(0.0),
-            Mode::Percussive => features[..channel_len].fill(0.0),
+            Mode::Harmonic => features[CHANNEL_LEN..].fill(0.0),
+            Mode::Percussive => features[..CHANNEL_LEN].fill(0.0),
         }
     }
 }

@@ -3,8 +3,9 @@
 //!
 //! The model is a deterministic random-weight model written with the crate's
 //! own writer: its scores mean nothing musically, but every code path from
-//! decoding to the rendered report is the real one. Needs the ONNX Runtime
-//! library (`cargo xtask setup`).
+//! decoding to the rendered report is the real one; the checkpoint tests use
+//! the torch-written fixtures of `tests/fixtures/checkpoint/`. Needs the ONNX
+//! Runtime library (`cargo xtask setup`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -74,8 +75,8 @@ fn fixtures() -> &'static Fixtures {
         };
         meta.calibration = Some(Calibration {
             both: mode,
-            harmonic: mode,
-            percussive: mode,
+            harmonic: Some(mode),
+            percussive: Some(mode),
         });
         write_model_file(&p("model.onnx"), &random_weights(7), &meta).unwrap();
         write_wav(&p("chords.wav"), 44_100, 2, 44_100 * 8, |t, c| {
@@ -182,7 +183,7 @@ fn cli_score_equals_the_library_on_the_same_audio() {
     let model = cocola::model::Model::load(&f.model, &Default::default()).unwrap();
     let mut scorer = cocola::score::Scorer::new(model);
     let window = scorer.score_window(&condition, &stem[..80_000]).unwrap();
-    for (i, m) in window.modes.iter().enumerate() {
+    for (i, m) in window.modes().iter().enumerate() {
         let cli = doc["windows"][0]["outcome"]["modes"][i]["raw"].as_f64().unwrap();
         assert!(
             (cli - m.raw as f64).abs() < 1e-4,
@@ -324,4 +325,212 @@ fn model_info_prints_metadata_without_running_the_model() {
     let doc = json(&cocola(&[&"model-info", &f.model, &"--json"]));
     assert_eq!(doc["version"], "0.0.0-test");
     assert!(doc["calibration"]["both"]["coherent"]["mean"].is_number());
+}
+
+// ---------------------------------------------------------------------------
+// The authors' checkpoints: `cocola import` and a `.ckpt` anywhere a model goes.
+// ---------------------------------------------------------------------------
+
+/// A checkpoint fixture (gzipped in the repository), decompressed into `dir`.
+fn checkpoint_fixture(name: &str, dir: &Path) -> PathBuf {
+    let gz = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/checkpoint/{name}.gz"));
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(gz).unwrap()),
+        &mut bytes,
+    )
+    .unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// `cocola` with its user cache in `cache` (and ONNX Runtime where this
+/// process finds it, since the user cache is where `cargo xtask setup` puts it).
+fn cocola_cached(cache: &Path, args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cocola"));
+    cmd.env_remove("COCOLA_MODEL")
+        .env("OMP_WAIT_POLICY", "PASSIVE")
+        .env("XDG_CACHE_HOME", cache);
+    if std::env::var_os("COCOLA_ORT_LIB").is_none() {
+        cmd.env("COCOLA_ORT_LIB", cocola::model::runtime::user_cache_library().unwrap());
+    }
+    for a in args {
+        cmd.arg(a.as_ref());
+    }
+    cmd.output().expect("the cocola binary runs")
+}
+
+#[test]
+fn checkpoints_import_once_and_run_anywhere_a_model_goes() {
+    let f = fixtures();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let ckpt = checkpoint_fixture("hps.ckpt", dir.path());
+    let onnx = dir.path().join("hps.onnx");
+
+    let out = cocola_cached(&cache, &[&"import", &ckpt, &"--out", &onnx]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("hps input") && stderr(&out).contains("epoch 11, step 41000"),
+        "{}",
+        stderr(&out)
+    );
+    let info = json(&cocola_cached(&cache, &[&"model-info", &onnx, &"--json"]));
+    assert_eq!(info["input"], "hps");
+    assert_eq!(info["name"], "hps");
+    let imported = &info["training"]["imported_from"];
+    assert_eq!(imported["file"], "hps.ckpt");
+    assert_eq!(imported["lightning_version"], "2.2.1");
+    assert_eq!(imported["sha256"].as_str().unwrap().len(), 64);
+    assert!(info["calibration"].is_null());
+
+    // A .ckpt to --model: imported on first use, from the cache after.
+    let score = |model: &Path, extra: &[&str]| {
+        let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![
+            &"score",
+            &f.chords_44k_stereo,
+            &f.drums_16k,
+            &"--model",
+            &model as _,
+            &"--json",
+        ];
+        args.extend(extra.iter().map(|a| a as &dyn AsRef<std::ffi::OsStr>));
+        cocola_cached(&cache, &args)
+    };
+    let first = score(&ckpt, &[]);
+    assert!(stderr(&first).contains("importing checkpoint"), "{}", stderr(&first));
+    let again = score(&ckpt, &[]);
+    assert!(!stderr(&again).contains("importing"), "{}", stderr(&again));
+    let from_ckpt = json(&again);
+    assert_eq!(from_ckpt["model"]["source"], format!("{} (imported)", ckpt.display()));
+    let from_onnx = json(&score(&onnx, &[]));
+    assert_eq!(from_ckpt["aggregate"], from_onnx["aggregate"]);
+    assert_eq!(from_ckpt["model"]["sha256"], from_onnx["model"]["sha256"]);
+    assert!(
+        from_onnx["aggregate"]["modes"][0]["fit"].is_null(),
+        "imported models are uncalibrated"
+    );
+
+    // Both directions, and the published windowing.
+    let symmetric = json(&score(&onnx, &["--symmetric"]));
+    assert_eq!(symmetric["direction"], "symmetric");
+    assert_ne!(symmetric["aggregate"], from_onnx["aggregate"]);
+    let published = json(&score(&onnx, &["--protocol", "published"]));
+    assert_eq!(published["hop_seconds"], 2.5);
+    assert_eq!(
+        published["windows"].as_array().unwrap().len(),
+        2,
+        "8 s: windows at 0 and 2.5 s"
+    );
+    let clash = score(&onnx, &["--protocol", "published", "--hop", "1"]);
+    assert_eq!(clash.status.code(), Some(2), "{}", stderr(&clash));
+
+    // Refusals name the problem and write nothing.
+    let evil = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/checkpoint/evil.ckpt");
+    let nothing = dir.path().join("evil.onnx");
+    let out = cocola_cached(&cache, &[&"import", &evil, &"--out", &nothing]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("posix.system"), "{}", stderr(&out));
+    assert!(!nothing.exists());
+    let out = score(&evil, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("cannot import"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_model_without_hps_scores_the_plain_score_and_refuses_the_others() {
+    let f = fixtures();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let ckpt = checkpoint_fixture("mel.ckpt", dir.path());
+
+    let doc = json(&cocola_cached(
+        &cache,
+        &[
+            &"score",
+            &f.chords_44k_stereo,
+            &f.drums_16k,
+            &"--model",
+            &ckpt,
+            &"--json",
+        ],
+    ));
+    assert_eq!(doc["model"]["input"], "mel");
+    let modes: Vec<&str> = doc["aggregate"]["modes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["mode"].as_str().unwrap())
+        .collect();
+    assert_eq!(modes, ["both"]);
+
+    let pairs = dir.path().join("pairs.csv");
+    std::fs::write(
+        &pairs,
+        format!("{},{}\n", f.chords_44k_stereo.display(), f.drums_16k.display()),
+    )
+    .unwrap();
+    let out = cocola_cached(&cache, &[&"eval", &pairs, &"--model", &ckpt, &"--modes", &"harmonic"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("the harmonic score needs a model with harmonic/percussive (HPS) input"),
+        "{}",
+        stderr(&out)
+    );
+    let doc = json(&cocola_cached(&cache, &[&"eval", &pairs, &"--model", &ckpt, &"--json"]));
+    let modes = doc["summary"]["modes"].as_array().unwrap();
+    assert_eq!(modes.len(), 1, "the default modes are the model's");
+
+    // The features such a model sees.
+    let npy = dir.path().join("mel.npy");
+    let out = cocola(&[
+        &"features",
+        &f.drums_16k,
+        &"--input",
+        &"mel",
+        &"--out",
+        &npy,
+        &"--hop",
+        &"3",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (shape, values) = cocola::npy::read_f32(&npy).unwrap();
+    assert_eq!(shape, [2, 1, 64, 501]);
+    assert!(values.iter().all(|v| (-100.0..60.0).contains(v)));
+
+    // Calibrated on a folder of stems at import: the plain mode only.
+    let stems = dir.path().join("stems");
+    for t in 0..4 {
+        let track = stems.join(format!("track{t}"));
+        std::fs::create_dir_all(&track).unwrap();
+        write_wav(&track.join("keys.wav"), 16_000, 1, 16_000 * 8, |s, _| {
+            chord(s + t as f64)
+        });
+        write_wav(&track.join("drums.wav"), 16_000, 1, 16_000 * 8, |s, _| {
+            kick(s * (1.0 + t as f64 / 10.0))
+        });
+    }
+    let onnx = dir.path().join("mel.onnx");
+    let out = cocola_cached(
+        &cache,
+        &[
+            &"import",
+            &ckpt,
+            &"--out",
+            &onnx,
+            &"--calibrate-on",
+            &stems,
+            &"--anchors",
+            &"8",
+            &"--k",
+            &"4",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let info = json(&cocola_cached(&cache, &[&"model-info", &onnx, &"--json"]));
+    let calibration = info["calibration"].as_object().unwrap();
+    assert_eq!(calibration.keys().collect::<Vec<_>>(), ["both"]);
+    assert_eq!(info["training"]["calibration"]["k"], 4);
+    assert!(info["validation_accuracy"]["both"]["4"].as_f64().is_some());
 }

@@ -45,7 +45,9 @@ fn shipped_model_describes_itself_and_is_calibrated() {
         .as_ref()
         .expect("the default model carries a calibration");
     for mode in Mode::ALL {
-        let c = calibration.mode(mode);
+        let c = calibration
+            .mode(mode)
+            .expect("an HPS model is calibrated in every mode");
         // Measured on validation pairs: coherent pairs score higher than random ones.
         assert!(c.coherent.mean > c.random.mean, "{mode:?}: {c:?}");
     }
@@ -97,7 +99,12 @@ fn coherent_pairs_score_above_shuffled_pairs() {
         .collect();
     let scores = scorer.score_windows(&pairs).unwrap();
     let n = clips.len();
-    let raw = |c: usize, s: usize| scores[c * n + s].get(Mode::Both).raw;
+    let raw = |c: usize, s: usize| {
+        scores[c * n + s]
+            .get(Mode::Both)
+            .expect("every model has the plain score")
+            .raw
+    };
 
     // Every condition against its own stem and each of the other clips'
     // stems, and every stem against its own condition and the others': the

@@ -207,3 +207,86 @@ fn cli_exit_code_and_outputs() {
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("absent.csv"));
 }
+
+/// A comparison set (`group` and `kind` columns): per group a coherent
+/// stem and its transposed and delayed copies, all against one condition.
+/// The win rates count the duels of each kind; the floor, computed from the
+/// files, prefers the original to its transposition (chroma) and to its
+/// off-beat copy (onsets) in every group.
+#[test]
+fn comparison_sets_report_win_rates_per_kind_and_the_floor() {
+    use cocola::eval::comparisons::compare;
+    use cocola::perturb::{delayed_window, pitch_shift};
+
+    let dir = tempfile::tempdir().unwrap();
+    let audio = dir.path().join("audio");
+    let mut rows = String::from("id,group,kind,condition,stem\n");
+    for g in 0..3u32 {
+        let freq = 196.0 * 2f32.powf(g as f32 / 12.0);
+        let beat = 0.5 + 0.05 * g as f32;
+        let condition = voice(8.0, freq, beat, 10 + g);
+        let stem = voice(8.0, freq * 1.5, beat, 20 + g);
+        // A fifth above the condition, moved by 2-4 semitones: never onto
+        // one of the condition's pitch classes.
+        let transposed = pitch_shift(&stem, 2.0 + g as f64);
+        let delayed = delayed_window(&stem, 0, stem.len(), (0.3 * 16_000.0) as isize);
+        for (name, samples) in [("c", &condition), ("s", &stem), ("t", &transposed), ("d", &delayed)] {
+            write_wav(&audio.join(format!("{name}{g}.wav")), samples, 16_000, 1);
+        }
+        rows += &format!(
+            "g{g}c,g{g},coherent,audio/c{g}.wav,audio/s{g}.wav\n\
+             g{g}t,g{g},transposed,audio/c{g}.wav,audio/t{g}.wav\n\
+             g{g}d,g{g},shifted,audio/c{g}.wav,audio/d{g}.wav\n"
+        );
+    }
+    let csv = dir.path().join("comparisons.csv");
+    std::fs::write(&csv, rows).unwrap();
+    let pairs = read_pair_set(&csv).unwrap();
+    let (_, model) = test_model(dir.path());
+    let mut scorer = Scorer::new(model);
+    let windows = WindowOptions {
+        hop_seconds: 2.5,
+        silence_dbfs: -60.0,
+    };
+    let report = evaluate_pairs(&mut scorer, &pairs, &windows, &Mode::ALL, &NoProgress);
+    let comparisons = compare(&pairs, &report.pairs, &Mode::ALL).expect("a comparison set");
+    assert_eq!(comparisons.groups, 3);
+    assert!(comparisons.skipped_groups.is_empty());
+    for mode in &comparisons.model {
+        let kinds: Vec<&str> = mode.kinds.iter().map(|k| k.kind.as_str()).collect();
+        assert_eq!(kinds, ["transposed", "shifted"]);
+        for k in &mode.kinds {
+            assert_eq!(k.win.n, 3);
+            // The win rate is exactly the duels' outcome.
+            let expected: f64 = (0..3)
+                .map(|g| {
+                    let raw = |id: String| {
+                        report
+                            .pairs
+                            .iter()
+                            .find(|p| p.id == id)
+                            .unwrap()
+                            .raw(mode.mode)
+                            .unwrap()
+                    };
+                    let suffix = if k.kind == "transposed" { "t" } else { "d" };
+                    let (c, n) = (raw(format!("g{g}c")), raw(format!("g{g}{suffix}")));
+                    if c > n {
+                        1.0
+                    } else if c == n {
+                        0.5
+                    } else {
+                        0.0
+                    }
+                })
+                .sum();
+            assert_eq!(k.win.wins, expected);
+        }
+    }
+    let floor: Vec<(&str, f64)> = comparisons
+        .floor
+        .iter()
+        .map(|f| (f.result.kind.as_str(), f.result.win.rate))
+        .collect();
+    assert_eq!(floor, [("transposed", 1.0), ("shifted", 1.0)], "{comparisons:?}");
+}

@@ -21,6 +21,9 @@ struct Counting {
 }
 
 impl Encoder for Counting {
+    fn input(&self) -> cocola::contract::InputKind {
+        self.model.input()
+    }
     fn encode(&mut self, features: &[f32], rows: usize) -> Result<Embeddings, ModelError> {
         self.rows += rows;
         self.model.embed(features, rows)

@@ -1,11 +1,16 @@
-//! The feature extractor against librosa 0.10.1 (the reference implementation).
+//! The feature extractors against the reference implementation: librosa
+//! 0.10.1 for the HPS input, torchaudio 2.11.0 for the mel input.
 //!
 //! Fixtures in `tests/fixtures/features/` were made by
 //! `tools/golden/make_feature_fixtures.py` (see there to regenerate): for each
 //! case `<case>.input.npy` (16 kHz mono f32) and `<case>.expected.npy`
-//! (librosa's [2, 64, 501] f32). No Python is needed to run these tests.
+//! (librosa's [2, 64, 501] f32); `<case>.mel.expected.npy` (torchaudio's
+//! [1, 64, 501]) by `tools/golden/make_checkpoint_fixtures.py`. No Python is
+//! needed to run these tests.
 //!
-//! Tolerance: max |diff| <= 0.05 dB and mean |diff| <= 0.005 dB per fixture.
+//! Tolerance, for both kinds: max |diff| <= 0.05 dB and mean |diff| <= 0.005
+//! dB per fixture; mel values near `AmplitudeToDB`'s floor are compared in
+//! power (see `MEL_ROUND_OFF_REGION_DB`).
 //! The measured values are printed (`cargo test -p cocola --test
 //! golden_features -- --nocapture`).
 
@@ -13,8 +18,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
 
-use cocola::contract::{FEATURE_LEN, FEATURE_SHAPE, N_FRAMES, N_MELS};
-use cocola::features::FeatureExtractor;
+use cocola::contract::{InputKind, FEATURE_LEN, FEATURE_SHAPE, N_FRAMES, N_MELS};
+use cocola::features::{FeatureExtractor, MelExtractor};
 use cocola::npy;
 
 const MAX_DB: f32 = 0.05;
@@ -55,7 +60,7 @@ struct Comparison {
 }
 
 fn compare(got: &[f32], expected: &[f32]) -> Comparison {
-    assert_eq!(got.len(), FEATURE_LEN);
+    assert_eq!(got.len(), expected.len());
     let mut max = 0.0f32;
     let mut sum = 0.0f64;
     let mut worst = (0, 0, 0, 0.0, 0.0);
@@ -86,7 +91,11 @@ fn report(case: &str, c: &Comparison) -> Option<String> {
              largest at channel {ch} ({}), mel {mel}, frame {frame}: got {g}, librosa {e}",
             c.max,
             c.mean,
-            if ch == 0 { "harmonic" } else { "percussive" }
+            match (case.ends_with("(mel)"), ch) {
+                (true, _) => "mel",
+                (false, 0) => "harmonic",
+                _ => "percussive",
+            }
         )
     })
 }
@@ -104,6 +113,65 @@ fn features_match_librosa() {
     assert!(
         failures.is_empty(),
         "features differ from librosa:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// The cases the mel fixtures cover (torchaudio's output for the same inputs).
+const MEL_CASES: &[&str] = &["chords", "drums", "silence", "short_2300ms", "mix", "quiet"];
+
+/// Mel values (absolute dB) more than this far below their frame's loudest
+/// band, or within it of `AmplitudeToDB`'s -100 dB floor, are compared in
+/// power instead of dB: torchaudio computes the STFT in float32, whose
+/// round-off is relative to the frame's largest values (about -120 dB of the
+/// frame's peak power on these fixtures), so far below the peak no float32
+/// reference is closer than that.
+const MEL_ROUND_OFF_REGION_DB: f32 = 90.0;
+/// Power difference accepted there: round-off relative to the frame's peak
+/// (-110 dB), plus a fifth of the floor's power (1e-10).
+const MEL_ROUND_OFF_OF_PEAK: f64 = 1e-11;
+const MEL_ROUND_OFF_ABSOLUTE: f64 = 2e-11;
+/// `AmplitudeToDB`'s floor: 10 log10(1e-10).
+const MEL_FLOOR_DB: f32 = -100.0;
+
+#[test]
+fn mel_features_match_torchaudio() {
+    let mut extractor = MelExtractor::new();
+    let power = |db: f32| 10f64.powf(f64::from(db) / 10.0);
+    let failures: Vec<String> = MEL_CASES
+        .iter()
+        .filter_map(|case| {
+            let (input, _) = load_case(case);
+            let (shape, expected) = npy::read_f32(fixture(&format!("{case}.mel.expected.npy"))).unwrap();
+            assert_eq!(shape, InputKind::Mel.feature_shape(), "{case}: expected mel shape");
+            let got = extractor.extract(&input);
+            let (mut faint, mut worst_ratio) = (0, 0.0f64);
+            // Faint values leave the dB comparison: set to the reference there.
+            let mut loud = got.clone();
+            for frame in 0..N_FRAMES {
+                let at = |m: usize| m * N_FRAMES + frame;
+                let peak = (0..N_MELS).map(|m| expected[at(m)]).fold(f32::MIN, f32::max);
+                for m in 0..N_MELS {
+                    let (g, e) = (got[at(m)], expected[at(m)]);
+                    if e < peak - MEL_ROUND_OFF_REGION_DB || e <= MEL_FLOOR_DB + 10.0 {
+                        faint += 1;
+                        let allowed = MEL_ROUND_OFF_OF_PEAK * power(peak) + MEL_ROUND_OFF_ABSOLUTE;
+                        worst_ratio = worst_ratio.max((power(g) - power(e)).abs() / allowed);
+                        loud[at(m)] = e;
+                    }
+                }
+            }
+            println!(
+                "{case:>14} (mel): {faint} faint values, power difference at most {worst_ratio:.2} of the allowance"
+            );
+            let loud = report(&format!("{case} (mel)"), &compare(&loud, &expected));
+            let faint = (worst_ratio > 1.0).then(|| format!("{case}: faint values differ beyond float32 round-off"));
+            loud.or(faint)
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "mel features differ from torchaudio:\n{}",
         failures.join("\n")
     );
 }
@@ -220,4 +288,18 @@ fn extract_into_does_not_allocate() {
         extractor.extract_into(&input[..1000], &mut out);
     }
     assert_eq!(ALLOCATIONS.with(Cell::get) - before, 0, "extract_into allocated");
+
+    let mut mel = MelExtractor::new();
+    let mut out = vec![0.0f32; InputKind::Mel.feature_len()];
+    mel.extract_into(&input, &mut out);
+    let before = ALLOCATIONS.with(Cell::get);
+    for _ in 0..3 {
+        mel.extract_into(&input, &mut out);
+        mel.extract_into(&input[..1000], &mut out);
+    }
+    assert_eq!(
+        ALLOCATIONS.with(Cell::get) - before,
+        0,
+        "the mel extract_into allocated"
+    );
 }

@@ -4,8 +4,9 @@
 use std::sync::OnceLock;
 
 use cocola::calibration::{Calibration, ModeCalibration, ScoreDistribution};
+use cocola::contract::InputKind;
 use cocola::contract::FEATURE_LEN;
-use cocola::model::metadata::{ARCHITECTURE, KEY_FORMAT};
+use cocola::model::metadata::{architecture_id, KEY_FORMAT};
 use cocola::model::{
     read_metadata, testing, write_model, write_model_file, LoadOptions, Model, ModelError, ModelMetadata, NamedTensors,
 };
@@ -37,8 +38,8 @@ fn calibration() -> Calibration {
     };
     Calibration {
         both: mode(56.0),
-        harmonic: mode(52.0),
-        percussive: mode(50.0),
+        harmonic: Some(mode(52.0)),
+        percussive: Some(mode(50.0)),
     }
 }
 
@@ -93,7 +94,7 @@ fn feature_contract_mismatch_names_every_key() {
     let text = err.to_string();
     println!("{text}");
     assert!(
-        matches!(err, ModelError::ContractMismatch { ref differences } if differences.len() == 3),
+        matches!(err, ModelError::ContractMismatch { ref differences, .. } if differences.len() == 3),
         "{err:?}"
     );
     assert!(
@@ -170,7 +171,7 @@ fn files_that_are_not_cocola_models_are_refused_clearly() {
     // Another architecture.
     let other = edited(|p| set(p, "cocola.architecture", "resnet"));
     let err = Model::from_bytes(&other, &opts).unwrap_err();
-    assert!(err.to_string().contains(ARCHITECTURE), "{err}");
+    assert!(err.to_string().contains(&architecture_id(InputKind::Hps)), "{err}");
 
     // Broken calibration JSON names the key.
     let broken = edited(|p| {

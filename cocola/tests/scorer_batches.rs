@@ -6,9 +6,10 @@ mod eval_support;
 
 use cocola::audio::{load_mono_16k, planar_to_mono_16k};
 use cocola::contract::FEATURE_LEN;
-use cocola::default_model::ModelSource;
+use cocola::model_source::ModelSource;
 use cocola::eval::Encoder;
-use cocola::features::FeatureExtractor;
+use cocola::contract::InputKind;
+use cocola::features::Extractor;
 use cocola::mode::Mode;
 use cocola::model::{LoadOptions, Model};
 use cocola::score::Scorer;
@@ -33,10 +34,8 @@ fn windows_matrix_and_split_sessions_agree_with_the_plain_paths() {
     let windows: Vec<&[f32]> = clips.iter().map(Vec::as_slice).collect();
 
     // embed_windows = features of each window, the mode's mask, then the model.
-    let mut features = vec![0.0f32; windows.len() * FEATURE_LEN];
-    let mut extractor = FeatureExtractor::new();
-    for (window, out) in windows.iter().zip(features.chunks_exact_mut(FEATURE_LEN)) {
-        extractor.extract_into(window, out);
+    let mut features = Extractor::new(InputKind::Hps).extract_windows(&windows);
+    for out in features.chunks_exact_mut(FEATURE_LEN) {
         Mode::Harmonic.apply_mask(out);
     }
     let plain = single.embed(&features, windows.len()).unwrap();
@@ -60,7 +59,7 @@ fn windows_matrix_and_split_sessions_agree_with_the_plain_paths() {
     let mut scorer = Scorer::new(single);
     for (i, condition) in conditions.iter().enumerate() {
         for (j, stem) in stems.iter().enumerate() {
-            let expected = scorer.score_window(condition, stem).unwrap().get(Mode::Both).raw;
+            let expected = scorer.score_window(condition, stem).unwrap().get(Mode::Both).unwrap().raw;
             let got = matrix[i * stems.len() + j];
             assert!(close(got, expected), "[{i}][{j}]: {got} vs {expected}");
         }

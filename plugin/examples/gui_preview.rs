@@ -65,8 +65,8 @@ fn preview_model(dir: &std::path::Path) -> std::path::PathBuf {
     };
     meta.calibration = Some(Calibration {
         both: mode(-6.5, -8.5),
-        harmonic: mode(-6.0, -8.5),
-        percussive: mode(-5.0, -8.0),
+        harmonic: Some(mode(-6.0, -8.5)),
+        percussive: Some(mode(-5.0, -8.0)),
     });
     let weights = cocola::model::testing::random_weights(7);
     cocola::model::write_model_file(&path, &weights, &meta).expect("write preview model");

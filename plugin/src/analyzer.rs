@@ -306,7 +306,8 @@ impl Analyzer {
                 return None;
             }
         };
-        let raw: [f32; 3] = std::array::from_fn(|i| scores.modes[i].raw);
+        // Every mode in Mode::ALL order; NaN where the model has none (no HPS).
+        let raw: [f32; 3] = std::array::from_fn(|i| scores.get(Mode::ALL[i]).map_or(f32::NAN, |m| m.raw));
         let a = settings.smoothing.clamp(0.0, 0.99);
         let smoothed = match self.smoothed {
             Some(prev) => std::array::from_fn(|i| a * prev[i] + (1.0 - a) * raw[i]),
@@ -314,8 +315,18 @@ impl Analyzer {
         };
         self.smoothed = Some(smoothed);
         let calibration = model.scorer.model().metadata().calibration.as_ref();
-        let fit = |mode: Mode| calibration.map(|c| c.mode(mode).fit(smoothed[index(mode)]));
-        let head = settings.headline;
+        let fit = |mode: Mode| {
+            calibration
+                .and_then(|c| c.mode(mode))
+                .map(|c| c.fit(smoothed[index(mode)]))
+        };
+        let bar = |mode: Mode| scores.get(mode).map(|_| (smoothed[index(mode)], fit(mode)));
+        // A model without HPS has the plain score only, whatever the headline parameter asks.
+        let head = if scores.get(settings.headline).is_some() {
+            settings.headline
+        } else {
+            Mode::Both
+        };
         let head_fit = fit(head);
         snapshot.headline = Some(Headline {
             mode: head,
@@ -323,8 +334,8 @@ impl Analyzer {
             fit: head_fit,
             verdict: head_fit.map(cocola::calibration::Verdict::from_fit),
         });
-        snapshot.harmonic = Some((smoothed[index(Mode::Harmonic)], fit(Mode::Harmonic)));
-        snapshot.percussive = Some((smoothed[index(Mode::Percussive)], fit(Mode::Percussive)));
+        snapshot.harmonic = bar(Mode::Harmonic);
+        snapshot.percussive = bar(Mode::Percussive);
         snapshot.inference_ms = Some(ms);
         snapshot.windows_scored += 1;
         snapshot.state = State::Scoring;

@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 /// Which model the analyzer runs; saved with the project.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ModelChoice {
-    /// The model built into the plugin (none is shipped yet).
+    /// `$COCOLA_MODEL`, else the model built into the plugin.
     #[default]
     Default,
-    /// A `.onnx` file on disk.
+    /// A `.onnx` model or a `.ckpt` checkpoint (imported once) on disk.
     File(PathBuf),
 }
 

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use cocola::calibration::Verdict;
 use cocola::mode::Mode;
+use cocola::model_source::ModelInfo;
 use cocola::score::WindowScores;
 
 /// Points kept in the timeline (at the shortest hop, 0.5 s, over 4 minutes).
@@ -48,7 +49,9 @@ pub struct Point {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Outcome {
     /// `scores` is this window's result exactly as `cocola` computed it;
-    /// `smoothed` the raw scores after the smoothing parameter, per mode.
+    /// `smoothed` the raw scores after the smoothing parameter, per mode in
+    /// `Mode::ALL` order (NaN for a mode the model does not have: a model
+    /// without HPS has only `both`).
     Scored {
         scores: WindowScores,
         smoothed: [f32; 3],
@@ -69,24 +72,16 @@ pub struct Headline {
     pub verdict: Option<Verdict>,
 }
 
-/// The loaded model, for the status line and the picker.
-#[derive(Clone, Debug, PartialEq, Default)]
-pub struct ModelInfo {
-    pub name: String,
-    pub version: String,
-    pub description: String,
-    /// "default (embedded)" or the file path.
-    pub source: String,
-    pub calibrated: bool,
-    pub load_ms: f32,
-}
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct Snapshot {
     pub state: State,
+    /// The loaded model, for the status line and the picker.
     pub model: Option<ModelInfo>,
+    /// How long resolving and loading it took.
+    pub model_load_ms: Option<f32>,
     pub headline: Option<Headline>,
-    /// Smoothed (raw, fit) of the harmonic and percussive modes, for the bars.
+    /// Smoothed (raw, fit) of the harmonic and percussive modes, for the bars
+    /// (`None` before the first score, and for a model without HPS).
     pub harmonic: Option<(f32, Option<f32>)>,
     pub percussive: Option<(f32, Option<f32>)>,
     /// Most recent last.
@@ -107,6 +102,7 @@ impl Default for Snapshot {
         Self {
             state: State::Inactive,
             model: None,
+            model_load_ms: None,
             headline: None,
             harmonic: None,
             percussive: None,

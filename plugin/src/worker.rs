@@ -110,16 +110,19 @@ fn refresh_model(shared: &Shared, carry: &mut Carry) -> bool {
     shared.repaint.request_repaint();
     carry.model = None;
     carry.snapshot.model = None;
+    carry.snapshot.model_load_ms = None;
     match loader::load(&wanted.0) {
         LoadOutcome::Loaded(m) => {
             nice_log!(
-                "COCOLA model loaded: {} {} from {} in {:.0} ms",
+                "COCOLA model loaded: {} {} ({} input) from {} in {:.0} ms",
                 m.info.name,
                 m.info.version,
+                m.info.input,
                 m.info.source,
-                m.info.load_ms
+                m.load_ms
             );
             carry.snapshot.model = Some(m.info.clone());
+            carry.snapshot.model_load_ms = Some(m.load_ms);
             carry.model = Some(m);
         }
         LoadOutcome::Unavailable(state) => {

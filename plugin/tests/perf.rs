@@ -34,7 +34,7 @@ fn real_time_process_cost_and_score_latency() {
     eprintln!(
         "instantiate + activate + model load: {:.0} ms (ORT session {:.0} ms)",
         instantiate.as_secs_f64() * 1e3,
-        loaded.model.unwrap().load_ms
+        loaded.model_load_ms.unwrap()
     );
 
     let seconds = 5.8;

@@ -21,7 +21,8 @@ fn reference_scorer() -> Scorer {
 }
 
 fn assert_close(a: &cocola::score::WindowScores, b: &cocola::score::WindowScores) {
-    for (x, y) in a.modes.iter().zip(&b.modes) {
+    assert_eq!(a.modes().len(), b.modes().len());
+    for (x, y) in a.modes().iter().zip(b.modes()) {
         assert_eq!(x.mode, y.mode);
         assert!(
             (x.raw - y.raw).abs() <= 1e-3,
@@ -104,6 +105,77 @@ fn scores_appear_after_five_seconds_and_equal_cocola() {
     // The window's song position comes from the transport.
     let p = s.timeline.back().unwrap();
     assert!((p.song_seconds.unwrap() - 6.0).abs() < 1e-3, "{:?}", p.song_seconds);
+}
+
+/// The authors' checkpoint format through the picker: a `.ckpt` chosen as
+/// the model file is imported once (into the user cache, here a temporary
+/// one) and runs; this one is a mel model (no HPS), which has the plain
+/// score only, whatever the headline parameter says.
+#[test]
+fn a_checkpoint_from_the_picker_is_imported_and_scores_like_cocola() {
+    let dir = std::env::temp_dir().join(format!("cocola-plugin-ckpt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let checkpoint = dir.join("mel.ckpt");
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../cocola/tests/fixtures/checkpoint/mel.ckpt.gz"
+    );
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(fixture).unwrap()),
+        &mut bytes,
+    )
+    .unwrap();
+    std::fs::write(&checkpoint, bytes).unwrap();
+    // The import goes to $XDG_CACHE_HOME/cocola/imported; ONNX Runtime stays
+    // where it was found (named explicitly first, for the other tests too).
+    if std::env::var_os("COCOLA_ORT_LIB").is_none() {
+        let library = cocola::model::runtime::user_cache_library().unwrap();
+        std::env::set_var("COCOLA_ORT_LIB", library);
+    }
+    std::env::set_var("XDG_CACHE_HOME", dir.join("cache"));
+
+    let mut host = Host::new(Some(&checkpoint));
+    let params = host.plugin.cocola_params();
+    let (_, headline, _) = params
+        .param_map()
+        .into_iter()
+        .find(|(id, _, _)| id == "headline")
+        .unwrap();
+    // Normalized 0.5 of three choices: Harmonic.
+    unsafe { headline._internal_set_normalized_value(0.5) };
+    assert_eq!(params.headline.value(), cocola_plugin::params::HeadlineMode::Harmonic);
+    host.activate(16_000.0, 1024, ProcessMode::Offline, MONO_WITH_SIDECHAIN);
+    let stem = signal(16_000.0, 6.0, 31, 0.5);
+    let cond = signal(16_000.0, 6.0, 32, 0.5);
+    host.run(std::slice::from_ref(&stem), std::slice::from_ref(&cond), &[1024]);
+    let s = host.finish();
+
+    let info = s.model.clone().expect("the checkpoint loaded");
+    assert_eq!(info.input, cocola::contract::InputKind::Mel);
+    assert_eq!(info.source, format!("{} (imported)", checkpoint.display()));
+    assert!(!info.calibrated);
+    let imported: Vec<_> = std::fs::read_dir(dir.join("cache/cocola/imported"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(imported.len(), 1, "{imported:?}");
+    let windows = scored(&s);
+    assert_eq!(windows.iter().map(|w| w.0).collect::<Vec<_>>(), vec![80_000, 96_000]);
+    let mut reference = Scorer::new(cocola::model::Model::load(&imported[0], &Default::default()).unwrap());
+    for (end, scores) in &windows {
+        assert_eq!(scores.modes().len(), 1);
+        let r = *end as usize - WINDOW_SAMPLES..*end as usize;
+        assert_close(scores, &reference.score_window(&cond[r.clone()], &stem[r]).unwrap());
+    }
+    let headline = s.headline.unwrap();
+    assert_eq!(
+        headline.mode,
+        cocola::mode::Mode::Both,
+        "a mel model has no harmonic score"
+    );
+    assert!(s.harmonic.is_none() && s.percussive.is_none());
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -215,7 +287,7 @@ fn nan_and_inf_input_neither_crash_nor_poison_later_scores() {
     let s = host.finish();
     let windows = scored(&s);
     assert_eq!(windows.len(), 7); // 5 s .. 11 s
-    assert!(windows.iter().all(|(_, w)| w.modes.iter().all(|m| m.raw.is_finite())));
+    assert!(windows.iter().all(|(_, w)| w.modes().iter().all(|m| m.raw.is_finite())));
     // Windows that start after the damage are exactly the clean signal's.
     let mut reference = reference_scorer();
     for (end, scores) in windows

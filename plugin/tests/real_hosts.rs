@@ -126,7 +126,7 @@ fn dawdreamer_renders_vst3_with_sidechain_bit_exact_and_scores_like_cocola() {
         .windows
         .iter()
         .filter_map(|w| match w.outcome {
-            WindowOutcome::Scored(s) => Some((w.end_seconds, std::array::from_fn(|i| s.modes[i].raw))),
+            WindowOutcome::Scored(s) => Some((w.end_seconds, std::array::from_fn(|i| s.modes()[i].raw))),
             _ => None,
         })
         .collect();

@@ -7,8 +7,8 @@
 use std::path::PathBuf;
 
 use cocola::audio::{planar_to_mono_16k, AudioError, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
-use cocola::contract::{FEATURE_LEN, FEATURE_SHAPE};
-use cocola::features::FeatureExtractor;
+use cocola::contract::InputKind;
+use cocola::features::Extractor;
 use cocola::score::windows::window_slices;
 use cocola::score::WindowOptions;
 use numpy::ndarray::{ArrayViewD, Axis};
@@ -153,25 +153,32 @@ pub fn load_audio<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, Py
     Ok(PyArray1::from_vec(py, samples))
 }
 
-/// The model's input: harmonic/percussive log-mel features, float32.
+/// The model's input features, float32.
+///
+/// ``input="hps"`` (the default; the paper's HPS models): harmonic/percussive
+/// log-mel, ``[2, 64, 501]``: channel 0 harmonic, channel 1 percussive, 64
+/// mel bands, 501 frames of 10 ms, in dB relative to each channel's maximum
+/// (0 down to -80). ``input="mel"`` (models without HPS): one log-mel
+/// channel in absolute dB, ``[1, 64, 501]``. ``Model.info["input"]`` says
+/// which one a model takes.
 ///
 /// Without ``hop``, the features of one 5 s window (the first 5 s; shorter
-/// audio is zero-padded), shape ``[2, 64, 501]``: channel 0 harmonic,
-/// channel 1 percussive, 64 mel bands, 501 frames of 10 ms, in dB relative
-/// to each channel's maximum (0 down to -80). With ``hop`` (seconds), every
-/// 5 s window every ``hop`` seconds: ``[windows, 2, 64, 501]``, as
-/// ``cocola features --hop`` writes them.
+/// audio is zero-padded). With ``hop`` (seconds), every 5 s window every
+/// ``hop`` seconds: ``[windows, channels, 64, 501]``, as ``cocola features
+/// --hop`` writes them.
 #[pyfunction]
-#[pyo3(signature = (audio, sr, hop=None))]
+#[pyo3(signature = (audio, sr, hop=None, input="hps"))]
 pub fn features<'py>(
     py: Python<'py>,
     audio: &Bound<'py, PyAny>,
     sr: f64,
     hop: Option<f32>,
+    input: &str,
 ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
     if let Some(hop) = hop {
         WindowOptions::check_hop(hop).map_err(PyValueError::new_err)?;
     }
+    let kind: InputKind = input.parse().map_err(PyValueError::new_err)?;
     let audio = Audio::extract(audio, sr, "audio")?;
     let (data, windows) = py
         .detach(|| -> Result<_, AudioError> {
@@ -187,17 +194,12 @@ pub fn features<'py>(
                 // One window, the first 5 s (the extractor cuts the rest).
                 None => vec![&signal[..]],
             };
-            let mut extractor = FeatureExtractor::new();
-            let mut data = vec![0.0f32; windows.len() * FEATURE_LEN];
-            for (window, out) in windows.iter().zip(data.chunks_exact_mut(FEATURE_LEN)) {
-                extractor.extract_into(window, out);
-            }
-            Ok((data, windows.len()))
+            Ok((Extractor::new(kind).extract_windows(&windows), windows.len()))
         })
         .map_err(audio_error)?;
     let shape: Vec<usize> = match hop {
-        None => FEATURE_SHAPE.to_vec(),
-        Some(_) => std::iter::once(windows).chain(FEATURE_SHAPE).collect(),
+        None => kind.feature_shape().to_vec(),
+        Some(_) => std::iter::once(windows).chain(kind.feature_shape()).collect(),
     };
     PyArray1::from_vec(py, data).reshape(shape)
 }

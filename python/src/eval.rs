@@ -10,7 +10,7 @@ use cocola::eval::{
     SubmixError, SubmixOptions,
 };
 use cocola::mode::Mode;
-use cocola::score::WindowOptions;
+use cocola::score::{Direction, WindowOptions};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -35,16 +35,6 @@ fn resolve_model<'py>(py: Python<'py>, model: Option<&Bound<'py, PyAny>>) -> PyR
     }
 }
 
-/// `{"name", "version", "sha256", "calibrated"}`, as in the CLI's JSON.
-fn model_facts<'py>(py: Python<'py>, model: &Model) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("name", &model.metadata().name)?;
-    d.set_item("version", &model.metadata().version)?;
-    d.set_item("sha256", model.sha256(py)?)?;
-    d.set_item("calibrated", model.is_calibrated())?;
-    Ok(d)
-}
-
 /// The pairs to score: a CSV file or folder (read by the library, as the
 /// CLI does), or `(condition, stem)` / `(id, condition, stem)` path tuples.
 fn pair_specs(pairs: &Bound<'_, PyAny>) -> PyResult<(Vec<PairSpec>, Option<PathBuf>)> {
@@ -67,6 +57,7 @@ fn pair_specs(pairs: &Bound<'_, PyAny>) -> PyResult<(Vec<PairSpec>, Option<PathB
             condition,
             stem,
             problem: None,
+            comparison: None,
         });
     }
     if specs.is_empty() {
@@ -137,10 +128,13 @@ pub fn eval_pairs<'py>(
         hop_seconds: hop,
         silence_dbfs: silence_db,
     };
-    let modes = parse_modes(modes)?;
     let (specs, set) = pair_specs(pairs)?;
     let model = resolve_model(py, model)?;
     let model = model.get();
+    let modes = parse_modes(modes, model.modes())?;
+    for &mode in &modes {
+        model.check_mode(mode)?;
+    }
     fork_guard::enter()?;
     fork_guard::threads_started();
     let report =
@@ -149,7 +143,8 @@ pub fn eval_pairs<'py>(
     let doc = PyDict::new(py);
     doc.set_item("kind", "pairs")?;
     doc.set_item("set", set.map(|p| p.display().to_string()))?;
-    doc.set_item("model", model_facts(py, model)?)?;
+    doc.set_item("model", to_python(py, model.info())?)?;
+    doc.set_item("direction", to_python(py, &Direction::ConditionStem)?)?;
     doc.set_item("hop_seconds", hop)?;
     doc.set_item("silence_dbfs", silence_db)?;
     doc.set_item("summary", to_python(py, &report.summary)?)?;
@@ -216,19 +211,23 @@ pub fn eval_stems<'py>(
     if anchors == 0 || batches == Some(0) {
         return Err(PyValueError::new_err("anchors and batches must be at least 1"));
     }
+    let model = resolve_model(py, model)?;
+    let model = model.get();
+    let modes = parse_modes(modes, model.modes())?;
+    for &mode in &modes {
+        model.check_mode(mode)?;
+    }
     let options = SubmixOptions {
         ks: k,
-        modes: parse_modes(modes)?,
+        modes,
         anchors,
         batches,
         seed,
         silence_dbfs: silence_db,
     };
-    let model = resolve_model(py, model)?;
-    let model = model.get();
     let warnings = py.import("warnings")?;
     let cache = if cache {
-        let (cache, warning) = EmbeddingCache::open_or_disabled(cache_dir.as_deref(), &model.sha256(py)?);
+        let (cache, warning) = EmbeddingCache::open_or_disabled(cache_dir.as_deref(), &model.info().sha256);
         if let Some(warning) = warning {
             warnings.call_method1("warn", (warning,))?;
         }
@@ -247,7 +246,7 @@ pub fn eval_stems<'py>(
     }
     let doc = to_python(py, &report)?;
     doc.set_item("kind", "stems")?;
-    doc.set_item("model", model_facts(py, model)?)?;
+    doc.set_item("model", to_python(py, model.info())?)?;
     doc.set_item("cache_dir", cache.dir().map(|p| p.display().to_string()))?;
     Ok(doc)
 }

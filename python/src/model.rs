@@ -9,11 +9,12 @@
 //! meanwhile, and separate `Model` objects score in parallel.
 
 use std::path::PathBuf;
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 use cocola::contract::EMBEDDING_DIM;
-use cocola::default_model::{self, ModelSource};
+use cocola::mode::Mode;
 use cocola::model::{LoadOptions, ModelMetadata};
+use cocola::model_source::{self, ModelInfo, ModelSource};
 use cocola::score::rank::score_and_rank;
 use cocola::score::windows::window_slices;
 use cocola::score::{Scorer, WindowOptions};
@@ -33,7 +34,9 @@ use crate::score::Score;
 ///
 /// ``Model()`` is the default model built into the package (or
 /// ``$COCOLA_MODEL``); ``Model(path)`` loads a ``.onnx`` model file made by
-/// ``cocola-trainer export``. ``threads`` (default: all cores) is the number
+/// ``cocola-trainer export`` or ``cocola import``, or one of the authors'
+/// PyTorch Lightning checkpoints (``.ckpt``), which is imported once into the
+/// user cache as the CLI does (nothing in it is executed). ``threads`` (default: all cores) is the number
 /// of ONNX Runtime sessions that share each encoder run, as the CLI's
 /// ``--threads``.
 ///
@@ -43,18 +46,23 @@ use crate::score::Score;
 /// Methods release the GIL while they compute; a model may be shared between
 /// threads (calls take turns).
 ///
-/// Raises ``cocola.ModelError`` when the model cannot be read or trusted or
-/// ONNX Runtime cannot be loaded.
+/// A model without HPS (single-channel log-mel input) has the plain score
+/// only: ``modes`` lists what the model has, and asking for a mode it lacks
+/// raises ``ValueError``.
+///
+/// Raises ``cocola.ModelError`` when the model cannot be read, imported or
+/// trusted or ONNX Runtime cannot be loaded.
 #[pyclass(frozen, module = "cocola")]
 pub struct Model {
     scorer: Mutex<Scorer>,
     /// Where the library's parallel work (features) runs.
     pool: rayon::ThreadPool,
     source: ModelSource,
+    /// What is shown about the model (the CLI's and the plugin's ModelInfo).
+    info: ModelInfo,
     metadata: ModelMetadata,
     runtime_library: PathBuf,
     sessions: usize,
-    sha256: OnceLock<String>,
 }
 
 impl Model {
@@ -74,33 +82,49 @@ impl Model {
         self.metadata.calibration.is_some()
     }
 
-    /// SHA-256 of the model file: its identity in the embedding cache.
-    pub fn sha256(&self, py: Python<'_>) -> PyResult<String> {
-        if let Some(hash) = self.sha256.get() {
-            return Ok(hash.clone());
-        }
-        let hash = py
-            .detach(|| self.source.sha256())
-            .map_err(|e| ModelError::new_err(format!("cannot read model {}: {e}", self.source.describe())))?;
-        Ok(self.sha256.get_or_init(|| hash).clone())
+    /// The model as the CLI describes it (name, version, input, source,
+    /// SHA-256: its identity in the embedding cache, calibrated).
+    pub fn info(&self) -> &ModelInfo {
+        &self.info
     }
 
-    /// Loads `sessions` sessions of the model at `path` (or the default).
+    /// The modes the model can score: three for an HPS model, `both` alone
+    /// for a model without HPS.
+    pub fn modes(&self) -> &'static [Mode] {
+        self.info.input.modes()
+    }
+
+    /// Fails with the library's message (a ValueError: the caller's
+    /// argument) if the model has no such mode.
+    pub fn check_mode(&self, mode: Mode) -> PyResult<()> {
+        self.info.input.check_mode(mode).map_err(PyValueError::new_err)
+    }
+
+    /// Loads `sessions` sessions of the model at `path` (or the default),
+    /// found by the library's resolver as the CLI finds it: a checkpoint is
+    /// imported into the user cache first (once).
     pub fn load(py: Python<'_>, path: Option<PathBuf>, sessions: usize) -> PyResult<Self> {
         fork_guard::enter()?;
-        let source = default_model::resolve(path.as_deref()).map_err(ModelError::new_err)?;
         let options = LoadOptions {
             library_dir_hint: onnxruntime_capi_dir(py),
             intra_op_threads: 1,
             ..LoadOptions::default()
         };
         let loaded = py.detach(|| {
-            (0..sessions)
+            // Importing a checkpoint takes seconds: say so, as the CLI does.
+            let source = model_source::resolve(path.as_deref(), &mut |message| eprintln!("{message}")).map_err(|e| (None, e))?;
+            let models = (0..sessions)
                 .map(|_| source.load(&options))
                 .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| (Some(source.describe()), e))?;
+            let info = source.info(models[0].metadata()).map_err(|e| (None, e))?;
+            Ok((source, models, info))
         });
-        let models = loaded.map_err(|e| {
-            let mut message = format!("{}: {e}", source.load_context());
+        let (source, models, info) = loaded.map_err(|(what, e): (Option<String>, cocola::model::ModelError)| {
+            let mut message = match what {
+                Some(what) => format!("cannot use model {what}: {e}"),
+                None => e.to_string(),
+            };
             if matches!(e, cocola::model::ModelError::Runtime(_)) && options.library_dir_hint.is_none() {
                 message = format!("{message}\n{INSTALL_HINT}");
             }
@@ -118,10 +142,10 @@ impl Model {
             scorer: Mutex::new(Scorer::with_sessions(models)),
             pool,
             source,
+            info,
             metadata,
             runtime_library,
             sessions,
-            sha256: OnceLock::new(),
         })
     }
 }
@@ -158,16 +182,32 @@ impl Model {
         Self::load(py, path, sessions)
     }
 
-    /// The model's metadata as a dict: name, version, description, license,
-    /// training data and record, validation accuracy per mode and K, and the
-    /// score calibration (``None`` for an uncalibrated model); the same as
-    /// ``cocola model-info --json``.
-    #[getter]
-    fn info<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+    /// What identifies the model, as a dict: name, version, description,
+    /// input ("hps" or "mel"), source, sha256 (of the model file) and
+    /// calibrated; the ``model`` of ``cocola eval --json``.
+    #[getter(info)]
+    fn info_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.info)
+    }
+
+    /// The model file's whole metadata as a dict: name, version,
+    /// description, license, training data and record, validation accuracy
+    /// per mode and K, and the score calibration (``None`` for an
+    /// uncalibrated model); the same as ``cocola model-info --json``.
+    #[getter(metadata)]
+    fn metadata_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_python(py, &self.metadata)
     }
 
-    /// Where the model came from: its path, or "default (embedded)".
+    /// The modes the model scores: ``["both", "harmonic", "percussive"]``
+    /// for an HPS model, ``["both"]`` for a model without HPS.
+    #[getter(modes)]
+    fn mode_names(&self) -> Vec<&'static str> {
+        self.modes().iter().map(|m| m.name()).collect()
+    }
+
+    /// Where the model came from: its path, "X.ckpt (imported)", or
+    /// "default (embedded)".
     #[getter]
     fn source(&self) -> String {
         self.source.describe()
@@ -200,6 +240,7 @@ impl Model {
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
         let options = window_options(hop, WindowOptions::default().silence_dbfs)?;
         let mode = parse_mode(mode)?;
+        self.check_mode(mode)?;
         let audio = Audio::extract(audio, sr, "audio")?;
         fork_guard::enter()?;
         let embeddings = py.detach(|| -> Result<_, Failure> {
@@ -215,8 +256,8 @@ impl Model {
     ///
     /// Windows where either side is quieter than ``silence_db`` (RMS dBFS)
     /// are not scored; the shorter signal counts as silent where it has
-    /// ended. ``mode`` picks the headline of the returned ``Score`` (all
-    /// three modes are always computed, in one encoder run per window).
+    /// ended. ``mode`` picks the headline of the returned ``Score`` (every
+    /// mode of the model is always computed, in one encoder run per window).
     #[pyo3(
         signature = (condition, stem, sr, mode="both", hop=5.0, silence_db=-60.0),
         text_signature = "(self, /, condition, stem, sr, mode='both', hop=5.0, silence_db=-60.0)"
@@ -234,6 +275,7 @@ impl Model {
     ) -> PyResult<Score> {
         let options = window_options(hop, silence_db)?;
         let mode = parse_mode(mode)?;
+        self.check_mode(mode)?;
         let condition = Audio::extract(condition, sr, "condition")?;
         let stem = Audio::extract(stem, sr, "stem")?;
         fork_guard::enter()?;
@@ -242,7 +284,7 @@ impl Model {
             let stem = stem.to_mono_16k()?;
             Ok(self.with_scorer(|scorer| scorer.score_pair(&condition, &stem, &options, |_, _| {}))?)
         })?;
-        Ok(Score::new(report, mode, self.is_calibrated()))
+        Ok(Score::new(report, mode, self.modes(), self.is_calibrated()))
     }
 
     /// The paper's similarity matrix: entry ``[i, j]`` is the raw COCOLA
@@ -260,6 +302,7 @@ impl Model {
         mode: &str,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
         let mode = parse_mode(mode)?;
+        self.check_mode(mode)?;
         let conditions = extract_many(conditions, sr, "conditions")?;
         let stems = extract_many(stems, sr, "stems")?;
         let shape = [conditions.len(), stems.len()];
@@ -300,6 +343,7 @@ impl Model {
     ) -> PyResult<Ranking> {
         let options = window_options(hop, silence_db)?;
         let mode = parse_mode(mode)?;
+        self.check_mode(mode)?;
         let condition = Audio::extract(condition, sr, "condition")?;
         let (names, candidates) = named_candidates(candidates, sr)?;
         fork_guard::enter()?;

@@ -18,10 +18,10 @@ pub fn parse_mode(name: &str) -> PyResult<Mode> {
     name.parse().map_err(PyValueError::new_err)
 }
 
-/// Modes from their names; `None` means all three.
-pub fn parse_modes(names: Option<Vec<String>>) -> PyResult<Vec<Mode>> {
+/// Modes from their names; `None` means `all` (the model's modes).
+pub fn parse_modes(names: Option<Vec<String>>, all: &[Mode]) -> PyResult<Vec<Mode>> {
     let Some(names) = names else {
-        return Ok(Mode::ALL.to_vec());
+        return Ok(all.to_vec());
     };
     let mut modes = names.iter().map(|n| parse_mode(n)).collect::<PyResult<Vec<_>>>()?;
     modes.dedup();

@@ -15,27 +15,31 @@ use crate::python_values::{as_printed, to_python};
 /// the mean raw COCOLA score over the scored windows, its calibrated 0-100
 /// fit and the verdict word ("fits" >= 70, "unsure", "clashes" < 30). They
 /// are ``None`` when every window was silent (and ``fit``/``verdict`` for an
-/// uncalibrated model). ``modes`` has all three modes, ``timeline`` and
+/// uncalibrated model). ``modes`` has every mode of the model, ``timeline`` and
 /// ``windows`` the per-window scores, ``to_dict()`` everything as
 /// ``cocola score --json`` prints it.
 #[pyclass(frozen, module = "cocola")]
 pub struct Score {
     report: PairReport,
     mode: Mode,
+    /// The model's modes (all three, or `both` for a model without HPS).
+    modes: &'static [Mode],
     calibrated: bool,
 }
 
 impl Score {
-    pub fn new(report: PairReport, mode: Mode, calibrated: bool) -> Self {
+    /// `mode` is one of `modes`, the model's.
+    pub fn new(report: PairReport, mode: Mode, modes: &'static [Mode], calibrated: bool) -> Self {
         Self {
             report,
             mode,
+            modes,
             calibrated,
         }
     }
 
     fn headline(&self) -> Option<&ModeScore> {
-        self.report.aggregate.as_ref().map(|a| a.get(self.mode))
+        self.report.aggregate.as_ref().and_then(|a| a.get(self.mode))
     }
 }
 
@@ -80,12 +84,13 @@ impl Score {
         self.calibrated
     }
 
-    /// The aggregate of every mode: ``{"both": {"raw", "fit", "verdict"}, ...}``.
+    /// The aggregate of every mode of the model: ``{"both": {"raw", "fit",
+    /// "verdict"}, ...}`` (``both`` alone for a model without HPS).
     #[getter]
     fn modes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
-        for mode in Mode::ALL {
-            let score = self.report.aggregate.as_ref().map(|a| a.get(mode));
+        for &mode in self.modes {
+            let score = self.report.aggregate.as_ref().and_then(|a| a.get(mode));
             d.set_item(mode.name(), mode_dict(py, score)?)?;
         }
         Ok(d)
@@ -122,7 +127,7 @@ impl Score {
         PyArray1::from_iter(
             py,
             self.report.windows.iter().map(|w| match &w.outcome {
-                WindowOutcome::Scored(s) => s.get(self.mode).raw,
+                WindowOutcome::Scored(s) => s.get(self.mode).map_or(f32::NAN, |s| s.raw),
                 WindowOutcome::Silent { .. } => f32::NAN,
             }),
         )
@@ -131,7 +136,8 @@ impl Score {
     /// One flat record per window (``pandas.DataFrame(score.windows)``):
     /// start, end, condition_dbfs, stem_dbfs, state ("scored" / "silent"),
     /// silent_condition, silent_stem, then raw_<mode>, fit_<mode> and
-    /// verdict_<mode> for every mode (``None`` where not scored).
+    /// verdict_<mode> for every mode (``None`` where not scored, and for
+    /// the modes a model without HPS lacks).
     #[getter]
     fn windows<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
         self.report
@@ -151,7 +157,7 @@ impl Score {
                 d.set_item("silent_condition", silent.0)?;
                 d.set_item("silent_stem", silent.1)?;
                 for mode in Mode::ALL {
-                    let score = scores.map(|s| s.get(mode));
+                    let score = scores.and_then(|s| s.get(mode));
                     d.set_item(format!("raw_{mode}"), score.map(|s| as_printed(s.raw)))?;
                     d.set_item(format!("fit_{mode}"), score.and_then(|s| s.fit).map(as_printed))?;
                     d.set_item(

@@ -1,36 +1,36 @@
 #!/usr/bin/env python3
-"""MIDI for COCOLA's offline training corpus, and the corpus report.
+"""MIDI for COCOLA's offline training corpus from existing music.
 
-Run by `cargo xtask corpus` (which installs what this needs and renders the
-MIDI into stems with `cocola-trainer render`); usable by hand too:
+Run by `cargo xtask corpus` (which installs what this needs, generates the
+procedural pieces and renders all MIDI into stems with `cocola-render`);
+usable by hand too:
 
   corpus.py midi MIDI_DIR [--seed S] [--palestrina N] [--mma-charts N] ...
-  corpus.py report AUDIO_DIR MIDI_DIR
 
-`midi` writes multi-track MIDI files, one track per instrument part, from two
-sources only:
+writes multi-track MIDI files, one track per instrument part, each with a
+`NAME.facts.json` beside it (source, piece, composer or style, key), from:
 
-  music21  the multi-part scores of the music21 corpus (Bach chorales,
-           Palestrina, Beethoven/Mozart/Haydn quartets, Monteverdi madrigals,
-           Trecento, Josquin): one MIDI track per part.
-  mma      chord charts generated here (random key, mode, tempo, length and
-           a diatonic progression with occasional secondary dominants), each
-           played by a groove of Debian's MMA library (drums, bass, chords,
-           arpeggios, walking bass...), `grooves-per-chart` grooves each.
+  music21      the multi-part scores of the music21 corpus (Bach chorales,
+               Palestrina, Beethoven/Mozart/Haydn quartets, Monteverdi
+               madrigals, Trecento, Josquin): one MIDI track per part.
+  mma          chord charts generated here (random key, mode, tempo, length and
+               a diatonic progression with occasional secondary dominants), each
+               played by a groove of Debian's MMA library (drums, bass, chords,
+               arpeggios, walking bass...), `grooves-per-chart` grooves each.
+  planetblupi  the ten General-MIDI songs of Debian's planetblupi-music-midi.
+  musescore    the multi-part demo scores of Debian's musescore3-common
+               (MuseScore 3 files, converted here), given with --musescore-demos.
 
 into MIDI_DIR/<split>/<source>/<piece>.mid. The split (train / validation /
-test, 0.8 / 0.1 / 0.1) is drawn per *piece* (a music21 score file, or an MMA
-chord chart with all its grooves) from a hash of the seed and the piece id,
-so no piece is ever in two splits, whatever is added or removed around it,
-and all variants rendered from one MIDI file stay in its split.
-MIDI_DIR/manifest.json lists every piece (source, split, composer or style,
-parts, estimated seconds) and what failed. Existing files are kept
-(resumable); each is written to a temporary name and renamed.
-
-`report` summarises a rendered corpus (AUDIO_DIR/<split>/<track>/render.json
-from `cocola-trainer render`): hours, tracks, stems per track, sources,
-styles, instruments, SoundFonts; writes AUDIO_DIR/corpus.json and prints
-Markdown.
+test, 0.8 / 0.1 / 0.1) is drawn per *piece* (a score file, a chord chart
+with all its grooves, a song) from a hash of the seed and the piece id, so
+no piece is ever in two splits, whatever is added or removed around it,
+and all variants rendered from one MIDI file stay in its split. Whole
+families go to the out-of-distribution split `test-ood` instead, never to
+the others: Monteverdi's madrigals, MMA's Latin and funk grooves, and the
+MuseScore demos (docs/CORPUS.md). MIDI_DIR/manifest.json lists every piece
+and what failed. Existing files are kept (resumable); each is written to a
+temporary name and renamed.
 
 Pinned: music21==10.5.1 (tools/corpus/requirements.txt), MMA 21.09 (Debian).
 """
@@ -43,11 +43,24 @@ import json
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 
 SPLITS = (("train", 0.8), ("validation", 0.9), ("test", 1.0))
+OOD_SPLIT = "test-ood"
+# Families only the out-of-distribution split hears.
+HELD_OUT_COMPOSERS = {"monteverdi"}
+HELD_OUT_MMA_STYLES = {
+    "afro-cuban", "beguine", "bolero", "bossanova", "calypso", "chacha", "cubanguitar", "jazzrhumba",
+    "latinwaltz", "lighttango", "mambo", "merengue", "rhumba", "salsa", "samba", "slowbolero", "son",
+    "tango", "bvfunk", "lfusion",
+}
+# Not music: click tracks and the empty style.
+NOT_MMA_STYLES = {"metronome", "metronome3", "metronome6", "metronome68", "none"}
+PLANETBLUPI_DIR = "/usr/share/planetblupi/music"
+PC_NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
 
 # music21 corpus groups with multi-part scores, in the order they are read.
 MUSIC21_COMPOSERS = (
@@ -73,6 +86,16 @@ def split_of(seed, piece_id):
         if u < upper:
             return name
     return SPLITS[-1][0]
+
+
+def write_facts(midi_path, facts):
+    """NAME.facts.json beside NAME.mid (read by cocola-render into render.json)."""
+    path = os.path.splitext(midi_path)[0] + ".facts.json"
+    write_atomically(path, lambda t: json.dump(facts, open(t, "w"), indent=1))
+
+
+def key_fact(tonic, mode):
+    return {"tonic": tonic, "name": f"{PC_NAMES[tonic]} {mode}", "mode": mode}
 
 
 def safe_name(text):
@@ -129,7 +152,7 @@ def export_music21_piece(job):
     piece_id, composer, path, midi_dir, seed = job
     from music21 import common, corpus, midi, repeat, stream
 
-    split = split_of(seed, piece_id)
+    split = OOD_SPLIT if composer in HELD_OUT_COMPOSERS else split_of(seed, piece_id)
     out_dir = os.path.join(midi_dir, split, "music21")
     try:
         parsed = corpus.parse(path)
@@ -156,6 +179,7 @@ def export_music21_piece(job):
                     mf.close()
 
                 write_atomically(out, write)
+            write_facts(out, {"source": "music21", "piece": piece_id, "composer": composer})
             entries.append(
                 {
                     "piece": piece_id,
@@ -264,6 +288,8 @@ def make_chart(rng):
     key = (NOTE_NAMES_FLAT if ((tonic in FLAT_MINOR) if minor else (tonic in FLAT_MAJOR)) else NOTE_NAMES_SHARP)[tonic]
     return {
         "key": f"{key} {'minor' if minor else 'major'}",
+        "tonic": tonic,
+        "mode": "minor" if minor else "major",
         "tempo": rng.randrange(72, 161, 4),
         "bars": chart,
     }
@@ -284,15 +310,21 @@ def export_mma(midi_dir, charts, grooves_per_chart, seed, mma):
     styles = mma_grooves()
     if not styles:
         sys.exit(f"no MMA grooves found in {MMA_LIB} (install Debian's mma)")
-    style_names = sorted(styles)
+    usable = sorted(set(styles) - NOT_MMA_STYLES)
+    held_out = [st for st in usable if st in HELD_OUT_MMA_STYLES]
+    seen = [st for st in usable if st not in HELD_OUT_MMA_STYLES]
     entries = []
     for c in range(charts):
         rng = random.Random(f"mma-chart-{seed}-{c}")
         chart = make_chart(rng)
         piece_id = f"mma-chart{c:04d}"
-        split = split_of(seed, piece_id)
+        # A chart is played by held-out grooves only (and is out-of-
+        # distribution) as often as those styles are among all.
+        ood = rng.random() < len(held_out) / len(usable)
+        split = OOD_SPLIT if ood else split_of(seed, piece_id)
+        pool = held_out if ood else seen
         for g in range(grooves_per_chart):
-            style = rng.choice(style_names)
+            style = rng.choice(pool)
             groove = rng.choice(styles[style])
             name = f"{piece_id}-{safe_name(groove)}"
             out = os.path.join(midi_dir, split, "mma", name + ".mid")
@@ -313,6 +345,15 @@ def export_mma(midi_dir, charts, grooves_per_chart, seed, mma):
                 if error:
                     entries.append({"piece": piece_id, "track": name, "source": "mma", "failed": error})
                     continue
+            facts = {
+                "source": "mma",
+                "piece": piece_id,
+                "style": style,
+                "tempo_qpm": float(chart["tempo"]),
+                "key": key_fact(chart["tonic"], chart["mode"]),
+                "key_from": "chart",
+            }
+            write_facts(out, facts)
             entries.append(entry)
     return entries
 
@@ -331,6 +372,68 @@ def run_mma(mma, source, out):
             return "mma failed: " + " | ".join(tail)
         write_atomically(out, lambda t: os.replace(target, t))
     return None
+
+
+# ---------------------------------------------------------------- planetblupi
+
+
+def export_planetblupi(midi_dir, seed, source_dir=PLANETBLUPI_DIR):
+    """Copies the game's General-MIDI songs (GPL-3+, Daniel Roux, EPSITEC SA
+    and Denis Dumoulin), split by song."""
+    entries = []
+    for path in sorted(glob.glob(os.path.join(source_dir, "*.mid"))):
+        piece_id = "planetblupi-" + safe_name(os.path.splitext(os.path.basename(path))[0])
+        split = split_of(seed, piece_id)
+        out = os.path.join(midi_dir, split, "planetblupi", piece_id + ".mid")
+        if not os.path.exists(out):
+            write_atomically(out, lambda t, path=path: shutil.copyfile(path, t))
+        write_facts(out, {"source": "planetblupi", "piece": piece_id, "style": "game music"})
+        entries.append(
+            {"piece": piece_id, "track": piece_id, "source": "planetblupi", "split": split,
+             "midi": os.path.relpath(out, midi_dir)}
+        )
+    return entries
+
+
+# ---------------------------------------------------------------- MuseScore demos
+
+# Authors of the demo scores (Debian's musescore3-common copyright file).
+MUSESCORE_AUTHORS = {
+    "Brassed_Up": ("James Thistlewood", "CC-BY-SA-4.0"),
+    "Dynamic_Strings": ("James Thistlewood", "CC-BY-SA-4.0"),
+    "Fugue_1": ("Marc Sabatella", "CC-BY-3.0"),
+    "Reunion": ("Marc Sabatella", "CC-BY-3.0"),
+    "Unclaimed_Gift": ("Marc Sabatella", "CC-BY-3.0"),
+}
+
+
+def export_musescore(midi_dir, demos_dir):
+    """The multi-part MuseScore demos, converted (musescore.py), into the
+    out-of-distribution split: other composers, other arrangements."""
+    import musescore
+
+    entries = []
+    for path in sorted(glob.glob(os.path.join(demos_dir, "*.msc[xz]"))):
+        stem = os.path.splitext(os.path.basename(path))[0]
+        piece_id = "musescore-" + safe_name(stem)
+        out = os.path.join(midi_dir, OOD_SPLIT, "musescore", piece_id + ".mid")
+        try:
+            if not os.path.exists(out):
+                score = musescore.read(path)
+                if len([s for s in score.staves if s.notes and not s.drums]) < 2:
+                    entries.append({"piece": piece_id, "source": "musescore", "skipped": "fewer than 2 parts"})
+                    continue
+                write_atomically(out, lambda t, score=score: musescore.write_midi(score, t))
+        except Exception as e:  # noqa: BLE001 - one bad score must not stop the corpus
+            entries.append({"piece": piece_id, "source": "musescore", "failed": f"{type(e).__name__}: {e}"})
+            continue
+        author, licence = MUSESCORE_AUTHORS.get(stem, (None, None))
+        write_facts(out, {"source": "musescore", "piece": piece_id, "composer": author})
+        entries.append(
+            {"piece": piece_id, "track": piece_id, "source": "musescore", "split": OOD_SPLIT, "composer": author,
+             "license": licence, "midi": os.path.relpath(out, midi_dir)}
+        )
+    return entries
 
 
 # ---------------------------------------------------------------- commands
@@ -362,6 +465,10 @@ def cmd_midi(args):
     if args.mma_charts > 0:
         print(f"mma: {args.mma_charts} chord charts x {args.grooves_per_chart} groove(s)...", flush=True)
         entries += export_mma(args.midi_dir, args.mma_charts, args.grooves_per_chart, args.seed, args.mma)
+    if args.planetblupi:
+        entries += export_planetblupi(args.midi_dir, args.seed)
+    if args.musescore_demos:
+        entries += export_musescore(args.midi_dir, args.musescore_demos)
     ok = [e for e in entries if "midi" in e and "failed" not in e]
     failed = [e for e in entries if "failed" in e]
     skipped = [e for e in entries if "skipped" in e]
@@ -386,76 +493,6 @@ def cmd_midi(args):
         print(f"  failed: {e['piece']}: {e['failed']}", file=sys.stderr)
 
 
-def gm_family(program):
-    families = [
-        "piano", "chromatic percussion", "organ", "guitar", "bass", "strings", "ensemble", "brass",
-        "reed", "pipe", "synth lead", "synth pad", "synth effects", "ethnic", "percussive", "sound effects",
-    ]
-    return "drums" if program is None else families[program // 8]
-
-
-def cmd_report(args):
-    manifest = json.load(open(os.path.join(args.midi_dir, "manifest.json")))
-    by_midi = {os.path.normpath(os.path.join(args.midi_dir, e["midi"])): e for e in manifest["pieces"]}
-    tracks = []
-    for path in sorted(glob.glob(os.path.join(args.audio_dir, "*", "*", "render.json"))):
-        info = json.load(open(path))
-        split = os.path.basename(os.path.dirname(os.path.dirname(path)))
-        piece = by_midi.get(os.path.normpath(info["source"]), {})
-        tracks.append((split, piece, info))
-    if not tracks:
-        sys.exit(f"no rendered tracks under {args.audio_dir}/<split>/<track>/render.json")
-    report = {"splits": {}, "sources": {}, "styles": {}, "composers": {}, "instruments": {}, "soundfonts": {}}
-    stems_per_track = collections.Counter()
-    for split, piece, info in tracks:
-        hours = info["seconds"] / 3600.0
-        s = report["splits"].setdefault(split, {"tracks": 0, "pieces": set(), "hours": 0.0, "stem_hours": 0.0})
-        s["tracks"] += 1
-        s["pieces"].add(piece.get("piece", info["source"]))
-        s["hours"] += hours
-        s["stem_hours"] += hours * len(info["stems"])
-        src = report["sources"].setdefault(piece.get("source", "?"), {"tracks": 0, "hours": 0.0})
-        src["tracks"] += 1
-        src["hours"] += hours
-        if "style" in piece:
-            report["styles"][piece["style"]] = report["styles"].get(piece["style"], 0) + 1
-        if "composer" in piece:
-            report["composers"][piece["composer"]] = report["composers"].get(piece["composer"], 0) + 1
-        for stem in info["stems"]:
-            fam = gm_family(stem["program"])
-            report["instruments"][fam] = report["instruments"].get(fam, 0) + 1
-        sf = os.path.basename(info["soundfont"])
-        report["soundfonts"][sf] = report["soundfonts"].get(sf, 0) + 1
-        stems_per_track[len(info["stems"])] += 1
-    for s in report["splits"].values():
-        s["pieces"] = len(s["pieces"])
-    report["tracks"] = len(tracks)
-    report["hours"] = sum(s["hours"] for s in report["splits"].values())
-    report["stem_hours"] = sum(s["stem_hours"] for s in report["splits"].values())
-    report["stems_per_track"] = {str(k): v for k, v in sorted(stems_per_track.items())}
-    out = os.path.join(args.audio_dir, "corpus.json")
-    write_atomically(out, lambda t: json.dump(report, open(t, "w"), indent=1, sort_keys=True))
-
-    def top(d, n=12):
-        return ", ".join(f"{k} {v}" for k, v in sorted(d.items(), key=lambda kv: -kv[1])[:n])
-
-    print(f"# Corpus ({args.audio_dir})\n")
-    print(f"{report['tracks']} tracks, {report['hours']:.2f} h of music, {report['stem_hours']:.2f} h of stems\n")
-    print("| split | pieces | tracks | hours | stem hours |\n|---|---|---|---|---|")
-    for name, _ in SPLITS:
-        if name in report["splits"]:
-            s = report["splits"][name]
-            print(f"| {name} | {s['pieces']} | {s['tracks']} | {s['hours']:.2f} | {s['stem_hours']:.2f} |")
-    print()
-    print("sources: " + ", ".join(f"{k} {v['tracks']} tracks / {v['hours']:.2f} h" for k, v in report["sources"].items()))
-    print(f"stems per track: {report['stems_per_track']}")
-    print(f"composers (tracks): {top(report['composers'])}")
-    print(f"MMA styles ({len(report['styles'])}, tracks): {top(report['styles'])}")
-    print(f"instrument families (stems): {top(report['instruments'], 16)}")
-    print(f"SoundFonts (tracks): {top(report['soundfonts'])}")
-    print(f"\nwritten: {out}")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -471,16 +508,12 @@ def main():
     m.add_argument("--grooves-per-chart", type=int, default=1)
     m.add_argument("--mma", default="mma", help="the MMA executable")
     m.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    r = sub.add_parser("report", help="summarise a rendered corpus")
-    r.add_argument("audio_dir")
-    r.add_argument("midi_dir")
+    m.add_argument("--no-planetblupi", dest="planetblupi", action="store_false")
+    m.add_argument("--musescore-demos", help="folder of MuseScore 3 demo scores (musescore3-common)")
     args = parser.parse_args()
-    if args.command == "midi":
-        if args.palestrina is not None and args.palestrina < 0:
-            args.palestrina = None
-        cmd_midi(args)
-    else:
-        cmd_report(args)
+    if args.palestrina is not None and args.palestrina < 0:
+        args.palestrina = None
+    cmd_midi(args)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use cocola::features::FeatureExtractor;
 use cocola_trainer::data::pipeline::{Pipeline, Source};
 use cocola_trainer::data::sampler::{Pools, SamplerConfig, Stream};
 use cocola_trainer::data::store::MemoryStore;
@@ -31,6 +30,7 @@ fn main() {
         .collect();
     let k = 32;
     let source = Source {
+        input: cocola::contract::InputKind::Hps,
         store: Arc::new(MemoryStore { tracks }),
         pools: Pools::new(vec![(1.0, (0..16).collect())]).unwrap(),
         config: SamplerConfig::paper(k),
@@ -38,7 +38,7 @@ fn main() {
         stream: Stream::Train,
         features: None,
     };
-    let mut ex = FeatureExtractor::new();
+    let mut ex = source.extractor();
     let _ = source.batch(0, &mut ex).unwrap();
     let n = 3;
     let t = Instant::now();

@@ -24,6 +24,9 @@ pub struct TchEncoder<'a> {
 }
 
 impl Encoder for TchEncoder<'_> {
+    fn input(&self) -> cocola::contract::InputKind {
+        self.net.arch.input
+    }
     fn encode(&mut self, features: &[f32], rows: usize) -> Result<Embeddings, ModelError> {
         let (e, we) = embed(self.net, features, rows);
         let host = |t: tch::Tensor| Vec::<f32>::try_from(t.to_device(Device::Cpu).flatten(0, -1));

@@ -24,10 +24,7 @@
 use std::path::Path;
 
 use cocola::calibration::{Calibration, ModeCalibration, ScoreDistribution};
-use cocola::contract::FEATURE_LEN;
 use cocola::eval::protocol::batch_accuracy;
-use cocola::features::FeatureExtractor;
-use cocola::mode::Mode;
 use cocola::model::arch::Architecture;
 use cocola::model::{write_model_file, ModelMetadata};
 use tch::{Device, Tensor};
@@ -57,17 +54,19 @@ pub struct ExportOptions {
 /// Loads a checkpoint's network (weights and BatchNorm statistics).
 pub fn load_network(path: &Path, device: Device) -> anyhow::Result<(Network, checkpoint::Loaded)> {
     let ck = checkpoint::load(path)?;
-    let arch = Architecture::cocola();
+    let arch = Architecture::for_input(ck.info.config.input);
     let mut params = Params::init(&arch, device);
     params.load(&ck.tensors)?;
     Ok((Network::new(arch, params), ck))
 }
 
-/// Embeds `rows` feature tensors in inference mode: (f(x), W f(x)).
+/// Embeds `rows` feature tensors (of the network's input kind) in
+/// inference mode: (f(x), W f(x)).
 pub fn embed(net: &Network, features: &[f32], rows: usize) -> (Tensor, Tensor) {
+    let [c, h, w] = net.arch.input.feature_shape();
     tch::no_grad(|| {
         let x = Tensor::from_slice(features)
-            .reshape([rows as i64, 2, 64, 501])
+            .reshape([rows as i64, c as i64, h as i64, w as i64])
             .to_device(net.device());
         let e = net.embed(&x, false);
         let we = net.w_embedding(&e);
@@ -75,19 +74,22 @@ pub fn embed(net: &Network, features: &[f32], rows: usize) -> (Tensor, Tensor) {
     })
 }
 
-/// Calibration and accuracy per mode on validation batches.
+/// Calibration and accuracy per mode (those of the network's input kind) on
+/// validation batches.
 pub fn measure(net: &Network, source: &Source, batches: u64) -> anyhow::Result<(Calibration, serde_json::Value)> {
-    let mut extractor = FeatureExtractor::new();
+    let mut extractor = source.extractor();
+    let modes = net.arch.input.modes();
+    let row = net.arch.input.feature_len();
     let k = source.config.k;
-    let mut coherent = vec![Vec::new(); 3];
-    let mut random = vec![Vec::new(); 3];
-    let mut accuracy = [0.0; 3];
+    let mut coherent = vec![Vec::new(); modes.len()];
+    let mut random = vec![Vec::new(); modes.len()];
+    let mut accuracy = vec![0.0; modes.len()];
     for b in 0..batches {
         let batch = source.batch(b, &mut extractor)?;
-        for (m, mode) in Mode::ALL.into_iter().enumerate() {
+        for (m, mode) in modes.iter().enumerate() {
             let mask = |x: &[f32]| {
                 let mut x = x.to_vec();
-                x.chunks_mut(FEATURE_LEN).for_each(|c| mode.apply_mask(c));
+                x.chunks_mut(row).for_each(|c| mode.apply_mask(c));
                 x
             };
             let (a, _) = embed(net, &mask(&batch.anchors), k);
@@ -114,13 +116,12 @@ pub fn measure(net: &Network, source: &Source, batches: u64) -> anyhow::Result<(
             random: d(&random[m])?,
         })
     };
-    let calibration = Calibration {
-        both: cal(0)?,
-        harmonic: cal(1)?,
-        percussive: cal(2)?,
-    };
+    let per_mode = (0..modes.len())
+        .map(|m| Ok((modes[m], cal(m)?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let calibration = Calibration::from_modes(per_mode).expect("every input kind has the plain mode");
     let mut acc = serde_json::Map::new();
-    for (m, mode) in Mode::ALL.into_iter().enumerate() {
+    for (m, mode) in modes.iter().enumerate() {
         acc.insert(mode.name().into(), serde_json::json!({ k.to_string(): accuracy[m] }));
     }
     Ok((calibration, serde_json::Value::Object(acc)))
@@ -130,7 +131,7 @@ pub fn measure(net: &Network, source: &Source, batches: u64) -> anyhow::Result<(
 /// statistics over `batches` batches of `source`, in training mode as in
 /// training (same sampling, augmentation and anchor+positive batches).
 pub fn recalibrate_batch_norm(net: &Network, source: &Source, batches: u64) -> anyhow::Result<()> {
-    let mut extractor = FeatureExtractor::new();
+    let mut extractor = source.extractor();
     for b in 0..batches {
         let batch = source.batch(b, &mut extractor)?;
         let (anchors, positives) = batch_tensors(&batch, net.device());
@@ -147,6 +148,7 @@ pub fn export(checkpoint_path: &Path, out: &Path, opts: &ExportOptions) -> anyho
         let train = load_split(&cfg.data, Split::Train, cfg.seed, &cfg.cache, cfg.workers, &|| {})
             .map_err(|e| anyhow::anyhow!("recalibrating BatchNorm needs the run's training split: {e}"))?;
         let source = Source {
+            input: cfg.input,
             store: train.store,
             pools: train.pools,
             config: cfg.sampler(),
@@ -162,6 +164,7 @@ pub fn export(checkpoint_path: &Path, out: &Path, opts: &ExportOptions) -> anyho
     sampler.noise_std = 0.0;
     sampler.masks = crate::data::sampler::Masks::Off;
     let source = Source {
+        input: cfg.input,
         store: validation.store,
         pools: validation.pools,
         config: sampler,
@@ -172,6 +175,7 @@ pub fn export(checkpoint_path: &Path, out: &Path, opts: &ExportOptions) -> anyho
     let (calibration, accuracy) = measure(&net, &source, opts.batches.max(1))?;
 
     let mut meta = ModelMetadata::new(&opts.name, &opts.version);
+    meta.input = cfg.input;
     meta.description = opts.description.clone();
     meta.license = opts.license.clone();
     let datasets = cfg

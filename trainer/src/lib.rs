@@ -12,7 +12,6 @@
 //! - [`train`]: the training loop, checkpoints, metrics, validation.
 //! - [`export`]: checkpoint -> ONNX model with metadata and calibration.
 //! - [`eval`]: accuracy@K of a checkpoint by cocola's protocol.
-//! - [`render`]: multi-track MIDI + SoundFont -> time-aligned stems (training data).
 //! - [`malloc`]: keep freed memory in the process (the step's page faults).
 
 pub mod data;
@@ -21,5 +20,4 @@ pub mod eval;
 pub mod export;
 pub mod malloc;
 pub mod model;
-pub mod render;
 pub mod train;

@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::ValueEnum;
 use clap::{Args, Parser, Subcommand};
+use cocola::contract::InputKind;
 use cocola_trainer::data::sampler::Masks;
 use cocola_trainer::data::source::DatasetSpec;
 use cocola_trainer::train::config::{InitFrom, LrSchedule, TrainConfig};
@@ -30,70 +32,6 @@ enum Command {
     Export(ExportArgs),
     /// Accuracy@K (paper Tables I-II) per dataset and mode.
     Eval(EvalArgs),
-    /// Render multi-track MIDI with SoundFonts into time-aligned mono stems,
-    /// OUT/<track>/<stem>.wav (one per instrument part, drums one stem): the
-    /// generic layout `train --data generic:OUT` reads. Resumable.
-    Render(RenderArgs),
-}
-
-#[derive(Args)]
-struct RenderArgs {
-    /// MIDI files, or directories searched recursively for .mid/.midi.
-    #[arg(required = true)]
-    inputs: Vec<PathBuf>,
-    /// Output directory (one folder per track and variant).
-    #[arg(long)]
-    out: PathBuf,
-    /// SoundFont (.sf2; repeatable): each variant uses one, drawn by the seed.
-    #[arg(long = "soundfont", required = true)]
-    soundfonts: Vec<PathBuf>,
-    /// Renderings per MIDI file (tracks NAME.v0, NAME.v1, ... when > 1).
-    #[arg(long, default_value_t = 1)]
-    variants: usize,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Choose the GM program of every melodic part (CocoChorales-style);
-    /// without a value: mixed (random, strings, brass or woodwind per variant).
-    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "mixed")]
-    program_randomize: Option<cocola_trainer::render::Ensemble>,
-    /// Semitones for melodic parts: N, or LO..HI drawn per variant (write
-    /// negative values as --transpose=-3..3).
-    #[arg(long, default_value = "0", allow_hyphen_values = true)]
-    transpose: cocola_trainer::render::Range,
-    /// Tempo factor (> 1 faster): F, or LO..HI drawn per variant.
-    #[arg(long, default_value = "1")]
-    tempo_scale: cocola_trainer::render::Range,
-    /// Move each note-on velocity by a random integer in -N..=N.
-    #[arg(long, default_value_t = 0)]
-    velocity_humanize: u8,
-    /// Render without the synthesizer's reverb and chorus.
-    #[arg(long)]
-    no_reverb_chorus: bool,
-    #[arg(long, default_value_t = 16_000)]
-    sample_rate: u32,
-    /// Seconds kept after the last MIDI event (releases, reverb).
-    #[arg(long, default_value_t = 1.0)]
-    tail: f64,
-    /// Refuse pieces longer than this (seconds, after tempo scaling and --crop).
-    #[arg(long, default_value_t = 1800.0)]
-    max_seconds: f64,
-    /// Render only the first SECONDS of each piece (after tempo scaling);
-    /// notes still sounding there are released.
-    #[arg(long, value_name = "SECONDS")]
-    crop: Option<f64>,
-    /// Probability (0-1) that a stem is played by another of the SoundFonts
-    /// than its track's, so that timbre does not tell which stems belong together.
-    #[arg(long, default_value_t = 0.0)]
-    soundfont_mix: f64,
-    /// Tracks with fewer non-silent stems are not written.
-    #[arg(long, default_value_t = 2)]
-    min_stems: usize,
-    /// Worker threads [default: all cores].
-    #[arg(long, default_value_t = 0)]
-    jobs: usize,
-    /// No progress bar.
-    #[arg(long)]
-    quiet: bool,
 }
 
 #[derive(Args)]
@@ -178,10 +116,15 @@ struct TrainArgs {
     /// reference's 0.05 starts with logits of std ~10; ~0.002 near 1).
     #[arg(long, default_value_t = cocola_trainer::model::params::W_INIT_STD)]
     w_init_std: f64,
+    /// Model input: hps (harmonic/percussive log-mel, 2 channels, the
+    /// paper's default) or mel (one log-mel channel, the paper's "w/o HPS").
+    #[arg(long, default_value = "hps", value_name = "KIND")]
+    input: InputKind,
     /// Channel masks: per-pair (the reference), per-batch (the mask cannot
-    /// tell pairs apart) or off.
-    #[arg(long, value_enum, default_value_t = Masks::PerPair)]
-    masks: Masks,
+    /// tell pairs apart) or off [default: per-pair; off for --input mel,
+    /// which has one channel to mask].
+    #[arg(long, value_enum)]
+    masks: Option<Masks>,
     /// Share of pairs (0-1) that also get a hard negative made from their
     /// positive: transposed (harmonic and both masks), shifted off the beat
     /// or stretched (percussive and both), contrasted with every anchor of
@@ -249,7 +192,16 @@ impl TrainArgs {
         c.warmup_steps = self.warmup_steps;
         c.lr_schedule = self.lr_schedule;
         c.w_init_std = self.w_init_std;
-        c.masks = self.masks;
+        c.input = self.input;
+        c.masks = match (self.input, self.masks) {
+            (InputKind::Hps, masks) => masks.unwrap_or(Masks::PerPair),
+            (InputKind::Mel, None | Some(Masks::Off)) => Masks::Off,
+            (InputKind::Mel, Some(m)) => anyhow::bail!(
+                "--masks {} needs the two channels of --input hps; a mel model has one (use --masks off)",
+                m.to_possible_value()
+                    .map_or("?".to_string(), |v| v.get_name().to_string())
+            ),
+        };
         c.hard_negatives = self.hard_negatives;
         c.sensitivity_anchors = self.sensitivity_anchors;
         c.seed = self.seed;
@@ -267,7 +219,11 @@ impl TrainArgs {
         c.torch_threads = self.torch_threads;
         c.feature_cache = self.feature_cache;
         c.feature_cache_max_gb = self.feature_cache_max_gb;
-        c.init_from = self.init_from.as_deref().map(InitFrom::read).transpose()?;
+        c.init_from = self
+            .init_from
+            .as_deref()
+            .map(|p| InitFrom::read(p, c.input))
+            .transpose()?;
         Ok((c, self.resume))
     }
 }
@@ -314,7 +270,6 @@ fn main() -> ExitCode {
             })
         }
         Command::Eval(a) => eval(a),
-        Command::Render(a) => render(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -325,44 +280,6 @@ fn main() -> ExitCode {
     }
 }
 
-fn render(a: RenderArgs) -> anyhow::Result<()> {
-    let mut o = cocola_trainer::render::RenderOptions::new(a.out, a.soundfonts);
-    o.variants = a.variants;
-    o.seed = a.seed;
-    o.program_randomize = a.program_randomize;
-    o.transpose = a.transpose;
-    o.tempo_scale = a.tempo_scale;
-    o.velocity_humanize = a.velocity_humanize;
-    o.reverb_chorus = !a.no_reverb_chorus;
-    o.sample_rate = a.sample_rate;
-    o.tail_seconds = a.tail;
-    o.max_seconds = a.max_seconds;
-    o.crop_seconds = a.crop;
-    anyhow::ensure!(
-        (0.0..=1.0).contains(&a.soundfont_mix),
-        "--soundfont-mix must be between 0 and 1"
-    );
-    o.soundfont_mix = a.soundfont_mix;
-    o.min_stems = a.min_stems;
-    o.jobs = a.jobs;
-    o.progress = !a.quiet;
-    let s = cocola_trainer::render::run(&a.inputs, &o)?;
-    eprintln!(
-        "rendered {} track(s) ({:.1} h of stems) in {:.1} s; {} already done, {} with too few stems, {} failed",
-        s.rendered,
-        s.audio_seconds / 3600.0,
-        s.wall_seconds,
-        s.skipped_existing,
-        s.too_few_stems,
-        s.failed.len()
-    );
-    for f in &s.failed {
-        eprintln!("error: {f}");
-    }
-    anyhow::ensure!(s.failed.is_empty(), "{} file(s) failed", s.failed.len());
-    Ok(())
-}
-
 fn eval(a: EvalArgs) -> anyhow::Result<()> {
     let device = tch::Device::cuda_if_available();
     let (net, _) = cocola_trainer::export::load_network(&a.checkpoint, device)?;
@@ -370,6 +287,7 @@ fn eval(a: EvalArgs) -> anyhow::Result<()> {
         ks: a.k,
         anchors: a.anchors,
         seed: a.seed,
+        modes: net.arch.input.modes().to_vec(),
         ..Default::default()
     };
     let mut reports = Vec::new();

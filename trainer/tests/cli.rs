@@ -39,6 +39,7 @@ fn every_subcommand_has_help_naming_its_key_flags() {
                 "--workers",
                 "--feature-cache",
                 "--init-from",
+                "--input",
             ],
         ),
         (
@@ -121,6 +122,25 @@ fn missing_data_and_bad_checkpoints_fail_naming_the_path() {
         "1",
     ]);
     assert_clean_failure(&o, &empty);
+
+    // A mel model has one channel: there is nothing to mask.
+    let o = trainer(&[
+        "train",
+        "--data",
+        &generic,
+        "--out",
+        &s(&d.join("run3")),
+        "--input",
+        "mel",
+        "--masks",
+        "per-pair",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("--masks per-pair needs the two channels"),
+        "{}",
+        text(&o)
+    );
 
     let missing = d.join("missing.json");
     let o = trainer(&["export", &s(&missing), "--out", &s(&d.join("m.onnx"))]);

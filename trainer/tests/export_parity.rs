@@ -4,7 +4,7 @@
 
 mod support;
 
-use cocola::contract::FEATURE_LEN;
+use cocola::contract::{InputKind, FEATURE_LEN};
 use cocola::features::FeatureExtractor;
 use cocola::model::arch::Architecture;
 use cocola::model::{LoadOptions, Model};
@@ -15,6 +15,26 @@ use cocola_trainer::train::config::{InitFrom, TrainConfig};
 use cocola_trainer::train::run;
 use tch::{Device, Kind, Tensor};
 
+/// A two-step CPU run on `spec`, in `dir`.
+fn two_step_run(spec: DatasetSpec, dir: &std::path::Path) -> TrainConfig {
+    let mut c = TrainConfig::paper(vec![spec], dir.join("run"), dir.join("cache"));
+    (c.batch, c.steps, c.checkpoint_every, c.validate_every) = (2, 2, 2, 1000);
+    (c.workers, c.prefetch, c.cpu, c.torch_threads) = (1, 1, true, 1);
+    c
+}
+
+fn export_options(name: &str) -> ExportOptions {
+    ExportOptions {
+        name: name.into(),
+        version: "0.1".into(),
+        description: String::new(),
+        license: "MIT".into(),
+        batches: 2,
+        training_data: String::new(),
+        recalibrate_bn_batches: 0,
+    }
+}
+
 #[test]
 fn exported_model_matches_tch_and_is_calibrated() {
     support::test_threads();
@@ -22,22 +42,12 @@ fn exported_model_matches_tch_and_is_calibrated() {
     let data = dir.path().join("data");
     support::generic(&data, 20, 3, 10.0);
     let spec: DatasetSpec = format!("generic:{}", data.display()).parse().unwrap();
-    let mut c = TrainConfig::paper(vec![spec], dir.path().join("run"), dir.path().join("cache"));
-    (c.batch, c.steps, c.checkpoint_every, c.validate_every) = (2, 2, 2, 1000);
-    (c.workers, c.prefetch, c.cpu, c.torch_threads) = (1, 1, true, 1);
+    let c = two_step_run(spec, dir.path());
     let outcome = run(&c, false, false).unwrap();
     let ck = outcome.last_checkpoint.unwrap();
 
     let onnx = dir.path().join("model.onnx");
-    let opts = ExportOptions {
-        name: "test".into(),
-        version: "0.1".into(),
-        description: String::new(),
-        license: "MIT".into(),
-        batches: 2,
-        training_data: String::new(),
-        recalibrate_bn_batches: 0,
-    };
+    let opts = export_options("test");
     let meta = export(&ck, &onnx, &opts).unwrap();
     assert!(meta.calibration.is_some());
     assert_eq!(meta.training["steps"], 2);
@@ -67,7 +77,7 @@ fn exported_model_matches_tch_and_is_calibrated() {
     assert_eq!(stored.weights, checkpointed.params.to_named_tensors().unwrap());
     let mut fine = c.clone();
     fine.out = dir.path().join("fine-tuned");
-    fine.init_from = Some(InitFrom::read(&onnx).unwrap());
+    fine.init_from = Some(InitFrom::read(&onnx, cocola::contract::InputKind::Hps).unwrap());
     let fine_ck = run(&fine, false, false).unwrap().last_checkpoint.unwrap();
     let meta = export(&fine_ck, &dir.path().join("fine.onnx"), &opts).unwrap();
     assert_eq!(meta.training["initialized_from"]["model"], "test 0.1");
@@ -135,6 +145,53 @@ fn exported_model_matches_tch_and_is_calibrated() {
         // 1e-6 numeric difference may flip an anchor or two (1/16 each).
         assert!((a.accuracy.accuracy - b.accuracy.accuracy).abs() <= 2.0 / 16.0 + 1e-9);
     }
+}
+
+/// `--input mel`: the paper's models without HPS train, export and run like
+/// the HPS ones, with one channel, no masks and the plain score only.
+#[test]
+fn a_mel_model_trains_exports_and_matches_tch() {
+    support::test_threads();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    support::generic(&data, 20, 3, 10.0);
+    let spec: DatasetSpec = format!("generic:{}", data.display()).parse().unwrap();
+    let mut c = two_step_run(spec, dir.path());
+    c.input = InputKind::Mel;
+    c.masks = cocola_trainer::data::sampler::Masks::Off;
+    let ck = run(&c, false, false).unwrap().last_checkpoint.unwrap();
+    let onnx = dir.path().join("mel.onnx");
+    let meta = export(&ck, &onnx, &export_options("mel-test")).unwrap();
+    assert_eq!(meta.input, InputKind::Mel);
+    let calibration = meta.calibration.unwrap();
+    assert!(calibration.harmonic.is_none() && calibration.percussive.is_none());
+    assert_eq!(meta.validation_accuracy.as_object().unwrap().len(), 1);
+
+    let mut ex = cocola::features::Extractor::new(InputKind::Mel);
+    let features: Vec<f32> = [3usize, 9]
+        .iter()
+        .flat_map(|&t| ex.extract(&support::stem(t, 1, 5.0)))
+        .collect();
+    let (net, _) = load_network(&ck, Device::Cpu).unwrap();
+    let (e, _) = embed(&net, &features, 2);
+    let e: Vec<f32> = Vec::try_from(e.flatten(0, -1)).unwrap();
+    let mut model = Model::load(&onnx, &LoadOptions::default()).unwrap();
+    assert_eq!(model.input(), InputKind::Mel);
+    let ort = model.embed(&features, 2).unwrap();
+    let d = e
+        .iter()
+        .zip(&ort.embedding)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max);
+    println!("mel model: max |tch - ONNX Runtime| embedding {d:.3e}");
+    assert!(d <= 1e-4, "{d}");
+
+    // A resume must keep the input kind, and an HPS model is no base for it.
+    let mut hps = c.clone();
+    hps.input = InputKind::Hps;
+    assert!(run(&hps, true, false).unwrap_err().to_string().contains("input"));
+    let err = InitFrom::read(&onnx, InputKind::Hps).unwrap_err().to_string();
+    assert!(err.contains("mel model"), "{err}");
 }
 
 /// `accumulate_bn_statistics`: the first batch replaces whatever the running

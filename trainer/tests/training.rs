@@ -200,7 +200,7 @@ fn a_run_initialised_from_a_model_starts_from_its_weights() {
     c.validate_every = 1000;
     // One Adam step moves each weight by about lr.
     c.lr = 1e-9;
-    c.init_from = Some(InitFrom::read(&model).unwrap());
+    c.init_from = Some(InitFrom::read(&model, cocola::contract::InputKind::Hps).unwrap());
     run(&c, false, false).unwrap();
     let ck = checkpoint::load(&c.out.join("checkpoints/step-000000001.json")).unwrap();
     assert_eq!(ck.info.config.init_from.unwrap().model, "base-model 0.0.0-test");
@@ -223,7 +223,7 @@ fn a_run_initialised_from_a_model_starts_from_its_weights() {
     cocola::model::write_model_file(&model, &base, &meta).unwrap();
     let resumed = TrainConfig {
         steps: 2,
-        init_from: Some(InitFrom::read(&model).unwrap()),
+        init_from: Some(InitFrom::read(&model, cocola::contract::InputKind::Hps).unwrap()),
         ..c.clone()
     };
     run(&resumed, true, false).unwrap();
@@ -261,6 +261,7 @@ fn hard_negatives_join_the_batch_and_validation_measures_sensitivity() {
             .collect(),
     };
     let source = cocola_trainer::data::pipeline::Source {
+        input: c.input,
         store: std::sync::Arc::new(store),
         pools: cocola_trainer::data::sampler::Pools::new(vec![(1.0, (0..listing.tracks.len()).collect())]).unwrap(),
         config: c.sampler(),
@@ -268,7 +269,7 @@ fn hard_negatives_join_the_batch_and_validation_measures_sensitivity() {
         stream: cocola_trainer::data::sampler::Stream::Train,
         features: None,
     };
-    let batch = source.batch(0, &mut cocola::features::FeatureExtractor::new()).unwrap();
+    let batch = source.batch(0, &mut source.extractor()).unwrap();
     assert_eq!(
         batch.negative_count(),
         batch.k,

@@ -36,11 +36,12 @@ commands:
   bundle cocola [--release]
           build COCOLA.vst3 and COCOLA.clap into target/bundled/, with the
           ONNX Runtime library next to the plugin binary
-  corpus [--out DIR] [--variants N] ...
-          build the offline training corpus the default model is trained on:
-          MIDI from the music21 corpus and MMA grooves, rendered with four
-          SoundFonts into DIR/audio (default .cache/corpus); installs mma, the
-          SoundFonts and music21 itself; resumable (corpus --help)
+  corpus [--out DIR] [--large] ...
+          build the offline training corpus: procedural multi-stem pieces,
+          music21 scores, MMA grooves and more, rendered with GM SoundFonts
+          and sampled instruments into DIR/audio/{train,validation,test,
+          test-ood} (default .cache/corpus); installs what it needs; resumable
+          (corpus --help, docs/CORPUS.md)
   plugin-hosts
           bundle (release), then run the plugin in real hosts: DawDreamer
           (VST3 with sidechain, from PyPI into .venv-plugin) and the CLAP ABI

@@ -101,11 +101,7 @@ fn model_digest(identity: &str) -> Digest32 {
 
 /// `${XDG_CACHE_HOME:-~/.cache}/cocola/embeddings`, if a home is known.
 pub fn default_root() -> Option<PathBuf> {
-    let base = match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
-        Some(xdg) => PathBuf::from(xdg),
-        None => PathBuf::from(std::env::var_os("HOME").filter(|v| !v.is_empty())?).join(".cache"),
-    };
-    Some(base.join("cocola").join("embeddings"))
+    Some(crate::user_cache::dir()?.join("embeddings"))
 }
 
 /// What the cache did during a run.

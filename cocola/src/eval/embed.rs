@@ -8,14 +8,13 @@
 //! known (hits at once, misses after the flush that computes them), tagged
 //! with the caller's slot number, so the caller keeps only what it needs.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 
 use rayon::prelude::*;
 
 use super::cache::{entry_key, window_hash, CacheGroup, Digest32, EmbeddingCache};
-use crate::contract::{EMBEDDING_DIM, FEATURE_LEN};
-use crate::features::FeatureExtractor;
+use crate::contract::{InputKind, EMBEDDING_DIM};
+use crate::features::with_thread_extractor;
 use crate::mode::Mode;
 use crate::model::{Embeddings, Model, ModelError};
 
@@ -32,11 +31,16 @@ pub const ENTRY_DIM: usize = 2 * EMBEDDING_DIM;
 
 /// What turns feature rows into embeddings: the model, or a stand-in in tests.
 pub trait Encoder {
-    /// Embeds `rows` feature tensors (`rows x FEATURE_LEN` values).
+    /// The features it takes.
+    fn input(&self) -> InputKind;
+    /// Embeds `rows` feature tensors (`rows x input().feature_len()` values).
     fn encode(&mut self, features: &[f32], rows: usize) -> Result<Embeddings, ModelError>;
 }
 
 impl Encoder for Model {
+    fn input(&self) -> InputKind {
+        Model::input(self)
+    }
     fn encode(&mut self, features: &[f32], rows: usize) -> Result<Embeddings, ModelError> {
         self.embed(features, rows)
     }
@@ -44,6 +48,9 @@ impl Encoder for Model {
 
 /// A scorer splits each run between its sessions (one thread each).
 impl Encoder for crate::score::Scorer {
+    fn input(&self) -> InputKind {
+        self.model().input()
+    }
     fn encode(&mut self, features: &[f32], rows: usize) -> Result<Embeddings, ModelError> {
         self.embed_features(features, rows)
     }
@@ -61,11 +68,6 @@ pub struct EmbedStats {
     /// Rows the encoder computed, and the calls it took.
     pub encoder_rows: u64,
     pub encoder_runs: u64,
-}
-
-thread_local! {
-    // One extractor (FFT plan, 6 MB of scratch) per rayon worker, kept alive.
-    static EXTRACTOR: RefCell<FeatureExtractor> = RefCell::new(FeatureExtractor::new());
 }
 
 struct Job {
@@ -95,8 +97,13 @@ pub struct WindowEmbedder<'a, E: Encoder> {
 }
 
 impl<'a, E: Encoder> WindowEmbedder<'a, E> {
-    pub fn new(encoder: &'a mut E, cache: &'a EmbeddingCache, modes: &[Mode]) -> Self {
-        Self {
+    /// Fails if a mode needs channels the encoder's input does not have (a
+    /// model without HPS has the plain score only).
+    pub fn new(encoder: &'a mut E, cache: &'a EmbeddingCache, modes: &[Mode]) -> Result<Self, ModelError> {
+        for &mode in modes {
+            encoder.input().check_mode(mode).map_err(ModelError::BadInput)?;
+        }
+        Ok(Self {
             encoder,
             cache,
             modes: modes.to_vec(),
@@ -105,7 +112,7 @@ impl<'a, E: Encoder> WindowEmbedder<'a, E> {
             groups: HashMap::new(),
             batch: Vec::new(),
             stats: EmbedStats::default(),
-        }
+        })
     }
 
     pub fn stats(&self) -> EmbedStats {
@@ -218,13 +225,11 @@ impl<'a, E: Encoder> WindowEmbedder<'a, E> {
             return Ok(());
         }
         // Features once per window, in parallel; masks per mode when batching.
+        let input = self.encoder.input();
+        let row_len = input.feature_len();
         let features: Vec<Vec<f32>> = jobs
             .par_iter()
-            .map(|job| {
-                let mut out = vec![0.0f32; FEATURE_LEN];
-                EXTRACTOR.with(|e| e.borrow_mut().extract_into(&job.samples, &mut out));
-                out
-            })
+            .map(|job| with_thread_extractor(input, |e| e.extract(&job.samples)))
             .collect();
         let rows: Vec<(usize, usize, Digest32)> = jobs
             .iter()
@@ -232,8 +237,8 @@ impl<'a, E: Encoder> WindowEmbedder<'a, E> {
             .flat_map(|(j, job)| job.missing.iter().map(move |&(m, key)| (j, m, key)))
             .collect();
         for chunk in rows.chunks(ROWS_PER_RUN) {
-            self.batch.resize(chunk.len() * FEATURE_LEN, 0.0);
-            for (row, &(j, m, _)) in self.batch.chunks_exact_mut(FEATURE_LEN).zip(chunk) {
+            self.batch.resize(chunk.len() * row_len, 0.0);
+            for (row, &(j, m, _)) in self.batch.chunks_exact_mut(row_len).zip(chunk) {
                 row.copy_from_slice(&features[j]);
                 self.modes[m].apply_mask(row);
             }
@@ -278,6 +283,8 @@ impl<'a, E: Encoder> WindowEmbedder<'a, E> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contract::FEATURE_LEN;
+    use crate::features::FeatureExtractor;
 
     /// A stand-in encoder: f(x) = mean of the row's features in every
     /// component, W f(x) = twice that; counts rows and calls.
@@ -288,6 +295,9 @@ mod tests {
     }
 
     impl Encoder for Fake {
+        fn input(&self) -> InputKind {
+            InputKind::Hps
+        }
         fn encode(&mut self, features: &[f32], rows: usize) -> Result<Embeddings, ModelError> {
             self.rows += rows;
             self.calls += 1;
@@ -320,6 +330,7 @@ mod tests {
         let refs: Vec<&[f32]> = windows.iter().map(Vec::as_slice).collect();
         let mut fake = Fake::default();
         let first = WindowEmbedder::new(&mut fake, &cache, &Mode::ALL)
+            .unwrap()
             .embed_now([1; 32], &refs)
             .unwrap();
         assert_eq!(first.batch, 21);
@@ -336,7 +347,7 @@ mod tests {
         }
         // Same windows again, a fresh embedder: all from the cache file.
         let mut fake = Fake::default();
-        let mut embedder = WindowEmbedder::new(&mut fake, &cache, &Mode::ALL);
+        let mut embedder = WindowEmbedder::new(&mut fake, &cache, &Mode::ALL).unwrap();
         let again = embedder.embed_now([1; 32], &refs).unwrap();
         assert_eq!(embedder.stats().cached_rows, 21);
         assert_eq!(embedder.stats().encoder_rows, 0);
@@ -345,6 +356,7 @@ mod tests {
         // Another mode subset reuses the entries it shares.
         let mut fake = Fake::default();
         let harmonic = WindowEmbedder::new(&mut fake, &cache, &[Mode::Harmonic])
+            .unwrap()
             .embed_now([1; 32], &refs[..2])
             .unwrap();
         assert_eq!(fake.rows, 0);
@@ -359,7 +371,7 @@ mod tests {
         let mut got = Vec::new();
         {
             let mut sink = |slot: usize, m: usize, f: &[f32], _: &[f32]| got.push((slot, m, f[0]));
-            let mut embedder = WindowEmbedder::new(&mut fake, &cache, &[Mode::Both]);
+            let mut embedder = WindowEmbedder::new(&mut fake, &cache, &[Mode::Both]).unwrap();
             for g in 0..5u8 {
                 embedder.open_group([g; 32]);
                 for i in 0..3 {

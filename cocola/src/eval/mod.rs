@@ -13,6 +13,7 @@
 //! progress and warnings go through [`progress::Progress`].
 
 pub mod cache;
+pub mod comparisons;
 pub mod csv_out;
 pub mod embed;
 pub mod pairs;

@@ -53,12 +53,12 @@ pub struct PairOutcome {
 impl PairOutcome {
     /// Mean raw score of `mode` over the pair's scored windows.
     pub fn raw(&self, mode: Mode) -> Option<f32> {
-        self.report.as_ref()?.aggregate.as_ref().map(|a| a.get(mode).raw)
+        Some(self.report.as_ref()?.aggregate.as_ref()?.get(mode)?.raw)
     }
 
     /// Calibrated fit of `mode` (calibrated models only).
     pub fn fit(&self, mode: Mode) -> Option<f32> {
-        self.report.as_ref()?.aggregate.as_ref().and_then(|a| a.get(mode).fit)
+        self.report.as_ref()?.aggregate.as_ref()?.get(mode)?.fit
     }
 }
 
@@ -190,7 +190,7 @@ fn classify(pair: &PairSpec, result: Result<PairReport, String>) -> PairOutcome 
         Err(error) => (PairStatus::Failed { error }, None),
         Ok(report) => match &report.aggregate {
             None => (PairStatus::Silent, Some(report)),
-            Some(a) if a.modes.iter().any(|m| !m.raw.is_finite()) => (
+            Some(a) if a.modes().iter().any(|m| !m.raw.is_finite()) => (
                 PairStatus::Failed {
                     error: "the model produced a non-finite score".into(),
                 },

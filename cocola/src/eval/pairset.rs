@@ -7,7 +7,12 @@
 //!   `condition,stem` and three are `id,condition,stem`. Relative paths are
 //!   relative to the CSV's folder, so a set can be moved as a whole. Blank
 //!   rows and rows starting with `#` are skipped. Without an id column, a
-//!   pair's id is its row number in the file.
+//!   pair's id is its row number in the file. Two more optional columns,
+//!   `group` and `kind` (both or neither), make a comparison set: the pairs
+//!   of a group share a condition, one of them is the coherent stem (kind
+//!   `coherent`, `true`, `positive` or `original`) and the others negatives
+//!   of the kinds named (e.g. `transposed`, `shifted`); see
+//!   [`comparisons`](super::comparisons).
 //! - a folder `SET/<id>/condition.<ext>` + `SET/<id>/stem.<ext>`, any audio
 //!   extension; the id is the subfolder's name.
 //!
@@ -28,6 +33,27 @@ pub struct PairSpec {
     /// Set when the pair cannot be scored before decoding anything (e.g. a
     /// file is missing in the folder layout).
     pub problem: Option<String>,
+    /// The pair's group and kind in a comparison set.
+    pub comparison: Option<Comparison>,
+}
+
+/// Where a pair stands in a comparison set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Comparison {
+    /// Pairs of one group share their condition.
+    pub group: String,
+    /// `coherent` (or `true`, `positive`, `original`) for the stem that
+    /// belongs, else the kind of negative, e.g. `transposed`.
+    pub kind: String,
+}
+
+impl Comparison {
+    /// Whether this pair's stem is the coherent one of its group.
+    pub fn is_coherent(&self) -> bool {
+        ["coherent", "true", "positive", "original"]
+            .iter()
+            .any(|k| self.kind.eq_ignore_ascii_case(k))
+    }
 }
 
 /// Why a pair set could not be read at all.
@@ -59,6 +85,8 @@ struct Columns {
     id: Option<usize>,
     condition: usize,
     stem: usize,
+    /// `group` and `kind` columns, when the set is a comparison set.
+    comparison: Option<(usize, usize)>,
     width: usize,
 }
 
@@ -69,6 +97,7 @@ impl Columns {
             id: find("id"),
             condition: find("condition")?,
             stem: find("stem")?,
+            comparison: find("group").zip(find("kind")),
             width: fields.len(),
         })
     }
@@ -79,12 +108,14 @@ impl Columns {
                 id: None,
                 condition: 0,
                 stem: 1,
+                comparison: None,
                 width,
             }),
             3 => Some(Self {
                 id: Some(0),
                 condition: 1,
                 stem: 2,
+                comparison: None,
                 width,
             }),
             _ => None,
@@ -128,6 +159,13 @@ pub fn read_pair_csv(path: &Path) -> Result<Vec<PairSpec>, PairSetError> {
         }
         if columns.is_none() {
             if let Some(header) = Columns::from_header(&fields) {
+                let named = |name: &str| fields.iter().any(|f| f.eq_ignore_ascii_case(name));
+                if named("group") != named("kind") {
+                    return Err(csv_error(
+                        line,
+                        "a comparison set needs both a 'group' and a 'kind' column".into(),
+                    ));
+                }
                 columns = Some(header);
                 continue;
             }
@@ -162,11 +200,19 @@ pub fn read_pair_csv(path: &Path) -> Result<Vec<PairSpec>, PairSetError> {
             Some(i) => field(i, "id")?.to_owned(),
             None => line.to_string(),
         };
+        let comparison = match cols.comparison {
+            Some((group, kind)) => Some(Comparison {
+                group: field(group, "group")?.to_owned(),
+                kind: field(kind, "kind")?.to_owned(),
+            }),
+            None => None,
+        };
         pairs.push(PairSpec {
             id,
             condition: base.join(field(cols.condition, "condition path")?),
             stem: base.join(field(cols.stem, "stem path")?),
             problem: None,
+            comparison,
         });
     }
     if pairs.is_empty() {
@@ -220,6 +266,7 @@ pub fn read_pair_folder(dir: &Path) -> Result<Vec<PairSpec>, PairSetError> {
             condition: condition.unwrap_or_else(|_| placeholder("condition")),
             stem: stem.unwrap_or_else(|_| placeholder("stem")),
             problem,
+            comparison: None,
         });
     }
     if pairs.is_empty() {

@@ -14,7 +14,21 @@
 //! fixture holds. Such last-ulp differences of the transcendental functions
 //! are the only thing not reproduced here.
 
-use crate::contract::{DB_AMIN, DB_TOP};
+use crate::contract::{DB_AMIN, DB_TOP, MEL_DB_AMIN};
+
+/// torchaudio's `AmplitudeToDB()` with its defaults (the mel input kind):
+/// `10 * log10(max(power, 1e-10))` in float32, no reference maximum and no
+/// `top_db` floor, so the values are absolute (silence: -100 dB). Converts
+/// the first `out.len() / rows` columns of each row, like [`power_to_db`].
+pub(crate) fn power_to_absolute_db(power: &[f32], rows: usize, stride: usize, out: &mut [f32]) {
+    let cols = out.len() / rows;
+    debug_assert!(cols <= stride && out.len() == rows * cols && power.len() >= rows * stride);
+    for (r, out_row) in out.chunks_exact_mut(cols).enumerate() {
+        for (o, &p) in out_row.iter_mut().zip(&power[r * stride..r * stride + cols]) {
+            *o = 10.0f32 * p.max(MEL_DB_AMIN).log10();
+        }
+    }
+}
 
 /// Converts the first `out.len() / rows` columns of each of the `rows` rows
 /// of `power` (row stride `stride`) to dB, into `out` (row-major, dense).
@@ -70,6 +84,17 @@ mod tests {
         }
         assert_eq!(out[4], 0.0);
         assert_eq!(out[3], -80.0);
+    }
+
+    #[test]
+    fn absolute_db_has_no_reference_and_no_floor_but_amin() {
+        let power = [1.0f32, 0.1, 100.0, 0.0, 1e-12, 7.0];
+        let mut out = [0.0f32; 4];
+        power_to_absolute_db(&power, 2, 3, &mut out);
+        let expected = [0.0, -10.0, -100.0, -100.0];
+        for (g, e) in out.iter().zip(expected) {
+            assert!((g - e).abs() < 1e-5, "{out:?}");
+        }
     }
 
     #[test]

@@ -1,6 +1,9 @@
-//! The mel filterbank of `librosa.filters.mel(sr=16000, n_fft=1024, n_mels=64,
-//! fmin=60, fmax=7800)` (librosa 0.10.1 defaults: Slaney scale, `htk=False`,
-//! `norm='slaney'`, float32), stored sparsely.
+//! The mel filterbanks, stored sparsely: the HPS input's
+//! `librosa.filters.mel(sr=16000, n_fft=1024, n_mels=64, fmin=60, fmax=7800)`
+//! (librosa 0.10.1 defaults: Slaney scale, `htk=False`, `norm='slaney'`,
+//! float32), and the mel input's `torchaudio.functional.melscale_fbanks`
+//! with the same range (HTK scale, no normalisation, float32; see
+//! [`htk_mel_weights`]).
 //!
 //! librosa builds the weights in float64 and stores them in a float32 matrix
 //! twice: once for the triangles, once more after multiplying by the Slaney
@@ -17,6 +20,9 @@
 
 use crate::contract::{F_MAX, F_MIN, N_BINS, N_FFT, N_MELS, SAMPLE_RATE};
 
+/// A dense filterbank, `[N_MELS][N_BINS]`.
+pub(crate) type DenseBank = Vec<Vec<f32>>;
+
 /// Sparse mel filterbank, by FFT bin.
 pub(crate) struct MelBank {
     /// `entries[offsets[k]..offsets[k + 1]]` are bin `k`'s `(band, weight)` pairs,
@@ -26,8 +32,17 @@ pub(crate) struct MelBank {
 }
 
 impl MelBank {
-    pub(crate) fn new() -> Self {
-        let dense = slaney_mel_weights();
+    /// librosa's Slaney filterbank (the HPS input).
+    pub(crate) fn slaney() -> Self {
+        Self::from_dense(&slaney_mel_weights())
+    }
+
+    /// torchaudio's HTK filterbank (the mel input).
+    pub(crate) fn htk() -> Self {
+        Self::from_dense(&htk_mel_weights())
+    }
+
+    fn from_dense(dense: &DenseBank) -> Self {
         let mut offsets = Vec::with_capacity(N_BINS + 1);
         let mut entries = Vec::new();
         offsets.push(0);
@@ -93,7 +108,7 @@ fn mel_to_hz(m: f64) -> f64 {
 }
 
 /// The dense librosa mel matrix, `[N_MELS][N_BINS]`, bit-exact.
-pub(crate) fn slaney_mel_weights() -> Vec<Vec<f32>> {
+pub(crate) fn slaney_mel_weights() -> DenseBank {
     // mel_frequencies(n_mels + 2): np.linspace(min_mel, max_mel, n) is
     // `i * step + start` with the last point set to `stop` exactly.
     let n_points = N_MELS + 2;
@@ -134,6 +149,55 @@ pub(crate) fn slaney_mel_weights() -> Vec<Vec<f32>> {
         .collect()
 }
 
+/// `torch.linspace(start, end, steps)` for float32 as ATen's CPU kernel
+/// computes it: the step in f32, the first half counted up from `start`, the
+/// second half down from `end`, so both ends are exact.
+fn torch_linspace_f32(start: f32, end: f32, steps: usize) -> Vec<f32> {
+    let step = (end - start) / (steps - 1) as f32;
+    let halfway = steps / 2;
+    (0..steps)
+        .map(|i| {
+            if i < halfway {
+                start + step * i as f32
+            } else {
+                end - step * (steps - i - 1) as f32
+            }
+        })
+        .collect()
+}
+
+/// torchaudio 2.x `melscale_fbanks(n_freqs=513, f_min=60, f_max=7800,
+/// n_mels=64, sample_rate=16000, norm=None, mel_scale="htk")`, transposed to
+/// `[N_MELS][N_BINS]`. torchaudio computes it in float32 tensor arithmetic,
+/// reproduced here step by step (the band edges in mel from Python's f64
+/// `2595 log10(1 + f / 700)`, everything after in f32; `10 ** x` is computed
+/// in f64 and rounded, i.e. a correctly rounded `powf`).
+pub(crate) fn htk_mel_weights() -> DenseBank {
+    let hz_to_mel = |f: f64| 2595.0 * (1.0 + f / 700.0).log10();
+    let mel_to_hz = |m: f32| 700.0f32 * ((10.0f64.powf(f64::from(m / 2595.0f32)) as f32) - 1.0);
+    let all_freqs = torch_linspace_f32(0.0, (SAMPLE_RATE / 2) as f32, N_BINS);
+    let m_pts = torch_linspace_f32(
+        hz_to_mel(f64::from(F_MIN)) as f32,
+        hz_to_mel(f64::from(F_MAX)) as f32,
+        N_MELS + 2,
+    );
+    let f_pts: Vec<f32> = m_pts.into_iter().map(mel_to_hz).collect();
+    let f_diff: Vec<f32> = f_pts.windows(2).map(|w| w[1] - w[0]).collect();
+    (0..N_MELS)
+        .map(|m| {
+            all_freqs
+                .iter()
+                .map(|&f| {
+                    // torchaudio writes `-1.0 * x`: the same value.
+                    let down = -(f_pts[m] - f) / f_diff[m];
+                    let up = (f_pts[m + 2] - f) / f_diff[m + 1];
+                    0.0f32.max(down.min(up))
+                })
+                .collect()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,7 +227,7 @@ mod tests {
     #[allow(clippy::needless_range_loop)] // the bank is organised by bin: index by bin
     fn sparse_bank_matches_dense_and_ranges() {
         let dense = slaney_mel_weights();
-        let bank = MelBank::new();
+        let bank = MelBank::slaney();
         let mut rebuilt = vec![vec![0.0f32; N_BINS]; N_MELS];
         for k in 0..N_BINS {
             assert!(bank.bin(k).len() <= 2, "bin {k}");
@@ -179,6 +243,48 @@ mod tests {
         }
         let used: Vec<usize> = bank.used_bins().collect();
         assert_eq!((used[0], *used.last().unwrap(), used.len()), (4, 499, 496));
+    }
+
+    #[test]
+    fn torch_linspace_hits_both_ends_exactly() {
+        let v = torch_linspace_f32(0.0, 8000.0, 513);
+        assert_eq!((v[0], v[1], v[256], v[512]), (0.0, 15.625, 4000.0, 8000.0));
+        let m = torch_linspace_f32(0.3, 2839.7, 66);
+        assert_eq!((m[0], m[65]), (0.3, 2839.7));
+    }
+
+    #[test]
+    #[allow(clippy::needless_range_loop)] // bins are compared by index
+    fn htk_bank_is_triangles_peaking_at_one_without_normalisation() {
+        let dense = htk_mel_weights();
+        let bank = MelBank::htk();
+        for m in 0..N_MELS {
+            let row = &dense[m];
+            let peak = row.iter().cloned().fold(0.0f32, f32::max);
+            // No area normalisation: every triangle peaks near 1 (at the bin
+            // closest to its centre frequency).
+            assert!(peak > 0.5 && peak <= 1.0, "band {m}: peak {peak}");
+            assert!(row.iter().all(|&w| (0.0..=1.0).contains(&w)));
+        }
+        for k in 0..N_BINS {
+            for &(m, w) in bank.bin(k) {
+                assert_eq!(dense[m][k], w);
+            }
+        }
+        // 60 Hz and 7800 Hz edges: nothing below bin 3 (46.9 Hz) or above 499 (7797 Hz).
+        let used: Vec<usize> = bank.used_bins().collect();
+        assert!(used[0] >= 3 && *used.last().unwrap() <= 499, "{used:?}");
+        // HTK centre of band 0: mel(60) + (mel(7800) - mel(60)) / 65.
+        let mel = |f: f64| 2595.0 * (1.0 + f / 700.0).log10();
+        let centre_mel = mel(60.0) + (mel(7800.0) - mel(60.0)) / 65.0;
+        let centre_hz = 700.0 * (10f64.powf(centre_mel / 2595.0) - 1.0);
+        let peak_bin = (0..N_BINS)
+            .max_by(|&a, &b| dense[0][a].total_cmp(&dense[0][b]))
+            .unwrap();
+        assert!(
+            (peak_bin as f64 * 15.625 - centre_hz).abs() <= 15.625,
+            "{peak_bin} vs {centre_hz} Hz"
+        );
     }
 
     #[test]

@@ -1,5 +1,9 @@
-//! Harmonic/percussive mel spectrograms: the model's input, identical to the
-//! reference implementation (librosa 0.10.1, docs/DESIGN.md "Feature contract").
+//! The model's input, identical to the reference implementation
+//! (docs/DESIGN.md "Feature contract"), for both input kinds
+//! ([`InputKind`]): harmonic/percussive mel spectrograms
+//! ([`FeatureExtractor`], librosa 0.10.1) and the plain log-mel of the models
+//! without HPS ([`MelExtractor`], torchaudio). [`Extractor`] is whichever a
+//! model needs.
 //!
 //! For one 5 s window of 16 kHz mono audio the reference computes
 //!
@@ -26,12 +30,16 @@ mod db;
 mod hpss;
 mod median;
 mod mel;
+mod plain_mel;
 mod stft;
 mod transpose;
 
+use std::cell::RefCell;
+
 pub(crate) use stft::periodic_hann;
 
-use crate::contract::{FEATURE_LEN, N_BINS, N_CHANNELS, N_FRAMES, N_MELS, WINDOW_SAMPLES};
+use crate::contract::{InputKind, FEATURE_LEN, N_BINS, N_CHANNELS, N_FRAMES, N_MELS, WINDOW_SAMPLES};
+pub use plain_mel::MelExtractor;
 
 /// Row strides of the two layouts: the real sizes rounded up to whole SIMD
 /// groups (the padding stays zero and never reaches the output).
@@ -69,8 +77,8 @@ impl FeatureExtractor {
     /// (about 6 MB).
     pub fn new() -> Self {
         FeatureExtractor {
-            stft: stft::Stft::new(),
-            mel: mel::MelBank::new(),
+            stft: stft::Stft::new(stft::Padding::Zeros),
+            mel: mel::MelBank::slaney(),
             signal: vec![0.0; WINDOW_SAMPLES],
             spec_by_frame: vec![0.0; N_FRAMES * BIN_STRIDE],
             spec_by_bin: vec![0.0; N_BINS * FRAME_STRIDE],
@@ -108,12 +116,7 @@ impl FeatureExtractor {
             "feature output buffer must hold 2 x 64 x 501 values"
         );
 
-        let n = samples_16k.len().min(WINDOW_SAMPLES);
-        for (dst, &x) in self.signal.iter_mut().zip(&samples_16k[..n]) {
-            *dst = if x.is_finite() { x } else { 0.0 };
-        }
-        self.signal[n..].fill(0.0);
-
+        load_window(samples_16k, &mut self.signal);
         self.stft.magnitudes(&self.signal, &mut self.spec_by_frame, BIN_STRIDE);
         transpose::transpose(
             &self.spec_by_frame,
@@ -185,6 +188,88 @@ impl Default for FeatureExtractor {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// Copies the first 5 s of `samples_16k` into `signal` (`WINDOW_SAMPLES`
+/// long), non-finite samples as 0 and zero-padded on the right: the window
+/// both extractors analyse (see [`FeatureExtractor::extract_into`] for why
+/// non-finite samples become zeros).
+fn load_window(samples_16k: &[f32], signal: &mut [f32]) {
+    let n = samples_16k.len().min(WINDOW_SAMPLES);
+    for (dst, &x) in signal.iter_mut().zip(&samples_16k[..n]) {
+        *dst = if x.is_finite() { x } else { 0.0 };
+    }
+    signal[n..].fill(0.0);
+}
+
+/// The feature extractor of one input kind: what a model needs.
+pub enum Extractor {
+    Hps(Box<FeatureExtractor>),
+    Mel(Box<MelExtractor>),
+}
+
+impl Extractor {
+    pub fn new(kind: InputKind) -> Self {
+        match kind {
+            InputKind::Hps => Extractor::Hps(Box::default()),
+            InputKind::Mel => Extractor::Mel(Box::default()),
+        }
+    }
+
+    pub fn kind(&self) -> InputKind {
+        match self {
+            Extractor::Hps(_) => InputKind::Hps,
+            Extractor::Mel(_) => InputKind::Mel,
+        }
+    }
+
+    /// Writes the features of `samples_16k` (the first 5 s, zero-padded) into
+    /// `out`, `kind().feature_len()` values. No heap allocation.
+    ///
+    /// # Panics
+    ///
+    /// If `out` has the wrong length (a programming error, not bad input).
+    pub fn extract_into(&mut self, samples_16k: &[f32], out: &mut [f32]) {
+        match self {
+            Extractor::Hps(e) => e.extract_into(samples_16k, out),
+            Extractor::Mel(e) => e.extract_into(samples_16k, out),
+        }
+    }
+
+    /// Allocating convenience around [`extract_into`](Self::extract_into).
+    pub fn extract(&mut self, samples_16k: &[f32]) -> Vec<f32> {
+        let mut out = vec![0.0; self.kind().feature_len()];
+        self.extract_into(samples_16k, &mut out);
+        out
+    }
+
+    /// The features of each window, one after the other
+    /// (`windows.len() x kind().feature_len()` values), as `cocola features`
+    /// writes them.
+    pub fn extract_windows(&mut self, windows: &[&[f32]]) -> Vec<f32> {
+        let row = self.kind().feature_len();
+        let mut data = vec![0.0f32; windows.len() * row];
+        for (window, out) in windows.iter().zip(data.chunks_exact_mut(row)) {
+            self.extract_into(window, out);
+        }
+        data
+    }
+}
+
+thread_local! {
+    // One extractor per kind and thread, kept alive: the scorer and the
+    // evaluation compute features on rayon workers, window after window.
+    static THREAD_EXTRACTORS: RefCell<[Option<Extractor>; 2]> = const { RefCell::new([None, None]) };
+}
+
+/// Runs `f` with this thread's extractor for `kind` (created on first use,
+/// then reused: the FFT plan and the scratch buffers are built once per thread).
+pub fn with_thread_extractor<R>(kind: InputKind, f: impl FnOnce(&mut Extractor) -> R) -> R {
+    THREAD_EXTRACTORS.with(|cell| {
+        let mut slots = cell.borrow_mut();
+        let slot = &mut slots[kind as usize];
+        f(slot.get_or_insert_with(|| Extractor::new(kind)))
+    })
 }
 
 #[cfg(test)]

@@ -22,6 +22,12 @@
 //! Each frame gets its own real FFT (`realfft`), so a frame's spectrum never
 //! carries round-off from another one: an all-zero frame is exactly zero, as
 //! in librosa, which matters for the soft masks' zero handling (see hpss.rs).
+//!
+//! The mel input kind (torchaudio's `Spectrogram`) frames the signal the same
+//! way but pads it by reflection ([`Padding::Reflect`], torch's default
+//! `pad_mode='reflect'`): the window is the same periodic Hann window
+//! (`torch.hann_window(400)`), and torch's complex64 spectrum and `abs()`
+//! are what [`complex64_abs`] rounds to.
 
 use std::sync::Arc;
 
@@ -33,8 +39,19 @@ use crate::contract::{HOP_LENGTH, N_BINS, N_FFT, N_FRAMES, WINDOW_SAMPLES, WIN_L
 /// Offset of the Hann window inside the 1024-sample frame (`pad_center`).
 const WINDOW_OFFSET: usize = (N_FFT - WIN_LENGTH) / 2;
 
+/// How the signal is extended by `n_fft / 2` samples on each side (centred frames).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Padding {
+    /// Zeros (librosa 0.10 `pad_mode='constant'`): the HPS input.
+    Zeros,
+    /// The signal mirrored without repeating its edge sample (`x[-i] = x[i]`,
+    /// numpy/torch `'reflect'`): the mel input.
+    Reflect,
+}
+
 /// Plan, window and scratch for the magnitude STFT of one 5 s window.
 pub(crate) struct Stft {
+    padding: Padding,
     fft: Arc<dyn RealToComplex<f64>>,
     window: Vec<f64>,
     frame: Vec<f64>,
@@ -43,9 +60,10 @@ pub(crate) struct Stft {
 }
 
 impl Stft {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(padding: Padding) -> Self {
         let fft = RealFftPlanner::<f64>::new().plan_fft_forward(N_FFT);
         Stft {
+            padding,
             window: periodic_hann(WIN_LENGTH),
             frame: fft.make_input_vec(),
             spectrum: fft.make_output_vec(),
@@ -79,9 +97,29 @@ impl Stft {
         self.frame.fill(0.0);
         // Frame `t` of the centre-padded signal starts at original sample
         // t * hop - n_fft / 2; the window's first sample sits WINDOW_OFFSET later.
+        let start = (t * HOP_LENGTH + WINDOW_OFFSET) as isize - (N_FFT / 2) as isize;
+        if self.padding == Padding::Reflect {
+            let last = WINDOW_SAMPLES as isize - 1;
+            for (n, (x, &w)) in self.frame[WINDOW_OFFSET..WINDOW_OFFSET + WIN_LENGTH]
+                .iter_mut()
+                .zip(&self.window)
+                .enumerate()
+            {
+                // The padding is n_fft / 2 = 512 < WINDOW_SAMPLES: one reflection suffices.
+                let i = start + n as isize;
+                let i = if i < 0 {
+                    -i
+                } else if i > last {
+                    2 * last - i
+                } else {
+                    i
+                };
+                *x = f64::from(signal[i as usize]) * w;
+            }
+            return;
+        }
         // Window positions outside the signal read the zero padding of
         // `pad_mode='constant'`, i.e. stay zero.
-        let start = (t * HOP_LENGTH + WINDOW_OFFSET) as isize - (N_FFT / 2) as isize;
         let first = (-start).clamp(0, WIN_LENGTH as isize) as usize;
         let end = (WINDOW_SAMPLES as isize - start).clamp(first as isize, WIN_LENGTH as isize) as usize;
         let samples = &signal[(start + first as isize) as usize..(start + end as isize) as usize];
@@ -137,15 +175,22 @@ mod tests {
         }
     }
 
-    /// Direct DFT of one centred, windowed frame in f64.
-    fn naive_magnitudes(signal: &[f32], frame: usize) -> Vec<f64> {
+    /// Direct DFT of one centred, windowed frame in f64, the signal padded
+    /// explicitly (zeros, or numpy's `np.pad(mode='reflect')`).
+    fn naive_magnitudes(signal: &[f32], frame: usize, padding: Padding) -> Vec<f64> {
         let w = periodic_hann(WIN_LENGTH);
+        let pad = N_FFT / 2;
+        let mut extended = vec![0.0f32; WINDOW_SAMPLES + 2 * pad];
+        extended[pad..pad + WINDOW_SAMPLES].copy_from_slice(signal);
+        if padding == Padding::Reflect {
+            for k in 1..=pad {
+                extended[pad - k] = signal[k];
+                extended[pad + WINDOW_SAMPLES - 1 + k] = signal[WINDOW_SAMPLES - 1 - k];
+            }
+        }
         let mut padded = vec![0.0f64; N_FFT];
         for n in 0..WIN_LENGTH {
-            let i = (frame * HOP_LENGTH + WINDOW_OFFSET + n) as isize - 512;
-            if (0..WINDOW_SAMPLES as isize).contains(&i) {
-                padded[WINDOW_OFFSET + n] = f64::from(signal[i as usize]) * w[n];
-            }
+            padded[WINDOW_OFFSET + n] = f64::from(extended[frame * HOP_LENGTH + WINDOW_OFFSET + n]) * w[n];
         }
         (0..N_BINS)
             .map(|k| {
@@ -162,6 +207,12 @@ mod tests {
 
     #[test]
     fn matches_a_direct_dft_on_first_middle_and_last_frames() {
+        for padding in [Padding::Zeros, Padding::Reflect] {
+            matches_a_direct_dft(padding);
+        }
+    }
+
+    fn matches_a_direct_dft(padding: Padding) {
         let mut state = 0x1234_5678u32;
         let signal: Vec<f32> = (0..WINDOW_SAMPLES)
             .map(|i| {
@@ -172,9 +223,9 @@ mod tests {
             .collect();
         let fs = N_BINS + 7;
         let mut by_frame = vec![0.0; N_FRAMES * fs];
-        Stft::new().magnitudes(&signal, &mut by_frame, fs);
+        Stft::new(padding).magnitudes(&signal, &mut by_frame, fs);
         for frame in [0, 1, 2, 3, 250, 251, 498, 499, 500] {
-            let expected = naive_magnitudes(&signal, frame);
+            let expected = naive_magnitudes(&signal, frame, padding);
             let peak = expected.iter().cloned().fold(0.0, f64::max);
             for k in 0..N_BINS {
                 let got = f64::from(by_frame[frame * fs + k]);
@@ -182,7 +233,7 @@ mod tests {
                 let tol = expected[k] * 3e-7 + peak * 1e-12;
                 assert!(
                     (got - expected[k]).abs() <= tol,
-                    "frame {frame} bin {k}: {got} vs {}",
+                    "{padding:?} frame {frame} bin {k}: {got} vs {}",
                     expected[k]
                 );
             }
@@ -194,7 +245,7 @@ mod tests {
         let mut signal = vec![0.0f32; WINDOW_SAMPLES];
         signal[40_000] = 1.0;
         let mut by_frame = vec![1.0; N_FRAMES * N_BINS];
-        Stft::new().magnitudes(&signal, &mut by_frame, N_BINS);
+        Stft::new(Padding::Zeros).magnitudes(&signal, &mut by_frame, N_BINS);
         // sample 40000 is the centre of frame 250; the window spans +-200 samples,
         // and the window is exactly zero at its first sample (250*160-200 = 39800).
         for t in 0..N_FRAMES {

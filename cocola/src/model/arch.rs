@@ -69,7 +69,7 @@
 //! inference and are not listed. Shapes follow PyTorch: conv weights
 //! `[out, in / groups, k, k]`, linear weights `[out, in]`.
 
-use crate::contract::{EMBEDDING_DIM, N_CHANNELS};
+use crate::contract::{InputKind, EMBEDDING_DIM};
 
 /// Image size `efficientnet_pytorch` computes its static padding for (B0).
 pub const REFERENCE_IMAGE_SIZE: usize = 224;
@@ -296,7 +296,8 @@ impl ParamSpec {
 /// The whole COCOLA network.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Architecture {
-    pub in_channels: usize,
+    /// The input kind, which sets the stem's input channels.
+    pub input: InputKind,
     pub stem: (ConvSpec, BatchNormSpec),
     pub blocks: Vec<BlockSpec>,
     pub head: (ConvSpec, BatchNormSpec),
@@ -338,13 +339,22 @@ fn bn(name: String, channels: usize) -> BatchNormSpec {
 }
 
 impl Architecture {
-    /// The reference network: EfficientNet-B0 (2 input channels, padding for
-    /// a 224 x 224 image) + Linear(1280, 512) + LayerNorm + tanh + W.
+    /// The reference network of an HPS model (2 input channels), the paper's
+    /// default: `for_input(InputKind::Hps)`.
     pub fn cocola() -> Architecture {
+        Self::for_input(InputKind::Hps)
+    }
+
+    /// The reference network for `input`: EfficientNet-B0 (as many input
+    /// channels as the input kind has, padding for a 224 x 224 image) +
+    /// Linear(1280, 512) + LayerNorm + tanh + W. The reference builds the
+    /// mel models the same way with `in_channels=1`; only the stem conv's
+    /// weight shape differs.
+    pub fn for_input(input: InputKind) -> Architecture {
         let p = EFFICIENTNET_PREFIX;
         let mut image = REFERENCE_IMAGE_SIZE;
         let stem = (
-            conv(format!("{p}._conv_stem"), N_CHANNELS, 32, 3, 2, image),
+            conv(format!("{p}._conv_stem"), input.channels(), 32, 3, 2, image),
             bn(format!("{p}._bn0"), 32),
         );
         image = image.div_ceil(2);
@@ -393,7 +403,7 @@ impl Architecture {
             bn(format!("{p}._bn1"), FEATURE_DIM),
         );
         Architecture {
-            in_channels: N_CHANNELS,
+            input,
             stem,
             blocks,
             head,
@@ -563,6 +573,28 @@ mod tests {
         ];
         assert_eq!(dw, expected);
         assert_eq!(a.feature_map_size(64, 501), (2, 15));
+    }
+
+    #[test]
+    fn the_mel_network_differs_only_in_the_stem_input_channels() {
+        let hps = Architecture::cocola();
+        let mel = Architecture::for_input(InputKind::Mel);
+        let (h, m) = (hps.parameters(), mel.parameters());
+        assert_eq!(h.len(), m.len());
+        let different: Vec<(&str, &[usize], &[usize])> = h
+            .iter()
+            .zip(&m)
+            .filter(|(a, b)| a != b)
+            .map(|(a, b)| (a.name.as_str(), a.shape.as_slice(), b.shape.as_slice()))
+            .collect();
+        assert_eq!(
+            different,
+            [(
+                "encoder.encoder.model.0._conv_stem.weight",
+                &[32, 2, 3, 3][..],
+                &[32, 1, 3, 3][..]
+            )]
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use super::io::{INPUT_FEATURES, OUTPUT_EMBEDDING, OUTPUT_W_EMBEDDING};
 use super::metadata::{read_metadata, ModelMetadata};
 use super::runtime::{self, RuntimeHandle};
 use super::ModelError;
-use crate::contract::{EMBEDDING_DIM, FEATURE_LEN, FEATURE_SHAPE};
+use crate::contract::{InputKind, EMBEDDING_DIM};
 
 /// How to find ONNX Runtime and how to run the session.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,33 +127,41 @@ impl Model {
         &self.metadata
     }
 
+    /// What the model's encoder takes (HPS or mel features).
+    pub fn input(&self) -> InputKind {
+        self.metadata.input
+    }
+
     /// The ONNX Runtime library in use.
     pub fn runtime_library(&self) -> &Path {
         self.runtime.library()
     }
 
-    /// Embeds `batch` feature tensors, `features` being `batch x [2, 64, 501]`
-    /// row-major.
+    /// Embeds `batch` feature tensors, `features` being `batch x` the input
+    /// kind's shape (`[2, 64, 501]` or `[1, 64, 501]`), row-major.
     pub fn embed(&mut self, features: &[f32], batch: usize) -> Result<Embeddings, ModelError> {
         if batch == 0 {
             return Err(ModelError::BadInput("batch size is 0".into()));
         }
-        if features.len() != batch * FEATURE_LEN {
+        let [channels, mels, frames] = self.input().feature_shape();
+        let row_len = self.input().feature_len();
+        if features.len() != batch * row_len {
             return Err(ModelError::BadInput(format!(
-                "{} values given for a batch of {batch} feature tensors of {FEATURE_SHAPE:?} ({} expected)",
+                "{} values given for a batch of {batch} feature tensors of {:?} ({} expected)",
                 features.len(),
-                batch * FEATURE_LEN
+                self.input().feature_shape(),
+                batch * row_len
             )));
         }
         if let Some(i) = features.iter().position(|v| !v.is_finite()) {
             return Err(ModelError::BadInput(format!(
                 "feature value {} at row {}, flat index {} is not finite",
                 features[i],
-                i / FEATURE_LEN,
-                i % FEATURE_LEN
+                i / row_len,
+                i % row_len
             )));
         }
-        let shape = [batch, FEATURE_SHAPE[0], FEATURE_SHAPE[1], FEATURE_SHAPE[2]];
+        let shape = [batch, channels, mels, frames];
         let input = TensorRef::from_array_view((shape, features)).map_err(|e| ModelError::ort("take the input", e))?;
         let outputs = self
             .session

@@ -37,6 +37,15 @@ pub enum ModelError {
     #[error("model file {0} does not exist")]
     FileMissing(PathBuf),
 
+    #[error("{}", crate::default_model::NO_DEFAULT_MESSAGE)]
+    NoDefaultModel,
+
+    #[error("cannot import {}: {source}", .path.display())]
+    Import {
+        path: PathBuf,
+        source: Box<crate::checkpoint::ImportError>,
+    },
+
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
 
@@ -59,9 +68,13 @@ pub enum ModelError {
         "the model was trained with different audio features than this build computes, \
          so its scores would be meaningless here:{}\nUse a model exported for feature contract '{}' \
          (or a cocola version matching the model).",
-        list(.differences), crate::contract::CONTRACT_VERSION
+        list(.differences), .input.contract_version()
     )]
-    ContractMismatch { differences: Vec<ContractDifference> },
+    ContractMismatch {
+        /// The input kind the model claims (HPS when it claims none this build knows).
+        input: crate::contract::InputKind,
+        differences: Vec<ContractDifference>,
+    },
 
     #[error("model metadata '{key}' is invalid: {detail}")]
     BadMetadata { key: String, detail: String },

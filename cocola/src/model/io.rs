@@ -1,11 +1,12 @@
 //! The graph interface every COCOLA model has: one input, two outputs.
 
 use super::ModelError;
-use crate::contract::{EMBEDDING_DIM, FEATURE_SHAPE};
+use crate::contract::{InputKind, EMBEDDING_DIM};
 use crate::onnx::proto::{ModelHeader, ValueInfoProto, DATA_TYPE_FLOAT};
 use crate::onnx::Dim;
 
-/// Input: `[batch, 2, 64, 501]` f32 features.
+/// Input: `[batch, channels, 64, 501]` f32 features (2 channels for an HPS
+/// model, 1 for a mel model).
 pub const INPUT_FEATURES: &str = "features";
 /// Output: `[batch, 512]` embeddings f(x) (after LayerNorm and tanh).
 pub const OUTPUT_EMBEDDING: &str = "embedding";
@@ -14,9 +15,9 @@ pub const OUTPUT_W_EMBEDDING: &str = "w_embedding";
 /// Name of the symbolic batch dimension.
 pub const BATCH_DIM: &str = "batch";
 
-pub(crate) fn input_dims() -> Vec<Dim> {
+pub(crate) fn input_dims(input: InputKind) -> Vec<Dim> {
     let mut dims = vec![Dim::Symbolic(BATCH_DIM.into())];
-    dims.extend(FEATURE_SHAPE.iter().map(|&d| Dim::Fixed(d as i64)));
+    dims.extend(input.feature_shape().iter().map(|&d| Dim::Fixed(d as i64)));
     dims
 }
 
@@ -24,8 +25,9 @@ pub(crate) fn output_dims() -> Vec<Dim> {
     vec![Dim::Symbolic(BATCH_DIM.into()), Dim::Fixed(EMBEDDING_DIM as i64)]
 }
 
-/// Checks that the graph has exactly COCOLA's inputs and outputs.
-pub(crate) fn check_interface(header: &ModelHeader, what: &str) -> Result<(), ModelError> {
+/// Checks that the graph has exactly COCOLA's inputs and outputs, for a
+/// model of input kind `input`.
+pub(crate) fn check_interface(header: &ModelHeader, what: &str, input: InputKind) -> Result<(), ModelError> {
     let graph = header.graph.as_ref().ok_or_else(|| ModelError::NotCocola {
         what: what.into(),
         detail: "it has no graph".into(),
@@ -48,7 +50,7 @@ pub(crate) fn check_interface(header: &ModelHeader, what: &str) -> Result<(), Mo
             describe(&graph.output)
         )));
     }
-    check_value(&graph.input[0], INPUT_FEATURES, &input_dims()).map_err(bad)?;
+    check_value(&graph.input[0], INPUT_FEATURES, &input_dims(input)).map_err(bad)?;
     let mut outputs: Vec<&ValueInfoProto> = graph.output.iter().collect();
     outputs.sort_by_key(|v| v.name.clone());
     check_value(outputs[0], OUTPUT_EMBEDDING, &output_dims()).map_err(bad)?;

@@ -6,18 +6,20 @@
 //! | key | value |
 //! |---|---|
 //! | `cocola.format` | [`FORMAT_VERSION`]: layout of this metadata and of the graph interface |
-//! | `cocola.architecture` | [`ARCHITECTURE`] |
+//! | `cocola.architecture` | [`architecture_id`] of the input kind |
 //! | `cocola.name`, `cocola.version` | model name and version (required) |
 //! | `cocola.description`, `cocola.license`, `cocola.training_data` | free text |
 //! | `cocola.training` | JSON, free-form (steps, batch size, hardware, ...) |
 //! | `cocola.validation_accuracy` | JSON, accuracy per mode and K |
 //! | `cocola.calibration` | JSON [`Calibration`]; absent for an uncalibrated model |
 //! | `cocola.score` | how to compute the score from the outputs (informational) |
-//! | `feature.*` | every entry of [`contract::feature_metadata`] |
+//! | `feature.*` | every entry of [`InputKind::feature_metadata`] of the model's input kind |
 //!
-//! On load, the `feature.*` entries must equal this build's contract exactly:
-//! any key missing, different, or unknown to this build refuses the model,
-//! listing every difference.
+//! The input kind is the one whose contract version `feature.contract` names
+//! (a model file without a known one is compared with the HPS contract, the
+//! only kind older files can have). On load, the `feature.*` entries must
+//! equal that kind's contract exactly: any key missing, different, or unknown
+//! to this build refuses the model, listing every difference.
 
 use std::collections::BTreeMap;
 
@@ -26,14 +28,20 @@ use serde::{Deserialize, Serialize};
 use super::error::{ContractDifference, ModelError};
 use super::io;
 use crate::calibration::Calibration;
-use crate::contract;
+use crate::contract::InputKind;
 use crate::onnx::proto::ModelHeader;
 
 /// Version of the model layout (metadata keys, graph inputs and outputs).
 pub const FORMAT_VERSION: &str = "1";
-/// The network a model of this format runs (see [`super::arch`]).
-pub const ARCHITECTURE: &str =
-    "efficientnet-b0(in=2, static SAME padding for 224x224) > linear(1280,512) > layernorm > tanh; bilinear W 512x512";
+/// The network a model of this format runs for `input` (see [`super::arch`]),
+/// as recorded under `cocola.architecture`.
+pub fn architecture_id(input: InputKind) -> String {
+    format!(
+        "efficientnet-b0(in={}, static SAME padding for 224x224) > linear(1280,512) > layernorm > tanh; \
+         bilinear W 512x512",
+        input.channels()
+    )
+}
 /// The scoring rule, recorded for people reading the metadata.
 pub const SCORE_RULE: &str = "score(condition, stem) = dot(embedding[condition], w_embedding[stem]) = f(c)^T W f(s)";
 
@@ -55,6 +63,8 @@ pub const FEATURE_PREFIX: &str = "feature.";
 /// A model's self-description.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelMetadata {
+    /// What the encoder takes: HPS (2 channels) or mel (1 channel).
+    pub input: InputKind,
     pub name: String,
     pub version: String,
     pub description: String,
@@ -70,9 +80,11 @@ pub struct ModelMetadata {
 }
 
 impl ModelMetadata {
-    /// Metadata with a name and version and everything else empty.
+    /// Metadata of an HPS model with a name and version and everything else
+    /// empty (set `input` for a mel model).
     pub fn new(name: impl Into<String>, version: impl Into<String>) -> Self {
         ModelMetadata {
+            input: InputKind::Hps,
             name: name.into(),
             version: version.into(),
             description: String::new(),
@@ -102,7 +114,7 @@ impl ModelMetadata {
         };
         let mut props = vec![
             (KEY_FORMAT.to_string(), FORMAT_VERSION.to_string()),
-            (KEY_ARCHITECTURE.to_string(), ARCHITECTURE.to_string()),
+            (KEY_ARCHITECTURE.to_string(), architecture_id(self.input)),
             (KEY_NAME.to_string(), self.name.clone()),
             (KEY_VERSION.to_string(), self.version.clone()),
             (KEY_DESCRIPTION.to_string(), self.description.clone()),
@@ -116,7 +128,7 @@ impl ModelMetadata {
             (KEY_SCORE.to_string(), SCORE_RULE.to_string()),
         ];
         if let Some(cal) = &self.calibration {
-            cal.validate().map_err(|detail| ModelError::BadMetadata {
+            cal.validate(self.input).map_err(|detail| ModelError::BadMetadata {
                 key: KEY_CALIBRATION.into(),
                 detail,
             })?;
@@ -127,7 +139,8 @@ impl ModelMetadata {
             props.push((KEY_CALIBRATION.to_string(), text));
         }
         props.extend(
-            contract::feature_metadata()
+            self.input
+                .feature_metadata()
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v)),
         );
@@ -153,17 +166,19 @@ impl ModelMetadata {
                 supported: FORMAT_VERSION.into(),
             });
         }
-        let differences = contract_differences(&props);
+        let input = input_kind(&props);
+        let differences = contract_differences(&props, input);
         if !differences.is_empty() {
-            return Err(ModelError::ContractMismatch { differences });
+            return Err(ModelError::ContractMismatch { input, differences });
         }
+        let architecture = architecture_id(input);
         match props.get(KEY_ARCHITECTURE) {
-            Some(a) if *a == ARCHITECTURE => {}
+            Some(a) if *a == architecture => {}
             other => {
                 return Err(ModelError::BadMetadata {
                     key: KEY_ARCHITECTURE.into(),
                     detail: format!(
-                        "model has {}, this build runs '{ARCHITECTURE}'",
+                        "model has {}, this build runs '{architecture}'",
                         other.map_or("(missing)".to_string(), |a| format!("'{a}'"))
                     ),
                 })
@@ -192,11 +207,12 @@ impl ModelMetadata {
                     detail,
                 };
                 let cal: Calibration = serde_json::from_str(v).map_err(|e| bad(e.to_string()))?;
-                cal.validate().map_err(bad)?;
+                cal.validate(input).map_err(bad)?;
                 Some(cal)
             }
         };
         Ok(ModelMetadata {
+            input,
             name: required(KEY_NAME)?,
             version: required(KEY_VERSION)?,
             description: text(KEY_DESCRIPTION),
@@ -209,9 +225,19 @@ impl ModelMetadata {
     }
 }
 
-/// Every `feature.*` key on which `props` and this build's contract differ.
-pub fn contract_differences(props: &BTreeMap<&str, &str>) -> Vec<ContractDifference> {
-    let expected = contract::feature_metadata();
+/// The input kind a model's `feature.contract` names; HPS when it names
+/// none this build knows (the differences then say what is wrong).
+pub fn input_kind(props: &BTreeMap<&str, &str>) -> InputKind {
+    props
+        .get("feature.contract")
+        .and_then(|v| InputKind::from_contract_version(v))
+        .unwrap_or(InputKind::Hps)
+}
+
+/// Every `feature.*` key on which `props` and this build's contract for
+/// `input` differ.
+pub fn contract_differences(props: &BTreeMap<&str, &str>, input: InputKind) -> Vec<ContractDifference> {
+    let expected = input.feature_metadata();
     let mut out = Vec::new();
     for (key, want) in &expected {
         match props.get(key) {
@@ -244,7 +270,7 @@ pub fn contract_differences(props: &BTreeMap<&str, &str>) -> Vec<ContractDiffere
 pub fn read_metadata(bytes: &[u8], what: &str) -> Result<ModelMetadata, ModelError> {
     let header = decode_header(bytes, what)?;
     let meta = ModelMetadata::from_props(header.metadata(), what)?;
-    io::check_interface(&header, what)?;
+    io::check_interface(&header, what, meta.input)?;
     Ok(meta)
 }
 
@@ -288,8 +314,8 @@ impl std::fmt::Display for ModelMetadata {
         match &self.calibration {
             None => writeln!(f, "calibration  none (raw scores only)")?,
             Some(cal) => {
-                for mode in crate::mode::Mode::ALL {
-                    let c = cal.mode(mode);
+                for &mode in self.input.modes() {
+                    let Some(c) = cal.mode(mode) else { continue };
                     writeln!(
                         f,
                         "calibration  {:<10} coherent {:.2} ± {:.2} (n={}), random {:.2} ± {:.2} (n={})",
@@ -304,7 +330,13 @@ impl std::fmt::Display for ModelMetadata {
                 }
             }
         }
-        writeln!(f, "features     contract {}", contract::CONTRACT_VERSION)
+        writeln!(
+            f,
+            "input        {} ({}), feature contract {}",
+            self.input,
+            self.input.describe(),
+            self.input.contract_version()
+        )
     }
 }
 
@@ -345,7 +377,7 @@ mod tests {
         }
         p.push(("feature.new_thing".into(), "x".into()));
         let err = ModelMetadata::from_props(p.iter().map(|(k, v)| (k.as_str(), v.as_str())), "m").unwrap_err();
-        let ModelError::ContractMismatch { differences } = &err else {
+        let ModelError::ContractMismatch { differences, .. } = &err else {
             panic!("{err}")
         };
         let keys: Vec<&str> = differences.iter().map(|d| d.key.as_str()).collect();
@@ -359,6 +391,22 @@ mod tests {
             text.contains("feature.hop_length: model has (missing), expected '160'"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_mel_model_round_trips_and_is_told_from_an_hps_one_by_its_contract() {
+        let mut meta = ModelMetadata::new("m", "1");
+        meta.input = InputKind::Mel;
+        let p = props(&meta);
+        assert!(p.contains(&("feature.contract".into(), crate::contract::MEL_CONTRACT_VERSION.into())));
+        assert!(p.iter().any(|(k, v)| k == KEY_ARCHITECTURE && v.contains("in=1")));
+        let back = ModelMetadata::from_props(p.iter().map(|(k, v)| (k.as_str(), v.as_str())), "m").unwrap();
+        assert_eq!(back.input, InputKind::Mel);
+        // A mel contract with one HPS setting mixed in is refused, naming it.
+        let mut mixed = p.clone();
+        mixed.push(("feature.hpss_kernel".into(), "31".into()));
+        let err = ModelMetadata::from_props(mixed.iter().map(|(k, v)| (k.as_str(), v.as_str())), "m").unwrap_err();
+        assert!(err.to_string().contains("feature.hpss_kernel"), "{err}");
     }
 
     #[test]

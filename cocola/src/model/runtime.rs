@@ -157,13 +157,8 @@ fn list_failures(failures: &[(Candidate, String)]) -> String {
 
 /// The user-cache location `cargo xtask setup` installs to.
 pub fn user_cache_library() -> Option<PathBuf> {
-    let cache = match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(std::env::var_os("HOME").filter(|v| !v.is_empty())?).join(".cache"),
-    };
     Some(
-        cache
-            .join("cocola")
+        crate::user_cache::dir()?
             .join("onnxruntime")
             .join(ORT_VERSION)
             .join(LIBRARY_NAMES[0]),

@@ -2,7 +2,7 @@
 //! [`super::arch`] with the given weights, and the metadata of
 //! [`super::metadata`].
 //!
-//! Graph: `features [batch, 2, 64, 501]` -> EfficientNet-B0 -> global average
+//! Graph: `features [batch, channels, 64, 501]` -> EfficientNet-B0 -> global average
 //! pool -> Gemm (projection) -> LayerNormalization -> Tanh = `embedding
 //! [batch, 512]`; `w_embedding = embedding · W^T`, i.e. row i is `W ·
 //! embedding[i]`, so `score(c, s) = dot(embedding[c], w_embedding[s]) = f(c)^T W f(s)`,
@@ -72,10 +72,11 @@ pub fn validate_weights(arch: &Architecture, weights: &NamedTensors) -> Result<(
     Ok(())
 }
 
-/// Builds the ONNX model bytes. Fails, naming the tensor, if a weight is
-/// missing, misshapen or not finite, or if the metadata is invalid.
+/// Builds the ONNX model bytes: the network of the metadata's input kind.
+/// Fails, naming the tensor, if a weight is missing, misshapen or not
+/// finite, or if the metadata is invalid.
 pub fn write_model(weights: &NamedTensors, meta: &ModelMetadata) -> Result<Vec<u8>, ModelError> {
-    let arch = Architecture::cocola();
+    let arch = Architecture::for_input(meta.input);
     validate_weights(&arch, weights)?;
     let props = meta.to_props()?;
     let graph = build_graph(&arch, weights).map_err(|e| ModelError::BadTensor {
@@ -189,8 +190,11 @@ fn build_graph(arch: &Architecture, weights: &NamedTensors) -> Result<crate::onn
         g: GraphBuilder::new("cocola"),
         weights,
     };
-    let x =
-        b.g.input(ValueInfoProto::tensor(INPUT_FEATURES, DATA_TYPE_FLOAT, &input_dims()))?;
+    let x = b.g.input(ValueInfoProto::tensor(
+        INPUT_FEATURES,
+        DATA_TYPE_FLOAT,
+        &input_dims(arch.input),
+    ))?;
 
     let mut x = b.conv_bn(&arch.stem.0, &arch.stem.1, &x, true)?;
     for block in &arch.blocks {

@@ -2,31 +2,49 @@
 //! aggregated over a whole file, with the model's calibration applied.
 //!
 //! One window costs one batched encoder run: the condition and the stem, each
-//! under the three mode masks, are six rows of a single ORT call. Longer
-//! signals are cut into sliding windows ([`windows`]), one encoder run each;
-//! the features of a window's two sides are computed in parallel.
+//! under the mode masks of the model's input kind (three for an HPS model,
+//! one for a mel model), are the rows of a single ORT call. Longer signals
+//! are cut into sliding windows ([`windows`]), one encoder run each; the
+//! features of a window's two sides are computed in parallel.
+//!
+//! # Direction
+//!
+//! The bilinear score is not symmetric. [`Direction::ConditionStem`] (the
+//! default) is `f(condition)^T W f(stem)`, the authors' `CoCola.score(x, y)`
+//! with `x` = condition and `y` = stem, the paper's score. [`Direction::Symmetric`]
+//! is the mean of both directions, as later work with COCOLA reports it; the
+//! model's calibration was measured in the one direction, so symmetric
+//! scores carry no fit.
 
 pub mod rank;
 pub mod windows;
-
-use std::cell::RefCell;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::calibration::{Calibration, Verdict};
-use crate::contract::{EMBEDDING_DIM, FEATURE_LEN, SAMPLE_RATE, WINDOW_SAMPLES};
-use crate::features::FeatureExtractor;
+use crate::contract::{InputKind, EMBEDDING_DIM, SAMPLE_RATE, WINDOW_SAMPLES};
+use crate::features::with_thread_extractor;
 use crate::mode::Mode;
 use crate::model::{Embeddings, Model, ModelError};
 pub use windows::WindowOptions;
 use windows::{level_is_silent, window_level_dbfs, window_slice, window_starts};
 
-/// Encoder rows per window: (condition, stem) x 3 modes.
-const ROWS_PER_WINDOW: usize = 2 * Mode::ALL.len();
+/// Which way the bilinear score is read (see the module documentation).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Direction {
+    /// `f(condition)^T W f(stem)`: the paper's score, calibrated.
+    #[default]
+    ConditionStem,
+    /// `(f(c)^T W f(s) + f(s)^T W f(c)) / 2`: order-free, uncalibrated.
+    Symmetric,
+}
+
 /// Encoder rows per run when embedding loose windows ([`Scorer::embed_windows`]),
 /// the evaluation's measured best (see `eval::embed::ROWS_PER_RUN`).
 const ROWS_PER_RUN: usize = crate::eval::embed::ROWS_PER_RUN;
+
 /// Windows per encoder run. One window (6 rows) is the fastest per row: the
 /// per-call overhead is negligible, while larger batches outgrow the caches
 /// (32 rows cost ~1.3x per row of 6-8 rows, measured with ONNX Runtime 1.31
@@ -46,7 +64,7 @@ pub struct ModeScore {
 
 impl ModeScore {
     fn new(mode: Mode, raw: f32, calibration: Option<&Calibration>) -> Self {
-        let fit = calibration.map(|c| c.mode(mode).fit(raw));
+        let fit = calibration.and_then(|c| c.mode(mode)).map(|c| c.fit(raw));
         Self {
             mode,
             raw,
@@ -56,20 +74,80 @@ impl ModeScore {
     }
 }
 
-/// Scores of all three modes, in [`Mode::ALL`] order.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+/// The scores of every mode the model has, in [`Mode::ALL`] order: three
+/// for an HPS model, `both` alone for a mel model. `Copy`, so the plugin can
+/// keep a timeline of them without allocating. In JSON (reports, part
+/// files): `{"modes": [...]}`.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[serde(into = "ModeList", try_from = "ModeList")]
 pub struct WindowScores {
-    pub modes: [ModeScore; 3],
+    scores: [ModeScore; 3],
+    len: usize,
 }
 
 impl WindowScores {
-    pub fn get(&self, mode: Mode) -> &ModeScore {
-        &self.modes[Mode::ALL.iter().position(|&m| m == mode).expect("every mode is in ALL")]
+    /// Scores of `modes` (in that order) from their raw values.
+    pub fn from_raw(modes: &[Mode], raw: &[f32], calibration: Option<&Calibration>) -> Self {
+        assert!(
+            modes.len() == raw.len() && modes.len() <= 3,
+            "one raw score per mode, at most 3"
+        );
+        let placeholder = ModeScore::new(Mode::Both, f32::NAN, None);
+        let mut scores = [placeholder; 3];
+        for (slot, (&mode, &raw)) in scores.iter_mut().zip(modes.iter().zip(raw)) {
+            *slot = ModeScore::new(mode, raw, calibration);
+        }
+        Self {
+            scores,
+            len: modes.len(),
+        }
     }
 
-    fn from_raw(raw: [f32; 3], calibration: Option<&Calibration>) -> Self {
-        let modes = std::array::from_fn(|i| ModeScore::new(Mode::ALL[i], raw[i], calibration));
-        Self { modes }
+    /// Every mode's score.
+    pub fn modes(&self) -> &[ModeScore] {
+        &self.scores[..self.len]
+    }
+
+    /// The score of `mode`; `None` when the model has no such mode (a mel
+    /// model has only `both`).
+    pub fn get(&self, mode: Mode) -> Option<&ModeScore> {
+        self.modes().iter().find(|s| s.mode == mode)
+    }
+}
+
+impl PartialEq for WindowScores {
+    /// Equal when the model's modes score the same (the unused slots hold nothing).
+    fn eq(&self, other: &Self) -> bool {
+        self.modes() == other.modes()
+    }
+}
+
+/// [`WindowScores`] as it is written.
+#[derive(Serialize, Deserialize)]
+struct ModeList {
+    modes: Vec<ModeScore>,
+}
+
+impl From<WindowScores> for ModeList {
+    fn from(w: WindowScores) -> Self {
+        ModeList {
+            modes: w.modes().to_vec(),
+        }
+    }
+}
+
+impl TryFrom<ModeList> for WindowScores {
+    type Error = String;
+    fn try_from(list: ModeList) -> Result<Self, String> {
+        if list.modes.is_empty() || list.modes.len() > 3 {
+            return Err(format!("{} mode scores, expected 1 to 3", list.modes.len()));
+        }
+        let mut scores = [list.modes[0]; 3];
+        scores[..list.modes.len()].copy_from_slice(&list.modes);
+        Ok(WindowScores {
+            scores,
+            len: list.modes.len(),
+        })
     }
 }
 
@@ -109,9 +187,10 @@ pub struct PairReport {
 }
 
 /// JSON has no infinities: serde_json writes the -inf level of a silent
-/// window as `null`, so `null` reads back as -inf (a report read from JSON
-/// equals the one written, bit for bit).
-fn level_from_json<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f32, D::Error> {
+/// window (or the -inf threshold of `--protocol published`) as `null`, so
+/// `null` reads back as -inf (a report read from JSON equals the one
+/// written, bit for bit).
+pub fn level_from_json<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f32, D::Error> {
     Ok(Option::<f32>::deserialize(deserializer)?.unwrap_or(f32::NEG_INFINITY))
 }
 
@@ -124,21 +203,17 @@ impl PairReport {
     }
 }
 
-thread_local! {
-    // Each rayon worker keeps its own extractor (FFT plans, scratch) alive.
-    static EXTRACTOR: RefCell<FeatureExtractor> = RefCell::new(FeatureExtractor::new());
-}
-
-/// Writes the three mode-masked feature tensors of `audio` into `out`
-/// (3 x FEATURE_LEN), computing the features once.
-fn masked_features_into(audio: &[f32], out: &mut [f32]) {
-    let (first, rest) = out.split_at_mut(FEATURE_LEN);
-    EXTRACTOR.with(|e| e.borrow_mut().extract_into(audio, first));
-    for (chunk, mode) in rest.chunks_exact_mut(FEATURE_LEN).zip(&Mode::ALL[1..]) {
+/// Writes the feature tensors of `audio` under each of `input`'s modes into
+/// `out` (one row per mode), computing the features once.
+fn masked_features_into(input: InputKind, audio: &[f32], out: &mut [f32]) {
+    let row = input.feature_len();
+    let (first, rest) = out.split_at_mut(row);
+    with_thread_extractor(input, |e| e.extract_into(audio, first));
+    for (chunk, mode) in rest.chunks_exact_mut(row).zip(&input.modes()[1..]) {
         chunk.copy_from_slice(first);
         mode.apply_mask(chunk);
     }
-    // Mode::ALL[0] is Both: the first copy stays unmasked.
+    // modes()[0] is Both: the first copy stays unmasked.
 }
 
 /// Scores pairs of 16 kHz mono signals with one model.
@@ -150,6 +225,7 @@ fn masked_features_into(audio: &[f32], out: &mut [f32]) {
 /// 3 rows on one thread, 7.8 ms per row with 6 rows on two intra-op threads).
 pub struct Scorer {
     sessions: Vec<Model>,
+    direction: Direction,
     batch: Vec<f32>,
 }
 
@@ -168,38 +244,64 @@ impl Scorer {
         assert!(!sessions.is_empty(), "a scorer needs at least one session");
         Self {
             sessions,
+            direction: Direction::default(),
             batch: Vec::new(),
         }
+    }
+
+    /// Reads scores in `direction` from now on.
+    pub fn with_direction(mut self, direction: Direction) -> Self {
+        self.direction = direction;
+        self
+    }
+
+    pub fn direction(&self) -> Direction {
+        self.direction
     }
 
     pub fn model(&self) -> &Model {
         &self.sessions[0]
     }
 
-    /// Embeds `rows` feature tensors (`rows x FEATURE_LEN` values), split
-    /// evenly between the sessions, which run in parallel.
+    /// The modes this scorer reports: those of the model's input kind.
+    pub fn modes(&self) -> &'static [Mode] {
+        self.model().input().modes()
+    }
+
+    /// The calibration that applies to this scorer's scores: the model's,
+    /// unless the direction is one it was not measured in.
+    fn calibration(&self) -> Option<&Calibration> {
+        match self.direction {
+            Direction::ConditionStem => self.model().metadata().calibration.as_ref(),
+            Direction::Symmetric => None,
+        }
+    }
+
+    /// Embeds `rows` feature tensors (`rows x input().feature_len()` values),
+    /// split evenly between the sessions, which run in parallel.
     pub fn embed_features(&mut self, features: &[f32], rows: usize) -> Result<Embeddings, ModelError> {
         embed_split(&mut self.sessions, features, rows)
     }
 
     /// Embeddings of 5 s windows (longer input is cut to 5 s, shorter is
     /// zero-padded) seen under `mode`: row i is `windows[i]`. Features run in
-    /// parallel, the encoder over a few rows per run.
+    /// parallel, the encoder over a few rows per run. Fails if the model's
+    /// input has no such mode (a model without HPS has `both` only).
     pub fn embed_windows(&mut self, windows: &[&[f32]], mode: Mode) -> Result<Embeddings, ModelError> {
+        let input = self.model().input();
+        input.check_mode(mode).map_err(ModelError::BadInput)?;
+        let row = input.feature_len();
         let mut all = Embeddings {
             embedding: Vec::with_capacity(windows.len() * EMBEDDING_DIM),
             w_embedding: Vec::with_capacity(windows.len() * EMBEDDING_DIM),
             batch: 0,
         };
         for chunk in windows.chunks(ROWS_PER_RUN) {
-            self.batch.resize(chunk.len() * FEATURE_LEN, 0.0);
-            self.batch
-                .par_chunks_mut(FEATURE_LEN)
-                .zip(chunk)
-                .for_each(|(out, window)| {
-                    EXTRACTOR.with(|e| e.borrow_mut().extract_into(window, out));
-                    mode.apply_mask(out);
-                });
+            self.batch.resize(chunk.len() * row, 0.0);
+            self.batch.par_chunks_mut(row).zip(chunk).for_each(|(out, window)| {
+                with_thread_extractor(input, |e| e.extract_into(window, out));
+                mode.apply_mask(out);
+            });
             let part = embed_split(&mut self.sessions, &self.batch, chunk.len())?;
             all.embedding.extend_from_slice(&part.embedding);
             all.w_embedding.extend_from_slice(&part.w_embedding);
@@ -227,32 +329,42 @@ impl Scorer {
     }
 
     /// Scores of one 5 s window of each side (longer input is cut to 5 s,
-    /// shorter is zero-padded), all three modes in one encoder run.
+    /// shorter is zero-padded), every mode in one encoder run.
     pub fn score_window(&mut self, condition: &[f32], stem: &[f32]) -> Result<WindowScores, ModelError> {
         Ok(self.score_windows(&[(condition, stem)])?[0])
     }
 
     /// Scores many window pairs: features in parallel, encoder runs batched.
     pub fn score_windows(&mut self, pairs: &[(&[f32], &[f32])]) -> Result<Vec<WindowScores>, ModelError> {
+        let input = self.model().input();
+        let modes = input.modes();
+        let side_len = modes.len() * input.feature_len();
         let mut results = Vec::with_capacity(pairs.len());
         for chunk in pairs.chunks(WINDOWS_PER_RUN) {
-            let rows = chunk.len() * ROWS_PER_WINDOW;
-            self.batch.resize(rows * FEATURE_LEN, 0.0);
             // Row layout per window: condition x modes, then stem x modes.
-            self.batch
-                .par_chunks_mut(3 * FEATURE_LEN)
-                .enumerate()
-                .for_each(|(i, out)| {
-                    let (condition, stem) = chunk[i / 2];
-                    masked_features_into(if i % 2 == 0 { condition } else { stem }, out);
-                });
+            let rows = chunk.len() * 2 * modes.len();
+            self.batch.resize(rows * input.feature_len(), 0.0);
+            self.batch.par_chunks_mut(side_len).enumerate().for_each(|(i, out)| {
+                let (condition, stem) = chunk[i / 2];
+                masked_features_into(input, if i % 2 == 0 { condition } else { stem }, out);
+            });
             let embeddings = embed_split(&mut self.sessions, &self.batch, rows)?;
-            let calibration = self.model().metadata().calibration.as_ref();
             for w in 0..chunk.len() {
-                let base = w * ROWS_PER_WINDOW;
-                let raw =
-                    std::array::from_fn(|m| crate::model::score(&embeddings, base + m, base + Mode::ALL.len() + m));
-                results.push(WindowScores::from_raw(raw, calibration));
+                let condition = w * 2 * modes.len();
+                let stem = condition + modes.len();
+                let raw: Vec<f32> = (0..modes.len())
+                    .map(|m| {
+                        let forward = crate::model::score(&embeddings, condition + m, stem + m);
+                        match self.direction {
+                            Direction::ConditionStem => forward,
+                            Direction::Symmetric => {
+                                let backward = crate::model::score(&embeddings, stem + m, condition + m);
+                                ((f64::from(forward) + f64::from(backward)) / 2.0) as f32
+                            }
+                        }
+                    })
+                    .collect();
+                results.push(WindowScores::from_raw(modes, &raw, self.calibration()));
             }
         }
         Ok(results)
@@ -312,7 +424,7 @@ impl Scorer {
             done += group.len();
             progress(done, windows.len());
         }
-        let aggregate = aggregate(&windows, self.model().metadata().calibration.as_ref());
+        let aggregate = aggregate(&windows, self.modes(), self.calibration());
         Ok(PairReport {
             duration_seconds: len as f64 / SAMPLE_RATE as f64,
             windows,
@@ -324,16 +436,17 @@ impl Scorer {
 /// Embeds `rows` feature tensors, split evenly between `sessions`, which run
 /// in parallel (one rayon task each).
 fn embed_split(sessions: &mut [Model], features: &[f32], rows: usize) -> Result<Embeddings, ModelError> {
+    let row = sessions[0].input().feature_len();
     // One session, one row, or input of the wrong size (which the model's
     // own check reports): nothing to split.
-    if sessions.len() == 1 || rows <= 1 || features.len() != rows * FEATURE_LEN {
+    if sessions.len() == 1 || rows <= 1 || features.len() != rows * row {
         return sessions[0].embed(features, rows);
     }
     let per_session = rows.div_ceil(sessions.len());
     let parts: Vec<Result<Embeddings, ModelError>> = sessions
         .par_iter_mut()
-        .zip(features[..rows * FEATURE_LEN].par_chunks(per_session * FEATURE_LEN))
-        .map(|(session, features)| session.embed(features, features.len() / FEATURE_LEN))
+        .zip(features.par_chunks(per_session * row))
+        .map(|(session, features)| session.embed(features, features.len() / row))
         .collect();
     let mut all = Embeddings {
         embedding: Vec::with_capacity(rows * EMBEDDING_DIM),
@@ -350,16 +463,37 @@ fn embed_split(sessions: &mut [Model], features: &[f32], rows: usize) -> Result<
 }
 
 /// Mean raw score per mode over the scored windows, then calibrated.
-fn aggregate(windows: &[WindowReport], calibration: Option<&Calibration>) -> Option<WindowScores> {
-    let mut sums = [0.0f64; 3];
+fn aggregate(windows: &[WindowReport], modes: &[Mode], calibration: Option<&Calibration>) -> Option<WindowScores> {
+    let mut sums = vec![0.0f64; modes.len()];
     let mut count = 0usize;
     for w in windows {
         if let WindowOutcome::Scored(s) = &w.outcome {
-            for (sum, m) in sums.iter_mut().zip(&s.modes) {
+            for (sum, m) in sums.iter_mut().zip(s.modes()) {
                 *sum += m.raw as f64;
             }
             count += 1;
         }
     }
-    (count > 0).then(|| WindowScores::from_raw(sums.map(|s| (s / count as f64) as f32), calibration))
+    let means: Vec<f32> = sums.iter().map(|s| (s / count as f64) as f32).collect();
+    (count > 0).then(|| WindowScores::from_raw(modes, &means, calibration))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_scores_hold_the_modes_they_were_given() {
+        let both = WindowScores::from_raw(&[Mode::Both], &[2.5], None);
+        assert_eq!(both.modes().len(), 1);
+        assert_eq!(both.get(Mode::Both).unwrap().raw, 2.5);
+        assert!(both.get(Mode::Harmonic).is_none());
+        let json = serde_json::to_value(both).unwrap();
+        assert_eq!(json["modes"].as_array().unwrap().len(), 1);
+        assert_eq!(serde_json::from_value::<WindowScores>(json).unwrap(), both);
+        let none = serde_json::json!({ "modes": [] });
+        assert!(serde_json::from_value::<WindowScores>(none).is_err());
+        let all = WindowScores::from_raw(&Mode::ALL, &[1.0, 2.0, 3.0], None);
+        assert_eq!(all.get(Mode::Percussive).unwrap().raw, 3.0);
+    }
 }

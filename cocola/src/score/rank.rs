@@ -80,7 +80,7 @@ impl RankedCandidate {
 
     /// The score of the ranking's mode (ranked candidates only).
     pub fn score(&self, mode: Mode) -> Option<&ModeScore> {
-        self.scores.as_ref().map(|s| s.get(mode))
+        self.scores.as_ref().and_then(|s| s.get(mode))
     }
 }
 
@@ -138,7 +138,7 @@ pub fn rank(candidates: Vec<Candidate>, mode: Mode) -> Ranking {
                 let reason = silence_reason(&report);
                 silent.push(unscored(name, Standing::Silent { reason }, Some(report)));
             }
-            Some(a) if a.modes.iter().any(|m| !m.raw.is_finite()) => {
+            Some(a) if a.modes().iter().any(|m| !m.raw.is_finite()) => {
                 let error = "the model produced a non-finite score".to_string();
                 failed.push(unscored(name, Standing::Failed { error }, None));
             }
@@ -282,7 +282,7 @@ fn worst_window(report: &PairReport, mode: Mode) -> Option<WorstWindow> {
             WindowOutcome::Scored(s) => Some(WorstWindow {
                 start_seconds: w.start_seconds,
                 end_seconds: w.end_seconds,
-                score: *s.get(mode),
+                score: *s.get(mode)?,
             }),
             WindowOutcome::Silent { .. } => None,
         })
@@ -295,7 +295,7 @@ mod tests {
     use crate::score::WindowReport;
 
     fn scores(raw: f32) -> WindowScores {
-        WindowScores::from_raw([raw, raw - 1.0, raw + 1.0], None)
+        WindowScores::from_raw(&Mode::ALL, &[raw, raw - 1.0, raw + 1.0], None)
     }
 
     fn window(start: f64, outcome: WindowOutcome) -> WindowReport {
@@ -322,7 +322,7 @@ mod tests {
                 window(5.0 * i as f64, outcome)
             })
             .collect();
-        let aggregate = super::super::aggregate(&windows, None);
+        let aggregate = super::super::aggregate(&windows, &Mode::ALL, None);
         Candidate {
             name: name.into(),
             result: Ok(PairReport {

@@ -35,17 +35,16 @@ impl RankChart {
         let ranked: Vec<_> = ranking.candidates.iter().filter(|c| c.rank().is_some()).collect();
         let fit = ranked
             .iter()
-            .all(|c| c.scores.is_some_and(|s| s.modes.iter().all(|m| m.fit.is_some())));
+            .all(|c| c.scores.is_some_and(|s| s.modes().iter().all(|m| m.fit.is_some())));
         let rows: Vec<(String, [f64; 3])> = ranked
             .iter()
             .take(BARS_SHOWN)
             .filter_map(|c| {
                 let s = c.scores?;
+                // NaN for a mode the model does not have (no HPS: `both` only).
                 let v = |i: usize| {
-                    f64::from(if fit {
-                        s.modes[i].fit.unwrap_or(f32::NAN)
-                    } else {
-                        s.modes[i].raw
+                    s.get(Mode::ALL[i]).map_or(f64::NAN, |m| {
+                        f64::from(if fit { m.fit.unwrap_or(f32::NAN) } else { m.raw })
                     })
                 };
                 Some((format!("#{} {}", c.rank()?, shorten(&c.name, 28)), [v(0), v(1), v(2)]))
@@ -70,7 +69,7 @@ impl RankChart {
         let (x0, x1) = if self.fit {
             (0.0, 100.0)
         } else {
-            padded_range(self.rows.iter().flat_map(|r| r.1))
+            padded_range(self.rows.iter().flat_map(|r| r.1).filter(|v| v.is_finite()))
         };
         let n = self.rows.len().max(1);
         let mut chart = ChartBuilder::on(area)
@@ -97,6 +96,9 @@ impl RankChart {
             .draw()?;
         let bar = 0.8 / 3.0;
         for (m, &mode) in Mode::ALL.iter().enumerate() {
+            if self.rows.iter().all(|r| r.1[m].is_nan()) {
+                continue; // a mode the model does not have
+            }
             let color = mode_color(mode);
             let emphasis = if mode == self.mode { 0.95 } else { 0.55 };
             let bars = self.rows.iter().enumerate().map(move |(i, row)| {

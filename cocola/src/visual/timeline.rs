@@ -48,7 +48,7 @@ fn value(score: &ModeScore, fit: bool) -> f64 {
 fn calibrated<'a>(mut reports: impl Iterator<Item = &'a PairReport>) -> bool {
     reports.all(|r| {
         r.windows.iter().all(|w| match &w.outcome {
-            WindowOutcome::Scored(s) => s.modes.iter().all(|m| m.fit.is_some()),
+            WindowOutcome::Scored(s) => s.modes().iter().all(|m| m.fit.is_some()),
             WindowOutcome::Silent { .. } => true,
         })
     })
@@ -63,10 +63,15 @@ fn line(report: &PairReport, mode: Mode, fit: bool, label: String, color: RGBCol
     let mut segments = vec![Vec::new()];
     for w in &report.windows {
         match &w.outcome {
-            WindowOutcome::Scored(s) => segments
-                .last_mut()
-                .expect("never empty")
-                .push((centre(w.start_seconds, w.end_seconds), value(s.get(mode), fit))),
+            // A mode the model does not have (no HPS) draws no line.
+            WindowOutcome::Scored(s) => {
+                if let Some(score) = s.get(mode) {
+                    segments
+                        .last_mut()
+                        .expect("never empty")
+                        .push((centre(w.start_seconds, w.end_seconds), value(score, fit)));
+                }
+            }
             WindowOutcome::Silent { .. } => segments.push(Vec::new()),
         }
     }
@@ -81,12 +86,13 @@ fn time_axis_end<'a>(reports: impl Iterator<Item = &'a PairReport>) -> f64 {
 }
 
 impl Timeline {
-    /// All three modes of one pair.
+    /// Every mode of one pair (the model's: three, or `both` without HPS).
     pub fn of_pair(report: &PairReport, title: &str) -> Self {
         let fit = calibrated(std::iter::once(report));
         let lines = Mode::ALL
             .iter()
             .map(|&m| line(report, m, fit, m.name().to_string(), mode_color(m)))
+            .filter(|l| !l.segments.is_empty())
             .collect();
         // A silent window is shaded over the stretch it stands for: one hop
         // around its centre (the whole window when there is only one).

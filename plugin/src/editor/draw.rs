@@ -2,6 +2,7 @@
 //! timeline. Pure presentation of a [`Snapshot`]; no state of their own.
 
 use cocola::calibration::Verdict;
+use cocola::contract::InputKind;
 use egui::{Align2, Color32, FontId, Pos2, Rect, RichText, Sense, Stroke, Ui, Vec2};
 
 use crate::snapshot::{Outcome, Snapshot};
@@ -80,6 +81,7 @@ pub fn headline(ui: &mut Ui, s: &Snapshot, stale: bool) {
 /// range of raw scores in the timeline.
 pub fn mode_bars(ui: &mut Ui, s: &Snapshot) {
     let (lo, hi) = raw_range(s);
+    let without_hps = s.model.as_ref().is_some_and(|m| m.input == InputKind::Mel);
     for (label, value, colour) in [
         ("Harmonic (notes)", s.harmonic, MODE_COLOURS[1]),
         ("Percussive (groove)", s.percussive, MODE_COLOURS[2]),
@@ -96,6 +98,7 @@ pub fn mode_bars(ui: &mut Ui, s: &Snapshot) {
                     ((raw - lo) / (hi - lo).max(1e-6)).clamp(0.02, 1.0),
                     format!("raw {raw:.3}"),
                 ),
+                None if without_hps => (0.0, "n/a: model without HPS".to_string()),
                 None => (0.0, "--".to_string()),
             };
             let mut filled = rect;
@@ -111,7 +114,8 @@ fn raw_range(s: &Snapshot) -> (f32, f32) {
     let mut hi = f32::NEG_INFINITY;
     for p in &s.timeline {
         if let Outcome::Scored { smoothed, .. } = p.outcome {
-            for v in smoothed {
+            // NaN marks a mode the model does not have.
+            for v in smoothed.into_iter().filter(|v| v.is_finite()) {
                 lo = lo.min(v);
                 hi = hi.max(v);
             }
@@ -161,7 +165,9 @@ pub fn timeline(ui: &mut Ui, s: &Snapshot, height: f32) {
         let mut line: Vec<Pos2> = Vec::new();
         for p in &s.timeline {
             match p.outcome {
-                Outcome::Scored { smoothed, .. } => line.push(to_screen(x_of(p), smoothed[m])),
+                Outcome::Scored { smoothed, .. } if smoothed[m].is_finite() => {
+                    line.push(to_screen(x_of(p), smoothed[m]))
+                }
                 _ => flush(&painter, &mut line, MODE_COLOURS[m]),
             }
         }

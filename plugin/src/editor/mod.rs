@@ -159,7 +159,7 @@ impl App {
         ui.horizontal(|ui| {
             ui.label("file:");
             let edit = egui::TextEdit::singleline(&mut self.path_text)
-                .hint_text("/path/to/model.onnx")
+                .hint_text("/path/to/model.onnx or checkpoint.ckpt")
                 .desired_width((ui.available_width() - 70.0).max(120.0));
             let response = ui.add(edit);
             let enter = response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
@@ -173,13 +173,18 @@ impl App {
         if let Some(m) = &s.model {
             ui.label(
                 RichText::new(format!(
-                    "{} {} — {}{}  (from {}, loaded in {:.0} ms)",
+                    "{} {} — {}{}{}  (from {}, loaded in {:.0} ms)",
                     m.name,
                     m.version,
                     m.description,
                     if m.calibrated { "" } else { " — uncalibrated" },
+                    if m.input == cocola::contract::InputKind::Mel {
+                        " — no HPS: plain score only"
+                    } else {
+                        ""
+                    },
                     m.source,
-                    m.load_ms
+                    s.model_load_ms.unwrap_or(0.0)
                 ))
                 .size(13.0)
                 .color(Color32::LIGHT_GRAY),

@@ -35,13 +35,17 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use cocola::contract::{FEATURE_LEN, WINDOW_SAMPLES};
+use cocola::contract::{InputKind, WINDOW_SAMPLES};
 use cocola::eval::cache::{hash_samples, window_hash, Digest32};
-use cocola::features::FeatureExtractor;
+use cocola::features::Extractor;
 use sha2::{Digest, Sha256};
 
 const MAGIC: &[u8; 8] = b"CCLAFEA1";
-const ENTRY_LEN: u64 = (8 + 32 + 4 * FEATURE_LEN + 32) as u64;
+
+/// Bytes of one entry of features of `input`: magic, key, values, digest.
+fn entry_len(input: InputKind) -> u64 {
+    (8 + 32 + 4 * input.feature_len() + 32) as u64
+}
 
 /// Hits, misses and entries written since the cache was opened.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -52,6 +56,7 @@ pub struct FeatureCacheStats {
 }
 
 pub struct FeatureCache {
+    input: InputKind,
     dir: PathBuf,
     max_bytes: u64,
     used: AtomicU64,
@@ -66,13 +71,12 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Hash of the extractor's features of a fixed probe: changes whenever the
-/// feature maths does.
-fn extractor_fingerprint(extractor: &mut FeatureExtractor) -> String {
+/// feature maths does (and differs between input kinds).
+fn extractor_fingerprint(extractor: &mut Extractor) -> String {
     let probe: Vec<f32> = (0..WINDOW_SAMPLES)
         .map(|i| 0.3 * (i as f32 * 0.0371).sin() + if i % 4000 < 40 { 0.5 } else { 0.0 })
         .collect();
-    let mut out = vec![0.0f32; FEATURE_LEN];
-    extractor.extract_into(&probe, &mut out);
+    let out = extractor.extract(&probe);
     let mut h = Sha256::new();
     h.update(b"cocola-trainer-features-v1");
     hash_samples(&mut h, &out);
@@ -80,13 +84,15 @@ fn extractor_fingerprint(extractor: &mut FeatureExtractor) -> String {
 }
 
 impl FeatureCache {
-    /// Opens (creating) the cache under `root`, holding at most `max_bytes`.
-    pub fn open(root: &Path, max_bytes: u64) -> anyhow::Result<FeatureCache> {
-        let dir = root.join(extractor_fingerprint(&mut FeatureExtractor::new()));
+    /// Opens (creating) the cache of `input` features under `root`, holding
+    /// at most `max_bytes`.
+    pub fn open(root: &Path, max_bytes: u64, input: InputKind) -> anyhow::Result<FeatureCache> {
+        let dir = root.join(extractor_fingerprint(&mut Extractor::new(input)));
         std::fs::create_dir_all(&dir)
             .map_err(|e| anyhow::anyhow!("cannot create the feature cache {}: {e}", dir.display()))?;
         let used = walk_size(&dir);
         Ok(FeatureCache {
+            input,
             dir,
             max_bytes,
             used: AtomicU64::new(used),
@@ -118,7 +124,9 @@ impl FeatureCache {
 
     /// Unmasked features of `samples` into `out`: read from the cache when a
     /// valid entry exists, else extracted and stored (within the size cap).
-    pub fn extract_into(&self, extractor: &mut FeatureExtractor, samples: &[f32], out: &mut [f32]) {
+    pub fn extract_into(&self, extractor: &mut Extractor, samples: &[f32], out: &mut [f32]) {
+        debug_assert_eq!(extractor.kind(), self.input);
+        let entry_len = entry_len(self.input);
         let key = window_hash(samples);
         let path = self.entry_path(&key);
         if read_entry(&path, &key, out) {
@@ -128,13 +136,13 @@ impl FeatureCache {
         self.misses.fetch_add(1, Ordering::Relaxed);
         extractor.extract_into(samples, out);
         let replacing = path.is_file();
-        if !replacing && self.used.fetch_add(ENTRY_LEN, Ordering::Relaxed) + ENTRY_LEN > self.max_bytes {
-            self.used.fetch_sub(ENTRY_LEN, Ordering::Relaxed);
+        if !replacing && self.used.fetch_add(entry_len, Ordering::Relaxed) + entry_len > self.max_bytes {
+            self.used.fetch_sub(entry_len, Ordering::Relaxed);
             return;
         }
         if let Err(e) = write_entry(&path, &key, out) {
             if !replacing {
-                self.used.fetch_sub(ENTRY_LEN, Ordering::Relaxed);
+                self.used.fetch_sub(entry_len, Ordering::Relaxed);
             }
             self.warned
                 .call_once(|| eprintln!("warning: feature cache: {e:#} (training goes on without it)"));
@@ -152,16 +160,18 @@ fn digest(key: &Digest32, features: &[f32]) -> Digest32 {
     h.finalize().into()
 }
 
+/// Reads the entry of `key` into `out` (whose length is the features').
 fn read_entry(path: &Path, key: &Digest32, out: &mut [f32]) -> bool {
     let Ok(bytes) = std::fs::read(path) else { return false };
-    if bytes.len() as u64 != ENTRY_LEN || &bytes[..8] != MAGIC || &bytes[8..40] != key {
+    let values = 4 * out.len();
+    if bytes.len() != 8 + 32 + values + 32 || &bytes[..8] != MAGIC || &bytes[8..40] != key {
         return false;
     }
-    let body = &bytes[40..40 + 4 * FEATURE_LEN];
+    let body = &bytes[40..40 + values];
     for (o, b) in out.iter_mut().zip(body.chunks_exact(4)) {
         *o = f32::from_le_bytes(b.try_into().expect("4 bytes"));
     }
-    if digest(key, out)[..] != bytes[40 + 4 * FEATURE_LEN..] {
+    if digest(key, out)[..] != bytes[40 + values..] {
         return false;
     }
     true
@@ -195,6 +205,9 @@ fn walk_size(dir: &Path) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cocola::contract::FEATURE_LEN;
+
+    const ENTRY_LEN: u64 = (8 + 32 + 4 * FEATURE_LEN + 32) as u64;
 
     fn window(f: f32) -> Vec<f32> {
         (0..WINDOW_SAMPLES)
@@ -205,8 +218,8 @@ mod tests {
     #[test]
     fn a_hit_returns_identical_features_and_bad_entries_are_recomputed() {
         let root = tempfile::tempdir().unwrap();
-        let cache = FeatureCache::open(root.path(), u64::MAX).unwrap();
-        let mut ex = FeatureExtractor::new();
+        let cache = FeatureCache::open(root.path(), u64::MAX, InputKind::Hps).unwrap();
+        let mut ex = Extractor::new(InputKind::Hps);
         let w = window(330.0);
         let mut want = vec![0.0f32; FEATURE_LEN];
         ex.extract_into(&w, &mut want);
@@ -259,10 +272,27 @@ mod tests {
     }
 
     #[test]
+    fn each_input_kind_has_its_own_folder_and_entry_size() {
+        let root = tempfile::tempdir().unwrap();
+        let hps = FeatureCache::open(root.path(), u64::MAX, InputKind::Hps).unwrap();
+        let mel = FeatureCache::open(root.path(), u64::MAX, InputKind::Mel).unwrap();
+        assert_ne!(hps.dir(), mel.dir());
+        let mut ex = Extractor::new(InputKind::Mel);
+        let w = window(440.0);
+        let mut first = vec![0.0f32; InputKind::Mel.feature_len()];
+        mel.extract_into(&mut ex, &w, &mut first);
+        let mut again = vec![1.0f32; InputKind::Mel.feature_len()];
+        mel.extract_into(&mut ex, &w, &mut again);
+        assert_eq!((mel.stats().hits, first), (1, again));
+        let size = std::fs::metadata(mel.entry_path(&window_hash(&w))).unwrap().len();
+        assert_eq!(size, entry_len(InputKind::Mel));
+    }
+
+    #[test]
     fn the_size_cap_stops_new_entries_but_not_extraction() {
         let root = tempfile::tempdir().unwrap();
-        let cache = FeatureCache::open(root.path(), ENTRY_LEN + 10).unwrap();
-        let mut ex = FeatureExtractor::new();
+        let cache = FeatureCache::open(root.path(), ENTRY_LEN + 10, InputKind::Hps).unwrap();
+        let mut ex = Extractor::new(InputKind::Hps);
         let mut out = vec![0.0f32; FEATURE_LEN];
         for f in [200.0, 300.0, 400.0] {
             cache.extract_into(&mut ex, &window(f), &mut out);
@@ -270,7 +300,7 @@ mod tests {
         assert_eq!(cache.stats().written, 1);
         assert!(!cache.entry_path(&window_hash(&window(300.0))).exists());
         // Reopened, the cache counts what is on disk and stays capped.
-        let again = FeatureCache::open(root.path(), ENTRY_LEN + 10).unwrap();
+        let again = FeatureCache::open(root.path(), ENTRY_LEN + 10, InputKind::Hps).unwrap();
         again.extract_into(&mut ex, &window(500.0), &mut out);
         assert_eq!(again.stats().written, 0);
         again.extract_into(&mut ex, &window(200.0), &mut out);

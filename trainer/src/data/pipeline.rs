@@ -1,6 +1,7 @@
 //! Feature workers: batches drawn by the [`sampler`](super::sampler), turned
-//! into `[2, 64, 501]` features by `cocola`'s extractor on CPU threads, the
-//! channel masks applied, and handed to the training loop in order.
+//! into features of the run's input kind (`[2, 64, 501]` HPS or `[1, 64,
+//! 501]` mel) by `cocola`'s extractor on CPU threads, the channel masks
+//! applied, and handed to the training loop in order.
 //!
 //! Flow control by tickets: the consumer hands out batch numbers `prefetch`
 //! ahead of the one it waits for; a worker takes a ticket, builds that whole
@@ -13,8 +14,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use cocola::contract::FEATURE_LEN;
-use cocola::features::FeatureExtractor;
+use cocola::contract::InputKind;
+use cocola::features::Extractor;
 use cocola::mode::Mode;
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 
@@ -36,11 +37,13 @@ pub struct PairInfo {
 }
 
 /// One training batch: K anchor and K positive feature tensors, row-major
-/// `[K, 2, 64, 501]` each, and the hard negatives' `[M, 2, 64, 501]` (M = 0
-/// without them), masks applied.
+/// `[K, channels, 64, 501]` each, and the hard negatives' `[M, channels, 64,
+/// 501]` (M = 0 without them), masks applied.
 #[derive(Clone, Debug)]
 pub struct Batch {
     pub index: u64,
+    /// What the features are (their channel count).
+    pub input: InputKind,
     pub k: usize,
     pub anchors: Vec<f32>,
     pub positives: Vec<f32>,
@@ -51,12 +54,12 @@ pub struct Batch {
 impl Batch {
     /// Hard negatives in the batch (M).
     pub fn negative_count(&self) -> usize {
-        self.negatives.len() / FEATURE_LEN
+        self.negatives.len() / self.input.feature_len()
     }
 }
 
 /// Features of drawn windows, each pair masked with its mode.
-pub fn featurize(index: u64, windows: Vec<PairWindow>, extractor: &mut FeatureExtractor) -> Batch {
+pub fn featurize(index: u64, windows: Vec<PairWindow>, extractor: &mut Extractor) -> Batch {
     featurize_cached(index, windows, extractor, None)
 }
 
@@ -64,28 +67,29 @@ pub fn featurize(index: u64, windows: Vec<PairWindow>, extractor: &mut FeatureEx
 pub fn featurize_cached(
     index: u64,
     windows: Vec<PairWindow>,
-    extractor: &mut FeatureExtractor,
+    extractor: &mut Extractor,
     cache: Option<&FeatureCache>,
 ) -> Batch {
+    let row = extractor.kind().feature_len();
     let mut extract = |audio: &[f32], out: &mut [f32]| match cache {
         Some(c) => c.extract_into(extractor, audio, out),
         None => extractor.extract_into(audio, out),
     };
     let k = windows.len();
-    let mut anchors = vec![0.0f32; k * FEATURE_LEN];
-    let mut positives = vec![0.0f32; k * FEATURE_LEN];
+    let mut anchors = vec![0.0f32; k * row];
+    let mut positives = vec![0.0f32; k * row];
     let mut negatives = Vec::new();
     let mut pairs = Vec::with_capacity(k);
     for (i, w) in windows.into_iter().enumerate() {
-        let a = &mut anchors[i * FEATURE_LEN..(i + 1) * FEATURE_LEN];
+        let a = &mut anchors[i * row..(i + 1) * row];
         extract(&w.anchor_audio, a);
         w.mask.apply_mask(a);
-        let p = &mut positives[i * FEATURE_LEN..(i + 1) * FEATURE_LEN];
+        let p = &mut positives[i * row..(i + 1) * row];
         extract(&w.positive_audio, p);
         w.mask.apply_mask(p);
         if let Some(n) = &w.negative {
             let at = negatives.len();
-            negatives.resize(at + FEATURE_LEN, 0.0);
+            negatives.resize(at + row, 0.0);
             extract(&n.audio, &mut negatives[at..]);
             w.mask.apply_mask(&mut negatives[at..]);
         }
@@ -100,6 +104,7 @@ pub fn featurize_cached(
     }
     Batch {
         index,
+        input: extractor.kind(),
         k,
         anchors,
         positives,
@@ -111,6 +116,8 @@ pub fn featurize_cached(
 /// What the workers draw from.
 #[derive(Clone)]
 pub struct Source {
+    /// The features the network takes.
+    pub input: InputKind,
     pub store: Arc<dyn TrackStore + Send + Sync>,
     pub pools: Pools,
     pub config: SamplerConfig,
@@ -121,8 +128,14 @@ pub struct Source {
 }
 
 impl Source {
-    /// Batch `index`, drawn and featurized on the calling thread.
-    pub fn batch(&self, index: u64, extractor: &mut FeatureExtractor) -> anyhow::Result<Batch> {
+    /// An extractor of this source's input kind.
+    pub fn extractor(&self) -> Extractor {
+        Extractor::new(self.input)
+    }
+
+    /// Batch `index`, drawn and featurized on the calling thread with
+    /// `extractor` (one of [`Self::extractor`]).
+    pub fn batch(&self, index: u64, extractor: &mut Extractor) -> anyhow::Result<Batch> {
         let windows = draw_batch(&*self.store, &self.pools, &self.config, self.seed, self.stream, index)?;
         Ok(featurize_cached(index, windows, extractor, self.features.as_deref()))
     }
@@ -154,7 +167,7 @@ impl Pipeline {
                 std::thread::Builder::new()
                     .name(format!("features-{i}"))
                     .spawn(move || {
-                        let mut extractor = FeatureExtractor::new();
+                        let mut extractor = source.extractor();
                         // Ends when the consumer drops its ticket sender or its receiver.
                         while let Ok(b) = tickets.recv() {
                             if results.send((b, source.batch(b, &mut extractor))).is_err() {
@@ -226,6 +239,7 @@ mod tests {
             ],
         };
         Source {
+            input: InputKind::Hps,
             store: Arc::new(store),
             pools: Pools::new(vec![(1.0, vec![0, 1])]).unwrap(),
             config: SamplerConfig::paper(k),
@@ -239,7 +253,8 @@ mod tests {
     fn batches_arrive_in_order_and_match_a_single_thread() {
         let src = source(2);
         let mut p = Pipeline::start(src.clone(), 3, 2, 2);
-        let mut ex = FeatureExtractor::new();
+        let mut ex = src.extractor();
+        let row = InputKind::Hps.feature_len();
         for b in 3..6 {
             let got = p.next_batch().unwrap();
             let want = src.batch(b, &mut ex).unwrap();
@@ -247,8 +262,8 @@ mod tests {
             assert_eq!(got.pairs, want.pairs);
             assert_eq!(got.anchors, want.anchors);
             for (i, pair) in got.pairs.iter().enumerate() {
-                let a = &got.anchors[i * FEATURE_LEN..(i + 1) * FEATURE_LEN];
-                let (h, perc) = a.split_at(FEATURE_LEN / 2);
+                let a = &got.anchors[i * row..(i + 1) * row];
+                let (h, perc) = a.split_at(row / 2);
                 assert_eq!(h.iter().all(|&v| v == 0.0), pair.mask == Mode::Percussive);
                 assert_eq!(perc.iter().all(|&v| v == 0.0), pair.mask == Mode::Harmonic);
             }
@@ -257,15 +272,31 @@ mod tests {
     }
 
     #[test]
+    fn a_mel_source_gives_one_unmasked_channel_per_window() {
+        let src = Source {
+            input: InputKind::Mel,
+            config: SamplerConfig {
+                masks: crate::data::sampler::Masks::Off,
+                ..SamplerConfig::paper(2)
+            },
+            ..source(2)
+        };
+        let batch = src.batch(0, &mut src.extractor()).unwrap();
+        assert_eq!(batch.anchors.len(), 2 * InputKind::Mel.feature_len());
+        assert!(batch.pairs.iter().all(|p| p.mask == Mode::Both));
+        assert!(batch.anchors.iter().all(|v| (-100.0..60.0).contains(v)));
+    }
+
+    #[test]
     fn a_feature_cache_changes_no_batch_and_serves_repeated_windows() {
         let root = tempfile::tempdir().unwrap();
         let plain = source(2);
-        let cache = Arc::new(FeatureCache::open(root.path(), u64::MAX).unwrap());
+        let cache = Arc::new(FeatureCache::open(root.path(), u64::MAX, InputKind::Hps).unwrap());
         let cached = Source {
             features: Some(cache.clone()),
             ..plain.clone()
         };
-        let mut ex = FeatureExtractor::new();
+        let mut ex = plain.extractor();
         let want = plain.batch(7, &mut ex).unwrap();
         for round in 0..2 {
             let mut p = Pipeline::start(cached.clone(), 7, 2, 1);

@@ -37,7 +37,7 @@ impl Network {
         self.params.device()
     }
 
-    /// f(x): features `[B, 2, 64, 501]` -> embeddings `[B, 512]` (after
+    /// f(x): features `[B, channels, 64, 501]` -> embeddings `[B, 512]` (after
     /// LayerNorm and tanh). `train` switches BatchNorm statistics, dropout and
     /// drop-connect as PyTorch's `train()` / `eval()` would.
     pub fn embed(&self, x: &Tensor, train: bool) -> Tensor {

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use cocola::contract::InputKind;
 use serde::{Deserialize, Serialize};
 
 use crate::data::sampler::Masks;
@@ -10,6 +11,10 @@ use crate::data::source::DatasetSpec;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
     pub data: Vec<DatasetSpec>,
+    /// What the network sees: HPS (2 channels, the paper's default) or mel
+    /// (1 channel, the paper's models "w/o HPS"; no channel masks).
+    #[serde(default)]
+    pub input: InputKind,
     /// Run directory: checkpoints, metrics.
     pub out: PathBuf,
     /// Stem cache directory.
@@ -95,9 +100,17 @@ pub struct InitFrom {
 
 impl InitFrom {
     /// Reads the model's identity; its weights are read when the run starts.
-    pub fn read(path: &std::path::Path) -> anyhow::Result<InitFrom> {
+    /// Fails unless the model takes `input`.
+    pub fn read(path: &std::path::Path, input: InputKind) -> anyhow::Result<InitFrom> {
         let stored = cocola::model::read_weights_file(path)
             .map_err(|e| anyhow::anyhow!("cannot initialise from {}: {e}", path.display()))?;
+        anyhow::ensure!(
+            stored.metadata.input == input,
+            "cannot initialise from {}: it is a {} model, this run trains a {} model (--input)",
+            path.display(),
+            stored.metadata.input,
+            input
+        );
         Ok(InitFrom {
             path: path.to_path_buf(),
             model: format!("{} {}", stored.metadata.name, stored.metadata.version),
@@ -118,6 +131,7 @@ impl TrainConfig {
     pub fn paper(data: Vec<DatasetSpec>, out: PathBuf, cache: PathBuf) -> TrainConfig {
         TrainConfig {
             data,
+            input: InputKind::Hps,
             out,
             cache,
             seed: 0,
@@ -181,6 +195,9 @@ impl TrainConfig {
         let mut differences = Vec::new();
         if self.data != saved.data {
             differences.push("data");
+        }
+        if self.input != saved.input {
+            differences.push("input");
         }
         if self.seed != saved.seed {
             differences.push("seed");
@@ -288,16 +305,30 @@ mod tests {
         });
         let err = c.check_resumable(&saved).unwrap_err().to_string();
         assert!(err.contains("init-from"), "{err}");
+        let mel = TrainConfig {
+            input: InputKind::Mel,
+            ..config()
+        };
+        let err = mel.check_resumable(&saved).unwrap_err().to_string();
+        assert!(err.contains("input"), "{err}");
     }
 
     #[test]
     fn configs_written_before_the_new_settings_still_load_with_the_paper_values() {
         let mut json = serde_json::to_value(config()).unwrap();
-        for key in ["warmup_steps", "lr_schedule", "w_init_std", "masks", "init_from"] {
+        for key in [
+            "warmup_steps",
+            "lr_schedule",
+            "w_init_std",
+            "masks",
+            "init_from",
+            "input",
+        ] {
             json.as_object_mut().unwrap().remove(key);
         }
         let c: TrainConfig = serde_json::from_value(json).unwrap();
         assert_eq!((c.warmup_steps, c.w_init_std, c.masks), (0, 0.05, Masks::PerPair));
         assert_eq!((c.lr_schedule, c.init_from), (LrSchedule::Constant, None));
+        assert_eq!(c.input, InputKind::Hps);
     }
 }

@@ -16,7 +16,7 @@ pub mod validation;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use cocola::contract::FEATURE_SHAPE;
+use cocola::contract::InputKind;
 use cocola::model::arch::Architecture;
 use indicatif::{ProgressBar, ProgressStyle};
 use tch::{Device, Tensor};
@@ -63,18 +63,14 @@ pub fn device_name(d: Device) -> String {
     }
 }
 
-/// Features of a batch on `device`: the anchors `[K, 2, 64, 501]` and the
-/// candidates `[K + M, 2, 64, 501]`, the positives (in the anchors' order)
-/// followed by the M hard negatives.
+/// Features of a batch on `device`: the anchors `[K, channels, 64, 501]`
+/// and the candidates `[K + M, channels, 64, 501]`, the positives (in the
+/// anchors' order) followed by the M hard negatives.
 pub fn batch_tensors(batch: &Batch, device: Device) -> (Tensor, Tensor) {
+    let [c, h, w] = batch.input.feature_shape();
+    let row = batch.input.feature_len();
     let t = |x: &[f32]| {
-        let rows = (x.len() / cocola::contract::FEATURE_LEN) as i64;
-        let shape = [
-            rows,
-            FEATURE_SHAPE[0] as i64,
-            FEATURE_SHAPE[1] as i64,
-            FEATURE_SHAPE[2] as i64,
-        ];
+        let shape = [(x.len() / row) as i64, c as i64, h as i64, w as i64];
         Tensor::from_slice(x).reshape(shape).to_device(device)
     };
     let candidates = if batch.negatives.is_empty() {
@@ -129,6 +125,11 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
         cfg.batch >= 2,
         "the batch size K must be at least 2 (one positive, one negative)"
     );
+    anyhow::ensure!(
+        cfg.input == InputKind::Hps || cfg.masks == crate::data::sampler::Masks::Off,
+        "channel masks need the two channels of an HPS model; a {} model has one (masks off)",
+        cfg.input
+    );
     if cfg.torch_threads > 0 {
         tch::set_num_threads(cfg.torch_threads as i32);
     }
@@ -155,7 +156,7 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
     }
 
     tch::manual_seed(cfg.seed as i64);
-    let arch = Architecture::cocola();
+    let arch = Architecture::for_input(cfg.input);
     let resumed_from = if resume { checkpoint::latest(&ckpt_dir) } else { None };
     if resume && resumed_from.is_none() {
         eprintln!("no checkpoint in {}; starting from scratch", ckpt_dir.display());
@@ -203,6 +204,7 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
         Some(dir) => Some(std::sync::Arc::new(FeatureCache::open(
             dir,
             cfg.feature_cache_max_gb.saturating_mul(1 << 30),
+            cfg.input,
         )?)),
         None => None,
     };
@@ -219,6 +221,7 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
             // recipes); hard negatives are measured by the sensitivity test.
             sampler.hard_negatives = 0.0;
             let source = Source {
+                input: cfg.input,
                 store: v.store.clone(),
                 pools: v.pools.clone(),
                 config: sampler,
@@ -257,6 +260,7 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
     };
 
     let source = Source {
+        input: cfg.input,
         store: train.store.clone(),
         pools: train.pools.clone(),
         config: cfg.sampler(),
@@ -317,6 +321,7 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
                 let options = SensitivityOptions {
                     anchors: cfg.sensitivity_anchors,
                     seed: cfg.seed,
+                    modes: cfg.input.modes().to_vec(),
                     ..SensitivityOptions::default()
                 };
                 match crate::eval::sensitivity(&net, &cfg.out, listing.clone(), &options) {

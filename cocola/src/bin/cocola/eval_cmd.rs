@@ -11,19 +11,20 @@ use anyhow::Context;
 use clap::Args;
 use cocola::eval::cache::EmbeddingCache;
 use cocola::eval::pairs::evaluate_pairs;
-use cocola::eval::shard::part::{write_part, PartModel};
+use cocola::eval::shard::part::write_part;
 use cocola::eval::shard::{self, Shard};
 use cocola::eval::submix::{evaluate_submixes, SubmixOptions};
 use cocola::eval::tracks::discover_tracks;
 use cocola::eval::{read_pair_set, Progress};
 use cocola::mode::Mode;
 use cocola::model::Model;
+use cocola::model_source::ModelInfo;
 use serde::Serialize;
 
 use crate::bars::Bars;
 use crate::eval_output::{finish_pairs, finish_stems, Outputs, PairsRun};
 use crate::visual_args::{check_writable, VisualArgs};
-use crate::window_args::WindowArgs;
+use crate::window_args::{DirectionArgs, WindowArgs};
 use crate::ModelArgs;
 
 #[derive(Args)]
@@ -108,16 +109,15 @@ pub struct EvalArgs {
     /// Print the summary as one JSON document on stdout instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Modes to report, comma-separated.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "both,harmonic,percussive",
-        value_name = "MODES"
-    )]
+    /// Modes to report, comma-separated [default: every mode the model has: both,harmonic,percussive
+    /// for an HPS model, both for a model without HPS].
+    #[arg(long, value_delimiter = ',', value_name = "MODES")]
     pub modes: Vec<Mode>,
     #[command(flatten)]
     pub window: WindowArgs,
+    /// Pairs: score both directions and report their mean (see `cocola score --help`).
+    #[arg(long, conflicts_with = "stems")]
+    pub symmetric: bool,
     /// Stems: batch sizes K, comma-separated (each at least 2).
     #[arg(long = "k", value_delimiter = ',', default_value = "2,8,16,64", value_name = "K,...", value_parser = parse_k)]
     pub ks: Vec<usize>,
@@ -161,15 +161,15 @@ fn parse_k(text: &str) -> Result<usize, String> {
 }
 
 /// Runs the evaluation the arguments ask for.
-pub fn run(args: EvalArgs, model: Model, model_identity: String) -> anyhow::Result<ExitCode> {
+pub fn run(args: EvalArgs, model: Model, facts: ModelInfo) -> anyhow::Result<ExitCode> {
     let mut modes = args.modes.clone();
     modes.dedup();
-    let facts = PartModel {
-        name: model.metadata().name.clone(),
-        version: model.metadata().version.clone(),
-        sha256: model_identity,
-        calibrated: model.metadata().calibration.is_some(),
-    };
+    if modes.is_empty() {
+        modes = model.input().modes().to_vec();
+    }
+    for &mode in &modes {
+        model.input().check_mode(mode).map_err(anyhow::Error::msg)?;
+    }
     // Fail before hours of work, not after.
     for path in args.out.iter().chain(&args.part) {
         check_writable(path)?;
@@ -198,7 +198,7 @@ fn run_pairs(
     args: &EvalArgs,
     set: &Path,
     model: Model,
-    facts: PartModel,
+    facts: ModelInfo,
     modes: &[Mode],
     progress: &Bars,
 ) -> anyhow::Result<ExitCode> {
@@ -207,11 +207,16 @@ fn run_pairs(
     // Pairs are scored window by window: one single-threaded session per
     // thread beats one session with intra-op threads (see `Scorer`).
     drop(model);
-    let (mut scorer, _) = args.model_args().load_scorer()?;
+    let direction = DirectionArgs {
+        symmetric: args.symmetric,
+    }
+    .direction();
+    let (scorer, _) = args.model_args().load_scorer()?;
+    let mut scorer = scorer.with_direction(direction);
     if let (Some(shard), Some(part_path)) = (args.shard, &args.part) {
         let (positions, mine) = shard::pairs::select(&pairs, shard);
         let report = evaluate_pairs(&mut scorer, &mine, &windows, modes, progress);
-        let settings = shard::pairs::PairSettings::new(&windows, modes);
+        let settings = shard::pairs::PairSettings::new(&windows, modes, direction);
         let header = shard::pairs::header(set, &pairs, &settings, facts, shard)?;
         let part = shard::pairs::part(header, &positions, report);
         write_part(part_path, &part)?;
@@ -235,8 +240,9 @@ fn run_pairs(
     let run = PairsRun {
         set,
         model: &facts,
-        hop_seconds: args.window.hop,
-        silence_dbfs: args.window.silence_db,
+        direction,
+        hop_seconds: windows.hop_seconds,
+        silence_dbfs: windows.silence_dbfs,
         modes,
         parts: None,
     };
@@ -296,7 +302,7 @@ fn run_stems(
     args: &EvalArgs,
     root: &Path,
     mut model: Model,
-    facts: PartModel,
+    facts: ModelInfo,
     modes: &[Mode],
     progress: &Bars,
 ) -> anyhow::Result<ExitCode> {
@@ -311,7 +317,7 @@ fn run_stems(
             .transpose()
             .context("--batches is too large")?,
         seed: args.seed,
-        silence_dbfs: args.window.silence_db,
+        silence_dbfs: args.window.options().silence_dbfs,
     };
     let warn_cache = || {
         if let Some(error) = cache.first_write_error() {

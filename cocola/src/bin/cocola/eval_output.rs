@@ -10,10 +10,11 @@ use std::process::ExitCode;
 
 use cocola::eval::csv_out;
 use cocola::eval::pairs::PairSetReport;
-use cocola::eval::shard::part::PartModel;
 use cocola::eval::stats::Summary;
 use cocola::eval::submix::SubmixReport;
 use cocola::mode::Mode;
+use cocola::model_source::ModelInfo;
+use cocola::score::Direction;
 use cocola::visual::{pages, ModelLine};
 use serde::Serialize;
 
@@ -34,7 +35,8 @@ pub struct Outputs<'a> {
 /// Settings of a pair-set evaluation, as the outputs show them.
 pub struct PairsRun<'a> {
     pub set: &'a Path,
-    pub model: &'a PartModel,
+    pub model: &'a ModelInfo,
+    pub direction: Direction,
     pub hop_seconds: f32,
     pub silence_dbfs: f32,
     pub modes: &'a [Mode],
@@ -42,7 +44,7 @@ pub struct PairsRun<'a> {
     pub parts: Option<&'a [PathBuf]>,
 }
 
-fn model_line(model: &PartModel) -> ModelLine {
+fn model_line(model: &ModelInfo) -> ModelLine {
     ModelLine {
         name: model.name.clone(),
         version: model.version.clone(),
@@ -51,7 +53,7 @@ fn model_line(model: &PartModel) -> ModelLine {
 }
 
 /// The model line of the terminal summaries.
-fn model_text(model: &PartModel) -> String {
+fn model_text(model: &ModelInfo) -> String {
     format!(
         "model      {} {} (sha256 {:.12})",
         model.name, model.version, model.sha256
@@ -86,7 +88,8 @@ pub fn finish_pairs(run: &PairsRun, report: &PairSetReport, out: &Outputs) -> an
         struct Doc<'a> {
             kind: &'static str,
             set: &'a Path,
-            model: &'a PartModel,
+            model: &'a ModelInfo,
+            direction: Direction,
             hop_seconds: f32,
             silence_dbfs: f32,
             summary: &'a cocola::eval::PairSetSummary,
@@ -110,6 +113,7 @@ pub fn finish_pairs(run: &PairsRun, report: &PairSetReport, out: &Outputs) -> an
             kind: "pairs",
             set: run.set,
             model: run.model,
+            direction: run.direction,
             hop_seconds: run.hop_seconds,
             silence_dbfs: run.silence_dbfs,
             summary: &report.summary,
@@ -142,7 +146,7 @@ pub fn finish_pairs(run: &PairsRun, report: &PairSetReport, out: &Outputs) -> an
 /// some tracks could not be decoded. `cache`: where embeddings were cached
 /// (`None`: the cache was off).
 pub fn finish_stems(
-    model: &PartModel,
+    model: &ModelInfo,
     report: &SubmixReport,
     cache: Option<&str>,
     parts: Option<&[PathBuf]>,
@@ -158,7 +162,7 @@ pub fn finish_stems(
         #[derive(Serialize)]
         struct Doc<'a> {
             kind: &'static str,
-            model: &'a PartModel,
+            model: &'a ModelInfo,
             /// The embedding cache's folder (a single run with the cache on).
             cache_dir: Option<&'a str>,
             #[serde(flatten)]
@@ -204,7 +208,7 @@ fn summary_cells(s: &Option<Summary>) -> String {
 }
 
 /// `merged`: the seconds are the shards' sum, not one run's.
-fn render_pairs(set: &Path, model: &PartModel, report: &PairSetReport, out: Option<&Path>, merged: bool) -> String {
+fn render_pairs(set: &Path, model: &ModelInfo, report: &PairSetReport, out: Option<&Path>, merged: bool) -> String {
     let s = &report.summary;
     let mut text = String::new();
     let _ = writeln!(text, "set        {}", set.display());
@@ -252,7 +256,7 @@ fn render_pairs(set: &Path, model: &PartModel, report: &PairSetReport, out: Opti
 
 /// `cache`: where embeddings were cached (`None`: the cache was off).
 fn render_stems(
-    model: &PartModel,
+    model: &ModelInfo,
     report: &SubmixReport,
     cache: Option<&str>,
     out: Option<&Path>,

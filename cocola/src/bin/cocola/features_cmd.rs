@@ -5,18 +5,19 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use cocola::contract::{FEATURE_LEN, FEATURE_SHAPE};
-use cocola::features::FeatureExtractor;
+use cocola::contract::InputKind;
+use cocola::features::Extractor;
 use cocola::score::windows::window_slices;
 use cocola::score::WindowOptions;
 
 #[derive(Args)]
 #[command(
-    long_about = "Writes the harmonic/percussive log-mel features COCOLA's encoder sees, as a \
-float32 .npy file: shape [2, 64, 501] (channel 0 harmonic, 1 percussive; 64 mel bands; 501 frames \
-of 10 ms) when the file yields one 5 s window, else [N, 2, 64, 501] for N windows every --hop \
-seconds. Values are dB relative to each channel's maximum (0 down to -80), identical to the \
-reference implementation's librosa pipeline."
+    long_about = "Writes the features COCOLA's encoder sees, as a float32 .npy file. With --input \
+hps (the default): shape [2, 64, 501] (channel 0 harmonic, 1 percussive; 64 mel bands; 501 frames \
+of 10 ms), dB relative to each channel's maximum (0 down to -80), identical to the reference's \
+librosa pipeline. With --input mel (models without HPS): [1, 64, 501], absolute dB (silence is \
+-100), identical to the reference's torchaudio MelSpectrogram + AmplitudeToDB. A file longer \
+than 5 s gives [N, C, 64, 501] for N windows every --hop seconds."
 )]
 pub struct FeaturesArgs {
     /// Audio file (any format cocola reads).
@@ -27,6 +28,9 @@ pub struct FeaturesArgs {
     /// Seconds between window starts for files longer than 5 s.
     #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
     pub hop: f32,
+    /// Which model input: hps (harmonic/percussive, 2 channels) or mel (1 channel, no HPS).
+    #[arg(long = "input", default_value = "hps", value_name = "KIND")]
+    pub kind: InputKind,
 }
 
 pub fn run(args: FeaturesArgs) -> anyhow::Result<ExitCode> {
@@ -41,15 +45,11 @@ pub fn run(args: FeaturesArgs) -> anyhow::Result<ExitCode> {
     }
     .hop_samples();
     let windows = window_slices(&audio, hop);
-    let mut extractor = FeatureExtractor::new();
-    let mut data = vec![0.0f32; windows.len() * FEATURE_LEN];
-    for (window, out) in windows.iter().zip(data.chunks_exact_mut(FEATURE_LEN)) {
-        extractor.extract_into(window, out);
-    }
+    let data = Extractor::new(args.kind).extract_windows(&windows);
     let shape: Vec<usize> = if windows.len() == 1 {
-        FEATURE_SHAPE.to_vec()
+        args.kind.feature_shape().to_vec()
     } else {
-        std::iter::once(windows.len()).chain(FEATURE_SHAPE).collect()
+        std::iter::once(windows.len()).chain(args.kind.feature_shape()).collect()
     };
     cocola::npy::write_f32(&args.out, &shape, &data).with_context(|| format!("cannot write {}", args.out.display()))?;
     eprintln!(

@@ -12,6 +12,7 @@ mod bars;
 mod eval_cmd;
 mod eval_output;
 mod features_cmd;
+mod import_cmd;
 mod merge_cmd;
 mod model_info_cmd;
 mod rank_cmd;
@@ -26,8 +27,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use cocola::default_model::{self, ModelSource};
 use cocola::model::{LoadOptions, Model};
+use cocola::model_source::{self, ModelInfo, ModelSource};
 use cocola::score::Scorer;
 
 #[derive(Parser)]
@@ -45,7 +46,8 @@ bad model, missing ONNX Runtime), 2 usage error, 3 eval/merge/rank finished with
 cocola rank mix.wav --dir generated/ --report ranking.html\n  \
 cocola eval pairs.csv --out scores.csv --report report.html\n  cocola eval --stems musdb/test --seed 0\n  \
 cocola eval pairs.csv --shard 0/4 --part p0.json  (... 3/4)  then  cocola merge p*.json\n  \
-cocola features clip.wav --out clip.npy\n  cocola model-info model.onnx"
+cocola features clip.wav --out clip.npy\n  cocola model-info model.onnx\n  \
+cocola import COCOLA_HP_v1.ckpt --out cocola-hp.onnx"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -66,13 +68,17 @@ enum Command {
     Features(features_cmd::FeaturesArgs),
     /// Print a model file's metadata (name, version, training data, accuracy, calibration).
     ModelInfo(model_info_cmd::ModelInfoArgs),
+    /// Convert one of the authors' PyTorch Lightning checkpoints (.ckpt) into a model file.
+    Import(import_cmd::ImportArgs),
 }
 
 /// Options shared by every command that runs the model.
 #[derive(Args, Clone, Debug)]
 pub struct ModelArgs {
-    /// The COCOLA model (.onnx). Default: $COCOLA_MODEL, else the model built into cocola.
-    #[arg(long, short = 'm', value_name = "MODEL.onnx")]
+    /// The COCOLA model: a .onnx file, or one of the authors' Lightning checkpoints (.ckpt),
+    /// imported on first use into the user cache. Default: $COCOLA_MODEL, else the model built
+    /// into cocola.
+    #[arg(long, short = 'm', value_name = "MODEL")]
     pub model: Option<PathBuf>,
     /// The ONNX Runtime 1.31.1 library. Default: $COCOLA_ORT_LIB, next to the executable,
     /// then the cache filled by `cargo xtask setup`.
@@ -98,28 +104,32 @@ impl ModelArgs {
             .build_global();
     }
 
-    /// Where the model comes from.
+    /// Where the model comes from (a checkpoint is imported first, once).
     pub fn source(&self) -> anyhow::Result<ModelSource> {
-        default_model::resolve(self.model.as_deref()).map_err(anyhow::Error::msg)
+        Ok(model_source::resolve(self.model.as_deref(), &mut |message| {
+            eprintln!("{message}")
+        })?)
     }
 
     /// Loads the model with the ONNX Runtime found as documented, one
     /// session using `--threads` intra-op threads.
-    pub fn load(&self) -> anyhow::Result<(Model, ModelSource)> {
+    pub fn load(&self) -> anyhow::Result<(Model, ModelInfo)> {
         let source = self.source()?;
         let model = self.load_session(&source, self.threads())?;
-        Ok((model, source))
+        let info = source.info(model.metadata())?;
+        Ok((model, info))
     }
 
     /// A scorer with one single-threaded session per `--threads`: it runs the
     /// rows of each window on all of them in parallel, which is faster than
     /// one session's intra-op threads on this small network.
-    pub fn load_scorer(&self) -> anyhow::Result<(Scorer, ModelSource)> {
+    pub fn load_scorer(&self) -> anyhow::Result<(Scorer, ModelInfo)> {
         let source = self.source()?;
         let sessions = (0..self.threads())
             .map(|_| self.load_session(&source, 1))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok((Scorer::with_sessions(sessions), source))
+        let info = source.info(sessions[0].metadata())?;
+        Ok((Scorer::with_sessions(sessions), info))
     }
 
     fn load_session(&self, source: &ModelSource, intra_op_threads: usize) -> anyhow::Result<Model> {
@@ -128,15 +138,10 @@ impl ModelArgs {
             intra_op_threads,
             ..LoadOptions::default()
         };
-        source.load(&options).with_context(|| source.load_context())
+        source
+            .load(&options)
+            .with_context(|| format!("cannot use model {}", source.describe()))
     }
-}
-
-/// SHA-256 of the model's bytes: identifies it in caches.
-pub fn model_identity(source: &ModelSource) -> anyhow::Result<String> {
-    source
-        .sha256()
-        .with_context(|| format!("cannot read model {}", source.describe()))
 }
 
 /// Reads audio as 16 kHz mono, with the file name in any error.
@@ -152,12 +157,12 @@ fn main() -> ExitCode {
         Command::Merge(args) => merge_cmd::run(args),
         Command::Eval(args) => (|| {
             args.model_args().init_thread_pool();
-            let (model, source) = args.model_args().load()?;
-            let identity = model_identity(&source)?;
-            eval_cmd::run(args, model, identity)
+            let (model, info) = args.model_args().load()?;
+            eval_cmd::run(args, model, info)
         })(),
         Command::Features(args) => features_cmd::run(args),
         Command::ModelInfo(args) => model_info_cmd::run(args),
+        Command::Import(args) => import_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -58,6 +58,7 @@ pub fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
             let run = PairsRun {
                 set: &header.set.path,
                 model: &header.model,
+                direction: settings.direction,
                 hop_seconds: settings.hop_seconds,
                 silence_dbfs: settings.silence_dbfs,
                 modes: &settings.modes,

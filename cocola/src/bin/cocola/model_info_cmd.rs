@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use cocola::default_model;
 use cocola::model::read_metadata;
+use cocola::model_source;
 
 #[derive(Args)]
 #[command(
@@ -17,7 +17,8 @@ build's feature contract (a model made for other feature settings is refused, na
 difference). Does not need ONNX Runtime."
 )]
 pub struct ModelInfoArgs {
-    /// The model file (default: $COCOLA_MODEL, else the built-in default).
+    /// The model file, or a checkpoint (.ckpt, imported on first use) (default: $COCOLA_MODEL, else
+    /// the built-in default).
     pub model: Option<PathBuf>,
     /// Print the metadata as JSON.
     #[arg(long)]
@@ -25,7 +26,7 @@ pub struct ModelInfoArgs {
 }
 
 pub fn run(args: ModelInfoArgs) -> anyhow::Result<ExitCode> {
-    let source = default_model::resolve(args.model.as_deref()).map_err(anyhow::Error::msg)?;
+    let source = model_source::resolve(args.model.as_deref(), &mut |message| eprintln!("{message}"))?;
     let bytes = source
         .bytes()
         .with_context(|| format!("cannot read model {}", source.describe()))?;

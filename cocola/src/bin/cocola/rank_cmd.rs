@@ -9,13 +9,14 @@ use anyhow::Context;
 use clap::Args;
 use cocola::files::{is_audio_file, sorted_entries};
 use cocola::mode::Mode;
+use cocola::model_source::ModelInfo;
 use cocola::score::rank::{score_and_rank, Ranking, Standing};
 use cocola::visual::{pages, ModelLine};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::eval_output::EXIT_SOME_FAILED;
-use crate::report::{clock, ModelSummary};
+use crate::report::clock;
 use crate::visual_args::VisualArgs;
 use crate::window_args::WindowArgs;
 use crate::{load_audio, ModelArgs};
@@ -94,8 +95,12 @@ pub fn run(args: RankArgs) -> anyhow::Result<ExitCode> {
     // Decode first: a bad condition should be reported before model problems.
     let condition = load_audio(&args.condition)?;
     args.model.init_thread_pool();
-    let (mut scorer, source) = args.model.load_scorer()?;
-    let summary = ModelSummary::new(scorer.model(), &source);
+    let (mut scorer, summary) = args.model.load_scorer()?;
+    scorer
+        .model()
+        .input()
+        .check_mode(args.mode)
+        .map_err(anyhow::Error::msg)?;
     let options = args.window.options();
 
     let bar = ProgressBar::new(candidates.len() as u64).with_style(
@@ -123,7 +128,7 @@ pub fn run(args: RankArgs) -> anyhow::Result<ExitCode> {
         #[derive(Serialize)]
         struct Doc<'a> {
             condition: &'a Path,
-            model: &'a ModelSummary,
+            model: &'a ModelInfo,
             hop_seconds: f32,
             silence_dbfs: f32,
             #[serde(flatten)]
@@ -132,8 +137,8 @@ pub fn run(args: RankArgs) -> anyhow::Result<ExitCode> {
         let doc = Doc {
             condition: &args.condition,
             model: &summary,
-            hop_seconds: args.window.hop,
-            silence_dbfs: args.window.silence_db,
+            hop_seconds: options.hop_seconds,
+            silence_dbfs: options.silence_dbfs,
             ranking: &ranking,
         };
         println!("{}", serde_json::to_string_pretty(&doc)?);
@@ -152,7 +157,7 @@ pub fn run(args: RankArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn render(condition: &Path, model: &ModelSummary, ranking: &Ranking) -> String {
+fn render(condition: &Path, model: &ModelInfo, ranking: &Ranking) -> String {
     let mode = ranking.mode;
     let mut out = String::new();
     let _ = writeln!(out, "condition  {}", condition.display());
@@ -188,7 +193,8 @@ fn render(condition: &Path, model: &ModelSummary, ranking: &Ranking) -> String {
             (Standing::Silent { reason }, _) => format!("silent: {reason}"),
             (Standing::Failed { error }, _) => format!("failed: {error}"),
             (Standing::Ranked { .. }, Some(s)) => {
-                let m = s.get(mode);
+                // The ranking's mode was checked against the model's.
+                let Some(m) = s.get(mode) else { continue };
                 let fit = m.fit.map_or("    -".into(), |f| format!("{f:5.1}"));
                 let verdict = m.verdict.map_or("-".into(), |v| v.to_string());
                 let worst = c.worst_window.map_or(String::new(), |w| {
@@ -199,12 +205,13 @@ fn render(condition: &Path, model: &ModelSummary, ranking: &Ranking) -> String {
                         w.score.raw
                     )
                 });
+                let raw = |mode: Mode| s.get(mode).map_or("-".to_string(), |m| format!("{:.3}", m.raw));
                 format!(
-                    "{:>9.3}  {fit}  {verdict:<7}  {:>9.3}  {:>9.3}  {:>10.3}  {worst}",
+                    "{:>9.3}  {fit}  {verdict:<7}  {:>9}  {:>9}  {:>10}  {worst}",
                     m.raw,
-                    s.get(Mode::Both).raw,
-                    s.get(Mode::Harmonic).raw,
-                    s.get(Mode::Percussive).raw
+                    raw(Mode::Both),
+                    raw(Mode::Harmonic),
+                    raw(Mode::Percussive)
                 )
             }
             (Standing::Ranked { .. }, None) => String::new(),

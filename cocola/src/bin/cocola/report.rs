@@ -3,48 +3,24 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use cocola::default_model::ModelSource;
 use cocola::mode::Mode;
-use cocola::model::Model;
-use cocola::score::{PairReport, WindowOutcome, WindowScores};
-use serde::Serialize;
-
-/// The model facts printed beside every result.
-#[derive(Serialize)]
-pub struct ModelSummary {
-    pub name: String,
-    pub version: String,
-    pub source: String,
-    pub calibrated: bool,
-}
-
-impl ModelSummary {
-    pub fn new(model: &Model, source: &ModelSource) -> Self {
-        let meta = model.metadata();
-        Self {
-            name: meta.name.clone(),
-            version: meta.version.clone(),
-            source: source.describe(),
-            calibrated: meta.calibration.is_some(),
-        }
-    }
-}
+use cocola::model_source::ModelInfo;
+use cocola::score::{ModeScore, PairReport, WindowOutcome};
 
 pub fn clock(seconds: f64) -> String {
     let s = seconds.max(0.0);
     format!("{}:{:04.1}", (s / 60.0).floor() as u64, s % 60.0)
 }
 
-fn fit_text(scores: &WindowScores, mode: Mode) -> String {
-    let m = scores.get(mode);
+fn fit_text(m: &ModeScore) -> String {
     match (m.fit, m.verdict) {
         (Some(fit), Some(verdict)) => format!("{fit:5.1}  {verdict}"),
-        _ => "    -  (uncalibrated model)".to_string(),
+        _ => "    -  (uncalibrated)".to_string(),
     }
 }
 
-/// The full terminal report of `cocola score`.
-pub fn render_pair(condition: &Path, stem: &Path, model: &ModelSummary, report: &PairReport) -> String {
+/// The full terminal report of `cocola score`: one row per mode in `modes`.
+pub fn render_pair(condition: &Path, stem: &Path, model: &ModelInfo, modes: &[Mode], report: &PairReport) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "condition  {}", condition.display());
     let _ = writeln!(out, "stem       {}", stem.display());
@@ -68,27 +44,17 @@ pub fn render_pair(condition: &Path, stem: &Path, model: &ModelSummary, report: 
         }
         Some(overall) => {
             let _ = writeln!(out, "             raw score    fit  verdict");
-            for mode in Mode::ALL {
-                let _ = writeln!(
-                    out,
-                    "{:<12} {:>9.3}  {}",
-                    mode.name(),
-                    overall.get(mode).raw,
-                    fit_text(overall, mode)
-                );
+            for m in overall.modes() {
+                let _ = writeln!(out, "{:<12} {:>9.3}  {}", m.mode.name(), m.raw, fit_text(m));
             }
         }
     }
     if report.windows.len() > 1 {
-        let _ = writeln!(out, "\ntimeline     both  harmonic  percussive");
+        let names: Vec<String> = modes.iter().map(|m| format!("{:>11}", m.name())).collect();
+        let _ = writeln!(out, "\ntimeline {}", names.join(""));
         for w in &report.windows {
             let line = match &w.outcome {
-                WindowOutcome::Scored(s) => format!(
-                    "{:>9.3} {:>9.3} {:>11.3}",
-                    s.get(Mode::Both).raw,
-                    s.get(Mode::Harmonic).raw,
-                    s.get(Mode::Percussive).raw
-                ),
+                WindowOutcome::Scored(s) => s.modes().iter().map(|m| format!("{:>11.3}", m.raw)).collect(),
                 WindowOutcome::Silent { condition, stem } => {
                     let which = match (condition, stem) {
                         (true, true) => "both sides",

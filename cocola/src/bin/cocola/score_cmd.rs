@@ -16,9 +16,11 @@ use crate::{load_audio, ModelArgs};
 #[command(
     long_about = "Scores how well STEM fits CONDITION. Both files are decoded (WAV, FLAC, MP3, \
 OGG, ...), mixed to mono and resampled to 16 kHz, then cut into 5 s windows every --hop seconds. \
-Each window gets a raw COCOLA score in three modes (both channels, harmonic only, percussive only); \
-windows where either side is quieter than --silence-db are reported as silent and not scored. The \
-overall score is the mean over scored windows. Files shorter than 5 s are zero-padded."
+Each window gets a raw COCOLA score in three modes (both channels, harmonic only, percussive only; a \
+model without HPS has the plain score only); windows where either side is quieter than --silence-db \
+are reported as silent and not scored. The overall score is the mean over scored windows. Files \
+shorter than 5 s are zero-padded.\n\nThe raw score is f(CONDITION)^T W f(STEM), the authors' \
+CoCola.score(x=condition, y=stem); --symmetric averages it with the reverse direction."
 )]
 pub struct ScoreArgs {
     /// The condition: the rest of the track (e.g. the mix without the stem).
@@ -29,6 +31,8 @@ pub struct ScoreArgs {
     pub model: ModelArgs,
     #[command(flatten)]
     pub window: WindowArgs,
+    #[command(flatten)]
+    pub direction: crate::window_args::DirectionArgs,
     /// Print one JSON document instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -40,7 +44,8 @@ pub struct ScoreArgs {
 struct ScoreJson<'a> {
     condition: &'a std::path::Path,
     stem: &'a std::path::Path,
-    model: report::ModelSummary,
+    model: &'a cocola::model_source::ModelInfo,
+    direction: cocola::score::Direction,
     hop_seconds: f32,
     silence_dbfs: f32,
     #[serde(flatten)]
@@ -53,8 +58,8 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let condition = load_audio(&args.condition)?;
     let stem = load_audio(&args.stem)?;
     args.model.init_thread_pool();
-    let (mut scorer, source) = args.model.load_scorer()?;
-    let summary = report::ModelSummary::new(scorer.model(), &source);
+    let (scorer, info) = args.model.load_scorer()?;
+    let mut scorer = scorer.with_direction(args.direction.direction());
     let options = args.window.options();
 
     let bar = ProgressBar::new(0).with_style(
@@ -70,9 +75,9 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     args.visual
         .write_plot(|| cocola::visual::pages::score_chart(&args.stem, &report))?;
     let model_line = cocola::visual::ModelLine {
-        name: summary.name.clone(),
-        version: summary.version.clone(),
-        detail: summary.source.clone(),
+        name: info.name.clone(),
+        version: info.version.clone(),
+        detail: info.source.clone(),
     };
     args.visual.write_report(|| {
         cocola::visual::pages::score_page(&args.condition, &args.stem, &model_line, &options, &report)
@@ -82,16 +87,17 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         let doc = ScoreJson {
             condition: &args.condition,
             stem: &args.stem,
-            model: summary,
-            hop_seconds: args.window.hop,
-            silence_dbfs: args.window.silence_db,
+            model: &info,
+            direction: scorer.direction(),
+            hop_seconds: options.hop_seconds,
+            silence_dbfs: options.silence_dbfs,
             report: &report,
         };
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         print!(
             "{}",
-            report::render_pair(&args.condition, &args.stem, &summary, &report)
+            report::render_pair(&args.condition, &args.stem, &info, scorer.modes(), &report)
         );
         print!("{}", args.visual.written());
     }

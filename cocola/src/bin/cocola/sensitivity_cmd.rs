@@ -8,11 +8,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 use cocola::eval::csv_out;
 use cocola::eval::sensitivity::{evaluate_sensitivity, KindResult, SensitivityOptions, SensitivityReport};
-use cocola::eval::shard::part::PartModel;
 use cocola::eval::stats::Summary;
 use cocola::eval::Progress;
 use cocola::mode::Mode;
 use cocola::model::Model;
+use cocola::model_source::ModelInfo;
 use serde::Serialize;
 
 use crate::bars::Bars;
@@ -27,7 +27,7 @@ pub fn run(
     args: &EvalArgs,
     root: &Path,
     mut model: Model,
-    facts: PartModel,
+    facts: ModelInfo,
     modes: &[Mode],
     progress: &Bars,
 ) -> anyhow::Result<ExitCode> {
@@ -51,7 +51,7 @@ pub fn run(
         #[derive(Serialize)]
         struct Doc<'a> {
             kind: &'static str,
-            model: &'a PartModel,
+            model: &'a ModelInfo,
             cache_dir: Option<&'a Path>,
             real_time_factor: Option<f64>,
             #[serde(flatten)]
@@ -95,7 +95,7 @@ fn margin_cell(m: &Summary) -> String {
     format!("{:+.3}{half}", m.mean)
 }
 
-fn render(model: &PartModel, report: &SensitivityReport, cache_dir: Option<&Path>, out: Option<&Path>) -> String {
+fn render(model: &ModelInfo, report: &SensitivityReport, cache_dir: Option<&Path>, out: Option<&Path>) -> String {
     const COLUMN: usize = 24;
     let mut text = String::new();
     let _ = writeln!(text, "stems      {}", report.root.display());

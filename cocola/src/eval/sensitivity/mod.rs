@@ -231,7 +231,7 @@ pub fn evaluate_sensitivity_listing<E: Encoder>(
 
     let requested: usize = per_track.iter().map(Vec::len).sum();
     progress.begin("embedding windows", requested as u64);
-    let mut embedder = WindowEmbedder::new(encoder, cache, &modes);
+    let mut embedder = WindowEmbedder::new(encoder, cache, &modes)?;
     for (t, requests) in per_track.iter().enumerate() {
         if requests.is_empty() {
             continue;

@@ -7,13 +7,14 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::part::{self, MergeError, Part, PartHeader, PartModel, SetIdentity};
+use super::part::{self, MergeError, Part, PartHeader, SetIdentity};
 use super::Shard;
 use crate::eval::cache::hex;
 use crate::eval::pairs::{PairOutcome, PairSetReport, PairStatus};
 use crate::eval::pairset::PairSpec;
 use crate::mode::Mode;
-use crate::score::{PairReport, WindowOptions};
+use crate::model_source::ModelInfo;
+use crate::score::{Direction, PairReport, WindowOptions};
 
 /// The `kind` of a pair-set part.
 pub const KIND: &str = "pairs";
@@ -22,16 +23,22 @@ pub const KIND: &str = "pairs";
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PairSettings {
     pub hop_seconds: f32,
+    /// -inf (`--protocol published`) is written as `null`.
+    #[serde(deserialize_with = "crate::score::level_from_json")]
     pub silence_dbfs: f32,
     pub modes: Vec<Mode>,
+    /// Which way the scores were read (parts without it: the paper's).
+    #[serde(default)]
+    pub direction: Direction,
 }
 
 impl PairSettings {
-    pub fn new(windows: &WindowOptions, modes: &[Mode]) -> Self {
+    pub fn new(windows: &WindowOptions, modes: &[Mode], direction: Direction) -> Self {
         Self {
             hop_seconds: windows.hop_seconds,
             silence_dbfs: windows.silence_dbfs,
             modes: modes.to_vec(),
+            direction,
         }
     }
 }
@@ -99,7 +106,7 @@ pub fn header(
     set: &Path,
     pairs: &[PairSpec],
     settings: &PairSettings,
-    model: PartModel,
+    model: ModelInfo,
     shard: Shard,
 ) -> serde_json::Result<PartHeader> {
     let identity = SetIdentity {

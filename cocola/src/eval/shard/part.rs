@@ -19,6 +19,7 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
 
 use super::Shard;
+use crate::model_source::ModelInfo;
 
 /// The `format` of every part file.
 pub const FORMAT: &str = "cocola-eval-part";
@@ -26,16 +27,6 @@ pub const FORMAT: &str = "cocola-eval-part";
 pub const FORMAT_VERSION: u32 = 1;
 /// Version of the tool that wrote a part; parts of different versions are not merged.
 pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// The model a part was computed with.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PartModel {
-    pub name: String,
-    pub version: String,
-    /// SHA-256 of the model file's bytes.
-    pub sha256: String,
-    pub calibrated: bool,
-}
 
 /// The set a part belongs to.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -58,7 +49,8 @@ pub struct PartHeader {
     pub tool_version: String,
     /// Kind of evaluation: "pairs" or "stems".
     pub kind: String,
-    pub model: PartModel,
+    /// The model the part was computed with.
+    pub model: ModelInfo,
     /// The kind's settings (hop, silence threshold, modes, K, seed, ...).
     pub settings: serde_json::Value,
     pub set: SetIdentity,
@@ -68,7 +60,7 @@ pub struct PartHeader {
 impl PartHeader {
     pub fn new(
         kind: &str,
-        model: PartModel,
+        model: ModelInfo,
         settings: &impl Serialize,
         set: SetIdentity,
         shard: Shard,
@@ -322,9 +314,12 @@ mod tests {
     use super::*;
 
     fn header(index: usize, count: usize) -> PartHeader {
-        let model = PartModel {
+        let model = ModelInfo {
             name: "m".into(),
             version: "1".into(),
+            description: String::new(),
+            input: crate::contract::InputKind::Hps,
+            source: "m.onnx".into(),
             sha256: "ab".repeat(32),
             calibrated: true,
         };

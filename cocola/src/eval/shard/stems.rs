@@ -15,7 +15,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::part::{self, MergeError, Part, PartHeader, PartModel, SetIdentity};
+use super::part::{self, MergeError, Part, PartHeader, SetIdentity};
 use super::Shard;
 use crate::eval::cache::{hex, CacheStats, EmbeddingCache};
 use crate::eval::embed::{EmbedStats, Encoder};
@@ -24,6 +24,7 @@ use crate::eval::protocol::Plan;
 use crate::eval::submix::slots::{self, SlotLayout, SlotStore};
 use crate::eval::submix::{run_passes, ScanSummary, SubmixError, SubmixOptions, SubmixReport};
 use crate::eval::tracks::TrackListing;
+use crate::model_source::ModelInfo;
 
 /// The `kind` of an accuracy@K part.
 pub const KIND: &str = "stems";
@@ -69,7 +70,7 @@ pub fn evaluate_shard<E: Encoder>(
     root: &Path,
     listing: TrackListing,
     options: &SubmixOptions,
-    model: PartModel,
+    model: ModelInfo,
     shard: Shard,
     progress: &dyn Progress,
 ) -> Result<Part<StemsBody>, SubmixError> {

@@ -25,6 +25,7 @@ pub use super::scan::FailedTrack;
 use super::scan::RescanError;
 use super::shard::Shard;
 use super::tracks::{discover_tracks, TrackListing, TrackSetError};
+use crate::calibration::ScoreDistribution;
 use crate::mode::Mode;
 use crate::model::ModelError;
 use prepare::Prepared;
@@ -66,12 +67,18 @@ impl SubmixOptions {
     }
 }
 
-/// Accuracy@K of one mode.
+/// Accuracy@K of one mode, and the scores it was decided on: those of the
+/// coherent pairs (each anchor with its own positive, the matrix diagonal)
+/// and of the random ones (every other entry). These two distributions are
+/// a model's calibration (`cocola import --calibrate-on`).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct ModeAccuracy {
     pub mode: Mode,
     #[serde(flatten)]
     pub accuracy: Accuracy,
+    /// `None` when a score was not finite.
+    pub coherent: Option<ScoreDistribution>,
+    pub random: Option<ScoreDistribution>,
 }
 
 /// A K that could not be evaluated, and why.
@@ -180,6 +187,10 @@ pub(crate) fn run_passes<E: Encoder>(
     progress: &dyn Progress,
     shard: Shard,
 ) -> Result<Passes, SubmixError> {
+    // Before hours of decoding: the modes must be the model's.
+    for &mode in &options.modes {
+        encoder.input().check_mode(mode).map_err(ModelError::BadInput)?;
+    }
     let started = Instant::now();
     let Prepared {
         mut tracks,

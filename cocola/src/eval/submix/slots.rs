@@ -9,6 +9,7 @@
 //! it sees the same values in the same order.
 
 use super::{ModeAccuracy, SubmixError};
+use crate::calibration::ScoreDistribution;
 use crate::contract::EMBEDDING_DIM;
 use crate::eval::cache::EmbeddingCache;
 use crate::eval::embed::{EmbedStats, Encoder, WindowEmbedder};
@@ -135,7 +136,7 @@ pub(crate) fn embed_slots<E: Encoder>(
 
     let work = per_track.iter().map(Vec::len).sum::<usize>();
     progress.begin("embedding sub-mixes", work as u64);
-    let mut embedder = WindowEmbedder::new(encoder, cache, modes);
+    let mut embedder = WindowEmbedder::new(encoder, cache, modes)?;
     for (track, requests) in tracks.iter_mut().zip(&per_track) {
         if requests.is_empty() {
             continue;
@@ -162,6 +163,7 @@ pub fn accuracies(plans: &[Plan], store: &SlotStore, modes: &[Mode]) -> Vec<Mode
     for (plan, &offset) in plans.iter().zip(&layout.offsets) {
         let plan_slots: Vec<usize> = (offset..offset + 2 * plan.anchors()).collect();
         for (m, &mode) in modes.iter().enumerate() {
+            let (mut coherent, mut random) = (Vec::new(), Vec::new());
             let accuracy = protocol::accuracy(plan, &plan_slots, |rows: &[usize]| {
                 let k = rows.len() / 2;
                 let e = Embeddings {
@@ -173,12 +175,25 @@ pub fn accuracies(plans: &[Plan], store: &SlotStore, modes: &[Mode]) -> Vec<Mode
                         .collect(),
                     batch: k,
                 };
-                (0..k)
+                let sim: Vec<f32> = (0..k)
                     .flat_map(|i| (0..k).map(move |j| (i, j)))
                     .map(|(i, j)| model::score(&e, i, j))
-                    .collect()
+                    .collect();
+                for (at, &s) in sim.iter().enumerate() {
+                    if at / k == at % k {
+                        coherent.push(s);
+                    } else {
+                        random.push(s);
+                    }
+                }
+                sim
             });
-            results.push(ModeAccuracy { mode, accuracy });
+            results.push(ModeAccuracy {
+                mode,
+                accuracy,
+                coherent: ScoreDistribution::from_scores(&coherent),
+                random: ScoreDistribution::from_scores(&random),
+            });
         }
     }
     results

@@ -64,12 +64,12 @@ pub fn score_page(
             headers: ["mode", "raw score", "fit (0-100)", "verdict"]
                 .map(String::from)
                 .to_vec(),
-            rows: Mode::ALL
+            rows: overall
+                .modes()
                 .iter()
-                .map(|&m| {
-                    let s = overall.get(m);
+                .map(|s| {
                     vec![
-                        Cell::text(m.name()),
+                        Cell::text(s.mode.name()),
                         raw_cell(Some(s)),
                         fit_cell(Some(s)),
                         verdict_cell(s.verdict),
@@ -102,8 +102,8 @@ pub fn score_page(
             match &w.outcome {
                 WindowOutcome::Scored(s) => {
                     row.push(Cell::text("scored"));
-                    row.extend(Mode::ALL.iter().map(|&m| raw_cell(Some(s.get(m)))));
-                    row.extend(Mode::ALL.iter().map(|&m| fit_cell(Some(s.get(m)))));
+                    row.extend(Mode::ALL.iter().map(|&m| raw_cell(s.get(m))));
+                    row.extend(Mode::ALL.iter().map(|&m| fit_cell(s.get(m))));
                 }
                 WindowOutcome::Silent { condition, stem } => {
                     let which = match (condition, stem) {

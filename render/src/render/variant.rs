@@ -8,7 +8,6 @@ use rand_chacha::ChaCha12Rng;
 
 use super::midi::{Event, Msg, Part};
 use super::options::{Ensemble, Range};
-use super::synth;
 
 /// GM programs of each ensemble, highest register first.
 const STRINGS: [u8; 4] = [40, 41, 42, 43];
@@ -151,25 +150,4 @@ pub(super) fn transform(
         });
     }
     out
-}
-
-/// One stem name per part: `drums` or the GM family of its program, with
-/// `-2`, `-3`, ... where a name repeats.
-pub(super) fn stem_names(parts: &[Part], programs: &[u8]) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    for (i, p) in parts.iter().enumerate() {
-        let base = if p.is_drums {
-            "drums".to_string()
-        } else {
-            synth::family(programs[i]).to_string()
-        };
-        let mut name = base.clone();
-        let mut k = 2;
-        while names.contains(&name) {
-            name = format!("{base}-{k}");
-            k += 1;
-        }
-        names.push(name);
-    }
-    names
 }

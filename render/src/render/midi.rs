@@ -102,6 +102,14 @@ pub struct Song {
     pub parts: Vec<Part>,
     /// Time of the last event of any kept part, in seconds.
     pub duration: f64,
+    /// The first tempo (quarter notes per minute), if the file sets one.
+    pub tempo_qpm: Option<f64>,
+    /// How many different tempi the file sets.
+    pub tempi: usize,
+    /// The first time signature (numerator, denominator).
+    pub meter: Option<(u8, u8)>,
+    /// The first key signature (sharps, or flats if negative; minor).
+    pub key_signature: Option<(i8, bool)>,
 }
 
 /// Reads and parses `path`; errors name the file.
@@ -129,6 +137,8 @@ pub fn parse(bytes: &[u8]) -> anyhow::Result<Song> {
     anyhow::ensure!(!smf.tracks.is_empty(), "no tracks");
 
     // Tempo map from every track (format 1 keeps it in the first one).
+    let mut first_tempo = None;
+    let mut tempi = 0;
     let clock = match smf.header.timing {
         Timing::Metrical(tpb) => {
             let tpb = tpb.as_int() as f64;
@@ -144,6 +154,11 @@ pub fn parse(bytes: &[u8]) -> anyhow::Result<Song> {
                 }
             }
             tempos.sort_by_key(|t| t.0);
+            first_tempo = tempos.first().map(|t| 60e6 / t.1 as f64);
+            let mut distinct: Vec<u32> = tempos.iter().map(|t| t.1).collect();
+            distinct.sort();
+            distinct.dedup();
+            tempi = distinct.len();
             let mut segments = vec![(0u64, 0.0f64, 500_000.0 / 1e6 / tpb)];
             for (tick, us) in tempos {
                 let s = Clock {
@@ -167,6 +182,27 @@ pub fn parse(bytes: &[u8]) -> anyhow::Result<Song> {
             }
         }
     };
+
+    let mut meter = None;
+    let mut key_signature = None;
+    let mut first_meta_tick = (u64::MAX, u64::MAX);
+    for track in &smf.tracks {
+        let mut tick = 0u64;
+        for ev in track {
+            tick += ev.delta.as_int() as u64;
+            match ev.kind {
+                TrackEventKind::Meta(MetaMessage::TimeSignature(n, d, ..)) if tick < first_meta_tick.0 => {
+                    first_meta_tick.0 = tick;
+                    meter = Some((n, 1u8.checked_shl(d as u32).unwrap_or(0)));
+                }
+                TrackEventKind::Meta(MetaMessage::KeySignature(sf, minor)) if tick < first_meta_tick.1 => {
+                    first_meta_tick.1 = tick;
+                    key_signature = Some((sf, minor));
+                }
+                _ => {}
+            }
+        }
+    }
 
     // (track, channel) -> part; drums under (usize::MAX, 9) so they sort last.
     let mut parts: BTreeMap<(usize, u8), Part> = BTreeMap::new();
@@ -236,5 +272,12 @@ pub fn parse(bytes: &[u8]) -> anyhow::Result<Song> {
         p.events.sort_by(|a, b| a.time.total_cmp(&b.time));
     }
     let duration = kept.iter().map(Part::end_time).fold(0.0, f64::max);
-    Ok(Song { parts: kept, duration })
+    Ok(Song {
+        parts: kept,
+        duration,
+        tempo_qpm: first_tempo,
+        tempi,
+        meter,
+        key_signature,
+    })
 }

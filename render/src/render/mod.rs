@@ -1,4 +1,4 @@
-//! `cocola-trainer render`: multi-track MIDI + SoundFont(s) -> time-aligned
+//! `cocola-render render`: multi-track MIDI + SoundFont(s) -> time-aligned
 //! mono stems, one per instrument part (all drum-channel material is one
 //! `drums` stem), written as `OUT/<track>/<stem>.wav`, the generic layout the
 //! trainer reads, plus `OUT/<track>/render.json` describing the rendering.
@@ -19,7 +19,11 @@
 
 pub mod inputs;
 pub mod midi;
+pub mod music;
 pub mod options;
+pub mod parts;
+pub mod production;
+pub mod sound;
 pub mod synth;
 pub mod variant;
 pub mod wav;
@@ -31,9 +35,13 @@ use anyhow::Context;
 use rustysynth::SoundFont;
 use serde::Serialize;
 
+use crate::facts::Facts;
+use crate::sampler::library::Library;
 use cocola::seeded::{below, unit};
 use midi::Song;
-use variant::{choose_programs, crop, draw, job_rng, stem_names, transform};
+use production::Production;
+use sound::SoundInfo;
+use variant::{choose_programs, crop, draw, job_rng, transform};
 
 pub use inputs::{collect_inputs, track_name};
 pub use options::{Ensemble, Range, RenderOptions};
@@ -41,15 +49,27 @@ pub use options::{Ensemble, Range, RenderOptions};
 #[derive(Clone, Debug, Serialize)]
 pub struct StemInfo {
     pub name: String,
-    /// The track's SoundFont unless `--soundfont-mix` gave this stem another.
-    pub soundfont: PathBuf,
+    /// What the part does (bass, comping, melody, drums, ...), where known.
+    pub role: Option<String>,
+    /// False for drums and percussion, whose stems are always named
+    /// `drums*` or `percussion*`.
+    pub pitched: bool,
+    /// What played it: a SoundFont, a SoundFont preset, a sample set.
+    pub sound: SoundInfo,
+    /// The SoundFont that played it, if one did: the track's unless
+    /// `--soundfont-mix` gave this stem another.
+    pub soundfont: Option<PathBuf>,
     pub program: Option<u8>,
     pub drums: bool,
     pub midi_track: usize,
     pub midi_channel: u8,
     pub part_name: Option<String>,
     pub notes: usize,
+    /// Peak after production, before the track's common gain.
     pub peak: f32,
+    /// Level, tilt, compression, reverb applied to this stem alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub production: Option<Production>,
 }
 
 /// What `render.json` records about a rendered track.
@@ -71,11 +91,14 @@ pub struct TrackInfo {
     pub gain: f32,
     pub stems: Vec<StemInfo>,
     pub dropped_silent: Vec<String>,
+    /// Tempo, meter, key, style, form and chords of the rendered audio
+    /// (times and tempo scaled, keys transposed, cut at the crop).
+    pub music: Facts,
 }
 
 #[derive(Clone, Debug)]
 pub enum Outcome {
-    Rendered(TrackInfo),
+    Rendered(Box<TrackInfo>),
     /// Fewer than `min_stems` non-silent stems: nothing written.
     TooFewStems {
         stems: usize,
@@ -90,17 +113,22 @@ pub struct Summary {
     pub failed: Vec<String>,
     pub audio_seconds: f64,
     pub wall_seconds: f64,
+    /// Sample sets that could not be loaded (their parts used SoundFonts).
+    pub unusable_sets: Vec<String>,
 }
 
-/// Renders variant `variant` of `song` (from `source`) into `dir` (which
-/// must exist and be empty). Returns what was written.
+/// Renders variant `variant` of `song` (from `source`, with its `facts`
+/// if known) into `dir` (which must exist and be empty). Returns what was
+/// written.
 #[allow(clippy::too_many_arguments)]
 pub fn render_song(
     song: &Song,
     source: &Path,
+    facts: Option<&Facts>,
     track: &str,
     variant: usize,
     soundfonts: &[(PathBuf, Arc<SoundFont>)],
+    library: &Library,
     opts: &RenderOptions,
     dir: &Path,
 ) -> anyhow::Result<Outcome> {
@@ -138,7 +166,8 @@ pub fn render_song(
         .zip(&overrides)
         .map(|(p, o)| o.unwrap_or_else(|| p.program()))
         .collect();
-    let names = stem_names(&song.parts, &programs);
+    let roles = parts::roles(&song.parts, &programs, facts);
+    let names = parts::stem_names(&song.parts, &programs, &roles, facts);
 
     let mut stems: Vec<(StemInfo, Vec<f32>)> = Vec::new();
     let mut dropped = Vec::new();
@@ -154,22 +183,40 @@ pub fn render_song(
         } else {
             (sf_path, sf)
         };
-        let audio = synth::render_events(stem_sf, &events, total, opts.sample_rate, opts.reverb_chorus)?;
-        let peak = audio.iter().fold(0f32, |m, x| m.max(x.abs()));
-        if peak < opts.silence_peak {
+        let voice = parts::choose_voice(
+            part,
+            &events,
+            programs[i],
+            (stem_sf_path, stem_sf),
+            library,
+            opts,
+            &mut rng,
+        );
+        let mut audio = voice.render(&events, total, opts.sample_rate, opts.reverb_chorus)?;
+        let peak = |a: &[f32]| a.iter().fold(0f32, |m, x| m.max(x.abs()));
+        if peak(&audio) < opts.silence_peak {
             dropped.push(names[i].clone());
             continue;
         }
+        let production = (opts.production > 0.0 || opts.level_db != (0.0, 0.0)).then(|| {
+            let p = Production::draw(&mut rng, opts.production, opts.level_db);
+            p.apply(&mut audio, opts.sample_rate);
+            p
+        });
         let info = StemInfo {
             name: names[i].clone(),
-            soundfont: stem_sf_path.clone(),
+            role: roles[i].clone(),
+            pitched: parts::is_pitched(&names[i]),
+            sound: voice.info(),
+            soundfont: voice.soundfont().map(Path::to_path_buf),
             program: (!part.is_drums).then_some(programs[i]),
             drums: part.is_drums,
             midi_track: part.track,
             midi_channel: part.channel,
             part_name: part.name.clone(),
             notes: part.note_count(),
-            peak,
+            peak: peak(&audio),
+            production,
         };
         stems.push((info, audio));
     }
@@ -182,6 +229,7 @@ pub fn render_song(
     for (info, audio) in &stems {
         wav::write_mono(&dir.join(format!("{}.wav", info.name)), audio, gain, opts.sample_rate)?;
     }
+    let known = facts.cloned().unwrap_or_else(|| music::from_midi(song, piece));
     let info = TrackInfo {
         source: source.to_path_buf(),
         variant,
@@ -198,11 +246,12 @@ pub fn render_song(
         gain,
         stems: stems.into_iter().map(|s| s.0).collect(),
         dropped_silent: dropped,
+        music: music::complete(known, song).rendered(tempo, transpose, played),
     };
     let json = serde_json::to_string_pretty(&info)?;
     std::fs::write(dir.join("render.json"), json)
         .with_context(|| format!("{}: cannot write render.json", dir.display()))?;
-    Ok(Outcome::Rendered(info))
+    Ok(Outcome::Rendered(Box::new(info)))
 }
 
 /// Whether `OUT/<track>` is a finished rendering.
@@ -216,6 +265,7 @@ fn render_job(
     track: &str,
     variant: usize,
     soundfonts: &[(PathBuf, Arc<SoundFont>)],
+    library: &Library,
     opts: &RenderOptions,
 ) -> anyhow::Result<Outcome> {
     let final_dir = opts.out.join(track);
@@ -225,13 +275,24 @@ fn render_job(
         final_dir.display()
     );
     let song = midi::read(source)?;
+    let facts = crate::facts::read_sidecar(source)?;
     let tmp = opts.out.join(".render-tmp").join(track);
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).with_context(|| format!("{}: cannot clear", tmp.display()))?;
     }
     std::fs::create_dir_all(&tmp).with_context(|| format!("{}: cannot create", tmp.display()))?;
     let rendered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        render_song(&song, source, track, variant, soundfonts, opts, &tmp)
+        render_song(
+            &song,
+            source,
+            facts.as_ref(),
+            track,
+            variant,
+            soundfonts,
+            library,
+            opts,
+            &tmp,
+        )
     }))
     .unwrap_or_else(|_| Err(anyhow::anyhow!("synthesis failed (panic)")))
     .with_context(|| format!("{}: rendering failed", source.display()));
@@ -248,10 +309,29 @@ fn render_job(
     }
 }
 
-/// Renders every input MIDI file `opts.variants` times into `opts.out`.
+/// Renders every input MIDI file `opts.variants` times into `opts.out`,
+/// with the sampled instruments found under `opts.samples` (if given).
 /// SoundFont and input errors abort before any work; a file that fails to
 /// render is reported in [`Summary::failed`] and the others go on.
 pub fn run(inputs: &[PathBuf], opts: &RenderOptions) -> anyhow::Result<Summary> {
+    let library = match &opts.samples {
+        Some(dir) => {
+            let lib = Library::from_catalogue(dir, opts.held_out);
+            for (name, path) in &lib.missing {
+                eprintln!(
+                    "note: sample set {name} not found ({}); its parts use SoundFonts",
+                    path.display()
+                );
+            }
+            lib
+        }
+        None => Library::default(),
+    };
+    run_with_library(inputs, opts, &library)
+}
+
+/// [`run`] with a library of sampled instruments built by the caller.
+pub fn run_with_library(inputs: &[PathBuf], opts: &RenderOptions, library: &Library) -> anyhow::Result<Summary> {
     use rayon::prelude::*;
     let start = std::time::Instant::now();
     anyhow::ensure!(!opts.soundfonts.is_empty(), "give at least one --soundfont");
@@ -290,7 +370,7 @@ pub fn run(inputs: &[PathBuf], opts: &RenderOptions) -> anyhow::Result<Summary> 
     let results: Vec<anyhow::Result<Outcome>> = pool.install(|| {
         jobs.par_iter()
             .map(|(path, track, v)| {
-                let r = render_job(path, track, *v, &soundfonts, opts);
+                let r = render_job(path, track, *v, &soundfonts, library, opts);
                 bar.inc(1);
                 r
             })
@@ -310,5 +390,6 @@ pub fn run(inputs: &[PathBuf], opts: &RenderOptions) -> anyhow::Result<Summary> 
     let tmp = opts.out.join(".render-tmp");
     let _ = std::fs::remove_dir(&tmp); // only if empty
     summary.wall_seconds = start.elapsed().as_secs_f64();
+    summary.unusable_sets = library.failures();
     Ok(summary)
 }

@@ -1,10 +1,12 @@
-//! What `cocola-trainer render` can be told: value ranges drawn per variant,
+//! What `cocola-render render` can be told: value ranges drawn per variant,
 //! ensembles for program randomisation, and the options of a run.
 
 use std::path::PathBuf;
 use std::str::FromStr;
 
 use serde::Serialize;
+
+use crate::sampler::library::HeldOut;
 
 /// A fixed value (`3`) or a uniform random range (`-3..3`), drawn per variant.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -87,6 +89,22 @@ pub struct RenderOptions {
     pub silence_peak: f32,
     /// Tracks with fewer non-silent stems are not written (COCOLA needs 2).
     pub min_stems: usize,
+    /// Folder of the sampled instruments' npm packages (`cocola-render
+    /// fetch-samples`); Debian's drum kits are found where Debian installs
+    /// them. None: SoundFonts only.
+    pub samples: Option<PathBuf>,
+    /// Held-out sample sets: excluded, preferred or used like the others.
+    pub held_out: HeldOut,
+    /// Probability that a pitched part is played by a sampled instrument
+    /// (when one can play its program over its range).
+    pub sample_mix: f64,
+    /// Probability that the drum part is played by a sampled or SoundFont
+    /// drum kit from the library instead of the GM drum channel.
+    pub drum_kit_mix: f64,
+    /// Probability of each production effect (tilt, compression, reverb) per stem.
+    pub production: f64,
+    /// Range of the random level (dB) every stem gets; (0, 0): none.
+    pub level_db: (f64, f64),
     /// Worker threads (0: rayon's default, all cores).
     pub jobs: usize,
     pub progress: bool,
@@ -111,6 +129,12 @@ impl RenderOptions {
             soundfont_mix: 0.0,
             silence_peak: 1e-4,
             min_stems: 2,
+            samples: None,
+            held_out: HeldOut::Include,
+            sample_mix: 0.0,
+            drum_kit_mix: 0.0,
+            production: 0.0,
+            level_db: (0.0, 0.0),
             jobs: 0,
             progress: false,
         }

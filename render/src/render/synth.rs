@@ -29,8 +29,10 @@ pub const FAMILIES: [&str; 16] = [
     "synth-pad",
     "synth-fx",
     "ethnic",
-    "percussive",
-    "sound-fx",
+    // Unpitched families get names starting with "percussion": the corpus
+    // promises that every stem not named drums* or percussion* has pitch.
+    "percussion",
+    "percussion-fx",
 ];
 
 pub fn family(program: u8) -> &'static str {
