@@ -20,7 +20,8 @@ WINDOW_SECONDS: float
 EMBEDDING_DIM: int
 """Size of an embedding: 512."""
 MODES: list[str]
-"""The three modes, in report order: both, harmonic, percussive."""
+"""The three modes, in report order: both, harmonic, percussive (a model without HPS has
+``both`` only: ``Model.modes``)."""
 ORT_VERSION: str
 """The ONNX Runtime version the package runs (the onnxruntime wheel it depends on)."""
 __version__: str
@@ -60,7 +61,7 @@ class Score:
         """Whether the model carries a calibration (so ``fit`` and ``verdict`` exist)."""
     @property
     def modes(self) -> dict[str, dict[str, Any]]:
-        """Every mode's aggregate: ``{"both": {"raw", "fit", "verdict"}, ...}``."""
+        """Every mode's aggregate: ``{"both": {"raw", "fit", "verdict"}, ...}`` (the model's modes)."""
     @property
     def duration(self) -> float:
         """Length of the longer signal, in seconds."""
@@ -110,7 +111,10 @@ class Model:
     """A COCOLA model, loaded and ready to score.
 
     ``Model()`` is the default model built into the package (or
-    ``$COCOLA_MODEL``); ``Model(path)`` loads a ``.onnx`` model file.
+    ``$COCOLA_MODEL``); ``Model(path)`` loads a ``.onnx`` model file or one of
+    the authors' PyTorch Lightning checkpoints (``.ckpt``, imported once into
+    the user cache, as the CLI does). A model without HPS has the plain score
+    only (``modes == ["both"]``); other modes raise ``ValueError``.
     ``threads`` (default: all cores) is how many cores it computes on, as the
     CLI's ``--threads`` (ONNX Runtime sessions sharing each encoder run, and
     feature threads). Methods release the GIL; a model may be shared between
@@ -120,10 +124,17 @@ class Model:
     def __init__(self, path: PathLike | None = None, *, threads: int | None = None) -> None: ...
     @property
     def info(self) -> dict[str, Any]:
-        """The model's metadata, as ``cocola model-info --json`` prints it."""
+        """name, version, description, input ("hps"/"mel"), source, sha256, calibrated:
+        the ``model`` of ``cocola eval --json``."""
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The model file's whole metadata, as ``cocola model-info --json`` prints it."""
+    @property
+    def modes(self) -> list[Mode]:
+        """The modes the model scores: all three (HPS input) or ``["both"]`` (mel input)."""
     @property
     def source(self) -> str:
-        """The model file's path, or "default (embedded)"."""
+        """The model file's path, "X.ckpt (imported)", or "default (embedded)"."""
     @property
     def threads(self) -> int:
         """Cores the model computes on (ONNX Runtime sessions and feature threads)."""
@@ -140,8 +151,10 @@ class Model:
         mode: Mode = "both",
         hop: float = 5.0,
         silence_db: float = -60.0,
+        symmetric: bool = False,
     ) -> Score:
-        """How well ``stem`` fits ``condition``, over 5 s windows every ``hop`` seconds (``cocola score``)."""
+        """How well ``stem`` fits ``condition``, over 5 s windows every ``hop`` seconds (``cocola score``);
+        ``symmetric``: the mean of both directions (no fit)."""
     def score_matrix(
         self, conditions: Sequence[AudioLike], stems: Sequence[AudioLike], sr: float, mode: Mode = "both"
     ) -> npt.NDArray[np.float32]:
@@ -160,8 +173,11 @@ class Model:
 def load_audio(path: PathLike) -> npt.NDArray[np.float32]:
     """Decodes an audio file to 16 kHz mono float32, exactly as the CLI reads it."""
 
-def features(audio: AudioLike, sr: float, hop: float | None = None) -> npt.NDArray[np.float32]:
-    """The model's input: ``[2, 64, 501]`` for the first 5 s, or ``[windows, 2, 64, 501]`` with ``hop``."""
+def features(
+    audio: AudioLike, sr: float, hop: float | None = None, input: Literal["hps", "mel"] = "hps"
+) -> npt.NDArray[np.float32]:
+    """The model's input: ``[2, 64, 501]`` (``input="mel"``: ``[1, 64, 501]``) for the first 5 s, or
+    ``[windows, channels, 64, 501]`` with ``hop``."""
 
 def eval_pairs(
     pairs: PathLike | Sequence[Tuple[PathLike, PathLike] | Tuple[str, PathLike, PathLike]],
@@ -170,6 +186,7 @@ def eval_pairs(
     hop: float = 5.0,
     silence_db: float = -60.0,
     modes: Sequence[Mode] | None = None,
+    symmetric: bool = False,
 ) -> dict[str, Any]:
     """Scores a pair set as ``cocola eval PAIRS --json``; ``result["pairs"]`` holds one record per pair."""
 

@@ -10,14 +10,14 @@ use cocola::eval::{
     SubmixError, SubmixOptions,
 };
 use cocola::mode::Mode;
-use cocola::score::{Direction, WindowOptions};
+use cocola::score::Direction;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use crate::errors::{io_error, pair_set_error, AudioError, ModelError};
 use crate::fork_guard;
-use crate::model::{default_threads, Model};
+use crate::model::{default_threads, direction, window_options, Model};
 use crate::python_values::{as_printed, parse_modes, to_python};
 
 /// The model argument of the evaluations: a loaded `cocola.Model`, a model
@@ -103,7 +103,11 @@ fn pair_records<'py>(py: Python<'py>, report: &PairSetReport, modes: &[Mode]) ->
 /// ``pairs`` is a CSV file (``condition,stem`` or ``id,condition,stem``
 /// columns) or a folder of ``<id>/condition.*`` + ``<id>/stem.*``, or a list
 /// of ``(condition, stem)`` / ``(id, condition, stem)`` paths. ``model`` is
-/// a ``cocola.Model``, a model file, or ``None`` for the default model.
+/// a ``cocola.Model``, a model file or checkpoint, or ``None`` for the
+/// default model. ``modes`` defaults to the model's. ``symmetric=True``
+/// scores the mean of both directions (no fit), as ``cocola eval
+/// --symmetric``; ``hop=2.5, silence_db=float("-inf"), symmetric=True`` is
+/// ``--protocol published --symmetric``.
 ///
 /// Returns the CLI's ``--json`` document as a dict: ``summary`` (per mode:
 /// n, mean, std, std_error and 95 % confidence interval of the raw score
@@ -112,8 +116,8 @@ fn pair_records<'py>(py: Python<'py>, report: &PairSetReport, modes: &[Mode]) ->
 /// A pair that cannot be decoded is reported as failed, never raised.
 #[pyfunction]
 #[pyo3(
-    signature = (pairs, model=None, *, hop=5.0, silence_db=-60.0, modes=None),
-    text_signature = "(pairs, model=None, *, hop=5.0, silence_db=-60.0, modes=None)"
+    signature = (pairs, model=None, *, hop=5.0, silence_db=-60.0, modes=None, symmetric=false),
+    text_signature = "(pairs, model=None, *, hop=5.0, silence_db=-60.0, modes=None, symmetric=False)"
 )]
 pub fn eval_pairs<'py>(
     py: Python<'py>,
@@ -122,12 +126,10 @@ pub fn eval_pairs<'py>(
     hop: f32,
     silence_db: f32,
     modes: Option<Vec<String>>,
+    symmetric: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
-    WindowOptions::check_hop(hop).map_err(PyValueError::new_err)?;
-    let windows = WindowOptions {
-        hop_seconds: hop,
-        silence_dbfs: silence_db,
-    };
+    let windows = window_options(hop, silence_db)?;
+    let direction = direction(symmetric);
     let (specs, set) = pair_specs(pairs)?;
     let model = resolve_model(py, model)?;
     let model = model.get();
@@ -138,13 +140,13 @@ pub fn eval_pairs<'py>(
     fork_guard::enter()?;
     fork_guard::threads_started();
     let report =
-        py.detach(|| model.with_scorer(|scorer| evaluate_pairs(scorer, &specs, &windows, &modes, &NoProgress)));
+        py.detach(|| model.with_scorer(direction, |scorer| evaluate_pairs(scorer, &specs, &windows, &modes, &NoProgress)));
 
     let doc = PyDict::new(py);
     doc.set_item("kind", "pairs")?;
     doc.set_item("set", set.map(|p| p.display().to_string()))?;
     doc.set_item("model", to_python(py, model.info())?)?;
-    doc.set_item("direction", to_python(py, &Direction::ConditionStem)?)?;
+    doc.set_item("direction", to_python(py, &direction)?)?;
     doc.set_item("hop_seconds", hop)?;
     doc.set_item("silence_dbfs", silence_db)?;
     doc.set_item("summary", to_python(py, &report.summary)?)?;
@@ -238,7 +240,7 @@ pub fn eval_stems<'py>(
     fork_guard::enter()?;
     fork_guard::threads_started();
     let report = py
-        .detach(|| model.with_scorer(|scorer| evaluate_submixes(scorer, &cache, &root, &options, &NoProgress)))
+        .detach(|| model.with_scorer(Direction::default(), |scorer| evaluate_submixes(scorer, &cache, &root, &options, &NoProgress)))
         .map_err(submix_error)?;
     if let Some(error) = cache.first_write_error() {
         let message = format!("the embedding cache could not be written ({error}); results are unaffected");

@@ -17,7 +17,7 @@ use cocola::model::{LoadOptions, ModelMetadata};
 use cocola::model_source::{self, ModelInfo, ModelSource};
 use cocola::score::rank::score_and_rank;
 use cocola::score::windows::window_slices;
-use cocola::score::{Scorer, WindowOptions};
+use cocola::score::{Direction, Scorer, WindowOptions};
 use numpy::{PyArray1, PyArray2, PyArrayMethods};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -66,11 +66,12 @@ pub struct Model {
 }
 
 impl Model {
-    /// Runs `work` on the scorer (waiting for other threads' calls), inside
-    /// the model's thread pool.
-    pub fn with_scorer<T: Send>(&self, work: impl FnOnce(&mut Scorer) -> T + Send) -> T {
+    /// Runs `work` on the scorer reading scores in `direction` (waiting for
+    /// other threads' calls), inside the model's thread pool.
+    pub fn with_scorer<T: Send>(&self, direction: Direction, work: impl FnOnce(&mut Scorer) -> T + Send) -> T {
         let mut scorer = self.scorer.lock().unwrap_or_else(PoisonError::into_inner);
         let scorer = &mut *scorer;
+        scorer.set_direction(direction);
         self.pool.install(|| work(scorer))
     }
 
@@ -155,18 +156,29 @@ pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// Checks the hop and silence options shared by the scoring methods.
-fn window_options(hop: f32, silence_db: f32) -> PyResult<WindowOptions> {
+/// Checks the hop and silence options shared by the scoring methods and
+/// `eval_pairs`. A `silence_db` of -inf skips no window (the published
+/// protocol's windowing, with `hop=2.5`).
+pub fn window_options(hop: f32, silence_db: f32) -> PyResult<WindowOptions> {
     WindowOptions::check_hop(hop).map_err(PyValueError::new_err)?;
-    if !silence_db.is_finite() {
+    if silence_db.is_nan() || silence_db == f32::INFINITY {
         return Err(PyValueError::new_err(format!(
-            "silence_db must be a finite level in dBFS, not {silence_db}"
+            "silence_db must be a level in dBFS (or -inf: no window is silent), not {silence_db}"
         )));
     }
     Ok(WindowOptions {
         hop_seconds: hop,
         silence_dbfs: silence_db,
     })
+}
+
+/// The direction `symmetric` asks for.
+pub fn direction(symmetric: bool) -> Direction {
+    if symmetric {
+        Direction::Symmetric
+    } else {
+        Direction::ConditionStem
+    }
 }
 
 #[pymethods]
@@ -246,7 +258,7 @@ impl Model {
         let embeddings = py.detach(|| -> Result<_, Failure> {
             let signal = audio.to_mono_16k()?;
             let windows = window_slices(&signal, options.hop_samples());
-            Ok(self.with_scorer(|scorer| scorer.embed_windows(&windows, mode))?)
+            Ok(self.with_scorer(Direction::default(), |scorer| scorer.embed_windows(&windows, mode))?)
         })?;
         PyArray1::from_vec(py, embeddings.embedding).reshape([embeddings.batch, EMBEDDING_DIM])
     }
@@ -254,13 +266,15 @@ impl Model {
     /// How well ``stem`` fits ``condition``: the COCOLA score over 5 s
     /// windows every ``hop`` seconds, as ``cocola score`` computes it.
     ///
-    /// Windows where either side is quieter than ``silence_db`` (RMS dBFS)
-    /// are not scored; the shorter signal counts as silent where it has
-    /// ended. ``mode`` picks the headline of the returned ``Score`` (every
+    /// Windows where either side is quieter than ``silence_db`` (RMS dBFS;
+    /// ``-inf``: none) are not scored; the shorter signal counts as silent
+    /// where it has ended. ``symmetric=True`` reports the mean of both
+    /// directions, (f(c)ᵀ W f(s) + f(s)ᵀ W f(c)) / 2, as later work with
+    /// COCOLA does, instead of f(c)ᵀ W f(s); it has no calibrated fit. ``mode`` picks the headline of the returned ``Score`` (every
     /// mode of the model is always computed, in one encoder run per window).
     #[pyo3(
-        signature = (condition, stem, sr, mode="both", hop=5.0, silence_db=-60.0),
-        text_signature = "(self, /, condition, stem, sr, mode='both', hop=5.0, silence_db=-60.0)"
+        signature = (condition, stem, sr, mode="both", hop=5.0, silence_db=-60.0, symmetric=false),
+        text_signature = "(self, /, condition, stem, sr, mode='both', hop=5.0, silence_db=-60.0, symmetric=False)"
     )]
     #[allow(clippy::too_many_arguments)] // the Python signature
     fn score(
@@ -272,19 +286,24 @@ impl Model {
         mode: &str,
         hop: f32,
         silence_db: f32,
+        symmetric: bool,
     ) -> PyResult<Score> {
         let options = window_options(hop, silence_db)?;
         let mode = parse_mode(mode)?;
         self.check_mode(mode)?;
         let condition = Audio::extract(condition, sr, "condition")?;
         let stem = Audio::extract(stem, sr, "stem")?;
+        let direction = direction(symmetric);
         fork_guard::enter()?;
         let report = py.detach(|| -> Result<_, Failure> {
             let condition = condition.to_mono_16k()?;
             let stem = stem.to_mono_16k()?;
-            Ok(self.with_scorer(|scorer| scorer.score_pair(&condition, &stem, &options, |_, _| {}))?)
+            Ok(self.with_scorer(direction, |scorer| {
+                scorer.score_pair(&condition, &stem, &options, |_, _| {})
+            })?)
         })?;
-        Ok(Score::new(report, mode, self.modes(), self.is_calibrated()))
+        let calibrated = self.is_calibrated() && direction == Direction::ConditionStem;
+        Ok(Score::new(report, mode, self.modes(), calibrated))
     }
 
     /// The paper's similarity matrix: entry ``[i, j]`` is the raw COCOLA
@@ -312,7 +331,7 @@ impl Model {
             let stems = all_to_mono_16k(&stems)?;
             let conditions: Vec<&[f32]> = conditions.iter().map(Vec::as_slice).collect();
             let stems: Vec<&[f32]> = stems.iter().map(Vec::as_slice).collect();
-            Ok(self.with_scorer(|scorer| scorer.score_matrix(&conditions, &stems, mode))?)
+            Ok(self.with_scorer(Direction::default(), |scorer| scorer.score_matrix(&conditions, &stems, mode))?)
         })?;
         PyArray1::from_vec(py, matrix).reshape(shape)
     }
@@ -354,7 +373,7 @@ impl Model {
                 .iter()
                 .cloned()
                 .zip(candidates.iter().map(|c| c.to_mono_16k().map_err(|e| e.to_string())));
-            Ok(self.with_scorer(|scorer| score_and_rank(scorer, &condition, lazily, &options, mode, |_| {})))
+            Ok(self.with_scorer(Direction::default(), |scorer| score_and_rank(scorer, &condition, lazily, &options, mode, |_| {})))
         })?;
         Ok(Ranking::new(ranking, &names))
     }

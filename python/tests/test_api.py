@@ -16,7 +16,10 @@ def test_constants():
 
 def test_model_describes_itself(model):
     assert model.source == "default (embedded)" and model.threads == 2
-    assert model.info["name"] and model.info["calibration"] is not None
+    assert model.info["input"] == "hps" and model.info["calibrated"] and len(model.info["sha256"]) == 64
+    assert model.info["source"] == model.source and model.info["name"] == model.metadata["name"]
+    assert model.metadata["calibration"] is not None
+    assert model.modes == cocola.MODES
     # The runtime comes from the onnxruntime wheel this package depends on.
     assert "onnxruntime" in model.runtime_library and model.runtime_library.endswith("1.31.1")
     assert "cocola.Model(" in repr(model)
@@ -49,6 +52,14 @@ def test_score_report(model, example_pair):
     percussive = model.score(condition, stem, 16_000, mode="percussive", hop=2.5)
     assert percussive.raw == score.modes["percussive"]["raw"]
     assert "cocola.Score(mode='both'" in repr(score)
+    # Both directions averaged: order-free, and without a fit (the calibration is one-way).
+    symmetric = model.score(condition, stem, 16_000, hop=2.5, symmetric=True)
+    reverse = model.score(stem, condition, 16_000, hop=2.5, symmetric=True)
+    assert symmetric.raw == pytest.approx(reverse.raw, abs=1e-5) and symmetric.raw != score.raw
+    assert symmetric.fit is None and not symmetric.calibrated
+    # silence_db=-inf skips no window, not even digital silence.
+    quiet = model.score(condition, np.zeros_like(stem), 16_000, silence_db=float("-inf"))
+    assert quiet.scored_windows == 2
 
 
 def test_silent_windows_are_not_scored(model, example_pair):

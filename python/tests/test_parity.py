@@ -93,7 +93,7 @@ def test_pair_set_evaluates_as_the_cli(model, tmp_path, cli_json):
     out = tmp_path / "cli.csv"
     done_json = cli_json("eval", pairs, "--json", "--out", out, "-j", THREADS, code=3)
     result = cocola.eval_pairs(pairs, model)
-    for key in ("kind", "model", "hop_seconds", "silence_dbfs", "failed", "audio_seconds"):
+    for key in ("kind", "model", "direction", "hop_seconds", "silence_dbfs", "failed", "audio_seconds"):
         assert_close(result[key], done_json[key], key)
     assert result["set"] == done_json["set"]
     assert_close(result["summary"], done_json["summary"], "summary")
@@ -155,7 +155,17 @@ def test_features_as_the_cli(example_pair, cli, tmp_path):
     np.testing.assert_array_equal(cocola.features(condition, 16_000), ours[0])
 
 
+def test_symmetric_published_pair_set_as_the_cli(model, tmp_path, cli_json):
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text(f"{EXAMPLES / 'condition.wav'},{EXAMPLES / 'stem.wav'}\n")
+    expected = cli_json("eval", pairs, "--protocol", "published", "--symmetric", "--json", "-j", THREADS)
+    result = cocola.eval_pairs(pairs, model, hop=2.5, silence_db=float("-inf"), symmetric=True)
+    assert result["direction"] == expected["direction"] == "symmetric"
+    assert_close(result["summary"], expected["summary"], "summary")
+
+
 def test_model_info_and_audio_as_the_cli(model, example_pair, cli_json):
-    assert model.info == cli_json("model-info", "--json")
+    assert model.metadata == cli_json("model-info", "--json")
+    assert model.info == cli_json("score", EXAMPLES / "condition.wav", EXAMPLES / "stem.wav", "--json")["model"]
     condition, _ = example_pair
     np.testing.assert_array_equal(cocola.load_audio(EXAMPLES / "condition.wav"), condition)

@@ -251,8 +251,14 @@ impl Scorer {
 
     /// Reads scores in `direction` from now on.
     pub fn with_direction(mut self, direction: Direction) -> Self {
-        self.direction = direction;
+        self.set_direction(direction);
         self
+    }
+
+    /// Reads scores in `direction` from now on (a scorer shared between
+    /// callers who each ask for their own).
+    pub fn set_direction(&mut self, direction: Direction) {
+        self.direction = direction;
     }
 
     pub fn direction(&self) -> Direction {
