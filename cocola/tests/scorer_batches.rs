@@ -5,13 +5,13 @@
 mod eval_support;
 
 use cocola::audio::{load_mono_16k, planar_to_mono_16k};
-use cocola::contract::FEATURE_LEN;
-use cocola::model_source::ModelSource;
-use cocola::eval::Encoder;
 use cocola::contract::InputKind;
+use cocola::contract::FEATURE_LEN;
+use cocola::eval::Encoder;
 use cocola::features::Extractor;
 use cocola::mode::Mode;
 use cocola::model::{LoadOptions, Model};
+use cocola::model_source::ModelSource;
 use cocola::score::Scorer;
 use eval_support::{test_model, voice, write_wav};
 
@@ -59,7 +59,12 @@ fn windows_matrix_and_split_sessions_agree_with_the_plain_paths() {
     let mut scorer = Scorer::new(single);
     for (i, condition) in conditions.iter().enumerate() {
         for (j, stem) in stems.iter().enumerate() {
-            let expected = scorer.score_window(condition, stem).unwrap().get(Mode::Both).unwrap().raw;
+            let expected = scorer
+                .score_window(condition, stem)
+                .unwrap()
+                .get(Mode::Both)
+                .unwrap()
+                .raw;
             let got = matrix[i * stems.len() + j];
             assert!(close(got, expected), "[{i}][{j}]: {got} vs {expected}");
         }

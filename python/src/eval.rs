@@ -139,8 +139,11 @@ pub fn eval_pairs<'py>(
     }
     fork_guard::enter()?;
     fork_guard::threads_started();
-    let report =
-        py.detach(|| model.with_scorer(direction, |scorer| evaluate_pairs(scorer, &specs, &windows, &modes, &NoProgress)));
+    let report = py.detach(|| {
+        model.with_scorer(direction, |scorer| {
+            evaluate_pairs(scorer, &specs, &windows, &modes, &NoProgress)
+        })
+    });
 
     let doc = PyDict::new(py);
     doc.set_item("kind", "pairs")?;
@@ -240,7 +243,11 @@ pub fn eval_stems<'py>(
     fork_guard::enter()?;
     fork_guard::threads_started();
     let report = py
-        .detach(|| model.with_scorer(Direction::default(), |scorer| evaluate_submixes(scorer, &cache, &root, &options, &NoProgress)))
+        .detach(|| {
+            model.with_scorer(Direction::default(), |scorer| {
+                evaluate_submixes(scorer, &cache, &root, &options, &NoProgress)
+            })
+        })
         .map_err(submix_error)?;
     if let Some(error) = cache.first_write_error() {
         let message = format!("the embedding cache could not be written ({error}); results are unaffected");

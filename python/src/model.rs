@@ -113,7 +113,8 @@ impl Model {
         };
         let loaded = py.detach(|| {
             // Importing a checkpoint takes seconds: say so, as the CLI does.
-            let source = model_source::resolve(path.as_deref(), &mut |message| eprintln!("{message}")).map_err(|e| (None, e))?;
+            let source =
+                model_source::resolve(path.as_deref(), &mut |message| eprintln!("{message}")).map_err(|e| (None, e))?;
             let models = (0..sessions)
                 .map(|_| source.load(&options))
                 .collect::<Result<Vec<_>, _>>()
@@ -331,7 +332,9 @@ impl Model {
             let stems = all_to_mono_16k(&stems)?;
             let conditions: Vec<&[f32]> = conditions.iter().map(Vec::as_slice).collect();
             let stems: Vec<&[f32]> = stems.iter().map(Vec::as_slice).collect();
-            Ok(self.with_scorer(Direction::default(), |scorer| scorer.score_matrix(&conditions, &stems, mode))?)
+            Ok(self.with_scorer(Direction::default(), |scorer| {
+                scorer.score_matrix(&conditions, &stems, mode)
+            })?)
         })?;
         PyArray1::from_vec(py, matrix).reshape(shape)
     }
@@ -373,7 +376,9 @@ impl Model {
                 .iter()
                 .cloned()
                 .zip(candidates.iter().map(|c| c.to_mono_16k().map_err(|e| e.to_string())));
-            Ok(self.with_scorer(Direction::default(), |scorer| score_and_rank(scorer, &condition, lazily, &options, mode, |_| {})))
+            Ok(self.with_scorer(Direction::default(), |scorer| {
+                score_and_rank(scorer, &condition, lazily, &options, mode, |_| {})
+            }))
         })?;
         Ok(Ranking::new(ranking, &names))
     }

@@ -49,7 +49,9 @@ pub fn run(args: FeaturesArgs) -> anyhow::Result<ExitCode> {
     let shape: Vec<usize> = if windows.len() == 1 {
         args.kind.feature_shape().to_vec()
     } else {
-        std::iter::once(windows.len()).chain(args.kind.feature_shape()).collect()
+        std::iter::once(windows.len())
+            .chain(args.kind.feature_shape())
+            .collect()
     };
     cocola::npy::write_f32(&args.out, &shape, &data).with_context(|| format!("cannot write {}", args.out.display()))?;
     eprintln!(
