@@ -101,6 +101,15 @@ impl Model {
         self.info.input.check_mode(mode).map_err(PyValueError::new_err)
     }
 
+    /// The windowing and the mode of a scoring call, checked (the mode
+    /// against the model's).
+    fn scoring_options(&self, mode: &str, hop: f32, silence_db: f32) -> PyResult<(WindowOptions, Mode)> {
+        let options = window_options(hop, silence_db)?;
+        let mode = parse_mode(mode)?;
+        self.check_mode(mode)?;
+        Ok((options, mode))
+    }
+
     /// Loads `sessions` sessions of the model at `path` (or the default),
     /// found by the library's resolver as the CLI finds it: a checkpoint is
     /// imported into the user cache first (once).
@@ -271,8 +280,9 @@ impl Model {
     /// ``-inf``: none) are not scored; the shorter signal counts as silent
     /// where it has ended. ``symmetric=True`` reports the mean of both
     /// directions, (f(c)ᵀ W f(s) + f(s)ᵀ W f(c)) / 2, as later work with
-    /// COCOLA does, instead of f(c)ᵀ W f(s); it has no calibrated fit. ``mode`` picks the headline of the returned ``Score`` (every
-    /// mode of the model is always computed, in one encoder run per window).
+    /// COCOLA does, instead of f(c)ᵀ W f(s); it has no calibrated fit.
+    /// ``mode`` picks the headline of the returned ``Score`` (every mode of
+    /// the model is always computed, in one encoder run per window).
     #[pyo3(
         signature = (condition, stem, sr, mode="both", hop=5.0, silence_db=-60.0, symmetric=false),
         text_signature = "(self, /, condition, stem, sr, mode='both', hop=5.0, silence_db=-60.0, symmetric=False)"
@@ -289,9 +299,7 @@ impl Model {
         silence_db: f32,
         symmetric: bool,
     ) -> PyResult<Score> {
-        let options = window_options(hop, silence_db)?;
-        let mode = parse_mode(mode)?;
-        self.check_mode(mode)?;
+        let (options, mode) = self.scoring_options(mode, hop, silence_db)?;
         let condition = Audio::extract(condition, sr, "condition")?;
         let stem = Audio::extract(stem, sr, "stem")?;
         let direction = direction(symmetric);
@@ -363,9 +371,7 @@ impl Model {
         hop: f32,
         silence_db: f32,
     ) -> PyResult<Ranking> {
-        let options = window_options(hop, silence_db)?;
-        let mode = parse_mode(mode)?;
-        self.check_mode(mode)?;
+        let (options, mode) = self.scoring_options(mode, hop, silence_db)?;
         let condition = Audio::extract(condition, sr, "condition")?;
         let (names, candidates) = named_candidates(candidates, sr)?;
         fork_guard::enter()?;
