@@ -1,8 +1,8 @@
 //! Embeds the shipped default model when the repository has one.
 //!
 //! `bundles/models/default.onnx` is the trained model the CLI and the plugin
-//! use when the user names none. Until it exists, the crate builds without it
-//! and the CLI says so; nothing else changes when it lands.
+//! use when the user names none. A checkout without it still builds: the CLI
+//! then asks for `--model` and the plugin for a model file.
 
 use std::path::PathBuf;
 

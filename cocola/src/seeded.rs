@@ -26,6 +26,15 @@ pub fn stream(tag: &[u8], fields: &[&[u8]]) -> ChaCha12Rng {
     ChaCha12Rng::from_seed(hasher.finalize().into())
 }
 
+/// SplitMix64's output function: a cheap bijective mix of a `u64`, for
+/// seeds derived by arithmetic (a step's seed from the run's seed) where a
+/// whole stream would be more than is needed.
+pub fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// Uniform integer in `0..n` (n > 0), without modulo bias: draws below the
 /// largest multiple of n are accepted.
 pub fn below(rng: &mut impl Rng, n: usize) -> usize {

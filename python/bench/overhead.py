@@ -16,7 +16,7 @@ Both score the same pair set (30 s pairs cut from the README's example pair,
 Rounds alternate between the two so that a change in the machine's load
 hits both; the medians are compared. CPU time (all threads of the process)
 is the steadier measure on a busy machine. Needs the package installed
-(``pip install ./python``) and a release CLI (``cargo build --release -p cocola``):
+(``pip install ./python``) and a release CLI (``cargo build --release -p cocola-cli``):
 
     python python/bench/overhead.py [--cli target/release/cocola] [--threads T] [--pairs N] [--rounds R]
 """
@@ -104,7 +104,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     if not Path(args.cli).is_file():
-        sys.exit(f"no CLI at {args.cli}: cargo build --release -p cocola")
+        sys.exit(f"no CLI at {args.cli}: cargo build --release -p cocola-cli")
 
     with tempfile.TemporaryDirectory() as tmp:
         csv, rows = build_pair_set(Path(tmp), args.pairs)

@@ -66,7 +66,7 @@ def cli():
     built = [p for p in candidates if p.is_file()]
     binary = max(built, key=lambda p: p.stat().st_mtime) if built else None  # the newer build
     if binary is None:
-        pytest.fail(f"no cocola CLI at {', '.join(map(str, candidates))}: build it (cargo build -p cocola) "
+        pytest.fail(f"no cocola CLI at {', '.join(map(str, candidates))}: build it (cargo build -p cocola-cli) "
                     "or set COCOLA_CLI")
 
     def run(*args, code=0):

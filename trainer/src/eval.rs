@@ -14,7 +14,8 @@ use cocola::eval::{evaluate_listing, EmbeddingCache, Encoder, NoProgress, Submix
 use cocola::model::{Embeddings, ModelError};
 use tch::Device;
 
-use crate::data::source::{discover, DatasetSpec, Split};
+use crate::data::dataset::{DatasetSpec, Split};
+use crate::data::layouts::discover;
 use crate::export::embed;
 use crate::model::Network;
 

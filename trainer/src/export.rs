@@ -29,10 +29,10 @@ use cocola::model::arch::Architecture;
 use cocola::model::{write_model_file, ModelMetadata};
 use tch::{Device, Tensor};
 
+use crate::data::dataset::Split;
 use crate::data::pipeline::Source;
 use crate::data::prepare::load_split;
 use crate::data::sampler::Stream;
-use crate::data::source::Split;
 use crate::model::{Network, Params};
 use crate::train::{batch_tensors, checkpoint};
 

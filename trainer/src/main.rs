@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::ValueEnum;
 use clap::{Args, Parser, Subcommand};
 use cocola::contract::InputKind;
+use cocola_trainer::data::dataset::DatasetSpec;
 use cocola_trainer::data::sampler::Masks;
-use cocola_trainer::data::source::DatasetSpec;
 use cocola_trainer::train::config::{InitFrom, LrSchedule, TrainConfig};
 
 #[derive(Parser)]
@@ -42,7 +42,7 @@ struct EvalArgs {
     #[arg(long = "data", required = true)]
     data: Vec<DatasetSpec>,
     #[arg(long, default_value = "test")]
-    split: cocola_trainer::data::source::Split,
+    split: cocola_trainer::data::dataset::Split,
     /// Batch sizes K.
     #[arg(long, value_delimiter = ',', default_value = "2,8,16,64")]
     k: Vec<usize>,

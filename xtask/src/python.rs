@@ -166,7 +166,7 @@ fn make_venv(venv: &Path) -> Result<(), String> {
 fn build_cli() -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     run_ok(
-        Command::new(cargo).args(["build", "-p", "cocola", "--bin", "cocola"]),
-        "cargo build -p cocola (the CLI)",
+        Command::new(cargo).args(["build", "-p", "cocola-cli", "--bin", "cocola"]),
+        "cargo build -p cocola-cli (the CLI)",
     )
 }

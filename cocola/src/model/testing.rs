@@ -9,8 +9,8 @@
 //! # The generator
 //!
 //! For a tensor named `name`, with `seed`:
-//! - `base = fnv1a64(utf8(name)) XOR splitmix64_mix(seed)`;
-//! - element `i` draws `r = splitmix64_mix(base + (i + 1) * 0x9E3779B97F4A7C15)`
+//! - `base = fnv1a64(utf8(name)) XOR splitmix64(seed)` ([`crate::seeded::mix64`]);
+//! - element `i` draws `r = splitmix64(base + (i + 1) * 0x9E3779B97F4A7C15)`
 //!   (wrapping u64 arithmetic; this is the `i`-th output of SplitMix64 started
 //!   at `base`);
 //! - `u = (r >> 40) as f32 / 2^24`, exactly representable, in `[0, 1)`;
@@ -43,20 +43,13 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
     h
 }
 
-/// SplitMix64's output function.
-pub fn splitmix64_mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// `n` values uniform in `[lo, hi)` for the tensor `name` (see module docs).
 pub fn uniform(name: &str, seed: u64, n: usize, lo: f32, hi: f32) -> Vec<f32> {
-    let base = fnv1a64(name.as_bytes()) ^ splitmix64_mix(seed);
+    let base = fnv1a64(name.as_bytes()) ^ crate::seeded::mix64(seed);
     let span = hi - lo;
     (0..n as u64)
         .map(|i| {
-            let r = splitmix64_mix(base.wrapping_add(i.wrapping_add(1).wrapping_mul(GOLDEN)));
+            let r = crate::seeded::mix64(base.wrapping_add(i.wrapping_add(1).wrapping_mul(GOLDEN)));
             let u = (r >> 40) as f32 / (1u32 << 24) as f32;
             lo + span * u
         })

@@ -7,9 +7,9 @@
 //!   -> pipeline (feature workers, channel masks, prefetch) -> batches
 //! ```
 //!
-//! - [`source`]: dataset kinds, `--data` specs, splits, the track list.
-//! - [`layouts`]: readers for MUSDB18-HQ, MoisesDB, Slakh2100, CocoChorales
-//!   and the generic `DIR/<track>/<stem>.*`.
+//! - [`dataset`]: dataset kinds, `--data` specs, splits, tracks (types only).
+//! - [`layouts`]: listing a dataset's tracks: readers for MUSDB18-HQ,
+//!   MoisesDB, Slakh2100, CocoChorales and the generic `DIR/<track>/<stem>.*`.
 //! - [`split`]: seeded track-level splits for datasets without official ones.
 //! - [`stem_cache`]: decoded, resampled, length-checked stems on disk.
 //! - [`store`]: reading stem windows (from the cache, or memory in tests).
@@ -18,13 +18,13 @@
 //! - [`feature_cache`]: optional on-disk cache of computed window features.
 //! - [`prepare`]: one split of all datasets, cached and pooled by weight.
 
+pub mod dataset;
 pub mod feature_cache;
 pub mod hard_negatives;
 pub mod layouts;
 pub mod pipeline;
 pub mod prepare;
 pub mod sampler;
-pub mod source;
 pub mod split;
 pub mod stem_cache;
 pub mod store;

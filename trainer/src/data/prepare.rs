@@ -5,8 +5,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use super::dataset::{DatasetSpec, Split};
+use super::layouts::discover;
 use super::sampler::Pools;
-use super::source::{discover, DatasetSpec, Split};
 use super::stem_cache;
 use super::store::CacheStore;
 

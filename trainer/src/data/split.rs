@@ -5,7 +5,7 @@
 //! seed, and cut in order; a track's split therefore depends only on the set
 //! of track names and the seed, never on listing order or file contents.
 
-use super::source::Split;
+use super::dataset::Split;
 
 pub const TRAIN_FRACTION: f64 = 0.8;
 pub const VALIDATION_FRACTION: f64 = 0.1;

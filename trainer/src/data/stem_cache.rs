@@ -36,7 +36,7 @@ use std::sync::Mutex;
 use cocola::contract::{SAMPLE_RATE, WINDOW_SAMPLES};
 use sha2::{Digest, Sha256};
 
-use super::source::{Split, TrackSource};
+use super::dataset::{Split, TrackSource};
 
 /// Everything that changes what an entry holds. Bump on any change of the
 /// decoding or checking rules below.

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use cocola::contract::InputKind;
 use serde::{Deserialize, Serialize};
 
+use crate::data::dataset::DatasetSpec;
 use crate::data::sampler::Masks;
-use crate::data::source::DatasetSpec;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use super::{audio_files, push_track, split_dirs, subdirs};
-use crate::data::source::{Listing, Split};
+use crate::data::dataset::{Listing, Split};
 
 pub fn discover(root: &Path, ensemble: Option<&str>) -> anyhow::Result<Listing> {
     let mut listing = Listing::default();

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{audio_files, push_track, split_dirs, subdirs};
-use crate::data::source::{Listing, Split};
+use crate::data::dataset::{Listing, Split};
 use crate::data::split;
 
 const SPLIT_FOLDERS: [(&str, Split); 3] = [

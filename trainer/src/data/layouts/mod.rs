@@ -14,7 +14,26 @@ use std::path::{Path, PathBuf};
 use cocola::eval::tracks::is_unpitched_stem;
 use cocola::files::{is_audio_file, sorted_entries, stem_name};
 
-use super::source::{Listing, Split, TrackSource};
+use super::dataset::{DatasetKind, DatasetSpec, Listing, Split, TrackSource};
+
+/// Lists every track of `spec` with its split (`seed` decides the splits of
+/// datasets that have no official one).
+pub fn discover(spec: &DatasetSpec, seed: u64) -> anyhow::Result<Listing> {
+    let listing = match &spec.kind {
+        DatasetKind::Musdb => musdb::discover(&spec.root)?,
+        DatasetKind::Moisesdb => moisesdb::discover(&spec.root, seed)?,
+        DatasetKind::Slakh => slakh::discover(&spec.root)?,
+        DatasetKind::CocoChorales { ensemble } => cocochorales::discover(&spec.root, ensemble.as_deref())?,
+        DatasetKind::Generic => generic::discover(&spec.root, seed)?,
+    };
+    anyhow::ensure!(
+        !listing.tracks.is_empty(),
+        "{}: no {} tracks with at least 2 stems found (see the README for the expected layout)",
+        spec.root.display(),
+        spec.kind.label()
+    );
+    Ok(listing)
+}
 
 /// Sorted sub-directories of `dir`.
 fn subdirs(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {

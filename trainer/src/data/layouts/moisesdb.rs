@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use super::{audio_files, push_track, subdirs};
-use crate::data::source::Listing;
+use crate::data::dataset::Listing;
 use crate::data::split;
 
 pub fn discover(root: &Path, seed: u64) -> anyhow::Result<Listing> {

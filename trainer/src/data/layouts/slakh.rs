@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::{push_track_flagged, split_dirs, subdirs};
-use crate::data::source::{Listing, Split};
+use crate::data::dataset::{Listing, Split};
 
 #[derive(Deserialize)]
 struct Metadata {

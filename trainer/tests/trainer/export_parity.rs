@@ -2,13 +2,11 @@
 //! Runtime, gives the tch network's embeddings on real features (<= 1e-4),
 //! and carries its metadata and calibration.
 
-mod support;
-
 use cocola::contract::{InputKind, FEATURE_LEN};
 use cocola::features::FeatureExtractor;
 use cocola::model::arch::Architecture;
 use cocola::model::{LoadOptions, Model};
-use cocola_trainer::data::source::{DatasetSpec, Split};
+use cocola_trainer::data::dataset::{DatasetSpec, Split};
 use cocola_trainer::export::{embed, export, load_network, ExportOptions};
 use cocola_trainer::model::{Network, Params};
 use cocola_trainer::train::config::{InitFrom, TrainConfig};
@@ -37,10 +35,10 @@ fn export_options(name: &str) -> ExportOptions {
 
 #[test]
 fn exported_model_matches_tch_and_is_calibrated() {
-    support::test_threads();
+    crate::support::test_threads();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    support::generic(&data, 20, 3, 10.0);
+    crate::support::generic(&data, 20, 3, 10.0);
     let spec: DatasetSpec = format!("generic:{}", data.display()).parse().unwrap();
     let c = two_step_run(spec, dir.path());
     let outcome = run(&c, false, false).unwrap();
@@ -88,9 +86,9 @@ fn exported_model_matches_tch_and_is_calibrated() {
     let mut ex = FeatureExtractor::new();
     let mut features = vec![0.0f32; 3 * FEATURE_LEN];
     for (i, t) in [0usize, 7, 13].into_iter().enumerate() {
-        let mix: Vec<f32> = support::stem(t, 0, 5.0)
+        let mix: Vec<f32> = crate::support::stem(t, 0, 5.0)
             .iter()
-            .zip(support::stem(t, 1, 5.0))
+            .zip(crate::support::stem(t, 1, 5.0))
             .map(|(a, b)| a + b)
             .collect();
         ex.extract_into(&mix, &mut features[i * FEATURE_LEN..(i + 1) * FEATURE_LEN]);
@@ -118,7 +116,7 @@ fn exported_model_matches_tch_and_is_calibrated() {
     let spec: DatasetSpec = format!("generic:{}", data.display()).parse().unwrap();
     let ours = cocola_trainer::eval::evaluate(&net, &spec, Split::Validation, 0, &options).unwrap();
     let listing = cocola::eval::tracks::TrackListing {
-        tracks: cocola_trainer::data::source::discover(&spec, 0)
+        tracks: cocola_trainer::data::layouts::discover(&spec, 0)
             .unwrap()
             .tracks
             .into_iter()
@@ -151,10 +149,10 @@ fn exported_model_matches_tch_and_is_calibrated() {
 /// the HPS ones, with one channel, no masks and the plain score only.
 #[test]
 fn a_mel_model_trains_exports_and_matches_tch() {
-    support::test_threads();
+    crate::support::test_threads();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    support::generic(&data, 20, 3, 10.0);
+    crate::support::generic(&data, 20, 3, 10.0);
     let spec: DatasetSpec = format!("generic:{}", data.display()).parse().unwrap();
     let mut c = two_step_run(spec, dir.path());
     c.input = InputKind::Mel;
@@ -170,7 +168,7 @@ fn a_mel_model_trains_exports_and_matches_tch() {
     let mut ex = cocola::features::Extractor::new(InputKind::Mel);
     let features: Vec<f32> = [3usize, 9]
         .iter()
-        .flat_map(|&t| ex.extract(&support::stem(t, 1, 5.0)))
+        .flat_map(|&t| ex.extract(&crate::support::stem(t, 1, 5.0)))
         .collect();
     let (net, _) = load_network(&ck, Device::Cpu).unwrap();
     let (e, _) = embed(&net, &features, 2);
@@ -199,7 +197,7 @@ fn a_mel_model_trains_exports_and_matches_tch() {
 /// the stem's BatchNorm, whose input depends on nothing random.)
 #[test]
 fn recomputed_batch_norm_statistics_are_the_mean_over_batches() {
-    support::test_threads();
+    crate::support::test_threads();
     let arch = Architecture::cocola();
     let net = Network::new(arch.clone(), Params::init(&arch, Device::Cpu));
     let running_mean = arch.stem.1.names()[2].clone();

@@ -8,9 +8,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use cocola::eval::comparisons::ComparisonReport;
 use cocola::eval::csv_out;
 use cocola::eval::pairs::PairSetReport;
-use cocola::eval::stats::Summary;
+use cocola::eval::stats::{Summary, WinRate};
 use cocola::eval::submix::SubmixReport;
 use cocola::mode::Mode;
 use cocola::model_source::ModelInfo;
@@ -42,6 +43,8 @@ pub struct PairsRun<'a> {
     pub modes: &'a [Mode],
     /// Set by `merge`: the part files.
     pub parts: Option<&'a [PathBuf]>,
+    /// Win rates of a comparison set (a set with `group` and `kind` columns).
+    pub comparisons: Option<&'a ComparisonReport>,
 }
 
 fn model_line(model: &ModelInfo) -> ModelLine {
@@ -93,6 +96,8 @@ pub fn finish_pairs(run: &PairsRun, report: &PairSetReport, out: &Outputs) -> an
             hop_seconds: f32,
             silence_dbfs: f32,
             summary: &'a cocola::eval::PairSetSummary,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            comparisons: Option<&'a ComparisonReport>,
             failed: Vec<Failed<'a>>,
             audio_seconds: f64,
             seconds: f64,
@@ -117,6 +122,7 @@ pub fn finish_pairs(run: &PairsRun, report: &PairSetReport, out: &Outputs) -> an
             hop_seconds: run.hop_seconds,
             silence_dbfs: run.silence_dbfs,
             summary: &report.summary,
+            comparisons: run.comparisons,
             failed,
             audio_seconds: report.audio_seconds,
             seconds: report.seconds,
@@ -130,6 +136,9 @@ pub fn finish_pairs(run: &PairsRun, report: &PairSetReport, out: &Outputs) -> an
             "{}",
             render_pairs(run.set, run.model, report, out.csv, run.parts.is_some())
         );
+        if let Some(comparisons) = run.comparisons {
+            print!("{}", render_comparisons(comparisons));
+        }
         if let Some(parts) = run.parts {
             println!("merged     {} part file(s)", parts.len());
         }
@@ -250,6 +259,93 @@ fn render_pairs(set: &Path, model: &ModelInfo, report: &PairSetReport, out: Opti
     }
     if let Some(p) = out {
         let _ = writeln!(text, "\nper-pair results: {}", p.display());
+    }
+    text
+}
+
+/// A win rate and its 95 % interval, as the sensitivity and comparison tables show it.
+pub fn win_cell(win: Option<&WinRate>) -> String {
+    win.map_or("-".to_string(), |w| {
+        format!(
+            "{:5.1} % [{:4.1}, {:5.1}]",
+            100.0 * w.rate,
+            100.0 * w.ci95.low,
+            100.0 * w.ci95.high
+        )
+    })
+}
+
+/// A mean margin and the half width of its 95 % interval.
+pub fn margin_cell(m: &Summary) -> String {
+    let half = m
+        .ci95
+        .map_or(String::new(), |c| format!(" ± {:.3}", (c.high - c.low) / 2.0));
+    format!("{:+.3}{half}", m.mean)
+}
+
+/// The win-rate table of a comparison set: one column per kind of negative,
+/// one row per mode, the floor below.
+fn render_comparisons(report: &ComparisonReport) -> String {
+    const COLUMN: usize = 24;
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "\ncomparisons {} group(s) of one coherent pair and its negatives{}",
+        report.groups,
+        match report.skipped_groups.len() {
+            0 => String::new(),
+            n => format!("; {n} group(s) left out"),
+        }
+    );
+    for reason in &report.skipped_groups {
+        let _ = writeln!(text, "  left out: {reason}");
+    }
+    let mut kinds: Vec<&str> = Vec::new();
+    for k in report
+        .model
+        .iter()
+        .flat_map(|m| &m.kinds)
+        .chain(report.floor.iter().map(|f| &f.result))
+    {
+        if !kinds.contains(&k.kind.as_str()) {
+            kinds.push(&k.kind);
+        }
+    }
+    let _ = write!(text, "\n{:<22}", "coherent wins over");
+    for kind in &kinds {
+        let _ = write!(text, "{kind:<COLUMN$}");
+    }
+    let _ = writeln!(text);
+    for m in &report.model {
+        let _ = write!(text, "{:<22}", m.mode.name());
+        for kind in &kinds {
+            let win = m.kinds.iter().find(|k| k.kind == *kind).map(|k| &k.win);
+            let _ = write!(text, "{:<COLUMN$}", win_cell(win));
+        }
+        let _ = writeln!(text);
+    }
+    let _ = write!(text, "{:<22}", "floor (no model)");
+    for kind in &kinds {
+        let win = report
+            .floor
+            .iter()
+            .find(|f| f.result.kind == *kind)
+            .map(|f| &f.result.win);
+        let _ = write!(text, "{:<COLUMN$}", win_cell(win));
+    }
+    let _ = writeln!(text, "\n(win rates with their 95 % interval; chance is 50 %)");
+    let _ = write!(text, "\n{:<22}", "mean margin (raw)");
+    for kind in &kinds {
+        let _ = write!(text, "{kind:<COLUMN$}");
+    }
+    let _ = writeln!(text);
+    for m in &report.model {
+        let _ = write!(text, "{:<22}", m.mode.name());
+        for kind in &kinds {
+            let margin = m.kinds.iter().find(|k| k.kind == *kind).and_then(|k| k.margin.as_ref());
+            let _ = write!(text, "{:<COLUMN$}", margin.map_or("-".to_string(), margin_cell));
+        }
+        let _ = writeln!(text);
     }
     text
 }

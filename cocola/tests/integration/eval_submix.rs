@@ -2,17 +2,15 @@
 //! stems: skipped and failed tracks, reproducibility from the seed, and the
 //! embedding cache (hits on a re-run, corrupt entries recomputed).
 
-mod eval_support;
-
 use std::path::Path;
 
+use crate::support::{sha256_hex, test_model, voice, write_wav};
 use cocola::eval::cache::EmbeddingCache;
 use cocola::eval::embed::Encoder;
 use cocola::eval::submix::{evaluate_submixes, SubmixOptions, SubmixReport};
 use cocola::eval::NoProgress;
 use cocola::mode::Mode;
 use cocola::model::{Embeddings, Model, ModelError};
-use eval_support::{sha256_hex, test_model, voice, write_wav};
 
 /// The model, counting the rows it embeds.
 struct Counting {

@@ -1,8 +1,7 @@
-//! Shared helpers of the `eval_*` tests: synthetic audio written with hound,
-//! and a random-weight model (needs the ONNX Runtime library that
-//! `cargo xtask setup` installs).
-
-#![allow(dead_code)]
+//! Shared helpers of the evaluation tests (these and the `cocola` command's,
+//! which include this file): synthetic audio written with hound, and a
+//! random-weight model (needs the ONNX Runtime library that `cargo xtask
+//! setup` installs).
 
 use std::path::{Path, PathBuf};
 
@@ -61,14 +60,4 @@ pub fn sha256_hex(path: &Path) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-/// Runs the `cocola` binary (without `COCOLA_MODEL` from the environment).
-pub fn run_cocola<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_cocola"))
-        .env_remove("COCOLA_MODEL")
-        .env("OMP_WAIT_POLICY", "PASSIVE")
-        .args(args)
-        .output()
-        .expect("the cocola binary runs")
 }

@@ -1,5 +1,6 @@
-//! What the trainer reads: datasets given as `--data KIND:PATH[:WEIGHT]`,
-//! each turned into tracks of stem files with a split.
+//! The trainer's vocabulary for what it reads: datasets given as
+//! `--data KIND:PATH[:WEIGHT]`, the splits, and the tracks of stem files a
+//! dataset holds. Listing them from disk is [`layouts`](super::layouts)' job.
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -153,26 +154,6 @@ pub struct Listing {
     pub tracks: Vec<TrackSource>,
     /// One line per skipped track or stem.
     pub warnings: Vec<String>,
-}
-
-/// Lists every track of `spec` with its split (`seed` decides the splits of
-/// datasets that have no official one).
-pub fn discover(spec: &DatasetSpec, seed: u64) -> anyhow::Result<Listing> {
-    use super::layouts;
-    let listing = match &spec.kind {
-        DatasetKind::Musdb => layouts::musdb::discover(&spec.root)?,
-        DatasetKind::Moisesdb => layouts::moisesdb::discover(&spec.root, seed)?,
-        DatasetKind::Slakh => layouts::slakh::discover(&spec.root)?,
-        DatasetKind::CocoChorales { ensemble } => layouts::cocochorales::discover(&spec.root, ensemble.as_deref())?,
-        DatasetKind::Generic => layouts::generic::discover(&spec.root, seed)?,
-    };
-    anyhow::ensure!(
-        !listing.tracks.is_empty(),
-        "{}: no {} tracks with at least 2 stems found (see the README for the expected layout)",
-        spec.root.display(),
-        spec.kind.label()
-    );
-    Ok(listing)
 }
 
 #[cfg(test)]

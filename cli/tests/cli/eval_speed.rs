@@ -2,20 +2,18 @@
 //! measurement, not a check). Run it in release mode:
 //!
 //! ```text
-//! cargo test -p cocola --release --test eval_speed -- --ignored --nocapture
+//! cargo test -p cocola-cli --release --test cli eval_speed -- --ignored --nocapture
 //! ```
 //!
 //! It prints the real-time factor of a pair set (audio seconds scored per
 //! second of wall time) on 2 threads, and the accuracy@K run time without
 //! and with the embedding cache.
 
-mod eval_support;
-
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use eval_support::{test_model, voice, write_wav};
+use crate::support::{test_model, voice, write_wav};
 
 const THREADS: &str = "2";
 

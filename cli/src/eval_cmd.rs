@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use cocola::eval::cache::EmbeddingCache;
+use cocola::eval::comparisons::compare;
 use cocola::eval::pairs::evaluate_pairs;
 use cocola::eval::shard::part::write_part;
 use cocola::eval::shard::{self, Shard};
@@ -213,7 +214,11 @@ fn run_pairs(
     .direction();
     let (scorer, _) = args.model_args().load_scorer()?;
     let mut scorer = scorer.with_direction(direction);
+    let is_comparison_set = pairs.iter().any(|p| p.comparison.is_some());
     if let (Some(shard), Some(part_path)) = (args.shard, &args.part) {
+        if is_comparison_set {
+            progress.warn("a comparison set's win rates need every pair: shards and their merge report scores only");
+        }
         let (positions, mine) = shard::pairs::select(&pairs, shard);
         let report = evaluate_pairs(&mut scorer, &mine, &windows, modes, progress);
         let settings = shard::pairs::PairSettings::new(&windows, modes, direction);
@@ -237,6 +242,7 @@ fn run_pairs(
         );
     }
     let report = evaluate_pairs(&mut scorer, &pairs, &windows, modes, progress);
+    let comparisons = compare(&pairs, &report.pairs, modes);
     let run = PairsRun {
         set,
         model: &facts,
@@ -245,6 +251,7 @@ fn run_pairs(
         silence_dbfs: windows.silence_dbfs,
         modes,
         parts: None,
+        comparisons: comparisons.as_ref(),
     };
     finish_pairs(&run, &report, &outputs(args))
 }

@@ -1,4 +1,4 @@
-//! The shipped default model, `bundles/models/default.onnx`, embedded in every
+//! The shipped default model, `bundles/models/default.onnx`, embedded in the
 //! build: it loads (which checks its feature settings against the contract),
 //! describes itself, carries a score calibration, and tells coherent pairs
 //! from shuffled ones on short clips of the training corpus's held-out test
@@ -7,8 +7,8 @@
 //! how a model scores them).
 //!
 //! Compiled only when the build embeds a default model (`cocola/build.rs`
-//! sets `cocola_default_model` when `bundles/models/default.onnx` exists):
-//! none is shipped yet, and this is the check the first one must pass.
+//! sets `cocola_default_model` when `bundles/models/default.onnx` exists);
+//! a build from a checkout without the file skips it.
 #![cfg(cocola_default_model)]
 
 use std::path::{Path, PathBuf};

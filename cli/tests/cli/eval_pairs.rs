@@ -2,16 +2,14 @@
 //! relative paths, failed and silent pairs, the per-pair CSV and the CLI's
 //! exit code.
 
-mod eval_support;
-
 use std::path::Path;
 use std::process::Command;
 
+use crate::support::{test_model, voice, write_wav};
 use cocola::eval::pairs::{evaluate_pairs, PairStatus};
 use cocola::eval::{csv_out, read_pair_set, NoProgress};
 use cocola::mode::Mode;
 use cocola::score::{Scorer, WindowOptions};
-use eval_support::{test_model, voice, write_wav};
 
 /// A set with 3 good pairs (one at 44.1 kHz stereo), a corrupt file, a
 /// missing file and a silent stem; returns the CSV path.
@@ -289,4 +287,33 @@ fn comparison_sets_report_win_rates_per_kind_and_the_floor() {
         .map(|f| (f.result.kind.as_str(), f.result.win.rate))
         .collect();
     assert_eq!(floor, [("transposed", 1.0), ("shifted", 1.0)], "{comparisons:?}");
+
+    // The CLI prints the same win rates (JSON) and their table (text).
+    let (model_path, _) = test_model(dir.path());
+    let cli = |extra: &[&str]| {
+        let run = Command::new(env!("CARGO_BIN_EXE_cocola"))
+            .args(["eval", "-j", "1", "--hop", "2.5", "--model"])
+            .arg(&model_path)
+            .arg(&csv)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+        run.stdout
+    };
+    let json: serde_json::Value = serde_json::from_slice(&cli(&["--json"])).unwrap();
+    let printed = &json["comparisons"];
+    assert_eq!(printed["groups"], 3);
+    assert_eq!(printed["model"][0]["kinds"][0]["kind"], "transposed");
+    assert_eq!(
+        printed["model"][0]["kinds"][0]["win"]["wins"],
+        comparisons.model[0].kinds[0].win.wins
+    );
+    assert_eq!(printed["floor"][1]["measure"], "onset correlation");
+    let text = String::from_utf8(cli(&[])).unwrap();
+    assert!(
+        text.contains("coherent wins over") && text.contains("floor (no model)"),
+        "{text}"
+    );
+    assert!(text.contains("100.0 % ["), "the floor wins every duel: {text}");
 }

@@ -2,15 +2,13 @@
 //! tracks: the report's shape, the draw rules on real audio (drums never the
 //! target), reproducibility from the seed, and the embedding cache.
 
-mod eval_support;
-
 use std::path::Path;
 
+use crate::support::{sha256_hex, test_model, voice, write_wav};
 use cocola::eval::cache::EmbeddingCache;
 use cocola::eval::sensitivity::{evaluate_sensitivity, NegativeKind, SensitivityOptions, SensitivityReport};
 use cocola::eval::NoProgress;
 use cocola::mode::Mode;
-use eval_support::{sha256_hex, test_model, voice, write_wav};
 
 /// Plucked notes: a tone with one harmonic, re-struck every `beat` seconds
 /// and decaying in between (each strike is a note start), at 16 kHz.

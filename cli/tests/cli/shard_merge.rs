@@ -6,12 +6,11 @@
 //! Runs the binary with a random-weight model (needs the ONNX Runtime
 //! library, `cargo xtask setup`).
 
-mod eval_support;
-
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use eval_support::{run_cocola, test_model, voice, write_wav};
+use crate::run_cocola;
+use crate::support::{test_model, voice, write_wav};
 use serde_json::Value;
 
 fn json(o: &Output) -> Value {

@@ -2,8 +2,6 @@
 //! SIGKILL right after its first checkpoint leaves only complete checkpoints,
 //! and `--resume` continues from the newest one.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -47,7 +45,7 @@ fn sigkill_after_a_checkpoint_then_resume_continues_from_it() {
     let t0 = Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    support::generic(&data, 8, 3, 8.0);
+    crate::support::generic(&data, 8, 3, 8.0);
     let out = dir.path().join("run");
     let ckpts = out.join("checkpoints");
 

@@ -7,8 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use cocola::eval::csv_out;
-use cocola::eval::sensitivity::{evaluate_sensitivity, KindResult, SensitivityOptions, SensitivityReport};
-use cocola::eval::stats::Summary;
+use cocola::eval::sensitivity::{evaluate_sensitivity, SensitivityOptions, SensitivityReport};
 use cocola::eval::Progress;
 use cocola::mode::Mode;
 use cocola::model::Model;
@@ -17,7 +16,7 @@ use serde::Serialize;
 
 use crate::bars::Bars;
 use crate::eval_cmd::{open_cache, EvalArgs};
-use crate::eval_output::{real_time_factor, EXIT_SOME_FAILED};
+use crate::eval_output::{margin_cell, real_time_factor, win_cell, EXIT_SOME_FAILED};
 
 /// Anchors when `--anchors` is not given: a win rate near 90 % is then known
 /// to about +-3.5 points (95 %).
@@ -77,24 +76,6 @@ pub fn run(
     })
 }
 
-fn win_cell(k: Option<&KindResult>) -> String {
-    k.map_or("-".to_string(), |k| {
-        format!(
-            "{:5.1} % [{:4.1}, {:5.1}]",
-            100.0 * k.win.rate,
-            100.0 * k.win.ci95.low,
-            100.0 * k.win.ci95.high
-        )
-    })
-}
-
-fn margin_cell(m: &Summary) -> String {
-    let half = m
-        .ci95
-        .map_or(String::new(), |c| format!(" ± {:.3}", (c.high - c.low) / 2.0));
-    format!("{:+.3}{half}", m.mean)
-}
-
 fn render(model: &ModelInfo, report: &SensitivityReport, cache_dir: Option<&Path>, out: Option<&Path>) -> String {
     const COLUMN: usize = 24;
     let mut text = String::new();
@@ -139,13 +120,24 @@ fn render(model: &ModelInfo, report: &SensitivityReport, cache_dir: Option<&Path
     for m in &report.model {
         let _ = write!(text, "{:<22}", m.mode.name());
         for kind in kinds {
-            let _ = write!(text, "{:<COLUMN$}", win_cell(m.kinds.iter().find(|r| r.kind == kind)));
+            let _ = write!(
+                text,
+                "{:<COLUMN$}",
+                win_cell(m.kinds.iter().find(|r| r.kind == kind).map(|r| &r.win))
+            );
         }
         let _ = writeln!(text);
     }
     let _ = write!(text, "{:<22}", "floor (no model)");
     for kind in kinds {
-        let cell = win_cell(report.floor.iter().map(|f| &f.result).find(|r| r.kind == kind));
+        let cell = win_cell(
+            report
+                .floor
+                .iter()
+                .map(|f| &f.result)
+                .find(|r| r.kind == kind)
+                .map(|r| &r.win),
+        );
         let _ = write!(text, "{:<COLUMN$}", cell);
     }
     let _ = writeln!(text);

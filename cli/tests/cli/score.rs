@@ -333,7 +333,7 @@ fn model_info_prints_metadata_without_running_the_model() {
 
 /// A checkpoint fixture (gzipped in the repository), decompressed into `dir`.
 fn checkpoint_fixture(name: &str, dir: &Path) -> PathBuf {
-    let gz = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/checkpoint/{name}.gz"));
+    let gz = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../cocola/tests/fixtures/checkpoint/{name}.gz"));
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(
         &mut flate2::read::GzDecoder::new(std::fs::File::open(gz).unwrap()),
@@ -427,7 +427,7 @@ fn checkpoints_import_once_and_run_anywhere_a_model_goes() {
     assert_eq!(clash.status.code(), Some(2), "{}", stderr(&clash));
 
     // Refusals name the problem and write nothing.
-    let evil = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/checkpoint/evil.ckpt");
+    let evil = Path::new(env!("CARGO_MANIFEST_DIR")).join("../cocola/tests/fixtures/checkpoint/evil.ckpt");
     let nothing = dir.path().join("evil.onnx");
     let out = cocola_cached(&cache, &[&"import", &evil, &"--out", &nothing]);
     assert_eq!(out.status.code(), Some(1));

@@ -1,15 +1,14 @@
 //! The five dataset layouts, generated in miniature, and the stem cache's
 //! handling of bad data.
 
-mod support;
-
 use std::path::Path;
 
-use cocola_trainer::data::source::{discover, DatasetSpec, Split};
+use cocola_trainer::data::dataset::{DatasetSpec, Split};
+use cocola_trainer::data::layouts::discover;
 use cocola_trainer::data::stem_cache;
 
 fn wav(path: &Path, t: usize, s: usize, seconds: f32) {
-    support::write_wav(path, &support::stem(t, s, seconds));
+    crate::support::write_wav(path, &crate::support::stem(t, s, seconds));
 }
 
 fn spec(kind: &str, root: &Path) -> DatasetSpec {
@@ -135,7 +134,7 @@ fn cocochorales_layout_and_ensemble_filter() {
 #[test]
 fn generic_layout_needs_two_stems() {
     let d = tempfile::tempdir().unwrap();
-    support::generic(d.path(), 10, 2, 0.1);
+    crate::support::generic(d.path(), 10, 2, 0.1);
     wav(&d.path().join("lonely/only.wav"), 0, 0, 0.1);
     let listing = discover(&spec("generic", d.path()), 0).unwrap();
     assert_eq!(listing.tracks.len(), 10);
@@ -166,7 +165,7 @@ fn generic_layout_keeps_given_split_folders() {
     );
     // A lone folder named "train" is just a track: no split folders beside it.
     let e = tempfile::tempdir().unwrap();
-    support::generic(e.path(), 3, 2, 0.1);
+    crate::support::generic(e.path(), 3, 2, 0.1);
     wav(&e.path().join("train/a.wav"), 0, 0, 0.1);
     wav(&e.path().join("train/b.wav"), 0, 1, 0.1);
     assert_eq!(discover(&spec("generic", e.path()), 0).unwrap().tracks.len(), 4);
@@ -184,7 +183,7 @@ fn bad_stems_are_skipped_or_trimmed_with_one_warning_each() {
     std::fs::create_dir_all(root.join("bad")).unwrap();
     std::fs::write(root.join("bad/corrupt.wav"), b"RIFF\x10\0\0\0WAVEjunkjunk").unwrap();
     wav(&root.join("bad/short.wav"), 2, 0, 2.0);
-    support::write_wav(&root.join("bad/silent.wav"), &vec![0.0; 16_000 * 8]);
+    crate::support::write_wav(&root.join("bad/silent.wav"), &vec![0.0; 16_000 * 8]);
     wav(&root.join("bad/fine.wav"), 2, 1, 8.0);
     // half: one stem less than half as long as the others is dropped, not trimmed to.
     wav(&root.join("half/a.wav"), 3, 0, 12.0);

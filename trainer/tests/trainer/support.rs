@@ -2,8 +2,6 @@
 //! each published layout. Tracks are learnable: all stems of track t share
 //! its pitch and its pulse, so coherent sub-mixes are recognisable.
 
-#![allow(dead_code)]
-
 use std::path::Path;
 
 pub const SR: u32 = 16_000;

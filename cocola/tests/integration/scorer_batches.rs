@@ -2,8 +2,7 @@
 //! binding): loose windows, the similarity matrix, rows split across
 //! sessions, and in-memory audio converted exactly as a decoded file.
 
-mod eval_support;
-
+use crate::support::{test_model, voice, write_wav};
 use cocola::audio::{load_mono_16k, planar_to_mono_16k};
 use cocola::contract::InputKind;
 use cocola::contract::FEATURE_LEN;
@@ -13,7 +12,6 @@ use cocola::mode::Mode;
 use cocola::model::{LoadOptions, Model};
 use cocola::model_source::ModelSource;
 use cocola::score::Scorer;
-use eval_support::{test_model, voice, write_wav};
 
 fn close(a: f32, b: f32) -> bool {
     (a - b).abs() <= 1e-5 * a.abs().max(b.abs()).max(1.0)

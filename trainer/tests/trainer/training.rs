@@ -3,12 +3,10 @@
 //! run equals an uninterrupted one, and a NaN loss stops with the last good
 //! checkpoint kept.
 
-mod support;
-
 use std::path::Path;
 
 use cocola::model::arch::Architecture;
-use cocola_trainer::data::source::DatasetSpec;
+use cocola_trainer::data::dataset::DatasetSpec;
 use cocola_trainer::model::adam::Adam;
 use cocola_trainer::model::{Network, Params};
 use cocola_trainer::train::config::{InitFrom, TrainConfig};
@@ -48,7 +46,7 @@ fn config(data: &Path, out: &Path, steps: u64) -> TrainConfig {
 #[test]
 fn repeated_steps_on_one_batch_memorise_it() {
     let _turn = serial();
-    support::test_threads();
+    crate::support::test_threads();
     tch::manual_seed(0);
     const K: i64 = 8;
     // Short windows (64 frames instead of 501) keep this fast: the encoder
@@ -90,10 +88,10 @@ fn repeated_steps_on_one_batch_memorise_it() {
 #[test]
 fn a_short_run_lowers_the_loss_and_writes_metrics_and_checkpoints() {
     let _turn = serial();
-    support::test_threads();
+    crate::support::test_threads();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    support::generic(&data, 20, 3, 12.0);
+    crate::support::generic(&data, 20, 3, 12.0);
     let mut c = config(&data, &dir.path().join("run"), 40);
     c.checkpoint_every = 100;
     let t = std::time::Instant::now();
@@ -112,10 +110,10 @@ fn a_short_run_lowers_the_loss_and_writes_metrics_and_checkpoints() {
 #[test]
 fn resume_matches_an_uninterrupted_run() {
     let _turn = serial();
-    support::test_threads();
+    crate::support::test_threads();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    support::generic(&data, 20, 3, 10.0);
+    crate::support::generic(&data, 20, 3, 10.0);
     let whole = config(&data, &dir.path().join("whole"), 10);
     let a = run(&whole, false, false).unwrap();
     // Interrupted after the checkpoint at step 5, then resumed to 10.
@@ -154,10 +152,10 @@ fn resume_matches_an_uninterrupted_run() {
 #[test]
 fn nan_loss_stops_and_keeps_the_last_checkpoint() {
     let _turn = serial();
-    support::test_threads();
+    crate::support::test_threads();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    support::generic(&data, 20, 3, 10.0);
+    crate::support::generic(&data, 20, 3, 10.0);
     let c = config(&data, &dir.path().join("run"), 2);
     // An absurd learning rate blows the weights up after one step.
     let mut c3 = c.clone();
@@ -179,10 +177,10 @@ fn nan_loss_stops_and_keeps_the_last_checkpoint() {
 #[test]
 fn a_run_initialised_from_a_model_starts_from_its_weights() {
     let _turn = serial();
-    support::test_threads();
+    crate::support::test_threads();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    support::generic(&data, 20, 3, 10.0);
+    crate::support::generic(&data, 20, 3, 10.0);
     // The base model as `export` writes it, from weights the run's own seed
     // (0) would not draw: were they ignored, every weight would differ.
     let arch = Architecture::cocola();
@@ -238,16 +236,16 @@ fn a_run_initialised_from_a_model_starts_from_its_weights() {
 #[test]
 fn hard_negatives_join_the_batch_and_validation_measures_sensitivity() {
     let _turn = serial();
-    support::test_threads();
+    crate::support::test_threads();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    support::generic(&data, 20, 3, 12.0);
+    crate::support::generic(&data, 20, 3, 12.0);
     let mut c = config(&data, &dir.path().join("run"), 5);
     c.hard_negatives = 1.0;
     c.masks = cocola_trainer::data::sampler::Masks::PerBatch;
     c.sensitivity_anchors = 6;
 
-    let listing = cocola_trainer::data::source::discover(&c.data[0], c.seed).unwrap();
+    let listing = cocola_trainer::data::layouts::discover(&c.data[0], c.seed).unwrap();
     let store = cocola_trainer::data::store::MemoryStore {
         tracks: listing
             .tracks

@@ -62,6 +62,7 @@ pub fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
                 hop_seconds: settings.hop_seconds,
                 silence_dbfs: settings.silence_dbfs,
                 modes: &settings.modes,
+                comparisons: None,
                 parts: Some(&args.parts),
             };
             finish_pairs(&run, report, &outputs)
