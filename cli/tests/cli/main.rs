@@ -5,6 +5,7 @@ mod eval_pairs;
 mod eval_speed;
 mod rank_and_reports;
 mod score;
+mod sensitivity;
 mod shard_merge;
 // Shared with the library's tests, which use helpers these do not.
 #[allow(dead_code)]

@@ -4,44 +4,11 @@
 
 use std::path::Path;
 
-use crate::support::{sha256_hex, test_model, voice, write_wav};
+use crate::support::{build_sensitivity_tracks as build_tracks, sha256_hex, test_model};
 use cocola::eval::cache::EmbeddingCache;
 use cocola::eval::sensitivity::{evaluate_sensitivity, NegativeKind, SensitivityOptions, SensitivityReport};
 use cocola::eval::NoProgress;
 use cocola::mode::Mode;
-
-/// Plucked notes: a tone with one harmonic, re-struck every `beat` seconds
-/// and decaying in between (each strike is a note start), at 16 kHz.
-fn plucked(seconds: f32, freq: f32, beat: f32) -> Vec<f32> {
-    let n = (seconds * 16_000.0) as usize;
-    (0..n)
-        .map(|i| {
-            let t = i as f32 / 16_000.0;
-            let since_strike = t % beat;
-            let envelope = (-since_strike * 12.0).exp() * (1.0 - (-since_strike * 400.0).exp());
-            let phase = 2.0 * std::f32::consts::PI * freq * t;
-            0.4 * envelope * (phase.sin() + 0.3 * (2.0 * phase).sin())
-        })
-        .collect()
-}
-
-fn build_tracks(root: &Path) {
-    for t in 0..3u32 {
-        for (s, name) in ["bass", "drums", "keys"].iter().enumerate() {
-            let freq = 110.0 * (1 + s as u32) as f32 + 7.0 * t as f32;
-            let beat = 0.25 + 0.05 * s as f32 + 0.02 * t as f32;
-            write_wav(
-                &root.join(format!("track{t}/{name}.wav")),
-                &plucked(9.0, freq, beat),
-                16_000,
-                1,
-            );
-        }
-    }
-    // A corrupt stem: the track fails, the test goes on.
-    write_wav(&root.join("broken/a.wav"), &voice(9.0, 300.0, 0.5, 60), 16_000, 1);
-    std::fs::write(root.join("broken/b.wav"), b"RIFF....WAVEfmt garbage").unwrap();
-}
 
 fn run(model: &mut cocola::model::Model, cache: &EmbeddingCache, root: &Path, seed: u64) -> SensitivityReport {
     let options = SensitivityOptions {

@@ -128,6 +128,9 @@ pub struct SensitivityReport {
     /// Tracks the anchors were drawn from (as the anchor's or the foreign stem's).
     pub tracks_used: usize,
     pub failed_tracks: Vec<FailedTrack>,
+    /// The model's results per mode (`modes` in JSON, beside the model's
+    /// own description).
+    #[serde(rename = "modes")]
     pub model: Vec<ModeResult>,
     pub floor: Vec<FloorResult>,
     pub anchors: Vec<AnchorRecord>,
