@@ -12,4 +12,5 @@ mod encoder_golden;
 mod eval_sensitivity;
 mod eval_submix;
 mod model_onnx;
+mod scorer_batches;
 mod support;
