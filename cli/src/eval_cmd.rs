@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use cocola::eval::cache::{self, EmbeddingCache};
+use cocola::eval::cache::EmbeddingCache;
 use cocola::eval::comparisons::compare;
 use cocola::eval::pairs::evaluate_pairs;
 use cocola::eval::shard::part::write_part;
@@ -306,17 +306,11 @@ pub(crate) fn open_cache(args: &EvalArgs, identity: &str, progress: &Bars) -> Em
     if args.no_cache {
         return EmbeddingCache::disabled();
     }
-    let Some(root) = args.cache_dir.clone().or_else(cache::default_root) else {
-        progress.warn("no home folder or XDG_CACHE_HOME: the embedding cache is off (use --cache-dir)");
-        return EmbeddingCache::disabled();
-    };
-    match EmbeddingCache::open(&root, identity) {
-        Ok(cache) => cache.verifying(args.verify),
-        Err(e) => {
-            progress.warn(&format!("{e}; the embedding cache is off"));
-            EmbeddingCache::disabled()
-        }
+    let (cache, warning) = EmbeddingCache::open_or_disabled(args.cache_dir.as_deref(), identity);
+    if let Some(warning) = warning {
+        progress.warn(&warning);
     }
+    cache.verifying(args.verify)
 }
 
 fn run_stems(

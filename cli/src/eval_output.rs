@@ -63,9 +63,7 @@ fn model_text(model: &ModelInfo) -> String {
     )
 }
 
-pub fn real_time_factor(audio_seconds: f64, seconds: f64) -> Option<f64> {
-    (seconds > 0.0 && audio_seconds > 0.0).then(|| audio_seconds / seconds)
-}
+pub use cocola::eval::stats::real_time_factor;
 
 /// Writes and prints a finished pair-set evaluation; exit code 3 when some pairs failed.
 pub fn finish_pairs(run: &PairsRun, report: &PairSetReport, out: &Outputs) -> anyhow::Result<ExitCode> {

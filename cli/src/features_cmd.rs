@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 use cocola::contract::InputKind;
 use cocola::features::Extractor;
-use cocola::score::windows::{window_slice, window_starts};
+use cocola::score::windows::window_slices;
 use cocola::score::WindowOptions;
 
 #[derive(Args)]
@@ -44,22 +44,19 @@ pub fn run(args: FeaturesArgs) -> anyhow::Result<ExitCode> {
         ..WindowOptions::default()
     }
     .hop_samples();
-    let starts = window_starts(audio.len(), hop);
-    let mut extractor = Extractor::new(args.kind);
-    let row = args.kind.feature_len();
-    let mut data = vec![0.0f32; starts.len() * row];
-    for (&start, out) in starts.iter().zip(data.chunks_exact_mut(row)) {
-        extractor.extract_into(window_slice(&audio, start), out);
-    }
-    let shape: Vec<usize> = if starts.len() == 1 {
+    let windows = window_slices(&audio, hop);
+    let data = Extractor::new(args.kind).extract_windows(&windows);
+    let shape: Vec<usize> = if windows.len() == 1 {
         args.kind.feature_shape().to_vec()
     } else {
-        std::iter::once(starts.len()).chain(args.kind.feature_shape()).collect()
+        std::iter::once(windows.len())
+            .chain(args.kind.feature_shape())
+            .collect()
     };
     cocola::npy::write_f32(&args.out, &shape, &data).with_context(|| format!("cannot write {}", args.out.display()))?;
     eprintln!(
         "wrote {} window(s), shape {:?}, to {}",
-        starts.len(),
+        windows.len(),
         shape,
         args.out.display()
     );

@@ -66,9 +66,6 @@ fn parse_hop(text: &str) -> Result<f32, String> {
     let hop: f32 = text
         .parse()
         .map_err(|_| format!("'{text}' is not a number of seconds"))?;
-    if hop.is_finite() && (0.01..=3600.0).contains(&hop) {
-        Ok(hop)
-    } else {
-        Err("hop must be between 0.01 and 3600 seconds".into())
-    }
+    WindowOptions::check_hop(hop)?;
+    Ok(hop)
 }

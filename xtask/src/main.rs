@@ -9,12 +9,15 @@
 //! - `cargo xtask bundle cocola [--release]`: the VST3 and CLAP plugin
 //!   bundles in `target/bundled/`, with ONNX Runtime inside.
 //! - `cargo xtask corpus`: the offline training corpus (see `corpus.rs`).
+//! - `cargo xtask python`: the Python wheel, installed into a fresh venv and
+//!   tested (part of `test`; see `python.rs`).
 
 mod bundle;
 mod corpus;
 mod libtorch;
 mod onnxruntime;
 mod plugin_hosts;
+mod python;
 
 use std::process::{Command, ExitCode};
 
@@ -28,7 +31,8 @@ commands:
           libtorch 2.11.0 the trainer needs (into .cache/libtorch); does
           nothing for what is already there
   test    setup --trainer, check formatting (cargo fmt), then run every test
-          of the workspace (the CI command)
+          of the workspace, the plugin in real hosts and the Python package
+          (the CI command)
   bundle cocola [--release]
           build COCOLA.vst3 and COCOLA.clap into target/bundled/, with the
           ONNX Runtime library next to the plugin binary
@@ -42,6 +46,8 @@ commands:
           bundle (release), then run the plugin in real hosts: DawDreamer
           (VST3 with sidechain, from PyPI into .venv-plugin) and the CLAP ABI
           (part of `test`)
+  python  build the Python wheel (abi3, manylinux_2_28) into target/wheels/,
+          install it into a fresh venv and run its tests (part of `test`)
 ";
 
 fn main() -> ExitCode {
@@ -55,6 +61,7 @@ fn main() -> ExitCode {
         Some("test") => setup(true).and_then(|()| run_tests(&args[1..])),
         Some("bundle") => bundle::run(&args[1..]),
         Some("plugin-hosts") => plugin_hosts::run(&args[1..]),
+        Some("python") => python::run(&args[1..]),
         Some("corpus") => corpus::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
@@ -115,7 +122,8 @@ fn run_tests(extra: &[String]) -> Result<(), String> {
         return Err(format!("cargo test failed ({status})"));
     }
     plugin_no_alloc_test(extra)?;
-    plugin_hosts::run(extra)
+    plugin_hosts::run(extra)?;
+    python::test(python::Cli::BuiltByTests)
 }
 
 /// `cargo fmt --check` against rustfmt.toml (seconds; fails before the long

@@ -29,6 +29,15 @@ pub fn downmix_interleaved(interleaved: &[f32], channels: usize) -> Vec<f32> {
     }
 }
 
+/// Mean of the channels of planar audio: one slice per channel, all of
+/// equal length (e.g. the rows of a `[channels, samples]` array). One channel
+/// is returned unchanged.
+pub fn downmix_planar(planes: &[&[f32]]) -> Vec<f32> {
+    let mut out = Vec::with_capacity(planes.first().map_or(0, |p| p.len()));
+    downmix_planes_into(planes, &mut out, |s| s);
+    out
+}
+
 /// Appends the mean of `planes` (one slice per channel, all of equal length)
 /// to `out`, converting each sample with `convert`. Summing plane by plane
 /// into the output keeps every pass a straight sequential loop.
@@ -84,6 +93,7 @@ mod tests {
             let mut planar = vec![42.0]; // appends after existing content
             downmix_planes_into(&refs, &mut planar, |s| s);
             assert_eq!(planar[0], 42.0);
+            assert_eq!(downmix_planar(&refs), planar[1..]);
             let expected = downmix_interleaved(&interleaved, channels);
             assert_eq!(planar[1..].len(), expected.len());
             for (a, b) in planar[1..].iter().zip(&expected) {

@@ -7,8 +7,10 @@
 //! - [`load_mono_16k`] / [`load_mono_16k_with_info`]: decode a whole file
 //!   (WAV int 8/16/24/32 and float, FLAC, MP3, OGG/Vorbis, AIFF, and whatever
 //!   else symphonia 0.5 with the `all` feature reads, e.g. AAC/ALAC in M4A).
-//! - [`downmix_interleaved`]: interleaved frames -> mono, the same mean the
-//!   decoder uses.
+//! - [`downmix_interleaved`] / [`downmix_planar`]: interleaved frames or
+//!   channel planes -> mono, the same mean the decoder uses.
+//! - [`planar_to_mono_16k`]: audio already in memory (the Python binding's
+//!   arrays) -> 16 kHz mono, exactly as a file holding those samples.
 //! - [`Resampler16k`]: streaming FFT converter; [`resample_to_16k`]: the
 //!   same filter over a whole signal with the delay removed (files).
 //! - [`StreamingResampler16k`]: the plugin's worker thread's converter, a
@@ -60,7 +62,7 @@ mod window;
 
 use std::path::{Path, PathBuf};
 
-pub use downmix::downmix_interleaved;
+pub use downmix::{downmix_interleaved, downmix_planar};
 pub use fir_resample::{fir_supports, FirResampler16k, StreamingResampler16k};
 pub use resample::{resample_to_16k, Resampler16k};
 pub use stream::MonoStream16k;
@@ -223,6 +225,14 @@ pub fn load_mono_16k_whole_buffer(path: &Path) -> Result<(Vec<f32>, DecodedInfo)
         }
     })?;
     Ok((samples, info))
+}
+
+/// Audio already in memory, one slice per channel (all of equal length) at
+/// `sample_rate`, to 16 kHz mono: the same downmix and resampler as
+/// [`load_mono_16k`], so a file and its decoded samples give the same signal.
+/// Samples should be finite (callers reject or [`sanitize`] them first).
+pub fn planar_to_mono_16k(planes: &[&[f32]], sample_rate: u32) -> Result<Vec<f32>, AudioError> {
+    resample_to_16k(&downmix_planar(planes), sample_rate)
 }
 
 /// Replaces every NaN and ±Inf with 0 and returns how many were replaced.

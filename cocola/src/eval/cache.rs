@@ -221,6 +221,20 @@ impl EmbeddingCache {
         crate::eval::track_index::IndexCache::new(self.tracks_dir.clone(), self.verify)
     }
 
+    /// The cache an evaluation uses: under `root`, else under
+    /// [`default_root`]. When neither can be used the cache is off, and the
+    /// message says why (the evaluation itself is unaffected).
+    pub fn open_or_disabled(root: Option<&Path>, model_identity: &str) -> (Self, Option<String>) {
+        let Some(root) = root.map(Path::to_path_buf).or_else(default_root) else {
+            let why = "no home folder or XDG_CACHE_HOME to keep the embedding cache in: it is off";
+            return (Self::disabled(), Some(why.to_string()));
+        };
+        match Self::open(&root, model_identity) {
+            Ok(cache) => (cache, None),
+            Err(e) => (Self::disabled(), Some(format!("{e}; the embedding cache is off"))),
+        }
+    }
+
     /// The folder holding this model's entries; `None` when disabled.
     pub fn dir(&self) -> Option<&Path> {
         self.dir.as_deref()

@@ -46,6 +46,16 @@ impl Encoder for Model {
     }
 }
 
+/// A scorer splits each run between its sessions (one thread each).
+impl Encoder for crate::score::Scorer {
+    fn input(&self) -> InputKind {
+        self.model().input()
+    }
+    fn encode(&mut self, features: &[f32], rows: usize) -> Result<Embeddings, ModelError> {
+        self.embed_features(features, rows)
+    }
+}
+
 /// Receives results: (slot, index into the embedder's modes, f(x), W f(x)).
 pub type Sink<'s> = dyn FnMut(usize, usize, &[f32], &[f32]) + 's;
 

@@ -121,6 +121,12 @@ pub fn win(a: f64, b: f64) -> f64 {
     }
 }
 
+/// Seconds of audio processed per second of wall time; `None` when nothing
+/// was processed or no time passed.
+pub fn real_time_factor(audio_seconds: f64, seconds: f64) -> Option<f64> {
+    (seconds > 0.0 && audio_seconds > 0.0).then(|| audio_seconds / seconds)
+}
+
 /// The p-quantile of Student's t distribution with `df` > 0 degrees of
 /// freedom: the t with P(T <= t) = p, for 0 < p < 1.
 ///

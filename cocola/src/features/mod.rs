@@ -242,6 +242,18 @@ impl Extractor {
         self.extract_into(samples_16k, &mut out);
         out
     }
+
+    /// The features of each window, one after the other
+    /// (`windows.len() x kind().feature_len()` values), as `cocola features`
+    /// writes them.
+    pub fn extract_windows(&mut self, windows: &[&[f32]]) -> Vec<f32> {
+        let row = self.kind().feature_len();
+        let mut data = vec![0.0f32; windows.len() * row];
+        for (window, out) in windows.iter().zip(data.chunks_exact_mut(row)) {
+            self.extract_into(window, out);
+        }
+        data
+    }
 }
 
 thread_local! {

@@ -7,7 +7,8 @@
 //!    a directory is searched for the library file names;
 //! 2. the environment variable `COCOLA_ORT_LIB`, then `ORT_DYLIB_PATH`;
 //! 3. next to the running executable, then in the caller's directory hint (the
-//!    plugin passes the directory of its own `.so`), each also in `../lib`;
+//!    plugin passes the directory of its own `.so`, the Python package the
+//!    `onnxruntime` package's `capi/` folder), each also in `../lib`;
 //! 4. the user cache `${XDG_CACHE_HOME:-~/.cache}/cocola/onnxruntime/1.31.1/`,
 //!    where `cargo xtask setup` puts it.
 //!
@@ -65,7 +66,9 @@ impl std::fmt::Display for Source {
             Source::Explicit => f.write_str("given by the caller"),
             Source::EnvVar(v) => write!(f, "from ${v}"),
             Source::NextToExecutable => f.write_str("next to the executable"),
-            Source::DirectoryHint => f.write_str("next to the plugin/library"),
+            Source::DirectoryHint => {
+                f.write_str("where the host looks: the plugin's folder, the Python onnxruntime package")
+            }
             Source::UserCache => f.write_str("user cache"),
         }
     }

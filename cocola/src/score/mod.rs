@@ -27,10 +27,10 @@ use std::path::{Path, PathBuf};
 
 use crate::audio::{AudioError, DecodedInfo, WindowReader};
 use crate::calibration::{Calibration, Verdict};
-use crate::contract::{InputKind, SAMPLE_RATE, WINDOW_SAMPLES};
+use crate::contract::{InputKind, EMBEDDING_DIM, SAMPLE_RATE, WINDOW_SAMPLES};
 use crate::features::with_thread_extractor;
 use crate::mode::Mode;
-use crate::model::{Model, ModelError};
+use crate::model::{Embeddings, Model, ModelError};
 pub use windows::WindowOptions;
 use windows::{level_is_silent, window_level_dbfs, window_slice, window_starts};
 
@@ -44,6 +44,10 @@ pub enum Direction {
     /// `(f(c)^T W f(s) + f(s)^T W f(c)) / 2`: order-free, uncalibrated.
     Symmetric,
 }
+
+/// Encoder rows per run when embedding loose windows ([`Scorer::embed_windows`]),
+/// the evaluation's measured best (see `eval::embed::ROWS_PER_RUN`).
+const ROWS_PER_RUN: usize = crate::eval::embed::ROWS_PER_RUN;
 
 /// Windows per encoder run. One window (6 rows) is the fastest per row: the
 /// per-call overhead is negligible, while larger batches outgrow the caches
@@ -251,8 +255,14 @@ impl Scorer {
 
     /// Reads scores in `direction` from now on.
     pub fn with_direction(mut self, direction: Direction) -> Self {
-        self.direction = direction;
+        self.set_direction(direction);
         self
+    }
+
+    /// Reads scores in `direction` from now on (a scorer shared between
+    /// callers who each ask for their own).
+    pub fn set_direction(&mut self, direction: Direction) {
+        self.direction = direction;
     }
 
     pub fn direction(&self) -> Direction {
@@ -277,32 +287,55 @@ impl Scorer {
         }
     }
 
-    /// Embeds `rows` feature tensors from `self.batch`, split evenly between
-    /// the sessions, which run in parallel.
-    fn embed_batch(&mut self, rows: usize) -> Result<crate::model::Embeddings, ModelError> {
-        if self.sessions.len() == 1 {
-            return self.sessions[0].embed(&self.batch, rows);
-        }
-        let row = self.model().input().feature_len();
-        let per_session = rows.div_ceil(self.sessions.len());
-        let parts: Vec<Result<crate::model::Embeddings, ModelError>> = self
-            .sessions
-            .par_iter_mut()
-            .zip(self.batch[..rows * row].par_chunks(per_session * row))
-            .map(|(session, features)| session.embed(features, features.len() / row))
-            .collect();
-        let mut all = crate::model::Embeddings {
-            embedding: Vec::new(),
-            w_embedding: Vec::new(),
+    /// Embeds `rows` feature tensors (`rows x input().feature_len()` values),
+    /// split evenly between the sessions, which run in parallel.
+    pub fn embed_features(&mut self, features: &[f32], rows: usize) -> Result<Embeddings, ModelError> {
+        embed_split(&mut self.sessions, features, rows)
+    }
+
+    /// Embeddings of 5 s windows (longer input is cut to 5 s, shorter is
+    /// zero-padded) seen under `mode`: row i is `windows[i]`. Features run in
+    /// parallel, the encoder over a few rows per run. Fails if the model's
+    /// input has no such mode (a model without HPS has `both` only).
+    pub fn embed_windows(&mut self, windows: &[&[f32]], mode: Mode) -> Result<Embeddings, ModelError> {
+        let input = self.model().input();
+        input.check_mode(mode).map_err(ModelError::BadInput)?;
+        let row = input.feature_len();
+        let mut all = Embeddings {
+            embedding: Vec::with_capacity(windows.len() * EMBEDDING_DIM),
+            w_embedding: Vec::with_capacity(windows.len() * EMBEDDING_DIM),
             batch: 0,
         };
-        for part in parts {
-            let part = part?;
+        for chunk in windows.chunks(ROWS_PER_RUN) {
+            self.batch.resize(chunk.len() * row, 0.0);
+            self.batch.par_chunks_mut(row).zip(chunk).for_each(|(out, window)| {
+                with_thread_extractor(input, |e| e.extract_into(window, out));
+                mode.apply_mask(out);
+            });
+            let part = embed_split(&mut self.sessions, &self.batch, chunk.len())?;
             all.embedding.extend_from_slice(&part.embedding);
             all.w_embedding.extend_from_slice(&part.w_embedding);
             all.batch += part.batch;
         }
         Ok(all)
+    }
+
+    /// The paper's similarity matrix under `mode`: entry `[i][j]` (row-major,
+    /// `conditions.len() x stems.len()`) is the raw score of `stems[j]` with
+    /// `conditions[i]`, each side one 5 s window as in [`Self::embed_windows`].
+    pub fn score_matrix(
+        &mut self,
+        conditions: &[&[f32]],
+        stems: &[&[f32]],
+        mode: Mode,
+    ) -> Result<Vec<f32>, ModelError> {
+        let windows: Vec<&[f32]> = conditions.iter().chain(stems).copied().collect();
+        let embeddings = self.embed_windows(&windows, mode)?;
+        let first_stem = conditions.len();
+        Ok((0..conditions.len())
+            .flat_map(|i| (0..stems.len()).map(move |j| (i, first_stem + j)))
+            .map(|(condition, stem)| crate::model::score(&embeddings, condition, stem))
+            .collect())
     }
 
     /// Scores of one 5 s window of each side (longer input is cut to 5 s,
@@ -325,7 +358,7 @@ impl Scorer {
                 let (condition, stem) = chunk[i / 2];
                 masked_features_into(input, if i % 2 == 0 { condition } else { stem }, out);
             });
-            let embeddings = self.embed_batch(rows)?;
+            let embeddings = embed_split(&mut self.sessions, &self.batch, rows)?;
             for w in 0..chunk.len() {
                 let condition = w * 2 * modes.len();
                 let stem = condition + modes.len();
@@ -471,6 +504,35 @@ pub enum ScoreFilesError {
     Audio(#[from] AudioError),
     #[error(transparent)]
     Model(#[from] ModelError),
+}
+
+/// Embeds `rows` feature tensors, split evenly between `sessions`, which run
+/// in parallel (one rayon task each).
+fn embed_split(sessions: &mut [Model], features: &[f32], rows: usize) -> Result<Embeddings, ModelError> {
+    let row = sessions[0].input().feature_len();
+    // One session, one row, or input of the wrong size (which the model's
+    // own check reports): nothing to split.
+    if sessions.len() == 1 || rows <= 1 || features.len() != rows * row {
+        return sessions[0].embed(features, rows);
+    }
+    let per_session = rows.div_ceil(sessions.len());
+    let parts: Vec<Result<Embeddings, ModelError>> = sessions
+        .par_iter_mut()
+        .zip(features.par_chunks(per_session * row))
+        .map(|(session, features)| session.embed(features, features.len() / row))
+        .collect();
+    let mut all = Embeddings {
+        embedding: Vec::with_capacity(rows * EMBEDDING_DIM),
+        w_embedding: Vec::with_capacity(rows * EMBEDDING_DIM),
+        batch: 0,
+    };
+    for part in parts {
+        let part = part?;
+        all.embedding.extend_from_slice(&part.embedding);
+        all.w_embedding.extend_from_slice(&part.w_embedding);
+        all.batch += part.batch;
+    }
+    Ok(all)
 }
 
 /// Mean raw score per mode over the scored windows, then calibrated.

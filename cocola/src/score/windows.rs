@@ -23,7 +23,25 @@ impl Default for WindowOptions {
     }
 }
 
+/// The hops a user may ask for, in seconds: shorter ones multiply the work
+/// for nothing (consecutive windows would be nearly identical).
+pub const HOP_RANGE_SECONDS: std::ops::RangeInclusive<f32> = 0.01..=3600.0;
+
 impl WindowOptions {
+    /// Checks a hop asked for by a user (CLI, Python) against
+    /// [`HOP_RANGE_SECONDS`].
+    pub fn check_hop(hop_seconds: f32) -> Result<(), String> {
+        if hop_seconds.is_finite() && HOP_RANGE_SECONDS.contains(&hop_seconds) {
+            Ok(())
+        } else {
+            Err(format!(
+                "hop must be between {} and {} seconds, not {hop_seconds}",
+                HOP_RANGE_SECONDS.start(),
+                HOP_RANGE_SECONDS.end()
+            ))
+        }
+    }
+
     /// Hop in samples at 16 kHz, at least one sample.
     pub fn hop_samples(&self) -> usize {
         ((self.hop_seconds as f64 * SAMPLE_RATE as f64).round() as usize).max(1)
@@ -46,6 +64,15 @@ pub fn window_slice(signal: &[f32], start: usize) -> &[f32] {
     let start = start.min(signal.len());
     let end = (start + WINDOW_SAMPLES).min(signal.len());
     &signal[start..end]
+}
+
+/// The windows of a signal every `hop` samples, as [`window_starts`] places
+/// them (the last ones may be shorter than a full window).
+pub fn window_slices(signal: &[f32], hop: usize) -> Vec<&[f32]> {
+    window_starts(signal.len(), hop)
+        .into_iter()
+        .map(|start| window_slice(signal, start))
+        .collect()
 }
 
 /// RMS level in dBFS over a full window (missing samples count as zeros, as
@@ -99,6 +126,25 @@ mod tests {
         assert!(!is_silent(&sine, -60.0));
         assert!(is_silent(&sine, 0.0));
         assert!(is_silent(&[0.0; 100], -200.0));
+    }
+
+    #[test]
+    fn hop_range_is_checked() {
+        assert!(WindowOptions::check_hop(0.01).is_ok());
+        assert!(WindowOptions::check_hop(5.0).is_ok());
+        for bad in [0.0, -1.0, 3601.0, f32::NAN, f32::INFINITY] {
+            assert!(WindowOptions::check_hop(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn slices_follow_the_starts() {
+        let signal: Vec<f32> = (0..WINDOW_SAMPLES + 16_000).map(|i| i as f32).collect();
+        let slices = window_slices(&signal, 8_000);
+        assert_eq!(slices.len(), 3);
+        assert_eq!(slices[2][0], 16_000.0);
+        assert!(slices.iter().all(|s| s.len() == WINDOW_SAMPLES));
+        assert_eq!(window_slices(&signal[..10], 8_000), vec![&signal[..10]]);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The library's integration tests, one binary (each module one area).
-//! `golden_features` stays a binary of its own: it installs a counting
-//! global allocator to prove feature extraction does not allocate.
+//! Two stay binaries of their own: `golden_features` installs a counting
+//! global allocator to prove feature extraction does not allocate, and
+//! `model_runtime` must fail to load ONNX Runtime before anything in its
+//! process loads it (the library is loaded once per process).
 
 mod audio_io;
 mod audio_window;
@@ -12,5 +14,5 @@ mod eval_sensitivity;
 mod eval_submix;
 mod eval_windowed;
 mod model_onnx;
-mod model_runtime;
+mod scorer_batches;
 mod support;
