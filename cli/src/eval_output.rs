@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use cocola::eval::comparisons::ComparisonReport;
+use cocola::eval::comparisons::{ComparisonReport, KindWinRate};
 use cocola::eval::csv_out;
 use cocola::eval::pairs::PairSetReport;
 use cocola::eval::stats::{Summary, WinRate};
@@ -283,10 +283,29 @@ pub fn margin_cell(m: &Summary) -> String {
     format!("{:+.3}{half}", m.mean)
 }
 
+/// A table with one column per kind of negative, as the sensitivity and
+/// comparison tables print it: a blank line, the `title` and the kinds, then
+/// one line per `(label, cells)`.
+pub fn kind_table(text: &mut String, title: &str, kinds: &[&str], rows: &[(String, Vec<String>)]) {
+    const LABEL: usize = 22;
+    const COLUMN: usize = 24;
+    let _ = write!(text, "\n{title:<LABEL$}");
+    for kind in kinds {
+        let _ = write!(text, "{kind:<COLUMN$}");
+    }
+    let _ = writeln!(text);
+    for (label, cells) in rows {
+        let _ = write!(text, "{label:<LABEL$}");
+        for cell in cells {
+            let _ = write!(text, "{cell:<COLUMN$}");
+        }
+        let _ = writeln!(text);
+    }
+}
+
 /// The win-rate table of a comparison set: one column per kind of negative,
 /// one row per mode, the floor below.
 fn render_comparisons(report: &ComparisonReport) -> String {
-    const COLUMN: usize = 24;
     let mut text = String::new();
     let _ = writeln!(
         text,
@@ -301,52 +320,36 @@ fn render_comparisons(report: &ComparisonReport) -> String {
         let _ = writeln!(text, "  left out: {reason}");
     }
     let mut kinds: Vec<&str> = Vec::new();
-    for k in report
-        .model
-        .iter()
-        .flat_map(|m| &m.kinds)
-        .chain(report.floor.iter().map(|f| &f.result))
-    {
+    for k in (report.model.iter().flat_map(|m| &m.kinds)).chain(report.floor.iter().map(|f| &f.result)) {
         if !kinds.contains(&k.kind.as_str()) {
             kinds.push(&k.kind);
         }
     }
-    let _ = write!(text, "\n{:<22}", "coherent wins over");
-    for kind in &kinds {
-        let _ = write!(text, "{kind:<COLUMN$}");
-    }
-    let _ = writeln!(text);
-    for m in &report.model {
-        let _ = write!(text, "{:<22}", m.mode.name());
-        for kind in &kinds {
-            let win = m.kinds.iter().find(|k| k.kind == *kind).map(|k| &k.win);
-            let _ = write!(text, "{:<COLUMN$}", win_cell(win));
-        }
-        let _ = writeln!(text);
-    }
-    let _ = write!(text, "{:<22}", "floor (no model)");
-    for kind in &kinds {
-        let win = report
-            .floor
-            .iter()
-            .find(|f| f.result.kind == *kind)
-            .map(|f| &f.result.win);
-        let _ = write!(text, "{:<COLUMN$}", win_cell(win));
-    }
-    let _ = writeln!(text, "\n(win rates with their 95 % interval; chance is 50 %)");
-    let _ = write!(text, "\n{:<22}", "mean margin (raw)");
-    for kind in &kinds {
-        let _ = write!(text, "{kind:<COLUMN$}");
-    }
-    let _ = writeln!(text);
-    for m in &report.model {
-        let _ = write!(text, "{:<22}", m.mode.name());
-        for kind in &kinds {
-            let margin = m.kinds.iter().find(|k| k.kind == *kind).and_then(|k| k.margin.as_ref());
-            let _ = write!(text, "{:<COLUMN$}", margin.map_or("-".to_string(), margin_cell));
-        }
-        let _ = writeln!(text);
-    }
+    let mode_rows = |cell: &dyn Fn(&KindWinRate) -> String| -> Vec<(String, Vec<String>)> {
+        (report.model.iter())
+            .map(|m| {
+                let cells = kinds
+                    .iter()
+                    .map(|kind| m.kinds.iter().find(|k| k.kind == *kind).map_or("-".to_string(), cell));
+                (m.mode.name().to_string(), cells.collect())
+            })
+            .collect()
+    };
+    let mut wins = mode_rows(&|k| win_cell(Some(&k.win)));
+    let floor = kinds.iter().map(|kind| {
+        win_cell(
+            report
+                .floor
+                .iter()
+                .find(|f| f.result.kind == *kind)
+                .map(|f| &f.result.win),
+        )
+    });
+    wins.push(("floor (no model)".into(), floor.collect()));
+    kind_table(&mut text, "coherent wins over", &kinds, &wins);
+    let _ = writeln!(text, "(win rates with their 95 % interval; chance is 50 %)");
+    let margins = mode_rows(&|k| k.margin.as_ref().map_or("-".to_string(), margin_cell));
+    kind_table(&mut text, "mean margin (raw)", &kinds, &margins);
     text
 }
 

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::bars::Bars;
 use crate::eval_cmd::{open_cache, EvalArgs};
-use crate::eval_output::{margin_cell, real_time_factor, win_cell, EXIT_SOME_FAILED};
+use crate::eval_output::{kind_table, margin_cell, real_time_factor, win_cell, EXIT_SOME_FAILED};
 
 /// Anchors when `--anchors` is not given: a win rate near 90 % is then known
 /// to about +-3.5 points (95 %).
@@ -77,7 +77,6 @@ pub fn run(
 }
 
 fn render(model: &ModelInfo, report: &SensitivityReport, cache_dir: Option<&Path>, out: Option<&Path>) -> String {
-    const COLUMN: usize = 24;
     let mut text = String::new();
     let _ = writeln!(text, "stems      {}", report.root.display());
     let _ = writeln!(
@@ -112,62 +111,43 @@ fn render(model: &ModelInfo, report: &SensitivityReport, cache_dir: Option<&Path
     );
 
     let kinds = cocola::eval::sensitivity::NegativeKind::ALL;
-    let _ = write!(text, "\n{:<22}", "true stem wins over");
-    for k in kinds {
-        let _ = write!(text, "{:<COLUMN$}", k.name());
-    }
-    let _ = writeln!(text);
-    for m in &report.model {
-        let _ = write!(text, "{:<22}", m.mode.name());
-        for kind in kinds {
-            let _ = write!(
-                text,
-                "{:<COLUMN$}",
-                win_cell(m.kinds.iter().find(|r| r.kind == kind).map(|r| &r.win))
-            );
-        }
-        let _ = writeln!(text);
-    }
-    let _ = write!(text, "{:<22}", "floor (no model)");
-    for kind in kinds {
-        let cell = win_cell(
+    let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+    let mut wins: Vec<(String, Vec<String>)> = (report.model.iter())
+        .map(|m| {
+            let cells = kinds
+                .iter()
+                .map(|&kind| win_cell(m.kinds.iter().find(|r| r.kind == kind).map(|r| &r.win)));
+            (m.mode.name().to_string(), cells.collect())
+        })
+        .collect();
+    let floor = kinds.iter().map(|&kind| {
+        win_cell(
             report
                 .floor
                 .iter()
                 .map(|f| &f.result)
                 .find(|r| r.kind == kind)
                 .map(|r| &r.win),
-        );
-        let _ = write!(text, "{:<COLUMN$}", cell);
-    }
-    let _ = writeln!(text);
-    let _ = write!(text, "{:<22}", "  floor measures");
-    for kind in kinds {
-        let measure = match kind.floor_measure() {
-            "chroma cosine + onset correlation" => "chroma + onsets",
-            other => other,
-        };
-        let _ = write!(text, "{:<COLUMN$}", measure);
-    }
-    let _ = writeln!(text, "\n(win rates with their 95 % interval; chance is 50 %)");
+        )
+    });
+    wins.push(("floor (no model)".into(), floor.collect()));
+    let measures = kinds.iter().map(|kind| match kind.floor_measure() {
+        "chroma cosine + onset correlation" => "chroma + onsets".to_string(),
+        other => other.to_string(),
+    });
+    wins.push(("  floor measures".into(), measures.collect()));
+    kind_table(&mut text, "true stem wins over", &names, &wins);
+    let _ = writeln!(text, "(win rates with their 95 % interval; chance is 50 %)");
 
-    let _ = write!(text, "\n{:<22}", "mean margin (raw)");
-    for k in kinds {
-        let _ = write!(text, "{:<COLUMN$}", k.name());
-    }
-    let _ = writeln!(text);
-    for m in &report.model {
-        let _ = write!(text, "{:<22}", m.mode.name());
-        for kind in kinds {
-            let cell = m
-                .kinds
-                .iter()
-                .find(|r| r.kind == kind)
-                .map_or("-".to_string(), |r| margin_cell(&r.margin));
-            let _ = write!(text, "{:<COLUMN$}", cell);
-        }
-        let _ = writeln!(text);
-    }
+    let margins: Vec<(String, Vec<String>)> = (report.model.iter())
+        .map(|m| {
+            let cells = kinds.iter().map(|&kind| {
+                (m.kinds.iter().find(|r| r.kind == kind)).map_or("-".to_string(), |r| margin_cell(&r.margin))
+            });
+            (m.mode.name().to_string(), cells.collect())
+        })
+        .collect();
+    kind_table(&mut text, "mean margin (raw)", &names, &margins);
     if let Some(p) = out {
         let _ = writeln!(text, "\nper-anchor results: {}", p.display());
     }
