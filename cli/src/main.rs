@@ -15,6 +15,7 @@ mod features_cmd;
 mod import_cmd;
 mod merge_cmd;
 mod model_info_cmd;
+mod perturb_cmd;
 mod rank_cmd;
 mod report;
 mod score_cmd;
@@ -70,6 +71,8 @@ enum Command {
     ModelInfo(model_info_cmd::ModelInfoArgs),
     /// Convert one of the authors' PyTorch Lightning checkpoints (.ckpt) into a model file.
     Import(import_cmd::ImportArgs),
+    /// Write a copy of a stem transposed or moved off the beat: what the score should reject.
+    Perturb(perturb_cmd::PerturbArgs),
 }
 
 /// Options shared by every command that runs the model.
@@ -163,6 +166,7 @@ fn main() -> ExitCode {
         Command::Features(args) => features_cmd::run(args),
         Command::ModelInfo(args) => model_info_cmd::run(args),
         Command::Import(args) => import_cmd::run(args),
+        Command::Perturb(args) => perturb_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -3,6 +3,7 @@
 
 mod eval_pairs;
 mod eval_speed;
+mod perturb;
 mod rank_and_reports;
 mod score;
 mod sensitivity;
