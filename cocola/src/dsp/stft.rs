@@ -89,13 +89,18 @@ impl Stft {
         let half = (self.n_fft / 2) as isize;
         for t in 0..frames {
             let start = (t * self.hop) as isize - half;
-            for (n, x) in self.frame.iter_mut().enumerate() {
-                let i = start + n as isize;
-                *x = if (0..signal.len() as isize).contains(&i) {
-                    signal[i as usize] * self.window[n]
-                } else {
-                    0.0
-                };
+            // The part of the frame inside the signal; zeros around it.
+            let first = (-start).clamp(0, self.n_fft as isize) as usize;
+            let end = (signal.len() as isize - start).clamp(first as isize, self.n_fft as isize) as usize;
+            self.frame[..first].fill(0.0);
+            self.frame[end..].fill(0.0);
+            let inside = &signal[(start + first as isize) as usize..(start + end as isize) as usize];
+            for ((x, &s), &w) in self.frame[first..end]
+                .iter_mut()
+                .zip(inside)
+                .zip(&self.window[first..end])
+            {
+                *x = s * w;
             }
             self.forward
                 .process_with_scratch(&mut self.frame, &mut self.spectrum, &mut self.scratch)
