@@ -22,8 +22,6 @@ use crate::model::{Embeddings, Model, ModelError};
 /// Runtime 1.31, CPU): the cost per row grows with the batch beyond a few
 /// rows (32 rows: ~1.3x the per-row time of 6-8, the activations outgrow the
 /// caches), and the per-call overhead is negligible, so small runs win.
-pub static FEAT_NS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-pub static ENC_NS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 pub const ROWS_PER_RUN: usize = 8;
 /// Queued rows that trigger a flush: several encoder runs' worth, so that the
 /// features of many windows are computed in one parallel sweep.
@@ -265,7 +263,6 @@ impl<'a, E: Encoder> WindowEmbedder<'a, E> {
         // Features once per window, in parallel; masks per mode when batching.
         let input = self.encoder.input();
         let row_len = input.feature_len();
-        let t0 = std::time::Instant::now();
         let features: Vec<Vec<f32>> = jobs
             .par_iter()
             .map(|job| with_thread_extractor(input, |e| e.extract(&job.samples)))
@@ -275,8 +272,6 @@ impl<'a, E: Encoder> WindowEmbedder<'a, E> {
             .enumerate()
             .flat_map(|(j, job)| job.missing.iter().map(move |&(m, key)| (j, m, key)))
             .collect();
-        FEAT_NS.fetch_add(t0.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
-        let t0 = std::time::Instant::now();
         for chunk in rows.chunks(ROWS_PER_RUN) {
             self.batch.resize(chunk.len() * row_len, 0.0);
             for (row, &(j, m, _)) in self.batch.chunks_exact_mut(row_len).zip(chunk) {
@@ -297,7 +292,6 @@ impl<'a, E: Encoder> WindowEmbedder<'a, E> {
                 }
             }
         }
-        ENC_NS.fetch_add(t0.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
         for job in &jobs {
             if let Some(g) = self.groups.get_mut(&job.group) {
                 g.pending -= 1;
