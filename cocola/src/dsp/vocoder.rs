@@ -16,7 +16,7 @@ use std::f32::consts::PI;
 
 use realfft::num_complex::Complex32;
 
-use super::stft::{Spectrogram, Stft};
+use super::stft::{magnitude, Spectrogram, Stft};
 
 /// Transform size at 16 kHz: 128 ms, enough resolution (7.8 Hz bins) to
 /// separate the partials of bass notes; transients smear over ~30 ms.
@@ -110,7 +110,7 @@ impl PolarFrames {
         let silent = spec.frames * spec.n_bins;
         let mut norms = Vec::with_capacity(silent + spec.n_bins);
         let mut phases = Vec::with_capacity(silent + spec.n_bins);
-        norms.extend(spec.bins.iter().map(|z| z.norm()));
+        norms.extend(spec.bins.iter().map(|&z| magnitude(z)));
         phases.extend(spec.bins.iter().map(|z| z.arg()));
         norms.resize(silent + spec.n_bins, 0.0);
         phases.resize(silent + spec.n_bins, Complex32::default().arg());
