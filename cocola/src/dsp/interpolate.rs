@@ -188,13 +188,8 @@ mod tests {
     #[test]
     fn shared_offsets_give_the_per_tap_sums_bit_for_bit() {
         let x: Vec<f32> = (0..3_000).map(|i| ((i * 7919) % 1013) as f32 / 1013.0 - 0.5).collect();
-        for step in [
-            0.7071067811865476,
-            0.943_874_312_681_693_5,
-            1.0,
-            1.122_462_048_309_373,
-            1.414_213_562_373_095_1,
-        ] {
+        // The pitch ratios of -6, -1, 0, +2 and +6 semitones.
+        for step in [-6.0f64, -1.0, 0.0, 2.0, 6.0].map(|k| 2f64.powf(k / 12.0)) {
             let cutoff = (1.0f64 / step).min(1.0);
             let half_width = (ZERO_CROSSINGS as f64 / cutoff).ceil() as usize;
             let table = kernel_table(cutoff, half_width);
