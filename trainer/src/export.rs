@@ -54,7 +54,7 @@ pub struct ExportOptions {
 /// Loads a checkpoint's network (weights and BatchNorm statistics).
 pub fn load_network(path: &Path, device: Device) -> anyhow::Result<(Network, checkpoint::Loaded)> {
     let ck = checkpoint::load(path)?;
-    let arch = Architecture::for_input(ck.info.config.input);
+    let arch = Architecture::new(ck.info.config.input, ck.info.config.pooling);
     let mut params = Params::init(&arch, device);
     params.load(&ck.tensors)?;
     Ok((Network::new(arch, params), ck))
@@ -176,6 +176,7 @@ pub fn export(checkpoint_path: &Path, out: &Path, opts: &ExportOptions) -> anyho
 
     let mut meta = ModelMetadata::new(&opts.name, &opts.version);
     meta.input = cfg.input;
+    meta.pooling = cfg.pooling;
     meta.description = opts.description.clone();
     meta.license = opts.license.clone();
     let datasets = cfg

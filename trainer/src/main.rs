@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::ValueEnum;
 use clap::{Args, Parser, Subcommand};
 use cocola::contract::InputKind;
+use cocola::model::arch::Pooling;
 use cocola_trainer::data::dataset::DatasetSpec;
 use cocola_trainer::data::sampler::Masks;
 use cocola_trainer::train::config::{InitFrom, LrSchedule, TrainConfig};
@@ -120,6 +121,14 @@ struct TrainArgs {
     /// paper's default) or mel (one log-mel channel, the paper's "w/o HPS").
     #[arg(long, default_value = "hps", value_name = "KIND")]
     input: InputKind,
+    /// How the encoder pools its last feature map: global (the paper's
+    /// average over the whole window: blind to *when* things happen, so it
+    /// cannot tell a stem on the beat from the same stem shifted off it) or
+    /// time-profile (adds 16 channels per ~0.33 s time cell). With
+    /// --init-from a global model, time-profile widens it: it starts out
+    /// scoring exactly as that model does.
+    #[arg(long, default_value = "global", value_name = "POOLING")]
+    pooling: Pooling,
     /// Channel masks: per-pair (the reference), per-batch (the mask cannot
     /// tell pairs apart) or off [default: per-pair; off for --input mel,
     /// which has one channel to mask].
@@ -193,6 +202,7 @@ impl TrainArgs {
         c.lr_schedule = self.lr_schedule;
         c.w_init_std = self.w_init_std;
         c.input = self.input;
+        c.pooling = self.pooling;
         c.masks = match (self.input, self.masks) {
             (InputKind::Hps, masks) => masks.unwrap_or(Masks::PerPair),
             (InputKind::Mel, None | Some(Masks::Off)) => Masks::Off,
@@ -222,7 +232,7 @@ impl TrainArgs {
         c.init_from = self
             .init_from
             .as_deref()
-            .map(|p| InitFrom::read(p, c.input))
+            .map(|p| InitFrom::read(p, c.input, c.pooling))
             .transpose()?;
         Ok((c, self.resume))
     }

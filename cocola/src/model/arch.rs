@@ -69,6 +69,8 @@
 //! inference and are not listed. Shapes follow PyTorch: conv weights
 //! `[out, in / groups, k, k]`, linear weights `[out, in]`.
 
+use serde::{Deserialize, Serialize};
+
 use crate::contract::{InputKind, EMBEDDING_DIM};
 
 /// Image size `efficientnet_pytorch` computes its static padding for (B0).
@@ -88,6 +90,11 @@ pub const SE_RATIO: f64 = 0.25;
 /// Drop-connect (stochastic depth) rate of `efficientnet_pytorch`, scaled by
 /// `block index / 16` per block; training only.
 pub const DROP_CONNECT_RATE: f32 = 0.2;
+
+/// Channels of the time profile ([`Pooling::TimeProfile`]).
+pub const TIME_PROFILE_CHANNELS: usize = 16;
+/// Module path of the time profile's 1x1 conv.
+pub const TIME_PROFILE_NAME: &str = "encoder.time_profile";
 
 /// Module path of the EfficientNet inside the reference checkpoint.
 pub const EFFICIENTNET_PREFIX: &str = "encoder.encoder.model.0";
@@ -293,15 +300,68 @@ impl ParamSpec {
     }
 }
 
+/// How the encoder turns its last feature map (1280 channels x 2 mel cells x
+/// 15 time cells of ~0.33 s) into the vector it projects to the embedding.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pooling {
+    /// The paper's global average pool: 1280 features. It averages over
+    /// time, so the embeddings of two windows cannot say *when* things
+    /// happen in them: a stem moved off the beat embeds (up to the window's
+    /// edges) like the original, and no bilinear score can tell them apart.
+    #[default]
+    Global,
+    /// The global pool plus a time profile: a 1x1 conv with bias (1280 ->
+    /// [`TIME_PROFILE_CHANNELS`]) over the last feature map, averaged over
+    /// frequency and kept per time cell, flattened channel-major. The
+    /// projection then sees 1280 + 16 x 15 = 1520 features, so the score can
+    /// compare where in the window the onsets of the two sides fall.
+    TimeProfile,
+}
+
+impl Pooling {
+    pub const ALL: [Pooling; 2] = [Pooling::Global, Pooling::TimeProfile];
+
+    /// The name used on command lines and in training records.
+    pub fn name(self) -> &'static str {
+        match self {
+            Pooling::Global => "global",
+            Pooling::TimeProfile => "time-profile",
+        }
+    }
+}
+
+impl std::fmt::Display for Pooling {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Pooling {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Pooling::ALL.into_iter().find(|p| p.name() == s).ok_or_else(|| {
+            let names: Vec<&str> = Pooling::ALL.iter().map(|p| p.name()).collect();
+            format!("unknown pooling '{s}' (one of: {})", names.join(", "))
+        })
+    }
+}
+
 /// The whole COCOLA network.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Architecture {
     /// The input kind, which sets the stem's input channels.
     pub input: InputKind,
+    pub pooling: Pooling,
     pub stem: (ConvSpec, BatchNormSpec),
     pub blocks: Vec<BlockSpec>,
     pub head: (ConvSpec, BatchNormSpec),
-    /// `encoder.projection`: 1280 -> 512.
+    /// The time profile's 1x1 conv ([`Pooling::TimeProfile`] only).
+    pub time_profile: Option<ConvSpec>,
+    /// Time cells of the last feature map for the contract's input.
+    pub time_cells: usize,
+    /// `encoder.projection`: pooled features (1280, or 1520 with the time
+    /// profile) -> 512.
     pub projection: LinearSpec,
     /// `layer_norm` over the embedding (eps [`LN_EPS`]).
     pub layer_norm: String,
@@ -351,6 +411,13 @@ impl Architecture {
     /// mel models the same way with `in_channels=1`; only the stem conv's
     /// weight shape differs.
     pub fn for_input(input: InputKind) -> Architecture {
+        Self::new(input, Pooling::Global)
+    }
+
+    /// The network for `input` with `pooling`: the reference's with
+    /// [`Pooling::Global`]; [`Pooling::TimeProfile`] adds the time profile's
+    /// conv and widens the projection's input, nothing else.
+    pub fn new(input: InputKind, pooling: Pooling) -> Architecture {
         let p = EFFICIENTNET_PREFIX;
         let mut image = REFERENCE_IMAGE_SIZE;
         let stem = (
@@ -402,11 +469,25 @@ impl Architecture {
             conv(format!("{p}._conv_head"), last, FEATURE_DIM, 1, 1, image),
             bn(format!("{p}._bn1"), FEATURE_DIM),
         );
-        Architecture {
+        let time_profile = (pooling == Pooling::TimeProfile).then(|| {
+            conv(
+                TIME_PROFILE_NAME.into(),
+                FEATURE_DIM,
+                TIME_PROFILE_CHANNELS,
+                1,
+                1,
+                image,
+            )
+            .with_bias()
+        });
+        let mut arch = Architecture {
             input,
+            pooling,
             stem,
             blocks,
             head,
+            time_profile,
+            time_cells: 0,
             projection: LinearSpec {
                 name: "encoder.projection".into(),
                 in_features: FEATURE_DIM,
@@ -414,7 +495,13 @@ impl Architecture {
             },
             layer_norm: "layer_norm".into(),
             embedding_dim: EMBEDDING_DIM,
+        };
+        let [_, mels, frames] = input.feature_shape();
+        arch.time_cells = arch.feature_map_size(mels, frames).1;
+        if arch.time_profile.is_some() {
+            arch.projection.in_features += TIME_PROFILE_CHANNELS * arch.time_cells;
         }
+        arch
     }
 
     /// Every conv with its BatchNorm (if any), in forward order. SE convs have none.
@@ -430,6 +517,9 @@ impl Architecture {
             out.push((&b.project.0, Some(&b.project.1)));
         }
         out.push((&self.head.0, Some(&self.head.1)));
+        if let Some(c) = &self.time_profile {
+            out.push((c, None));
+        }
         out
     }
 
@@ -595,6 +685,32 @@ mod tests {
                 &[32, 1, 3, 3][..]
             )]
         );
+    }
+
+    #[test]
+    fn the_time_profile_adds_one_conv_and_widens_only_the_projection() {
+        let global = Architecture::cocola();
+        let profile = Architecture::new(InputKind::Hps, Pooling::TimeProfile);
+        assert_eq!((global.time_cells, profile.time_cells), (15, 15));
+        assert_eq!(profile.feature_map_size(64, 501), (2, 15));
+        let names = |a: &Architecture| -> Vec<(String, Vec<usize>)> {
+            a.parameters().into_iter().map(|p| (p.name, p.shape)).collect()
+        };
+        let (g, p) = (names(&global), names(&profile));
+        let added: Vec<&(String, Vec<usize>)> = p.iter().filter(|x| !g.contains(x)).collect();
+        assert_eq!(
+            added,
+            [
+                &("encoder.time_profile.weight".to_string(), vec![16, 1280, 1, 1]),
+                &("encoder.time_profile.bias".to_string(), vec![16]),
+                &("encoder.projection.weight".to_string(), vec![512, 1280 + 16 * 15]),
+            ]
+        );
+        assert_eq!(p.len(), g.len() + 2);
+        for pooling in Pooling::ALL {
+            assert_eq!(pooling.name().parse::<Pooling>(), Ok(pooling));
+        }
+        assert!("avg".parse::<Pooling>().unwrap_err().contains("time-profile"));
     }
 
     #[test]

@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::arch::{Architecture, Pooling, TIME_PROFILE_CHANNELS};
 use super::error::{ContractDifference, ModelError};
 use super::io;
 use crate::calibration::Calibration;
@@ -33,14 +34,30 @@ use crate::onnx::proto::ModelHeader;
 
 /// Version of the model layout (metadata keys, graph inputs and outputs).
 pub const FORMAT_VERSION: &str = "1";
-/// The network a model of this format runs for `input` (see [`super::arch`]),
-/// as recorded under `cocola.architecture`.
-pub fn architecture_id(input: InputKind) -> String {
+/// The network a model of this format runs for `input` and `pooling` (see
+/// [`super::arch`]), as recorded under `cocola.architecture`. (The global
+/// pool's text predates the choice of pooling: files written before it read
+/// unchanged.)
+pub fn architecture_id(input: InputKind, pooling: Pooling) -> String {
+    let arch = Architecture::new(input, pooling);
+    let pool = match pooling {
+        Pooling::Global => String::new(),
+        Pooling::TimeProfile => format!(
+            "[global pool ++ time profile conv1x1(1280,{TIME_PROFILE_CHANNELS}) mean over frequency x {} cells] > ",
+            arch.time_cells
+        ),
+    };
     format!(
-        "efficientnet-b0(in={}, static SAME padding for 224x224) > linear(1280,512) > layernorm > tanh; \
+        "efficientnet-b0(in={}, static SAME padding for 224x224) > {pool}linear({},512) > layernorm > tanh; \
          bilinear W 512x512",
-        input.channels()
+        input.channels(),
+        arch.projection.in_features
     )
+}
+
+/// The pooling whose [`architecture_id`] for `input` is `id`.
+fn pooling_of(input: InputKind, id: &str) -> Option<Pooling> {
+    Pooling::ALL.into_iter().find(|&p| architecture_id(input, p) == id)
 }
 /// The scoring rule, recorded for people reading the metadata.
 pub const SCORE_RULE: &str = "score(condition, stem) = dot(embedding[condition], w_embedding[stem]) = f(c)^T W f(s)";
@@ -65,6 +82,9 @@ pub const FEATURE_PREFIX: &str = "feature.";
 pub struct ModelMetadata {
     /// What the encoder takes: HPS (2 channels) or mel (1 channel).
     pub input: InputKind,
+    /// How the encoder pools its last feature map (the paper's: global).
+    #[serde(default)]
+    pub pooling: Pooling,
     pub name: String,
     pub version: String,
     pub description: String,
@@ -85,6 +105,7 @@ impl ModelMetadata {
     pub fn new(name: impl Into<String>, version: impl Into<String>) -> Self {
         ModelMetadata {
             input: InputKind::Hps,
+            pooling: Pooling::Global,
             name: name.into(),
             version: version.into(),
             description: String::new(),
@@ -114,7 +135,7 @@ impl ModelMetadata {
         };
         let mut props = vec![
             (KEY_FORMAT.to_string(), FORMAT_VERSION.to_string()),
-            (KEY_ARCHITECTURE.to_string(), architecture_id(self.input)),
+            (KEY_ARCHITECTURE.to_string(), architecture_id(self.input, self.pooling)),
             (KEY_NAME.to_string(), self.name.clone()),
             (KEY_VERSION.to_string(), self.version.clone()),
             (KEY_DESCRIPTION.to_string(), self.description.clone()),
@@ -171,19 +192,21 @@ impl ModelMetadata {
         if !differences.is_empty() {
             return Err(ModelError::ContractMismatch { input, differences });
         }
-        let architecture = architecture_id(input);
-        match props.get(KEY_ARCHITECTURE) {
-            Some(a) if *a == architecture => {}
-            other => {
-                return Err(ModelError::BadMetadata {
-                    key: KEY_ARCHITECTURE.into(),
-                    detail: format!(
-                        "model has {}, this build runs '{architecture}'",
-                        other.map_or("(missing)".to_string(), |a| format!("'{a}'"))
-                    ),
-                })
-            }
-        }
+        let stored = props.get(KEY_ARCHITECTURE);
+        let Some(pooling) = stored.and_then(|a| pooling_of(input, a)) else {
+            let runs: Vec<String> = Pooling::ALL
+                .iter()
+                .map(|&p| format!("'{}'", architecture_id(input, p)))
+                .collect();
+            return Err(ModelError::BadMetadata {
+                key: KEY_ARCHITECTURE.into(),
+                detail: format!(
+                    "model has {}, this build runs {}",
+                    stored.map_or("(missing)".to_string(), |a| format!("'{a}'")),
+                    runs.join(" or ")
+                ),
+            });
+        };
         let required = |key: &str| match props.get(key) {
             Some(v) if !v.trim().is_empty() => Ok(v.to_string()),
             _ => Err(ModelError::BadMetadata {
@@ -213,6 +236,7 @@ impl ModelMetadata {
         };
         Ok(ModelMetadata {
             input,
+            pooling,
             name: required(KEY_NAME)?,
             version: required(KEY_VERSION)?,
             description: text(KEY_DESCRIPTION),
@@ -336,7 +360,8 @@ impl std::fmt::Display for ModelMetadata {
             self.input,
             self.input.describe(),
             self.input.contract_version()
-        )
+        )?;
+        writeln!(f, "pooling      {}", self.pooling)
     }
 }
 
@@ -407,6 +432,35 @@ mod tests {
         mixed.push(("feature.hpss_kernel".into(), "31".into()));
         let err = ModelMetadata::from_props(mixed.iter().map(|(k, v)| (k.as_str(), v.as_str())), "m").unwrap_err();
         assert!(err.to_string().contains("feature.hpss_kernel"), "{err}");
+    }
+
+    #[test]
+    fn the_pooling_round_trips_and_the_paper_network_keeps_its_id() {
+        let global = ModelMetadata::new("m", "1");
+        let p = props(&global);
+        let id = &p.iter().find(|(k, _)| k == KEY_ARCHITECTURE).unwrap().1;
+        // Exactly what every model file written before the choice carries.
+        assert_eq!(
+            id,
+            "efficientnet-b0(in=2, static SAME padding for 224x224) > linear(1280,512) > layernorm > tanh; \
+             bilinear W 512x512"
+        );
+        let mut profile = global.clone();
+        profile.pooling = Pooling::TimeProfile;
+        let p = props(&profile);
+        assert!(p
+            .iter()
+            .any(|(k, v)| k == KEY_ARCHITECTURE && v.contains("linear(1520,512)")));
+        let back = ModelMetadata::from_props(p.iter().map(|(k, v)| (k.as_str(), v.as_str())), "m").unwrap();
+        assert_eq!(back.pooling, Pooling::TimeProfile);
+        let mut unknown = p.clone();
+        unknown.retain(|(k, _)| k != KEY_ARCHITECTURE);
+        unknown.push((KEY_ARCHITECTURE.into(), "resnet-50".into()));
+        let err = ModelMetadata::from_props(unknown.iter().map(|(k, v)| (k.as_str(), v.as_str())), "m").unwrap_err();
+        assert!(
+            err.to_string().contains("'resnet-50'") && err.to_string().contains("time profile"),
+            "{err}"
+        );
     }
 
     #[test]

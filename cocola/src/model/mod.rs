@@ -6,6 +6,7 @@
 //! ```text
 //! features [batch, 2, 64, 501]
 //!   -> EfficientNet-B0 -> pool -> Linear(1280, 512) -> LayerNorm -> tanh = embedding [batch, 512]
+//!      (pool: global, the paper's; or global + time profile -> Linear(1520, 512), see [`arch::Pooling`])
 //!   -> · W^T                                                      = w_embedding [batch, 512]
 //! score(condition, stem) = dot(embedding[condition], w_embedding[stem])   (see [`score`])
 //! ```
@@ -22,6 +23,7 @@ pub mod reader;
 pub mod runtime;
 mod tensors;
 pub mod testing;
+pub mod widen;
 pub mod writer;
 
 pub use encoder::{score, Embeddings, LoadOptions, Model};
@@ -31,4 +33,5 @@ pub use metadata::{read_metadata, ModelMetadata};
 pub use reader::{read_weights, read_weights_file, StoredModel};
 pub use runtime::RuntimeError;
 pub use tensors::{NamedTensors, Tensor};
+pub use widen::widen_to_time_profile;
 pub use writer::{validate_weights, write_model, write_model_file};

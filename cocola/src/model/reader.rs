@@ -35,7 +35,7 @@ pub fn read_weights(bytes: &[u8], what: &str) -> Result<StoredModel, ModelError>
         detail: format!("its graph does not decode ({e}); the file may be truncated or corrupt"),
     })?;
     let graph = model.graph.unwrap_or_default();
-    let arch = Architecture::for_input(metadata.input);
+    let arch = Architecture::new(metadata.input, metadata.pooling);
     let wanted: HashSet<String> = arch.parameters().into_iter().map(|p| p.name).collect();
     let mut weights = NamedTensors::new();
     for t in &graph.initializer {

@@ -58,8 +58,13 @@ pub fn uniform(name: &str, seed: u64, n: usize, lo: f32, hi: f32) -> Vec<f32> {
 
 /// Deterministic weights for every parameter of the COCOLA network.
 pub fn random_weights(seed: u64) -> NamedTensors {
+    random_weights_for(&Architecture::cocola(), seed)
+}
+
+/// Deterministic weights for every parameter of `arch`.
+pub fn random_weights_for(arch: &Architecture, seed: u64) -> NamedTensors {
     let mut out = NamedTensors::new();
-    for p in Architecture::cocola().parameters() {
+    for p in arch.parameters() {
         let (lo, hi) = match p.role {
             ParamRole::ConvWeight | ParamRole::LinearWeight | ParamRole::Bilinear => {
                 let a = (3.75 / p.fan_in as f64).sqrt() as f32;

@@ -3,7 +3,8 @@
 //! [`super::metadata`].
 //!
 //! Graph: `features [batch, channels, 64, 501]` -> EfficientNet-B0 -> global average
-//! pool -> Gemm (projection) -> LayerNormalization -> Tanh = `embedding
+//! pool (with [`super::arch::Pooling::TimeProfile`], concatenated with the time
+//! profile: 1x1 Conv -> ReduceMean over mels -> Flatten) -> Gemm (projection) -> LayerNormalization -> Tanh = `embedding
 //! [batch, 512]`; `w_embedding = embedding · W^T`, i.e. row i is `W ·
 //! embedding[i]`, so `score(c, s) = dot(embedding[c], w_embedding[s]) = f(c)^T W f(s)`,
 //! the reference's `BilinearSimilarity.pairwise(x=condition, y=stem)`.
@@ -76,7 +77,7 @@ pub fn validate_weights(arch: &Architecture, weights: &NamedTensors) -> Result<(
 /// Fails, naming the tensor, if a weight is missing, misshapen or not
 /// finite, or if the metadata is invalid.
 pub fn write_model(weights: &NamedTensors, meta: &ModelMetadata) -> Result<Vec<u8>, ModelError> {
-    let arch = Architecture::for_input(meta.input);
+    let arch = Architecture::new(meta.input, meta.pooling);
     validate_weights(&arch, weights)?;
     let props = meta.to_props()?;
     let graph = build_graph(&arch, weights).map_err(|e| ModelError::BadTensor {
@@ -220,7 +221,21 @@ fn build_graph(arch: &Architecture, weights: &NamedTensors) -> Result<crate::onn
     }
     x = b.conv_bn(&arch.head.0, &arch.head.1, &x, true)?;
     let pooled = b.g.node("pool", "GlobalAveragePool", &[&x], vec![])?;
-    let flat = b.g.node("pool", "Flatten", &[&pooled], vec![("axis", Attr::Int(1))])?;
+    let mut flat = b.g.node("pool", "Flatten", &[&pooled], vec![("axis", Attr::Int(1))])?;
+    if let Some(c) = &arch.time_profile {
+        // [batch, 16, mels, time] -> mean over mels -> [batch, 16 x time], channel-major.
+        let profile = b.conv(c, &x)?;
+        let profile = b.g.node(
+            &c.name,
+            "ReduceMean",
+            &[&profile],
+            vec![("axes", ints(&[2])), ("keepdims", Attr::Int(0))],
+        )?;
+        let profile =
+            b.g.node(&c.name, "Flatten", &[&profile], vec![("axis", Attr::Int(1))])?;
+        flat =
+            b.g.node("pool", "Concat", &[&flat, &profile], vec![("axis", Attr::Int(1))])?;
+    }
 
     let p = &arch.projection;
     let (pw, pb) = (

@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use cocola::calibration::{Calibration, ModeCalibration, ScoreDistribution};
 use cocola::contract::InputKind;
 use cocola::contract::FEATURE_LEN;
+use cocola::model::arch::{Architecture, Pooling};
 use cocola::model::metadata::{architecture_id, KEY_FORMAT};
 use cocola::model::{
     read_metadata, testing, write_model, write_model_file, LoadOptions, Model, ModelError, ModelMetadata, NamedTensors,
@@ -81,6 +82,40 @@ fn metadata_round_trips_through_a_file() {
     let e = model.embed(&x, 2).unwrap();
     assert_eq!(e.embedding.len(), 2 * 512);
     assert!(e.embedding.iter().all(|v| v.abs() < 1.0), "tanh output");
+}
+
+/// A time-profile model writes, loads and runs; widened from a global-pool
+/// model it embeds exactly like it (its new projection columns are zero),
+/// and once those columns move, the embeddings do too (the profile is wired in).
+#[test]
+fn a_time_profile_model_runs_and_widening_keeps_the_embeddings() {
+    let profile_arch = Architecture::new(InputKind::Hps, Pooling::TimeProfile);
+    let fresh = testing::random_weights_for(&profile_arch, 5);
+    let wide = cocola::model::widen_to_time_profile(InputKind::Hps, weights(), &fresh).unwrap();
+    let mut meta = testing::test_metadata();
+    meta.pooling = Pooling::TimeProfile;
+    let opts = LoadOptions::default();
+    let features: Vec<f32> = (0..2)
+        .flat_map(|i| testing::random_features(&format!("profile-{i}"), 1))
+        .collect();
+    let embed = |w: &NamedTensors, meta: &ModelMetadata| {
+        let bytes = write_model(w, meta).unwrap();
+        let mut model = Model::from_bytes(&bytes, &opts).unwrap();
+        assert_eq!(model.metadata().pooling, meta.pooling);
+        model.embed(&features, 2).unwrap()
+    };
+    let global = embed(weights(), &testing::test_metadata());
+    let widened = embed(&wide, &meta);
+    let max_diff = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+    assert!(max_diff(&global.embedding, &widened.embedding) <= 1e-5);
+    assert!(max_diff(&global.w_embedding, &widened.w_embedding) <= 1e-5);
+    let moved = embed(&fresh, &meta);
+    assert!(max_diff(&global.embedding, &moved.embedding) > 1e-2);
+    // A global-pool file read as a time-profile network is refused by name.
+    assert!(write_model(weights(), &meta)
+        .unwrap_err()
+        .to_string()
+        .contains("encoder.time_profile"));
 }
 
 #[test]
@@ -171,7 +206,11 @@ fn files_that_are_not_cocola_models_are_refused_clearly() {
     // Another architecture.
     let other = edited(|p| set(p, "cocola.architecture", "resnet"));
     let err = Model::from_bytes(&other, &opts).unwrap_err();
-    assert!(err.to_string().contains(&architecture_id(InputKind::Hps)), "{err}");
+    assert!(
+        err.to_string()
+            .contains(&architecture_id(InputKind::Hps, Pooling::Global)),
+        "{err}"
+    );
 
     // Broken calibration JSON names the key.
     let broken = edited(|p| {

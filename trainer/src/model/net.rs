@@ -84,7 +84,16 @@ impl Network {
         }
         let (head_conv, head_bn) = &self.arch.head;
         let x = self.bn(&self.conv(&x, head_conv), head_bn, pass).silu();
-        let x = x.adaptive_avg_pool2d([1, 1]).flatten(1, -1);
+        let pooled = x.adaptive_avg_pool2d([1, 1]).flatten(1, -1);
+        let x = match &self.arch.time_profile {
+            None => pooled,
+            // [B, 16, mels, time] -> mean over mels -> [B, 16 x time], channel-major
+            // as the ONNX graph's Flatten.
+            Some(c) => {
+                let profile = self.conv(&x, c).mean_dim(Some(&[2i64][..]), false, Kind::Float);
+                Tensor::cat(&[pooled, profile.flatten(1, -1)], 1)
+            }
+        };
         let x = x.dropout(DROPOUT as f64, train);
         let proj = &self.arch.projection.name;
         let x = x.linear(

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use cocola::contract::InputKind;
+use cocola::model::arch::Pooling;
 use serde::{Deserialize, Serialize};
 
 use crate::data::dataset::DatasetSpec;
@@ -15,6 +16,10 @@ pub struct TrainConfig {
     /// (1 channel, the paper's models "w/o HPS"; no channel masks).
     #[serde(default)]
     pub input: InputKind,
+    /// How the encoder pools its last feature map (paper: global; see
+    /// `cocola::model::arch::Pooling`).
+    #[serde(default)]
+    pub pooling: Pooling,
     /// Run directory: checkpoints, metrics.
     pub out: PathBuf,
     /// Stem cache directory.
@@ -100,8 +105,9 @@ pub struct InitFrom {
 
 impl InitFrom {
     /// Reads the model's identity; its weights are read when the run starts.
-    /// Fails unless the model takes `input`.
-    pub fn read(path: &std::path::Path, input: InputKind) -> anyhow::Result<InitFrom> {
+    /// Fails unless the model takes `input` and its pooling can become
+    /// `pooling` (the same, or global widened to the time profile).
+    pub fn read(path: &std::path::Path, input: InputKind, pooling: Pooling) -> anyhow::Result<InitFrom> {
         let stored = cocola::model::read_weights_file(path)
             .map_err(|e| anyhow::anyhow!("cannot initialise from {}: {e}", path.display()))?;
         anyhow::ensure!(
@@ -110,6 +116,13 @@ impl InitFrom {
             path.display(),
             stored.metadata.input,
             input
+        );
+        anyhow::ensure!(
+            stored.metadata.pooling == pooling || stored.metadata.pooling == Pooling::Global,
+            "cannot initialise from {}: its pooling is {}, and only a global-pool model can be widened to {pooling} \
+             (--pooling)",
+            path.display(),
+            stored.metadata.pooling,
         );
         Ok(InitFrom {
             path: path.to_path_buf(),
@@ -132,6 +145,7 @@ impl TrainConfig {
         TrainConfig {
             data,
             input: InputKind::Hps,
+            pooling: Pooling::Global,
             out,
             cache,
             seed: 0,
@@ -198,6 +212,9 @@ impl TrainConfig {
         }
         if self.input != saved.input {
             differences.push("input");
+        }
+        if self.pooling != saved.pooling {
+            differences.push("pooling");
         }
         if self.seed != saved.seed {
             differences.push("seed");
@@ -311,6 +328,12 @@ mod tests {
         };
         let err = mel.check_resumable(&saved).unwrap_err().to_string();
         assert!(err.contains("input"), "{err}");
+        let profile = TrainConfig {
+            pooling: Pooling::TimeProfile,
+            ..config()
+        };
+        let err = profile.check_resumable(&saved).unwrap_err().to_string();
+        assert!(err.contains("pooling"), "{err}");
     }
 
     #[test]
@@ -323,12 +346,13 @@ mod tests {
             "masks",
             "init_from",
             "input",
+            "pooling",
         ] {
             json.as_object_mut().unwrap().remove(key);
         }
         let c: TrainConfig = serde_json::from_value(json).unwrap();
         assert_eq!((c.warmup_steps, c.w_init_std, c.masks), (0, 0.05, Masks::PerPair));
         assert_eq!((c.lr_schedule, c.init_from), (LrSchedule::Constant, None));
-        assert_eq!(c.input, InputKind::Hps);
+        assert_eq!((c.input, c.pooling), (InputKind::Hps, Pooling::Global));
     }
 }

@@ -292,7 +292,7 @@ impl TrainingState {
         device: Device,
         started: Instant,
     ) -> anyhow::Result<TrainingState> {
-        let arch = Architecture::for_input(cfg.input);
+        let arch = Architecture::new(cfg.input, cfg.pooling);
         let resumed_from = if resume { checkpoint::latest(ckpt_dir) } else { None };
         if resume && resumed_from.is_none() {
             eprintln!("no checkpoint in {}; starting from scratch", ckpt_dir.display());
@@ -485,7 +485,15 @@ fn initial_params(init: &config::InitFrom, arch: &Architecture, device: Device) 
         init.path.display(),
         init.model
     );
-    Params::from_named(arch, &stored.weights, device)
+    if stored.metadata.pooling == arch.pooling {
+        return Params::from_named(arch, &stored.weights, device);
+    }
+    // A global-pool model widened to the time profile (InitFrom::read
+    // refused anything else): the profile's conv starts from a fresh draw.
+    let fresh = Params::init(arch, device).to_named_tensors()?;
+    let widened = cocola::model::widen_to_time_profile(arch.input, &stored.weights, &fresh)?;
+    eprintln!("widened its global pool to the time profile (new projection columns start at zero)");
+    Params::from_named(arch, &widened, device)
 }
 
 /// Training time summed over this process and the runs it resumed, so a

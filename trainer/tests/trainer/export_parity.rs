@@ -4,7 +4,7 @@
 
 use cocola::contract::{InputKind, FEATURE_LEN};
 use cocola::features::FeatureExtractor;
-use cocola::model::arch::Architecture;
+use cocola::model::arch::{Architecture, Pooling};
 use cocola::model::{LoadOptions, Model};
 use cocola_trainer::data::dataset::{DatasetSpec, Split};
 use cocola_trainer::export::{embed, export, load_network, ExportOptions};
@@ -75,7 +75,7 @@ fn exported_model_matches_tch_and_is_calibrated() {
     assert_eq!(stored.weights, checkpointed.params.to_named_tensors().unwrap());
     let mut fine = c.clone();
     fine.out = dir.path().join("fine-tuned");
-    fine.init_from = Some(InitFrom::read(&onnx, cocola::contract::InputKind::Hps).unwrap());
+    fine.init_from = Some(InitFrom::read(&onnx, cocola::contract::InputKind::Hps, Pooling::Global).unwrap());
     let fine_ck = run(&fine, false, false).unwrap().last_checkpoint.unwrap();
     let meta = export(&fine_ck, &dir.path().join("fine.onnx"), &opts).unwrap();
     assert_eq!(meta.training["initialized_from"]["model"], "test 0.1");
@@ -188,8 +188,63 @@ fn a_mel_model_trains_exports_and_matches_tch() {
     let mut hps = c.clone();
     hps.input = InputKind::Hps;
     assert!(run(&hps, true, false).unwrap_err().to_string().contains("input"));
-    let err = InitFrom::read(&onnx, InputKind::Hps).unwrap_err().to_string();
+    let err = InitFrom::read(&onnx, InputKind::Hps, Pooling::Global)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("mel model"), "{err}");
+}
+
+/// `--pooling time-profile --init-from` a global model: the run widens the
+/// base, trains, exports a time-profile model file, and ONNX Runtime runs
+/// its graph as tch does; a time-profile model is no base for a global run.
+#[test]
+fn a_time_profile_model_widens_trains_exports_and_matches_tch() {
+    crate::support::test_threads();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    crate::support::generic(&data, 20, 3, 10.0);
+    let spec: DatasetSpec = format!("generic:{}", data.display()).parse().unwrap();
+    let base_ck = run(&two_step_run(spec.clone(), &dir.path().join("base")), false, false)
+        .unwrap()
+        .last_checkpoint
+        .unwrap();
+    let base = dir.path().join("base.onnx");
+    export(&base_ck, &base, &export_options("base")).unwrap();
+
+    let mut c = two_step_run(spec, &dir.path().join("profile"));
+    c.pooling = Pooling::TimeProfile;
+    c.init_from = Some(InitFrom::read(&base, InputKind::Hps, Pooling::TimeProfile).unwrap());
+    let ck = run(&c, false, false).unwrap().last_checkpoint.unwrap();
+    let onnx = dir.path().join("profile.onnx");
+    let meta = export(&ck, &onnx, &export_options("profile")).unwrap();
+    assert_eq!(meta.pooling, Pooling::TimeProfile);
+    assert_eq!(meta.training["initialized_from"]["model"], "base 0.1");
+
+    let mut ex = FeatureExtractor::new();
+    let features: Vec<f32> = [2usize, 11]
+        .iter()
+        .flat_map(|&t| ex.extract(&crate::support::stem(t, 0, 5.0)))
+        .collect();
+    let (net, _) = load_network(&ck, Device::Cpu).unwrap();
+    assert_eq!(net.arch.pooling, Pooling::TimeProfile);
+    let (e, we) = embed(&net, &features, 2);
+    let e: Vec<f32> = Vec::try_from(e.flatten(0, -1)).unwrap();
+    let we: Vec<f32> = Vec::try_from(we.flatten(0, -1)).unwrap();
+    let mut model = Model::load(&onnx, &LoadOptions::default()).unwrap();
+    assert_eq!(model.metadata().pooling, Pooling::TimeProfile);
+    let ort = model.embed(&features, 2).unwrap();
+    let diff = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+    let (d_e, d_we) = (diff(&e, &ort.embedding), diff(&we, &ort.w_embedding));
+    println!("time profile: max |tch - ONNX Runtime| embedding {d_e:.3e}, w_embedding {d_we:.3e}");
+    assert!(d_e <= 1e-4 && d_we <= 1e-4, "embedding {d_e}, w_embedding {d_we}");
+    // Two steps of Adam moved the profile's projection columns off zero.
+    let w = net.params.get("encoder.projection.weight");
+    assert!(w.narrow(1, 1280, 240).abs().max().double_value(&[]) > 0.0);
+
+    let err = InitFrom::read(&onnx, InputKind::Hps, Pooling::Global)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("time-profile"), "{err}");
 }
 
 /// `accumulate_bn_statistics`: the first batch replaces whatever the running

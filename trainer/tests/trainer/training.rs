@@ -198,7 +198,14 @@ fn a_run_initialised_from_a_model_starts_from_its_weights() {
     c.validate_every = 1000;
     // One Adam step moves each weight by about lr.
     c.lr = 1e-9;
-    c.init_from = Some(InitFrom::read(&model, cocola::contract::InputKind::Hps).unwrap());
+    c.init_from = Some(
+        InitFrom::read(
+            &model,
+            cocola::contract::InputKind::Hps,
+            cocola::model::arch::Pooling::Global,
+        )
+        .unwrap(),
+    );
     run(&c, false, false).unwrap();
     let ck = checkpoint::load(&c.out.join("checkpoints/step-000000001.json")).unwrap();
     assert_eq!(ck.info.config.init_from.unwrap().model, "base-model 0.0.0-test");
@@ -221,7 +228,14 @@ fn a_run_initialised_from_a_model_starts_from_its_weights() {
     cocola::model::write_model_file(&model, &base, &meta).unwrap();
     let resumed = TrainConfig {
         steps: 2,
-        init_from: Some(InitFrom::read(&model, cocola::contract::InputKind::Hps).unwrap()),
+        init_from: Some(
+            InitFrom::read(
+                &model,
+                cocola::contract::InputKind::Hps,
+                cocola::model::arch::Pooling::Global,
+            )
+            .unwrap(),
+        ),
         ..c.clone()
     };
     run(&resumed, true, false).unwrap();
