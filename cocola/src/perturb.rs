@@ -9,7 +9,7 @@
 //! sides, so its first and last samples carry no edge artefacts.
 
 use crate::contract::SAMPLE_RATE;
-use crate::dsp::interpolate::resample_by_step;
+use crate::dsp::interpolate::resample_range;
 use crate::dsp::vocoder;
 
 pub use crate::dsp::vocoder::time_stretch;
@@ -43,16 +43,22 @@ pub fn off_grid_delay(beat_seconds: Option<f32>, choice: f64) -> usize {
 /// the phase vocoder, then read back at that ratio with band-limited
 /// interpolation (which raises the pitch and restores the length).
 pub fn pitch_shift(signal: &[f32], semitones: f64) -> Vec<f32> {
+    pitch_shift_range(signal, semitones, 0..signal.len())
+}
+
+/// Samples `range` of [`pitch_shift`]`(signal, semitones)`, without
+/// computing the others.
+fn pitch_shift_range(signal: &[f32], semitones: f64, range: std::ops::Range<usize>) -> Vec<f32> {
     assert!(
         semitones.is_finite() && semitones.abs() <= 24.0,
         "transposition of {semitones} semitones outside +-24"
     );
     if semitones == 0.0 {
-        return signal.to_vec();
+        return signal[range].to_vec();
     }
     let ratio = 2f64.powf(semitones / 12.0);
     let stretched = time_stretch(signal, 1.0 / ratio);
-    resample_by_step(&stretched, ratio, signal.len())
+    resample_range(&stretched, ratio, range)
 }
 
 /// Samples `start..start + len` of `stem` transposed by `semitones`,
@@ -60,7 +66,7 @@ pub fn pitch_shift(signal: &[f32], semitones: f64) -> Vec<f32> {
 pub fn transposed_window(stem: &[f32], start: usize, len: usize, semitones: f64) -> Vec<f32> {
     let from = start as isize - CONTEXT as isize;
     let padded = read(stem, from, len + 2 * CONTEXT);
-    pitch_shift(&padded, semitones)[CONTEXT..CONTEXT + len].to_vec()
+    pitch_shift_range(&padded, semitones, CONTEXT..CONTEXT + len)
 }
 
 /// The window `start..start + len` of `stem` as heard when the stem is

@@ -11,7 +11,7 @@
 //! transposing moves to other classes: the cosine between two profiles is the
 //! model-free floor's test of "in the same key".
 
-use super::stft::Stft;
+use super::stft::{magnitude, Stft};
 use crate::contract::SAMPLE_RATE;
 
 /// 256 ms at 16 kHz: 3.9 Hz bins, about a semitone at 65 Hz.
@@ -69,7 +69,7 @@ impl ChromaAnalyzer {
         for t in 0..spec.frames {
             let frame = spec.frame(t);
             for &(k, class) in &self.bins {
-                profile[class] += (1.0 + to_amplitude * frame[k].norm()).ln();
+                profile[class] += (1.0 + to_amplitude * magnitude(frame[k])).ln();
             }
         }
         profile

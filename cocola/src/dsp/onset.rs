@@ -2,7 +2,7 @@
 //! two grooves and estimating the beat) and as a count of note starts (for
 //! choosing stems whose timing can be heard at all).
 
-use super::stft::Stft;
+use super::stft::{magnitude, Stft};
 
 /// Frames per second of the onset envelope: 10 ms at 16 kHz.
 pub const FRAME: usize = 160;
@@ -43,7 +43,7 @@ impl OnsetAnalyzer {
         for t in 0..spec.frames {
             let mut flux = 0.0;
             for (p, z) in previous.iter_mut().zip(spec.frame(t)) {
-                let level = (1.0 + COMPRESSION * z.norm()).ln();
+                let level = (1.0 + COMPRESSION * magnitude(*z)).ln();
                 if t > 0 {
                     flux += (level - *p).max(0.0);
                 }

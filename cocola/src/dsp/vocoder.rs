@@ -16,7 +16,7 @@ use std::f32::consts::PI;
 
 use realfft::num_complex::Complex32;
 
-use super::stft::{Spectrogram, Stft};
+use super::stft::{magnitude, Spectrogram, Stft};
 
 /// Transform size at 16 kHz: 128 ms, enough resolution (7.8 Hz bins) to
 /// separate the partials of bass notes; transients smear over ~30 ms.
@@ -49,34 +49,37 @@ fn stretch_spectrogram(analysis: &Spectrogram, rate: f64, frames: usize) -> Spec
     let omega: Vec<f32> = (0..n_bins)
         .map(|k| 2.0 * PI * k as f32 * HOP as f32 / N_FFT as f32)
         .collect();
-    let silent = vec![Complex32::default(); n_bins];
-    let frame_at = |t: usize| {
-        if t < analysis.frames {
-            analysis.frame(t)
-        } else {
-            &silent[..]
-        }
-    };
+    // Every output frame reads two neighbouring analysis frames, and a slow
+    // stretch reads each one several times: their magnitudes and phases are
+    // computed once here (frames past the end read as silence).
+    let polar = PolarFrames::of(analysis);
 
     let mut out = Vec::with_capacity(frames * n_bins);
     let mut magnitude = vec![0.0f32; n_bins];
-    let mut phase_now = vec![0.0f32; n_bins];
     let mut advance = vec![0.0f32; n_bins];
-    let mut phase_out: Vec<f32> = frame_at(0).iter().map(|z| z.arg()).collect();
+    // The analysis frame `advance` was measured from.
+    let mut advance_of = None;
+    let mut phase_out: Vec<f32> = polar.phase(0).to_vec();
     let mut peaks = Vec::with_capacity(n_bins / 2);
     for m in 0..frames {
         let position = m as f64 * rate;
         let t0 = position.floor() as usize;
         let frac = (position - t0 as f64) as f32;
-        let (a, b) = (frame_at(t0), frame_at(t0 + 1));
+        let (a, b) = (polar.norm(t0), polar.norm(t0 + 1));
         for k in 0..n_bins {
-            magnitude[k] = (1.0 - frac) * a[k].norm() + frac * b[k].norm();
-            phase_now[k] = a[k].arg();
-            advance[k] = omega[k] + wrap(b[k].arg() - a[k].arg() - omega[k]);
+            magnitude[k] = (1.0 - frac) * a[k] + frac * b[k];
+        }
+        let phase_now = polar.phase(t0);
+        if advance_of != Some(t0) {
+            let next = polar.phase(t0 + 1);
+            for k in 0..n_bins {
+                advance[k] = omega[k] + wrap(next[k] - phase_now[k] - omega[k]);
+            }
+            advance_of = Some(t0);
         }
         if m > 0 {
             find_peaks(&magnitude, &mut peaks);
-            lock_phases(&peaks, &magnitude, &phase_now, &advance, &mut phase_out);
+            lock_phases(&peaks, &magnitude, phase_now, &advance, &mut phase_out);
         }
         out.extend(
             magnitude
@@ -89,6 +92,47 @@ fn stretch_spectrogram(analysis: &Spectrogram, rate: f64, frames: usize) -> Spec
         frames,
         n_bins,
         bins: out,
+    }
+}
+
+/// Magnitude and phase of every bin of a spectrogram, frame-major; one
+/// silent frame (magnitude and phase 0, as `norm` and `arg` of zero give)
+/// stands for every frame past the end.
+struct PolarFrames {
+    n_bins: usize,
+    frames: usize,
+    norms: Vec<f32>,
+    phases: Vec<f32>,
+}
+
+impl PolarFrames {
+    fn of(spec: &Spectrogram) -> Self {
+        let silent = spec.frames * spec.n_bins;
+        let mut norms = Vec::with_capacity(silent + spec.n_bins);
+        let mut phases = Vec::with_capacity(silent + spec.n_bins);
+        norms.extend(spec.bins.iter().map(|&z| magnitude(z)));
+        phases.extend(spec.bins.iter().map(|z| z.arg()));
+        norms.resize(silent + spec.n_bins, 0.0);
+        phases.resize(silent + spec.n_bins, Complex32::default().arg());
+        Self {
+            n_bins: spec.n_bins,
+            frames: spec.frames,
+            norms,
+            phases,
+        }
+    }
+
+    fn at(&self, t: usize) -> std::ops::Range<usize> {
+        let t = t.min(self.frames);
+        t * self.n_bins..(t + 1) * self.n_bins
+    }
+
+    fn norm(&self, t: usize) -> &[f32] {
+        &self.norms[self.at(t)]
+    }
+
+    fn phase(&self, t: usize) -> &[f32] {
+        &self.phases[self.at(t)]
     }
 }
 

@@ -8,7 +8,8 @@
 //!
 //! Passes as in accuracy@K ([`scan`](super::scan)): decode and profile every
 //! track, draw the anchors, then build each track's windows (perturbing in
-//! parallel), describe them for the floor and embed them through the cache.
+//! parallel), describe them for the floor and embed them through the cache;
+//! the next batch of tracks is built while one is embedded.
 
 pub mod activity;
 pub mod floor;
@@ -18,12 +19,13 @@ mod windows;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::cache::{CacheStats, EmbeddingCache};
 use super::embed::{EmbedStats, Encoder, WindowEmbedder};
 use super::progress::Progress;
-use super::scan::{scan_tracks, FailedTrack, RescanError, Scan};
+use super::scan::{scan_tracks, FailedTrack, RescanError, Scan, ScannedTrack};
 use super::stats::{win, Summary, WinRate};
 use super::tracks::{discover_tracks, TrackListing, TrackSetError};
 use crate::contract::{EMBEDDING_DIM, SAMPLE_RATE};
@@ -235,24 +237,42 @@ pub fn evaluate_sensitivity_listing<E: Encoder>(
     let requested: usize = per_track.iter().map(Vec::len).sum();
     progress.begin("embedding windows", requested as u64);
     let mut embedder = WindowEmbedder::new(encoder, cache, &modes)?;
-    for (t, requests) in per_track.iter().enumerate() {
-        if requests.is_empty() {
-            continue;
-        }
-        let track = &mut tracks[t];
-        let audio = track.take_audio()?;
-        let built = windows::build(&audio, &anchors, requests);
-        embedder.open_group(track.hash);
-        for window in built {
-            let slot = window.request.anchor * ROLES.len() + window.request.role as usize;
-            if let Some(beat) = window.beat {
-                beats[window.request.anchor] = beat;
+    // Batches of tracks are built in parallel while the previous batch is
+    // embedded on this thread: the perturbations fill the gaps between
+    // encoder runs. Windows reach the embedder in track and request order,
+    // as if built one by one.
+    let mut batches = batches(&mut tracks, &per_track).into_iter();
+    let mut ready = batches
+        .next()
+        .map(|b| build_batch(b, &anchors, &per_track))
+        .transpose()?;
+    while let Some(built) = ready.take() {
+        let mut next = None;
+        let mut submitted = Ok(());
+        rayon::in_place_scope(|scope| {
+            if let Some(batch) = batches.next() {
+                let (next, anchors, per_track) = (&mut next, &anchors, &per_track);
+                scope.spawn(move |_| *next = Some(build_batch(batch, anchors, per_track)));
             }
-            descriptors[slot] = Some(window.descriptors);
-            embedder.submit(track.hash, slot, window.samples, &mut sink)?;
-            progress.advance(1);
-        }
-        embedder.close_group(track.hash);
+            submitted = (|| {
+                for track in built {
+                    embedder.open_group(track.hash);
+                    for window in track.windows {
+                        let slot = window.request.anchor * ROLES.len() + window.request.role as usize;
+                        if let Some(beat) = window.beat {
+                            beats[window.request.anchor] = beat;
+                        }
+                        descriptors[slot] = Some(window.descriptors);
+                        embedder.submit(track.hash, slot, window.samples, &mut sink)?;
+                        progress.advance(1);
+                    }
+                    embedder.close_group(track.hash);
+                }
+                Ok::<(), ModelError>(())
+            })();
+        });
+        submitted?;
+        ready = next.transpose()?;
     }
     embedder.finish(&mut sink)?;
     let embed = embedder.stats();
@@ -328,6 +348,54 @@ pub fn evaluate_sensitivity_listing<E: Encoder>(
         cache: cache.stats(),
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Windows per batch of tracks built together in pass 2: a few encoder
+/// flushes' worth, so that building one batch overlaps embedding the last.
+const BATCH_WINDOWS: usize = 48;
+
+/// A track with windows to build, and its position in the scan.
+type Pending<'t, P> = (usize, &'t mut ScannedTrack<P>);
+
+/// The tracks with requests, in order, cut into batches of at least
+/// [`BATCH_WINDOWS`] windows.
+fn batches<'t, P>(tracks: &'t mut [ScannedTrack<P>], per_track: &[Vec<WindowRequest>]) -> Vec<Vec<Pending<'t, P>>> {
+    let mut batches = vec![Vec::new()];
+    let mut windows = 0;
+    for (t, track) in tracks.iter_mut().enumerate().filter(|(t, _)| !per_track[*t].is_empty()) {
+        if windows >= BATCH_WINDOWS {
+            batches.push(Vec::new());
+            windows = 0;
+        }
+        windows += per_track[t].len();
+        batches.last_mut().expect("never empty").push((t, track));
+    }
+    batches.retain(|b| !b.is_empty());
+    batches
+}
+
+/// The windows of one track, built.
+struct BuiltTrack {
+    hash: super::cache::Digest32,
+    windows: Vec<windows::BuiltWindow>,
+}
+
+/// Builds the requested windows of a batch of tracks, in parallel.
+fn build_batch<P: Send>(
+    mut batch: Vec<Pending<'_, P>>,
+    anchors: &[Anchor],
+    per_track: &[Vec<WindowRequest>],
+) -> Result<Vec<BuiltTrack>, RescanError> {
+    batch
+        .par_iter_mut()
+        .map(|(t, track)| {
+            let audio = track.take_audio()?;
+            Ok(BuiltTrack {
+                hash: track.hash,
+                windows: windows::build(&audio, anchors, &per_track[*t]),
+            })
+        })
+        .collect()
 }
 
 /// Win rate and margin of the true stem over `pairs` of (truth, negative);
