@@ -17,6 +17,7 @@ pub mod atomic_file;
 pub mod audio;
 pub mod calibration;
 pub mod checkpoint;
+pub mod content_hash;
 pub mod contract;
 pub mod default_model;
 pub mod dsp;

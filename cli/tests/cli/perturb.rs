@@ -65,7 +65,9 @@ fn an_off_beat_copy_is_delayed_between_the_grid_lines_of_the_conditions_beat() {
             .map(|(a, b)| (a - b).abs())
             .fold(0.0f32, f32::max)
     };
-    let delay = (8_800..9_200).min_by(|&a, &b| mismatch(a).total_cmp(&mismatch(b))).unwrap();
+    let delay = (8_800..9_200)
+        .min_by(|&a, &b| mismatch(a).total_cmp(&mismatch(b)))
+        .unwrap();
     assert!(mismatch(delay) < 1e-3, "delay {delay}: {}", mismatch(delay));
     assert!(late[..delay].iter().all(|v| v.abs() < 1e-4));
 }

@@ -46,34 +46,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 
+use crate::content_hash::{hex, Digest32};
 use crate::mode::Mode;
-
-/// A SHA-256 digest.
-pub type Digest32 = [u8; 32];
 
 const MAGIC: &[u8; 8] = b"CCLAEMB1";
 const HEADER_LEN: usize = 8 + 4 + 4 + 32;
 const DIGEST_LEN: usize = 32;
 /// Temporary files older than this are left-overs of killed runs.
 const STALE_TEMP_SECONDS: u64 = 24 * 3600;
-
-/// SHA-256 of a window's samples: the content part of an entry's key.
-pub fn window_hash(samples: &[f32]) -> Digest32 {
-    let mut hasher = Sha256::new();
-    hash_samples(&mut hasher, samples);
-    hasher.finalize().into()
-}
-
-/// Feeds samples to a hasher as little-endian bytes, a block at a time.
-pub fn hash_samples(hasher: &mut Sha256, samples: &[f32]) {
-    let mut buffer = [0u8; 4 * 1024];
-    for chunk in samples.chunks(1024) {
-        for (bytes, s) in buffer.chunks_exact_mut(4).zip(chunk) {
-            bytes.copy_from_slice(&s.to_le_bytes());
-        }
-        hasher.update(&buffer[..4 * chunk.len()]);
-    }
-}
 
 /// The key of one cache entry: a window under a mode.
 pub fn entry_key(window: &Digest32, mode: Mode) -> Digest32 {
@@ -82,11 +62,6 @@ pub fn entry_key(window: &Digest32, mode: Mode) -> Digest32 {
     hasher.update(window);
     hasher.update(mode.name().as_bytes());
     hasher.finalize().into()
-}
-
-/// Lower-case hexadecimal of `bytes` (digests in file names and part files).
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The model identity as a folder name and digest: a 64-digit hex SHA-256

@@ -12,7 +12,8 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-use super::cache::{entry_key, window_hash, CacheGroup, Digest32, EmbeddingCache};
+use super::cache::{entry_key, CacheGroup, EmbeddingCache};
+use crate::content_hash::{window_hash, Digest32};
 use crate::contract::{InputKind, EMBEDDING_DIM};
 use crate::features::with_thread_extractor;
 use crate::mode::Mode;

@@ -20,9 +20,9 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::cache::Digest32;
 use super::progress::Progress;
 use super::tracks::{TrackAudio, TrackListing, TrackSpec};
+use crate::content_hash::Digest32;
 use crate::contract::SAMPLE_RATE;
 
 /// Decoded audio kept in memory between the two passes (1 GiB: a test split

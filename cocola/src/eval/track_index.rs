@@ -44,10 +44,10 @@ use std::time::UNIX_EPOCH;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::cache::{hex, Digest32};
 use super::protocol::{levels_from_block_energies, BlockEnergies, TrackProfile};
 use super::tracks::TrackSpec;
 use crate::audio::{DecodedInfo, MonoStream16k, WindowReader};
+use crate::content_hash::{hex, Digest32};
 use crate::contract::{SAMPLE_RATE, WINDOW_SAMPLES};
 
 /// Bytes per sampled block, and how many blocks besides the first and last.

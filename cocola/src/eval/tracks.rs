@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::cache::{hash_samples, Digest32};
+use crate::content_hash::{hash_samples, Digest32};
 use crate::contract::WINDOW_SAMPLES;
 use crate::files::{is_audio_file, sorted_entries, stem_name};
 

@@ -35,8 +35,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use cocola::content_hash::{hash_samples, window_hash, Digest32};
 use cocola::contract::{InputKind, WINDOW_SAMPLES};
-use cocola::eval::cache::{hash_samples, window_hash, Digest32};
 use cocola::features::Extractor;
 use sha2::{Digest, Sha256};
 

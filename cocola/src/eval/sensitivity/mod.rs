@@ -376,7 +376,7 @@ fn batches<'t, P>(tracks: &'t mut [ScannedTrack<P>], per_track: &[Vec<WindowRequ
 
 /// The windows of one track, built.
 struct BuiltTrack {
-    hash: super::cache::Digest32,
+    hash: crate::content_hash::Digest32,
     windows: Vec<windows::BuiltWindow>,
 }
 

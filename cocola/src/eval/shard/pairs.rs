@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::part::{self, MergeError, Part, PartHeader, SetIdentity};
 use super::Shard;
-use crate::eval::cache::hex;
+use crate::content_hash::hex;
 use crate::eval::pairs::{PairOutcome, PairSetReport, PairStatus};
 use crate::eval::pairset::PairSpec;
 use crate::mode::Mode;

@@ -17,7 +17,8 @@ use sha2::{Digest, Sha256};
 
 use super::part::{self, MergeError, Part, PartHeader, SetIdentity};
 use super::Shard;
-use crate::eval::cache::{hex, CacheStats, EmbeddingCache};
+use crate::content_hash::hex;
+use crate::eval::cache::{CacheStats, EmbeddingCache};
 use crate::eval::embed::{EmbedStats, Encoder};
 use crate::eval::progress::Progress;
 use crate::eval::protocol::Plan;

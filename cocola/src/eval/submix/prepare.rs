@@ -12,7 +12,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::{FailedTrack, SkippedK, SubmixError, SubmixOptions};
-use crate::eval::cache::Digest32;
+use crate::content_hash::Digest32;
 use crate::eval::progress::Progress;
 use crate::eval::protocol::{self, Plan, PlanError, TrackProfile};
 use crate::eval::scan::{scan_listing, Scan};

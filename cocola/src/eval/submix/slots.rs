@@ -217,7 +217,7 @@ struct Miss {
     slot: usize,
     start: usize,
     stems: Vec<usize>,
-    id: crate::eval::cache::Digest32,
+    id: crate::content_hash::Digest32,
 }
 
 /// Eq. 4 per K and mode, with the model's own score function, from a store
