@@ -198,6 +198,8 @@ pub fn export(checkpoint_path: &Path, out: &Path, opts: &ExportOptions) -> anyho
         "warmup_steps": cfg.warmup_steps,
         "lr_schedule": cfg.lr_schedule,
         "masks": cfg.masks,
+        "hard_negatives": cfg.hard_negatives,
+        "pooling": cfg.pooling,
         "seed": cfg.seed,
         "max_overlap": cfg.max_overlap,
         "single_stem": cfg.single_stem,

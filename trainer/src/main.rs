@@ -126,9 +126,10 @@ struct TrainArgs {
     /// cannot tell a stem on the beat from the same stem shifted off it) or
     /// time-profile (adds 16 channels per ~0.33 s time cell). With
     /// --init-from a global model, time-profile widens it: it starts out
-    /// scoring exactly as that model does.
-    #[arg(long, default_value = "global", value_name = "POOLING")]
-    pooling: Pooling,
+    /// scoring exactly as that model does [default: the --init-from model's
+    /// pooling, else global].
+    #[arg(long, value_name = "POOLING")]
+    pooling: Option<Pooling>,
     /// Channel masks: per-pair (the reference), per-batch (the mask cannot
     /// tell pairs apart) or off [default: per-pair; off for --input mel,
     /// which has one channel to mask].
@@ -202,7 +203,14 @@ impl TrainArgs {
         c.lr_schedule = self.lr_schedule;
         c.w_init_std = self.w_init_std;
         c.input = self.input;
-        c.pooling = self.pooling;
+        c.pooling = match (self.pooling, &self.init_from) {
+            (Some(pooling), _) => pooling,
+            (None, Some(base)) => {
+                let bytes = std::fs::read(base).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", base.display()))?;
+                cocola::model::read_metadata(&bytes, &base.display().to_string())?.pooling
+            }
+            (None, None) => Pooling::Global,
+        };
         c.masks = match (self.input, self.masks) {
             (InputKind::Hps, masks) => masks.unwrap_or(Masks::PerPair),
             (InputKind::Mel, None | Some(Masks::Off)) => Masks::Off,
