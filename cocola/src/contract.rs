@@ -169,21 +169,7 @@ impl InputKind {
     }
 }
 
-impl std::fmt::Display for InputKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for InputKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown input kind '{s}' (expected hps or mel)"))
-    }
-}
+crate::named::named_enum!(InputKind, "input kind");
 
 /// The settings both kinds share: framing and the STFT's size.
 fn framing_metadata() -> [(&'static str, String); 6] {

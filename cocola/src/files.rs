@@ -23,6 +23,16 @@ pub fn stem_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// Whether a stem, by its file name (without extension, as
+/// [`stem_name`] gives it), holds unpitched percussion: names starting with
+/// `drum` or `percussion` (MUSDB18's `drums`, MoisesDB's `drums` and
+/// `percussion`, the renderer's `drums`). Such stems have no key, so the
+/// sensitivity test never transposes them.
+pub fn is_unpitched_stem(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    name.starts_with("drum") || name.starts_with("percussion")
+}
+
 /// Entries of `dir`, sorted by name (byte order, so the same on every
 /// machine), hidden entries (".name") left out.
 pub fn sorted_entries(dir: &Path) -> std::io::Result<Vec<PathBuf>> {

@@ -27,6 +27,7 @@ pub mod files;
 pub mod mode;
 pub mod model;
 pub mod model_source;
+mod named;
 pub mod npy;
 pub mod onnx;
 pub mod perturb;

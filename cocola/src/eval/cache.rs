@@ -374,6 +374,7 @@ fn remove_stale_temporaries(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::content_hash::window_hash;
 
     const MODEL: &str = "ab0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd";
 

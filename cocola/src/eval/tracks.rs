@@ -15,16 +15,6 @@ use crate::files::{is_audio_file, sorted_entries, stem_name};
 /// every sub-mix trivially coherent with it.
 const NOT_STEMS: &[&str] = &["mixture", "mix"];
 
-/// Whether a stem, by its file name (without extension, as
-/// [`stem_name`] gives it), holds unpitched percussion: names starting with
-/// `drum` or `percussion` (MUSDB18's `drums`, MoisesDB's `drums` and
-/// `percussion`, the renderer's `drums`). Such stems have no key, so the
-/// sensitivity test never transposes them.
-pub fn is_unpitched_stem(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    name.starts_with("drum") || name.starts_with("percussion")
-}
-
 /// One track folder and its stem files, sorted by name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TrackSpec {

@@ -331,21 +331,7 @@ impl Pooling {
     }
 }
 
-impl std::fmt::Display for Pooling {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for Pooling {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Pooling::ALL.into_iter().find(|p| p.name() == s).ok_or_else(|| {
-            let names: Vec<&str> = Pooling::ALL.iter().map(|p| p.name()).collect();
-            format!("unknown pooling '{s}' (one of: {})", names.join(", "))
-        })
-    }
-}
+crate::named::named_enum!(Pooling, "pooling");
 
 /// The whole COCOLA network.
 #[derive(Clone, Debug, PartialEq)]

@@ -4,7 +4,8 @@
 use super::plan::{StemActivity, TrackActivity};
 use crate::dsp::onset::{self, note_starts};
 use crate::eval::protocol::{window_levels_dbfs, BLOCK_SAMPLES};
-use crate::eval::tracks::{is_unpitched_stem, TrackAudio};
+use crate::eval::tracks::TrackAudio;
+use crate::files::is_unpitched_stem;
 
 /// 10 ms onset frames per block and per 5 s window.
 const FRAMES_PER_BLOCK: usize = BLOCK_SAMPLES / onset::FRAME;

@@ -19,7 +19,7 @@
 //! - Active = the stem's own 5 s RMS at or above `active_dbfs` (default
 //!   -45 dBFS): a condition or target that is barely there tests nothing.
 //! - Pitched = not named `drums*` or `percussion*` (see
-//!   [`is_unpitched_stem`](crate::eval::tracks::is_unpitched_stem)): drums
+//!   [`is_unpitched_stem`](crate::files::is_unpitched_stem)): drums
 //!   have no key to transpose to.
 //! - Enough note starts = at least `min_note_starts` (default 4) in the
 //!   window ([`note_starts`](crate::dsp::onset::note_starts)): a held pad

@@ -11,8 +11,7 @@ pub mod slakh;
 
 use std::path::{Path, PathBuf};
 
-use cocola::eval::tracks::is_unpitched_stem;
-use cocola::files::{is_audio_file, sorted_entries, stem_name};
+use cocola::files::{is_audio_file, is_unpitched_stem, sorted_entries, stem_name};
 
 use super::dataset::{DatasetKind, DatasetSpec, Listing, Split, TrackSource};
 
