@@ -10,8 +10,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{ArgGroup, Args};
 use cocola::contract::SAMPLE_RATE;
-use cocola::dsp::onset::{beat_period, OnsetAnalyzer};
-use cocola::perturb::{delayed_window, off_grid_delay, pitch_shift};
+use cocola::dsp::onset::OnsetAnalyzer;
+use cocola::perturb::{delayed_window, off_beat_delay, pitch_shift};
 
 /// Largest transposition, in semitones.
 const MAX_SEMITONES: f64 = 24.0;
@@ -61,8 +61,8 @@ pub fn run(args: PerturbArgs) -> anyhow::Result<ExitCode> {
         let (delay, why) = match (&args.off_beat, args.delay) {
             (Some(condition), _) => {
                 let condition = crate::load_audio(condition)?;
-                let beat = beat_period(&OnsetAnalyzer::new().envelope(&condition));
-                let delay = off_grid_delay(beat, 0.5) as isize;
+                let (delay, beat) = off_beat_delay(&mut OnsetAnalyzer::new(), &condition, 0.5);
+                let delay = delay as isize;
                 let why = match beat {
                     Some(b) => format!("beat {b:.3} s ({:.0} BPM) measured on the condition", 60.0 / b),
                     None => "no beat measurable on the condition; 120 BPM assumed".to_string(),

@@ -10,6 +10,7 @@
 
 use crate::contract::SAMPLE_RATE;
 use crate::dsp::interpolate::resample_range;
+use crate::dsp::onset::{beat_period, OnsetAnalyzer};
 use crate::dsp::vocoder;
 
 pub use crate::dsp::vocoder::time_stretch;
@@ -36,6 +37,15 @@ pub fn off_grid_delay(beat_seconds: Option<f32>, choice: f64) -> usize {
     let last = ((hi / sixteenth - 0.5).floor() as usize).max(first);
     let n = first + ((choice.clamp(0.0, 1.0) * (last - first + 1) as f64) as usize).min(last - first);
     ((n as f64 + 0.5) * sixteenth * SAMPLE_RATE as f64).round() as usize
+}
+
+/// The delay of a stem made to miss the beat of `reference` (what it is
+/// played against): the beat measured on the reference's onsets
+/// ([`beat_period`]), then [`off_grid_delay`]. Returns the delay in samples
+/// and the measured beat (`None`: none measurable, 120 BPM assumed).
+pub fn off_beat_delay(onsets: &mut OnsetAnalyzer, reference: &[f32], choice: f64) -> (usize, Option<f32>) {
+    let beat = beat_period(&onsets.envelope(reference));
+    (off_grid_delay(beat, choice), beat)
 }
 
 /// `signal` transposed by `semitones` (any real number, within +-24) with

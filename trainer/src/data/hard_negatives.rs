@@ -19,9 +19,9 @@
 //! transposed drum part is the same groove), both channels all three.
 
 use cocola::contract::WINDOW_SAMPLES;
-use cocola::dsp::onset::{beat_period, OnsetAnalyzer};
+use cocola::dsp::onset::OnsetAnalyzer;
 use cocola::mode::Mode;
-use cocola::perturb::{self, off_grid_delay, CONTEXT};
+use cocola::perturb::{self, CONTEXT};
 use cocola::seeded::{below, inclusive, unit};
 use rand_chacha::ChaCha12Rng;
 
@@ -123,8 +123,7 @@ pub fn make(
             }
         }
         HardNegativeKind::Shifted => {
-            let beat = beat_period(&onsets.envelope(positive.context_audio));
-            let delay = off_grid_delay(beat, unit(rng));
+            let (delay, _) = perturb::off_beat_delay(onsets, positive.context_audio, unit(rng));
             HardNegative {
                 kind,
                 amount: delay as i64,

@@ -8,9 +8,9 @@ use rayon::prelude::*;
 
 use super::floor::{Descriptors, FloorAnalyzer, NegativeKind};
 use super::plan::Anchor;
-use crate::dsp::onset::{beat_period, OnsetAnalyzer};
+use crate::dsp::onset::OnsetAnalyzer;
 use crate::eval::tracks::TrackAudio;
-use crate::perturb::{self, off_grid_delay};
+use crate::perturb;
 
 /// What a window is to its anchor; the value numbers its slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,8 +93,7 @@ pub(super) fn build(audio: &TrackAudio, anchors: &[Anchor], requests: &[WindowRe
                     Role::Shifted => {
                         let all: Vec<usize> = (0..audio.stems.len()).collect();
                         let mix = audio.submix_window(anchor.start, &all);
-                        let measured = beat_period(&onsets.envelope(&mix));
-                        let delay = off_grid_delay(measured, anchor.delay_choice);
+                        let (delay, measured) = perturb::off_beat_delay(onsets, &mix, anchor.delay_choice);
                         beat = Some((measured, delay));
                         perturb::delayed_window(&audio.stems[anchor.target], anchor.start, mix.len(), delay as isize)
                     }
