@@ -88,7 +88,9 @@ fn main() {
     let runs: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(20);
     let bytes = match args.get(1) {
         Some(path) => std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}")),
-        None => cocola::default_model::embedded().expect("this build embeds a default model").to_vec(),
+        None => cocola::default_model::embedded()
+            .expect("this build embeds a default model")
+            .to_vec(),
     };
     let features: Vec<f32> = (0..BATCH)
         .flat_map(|i| testing::random_features(&format!("profile.{i}"), 1))
