@@ -10,6 +10,7 @@ use cocola::model::arch::Pooling;
 use cocola_trainer::data::dataset::DatasetSpec;
 use cocola_trainer::data::sampler::Masks;
 use cocola_trainer::train::config::{InitFrom, LrSchedule, TrainConfig};
+use cocola_trainer::train::{checkpoint, stop};
 
 #[derive(Parser)]
 #[command(
@@ -37,7 +38,8 @@ enum Command {
 
 #[derive(Args)]
 struct EvalArgs {
-    /// Checkpoint (.json or .safetensors).
+    /// Checkpoint (.json or .safetensors), or a run folder: its best
+    /// checkpoint if validation chose one, else its newest.
     checkpoint: PathBuf,
     /// Dataset as KIND:PATH (repeatable); each is evaluated on its own.
     #[arg(long = "data", required = true)]
@@ -62,7 +64,8 @@ struct EvalArgs {
 
 #[derive(Args)]
 struct ExportArgs {
-    /// Checkpoint (.json or .safetensors) from a run's checkpoints/ folder.
+    /// Checkpoint (.json or .safetensors), or a run folder: its best
+    /// checkpoint if validation chose one, else its newest.
     checkpoint: PathBuf,
     #[arg(long)]
     out: PathBuf,
@@ -265,13 +268,7 @@ fn main() -> ExitCode {
             print!("{}", cocola_trainer::doctor::report());
             Ok(())
         }
-        Command::Train(args) => args.config().and_then(|(config, resume)| {
-            cocola_trainer::train::run(&config, resume, true).map(|o| {
-                if let Some(p) = o.last_checkpoint {
-                    eprintln!("done: step {}, checkpoint {}", o.steps, p.display());
-                }
-            })
-        }),
+        Command::Train(args) => return train(args),
         Command::Export(a) => {
             let opts = cocola_trainer::export::ExportOptions {
                 name: a.name,
@@ -282,10 +279,13 @@ fn main() -> ExitCode {
                 training_data: a.training_data,
                 recalibrate_bn_batches: a.recalibrate_bn,
             };
-            cocola_trainer::export::export(&a.checkpoint, &a.out, &opts).map(|meta| {
-                print!("{meta}");
-                eprintln!("wrote {}", a.out.display());
-            })
+            checkpoint::resolve(&a.checkpoint)
+                .inspect(|p| eprintln!("checkpoint {}", p.display()))
+                .and_then(|checkpoint| cocola_trainer::export::export(&checkpoint, &a.out, &opts))
+                .map(|meta| {
+                    print!("{meta}");
+                    eprintln!("wrote {}", a.out.display());
+                })
         }
         Command::Eval(a) => eval(a),
     };
@@ -298,9 +298,41 @@ fn main() -> ExitCode {
     }
 }
 
+/// Trains; a run stopped with Ctrl-C (or SIGTERM) first checkpoints the step
+/// it was in and exits with [`stop::EXIT_CODE`].
+fn train(args: TrainArgs) -> ExitCode {
+    let result = args.config().and_then(|(config, resume)| {
+        stop::install()?;
+        cocola_trainer::train::run(&config, resume, true)
+    });
+    match result {
+        Ok(o) if o.stopped_early => {
+            let kept = o.last_checkpoint.map_or("none".into(), |p| p.display().to_string());
+            eprintln!(
+                "stopped at step {} of {} on request; checkpoint {kept}. \
+                 Run the same command with --resume to continue.",
+                o.last_step, o.steps
+            );
+            ExitCode::from(stop::EXIT_CODE)
+        }
+        Ok(o) => {
+            if let Some(p) = o.last_checkpoint {
+                eprintln!("done: step {}, checkpoint {}", o.steps, p.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn eval(a: EvalArgs) -> anyhow::Result<()> {
     let device = tch::Device::cuda_if_available();
-    let (net, _) = cocola_trainer::export::load_network(&a.checkpoint, device)?;
+    let checkpoint = checkpoint::resolve(&a.checkpoint)?;
+    eprintln!("checkpoint {}", checkpoint.display());
+    let (net, _) = cocola_trainer::export::load_network(&checkpoint, device)?;
     let options = cocola::eval::SubmixOptions {
         ks: a.k,
         anchors: a.anchors,

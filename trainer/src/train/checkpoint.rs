@@ -115,7 +115,63 @@ pub fn load(path: &Path) -> anyhow::Result<Loaded> {
     })
 }
 
+/// The checkpoint a user means by `path`: a checkpoint file itself, or a run
+/// folder (or its `checkpoints/` folder), meaning its best checkpoint if
+/// validation has chosen one, else its newest periodic one.
+pub fn resolve(path: &Path) -> anyhow::Result<PathBuf> {
+    if !path.is_dir() {
+        return Ok(path.to_path_buf());
+    }
+    let run_checkpoints = path.join("checkpoints");
+    let dir = if run_checkpoints.is_dir() {
+        run_checkpoints
+    } else {
+        path.to_path_buf()
+    };
+    let best = dir.join("best.json");
+    if best.is_file() {
+        return Ok(best);
+    }
+    periodic(&dir).pop().map(|(_, json)| json).ok_or_else(|| {
+        anyhow::anyhow!(
+            "{} holds no checkpoint yet: a run writes one every --checkpoint-every steps, \
+             at its last step and when stopped with Ctrl-C",
+            dir.display()
+        )
+    })
+}
+
 /// The newest periodic checkpoint of `dir` that loads, if any.
 pub fn latest(dir: &Path) -> Option<Loaded> {
     periodic(dir).into_iter().rev().find_map(|(_, p)| load(&p).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(path: &Path) {
+        std::fs::write(path, b"{}").unwrap();
+    }
+
+    #[test]
+    fn a_run_folder_means_its_best_checkpoint_else_its_newest() {
+        let run = tempfile::tempdir().unwrap();
+        let dir = run.path().join("checkpoints");
+        std::fs::create_dir(&dir).unwrap();
+        let err = resolve(run.path()).unwrap_err().to_string();
+        assert!(err.contains("holds no checkpoint yet"), "{err}");
+
+        touch(&dir.join("step-000000025.json"));
+        touch(&dir.join("step-000000100.json"));
+        touch(&dir.join("step-000000050.json"));
+        assert_eq!(resolve(run.path()).unwrap(), dir.join("step-000000100.json"));
+        assert_eq!(resolve(&dir).unwrap(), dir.join("step-000000100.json"));
+
+        touch(&dir.join("best.json"));
+        assert_eq!(resolve(run.path()).unwrap(), dir.join("best.json"));
+        // A file is taken as given.
+        let file = dir.join("step-000000025.json");
+        assert_eq!(resolve(&file).unwrap(), file);
+    }
 }

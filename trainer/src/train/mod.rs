@@ -11,6 +11,7 @@
 pub mod checkpoint;
 pub mod config;
 pub mod metrics;
+pub mod stop;
 pub mod validation;
 
 use std::path::{Path, PathBuf};
@@ -46,6 +47,10 @@ pub struct Outcome {
     pub losses: Vec<f64>,
     pub last_checkpoint: Option<PathBuf>,
     pub best_validation_loss: Option<f64>,
+    /// The run stopped on request ([`stop`]) at `last_step`, before `steps`.
+    pub stopped_early: bool,
+    /// The last step taken.
+    pub last_step: u64,
 }
 
 /// The device training runs on.
@@ -152,6 +157,7 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
     let mut losses = Vec::new();
     let mut last_checkpoint = checkpoint::latest(&ckpt_dir).map(|c| c.path);
     let mut interval_losses = Vec::new();
+    let (mut last_step, mut stopped_early) = (state.start, false);
     for step in state.start..cfg.steps {
         let t0 = Instant::now();
         let batch = pipeline.next_batch()?;
@@ -190,7 +196,9 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
                 checkpoint::save(&ckpt_dir, "best", &state.net.params, &state.adam, &info)?;
             }
         }
-        if done % cfg.checkpoint_every.max(1) == 0 || done == cfg.steps {
+        last_step = done;
+        stopped_early = stop::requested() && done < cfg.steps;
+        if done % cfg.checkpoint_every.max(1) == 0 || done == cfg.steps || stopped_early {
             let info = state.info(cfg, done, &interval_losses, device);
             last_checkpoint = Some(checkpoint::save_periodic(
                 &ckpt_dir,
@@ -200,8 +208,15 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
             )?);
             interval_losses.clear();
         }
+        if stopped_early {
+            break;
+        }
     }
-    progress.finish();
+    if stopped_early {
+        progress.abandon();
+    } else {
+        progress.finish();
+    }
     if let Some(c) = &feature_cache {
         let s = c.stats();
         eprintln!(
@@ -218,6 +233,8 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
         losses,
         last_checkpoint,
         best_validation_loss: state.best,
+        stopped_early,
+        last_step,
     })
 }
 

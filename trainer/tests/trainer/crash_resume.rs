@@ -1,6 +1,7 @@
 //! Crash safety of the real binary: `cocola-trainer train` killed with
 //! SIGKILL right after its first checkpoint leaves only complete checkpoints,
-//! and `--resume` continues from the newest one.
+//! and `--resume` continues from the newest one; stopped with Ctrl-C, it
+//! first checkpoints the step it was in.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -8,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use cocola_trainer::train::checkpoint;
 
-fn train(data: &Path, out: &Path, steps: u64, resume: bool) -> Command {
+fn train(data: &Path, out: &Path, steps: u64, checkpoint_every: u64, resume: bool) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_cocola-trainer"));
     c.arg("train")
         .arg("--data")
@@ -16,7 +17,8 @@ fn train(data: &Path, out: &Path, steps: u64, resume: bool) -> Command {
         .arg("--out")
         .arg(out)
         .args(["--steps", &steps.to_string()])
-        .args(["--batch", "2", "--checkpoint-every", "2", "--validate-every", "0"])
+        .args(["--batch", "2", "--validate-every", "0"])
+        .args(["--checkpoint-every", &checkpoint_every.to_string()])
         .args(["--workers", "1", "--prefetch", "2", "--cpu", "--torch-threads", "1"])
         .env("OMP_NUM_THREADS", "1")
         .env("OMP_WAIT_POLICY", "PASSIVE");
@@ -50,7 +52,7 @@ fn sigkill_after_a_checkpoint_then_resume_continues_from_it() {
     let ckpts = out.join("checkpoints");
 
     // Far more steps than it will live for: it is killed first.
-    let mut child = train(&data, &out, 1000, false)
+    let mut child = train(&data, &out, 1000, 2, false)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -76,7 +78,7 @@ fn sigkill_after_a_checkpoint_then_resume_continues_from_it() {
     assert!(s >= 2 && s.is_multiple_of(2), "checkpoint step {s}");
 
     // Resume and train two more steps: it must start exactly at step s.
-    let resumed = train(&data, &out, s + 2, true).output().unwrap();
+    let resumed = train(&data, &out, s + 2, 2, true).output().unwrap();
     let err = String::from_utf8_lossy(&resumed.stderr);
     assert!(resumed.status.success(), "resume failed: {err}");
     assert!(
@@ -101,4 +103,60 @@ fn sigkill_after_a_checkpoint_then_resume_continues_from_it() {
         "killed after {killed_after:.1?} at checkpoint step {s}; whole test {:.1?}",
         t0.elapsed()
     );
+}
+
+/// The steps of `metrics.jsonl`'s training records, in file order.
+fn train_steps(out: &Path) -> Vec<u64> {
+    std::fs::read_to_string(out.join("metrics.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["kind"] == "train")
+        .map(|v| v["step"].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn ctrl_c_checkpoints_the_current_step_then_resume_continues_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    crate::support::generic(&data, 8, 3, 8.0);
+    let out = dir.path().join("run");
+    let ckpts = out.join("checkpoints");
+
+    // Periodic checkpoints far apart: only the stop can write one.
+    let mut child = train(&data, &out, 1000, 500, false)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while train_steps(&out).is_empty() {
+        assert!(Instant::now() < deadline, "no training step within 90 s");
+        assert!(child.try_wait().unwrap().is_none(), "trainer exited early");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: signalling our own child process.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) }, 0);
+    let stopped = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&stopped.stderr);
+    assert_eq!(stopped.status.code(), Some(130), "{err}");
+    assert!(err.contains("--resume"), "{err}");
+
+    // The checkpoint is of the last step taken, not of a periodic interval.
+    assert_no_torn_checkpoint(&ckpts);
+    let s = *train_steps(&out).last().unwrap();
+    let newest = checkpoint::latest(&ckpts).expect("the stop wrote a checkpoint");
+    assert_eq!(newest.info.step, s);
+    assert!(s < 1000);
+    assert!(err.contains(&format!("stopped at step {s} of 1000")), "{err}");
+
+    let resumed = train(&data, &out, s + 1, 500, true).output().unwrap();
+    let err = String::from_utf8_lossy(&resumed.stderr);
+    assert!(resumed.status.success(), "resume failed: {err}");
+    assert!(
+        err.contains(&format!("(step {s})")),
+        "did not resume from step {s}: {err}"
+    );
+    assert_eq!(train_steps(&out), (1..=s + 1).collect::<Vec<_>>());
 }
