@@ -42,24 +42,29 @@ fn assert_no_torn_checkpoint(dir: &Path) {
     }
 }
 
-#[test]
-fn sigkill_after_a_checkpoint_then_resume_continues_from_it() {
-    let t0 = Instant::now();
+/// A 1000-step run on generated data in a new temporary folder, started and
+/// left running until `ready(run folder)` holds (90 s at most).
+struct Started {
+    _dir: tempfile::TempDir,
+    data: PathBuf,
+    out: PathBuf,
+    child: std::process::Child,
+}
+
+fn start_until(checkpoint_every: u64, what: &str, ready: impl Fn(&Path) -> bool) -> Started {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     crate::support::generic(&data, 8, 3, 8.0);
     let out = dir.path().join("run");
-    let ckpts = out.join("checkpoints");
-
-    // Far more steps than it will live for: it is killed first.
-    let mut child = train(&data, &out, 1000, 2, false)
+    // Far more steps than it will live for: it is stopped first.
+    let mut child = train(&data, &out, 1000, checkpoint_every, false)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(90);
-    while checkpoint::periodic(&ckpts).is_empty() {
-        assert!(Instant::now() < deadline, "no checkpoint within 90 s");
+    while !ready(&out) {
+        assert!(Instant::now() < deadline, "no {what} within 90 s");
         if let Some(status) = child.try_wait().unwrap() {
             let mut err = String::new();
             std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
@@ -67,6 +72,26 @@ fn sigkill_after_a_checkpoint_then_resume_continues_from_it() {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    Started {
+        _dir: dir,
+        data,
+        out,
+        child,
+    }
+}
+
+#[test]
+fn sigkill_after_a_checkpoint_then_resume_continues_from_it() {
+    let t0 = Instant::now();
+    let Started {
+        _dir,
+        data,
+        out,
+        mut child,
+    } = start_until(2, "checkpoint", |out| {
+        !checkpoint::periodic(&out.join("checkpoints")).is_empty()
+    });
+    let ckpts = out.join("checkpoints");
     child.kill().unwrap(); // SIGKILL on Unix
     let status = child.wait().unwrap();
     assert!(!status.success(), "the trainer was killed, not finished");
@@ -118,24 +143,9 @@ fn train_steps(out: &Path) -> Vec<u64> {
 
 #[test]
 fn ctrl_c_checkpoints_the_current_step_then_resume_continues_there() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    crate::support::generic(&data, 8, 3, 8.0);
-    let out = dir.path().join("run");
-    let ckpts = out.join("checkpoints");
-
     // Periodic checkpoints far apart: only the stop can write one.
-    let mut child = train(&data, &out, 1000, 500, false)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while train_steps(&out).is_empty() {
-        assert!(Instant::now() < deadline, "no training step within 90 s");
-        assert!(child.try_wait().unwrap().is_none(), "trainer exited early");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let Started { _dir, data, out, child } = start_until(500, "training step", |out| !train_steps(out).is_empty());
+    let ckpts = out.join("checkpoints");
     // SAFETY: signalling our own child process.
     assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) }, 0);
     let stopped = child.wait_with_output().unwrap();
