@@ -158,6 +158,7 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
     let mut last_checkpoint = checkpoint::latest(&ckpt_dir).map(|c| c.path);
     let mut interval_losses = Vec::new();
     let (mut last_step, mut stopped_early) = (state.start, false);
+    stop::arm();
     for step in state.start..cfg.steps {
         let t0 = Instant::now();
         let batch = pipeline.next_batch()?;

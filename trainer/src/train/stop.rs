@@ -1,23 +1,37 @@
 //! Stopping a run on request (Ctrl-C, `kill`), keeping its progress.
 //!
 //! Periodic checkpoints alone lose up to `--checkpoint-every` steps to a stop,
-//! which on a CPU can be hours. After [`install`], the first SIGINT or SIGTERM
-//! only raises a flag: the training loop finishes the step it is in, writes
-//! a checkpoint of it and returns, so `--resume` continues exactly there. A
-//! second signal ends the process at once (the handler is reset after the
-//! first), for a run that is stuck.
+//! which on a CPU can be hours. After [`install`], a SIGINT or SIGTERM
+//! before the training loop has [`arm`]ed the stop ends the process at once
+//! (there is nothing to keep yet, and loading data can take minutes); once
+//! armed, the first one only raises a flag: the loop finishes the step it is
+//! in, writes a checkpoint of it and returns, so `--resume` continues exactly
+//! there. A second signal ends the process at once (the handler is reset
+//! after the first), for a run that is stuck.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
+static ARMED: AtomicBool = AtomicBool::new(false);
 
 /// Process exit code of a run that stopped on request (128 + SIGINT, what
 /// shells report for a Ctrl-C).
 pub const EXIT_CODE: u8 = 130;
 
 extern "C" fn on_signal(_: libc::c_int) {
-    // Only an atomic store: nothing else is async-signal-safe here.
-    REQUESTED.store(true, Ordering::SeqCst);
+    // Only atomics and _exit: both are async-signal-safe.
+    if ARMED.load(Ordering::SeqCst) {
+        REQUESTED.store(true, Ordering::SeqCst);
+    } else {
+        // SAFETY: _exit ends the process without running anything else.
+        unsafe { libc::_exit(EXIT_CODE as libc::c_int) };
+    }
+}
+
+/// From now on a signal asks the training loop to stop after its step
+/// instead of ending the process (called when the loop starts).
+pub fn arm() {
+    ARMED.store(true, Ordering::SeqCst);
 }
 
 /// Routes the next SIGINT and SIGTERM of this process to [`requested`].
@@ -25,7 +39,7 @@ extern "C" fn on_signal(_: libc::c_int) {
 pub fn install() -> std::io::Result<()> {
     for signal in [libc::SIGINT, libc::SIGTERM] {
         // SAFETY: a zeroed sigaction is valid (empty mask, no flags); the
-        // handler only stores to an atomic, which is async-signal-safe.
+        // handler only touches atomics and calls _exit (async-signal-safe).
         let installed = unsafe {
             let mut action: libc::sigaction = std::mem::zeroed();
             action.sa_sigaction = on_signal as *const () as libc::sighandler_t;
