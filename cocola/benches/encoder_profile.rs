@@ -8,7 +8,7 @@
 //!
 //! Prints, in one process:
 //! 1. the time of one batch at each ONNX Runtime graph-optimisation level,
-//!    as a ratio to the level the sessions use (all optimisations);
+//!    as a ratio to the level cocola uses (all optimisations);
 //! 2. ONNX Runtime's own per-operator profile at that level: share of the
 //!    kernel time and milliseconds per batch for each operator type of the
 //!    optimised graph (`QuickGelu` is the fused `x * sigmoid(x)`,
@@ -99,7 +99,7 @@ fn main() {
 
     println!("encoder, batch {BATCH}, 1 intra-op thread, median of {runs} runs");
     let levels = [
-        ("all (what the sessions use)", GraphOptimizationLevel::All),
+        ("all (what cocola uses)", GraphOptimizationLevel::All),
         ("extended (no NCHWc layout)", GraphOptimizationLevel::Level2),
         ("basic (constant folding, Conv+BN)", GraphOptimizationLevel::Level1),
         ("none", GraphOptimizationLevel::Disable),
