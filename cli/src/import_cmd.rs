@@ -129,7 +129,7 @@ fn calibrate(args: &ImportArgs, dir: &std::path::Path, bytes: &[u8], meta: &mut 
     );
     let modes = report.results.iter().map(|r| {
         let both = r.coherent.zip(r.random);
-        both.map(|(coherent, random)| (r.mode, ModeCalibration { coherent, random }))
+        both.map(|(coherent, random)| (r.mode, ModeCalibration::random_only(coherent, random)))
             .ok_or_else(|| anyhow::anyhow!("the {} scores on {} are not finite", r.mode, dir.display()))
     });
     let calibration = Calibration::from_modes(modes.collect::<anyhow::Result<Vec<_>>>()?)

@@ -6,10 +6,20 @@
 //! distribution of its scores on coherent pairs (a window and its own other
 //! stems) and on random pairs (stems from different tracks), measured on
 //! validation data at export time. The "fit" is the probability, in percent,
-//! that a score came from the coherent distribution rather than the random one,
-//! modelling both as Gaussians with a pooled variance and equal priors. The
-//! pooled variance keeps the fit monotonic in the raw score: a higher score
-//! never gives a lower fit.
+//! that a score came from the coherent distribution rather than an incoherent
+//! one, modelling both as Gaussians with a pooled variance and equal priors.
+//! The pooled variance keeps the fit monotonic in the raw score: a higher
+//! score never gives a lower fit.
+//!
+//! Random pairs alone teach the verdict only "same song or not". A model
+//! calibrated since 0.9.2 also carries the scores of **hard negatives**: the
+//! coherent stem itself transposed, shifted off the beat or stretched. The
+//! incoherent side is then random pairs and hard negatives with equal weight
+//! (a producer's wrong stem is as likely to be in the wrong key or off the
+//! beat as to come from another song), summarised as one Gaussian with the
+//! mixture's mean and variance. A score that hard negatives reach as easily
+//! as coherent pairs then reads "unsure", not "fits": the verdict claims no
+//! more than the model can tell.
 
 use serde::{Deserialize, Serialize};
 
@@ -43,11 +53,17 @@ impl ScoreDistribution {
     }
 }
 
-/// Calibration of one mode: coherent versus random pairs.
+/// Calibration of one mode: coherent pairs versus incoherent ones (random
+/// pairs, and hard negatives where measured).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModeCalibration {
     pub coherent: ScoreDistribution,
     pub random: ScoreDistribution,
+    /// Hard negatives: the coherent stem transposed, shifted off the beat or
+    /// stretched (the kinds the mode should reject). Absent in models
+    /// calibrated on random pairs only; their fit is unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hard: Option<ScoreDistribution>,
 }
 
 /// Verdict words shown beside the fit.
@@ -89,21 +105,45 @@ impl std::fmt::Display for Verdict {
 }
 
 impl ModeCalibration {
+    /// Calibrated on coherent and random pairs only.
+    pub fn random_only(coherent: ScoreDistribution, random: ScoreDistribution) -> Self {
+        Self {
+            coherent,
+            random,
+            hard: None,
+        }
+    }
+
+    /// The incoherent side as (mean, variance): the random pairs, or the
+    /// equal-weight mixture of random pairs and hard negatives.
+    fn incoherent(&self) -> (f64, f64) {
+        let moments = |d: &ScoreDistribution| (d.mean as f64, (d.std as f64).powi(2));
+        let (rm, rv) = moments(&self.random);
+        match &self.hard {
+            None => (rm, rv),
+            Some(h) => {
+                let (hm, hv) = moments(h);
+                let mean = (rm + hm) / 2.0;
+                (mean, (rv + hv) / 2.0 + ((rm - hm) / 2.0).powi(2))
+            }
+        }
+    }
+
     /// Calibrated fit in 0..=100 for a raw score.
     pub fn fit(&self, raw: f32) -> f32 {
-        let (c, r) = (&self.coherent, &self.random);
-        let pooled_var = ((c.std as f64).powi(2) + (r.std as f64).powi(2)) / 2.0;
-        let pooled_var = pooled_var.max(1e-12);
-        let midpoint = (c.mean as f64 + r.mean as f64) / 2.0;
-        // log p(coherent | s) / p(random | s) for equal-variance Gaussians.
-        let logit = (c.mean as f64 - r.mean as f64) / pooled_var * (raw as f64 - midpoint);
+        let (cm, cv) = (self.coherent.mean as f64, (self.coherent.std as f64).powi(2));
+        let (im, iv) = self.incoherent();
+        let pooled_var = ((cv + iv) / 2.0).max(1e-12);
+        let midpoint = (cm + im) / 2.0;
+        // log p(coherent | s) / p(incoherent | s) for equal-variance Gaussians.
+        let logit = (cm - im) / pooled_var * (raw as f64 - midpoint);
         (100.0 / (1.0 + (-logit).exp())) as f32
     }
 
-    /// Fails if the two distributions cannot separate anything.
+    /// Fails if a distribution is not finite.
     pub fn validate(&self) -> Result<(), String> {
         let ok = |d: &ScoreDistribution| d.mean.is_finite() && d.std.is_finite() && d.std >= 0.0;
-        if !ok(&self.coherent) || !ok(&self.random) {
+        if !ok(&self.coherent) || !ok(&self.random) || !self.hard.as_ref().is_none_or(ok) {
             return Err("calibration has a non-finite mean or a negative/non-finite std".into());
         }
         Ok(())
@@ -167,19 +207,12 @@ impl Calibration {
 mod tests {
     use super::*;
 
+    fn dist(mean: f32, std: f32) -> ScoreDistribution {
+        ScoreDistribution { mean, std, count: 100 }
+    }
+
     fn cal() -> ModeCalibration {
-        ModeCalibration {
-            coherent: ScoreDistribution {
-                mean: 58.0,
-                std: 2.0,
-                count: 100,
-            },
-            random: ScoreDistribution {
-                mean: 48.0,
-                std: 3.0,
-                count: 100,
-            },
-        }
+        ModeCalibration::random_only(dist(58.0, 2.0), dist(48.0, 3.0))
     }
 
     #[test]
@@ -194,6 +227,46 @@ mod tests {
         }
         assert!(c.fit(60.0) > 90.0);
         assert!(c.fit(45.0) < 10.0);
+    }
+
+    #[test]
+    fn hard_negatives_near_the_coherent_scores_keep_the_fit_from_claiming_a_fit() {
+        let random_only = cal();
+        let with_hard = ModeCalibration {
+            hard: Some(dist(57.5, 2.0)),
+            ..random_only
+        };
+        // A typical coherent score: random pairs alone call it a fit; with
+        // hard negatives scoring just as high it is only "unsure".
+        assert_eq!(Verdict::from_fit(random_only.fit(58.0)), Verdict::Fits);
+        assert_eq!(Verdict::from_fit(with_hard.fit(58.0)), Verdict::Unsure);
+        // Still monotonic, and a random-looking score still clashes.
+        let mut last = -1.0;
+        for i in 0..200 {
+            let f = with_hard.fit(30.0 + i as f32 * 0.2);
+            assert!(f >= last && (0.0..=100.0).contains(&f));
+            last = f;
+        }
+        assert_eq!(Verdict::from_fit(with_hard.fit(46.0)), Verdict::Clashes);
+        // Hard negatives the model separates well change little.
+        let separated = ModeCalibration {
+            hard: Some(dist(48.0, 3.0)),
+            ..random_only
+        };
+        assert!((separated.fit(55.0) - random_only.fit(55.0)).abs() < 1e-3);
+    }
+
+    #[test]
+    fn models_calibrated_without_hard_negatives_read_as_before() {
+        let json = r#"{"coherent":{"mean":58.0,"std":2.0,"count":100},"random":{"mean":48.0,"std":3.0,"count":100}}"#;
+        let c: ModeCalibration = serde_json::from_str(json).unwrap();
+        assert_eq!(c, cal());
+        assert_eq!(serde_json::to_string(&c).unwrap(), json);
+        let bad = ModeCalibration {
+            hard: Some(dist(f32::NAN, 1.0)),
+            ..cal()
+        };
+        assert!(bad.validate().is_err());
     }
 
     #[test]

@@ -62,6 +62,7 @@ fn preview_model(dir: &std::path::Path) -> std::path::PathBuf {
             std: 1.0,
             count: 100,
         },
+        hard: None,
     };
     meta.calibration = Some(Calibration {
         both: mode(-6.5, -8.5),

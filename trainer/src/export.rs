@@ -7,8 +7,11 @@
 //! here on validation batches drawn as in training (without noise or random
 //! masks, each mode applied to every pair instead):
 //! - the score calibration: per mode, the scores of coherent pairs (the
-//!   diagonal of each batch's similarity matrix) and of random pairs (the
-//!   off-diagonal entries: sub-mixes of different windows);
+//!   diagonal of each batch's similarity matrix), of random pairs (the
+//!   off-diagonal entries: sub-mixes of different windows) and of hard
+//!   negatives (each positive transposed, shifted off the beat or stretched,
+//!   scored against its own anchor), so that the verdict does not call a
+//!   transposed or off-beat stem a fit when the model scores it as high;
 //! - the validation accuracy, per mode, at K = the training batch size
 //!   (paper Eq. 4 on each batch, averaged).
 //!
@@ -30,6 +33,7 @@ use cocola::model::{write_model_file, ModelMetadata};
 use tch::{Device, Tensor};
 
 use crate::data::dataset::Split;
+use crate::data::hard_negatives::{self, HardNegativeKind};
 use crate::data::pipeline::Source;
 use crate::data::prepare::load_split;
 use crate::data::sampler::Stream;
@@ -75,7 +79,11 @@ pub fn embed(net: &Network, features: &[f32], rows: usize) -> (Tensor, Tensor) {
 }
 
 /// Calibration and accuracy per mode (those of the network's input kind) on
-/// validation batches.
+/// validation batches. Coherent scores are each anchor against its own
+/// positive, random ones against the other positives; when the batches carry
+/// hard negatives (the run's recipe had them), each is scored against its
+/// pair's anchor in the modes that should reject its kind (transposition:
+/// harmonic and both; off-beat shift and stretch: percussive and both).
 pub fn measure(net: &Network, source: &Source, batches: u64) -> anyhow::Result<(Calibration, serde_json::Value)> {
     let mut extractor = source.extractor();
     let modes = net.arch.input.modes();
@@ -83,9 +91,17 @@ pub fn measure(net: &Network, source: &Source, batches: u64) -> anyhow::Result<(
     let k = source.config.k;
     let mut coherent = vec![Vec::new(); modes.len()];
     let mut random = vec![Vec::new(); modes.len()];
+    let mut hard = vec![Vec::new(); modes.len()];
     let mut accuracy = vec![0.0; modes.len()];
     for b in 0..batches {
         let batch = source.batch(b, &mut extractor)?;
+        // Which anchor each hard negative belongs to, and its kind.
+        let negative_of: Vec<(usize, HardNegativeKind)> = batch
+            .pairs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.negative.map(|(kind, _)| (i, kind)))
+            .collect();
         for (m, mode) in modes.iter().enumerate() {
             let mask = |x: &[f32]| {
                 let mut x = x.to_vec();
@@ -105,6 +121,15 @@ pub fn measure(net: &Network, source: &Source, batches: u64) -> anyhow::Result<(
                 }
             }
             accuracy[m] += batch_accuracy(&sim, k) / batches as f64;
+            if !negative_of.is_empty() {
+                let (n, _) = embed(net, &mask(&batch.negatives), negative_of.len());
+                let sim: Vec<f32> = Vec::try_from(net.similarity(&a, &n).to_device(Device::Cpu).flatten(0, -1))?;
+                for (col, &(anchor, kind)) in negative_of.iter().enumerate() {
+                    if hard_negatives::kinds_for(*mode).contains(&kind) {
+                        hard[m].push(sim[anchor * negative_of.len() + col]);
+                    }
+                }
+            }
         }
     }
     let cal = |m: usize| -> anyhow::Result<ModeCalibration> {
@@ -114,6 +139,7 @@ pub fn measure(net: &Network, source: &Source, batches: u64) -> anyhow::Result<(
         Ok(ModeCalibration {
             coherent: d(&coherent[m])?,
             random: d(&random[m])?,
+            hard: if hard[m].is_empty() { None } else { Some(d(&hard[m])?) },
         })
     };
     let per_mode = (0..modes.len())
@@ -163,6 +189,9 @@ pub fn export(checkpoint_path: &Path, out: &Path, opts: &ExportOptions) -> anyho
     let mut sampler = cfg.sampler();
     sampler.noise_std = 0.0;
     sampler.masks = crate::data::sampler::Masks::Off;
+    // Every pair gets a hard negative for the calibration, whatever the
+    // training recipe was (the paper's has none).
+    sampler.hard_negatives = 1.0;
     let source = Source {
         input: cfg.input,
         store: validation.store,

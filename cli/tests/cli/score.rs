@@ -72,6 +72,7 @@ fn fixtures() -> &'static Fixtures {
                 std: 1.0,
                 count: 10,
             },
+            hard: None,
         };
         meta.calibration = Some(Calibration {
             both: mode,

@@ -340,16 +340,17 @@ impl std::fmt::Display for ModelMetadata {
             Some(cal) => {
                 for &mode in self.input.modes() {
                     let Some(c) = cal.mode(mode) else { continue };
+                    let d = |d: &crate::calibration::ScoreDistribution| {
+                        format!("{:.2} ± {:.2} (n={})", d.mean, d.std, d.count)
+                    };
+                    let hard = c.hard.as_ref().map(|h| format!(", hard negatives {}", d(h)));
                     writeln!(
                         f,
-                        "calibration  {:<10} coherent {:.2} ± {:.2} (n={}), random {:.2} ± {:.2} (n={})",
+                        "calibration  {:<10} coherent {}, random {}{}",
                         mode.name(),
-                        c.coherent.mean,
-                        c.coherent.std,
-                        c.coherent.count,
-                        c.random.mean,
-                        c.random.std,
-                        c.random.count
+                        d(&c.coherent),
+                        d(&c.random),
+                        hard.unwrap_or_default()
                     )?;
                 }
             }

@@ -36,6 +36,7 @@ fn calibration() -> Calibration {
             std: 3.0,
             count: 500,
         },
+        hard: None,
     };
     Calibration {
         both: mode(56.0),

@@ -46,8 +46,9 @@ pub struct HardNegative {
     pub audio: Vec<f32>,
 }
 
-/// Kinds that make sense under a channel mask.
-fn kinds_for(mask: Mode) -> &'static [HardNegativeKind] {
+/// Kinds that make sense under a channel mask: the ones a model scoring
+/// in that mode should reject.
+pub fn kinds_for(mask: Mode) -> &'static [HardNegativeKind] {
     use HardNegativeKind::*;
     match mask {
         Mode::Harmonic => &[Transposed],
