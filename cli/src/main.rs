@@ -16,6 +16,7 @@ mod import_cmd;
 mod merge_cmd;
 mod model_info_cmd;
 mod perturb_cmd;
+mod quantize_cmd;
 mod rank_cmd;
 mod report;
 mod score_cmd;
@@ -73,6 +74,8 @@ enum Command {
     Import(import_cmd::ImportArgs),
     /// Write a copy of a stem transposed or moved off the beat: what the score should reject.
     Perturb(perturb_cmd::PerturbArgs),
+    /// Write an INT8 copy of a model (faster on CPUs; measure its scores before relying on them).
+    Quantize(quantize_cmd::QuantizeArgs),
 }
 
 /// Options shared by every command that runs the model.
@@ -167,6 +170,7 @@ fn main() -> ExitCode {
         Command::ModelInfo(args) => model_info_cmd::run(args),
         Command::Import(args) => import_cmd::run(args),
         Command::Perturb(args) => perturb_cmd::run(args),
+        Command::Quantize(args) => quantize_cmd::run(args),
     };
     match result {
         Ok(code) => code,

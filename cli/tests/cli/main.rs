@@ -4,6 +4,7 @@
 mod eval_pairs;
 mod eval_speed;
 mod perturb;
+mod quantize;
 mod rank_and_reports;
 mod score;
 mod sensitivity;

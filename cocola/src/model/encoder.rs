@@ -52,6 +52,26 @@ impl std::fmt::Debug for Model {
     }
 }
 
+/// An ONNX Runtime session of the model in `bytes` (`what` names it in
+/// errors), set up as every COCOLA model runs: `opts`' threads, one
+/// inter-op thread, no spinning.
+pub(crate) fn session(bytes: &[u8], what: &str, opts: &LoadOptions) -> Result<(Session, RuntimeHandle), ModelError> {
+    let runtime = runtime::init(opts.ort_library.as_deref(), opts.library_dir_hint.as_deref())?;
+    let action = format!("load {what}");
+    let session = Session::builder(runtime.environment())
+        .map_err(|e| ModelError::ort("create a session", e))?
+        .with_intra_threads(opts.intra_op_threads.max(1))
+        .map_err(|e| ModelError::ort(&action, e))?
+        .with_inter_threads(1)
+        .map_err(|e| ModelError::ort(&action, e))?
+        // Spinning threads would burn the cores the audio host needs.
+        .with_intra_op_spinning(false)
+        .map_err(|e| ModelError::ort(&action, e))?
+        .commit_from_memory(bytes)
+        .map_err(|e| ModelError::ort(&action, e))?;
+    Ok((session, runtime))
+}
+
 /// Embeddings of one batch: row i of each is for input row i.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Embeddings {
@@ -103,19 +123,7 @@ impl Model {
 
     fn build(bytes: &[u8], what: &str, opts: &LoadOptions) -> Result<Model, ModelError> {
         let metadata = read_metadata(bytes, what)?;
-        let runtime = runtime::init(opts.ort_library.as_deref(), opts.library_dir_hint.as_deref())?;
-        let action = format!("load {what}");
-        let session = Session::builder(runtime.environment())
-            .map_err(|e| ModelError::ort("create a session", e))?
-            .with_intra_threads(opts.intra_op_threads.max(1))
-            .map_err(|e| ModelError::ort(&action, e))?
-            .with_inter_threads(1)
-            .map_err(|e| ModelError::ort(&action, e))?
-            // Spinning threads would burn the cores the audio host needs.
-            .with_intra_op_spinning(false)
-            .map_err(|e| ModelError::ort(&action, e))?
-            .commit_from_memory(bytes)
-            .map_err(|e| ModelError::ort(&action, e))?;
+        let (session, runtime) = session(bytes, what, opts)?;
         Ok(Model {
             session,
             metadata,

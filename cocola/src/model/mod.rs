@@ -19,6 +19,7 @@ pub mod encoder;
 mod error;
 mod io;
 pub mod metadata;
+pub mod quantize;
 pub mod reader;
 pub mod runtime;
 mod tensors;

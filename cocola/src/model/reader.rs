@@ -30,6 +30,12 @@ pub struct StoredModel {
 /// in errors (e.g. its path).
 pub fn read_weights(bytes: &[u8], what: &str) -> Result<StoredModel, ModelError> {
     let metadata = read_metadata(bytes, what)?;
+    if metadata.training.get(super::quantize::QUANTIZATION_KEY).is_some() {
+        return Err(ModelError::BadInput(format!(
+            "{what} is an INT8 model (`cocola quantize`): its weights are folded and rounded, so it cannot \
+             be read back, fine-tuned or quantized again; use the float32 model it was made from"
+        )));
+    }
     let model = ModelProto::decode(bytes).map_err(|e| ModelError::NotOnnx {
         what: what.into(),
         detail: format!("its graph does not decode ({e}); the file may be truncated or corrupt"),

@@ -16,7 +16,7 @@
 //! ONNX Runtime's basic graph optimisations fold a BatchNormalization that
 //! follows a Conv with constant inputs into that Conv when the session loads.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use prost::Message;
@@ -24,8 +24,12 @@ use prost::Message;
 use super::arch::{Architecture, BatchNormSpec, ConvSpec, ParamRole, BN_EPS, LN_EPS, SIMILARITY_W};
 use super::io::{input_dims, output_dims, INPUT_FEATURES, OUTPUT_EMBEDDING, OUTPUT_W_EMBEDDING};
 use super::metadata::ModelMetadata;
+use super::quantize::{maths, ActivationRanges};
 use super::{ModelError, NamedTensors};
-use crate::onnx::proto::{ModelProto, OperatorSetIdProto, StringStringEntryProto, ValueInfoProto, DATA_TYPE_FLOAT};
+use crate::onnx::proto::{
+    ModelProto, OperatorSetIdProto, StringStringEntryProto, ValueInfoProto, DATA_TYPE_FLOAT, DATA_TYPE_INT32,
+    DATA_TYPE_INT8, DATA_TYPE_UINT8,
+};
 use crate::onnx::{Attr, DuplicateName, GraphBuilder, IR_VERSION, OPSET_VERSION};
 
 /// Checkpoint entries that exist in a PyTorch `state_dict` but play no part in
@@ -80,10 +84,24 @@ pub fn write_model(weights: &NamedTensors, meta: &ModelMetadata) -> Result<Vec<u
     let arch = Architecture::new(meta.input, meta.pooling);
     validate_weights(&arch, weights)?;
     let props = meta.to_props()?;
-    let graph = build_graph(&arch, weights).map_err(|e| ModelError::BadTensor {
+    let (graph, _) = build_graph(&arch, weights, Precision::F32).map_err(internal_error)?;
+    Ok(model_bytes(graph, meta, props))
+}
+
+/// A graph-building failure: always a bug here (a name used twice).
+pub(crate) fn internal_error(e: DuplicateName) -> ModelError {
+    ModelError::BadTensor {
         name: e.0.clone(),
         detail: format!("internal error while building the graph: {e}"),
-    })?;
+    }
+}
+
+/// The model file's bytes: `graph` with the metadata's properties.
+pub(crate) fn model_bytes(
+    graph: crate::onnx::proto::GraphProto,
+    meta: &ModelMetadata,
+    props: Vec<(String, String)>,
+) -> Vec<u8> {
     let model = ModelProto {
         ir_version: Some(IR_VERSION),
         producer_name: Some("cocola".into()),
@@ -104,7 +122,7 @@ pub fn write_model(weights: &NamedTensors, meta: &ModelMetadata) -> Result<Vec<u
             })
             .collect(),
     };
-    Ok(model.encode_to_vec())
+    model.encode_to_vec()
 }
 
 /// [`write_model`] to a file, atomically: the bytes go to a temporary file in
@@ -122,9 +140,28 @@ fn ints(v: &[usize]) -> Attr {
     Attr::Ints(v.iter().map(|&x| x as i64).collect())
 }
 
+/// How [`build_graph`] stores and computes the backbone.
+pub(crate) enum Precision<'r> {
+    /// Float32, BatchNorm as its own nodes: every parameter under its
+    /// checkpoint name (what [`write_model`] writes).
+    F32,
+    /// Float32 with BatchNorm folded into the convolutions, as
+    /// [`Precision::Int8`] computes it before quantizing: the graph on which
+    /// the activations' ranges are measured.
+    Probe,
+    /// INT8 QDQ (see `super::quantize`), with the measured range of every
+    /// activation the probe graph listed.
+    Int8(&'r ActivationRanges),
+}
+
 struct Builder<'w> {
     g: GraphBuilder,
     weights: &'w NamedTensors,
+    precision: Precision<'w>,
+    /// Every activation that enters a quantized operator, in graph order,
+    /// and the name its consumers read (itself, or its DequantizeLinear).
+    activations: Vec<String>,
+    read_as: HashMap<String, String>,
 }
 
 impl Builder<'_> {
@@ -134,11 +171,50 @@ impl Builder<'_> {
         self.g.initializer_f32(name, &t.shape, &t.data)
     }
 
-    fn swish(&mut self, prefix: &str, x: &str) -> Result<String, DuplicateName> {
-        let s = self.g.node(prefix, "Sigmoid", &[x], vec![])?;
-        self.g.node(prefix, "Mul", &[x, &s], vec![])
+    fn data(&self, name: &str) -> &[f32] {
+        &self.weights.get(name).expect("weights were validated").data
     }
 
+    /// `x` as read by an operator that INT8 computes in 8 bits: itself in
+    /// float32; through QuantizeLinear -> DequantizeLinear (once per value,
+    /// shared by its consumers) in INT8, which ONNX Runtime fuses into the
+    /// operator's integer kernel.
+    fn act(&mut self, x: &str) -> Result<String, DuplicateName> {
+        if matches!(self.precision, Precision::F32) {
+            return Ok(x.to_string());
+        }
+        if let Some(name) = self.read_as.get(x) {
+            return Ok(name.clone());
+        }
+        let name = match self.precision {
+            Precision::Int8(ranges) => {
+                let (min, max) = ranges.get(x).copied().unwrap_or((0.0, 0.0));
+                let (scale, zero_point) = maths::activation_params(min, max);
+                let s = self.g.initializer_f32(&format!("{x}/scale"), &[], &[scale])?;
+                let z = self
+                    .g
+                    .initializer_raw(&format!("{x}/zero_point"), &[], DATA_TYPE_UINT8, vec![zero_point])?;
+                let q = self
+                    .g
+                    .node_named("QuantizeLinear", &[x, &s, &z], &format!("{x}/q"), vec![])?;
+                self.g
+                    .node_named("DequantizeLinear", &[&q, &s, &z], &format!("{x}/dq"), vec![])?
+            }
+            _ => x.to_string(),
+        };
+        self.activations.push(x.to_string());
+        self.read_as.insert(x.to_string(), name.clone());
+        Ok(name)
+    }
+
+    fn swish(&mut self, prefix: &str, x: &str) -> Result<String, DuplicateName> {
+        let xq = self.act(x)?;
+        let s = self.g.node(prefix, "Sigmoid", &[&xq], vec![])?;
+        let sq = self.act(&s)?;
+        self.g.node(prefix, "Mul", &[&xq, &sq], vec![])
+    }
+
+    /// A float32 convolution with its parameters under their checkpoint names.
     fn conv(&mut self, c: &ConvSpec, x: &str) -> Result<String, DuplicateName> {
         let w = self.weight(&c.weight_name())?;
         let b = if c.bias {
@@ -150,10 +226,14 @@ impl Builder<'_> {
         if let Some(b) = &b {
             inputs.push(b);
         }
+        self.conv_node(c, &inputs)
+    }
+
+    fn conv_node(&mut self, c: &ConvSpec, inputs: &[&str]) -> Result<String, DuplicateName> {
         self.g.node(
             &c.name,
             "Conv",
-            &inputs,
+            inputs,
             vec![
                 ("kernel_shape", ints(&[c.kernel, c.kernel])),
                 ("strides", ints(&[c.stride, c.stride])),
@@ -162,6 +242,96 @@ impl Builder<'_> {
                 ("group", Attr::Int(c.groups as i64)),
             ],
         )
+    }
+
+    /// A backbone convolution and its BatchNorm (if any), then Swish if
+    /// asked: in float32 as the checkpoint has them; folded (and quantized in
+    /// INT8) otherwise.
+    fn conv_bn(
+        &mut self,
+        c: &ConvSpec,
+        n: Option<&BatchNormSpec>,
+        x: &str,
+        swish: bool,
+    ) -> Result<String, DuplicateName> {
+        let y = match (&self.precision, n) {
+            (Precision::F32, Some(n)) => {
+                let y = self.conv(c, x)?;
+                self.batch_norm(n, &y)?
+            }
+            (Precision::F32, None) => self.conv(c, x)?,
+            _ => self.folded_conv(c, n, x)?,
+        };
+        if swish {
+            // Named after the BatchNorm where there is one (as always written).
+            self.swish(n.map_or(&c.name, |n| &n.name), &y)
+        } else {
+            Ok(y)
+        }
+    }
+
+    fn folded_conv(&mut self, c: &ConvSpec, n: Option<&BatchNormSpec>, x: &str) -> Result<String, DuplicateName> {
+        let bias = c.bias.then(|| self.data(&c.bias_name()));
+        let folded = match n {
+            Some(n) => {
+                let [g, b, m, v] = n.names();
+                let bn = maths::BatchNormParams {
+                    gamma: self.data(&g),
+                    beta: self.data(&b),
+                    mean: self.data(&m),
+                    var: self.data(&v),
+                    eps: BN_EPS,
+                };
+                maths::fold(self.data(&c.weight_name()), bias, c.out_channels, Some(&bn))
+            }
+            None => maths::fold(self.data(&c.weight_name()), bias, c.out_channels, None),
+        };
+        let (w_name, b_name) = (
+            format!("{}/folded", c.weight_name()),
+            format!("{}/folded", c.bias_name()),
+        );
+        let xq = self.act(x)?;
+        let (w, b) = match self.precision {
+            Precision::Int8(ranges) => {
+                let (min, max) = ranges.get(x).copied().unwrap_or((0.0, 0.0));
+                let (x_scale, _) = maths::activation_params(min, max);
+                let (qw, w_scales) = maths::quantize_weights(&folded.weight, c.out_channels);
+                let (qb, b_scales) = maths::quantize_bias(&folded.bias, x_scale, &w_scales);
+                let w = self.per_channel(&w_name, &c.weight_shape(), DATA_TYPE_INT8, bytes_i8(&qw), &w_scales)?;
+                let b = self.per_channel(&b_name, &[c.out_channels], DATA_TYPE_INT32, bytes_i32(&qb), &b_scales)?;
+                (w, b)
+            }
+            _ => (
+                self.g.initializer_f32(&w_name, &c.weight_shape(), &folded.weight)?,
+                self.g.initializer_f32(&b_name, &[c.out_channels], &folded.bias)?,
+            ),
+        };
+        self.conv_node(c, &[&xq, &w, &b])
+    }
+
+    /// An integer initializer with one scale per output channel (axis 0,
+    /// zero point 0), read through DequantizeLinear.
+    fn per_channel(
+        &mut self,
+        name: &str,
+        dims: &[usize],
+        data_type: i32,
+        raw: Vec<u8>,
+        scales: &[f32],
+    ) -> Result<String, DuplicateName> {
+        let q = self.g.initializer_raw(&format!("{name}/q"), dims, data_type, raw)?;
+        let s = self
+            .g
+            .initializer_f32(&format!("{name}/scale"), &[scales.len()], scales)?;
+        let zero_bytes = if data_type == DATA_TYPE_INT32 { 4 } else { 1 };
+        let z = self.g.initializer_raw(
+            &format!("{name}/zero_point"),
+            &[scales.len()],
+            data_type,
+            vec![0; scales.len() * zero_bytes],
+        )?;
+        self.g
+            .node_named("DequantizeLinear", &[&q, &s, &z], name, vec![("axis", Attr::Int(0))])
     }
 
     fn batch_norm(&mut self, n: &BatchNormSpec, x: &str) -> Result<String, DuplicateName> {
@@ -174,22 +344,29 @@ impl Builder<'_> {
             vec![("epsilon", Attr::Float(BN_EPS))],
         )
     }
-
-    fn conv_bn(&mut self, c: &ConvSpec, n: &BatchNormSpec, x: &str, swish: bool) -> Result<String, DuplicateName> {
-        let y = self.conv(c, x)?;
-        let y = self.batch_norm(n, &y)?;
-        if swish {
-            self.swish(&n.name, &y)
-        } else {
-            Ok(y)
-        }
-    }
 }
 
-fn build_graph(arch: &Architecture, weights: &NamedTensors) -> Result<crate::onnx::proto::GraphProto, DuplicateName> {
+fn bytes_i8(v: &[i8]) -> Vec<u8> {
+    v.iter().map(|&x| x as u8).collect()
+}
+
+fn bytes_i32(v: &[i32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// The graph, and every activation a quantized operator reads (in graph
+/// order; empty in float32).
+pub(crate) fn build_graph<'w>(
+    arch: &Architecture,
+    weights: &'w NamedTensors,
+    precision: Precision<'w>,
+) -> Result<(crate::onnx::proto::GraphProto, Vec<String>), DuplicateName> {
     let mut b = Builder {
         g: GraphBuilder::new("cocola"),
         weights,
+        precision,
+        activations: Vec::new(),
+        read_as: HashMap::new(),
     };
     let x = b.g.input(ValueInfoProto::tensor(
         INPUT_FEATURES,
@@ -197,29 +374,34 @@ fn build_graph(arch: &Architecture, weights: &NamedTensors) -> Result<crate::onn
         &input_dims(arch.input),
     ))?;
 
-    let mut x = b.conv_bn(&arch.stem.0, &arch.stem.1, &x, true)?;
+    let mut x = b.conv_bn(&arch.stem.0, Some(&arch.stem.1), &x, true)?;
     for block in &arch.blocks {
         let input = x.clone();
         let mut h = x;
         if let Some((c, n)) = &block.expand {
-            h = b.conv_bn(c, n, &h, true)?;
+            h = b.conv_bn(c, Some(n), &h, true)?;
         }
-        h = b.conv_bn(&block.depthwise.0, &block.depthwise.1, &h, true)?;
+        h = b.conv_bn(&block.depthwise.0, Some(&block.depthwise.1), &h, true)?;
         // Squeeze and excitation: per-channel gates from the pooled map.
         let se = &block.se_reduce.name;
-        let pooled = b.g.node(se, "GlobalAveragePool", &[&h], vec![])?;
-        let r = b.conv(&block.se_reduce, &pooled)?;
-        let r = b.swish(se, &r)?;
-        let e = b.conv(&block.se_expand, &r)?;
-        let gate = b.g.node(&block.se_expand.name, "Sigmoid", &[&e], vec![])?;
-        h = b.g.node(&block.se_expand.name, "Mul", &[&gate, &h], vec![])?;
-        h = b.conv_bn(&block.project.0, &block.project.1, &h, false)?;
+        let hq = b.act(&h)?;
+        let pooled = b.g.node(se, "GlobalAveragePool", &[&hq], vec![])?;
+        let r = b.conv_bn(&block.se_reduce, None, &pooled, true)?;
+        let e = b.conv_bn(&block.se_expand, None, &r, false)?;
+        let eq = b.act(&e)?;
+        let gate = b.g.node(&block.se_expand.name, "Sigmoid", &[&eq], vec![])?;
+        let gate = b.act(&gate)?;
+        h = b.g.node(&block.se_expand.name, "Mul", &[&gate, &hq], vec![])?;
+        h = b.conv_bn(&block.project.0, Some(&block.project.1), &h, false)?;
         if block.residual {
-            h = b.g.node(&block.project.1.name, "Add", &[&h, &input], vec![])?;
+            let (hq, iq) = (b.act(&h)?, b.act(&input)?);
+            h = b.g.node(&block.project.1.name, "Add", &[&hq, &iq], vec![])?;
         }
         x = h;
     }
-    x = b.conv_bn(&arch.head.0, &arch.head.1, &x, true)?;
+    // The head from here on stays in float32: it is a small share of the
+    // time and holds the embedding's precision.
+    x = b.conv_bn(&arch.head.0, Some(&arch.head.1), &x, true)?;
     let pooled = b.g.node("pool", "GlobalAveragePool", &[&x], vec![])?;
     let mut flat = b.g.node("pool", "Flatten", &[&pooled], vec![("axis", Attr::Int(1))])?;
     if let Some(c) = &arch.time_profile {
@@ -272,5 +454,6 @@ fn build_graph(arch: &Architecture, weights: &NamedTensors) -> Result<crate::onn
         DATA_TYPE_FLOAT,
         &output_dims(),
     ));
-    Ok(b.g.finish())
+    let activations = b.activations;
+    Ok((b.g.finish(), activations))
 }

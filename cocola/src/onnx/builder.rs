@@ -110,14 +110,22 @@ impl GraphBuilder {
     /// Adds a float32 initializer (a constant, e.g. a weight) stored as raw
     /// little-endian bytes. Returns its name.
     pub fn initializer_f32(&mut self, name: &str, dims: &[usize], data: &[f32]) -> Result<String, DuplicateName> {
+        let raw = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.initializer_raw(name, dims, DATA_TYPE_FLOAT, raw)
+    }
+
+    /// Adds an initializer of any element type from its little-endian bytes.
+    pub fn initializer_raw(
+        &mut self,
+        name: &str,
+        dims: &[usize],
+        data_type: i32,
+        raw: Vec<u8>,
+    ) -> Result<String, DuplicateName> {
         self.claim(name)?;
-        let mut raw = Vec::with_capacity(data.len() * 4);
-        for v in data {
-            raw.extend_from_slice(&v.to_le_bytes());
-        }
         self.graph.initializer.push(TensorProto {
             dims: dims.iter().map(|&d| d as i64).collect(),
-            data_type: Some(DATA_TYPE_FLOAT),
+            data_type: Some(data_type),
             float_data: Vec::new(),
             name: Some(name.to_string()),
             raw_data: Some(raw),

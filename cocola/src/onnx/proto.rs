@@ -12,6 +12,9 @@
 pub const DATA_TYPE_FLOAT: i32 = 1;
 /// `TensorProto.DataType.INT64`.
 pub const DATA_TYPE_INT64: i32 = 7;
+pub const DATA_TYPE_UINT8: i32 = 2;
+pub const DATA_TYPE_INT8: i32 = 3;
+pub const DATA_TYPE_INT32: i32 = 6;
 
 /// `AttributeProto.AttributeType` values used here.
 pub mod attribute_type {
@@ -246,6 +249,20 @@ impl ValueInfoProto {
                 value: Some(type_proto::Value::TensorType(TensorTypeProto {
                     elem_type: Some(elem_type),
                     shape: Some(TensorShapeProto { dim }),
+                })),
+            }),
+            doc_string: None,
+        }
+    }
+
+    /// A tensor value whose shape is left to the runtime's inference.
+    pub fn tensor_of_any_shape(name: &str, elem_type: i32) -> Self {
+        ValueInfoProto {
+            name: Some(name.to_string()),
+            r#type: Some(TypeProto {
+                value: Some(type_proto::Value::TensorType(TensorTypeProto {
+                    elem_type: Some(elem_type),
+                    shape: None,
                 })),
             }),
             doc_string: None,

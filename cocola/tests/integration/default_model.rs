@@ -14,9 +14,12 @@
 use std::path::{Path, PathBuf};
 
 use cocola::audio::load_mono_16k;
+use cocola::contract::InputKind;
 use cocola::default_model;
+use cocola::features::Extractor;
 use cocola::mode::Mode;
-use cocola::model::{LoadOptions, Model};
+use cocola::model::quantize::{quantize, QUANTIZATION_KEY};
+use cocola::model::{read_weights, LoadOptions, Model};
 use cocola::score::Scorer;
 
 fn fixtures() -> PathBuf {
@@ -77,8 +80,8 @@ fn shipped_model_describes_itself_and_is_calibrated() {
 /// below where clip-to-clip noise decides.
 const MIN_WIN_PERCENT: usize = 70;
 
-#[test]
-fn coherent_pairs_score_above_shuffled_pairs() {
+/// The committed clips: (condition, stem) at 16 kHz.
+fn clips() -> Vec<(Vec<f32>, Vec<f32>)> {
     let mut clips = Vec::new();
     for i in 0.. {
         let condition = fixtures().join(format!("{i:02}-condition.wav"));
@@ -93,7 +96,16 @@ fn coherent_pairs_score_above_shuffled_pairs() {
         "expected the committed clips in {}",
         fixtures().display()
     );
-    let mut scorer = Scorer::new(shipped_model());
+    clips
+}
+
+/// Every condition against its own stem and each of the other clips'
+/// stems, and every stem against its own condition and the others': the
+/// second direction cancels what a stem's own loudness or density adds to
+/// all its scores. Chance wins half. Returns (wins, comparisons, mean
+/// coherent raw score, mean shuffled raw score).
+fn coherent_wins(model: Model, clips: &[(Vec<f32>, Vec<f32>)]) -> (usize, usize, f32, f32) {
+    let mut scorer = Scorer::new(model);
     let pairs: Vec<(&[f32], &[f32])> = clips
         .iter()
         .flat_map(|(c, _)| clips.iter().map(move |(_, s)| (c.as_slice(), s.as_slice())))
@@ -106,11 +118,6 @@ fn coherent_pairs_score_above_shuffled_pairs() {
             .expect("every model has the plain score")
             .raw
     };
-
-    // Every condition against its own stem and each of the other clips'
-    // stems, and every stem against its own condition and the others': the
-    // second direction cancels what a stem's own loudness or density adds to
-    // all its scores. Chance wins half.
     let mut wins = 0;
     for a in 0..n {
         for b in (0..n).filter(|&b| b != a) {
@@ -118,13 +125,18 @@ fn coherent_pairs_score_above_shuffled_pairs() {
             wins += usize::from(raw(a, a) > raw(b, a));
         }
     }
-    let comparisons = 2 * n * (n - 1);
     let coherent: f32 = (0..n).map(|c| raw(c, c)).sum::<f32>() / n as f32;
     let shuffled: f32 = (0..n)
         .flat_map(|c| (0..n).filter(move |&s| s != c).map(move |s| (c, s)))
         .map(|(c, s)| raw(c, s))
         .sum::<f32>()
         / (n * (n - 1)) as f32;
+    (wins, 2 * n * (n - 1), coherent, shuffled)
+}
+
+#[test]
+fn coherent_pairs_score_above_shuffled_pairs() {
+    let (wins, comparisons, coherent, shuffled) = coherent_wins(shipped_model(), &clips());
     println!("coherent beats shuffled in {wins}/{comparisons}; mean raw score {coherent:.2} vs {shuffled:.2}");
     assert!(
         coherent > shuffled,
@@ -135,5 +147,67 @@ fn coherent_pairs_score_above_shuffled_pairs() {
     assert!(
         wins * 100 >= comparisons * MIN_WIN_PERCENT,
         "coherent won only {wins} of {comparisons} comparisons (need {MIN_WIN_PERCENT} %)"
+    );
+}
+
+/// `cocola quantize`: an INT8 copy of the shipped model, its ranges measured
+/// on the conditions, embeds the stems (not seen in calibration) nearly as
+/// the float model does and decides the same comparisons but a few.
+#[test]
+fn an_int8_copy_keeps_the_embeddings_and_the_comparisons() {
+    let clips = clips();
+    let bytes = default_model::embedded().unwrap();
+    let mut extractor = Extractor::new(InputKind::Hps);
+    let rows = |audio: &mut dyn Iterator<Item = &Vec<f32>>, ex: &mut Extractor| -> Vec<f32> {
+        audio
+            .flat_map(|a| {
+                let row = ex.extract(a);
+                Mode::ALL.map(|m| {
+                    let mut r = row.clone();
+                    m.apply_mask(&mut r);
+                    r
+                })
+            })
+            .flatten()
+            .collect()
+    };
+    let calibration = rows(&mut clips.iter().map(|(c, _)| c), &mut extractor);
+    let options = LoadOptions::default();
+    let (int8_bytes, meta) = quantize(bytes, "the default model", &calibration, 3 * clips.len(), &options).unwrap();
+    assert_eq!(meta.training[QUANTIZATION_KEY]["calibration_rows"], 3 * clips.len());
+    assert!(
+        int8_bytes.len() * 2 < bytes.len(),
+        "int8 weights take a quarter of the space"
+    );
+    let err = read_weights(&int8_bytes, "the INT8 copy").unwrap_err().to_string();
+    assert!(err.contains("INT8"), "{err}");
+
+    let held_out = rows(&mut clips.iter().map(|(_, s)| s), &mut extractor);
+    let n = 3 * clips.len();
+    let float = shipped_model().embed(&held_out, n).unwrap();
+    let int8 = Model::from_bytes(&int8_bytes, &options)
+        .unwrap()
+        .embed(&held_out, n)
+        .unwrap();
+    let cosine = |r: usize| {
+        let (a, b) = (float.embedding(r), int8.embedding(r));
+        let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+        let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        dot / (norm(a) * norm(b))
+    };
+    let cosines: Vec<f32> = (0..n).map(cosine).collect();
+    let mean = cosines.iter().sum::<f32>() / n as f32;
+    println!(
+        "INT8 vs float32 embedding cosine: mean {mean:.4}, min {:.4}",
+        cosines.iter().copied().fold(1.0, f32::min)
+    );
+    assert!(mean > 0.99 && cosines.iter().all(|&c| c > 0.95), "{cosines:?}");
+
+    let (float_wins, comparisons, ..) = coherent_wins(shipped_model(), &clips);
+    let (int8_wins, ..) = coherent_wins(Model::from_bytes(&int8_bytes, &options).unwrap(), &clips);
+    println!("coherent beats shuffled: float32 {float_wins}/{comparisons}, INT8 {int8_wins}/{comparisons}");
+    assert!(
+        float_wins.abs_diff(int8_wins) * 100 <= comparisons * 5,
+        "{float_wins} vs {int8_wins}"
     );
 }

@@ -282,3 +282,40 @@ fn bad_inputs_are_errors() {
     let err = model.embed(&x, 1).unwrap_err();
     assert!(err.to_string().contains("not finite"), "{err}");
 }
+
+/// The paper's layouts (one mel channel, global pooling) quantize too, and
+/// the INT8 file keeps the interface: same input, both outputs, finite.
+#[test]
+fn a_mel_model_with_global_pooling_quantizes() {
+    let arch = Architecture::new(InputKind::Mel, Pooling::Global);
+    let mut meta = testing::test_metadata();
+    meta.input = InputKind::Mel;
+    meta.pooling = Pooling::Global;
+    let bytes = write_model(&testing::random_weights_for(&arch, 5), &meta).unwrap();
+    let row = InputKind::Mel.feature_len();
+    let features: Vec<f32> = (0..4)
+        .flat_map(|i| testing::random_features("mel", i).into_iter().take(row))
+        .collect();
+    let options = LoadOptions::default();
+    let (int8, meta) = cocola::model::quantize::quantize(&bytes, "mel", &features, 4, &options).unwrap();
+    assert_eq!(meta.input, InputKind::Mel);
+    let float = Model::from_bytes(&bytes, &options)
+        .unwrap()
+        .embed(&features, 4)
+        .unwrap();
+    let quantized = Model::from_bytes(&int8, &options).unwrap().embed(&features, 4).unwrap();
+    assert_eq!(quantized.embedding.len(), float.embedding.len());
+    assert!(quantized.w_embedding.iter().all(|v| v.is_finite()));
+    let dot: f32 = float
+        .embedding
+        .iter()
+        .zip(&quantized.embedding)
+        .map(|(a, b)| a * b)
+        .sum();
+    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let cosine = dot / (norm(&float.embedding) * norm(&quantized.embedding));
+    assert!(cosine > 0.9, "INT8 embeddings drifted: cosine {cosine}");
+    // Calibration rows that do not match the input kind are refused.
+    let err = cocola::model::quantize::quantize(&bytes, "mel", &features[1..], 4, &options).unwrap_err();
+    assert!(err.to_string().contains("calibration"), "{err}");
+}
