@@ -1,12 +1,15 @@
 //! One encoder run as the plugin and the CLI do it: condition + stem in all
-//! three modes (batch 6) on one intra-op thread, and a single row.
+//! three modes (batch 6) on one intra-op thread, and a single row; the same
+//! batch through the model's INT8 copy (`cocola quantize`), for the ratio.
 //!
-//! Random test weights: the cost depends only on the architecture.
+//! Random test weights: the cost depends only on the architecture (and, for
+//! the INT8 copy, on which operators are quantized, not on the ranges).
 //! `cargo bench -p cocola --bench encoder`
 
 use std::hint::black_box;
 use std::time::Duration;
 
+use cocola::model::quantize::quantize;
 use cocola::model::{testing, write_model, LoadOptions, Model};
 use criterion::{criterion_group, criterion_main, Criterion};
 
@@ -25,6 +28,11 @@ fn encoder(c: &mut Criterion) {
     });
     group.bench_function("embed batch 1, 1 thread", |b| {
         b.iter(|| model.embed(black_box(one), 1).unwrap())
+    });
+    let (int8_bytes, _) = quantize(&bytes, "the test model", &batch6, 6, &LoadOptions::default()).expect("quantize");
+    let mut int8 = Model::from_bytes(&int8_bytes, &LoadOptions::default()).expect("the INT8 copy loads");
+    group.bench_function("embed batch 6, INT8 copy, 1 thread", |b| {
+        b.iter(|| int8.embed(black_box(&batch6), 6).unwrap())
     });
     group.finish();
 
