@@ -18,6 +18,9 @@
 //!   and stopband, no block wait and a third of the delay.
 //! - [`MonoStream16k`]: the same samples as [`load_mono_16k`], pulled a
 //!   packet at a time (memory bounded by a packet, not the file).
+//! - [`MixStream16k`]: the sum of several files' [`load_mono_16k`] signals
+//!   over the length they all have, streamed, with one resampler per
+//!   distinct sample rate rather than one per file.
 //! - [`load_window_16k`]: samples `start..end` of [`load_mono_16k`]'s
 //!   result, decoding only the frames they depend on (seek + margin);
 //!   [`WindowReader`]: many windows of one file in order of start, each
@@ -56,6 +59,7 @@
 mod decode;
 mod downmix;
 mod fir_resample;
+mod mix_stream;
 mod resample;
 mod stream;
 mod window;
@@ -64,6 +68,7 @@ use std::path::{Path, PathBuf};
 
 pub use downmix::{downmix_interleaved, downmix_planar};
 pub use fir_resample::{fir_supports, FirResampler16k, StreamingResampler16k};
+pub use mix_stream::MixStream16k;
 pub use resample::{resample_to_16k, Resampler16k};
 pub use stream::MonoStream16k;
 pub use window::{load_window_16k, WindowReader};
@@ -192,12 +197,7 @@ pub fn probe(path: &Path) -> Result<DecodedInfo, AudioError> {
         replaced += sanitize(&mut scratch);
     }
     let info = decoder.finish()?;
-    if replaced > 0 {
-        eprintln!(
-            "warning: {}: replaced {replaced} non-finite sample(s) (NaN/Inf) with 0",
-            path.display()
-        );
-    }
+    warn_non_finite(path, replaced);
     Ok(info)
 }
 
@@ -209,13 +209,7 @@ pub fn load_mono_16k_whole_buffer(path: &Path) -> Result<(Vec<f32>, DecodedInfo)
     let decoded = decode::decode_mono(path)?;
     let info = decoded.info;
     let mut mono = decoded.mono;
-    let replaced = sanitize(&mut mono);
-    if replaced > 0 {
-        eprintln!(
-            "warning: {}: replaced {replaced} non-finite sample(s) (NaN/Inf) with 0",
-            path.display()
-        );
-    }
+    warn_non_finite(path, sanitize(&mut mono));
     let samples = resample_to_16k(&mono, info.sample_rate).map_err(|_| {
         // decode_mono already bounds the rate, so this is only reachable if the
         // two checks ever diverge; report it against the file all the same.
@@ -245,6 +239,17 @@ pub fn sanitize(samples: &mut [f32]) -> usize {
         }
     }
     replaced
+}
+
+/// The one warning a file gets when [`sanitize`] replaced `replaced` of its
+/// samples (none when it replaced nothing).
+pub(crate) fn warn_non_finite(path: &Path, replaced: usize) {
+    if replaced > 0 {
+        eprintln!(
+            "warning: {}: replaced {replaced} non-finite sample(s) (NaN/Inf) with 0",
+            path.display()
+        );
+    }
 }
 
 pub(crate) fn rate_is_sane(rate: f64) -> bool {

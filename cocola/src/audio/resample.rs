@@ -229,6 +229,69 @@ impl Resampler16k {
     }
 }
 
+/// A [`Resampler16k`] whose output lines up with its input, produced a chunk
+/// at a time: the latency's samples are dropped and
+/// [`finish`](Self::finish) pads the end with zeros up to the signal's
+/// 16 kHz length, so that everything handed out is [`resample_to_16k`]'s
+/// result for the whole input.
+pub(crate) struct AlignedResampler16k {
+    resampler: Resampler16k,
+    /// Output samples still to drop: they precede the input's start.
+    to_drop: usize,
+    emitted: usize,
+    raw: Vec<f32>,
+}
+
+impl AlignedResampler16k {
+    pub(crate) fn new(input_rate: u32) -> Result<Self, AudioError> {
+        let resampler = Resampler16k::new(input_rate)?;
+        Ok(Self {
+            to_drop: resampler.latency_samples(),
+            resampler,
+            emitted: 0,
+            raw: Vec::new(),
+        })
+    }
+
+    /// Converts the next input and appends the aligned samples that became available.
+    pub(crate) fn process(&mut self, input: &[f32], out: &mut Vec<f32>) {
+        self.resampler.process(input, &mut self.raw);
+        self.hand_out(out, usize::MAX);
+    }
+
+    /// The end of the input: appends the remaining samples, up to `total`
+    /// handed out in all (`round(frames * 16000 / rate)` for a file).
+    pub(crate) fn finish(&mut self, total: usize, out: &mut Vec<f32>) {
+        while self.emitted < total {
+            let before = self.emitted;
+            self.resampler.flush_block(&mut self.raw);
+            self.hand_out(out, total);
+            if self.emitted == before && self.to_drop == 0 {
+                break;
+            }
+        }
+    }
+
+    pub(crate) fn input_rate(&self) -> u32 {
+        self.resampler.input_rate()
+    }
+
+    /// Samples handed out so far.
+    pub(crate) fn emitted(&self) -> usize {
+        self.emitted
+    }
+
+    /// Moves converted samples past the latency to `out`, at most up to `limit` in all.
+    fn hand_out(&mut self, out: &mut Vec<f32>, limit: usize) {
+        let drop = self.to_drop.min(self.raw.len());
+        self.to_drop -= drop;
+        let take = (self.raw.len() - drop).min(limit.saturating_sub(self.emitted));
+        out.extend_from_slice(&self.raw[drop..drop + take]);
+        self.emitted += take;
+        self.raw.clear();
+    }
+}
+
 /// One FFT block: `block.len()` input samples -> `block_out` samples appended to `output`.
 fn run_block(fft: &mut Fft<f32>, block: &[f32], block_out: usize, output: &mut Vec<f32>) {
     let start = output.len();

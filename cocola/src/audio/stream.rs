@@ -5,7 +5,8 @@
 use std::path::Path;
 
 use super::decode::MonoDecoder;
-use super::{sanitize, AudioError, DecodedInfo, Resampler16k};
+use super::resample::AlignedResampler16k;
+use super::{sanitize, warn_non_finite, AudioError, DecodedInfo};
 use crate::contract::SAMPLE_RATE;
 
 /// Pulls 16 kHz mono samples out of a file: [`read`](Self::read) until it
@@ -13,16 +14,11 @@ use crate::contract::SAMPLE_RATE;
 pub struct MonoStream16k {
     decoder: Option<MonoDecoder>,
     path: std::path::PathBuf,
-    resampler: Option<Resampler16k>,
+    resampler: Option<AlignedResampler16k>,
     /// Frames of the current packet at the file's rate.
     native: Vec<f32>,
     /// Frames that came before the rate was known (silence of bad packets).
     held: Vec<f32>,
-    /// Resampler output not yet handed out (its first `latency` samples are
-    /// dropped: they precede the file's start).
-    raw: Vec<f32>,
-    to_drop: usize,
-    emitted: usize,
     replaced: usize,
     info: Option<DecodedInfo>,
 }
@@ -37,9 +33,6 @@ impl MonoStream16k {
             resampler: None,
             native: Vec::new(),
             held: Vec::new(),
-            raw: Vec::new(),
-            to_drop: 0,
-            emitted: 0,
             replaced: 0,
             info: None,
         })
@@ -85,54 +78,29 @@ impl MonoStream16k {
                 return Ok(true);
             }
             (None, Some(rate)) => {
-                let r = Resampler16k::new(rate).map_err(|_| AudioError::AbsurdSampleRate {
+                let r = AlignedResampler16k::new(rate).map_err(|_| AudioError::AbsurdSampleRate {
                     path: self.path.clone(),
                     rate: f64::from(rate),
                 })?;
-                self.to_drop = r.latency_samples();
                 let r = self.resampler.insert(r);
-                r.process(&self.held, &mut self.raw);
+                r.process(&self.held, out);
                 self.held = Vec::new();
                 r
             }
         };
-        resampler.process(&self.native, &mut self.raw);
-        self.hand_out(out, usize::MAX);
+        resampler.process(&self.native, out);
         Ok(true)
-    }
-
-    /// Moves resampled samples past the latency to `out`, at most up to `limit` in all.
-    fn hand_out(&mut self, out: &mut Vec<f32>, limit: usize) {
-        let drop = self.to_drop.min(self.raw.len());
-        self.to_drop -= drop;
-        let take = (self.raw.len() - drop).min(limit.saturating_sub(self.emitted));
-        out.extend_from_slice(&self.raw[drop..drop + take]);
-        self.emitted += take;
-        self.raw.clear();
     }
 
     /// The end of the file: the resampler's tail, cut where the whole-file
     /// path cuts (`round(frames * 16000 / rate)` samples).
     fn finish(&mut self, info: DecodedInfo, out: &mut Vec<f32>) -> Result<(), AudioError> {
-        if self.replaced > 0 {
-            eprintln!(
-                "warning: {}: replaced {} non-finite sample(s) (NaN/Inf) with 0",
-                self.path.display(),
-                self.replaced
-            );
-        }
+        warn_non_finite(&self.path, self.replaced);
         let total = info.samples_16k();
         if let Some(mut resampler) = self.resampler.take() {
-            while self.emitted < total {
-                let before = self.emitted;
-                resampler.flush_block(&mut self.raw);
-                self.hand_out(out, total);
-                if self.emitted == before && self.to_drop == 0 {
-                    break;
-                }
-            }
+            resampler.finish(total, out);
+            debug_assert!(resampler.emitted() == total || info.sample_rate == SAMPLE_RATE);
         }
-        debug_assert!(self.emitted == total || info.sample_rate == SAMPLE_RATE);
         self.info = Some(info);
         Ok(())
     }

@@ -4,13 +4,14 @@
 //!
 //! # Pass 1: one streaming read
 //!
-//! [`TrackIndex::build`] streams every stem of a track in lockstep
-//! ([`MonoStream16k`]: the samples of the whole-file decode, a few packets
-//! at a time), sums them into the full mix and keeps only the mix's energy
-//! per 0.1 s block ([`BlockEnergies`]), which is all the silence profile of
-//! the protocol needs ([`TrackProfile`]): the same numbers as
-//! `TrackProfile::from_mix` on the whole decoded mix, in memory bounded by
-//! a packet per stem. It also records each stem's decoded length and rate
+//! [`TrackIndex::build`] streams the full mix of a track's stems
+//! ([`MixStream16k`]: the sum of the stems' whole-file 16 kHz signals, a
+//! few packets at a time, stems of one sample rate summed before a single
+//! resampler) and keeps only the mix's energy per 0.1 s block
+//! ([`BlockEnergies`]), which is all the silence profile of the protocol
+//! needs ([`TrackProfile`]): the numbers of `TrackProfile::from_mix` on the
+//! whole decoded mix up to float rounding, in memory bounded by a few
+//! packets per stem. It also records each stem's decoded length and rate
 //! (to read windows later, [`load_window_16k`]) and its content hash (the
 //! SHA-256 of the file's bytes).
 //!
@@ -46,15 +47,13 @@ use sha2::{Digest, Sha256};
 
 use super::protocol::{levels_from_block_energies, BlockEnergies, TrackProfile};
 use super::tracks::TrackSpec;
-use crate::audio::{DecodedInfo, MonoStream16k, WindowReader};
+use crate::audio::{DecodedInfo, MixStream16k, WindowReader};
 use crate::content_hash::{hex, Digest32};
 use crate::contract::{SAMPLE_RATE, WINDOW_SAMPLES};
 
 /// Bytes per sampled block, and how many blocks besides the first and last.
 const SAMPLED_BLOCK: u64 = 64 * 1024;
 const SAMPLED_INNER_BLOCKS: u64 = 14;
-/// 16 kHz samples each stem stream runs ahead of the mix before it is summed.
-const LOCKSTEP_SAMPLES: usize = 16_384;
 /// Version of the stored index and of window identities: a change in how
 /// either is computed (or in the decoder, the resampler or this crate)
 /// must not reuse old entries.
@@ -100,16 +99,15 @@ impl TrackIndex {
     /// Streams every stem of `spec` once (see the module docs); the error
     /// names the file that failed.
     pub fn build(spec: &TrackSpec) -> Result<Self, String> {
-        let mut streams = Vec::with_capacity(spec.stems.len());
         let mut before = Vec::with_capacity(spec.stems.len());
         for path in &spec.stems {
             before.push(file_stamp(path).map_err(|e| format!("{}: cannot read file: {e}", path.display()))?);
-            streams.push(MonoStream16k::open(path).map_err(|e| e.to_string())?);
         }
-        let (len, block_energy) = stream_mix(&mut streams).map_err(|e| e.to_string())?;
+        let mut mix = MixStream16k::open(&spec.stems).map_err(|e| e.to_string())?;
+        let (len, block_energy) = stream_energies(&mut mix).map_err(|e| e.to_string())?;
+        let infos = mix.infos().expect("the mix was read to its end");
         let mut stems = Vec::with_capacity(spec.stems.len());
-        for ((path, stream), (size, modified_ns)) in spec.stems.iter().zip(&streams).zip(before) {
-            let info = stream.info().expect("every stream was read to its end");
+        for ((path, info), (size, modified_ns)) in spec.stems.iter().zip(infos).zip(before) {
             let unreadable = |e: io::Error| format!("{}: cannot read file: {e}", path.display());
             let content = full_hash(path).map_err(unreadable)?;
             let sampled = sampled_hash(path, size).map_err(unreadable)?;
@@ -236,46 +234,20 @@ impl TrackWindows<'_> {
     }
 }
 
-/// Reads every stream to its end in lockstep, summing the samples all of
-/// them have (the shortest stem's length) into the mix's block energies.
-fn stream_mix(streams: &mut [MonoStream16k]) -> Result<(usize, Vec<f64>), crate::audio::AudioError> {
-    let n = streams.len();
-    let mut pending: Vec<Vec<f32>> = vec![Vec::new(); n];
-    let mut ended = vec![false; n];
+/// Reads the mix to its end, keeping only its length and block energies.
+fn stream_energies(mix: &mut MixStream16k) -> Result<(usize, Vec<f64>), crate::audio::AudioError> {
     let mut energies = BlockEnergies::default();
-    let mut mix = Vec::new();
+    let mut samples = Vec::new();
     let mut len = 0usize;
     loop {
-        for s in 0..n {
-            while !ended[s] && pending[s].len() < LOCKSTEP_SAMPLES {
-                ended[s] = !streams[s].read(&mut pending[s])?;
-            }
-        }
-        let ready = pending.iter().map(Vec::len).min().unwrap_or(0);
-        mix.clear();
-        mix.resize(ready, 0.0f32);
-        for p in &mut pending {
-            for (m, x) in mix.iter_mut().zip(p.iter()) {
-                *m += x;
-            }
-            p.drain(..ready);
-        }
-        energies.push(&mix);
-        len += ready;
-        if (0..n).any(|s| ended[s] && pending[s].is_empty()) {
-            break;
+        samples.clear();
+        let more = mix.read(&mut samples)?;
+        energies.push(&samples);
+        len += samples.len();
+        if !more {
+            return Ok((len, energies.finish()));
         }
     }
-    // The mix has ended with the shortest stem; the others are still read
-    // to their end, for their length and for the errors a whole decode
-    // would raise.
-    for s in 0..n {
-        while !ended[s] {
-            pending[s].clear();
-            ended[s] = !streams[s].read(&mut pending[s])?;
-        }
-    }
-    Ok((len, energies.finish()))
 }
 
 /// (size, modification time in ns since the epoch).

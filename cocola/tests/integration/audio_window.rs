@@ -1,13 +1,15 @@
 //! Windowed and streaming decoding (`cocola::audio::{load_window_16k,
-//! WindowReader, MonoStream16k}`, and `load_mono_16k`, which streams) give
-//! the samples of the whole-buffer path (`load_mono_16k_whole_buffer`), for WAV at several rates and for FLAC, MP3 and
-//! Ogg/Vorbis (committed fixtures, tests/fixtures/audio/README.txt).
+//! WindowReader, MonoStream16k, MixStream16k}`, and `load_mono_16k`, which
+//! streams) give the samples of the whole-buffer path
+//! (`load_mono_16k_whole_buffer`), for WAV at several rates and for FLAC,
+//! MP3 and Ogg/Vorbis (committed fixtures, tests/fixtures/audio/README.txt).
 
 use std::path::{Path, PathBuf};
 
 use crate::support::{write_wav, Noise};
 use cocola::audio::{
-    load_mono_16k_whole_buffer, load_mono_16k_with_info, load_window_16k, DecodedInfo, MonoStream16k, WindowReader,
+    load_mono_16k_whole_buffer, load_mono_16k_with_info, load_window_16k, DecodedInfo, MixStream16k, MonoStream16k,
+    WindowReader,
 };
 
 fn fixture(name: &str) -> PathBuf {
@@ -109,6 +111,67 @@ fn check_stream(path: &Path, whole: &[f32], info: DecodedInfo) {
     assert_eq!(stream.info(), Some(info), "{}", path.display());
     let diff = max_difference(&samples, whole);
     assert_eq!(diff, 0.0, "{}: stream differs by {diff}", path.display());
+}
+
+/// The mix stream of `paths`, read to its end: the samples and what each file held.
+fn read_mix(paths: &[PathBuf]) -> (Vec<f32>, Vec<DecodedInfo>) {
+    let mut stream = MixStream16k::open(paths).unwrap();
+    let mut samples = Vec::new();
+    while stream.read(&mut samples).unwrap() {}
+    (samples, stream.infos().expect("read to its end"))
+}
+
+/// The mix stream is the sum of the files' whole-file signals over the
+/// shortest one's length, within `tolerance` (files of one rate are summed
+/// before one resampler: equal up to float rounding).
+fn check_mix(paths: &[PathBuf], tolerance: f32) {
+    let wholes: Vec<(Vec<f32>, DecodedInfo)> = paths.iter().map(|p| load_mono_16k_whole_buffer(p).unwrap()).collect();
+    let len = wholes.iter().map(|(w, _)| w.len()).min().unwrap();
+    let expected: Vec<f32> = (0..len).map(|i| wholes.iter().map(|(w, _)| w[i]).sum()).collect();
+    let (mix, infos) = read_mix(paths);
+    assert_eq!(infos, wholes.iter().map(|(_, i)| *i).collect::<Vec<_>>());
+    let diff = max_difference(&mix, &expected);
+    assert!(diff <= tolerance, "{paths:?}: mix differs by {diff}");
+}
+
+#[test]
+fn the_mix_stream_is_the_sum_of_the_whole_file_signals() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = |name: &str, rate: u32, seconds: f64| {
+        let path = dir.path().join(name);
+        write_music_wav(&path, rate, seconds);
+        path
+    };
+    // One file: the file's own stream, bit for bit.
+    check_mix(&[wav("one.wav", 44_100, 7.3)], 0.0);
+    // Stems of one rate and different lengths (the mix ends with the
+    // shortest, in the middle of the others), joined by other rates.
+    let paths = [
+        wav("a.wav", 44_100, 13.7),
+        wav("b.wav", 44_100, 9.35),
+        wav("c.wav", 48_000, 12.0),
+        wav("d.wav", 16_000, 11.0),
+        wav("e.wav", 44_100, 10.0),
+    ];
+    check_mix(&paths, 1e-5);
+    // Compressed stems of one rate.
+    check_mix(
+        &[fixture("music.flac"), fixture("music.mp3"), fixture("music.ogg")],
+        1e-5,
+    );
+    // A file that cannot be decoded fails the mix, naming it.
+    let broken = dir.path().join("broken.wav");
+    std::fs::write(&broken, b"RIFF not really").unwrap();
+    let mut paths = paths.to_vec();
+    paths.insert(1, broken);
+    let error = MixStream16k::open(&paths)
+        .and_then(|mut s| {
+            let mut out = Vec::new();
+            while s.read(&mut out)? {}
+            Ok(())
+        })
+        .unwrap_err();
+    assert!(error.to_string().contains("broken.wav"), "{error}");
 }
 
 #[test]
