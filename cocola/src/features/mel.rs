@@ -107,15 +107,17 @@ fn mel_to_hz(m: f64) -> f64 {
     }
 }
 
-/// The dense librosa mel matrix, `[N_MELS][N_BINS]`, bit-exact.
-pub(crate) fn slaney_mel_weights() -> DenseBank {
-    // mel_frequencies(n_mels + 2): np.linspace(min_mel, max_mel, n) is
-    // `i * step + start` with the last point set to `stop` exactly.
+/// librosa's `mel_frequencies(N_MELS + 2, F_MIN, F_MAX)` (Slaney): the
+/// edges of the mel bands; band `i` rises from point `i`, peaks at `i + 1`
+/// and falls to `i + 2`.
+fn slaney_mel_points_hz() -> Vec<f64> {
+    // np.linspace(min_mel, max_mel, n) is `i * step + start` with the last
+    // point set to `stop` exactly.
     let n_points = N_MELS + 2;
     let min_mel = hz_to_mel(f64::from(F_MIN));
     let max_mel = hz_to_mel(f64::from(F_MAX));
     let step = (max_mel - min_mel) / (n_points - 1) as f64;
-    let mel_f: Vec<f64> = (0..n_points)
+    (0..n_points)
         .map(|i| {
             let m = if i == n_points - 1 {
                 max_mel
@@ -124,7 +126,18 @@ pub(crate) fn slaney_mel_weights() -> DenseBank {
             };
             mel_to_hz(m)
         })
-        .collect();
+        .collect()
+}
+
+/// The centre frequency (Hz) of each of the feature contract's mel bands,
+/// lowest first.
+pub fn mel_band_centres_hz() -> Vec<f64> {
+    slaney_mel_points_hz()[1..=N_MELS].to_vec()
+}
+
+/// The dense librosa mel matrix, `[N_MELS][N_BINS]`, bit-exact.
+pub(crate) fn slaney_mel_weights() -> DenseBank {
+    let mel_f = slaney_mel_points_hz();
 
     // fft_frequencies = np.fft.rfftfreq(n_fft, d=1/sr): k * (1 / (n * d)).
     let d = 1.0 / f64::from(SAMPLE_RATE);
@@ -201,6 +214,27 @@ pub(crate) fn htk_mel_weights() -> DenseBank {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn band_centres_rise_from_f_min_to_f_max_linearly_then_by_a_constant_ratio() {
+        let c = mel_band_centres_hz();
+        assert_eq!(c.len(), N_MELS);
+        assert!(c[0] > f64::from(F_MIN) && c[N_MELS - 1] < f64::from(F_MAX));
+        assert!(c.windows(2).all(|w| w[1] > w[0]));
+        // Below 1 kHz a constant width (~47 Hz: several semitones for a
+        // bass line), above it a constant ratio (~0.8 semitone).
+        let (low, high) = (c[1] - c[0], c[N_MELS - 1] / c[N_MELS - 2]);
+        assert!((40.0..55.0).contains(&low), "{low}");
+        let semitones = 12.0 * high.log2();
+        assert!((0.7..0.9).contains(&semitones), "{semitones}");
+        // The peak of each triangle of the matrix is its centre.
+        let w = slaney_mel_weights();
+        let bin_hz = f64::from(SAMPLE_RATE) / N_FFT as f64;
+        for (band, centre) in w.iter().zip(&c) {
+            let peak = band.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
+            assert!((peak as f64 * bin_hz - centre).abs() <= bin_hz, "{peak} vs {centre}");
+        }
+    }
 
     #[test]
     fn dense_weights_are_librosa_bit_for_bit() {

@@ -39,6 +39,7 @@ use std::cell::RefCell;
 pub(crate) use stft::periodic_hann;
 
 use crate::contract::{InputKind, FEATURE_LEN, N_BINS, N_CHANNELS, N_FRAMES, N_MELS, WINDOW_SAMPLES};
+pub use mel::mel_band_centres_hz;
 pub use plain_mel::MelExtractor;
 
 /// Row strides of the two layouts: the real sizes rounded up to whole SIMD
