@@ -20,6 +20,7 @@
 use std::path::PathBuf;
 
 use cocola::contract::{InputKind, EMBEDDING_DIM, N_FRAMES, N_MELS};
+use cocola::dsp::chroma::pitch_class;
 use cocola::eval::cache::EmbeddingCache;
 use cocola::eval::embed::Encoder;
 use cocola::eval::sensitivity::{evaluate_sensitivity, SensitivityOptions};
@@ -40,12 +41,7 @@ impl MelChroma {
     fn new(min_hz: f64) -> Self {
         let classes = mel_band_centres_hz()
             .into_iter()
-            .map(|hz| {
-                (hz >= min_hz).then(|| {
-                    let semitones_from_a = (12.0 * (hz / 440.0).log2()).round() as i64;
-                    (semitones_from_a + 9).rem_euclid(12) as usize
-                })
-            })
+            .map(|hz| (hz >= min_hz).then(|| pitch_class(hz as f32).0))
             .collect();
         Self { classes }
     }

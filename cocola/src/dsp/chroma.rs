@@ -50,10 +50,8 @@ impl ChromaAnalyzer {
                 if !(F_LOW..=F_HIGH).contains(&f) {
                     return None;
                 }
-                let semitones = 12.0 * (f / C0).log2();
-                let nearest = semitones.round();
-                ((semitones - nearest).abs() <= MAX_DEVIATION_SEMITONES)
-                    .then(|| (k, (nearest as i64).rem_euclid(12) as usize))
+                let (class, deviation) = pitch_class(f);
+                (deviation.abs() <= MAX_DEVIATION_SEMITONES).then_some((k, class))
             })
             .collect();
         Self { stft, bins }
@@ -74,6 +72,14 @@ impl ChromaAnalyzer {
         }
         profile
     }
+}
+
+/// The pitch class (0 = C) nearest to `hz` in equal temperament (A4 =
+/// 440 Hz), and how many semitones `hz` lies from it (-0.5..=0.5).
+pub fn pitch_class(hz: f32) -> (usize, f32) {
+    let semitones = 12.0 * (hz / C0).log2();
+    let nearest = semitones.round();
+    ((nearest as i64).rem_euclid(12) as usize, semitones - nearest)
 }
 
 /// Cosine similarity of two profiles; 0 when either is all zero.
