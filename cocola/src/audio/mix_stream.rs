@@ -1,7 +1,9 @@
-//! The sum of several files' 16 kHz mono signals, streamed: what a
-//! [`MonoStream16k`](super::MonoStream16k) per file summed sample by sample
-//! gives, over the length every file has (the shortest file's), with one
-//! resampler per distinct sample rate instead of one per file.
+//! The sum of several files' 16 kHz mono signals, streamed: each file's
+//! [`load_mono_16k`](super::load_mono_16k) signal summed sample by sample,
+//! over the length every file has (the shortest file's), with one
+//! resampler per distinct sample rate instead of one per file. A mix of one
+//! file is that file's signal, bit for bit: it is what
+//! [`MonoStream16k`](super::MonoStream16k) streams.
 //!
 //! Resampling is a linear, time-invariant filter (an exact convolution, see
 //! the resampler's docs), so resampling the sum of the files that share a
@@ -159,6 +161,22 @@ impl MixStream16k {
             groups: Vec::new(),
             emitted: 0,
         })
+    }
+
+    /// How many samples the headers promise (the shortest file's; a hint
+    /// for reserving memory, capped, since a header can lie).
+    pub fn expected_samples(&self) -> usize {
+        const MAX_HINT: u64 = 1 << 25;
+        let declared = |f: &FileStream| f.decoder.as_ref().and_then(MonoDecoder::declared);
+        self.files
+            .iter()
+            .map(|f| {
+                declared(f).map_or(0, |(frames, rate)| {
+                    (frames.min(MAX_HINT * 48) * u64::from(SAMPLE_RATE) / u64::from(rate.max(1))).min(MAX_HINT) as usize
+                })
+            })
+            .min()
+            .unwrap_or(0)
     }
 
     /// Appends the mix's next samples to `out` (possibly none); `false`
