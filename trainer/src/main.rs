@@ -149,6 +149,13 @@ struct TrainArgs {
     /// anchors of the validation split; 0 turns it off.
     #[arg(long, value_name = "N", default_value_t = 64)]
     sensitivity_anchors: usize,
+    /// Run the sensitivity test at the last step on this many anchors
+    /// instead (the last step is then validated even off the
+    /// --validate-every grid): 1000 anchors narrow its interval to about
+    /// +-3 points, enough to choose between runs from the run's own record;
+    /// 0 keeps the last step like any other.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    final_sensitivity_anchors: usize,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Largest overlap ratio r between windows of one track in a batch.
@@ -225,6 +232,7 @@ impl TrainArgs {
         };
         c.hard_negatives = self.hard_negatives;
         c.sensitivity_anchors = self.sensitivity_anchors;
+        c.final_sensitivity_anchors = self.final_sensitivity_anchors;
         c.seed = self.seed;
         c.max_overlap = self.max_overlap;
         c.single_stem = self.single_stem;

@@ -49,6 +49,12 @@ pub struct TrainConfig {
     /// validation (0: off).
     #[serde(default)]
     pub sensitivity_anchors: usize,
+    /// Anchors of the sensitivity test at the run's last step, which is then
+    /// always validated (0: the last step is like any other). The per-step
+    /// test is kept small to be cheap (64 anchors leave +-10 points); the
+    /// last one is what runs are chosen on, so it can be given +-3 points.
+    #[serde(default)]
+    pub final_sensitivity_anchors: usize,
     pub steps: u64,
     /// Largest overlap ratio r of two windows of one track in a batch (0.5).
     pub max_overlap: f64,
@@ -157,6 +163,7 @@ impl TrainConfig {
             masks: Masks::PerPair,
             hard_negatives: 0.0,
             sensitivity_anchors: 0,
+            final_sensitivity_anchors: 0,
             steps: 100_000,
             max_overlap: 0.5,
             single_stem: false,

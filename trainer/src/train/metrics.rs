@@ -27,6 +27,8 @@ pub enum Record {
     /// per negative kind ("transposed", "shifted", "foreign").
     Sensitivity {
         step: u64,
+        /// Anchors the rates were measured on (their interval's width).
+        anchors: usize,
         win_rates: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>>,
     },
 }

@@ -425,7 +425,8 @@ impl ValidationSet {
             }
             _ => Vec::new(),
         };
-        let sensitivity_tracks = if cfg.sensitivity_anchors > 0 && !batches.is_empty() {
+        let wants_sensitivity = cfg.sensitivity_anchors > 0 || cfg.final_sensitivity_anchors > 0;
+        let sensitivity_tracks = if wants_sensitivity && !batches.is_empty() {
             match crate::eval::split_listing(&cfg.data, Split::Validation, cfg.seed) {
                 Ok(listing) => Some(listing),
                 Err(e) => {
@@ -443,7 +444,17 @@ impl ValidationSet {
     }
 
     fn due(&self, cfg: &TrainConfig, done: u64) -> bool {
-        !self.batches.is_empty() && done.is_multiple_of(cfg.validate_every)
+        let final_test = done == cfg.steps && cfg.final_sensitivity_anchors > 0;
+        !self.batches.is_empty() && (done.is_multiple_of(cfg.validate_every) || final_test)
+    }
+
+    /// Anchors of the sensitivity test after `done` steps: more at the last.
+    fn sensitivity_anchors(cfg: &TrainConfig, done: u64) -> usize {
+        if done == cfg.steps && cfg.final_sensitivity_anchors > 0 {
+            cfg.final_sensitivity_anchors
+        } else {
+            cfg.sensitivity_anchors
+        }
     }
 
     /// Validates the network after `done` steps and records the results;
@@ -464,9 +475,10 @@ impl ValidationSet {
             accuracy: va,
         })?;
         state.last_validation = (Some(vl), Some(va));
-        if let Some(listing) = &self.sensitivity_tracks {
+        let anchors = Self::sensitivity_anchors(cfg, done);
+        if let Some(listing) = self.sensitivity_tracks.as_ref().filter(|_| anchors > 0) {
             let options = SensitivityOptions {
-                anchors: cfg.sensitivity_anchors,
+                anchors,
                 seed: cfg.seed,
                 modes: cfg.input.modes().to_vec(),
                 ..SensitivityOptions::default()
@@ -474,11 +486,16 @@ impl ValidationSet {
             match crate::eval::sensitivity(&state.net, &cfg.out, listing.clone(), &options) {
                 Ok(report) => {
                     let win_rates = validation::sensitivity_rates(&report);
+                    let anchors = report.anchors.len();
                     progress.println(format!(
-                        "step {done}: validation loss {vl:.4}, acc {va:.3}; sensitivity (transposed/shifted/foreign) {}",
+                        "step {done}: validation loss {vl:.4}, acc {va:.3}; sensitivity on {anchors} anchors (transposed/shifted/foreign) {}",
                         validation::sensitivity_line(&win_rates)
                     ));
-                    metrics.write(&Record::Sensitivity { step: done, win_rates })?;
+                    metrics.write(&Record::Sensitivity {
+                        step: done,
+                        anchors,
+                        win_rates,
+                    })?;
                 }
                 Err(e) => progress.println(format!("warning: the sensitivity test failed at step {done}: {e}")),
             }

@@ -246,7 +246,8 @@ fn a_run_initialised_from_a_model_starts_from_its_weights() {
 /// Hard negatives (`--hard-negatives`): a batch carries one per pair at
 /// share 1, each masked like its pair, and they enter the loss as extra
 /// columns; the validation also runs the sensitivity test and records its
-/// win rates per mode and for the model-free floor.
+/// win rates per mode and for the model-free floor, on more anchors at the
+/// last step (validated though off the --validate-every grid).
 #[test]
 fn hard_negatives_join_the_batch_and_validation_measures_sensitivity() {
     let _turn = serial();
@@ -258,6 +259,8 @@ fn hard_negatives_join_the_batch_and_validation_measures_sensitivity() {
     c.hard_negatives = 1.0;
     c.masks = cocola_trainer::data::sampler::Masks::PerBatch;
     c.sensitivity_anchors = 6;
+    c.validate_every = 3;
+    c.final_sensitivity_anchors = 9;
 
     let listing = cocola_trainer::data::layouts::discover(&c.data[0], c.seed).unwrap();
     let store = cocola_trainer::data::store::MemoryStore {
@@ -297,16 +300,26 @@ fn hard_negatives_join_the_batch_and_validation_measures_sensitivity() {
     // With M extra columns the chance-level loss is ln(K + M), not ln K.
     assert!(out.losses[0] > (4f64).ln(), "first loss {}", out.losses[0]);
     let metrics = std::fs::read_to_string(c.out.join("metrics.jsonl")).unwrap();
-    let record: serde_json::Value = metrics
+    let records: Vec<serde_json::Value> = metrics
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .find(|v| v["kind"] == "sensitivity")
-        .expect("a sensitivity record at the validation");
-    assert_eq!(record["step"], 5);
-    for mode in ["both", "harmonic", "percussive", "floor"] {
-        for kind in ["transposed", "shifted", "foreign"] {
-            let rate = record["win_rates"][mode][kind].as_f64().unwrap_or(-1.0);
-            assert!((0.0..=1.0).contains(&rate), "{mode}/{kind}: {rate}");
+        .filter(|v| v["kind"] == "sensitivity")
+        .collect();
+    let steps_and_anchors: Vec<(u64, u64)> = records
+        .iter()
+        .map(|r| (r["step"].as_u64().unwrap(), r["anchors"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        steps_and_anchors,
+        [(3, 6), (5, 9)],
+        "step 3 on the grid with 6 anchors, the last step with 9"
+    );
+    for record in &records {
+        for mode in ["both", "harmonic", "percussive", "floor"] {
+            for kind in ["transposed", "shifted", "foreign"] {
+                let rate = record["win_rates"][mode][kind].as_f64().unwrap_or(-1.0);
+                assert!((0.0..=1.0).contains(&rate), "{mode}/{kind}: {rate}");
+            }
         }
     }
 }
