@@ -444,13 +444,17 @@ impl ValidationSet {
     }
 
     fn due(&self, cfg: &TrainConfig, done: u64) -> bool {
-        let final_test = done == cfg.steps && cfg.final_sensitivity_anchors > 0;
-        !self.batches.is_empty() && (done.is_multiple_of(cfg.validate_every) || final_test)
+        !self.batches.is_empty() && (done.is_multiple_of(cfg.validate_every) || Self::final_test(cfg, done))
+    }
+
+    /// The last step, when it gets its own (larger) sensitivity test.
+    fn final_test(cfg: &TrainConfig, done: u64) -> bool {
+        done == cfg.steps && cfg.final_sensitivity_anchors > 0
     }
 
     /// Anchors of the sensitivity test after `done` steps: more at the last.
     fn sensitivity_anchors(cfg: &TrainConfig, done: u64) -> usize {
-        if done == cfg.steps && cfg.final_sensitivity_anchors > 0 {
+        if Self::final_test(cfg, done) {
             cfg.final_sensitivity_anchors
         } else {
             cfg.sensitivity_anchors
@@ -486,14 +490,15 @@ impl ValidationSet {
             match crate::eval::sensitivity(&state.net, &cfg.out, listing.clone(), &options) {
                 Ok(report) => {
                     let win_rates = validation::sensitivity_rates(&report);
-                    let anchors = report.anchors.len();
+                    // The split may hold fewer anchors than asked for.
+                    let measured = report.anchors.len();
                     progress.println(format!(
-                        "step {done}: validation loss {vl:.4}, acc {va:.3}; sensitivity on {anchors} anchors (transposed/shifted/foreign) {}",
+                        "step {done}: validation loss {vl:.4}, acc {va:.3}; sensitivity on {measured} anchors (transposed/shifted/foreign) {}",
                         validation::sensitivity_line(&win_rates)
                     ));
                     metrics.write(&Record::Sensitivity {
                         step: done,
-                        anchors,
+                        anchors: measured,
                         win_rates,
                     })?;
                 }
