@@ -192,6 +192,8 @@ pub fn export(checkpoint_path: &Path, out: &Path, opts: &ExportOptions) -> anyho
     // Every pair gets a hard negative for the calibration, whatever the
     // training recipe was (the paper's has none).
     sampler.hard_negatives = 1.0;
+    // ... and in the equal mix the calibration contract describes.
+    sampler.hard_negative_weights = Default::default();
     let source = Source {
         input: cfg.input,
         store: validation.store,
@@ -228,6 +230,7 @@ pub fn export(checkpoint_path: &Path, out: &Path, opts: &ExportOptions) -> anyho
         "lr_schedule": cfg.lr_schedule,
         "masks": cfg.masks,
         "hard_negatives": cfg.hard_negatives,
+        "hard_negative_weights": cfg.hard_negative_weights.to_string(),
         "pooling": cfg.pooling,
         "seed": cfg.seed,
         "max_overlap": cfg.max_overlap,

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use cocola::contract::InputKind;
 use cocola::model::arch::Pooling;
 use cocola_trainer::data::dataset::DatasetSpec;
+use cocola_trainer::data::hard_negatives::KindWeights;
 use cocola_trainer::data::sampler::Masks;
 use cocola_trainer::train::config::{InitFrom, LrSchedule, TrainConfig};
 use cocola_trainer::train::{checkpoint, stop};
@@ -144,6 +145,12 @@ struct TrainArgs {
     /// the batch. 0 is the paper's objective.
     #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = share)]
     hard_negatives: f64,
+    /// How often each kind of hard negative is drawn, among the kinds the
+    /// pair's mask allows: e.g. transposed=2 makes half of the both-mask
+    /// hard negatives transpositions instead of a third; 0 never draws a
+    /// kind; a kind left out keeps 1.
+    #[arg(long, value_name = "KIND=W,...", default_value_t = KindWeights::default())]
+    hard_negative_weights: KindWeights,
     /// At each validation, also run the sensitivity test (transposed,
     /// shifted, foreign stems; `cocola eval --sensitivity`) on this many
     /// anchors of the validation split; 0 turns it off.
@@ -231,6 +238,7 @@ impl TrainArgs {
             ),
         };
         c.hard_negatives = self.hard_negatives;
+        c.hard_negative_weights = self.hard_negative_weights;
         c.sensitivity_anchors = self.sensitivity_anchors;
         c.final_sensitivity_anchors = self.final_sensitivity_anchors;
         c.seed = self.seed;

@@ -16,7 +16,9 @@
 //!
 //! The kind follows the pair's channel mask: the harmonic channel must
 //! reject transpositions, the percussive channel shifts and stretches (a
-//! transposed drum part is the same groove), both channels all three.
+//! transposed drum part is the same groove), both channels all three. Among
+//! the kinds a mask allows, [`KindWeights`] say how often each is drawn
+//! (equal by default).
 
 use cocola::contract::WINDOW_SAMPLES;
 use cocola::dsp::onset::OnsetAnalyzer;
@@ -34,6 +36,92 @@ pub enum HardNegativeKind {
     Transposed,
     Shifted,
     Stretched,
+}
+
+/// Relative draw weights of the kinds, among those a mask allows: under the
+/// *both* mask, `transposed=2` makes half the hard negatives transpositions
+/// instead of a third; a weight of 0 never draws that kind. Written and read
+/// as `transposed=W,shifted=W,stretched=W` (a kind left out keeps 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct KindWeights {
+    pub transposed: u32,
+    pub shifted: u32,
+    pub stretched: u32,
+}
+
+impl Default for KindWeights {
+    fn default() -> KindWeights {
+        KindWeights {
+            transposed: 1,
+            shifted: 1,
+            stretched: 1,
+        }
+    }
+}
+
+impl KindWeights {
+    pub fn of(&self, kind: HardNegativeKind) -> u32 {
+        match kind {
+            HardNegativeKind::Transposed => self.transposed,
+            HardNegativeKind::Shifted => self.shifted,
+            HardNegativeKind::Stretched => self.stretched,
+        }
+    }
+
+    /// One of `kinds` (non-empty, every weight above 0). Equal weights draw
+    /// exactly as an unweighted choice does, so runs made before weights
+    /// existed keep their batches.
+    fn draw(&self, kinds: &[HardNegativeKind], rng: &mut ChaCha12Rng) -> HardNegativeKind {
+        let weights: Vec<usize> = kinds.iter().map(|&k| self.of(k) as usize).collect();
+        if weights.iter().all(|&w| w == weights[0]) {
+            return kinds[below(rng, kinds.len())];
+        }
+        let mut ticket = below(rng, weights.iter().sum());
+        for (&kind, &w) in kinds.iter().zip(&weights) {
+            if ticket < w {
+                return kind;
+            }
+            ticket -= w;
+        }
+        unreachable!("the ticket is below the sum of the weights")
+    }
+}
+
+impl std::fmt::Display for KindWeights {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "transposed={},shifted={},stretched={}",
+            self.transposed, self.shifted, self.stretched
+        )
+    }
+}
+
+impl std::str::FromStr for KindWeights {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<KindWeights, String> {
+        let mut w = KindWeights::default();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, value) = part
+                .split_once('=')
+                .ok_or_else(|| format!("'{part}' is not KIND=WEIGHT (e.g. transposed=2)"))?;
+            let value: u32 = value
+                .trim()
+                .parse()
+                .map_err(|_| format!("the weight in '{part}' is not a whole number"))?;
+            match name.trim() {
+                "transposed" => w.transposed = value,
+                "shifted" => w.shifted = value,
+                "stretched" => w.stretched = value,
+                other => return Err(format!("unknown kind '{other}' (transposed, shifted, stretched)")),
+            }
+        }
+        if w.transposed + w.shifted + w.stretched == 0 {
+            return Err("at least one kind needs a weight above 0".into());
+        }
+        Ok(w)
+    }
 }
 
 /// A hard negative and how it was made.
@@ -66,13 +154,14 @@ pub struct Positive<'a> {
     pub context_audio: &'a [f32],
 }
 
-/// A hard negative of `positive` under `mask`, drawn from `rng`; `None` when
-/// the kind drawn cannot apply (a transposition of drums only) and no other
-/// kind is allowed under the mask.
+/// A hard negative of `positive` under `mask`, drawn from `rng` with the
+/// kinds' `weights`; `None` when no kind the mask allows applies (drums only
+/// cannot be transposed) or has a weight above 0.
 pub fn make(
     store: &dyn TrackStore,
     positive: &Positive<'_>,
     mask: Mode,
+    weights: &KindWeights,
     rng: &mut ChaCha12Rng,
     onsets: &mut OnsetAnalyzer,
 ) -> std::io::Result<Option<HardNegative>> {
@@ -86,11 +175,12 @@ pub fn make(
         .iter()
         .copied()
         .filter(|&k| k != HardNegativeKind::Transposed || !pitched.is_empty())
+        .filter(|&k| weights.of(k) > 0)
         .collect();
     if allowed.is_empty() {
         return Ok(None);
     }
-    let kind = allowed[below(rng, allowed.len())];
+    let kind = weights.draw(&allowed, rng);
     let read = |stem: usize, from: isize, len: usize| store.read_padded(positive.track, stem, from, len);
     let sum = |stems: &[usize], from: isize, len: usize| -> std::io::Result<Vec<f32>> {
         let mut out = vec![0.0f32; len];
@@ -184,6 +274,10 @@ mod tests {
     }
 
     fn negative(mask: Mode, stems: &[usize], seed: u64) -> Option<HardNegative> {
+        weighted(mask, stems, seed, &KindWeights::default())
+    }
+
+    fn weighted(mask: Mode, stems: &[usize], seed: u64, weights: &KindWeights) -> Option<HardNegative> {
         let s = store();
         let context = vec![0.0f32; WINDOW_SAMPLES];
         let positive = Positive {
@@ -193,7 +287,66 @@ mod tests {
             context_audio: &context,
         };
         let mut rng = stream(b"test", &[&seed.to_le_bytes()]);
-        make(&s, &positive, mask, &mut rng, &mut OnsetAnalyzer::new()).unwrap()
+        make(&s, &positive, mask, weights, &mut rng, &mut OnsetAnalyzer::new()).unwrap()
+    }
+
+    #[test]
+    fn weights_set_the_mix_of_kinds_and_zero_never_draws() {
+        let count = |weights: &KindWeights| {
+            let mut n = [0usize; 3];
+            for seed in 0..300 {
+                match weighted(Mode::Both, &[0, 1], seed, weights).unwrap().kind {
+                    HardNegativeKind::Transposed => n[0] += 1,
+                    HardNegativeKind::Shifted => n[1] += 1,
+                    HardNegativeKind::Stretched => n[2] += 1,
+                }
+            }
+            n
+        };
+        let equal = count(&KindWeights::default());
+        assert!(equal.iter().all(|&c| (70..=130).contains(&c)), "{equal:?}");
+        let heavy: KindWeights = "transposed=4".parse().unwrap();
+        let n = count(&heavy);
+        assert!((170..=230).contains(&n[0]), "4 of 6 expected: {n:?}");
+        let no_stretch: KindWeights = "stretched=0".parse().unwrap();
+        assert_eq!(count(&no_stretch)[2], 0);
+        // A mask whose only kind weighs 0 has no hard negative to offer.
+        let no_transposition: KindWeights = "transposed=0".parse().unwrap();
+        assert!(weighted(Mode::Harmonic, &[0, 1], 0, &no_transposition).is_none());
+    }
+
+    #[test]
+    fn equal_weights_of_any_size_draw_alike() {
+        // So the default draws as the unweighted choice before weights did.
+        let threes: KindWeights = "transposed=3,shifted=3,stretched=3".parse().unwrap();
+        for seed in 0..30 {
+            assert_eq!(
+                negative(Mode::Both, &[0, 1], seed),
+                weighted(Mode::Both, &[0, 1], seed, &threes)
+            );
+        }
+    }
+
+    #[test]
+    fn weights_parse_name_by_name_and_refuse_nonsense() {
+        let w: KindWeights = "transposed=2, stretched=0".parse().unwrap();
+        assert_eq!(
+            w,
+            KindWeights {
+                transposed: 2,
+                shifted: 1,
+                stretched: 0
+            }
+        );
+        assert_eq!(w.to_string().parse::<KindWeights>().unwrap(), w);
+        for bad in [
+            "transposed",
+            "pitch=2",
+            "shifted=-1",
+            "transposed=0,shifted=0,stretched=0",
+        ] {
+            assert!(bad.parse::<KindWeights>().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -31,7 +31,7 @@ use cocola::score::windows::is_silent;
 use cocola::seeded::{below, inclusive, unit};
 use rand_chacha::ChaCha12Rng;
 
-use super::hard_negatives::{self, HardNegative, Positive};
+use super::hard_negatives::{self, HardNegative, KindWeights, Positive};
 use super::store::TrackStore;
 
 /// Sampling settings (paper defaults in [`SamplerConfig::paper`]).
@@ -53,6 +53,9 @@ pub struct SamplerConfig {
     /// (0: the paper's objective).
     #[serde(default)]
     pub hard_negatives: f64,
+    /// How often each kind of hard negative is drawn.
+    #[serde(default)]
+    pub hard_negative_weights: KindWeights,
 }
 
 /// How the random channel masks are drawn.
@@ -79,6 +82,7 @@ impl SamplerConfig {
             silence_dbfs: -60.0,
             masks: Masks::PerPair,
             hard_negatives: 0.0,
+            hard_negative_weights: KindWeights::default(),
         }
     }
 }
@@ -206,10 +210,12 @@ pub fn draw_batch(
                         stems: &positive,
                         context_audio: context,
                     };
-                    hard_negatives::make(store, &positive, mask, &mut rng, onsets)?.map(|mut n| {
-                        add_noise(&mut rng, &mut n.audio, cfg.noise_std);
-                        n
-                    })
+                    hard_negatives::make(store, &positive, mask, &cfg.hard_negative_weights, &mut rng, onsets)?.map(
+                        |mut n| {
+                            add_noise(&mut rng, &mut n.audio, cfg.noise_std);
+                            n
+                        },
+                    )
                 }
                 _ => None,
             };

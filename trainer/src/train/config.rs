@@ -7,6 +7,7 @@ use cocola::model::arch::Pooling;
 use serde::{Deserialize, Serialize};
 
 use crate::data::dataset::DatasetSpec;
+use crate::data::hard_negatives::KindWeights;
 use crate::data::sampler::Masks;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -45,6 +46,9 @@ pub struct TrainConfig {
     /// (paper: 0; see `data::hard_negatives`).
     #[serde(default)]
     pub hard_negatives: f64,
+    /// How often each kind of hard negative is drawn (default: equally).
+    #[serde(default)]
+    pub hard_negative_weights: KindWeights,
     /// Anchors of the sensitivity test run on the validation split at each
     /// validation (0: off).
     #[serde(default)]
@@ -162,6 +166,7 @@ impl TrainConfig {
             w_init_std: default_w_init_std(),
             masks: Masks::PerPair,
             hard_negatives: 0.0,
+            hard_negative_weights: KindWeights::default(),
             sensitivity_anchors: 0,
             final_sensitivity_anchors: 0,
             steps: 100_000,
@@ -191,6 +196,7 @@ impl TrainConfig {
         s.noise_std = self.noise_std;
         s.masks = self.masks;
         s.hard_negatives = self.hard_negatives;
+        s.hard_negative_weights = self.hard_negative_weights;
         s
     }
 
@@ -247,8 +253,9 @@ impl TrainConfig {
             || self.single_stem != saved.single_stem
             || self.noise_std != saved.noise_std
             || self.hard_negatives != saved.hard_negatives
+            || self.hard_negative_weights != saved.hard_negative_weights
         {
-            differences.push("sampling (max-overlap, single-stem, noise, hard-negatives)");
+            differences.push("sampling (max-overlap, single-stem, noise, hard-negatives and their weights)");
         }
         anyhow::ensure!(
             differences.is_empty(),
@@ -341,6 +348,12 @@ mod tests {
         };
         let err = profile.check_resumable(&saved).unwrap_err().to_string();
         assert!(err.contains("pooling"), "{err}");
+        let weighted = TrainConfig {
+            hard_negative_weights: "transposed=2".parse().unwrap(),
+            ..config()
+        };
+        let err = weighted.check_resumable(&saved).unwrap_err().to_string();
+        assert!(err.contains("weights"), "{err}");
     }
 
     #[test]
@@ -354,6 +367,7 @@ mod tests {
             "init_from",
             "input",
             "pooling",
+            "hard_negative_weights",
         ] {
             json.as_object_mut().unwrap().remove(key);
         }
@@ -361,5 +375,6 @@ mod tests {
         assert_eq!((c.warmup_steps, c.w_init_std, c.masks), (0, 0.05, Masks::PerPair));
         assert_eq!((c.lr_schedule, c.init_from), (LrSchedule::Constant, None));
         assert_eq!((c.input, c.pooling), (InputKind::Hps, Pooling::Global));
+        assert_eq!(c.hard_negative_weights, KindWeights::default());
     }
 }

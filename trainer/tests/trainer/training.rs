@@ -294,6 +294,28 @@ fn hard_negatives_join_the_batch_and_validation_measures_sensitivity() {
     let (anchors, candidates) = cocola_trainer::train::batch_tensors(&batch, tch::Device::Cpu);
     assert_eq!(anchors.size()[0], 4);
     assert_eq!(candidates.size()[0], 8, "positives then negatives: K + M columns");
+    // The kinds' weights reach the batches: with the others at 0, every hard
+    // negative is a transposition (and percussive-mask batches have none).
+    let only_transposed = cocola_trainer::data::pipeline::Source {
+        config: cocola_trainer::data::sampler::SamplerConfig {
+            hard_negative_weights: "shifted=0,stretched=0".parse().unwrap(),
+            ..c.sampler()
+        },
+        ..source
+    };
+    let kinds: Vec<_> = (0..6)
+        .flat_map(|b| {
+            only_transposed
+                .batch(b, &mut only_transposed.extractor())
+                .unwrap()
+                .pairs
+        })
+        .filter_map(|p| p.negative.map(|(kind, _)| kind))
+        .collect();
+    assert!(!kinds.is_empty());
+    assert!(kinds
+        .iter()
+        .all(|&k| k == cocola_trainer::data::hard_negatives::HardNegativeKind::Transposed));
 
     let out = run(&c, false, false).unwrap();
     assert!(out.losses.iter().all(|l| l.is_finite()));
