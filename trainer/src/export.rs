@@ -229,6 +229,7 @@ pub fn export(checkpoint_path: &Path, out: &Path, opts: &ExportOptions) -> anyho
         "warmup_steps": cfg.warmup_steps,
         "lr_schedule": cfg.lr_schedule,
         "masks": cfg.masks,
+        "mask_weights": cfg.mask_weights.to_string(),
         "hard_negatives": cfg.hard_negatives,
         "hard_negative_weights": cfg.hard_negative_weights.to_string(),
         "pooling": cfg.pooling,

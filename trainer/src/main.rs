@@ -9,7 +9,7 @@ use cocola::contract::InputKind;
 use cocola::model::arch::Pooling;
 use cocola_trainer::data::dataset::DatasetSpec;
 use cocola_trainer::data::hard_negatives::KindWeights;
-use cocola_trainer::data::sampler::Masks;
+use cocola_trainer::data::sampler::{MaskWeights, Masks};
 use cocola_trainer::train::config::{InitFrom, LrSchedule, TrainConfig};
 use cocola_trainer::train::{checkpoint, stop};
 
@@ -139,6 +139,11 @@ struct TrainArgs {
     /// which has one channel to mask].
     #[arg(long, value_enum)]
     masks: Option<Masks>,
+    /// How often each channel mask is drawn: e.g. both=2 gives the
+    /// both-channel mode (the score users read) half the pairs or batches
+    /// instead of a third; 0 never draws a mode; a mode left out keeps 1.
+    #[arg(long, value_name = "MODE=W,...", default_value_t = MaskWeights::default())]
+    mask_weights: MaskWeights,
     /// Share of pairs (0-1) that also get a hard negative made from their
     /// positive: transposed (harmonic and both masks), shifted off the beat
     /// or stretched (percussive and both), contrasted with every anchor of
@@ -237,6 +242,11 @@ impl TrainArgs {
                     .map_or("?".to_string(), |v| v.get_name().to_string())
             ),
         };
+        anyhow::ensure!(
+            c.masks != Masks::Off || self.mask_weights == MaskWeights::default(),
+            "--mask-weights weighs the channel masks, which --masks off (or --input mel) does not draw"
+        );
+        c.mask_weights = self.mask_weights;
         c.hard_negatives = self.hard_negatives;
         c.hard_negative_weights = self.hard_negative_weights;
         c.sensitivity_anchors = self.sensitivity_anchors;

@@ -28,6 +28,7 @@ use cocola::seeded::{below, inclusive, unit};
 use rand_chacha::ChaCha12Rng;
 
 use super::store::TrackStore;
+use super::weights;
 
 /// What was done to the positive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -60,6 +61,8 @@ impl Default for KindWeights {
 }
 
 impl KindWeights {
+    const NAMES: [&'static str; 3] = ["transposed", "shifted", "stretched"];
+
     pub fn of(&self, kind: HardNegativeKind) -> u32 {
         match kind {
             HardNegativeKind::Transposed => self.transposed,
@@ -68,32 +71,17 @@ impl KindWeights {
         }
     }
 
-    /// One of `kinds` (non-empty, every weight above 0). Equal weights draw
-    /// exactly as an unweighted choice does, so runs made before weights
-    /// existed keep their batches.
+    /// One of `kinds` (non-empty, every weight above 0).
     fn draw(&self, kinds: &[HardNegativeKind], rng: &mut ChaCha12Rng) -> HardNegativeKind {
-        let weights: Vec<usize> = kinds.iter().map(|&k| self.of(k) as usize).collect();
-        if weights.iter().all(|&w| w == weights[0]) {
-            return kinds[below(rng, kinds.len())];
-        }
-        let mut ticket = below(rng, weights.iter().sum());
-        for (&kind, &w) in kinds.iter().zip(&weights) {
-            if ticket < w {
-                return kind;
-            }
-            ticket -= w;
-        }
-        unreachable!("the ticket is below the sum of the weights")
+        let weights: Vec<u32> = kinds.iter().map(|&k| self.of(k)).collect();
+        kinds[weights::draw(&weights, rng)]
     }
 }
 
 impl std::fmt::Display for KindWeights {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "transposed={},shifted={},stretched={}",
-            self.transposed, self.shifted, self.stretched
-        )
+        let values = [self.transposed, self.shifted, self.stretched];
+        f.write_str(&weights::format(&Self::NAMES, &values))
     }
 }
 
@@ -101,26 +89,12 @@ impl std::str::FromStr for KindWeights {
     type Err = String;
 
     fn from_str(text: &str) -> Result<KindWeights, String> {
-        let mut w = KindWeights::default();
-        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (name, value) = part
-                .split_once('=')
-                .ok_or_else(|| format!("'{part}' is not KIND=WEIGHT (e.g. transposed=2)"))?;
-            let value: u32 = value
-                .trim()
-                .parse()
-                .map_err(|_| format!("the weight in '{part}' is not a whole number"))?;
-            match name.trim() {
-                "transposed" => w.transposed = value,
-                "shifted" => w.shifted = value,
-                "stretched" => w.stretched = value,
-                other => return Err(format!("unknown kind '{other}' (transposed, shifted, stretched)")),
-            }
-        }
-        if w.transposed + w.shifted + w.stretched == 0 {
-            return Err("at least one kind needs a weight above 0".into());
-        }
-        Ok(w)
+        let w = weights::parse(text, &Self::NAMES, "kind")?;
+        Ok(KindWeights {
+            transposed: w[0],
+            shifted: w[1],
+            stretched: w[2],
+        })
     }
 }
 

@@ -16,6 +16,7 @@
 //! - [`sampler`]: the paper's batch construction, pure and seeded.
 //! - [`pipeline`]: worker threads computing features with prefetch.
 //! - [`feature_cache`]: optional on-disk cache of computed window features.
+//! - [`weights`]: draw weights written `NAME=W,...` (masks, hard negatives).
 //! - [`prepare`]: one split of all datasets, cached and pooled by weight.
 
 pub mod dataset;
@@ -28,3 +29,4 @@ pub mod sampler;
 pub mod split;
 pub mod stem_cache;
 pub mod store;
+pub mod weights;

@@ -10,8 +10,9 @@
 //!    new subsets are drawn, then a new window, then a new track;
 //! 5. Gaussian noise (sigma 1e-3) on the positive;
 //! 6. a channel mask, the same for anchor and positive, uniform over both /
-//!    harmonic only / percussive only (the reference's RANDOM mode) drawn per
-//!    pair, or one for the whole batch ([`Masks`]): with a mask per pair,
+//!    harmonic only / percussive only (the reference's RANDOM mode; other
+//!    odds with [`MaskWeights`]) drawn per pair, or one for the whole batch
+//!    ([`Masks`]): with a mask per pair,
 //!    matching the mask alone beats chance ~3x, a shortcut a first CPU run
 //!    learned instead of coherence;
 //! 7. not in the paper, and off unless asked for: with probability
@@ -33,6 +34,7 @@ use rand_chacha::ChaCha12Rng;
 
 use super::hard_negatives::{self, HardNegative, KindWeights, Positive};
 use super::store::TrackStore;
+use super::weights;
 
 /// Sampling settings (paper defaults in [`SamplerConfig::paper`]).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -56,6 +58,9 @@ pub struct SamplerConfig {
     /// How often each kind of hard negative is drawn.
     #[serde(default)]
     pub hard_negative_weights: KindWeights,
+    /// How often each channel mask is drawn.
+    #[serde(default)]
+    pub mask_weights: MaskWeights,
 }
 
 /// How the random channel masks are drawn.
@@ -72,6 +77,61 @@ pub enum Masks {
     Off,
 }
 
+/// Relative draw weights of the channel masks, per pair or per batch:
+/// `both=2` gives the both-channel mode (the score users read) half the
+/// batches instead of a third; a weight of 0 never draws that mask. Written
+/// and read as `percussive=W,harmonic=W,both=W` (a mode left out keeps 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MaskWeights {
+    pub percussive: u32,
+    pub harmonic: u32,
+    pub both: u32,
+}
+
+impl Default for MaskWeights {
+    fn default() -> MaskWeights {
+        MaskWeights {
+            percussive: 1,
+            harmonic: 1,
+            both: 1,
+        }
+    }
+}
+
+impl MaskWeights {
+    const NAMES: [&'static str; 3] = ["percussive", "harmonic", "both"];
+    /// In the order of `NAMES`, the order masks were drawn in before weights
+    /// existed (equal weights keep those draws).
+    const MODES: [Mode; 3] = [Mode::Percussive, Mode::Harmonic, Mode::Both];
+
+    fn values(&self) -> [u32; 3] {
+        [self.percussive, self.harmonic, self.both]
+    }
+
+    fn draw(&self, rng: &mut ChaCha12Rng) -> Mode {
+        Self::MODES[weights::draw(&self.values(), rng)]
+    }
+}
+
+impl std::fmt::Display for MaskWeights {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&weights::format(&Self::NAMES, &self.values()))
+    }
+}
+
+impl std::str::FromStr for MaskWeights {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<MaskWeights, String> {
+        let w = weights::parse(text, &Self::NAMES, "mode")?;
+        Ok(MaskWeights {
+            percussive: w[0],
+            harmonic: w[1],
+            both: w[2],
+        })
+    }
+}
+
 impl SamplerConfig {
     pub fn paper(k: usize) -> SamplerConfig {
         SamplerConfig {
@@ -83,6 +143,7 @@ impl SamplerConfig {
             masks: Masks::PerPair,
             hard_negatives: 0.0,
             hard_negative_weights: KindWeights::default(),
+            mask_weights: MaskWeights::default(),
         }
     }
 }
@@ -167,7 +228,7 @@ pub fn draw_batch(
     let mut out: Vec<PairWindow> = Vec::with_capacity(cfg.k);
     // Drawn first and only in this mode, so per-pair batches keep the draws
     // (and resumed runs the batches) they had before per-batch masks existed.
-    let batch_mask = (cfg.masks == Masks::PerBatch).then(|| random_mask(&mut rng));
+    let batch_mask = (cfg.masks == Masks::PerBatch).then(|| cfg.mask_weights.draw(&mut rng));
     let mut onsets = (cfg.hard_negatives > 0.0).then(OnsetAnalyzer::new);
     let mut attempts = 0;
     while out.len() < cfg.k {
@@ -197,7 +258,7 @@ pub fn draw_batch(
                 .then(|| anchor_audio.iter().zip(&positive_audio).map(|(a, p)| a + p).collect());
             add_noise(&mut rng, &mut positive_audio, cfg.noise_std);
             let mask = match cfg.masks {
-                Masks::PerPair => random_mask(&mut rng),
+                Masks::PerPair => cfg.mask_weights.draw(&mut rng),
                 Masks::PerBatch => batch_mask.expect("drawn for per-batch masks"),
                 Masks::Off => Mode::Both,
             };
@@ -233,11 +294,6 @@ pub fn draw_batch(
         }
     }
     Ok(out)
-}
-
-/// A channel mask, uniform over the three modes.
-fn random_mask(rng: &mut ChaCha12Rng) -> Mode {
-    [Mode::Percussive, Mode::Harmonic, Mode::Both][below(rng, 3)]
 }
 
 /// A start at least `min_distance` from the other windows of `track`.
@@ -361,6 +417,32 @@ mod tests {
             seen.insert(format!("{:?}", batch[0].mask));
         }
         assert_eq!(seen.len(), 3, "all three masks occur: {seen:?}");
+    }
+
+    #[test]
+    fn mask_weights_set_the_mix_and_equal_weights_keep_the_draws() {
+        let s = store(&[(3, 20), (4, 20)], &[]);
+        let pools = Pools::new(vec![(1.0, vec![0, 1])]).unwrap();
+        let mut cfg = SamplerConfig::paper(2);
+        cfg.masks = Masks::PerBatch;
+        let masks_of = |cfg: &SamplerConfig| -> Vec<Mode> {
+            (0..150)
+                .map(|b| draw_batch(&s, &pools, cfg, 4, Stream::Train, b).unwrap()[0].mask)
+                .collect()
+        };
+        let uniform = masks_of(&cfg);
+        cfg.mask_weights = "percussive=2,harmonic=2,both=2".parse().unwrap();
+        assert_eq!(masks_of(&cfg), uniform, "equal weights draw as the uniform choice");
+        cfg.mask_weights = "both=4,harmonic=0".parse().unwrap();
+        let weighted = masks_of(&cfg);
+        assert!(!weighted.contains(&Mode::Harmonic));
+        let both = weighted.iter().filter(|&&m| m == Mode::Both).count();
+        assert!((100..=140).contains(&both), "4 of 5 expected: {both} of 150");
+        // Per-pair masks follow the same weights.
+        cfg.masks = Masks::PerPair;
+        cfg.mask_weights = "percussive=0,harmonic=0".parse().unwrap();
+        let batch = draw_batch(&s, &pools, &cfg, 4, Stream::Train, 0).unwrap();
+        assert!(batch.iter().all(|w| w.mask == Mode::Both));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::dataset::DatasetSpec;
 use crate::data::hard_negatives::KindWeights;
-use crate::data::sampler::Masks;
+use crate::data::sampler::{MaskWeights, Masks};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
@@ -42,6 +42,9 @@ pub struct TrainConfig {
     /// How channel masks are drawn (paper: per pair).
     #[serde(default)]
     pub masks: Masks,
+    /// How often each channel mask is drawn (paper: equally).
+    #[serde(default)]
+    pub mask_weights: MaskWeights,
     /// Share of pairs that get a hard negative made from their positive
     /// (paper: 0; see `data::hard_negatives`).
     #[serde(default)]
@@ -165,6 +168,7 @@ impl TrainConfig {
             lr_schedule: LrSchedule::Constant,
             w_init_std: default_w_init_std(),
             masks: Masks::PerPair,
+            mask_weights: MaskWeights::default(),
             hard_negatives: 0.0,
             hard_negative_weights: KindWeights::default(),
             sensitivity_anchors: 0,
@@ -195,6 +199,7 @@ impl TrainConfig {
         s.single_stem = self.single_stem;
         s.noise_std = self.noise_std;
         s.masks = self.masks;
+        s.mask_weights = self.mask_weights;
         s.hard_negatives = self.hard_negatives;
         s.hard_negative_weights = self.hard_negative_weights;
         s
@@ -246,8 +251,8 @@ impl TrainConfig {
         if self.init_from.as_ref().map(|i| &i.path) != saved.init_from.as_ref().map(|i| &i.path) {
             differences.push("init-from");
         }
-        if self.masks != saved.masks {
-            differences.push("masks");
+        if self.masks != saved.masks || self.mask_weights != saved.mask_weights {
+            differences.push("masks (or their weights)");
         }
         if self.max_overlap != saved.max_overlap
             || self.single_stem != saved.single_stem
@@ -354,6 +359,12 @@ mod tests {
         };
         let err = weighted.check_resumable(&saved).unwrap_err().to_string();
         assert!(err.contains("weights"), "{err}");
+        let both_heavy = TrainConfig {
+            mask_weights: "both=2".parse().unwrap(),
+            ..config()
+        };
+        let err = both_heavy.check_resumable(&saved).unwrap_err().to_string();
+        assert!(err.contains("masks (or their weights)"), "{err}");
     }
 
     #[test]
@@ -368,6 +379,7 @@ mod tests {
             "input",
             "pooling",
             "hard_negative_weights",
+            "mask_weights",
         ] {
             json.as_object_mut().unwrap().remove(key);
         }
@@ -376,5 +388,6 @@ mod tests {
         assert_eq!((c.lr_schedule, c.init_from), (LrSchedule::Constant, None));
         assert_eq!((c.input, c.pooling), (InputKind::Hps, Pooling::Global));
         assert_eq!(c.hard_negative_weights, KindWeights::default());
+        assert_eq!(c.mask_weights, MaskWeights::default());
     }
 }

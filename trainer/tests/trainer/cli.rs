@@ -142,6 +142,36 @@ fn missing_data_and_bad_checkpoints_fail_naming_the_path() {
         text(&o)
     );
 
+    // ... and so no mask to weigh.
+    let o = trainer(&[
+        "train",
+        "--data",
+        &generic,
+        "--out",
+        &s(&d.join("run4")),
+        "--input",
+        "mel",
+        "--mask-weights",
+        "both=2",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("--mask-weights weighs the channel masks"),
+        "{}",
+        text(&o)
+    );
+    let o = trainer(&[
+        "train",
+        "--data",
+        &generic,
+        "--out",
+        &s(&d.join("run5")),
+        "--mask-weights",
+        "drums=2",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("unknown mode 'drums'"), "{}", text(&o));
+
     let missing = d.join("missing.json");
     let o = trainer(&["export", &s(&missing), "--out", &s(&d.join("m.onnx"))]);
     assert_clean_failure(&o, &missing);
