@@ -47,6 +47,9 @@ pub fn render_pair(condition: &Path, stem: &Path, model: &ModelInfo, modes: &[Mo
             for m in overall.modes() {
                 let _ = writeln!(out, "{:<12} {:>9.3}  {}", m.mode.name(), m.raw, fit_text(m));
             }
+            if let Some(c) = overall.combined() {
+                let _ = writeln!(out, "{:<12} {:>9}  {:5.1}  {}", "combined", "-", c.fit, c.verdict);
+            }
         }
     }
     if report.windows.len() > 1 {

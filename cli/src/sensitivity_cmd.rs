@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use cocola::eval::csv_out;
-use cocola::eval::sensitivity::{evaluate_sensitivity, SensitivityOptions, SensitivityReport};
+use cocola::eval::sensitivity::{evaluate_sensitivity, KindResult, SensitivityOptions, SensitivityReport};
 use cocola::eval::Progress;
 use cocola::mode::Mode;
 use cocola::model::Model;
@@ -35,6 +35,7 @@ pub fn run(
         anchors: usize::try_from(args.anchors.unwrap_or(DEFAULT_ANCHORS)).context("--anchors is too large")?,
         seed: args.seed,
         modes: modes.to_vec(),
+        calibration: model.metadata().calibration,
         ..SensitivityOptions::default()
     };
     let report = evaluate_sensitivity(&mut model, &cache, root, &options, progress)?;
@@ -120,6 +121,15 @@ fn render(model: &ModelInfo, report: &SensitivityReport, cache_dir: Option<&Path
             (m.mode.name().to_string(), cells.collect())
         })
         .collect();
+    let combined_cell = |kind, cell: &dyn Fn(&KindResult) -> String| {
+        (report.combined.iter().find(|r| r.kind == kind)).map_or("-".to_string(), cell)
+    };
+    if !report.combined.is_empty() {
+        let cells = kinds
+            .iter()
+            .map(|&kind| combined_cell(kind, &|r| win_cell(Some(&r.win))));
+        wins.push(("combined".into(), cells.collect()));
+    }
     let floor = kinds.iter().map(|&kind| {
         win_cell(
             report
@@ -139,7 +149,7 @@ fn render(model: &ModelInfo, report: &SensitivityReport, cache_dir: Option<&Path
     kind_table(&mut text, "true stem wins over", &names, &wins);
     let _ = writeln!(text, "(win rates with their 95 % interval; chance is 50 %)");
 
-    let margins: Vec<(String, Vec<String>)> = (report.model.iter())
+    let mut margins: Vec<(String, Vec<String>)> = (report.model.iter())
         .map(|m| {
             let cells = kinds.iter().map(|&kind| {
                 (m.kinds.iter().find(|r| r.kind == kind)).map_or("-".to_string(), |r| margin_cell(&r.margin))
@@ -147,6 +157,12 @@ fn render(model: &ModelInfo, report: &SensitivityReport, cache_dir: Option<&Path
             (m.mode.name().to_string(), cells.collect())
         })
         .collect();
+    if !report.combined.is_empty() {
+        let cells = kinds
+            .iter()
+            .map(|&kind| combined_cell(kind, &|r| margin_cell(&r.margin)));
+        margins.push(("combined (log-odds)".into(), cells.collect()));
+    }
     kind_table(&mut text, "mean margin (raw)", &names, &margins);
     if let Some(p) = out {
         let _ = writeln!(text, "\nper-anchor results: {}", p.display());

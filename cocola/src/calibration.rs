@@ -129,15 +129,20 @@ impl ModeCalibration {
         }
     }
 
-    /// Calibrated fit in 0..=100 for a raw score.
-    pub fn fit(&self, raw: f32) -> f32 {
+    /// log p(coherent | s) / p(incoherent | s) of a raw score `s`, for
+    /// equal-variance Gaussians with equal priors: an affine, increasing
+    /// function of the score.
+    pub fn log_odds(&self, raw: f32) -> f64 {
         let (cm, cv) = (self.coherent.mean as f64, (self.coherent.std as f64).powi(2));
         let (im, iv) = self.incoherent();
         let pooled_var = ((cv + iv) / 2.0).max(1e-12);
         let midpoint = (cm + im) / 2.0;
-        // log p(coherent | s) / p(incoherent | s) for equal-variance Gaussians.
-        let logit = (cm - im) / pooled_var * (raw as f64 - midpoint);
-        (100.0 / (1.0 + (-logit).exp())) as f32
+        (cm - im) / pooled_var * (raw as f64 - midpoint)
+    }
+
+    /// Calibrated fit in 0..=100 for a raw score.
+    pub fn fit(&self, raw: f32) -> f32 {
+        fit_of_log_odds(self.log_odds(raw))
     }
 
     /// Fails if a distribution is not finite.
@@ -148,6 +153,33 @@ impl ModeCalibration {
         }
         Ok(())
     }
+}
+
+/// The probability, in percent, of the coherent side given its log-odds.
+fn fit_of_log_odds(log_odds: f64) -> f32 {
+    (100.0 / (1.0 + (-log_odds).exp())) as f32
+}
+
+/// The evidence of every mode of a model together (docs/DESIGN.md, "Score
+/// semantics for people"): the mean of the modes' calibrated log-odds, and
+/// the fit and verdict it gives.
+///
+/// Each mode hears the pair through other channels (both, the harmonic one,
+/// the percussive one), and their errors differ: a transposed stem the
+/// plain score misses is often caught by the harmonic or the percussive
+/// score. The modes are one network looking at one pair, so their evidence
+/// is far from independent: summing the log-odds (naive Bayes) would count
+/// it up to three times and claim certainty. The mean keeps each mode's
+/// scale (when the modes agree, the combined fit is theirs) and is the log
+/// of the geometric mean of their odds.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CombinedFit {
+    /// Mean calibrated log-odds over the modes; orders pairs as the fit
+    /// does, without its saturation near 0 and 100.
+    pub log_odds: f32,
+    /// Calibrated 0-100 fit of `log_odds`.
+    pub fit: f32,
+    pub verdict: Verdict,
 }
 
 /// Calibration for every mode of a model, as stored in its metadata (JSON).
@@ -188,6 +220,31 @@ impl Calibration {
             Mode::Harmonic => self.harmonic.as_ref(),
             Mode::Percussive => self.percussive.as_ref(),
         }
+    }
+
+    /// The combined fit of one pair from its raw score in each mode
+    /// ([`CombinedFit`]). `None` unless `scores` holds each calibrated mode
+    /// exactly once (and nothing else), so that "combined" always means the
+    /// same modes together, or if a score is not finite.
+    pub fn combined(&self, scores: &[(Mode, f32)]) -> Option<CombinedFit> {
+        let calibrated = Mode::ALL.iter().filter(|&&m| self.mode(m).is_some()).count();
+        if scores.len() != calibrated {
+            return None;
+        }
+        let mut sum = 0.0f64;
+        for (i, &(mode, raw)) in scores.iter().enumerate() {
+            if !raw.is_finite() || scores[..i].iter().any(|&(m, _)| m == mode) {
+                return None;
+            }
+            sum += self.mode(mode)?.log_odds(raw);
+        }
+        let log_odds = sum / scores.len() as f64;
+        let fit = fit_of_log_odds(log_odds);
+        Some(CombinedFit {
+            log_odds: log_odds as f32,
+            fit,
+            verdict: Verdict::from_fit(fit),
+        })
     }
 
     /// Fails unless every mode a model of kind `input` scores is calibrated
@@ -289,6 +346,38 @@ mod tests {
         assert!(!json.contains("harmonic"), "{json}");
         assert_eq!(serde_json::from_str::<Calibration>(&json).unwrap(), only_both);
         assert!(Calibration::from_modes([(Mode::Harmonic, cal())]).is_none());
+    }
+
+    #[test]
+    fn the_combined_fit_is_the_mean_of_the_modes_log_odds() {
+        let (harmonic, percussive) = (
+            ModeCalibration::random_only(dist(60.0, 2.0), dist(50.0, 2.0)),
+            ModeCalibration::random_only(dist(40.0, 1.0), dist(38.0, 1.0)),
+        );
+        let c = Calibration {
+            both: cal(),
+            harmonic: Some(harmonic),
+            percussive: Some(percussive),
+        };
+        let raw = [(Mode::Both, 56.0), (Mode::Harmonic, 52.0), (Mode::Percussive, 40.5)];
+        let combined = c.combined(&raw).unwrap();
+        let mean = (cal().log_odds(56.0) + harmonic.log_odds(52.0) + percussive.log_odds(40.5)) / 3.0;
+        assert!((f64::from(combined.log_odds) - mean).abs() < 1e-5);
+        assert!((combined.fit - (100.0 / (1.0 + (-mean).exp())) as f32).abs() < 1e-4);
+        assert_eq!(combined.verdict, Verdict::from_fit(combined.fit));
+        // Modes that agree give their own fit: the mean does not claim more.
+        let agree = [(Mode::Both, 53.0), (Mode::Harmonic, 55.0), (Mode::Percussive, 39.0)];
+        assert!((c.combined(&agree).unwrap().fit - 50.0).abs() < 1e-3);
+        // Higher in one mode, the rest unchanged: higher combined.
+        let higher = [(Mode::Both, 56.0), (Mode::Harmonic, 53.0), (Mode::Percussive, 40.5)];
+        assert!(c.combined(&higher).unwrap().log_odds > combined.log_odds);
+        // Only the calibrated modes, each once, all finite.
+        assert!(c.combined(&raw[..2]).is_none());
+        assert!(c.combined(&[raw[0], raw[1], raw[1]]).is_none());
+        assert!(c.combined(&[raw[0], raw[1], (Mode::Percussive, f32::NAN)]).is_none());
+        let mel = Calibration::from_modes([(Mode::Both, cal())]).unwrap();
+        assert_eq!(mel.combined(&[(Mode::Both, 60.0)]).unwrap().fit, cal().fit(60.0));
+        assert!(mel.combined(&raw).is_none());
     }
 
     #[test]

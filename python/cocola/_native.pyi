@@ -63,6 +63,9 @@ class Score:
     def modes(self) -> dict[str, dict[str, Any]]:
         """Every mode's aggregate: ``{"both": {"raw", "fit", "verdict"}, ...}`` (the model's modes)."""
     @property
+    def combined(self) -> dict[str, Any] | None:
+        """Every mode's evidence together: ``{"log_odds", "fit", "verdict"}`` (``None``: uncalibrated or all silent)."""
+    @property
     def duration(self) -> float:
         """Length of the longer signal, in seconds."""
     @property

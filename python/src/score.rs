@@ -96,6 +96,23 @@ impl Score {
         Ok(d)
     }
 
+    /// Every mode's evidence together (a calibrated model scoring all its
+    /// modes): ``{"log_odds", "fit", "verdict"}``, the mean of the modes'
+    /// calibrated log-odds and the fit and verdict it gives; ``None`` for an
+    /// uncalibrated model or when every window was silent. It ranks a stem
+    /// above its transposed or off-beat copy more often than any one mode.
+    #[getter]
+    fn combined<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(c) = self.report.aggregate.as_ref().and_then(|a| a.combined()) else {
+            return Ok(None);
+        };
+        let d = PyDict::new(py);
+        d.set_item("log_odds", as_printed(c.log_odds))?;
+        d.set_item("fit", as_printed(c.fit))?;
+        d.set_item("verdict", c.verdict.word())?;
+        Ok(Some(d))
+    }
+
     /// Length of the longer signal, in seconds.
     #[getter]
     fn duration(&self) -> f64 {

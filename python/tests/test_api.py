@@ -70,6 +70,7 @@ def test_silent_windows_are_not_scored(model, example_pair):
     assert score.scored_windows == 0 and np.isnan(score.timeline).all()
     assert score.windows[0]["state"] == "silent" and score.windows[0]["silent_stem"]
     assert score.modes["both"] == {"raw": None, "fit": None, "verdict": None}
+    assert score.combined is None
     # A stem that ends early counts as silent where it has ended.
     assert model.score(condition, stem[:80_000], 16_000).scored_windows == 1
 

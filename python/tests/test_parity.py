@@ -41,6 +41,10 @@ def test_example_pair_scores_as_the_cli(model, example_pair, cli_json):
         assert abs(ours["fit"] - entry["fit"]) <= TOLERANCE
         assert ours["verdict"] == entry["verdict"]
     assert score.raw == score.modes["both"]["raw"] and score.verdict == expected["aggregate"]["modes"][0]["verdict"]
+    combined = expected["aggregate"]["combined"]
+    assert abs(score.combined["log_odds"] - combined["log_odds"]) <= TOLERANCE
+    assert abs(score.combined["fit"] - combined["fit"]) <= TOLERANCE
+    assert score.combined["verdict"] == combined["verdict"]
 
 
 def test_stereo_44k_arrays_score_as_the_cli_reads_the_files(model, tmp_path, cli_json):

@@ -159,6 +159,21 @@ fn score_json_has_a_timeline_and_an_aggregate_per_mode() {
         .sum::<f64>()
         / 4.0;
     assert!((mean - modes[0]["raw"].as_f64().unwrap()).abs() < 1e-3);
+
+    // The combined fit: the mean of the modes' log-odds, 2 x raw under this
+    // calibration (coherent 1 +- 1, random -1 +- 1, in every mode).
+    let combined = &doc["aggregate"]["combined"];
+    let mean_log_odds = modes.iter().map(|m| 2.0 * m["raw"].as_f64().unwrap()).sum::<f64>() / 3.0;
+    assert!(
+        (combined["log_odds"].as_f64().unwrap() - mean_log_odds).abs() < 1e-3,
+        "{combined}"
+    );
+    let fit = combined["fit"].as_f64().unwrap();
+    assert!(
+        (fit - 100.0 / (1.0 + (-mean_log_odds).exp())).abs() < 1e-2,
+        "{combined}"
+    );
+    assert!(["fits", "unsure", "clashes"].contains(&combined["verdict"].as_str().unwrap()));
 }
 
 #[test]
@@ -235,6 +250,7 @@ fn human_report_shows_scores_and_verdicts() {
         "both",
         "harmonic",
         "percussive",
+        "combined",
         "timeline",
         "cocola-test-random",
         "2 scored",

@@ -26,7 +26,7 @@ use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use crate::audio::{AudioError, DecodedInfo, WindowReader};
-use crate::calibration::{Calibration, Verdict};
+use crate::calibration::{Calibration, CombinedFit, Verdict};
 use crate::contract::{InputKind, EMBEDDING_DIM, SAMPLE_RATE, WINDOW_SAMPLES};
 use crate::features::with_thread_extractor;
 use crate::mode::Mode;
@@ -79,14 +79,16 @@ impl ModeScore {
 }
 
 /// The scores of every mode the model has, in [`Mode::ALL`] order: three
-/// for an HPS model, `both` alone for a mel model. `Copy`, so the plugin can
-/// keep a timeline of them without allocating. In JSON (reports, part
-/// files): `{"modes": [...]}`.
+/// for an HPS model, `both` alone for a mel model, and for a calibrated
+/// model their [`CombinedFit`]. `Copy`, so the plugin can keep a timeline of
+/// them without allocating. In JSON (reports, part files): `{"modes": [...],
+/// "combined": {...}}`.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 #[serde(into = "ModeList", try_from = "ModeList")]
 pub struct WindowScores {
     scores: [ModeScore; 3],
     len: usize,
+    combined: Option<CombinedFit>,
 }
 
 impl WindowScores {
@@ -101,9 +103,14 @@ impl WindowScores {
         for (slot, (&mode, &raw)) in scores.iter_mut().zip(modes.iter().zip(raw)) {
             *slot = ModeScore::new(mode, raw, calibration);
         }
+        let mut by_mode = [(Mode::Both, f32::NAN); 3];
+        for (slot, (&mode, &raw)) in by_mode.iter_mut().zip(modes.iter().zip(raw)) {
+            *slot = (mode, raw);
+        }
         Self {
             scores,
             len: modes.len(),
+            combined: calibration.and_then(|c| c.combined(&by_mode[..modes.len()])),
         }
     }
 
@@ -117,12 +124,19 @@ impl WindowScores {
     pub fn get(&self, mode: Mode) -> Option<&ModeScore> {
         self.modes().iter().find(|s| s.mode == mode)
     }
+
+    /// Every mode's evidence together; `None` for an uncalibrated model,
+    /// or when not every calibrated mode was scored.
+    pub fn combined(&self) -> Option<&CombinedFit> {
+        self.combined.as_ref()
+    }
 }
 
 impl PartialEq for WindowScores {
-    /// Equal when the model's modes score the same (the unused slots hold nothing).
+    /// Equal when the model's modes score the same (the unused slots hold
+    /// nothing) and so does their combination.
     fn eq(&self, other: &Self) -> bool {
-        self.modes() == other.modes()
+        self.modes() == other.modes() && self.combined == other.combined
     }
 }
 
@@ -130,12 +144,17 @@ impl PartialEq for WindowScores {
 #[derive(Serialize, Deserialize)]
 struct ModeList {
     modes: Vec<ModeScore>,
+    /// Absent in reports of uncalibrated models (and in part files written
+    /// before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    combined: Option<CombinedFit>,
 }
 
 impl From<WindowScores> for ModeList {
     fn from(w: WindowScores) -> Self {
         ModeList {
             modes: w.modes().to_vec(),
+            combined: w.combined,
         }
     }
 }
@@ -151,6 +170,7 @@ impl TryFrom<ModeList> for WindowScores {
         Ok(WindowScores {
             scores,
             len: list.modes.len(),
+            combined: list.combined,
         })
     }
 }
@@ -568,5 +588,25 @@ mod tests {
         assert!(serde_json::from_value::<WindowScores>(none).is_err());
         let all = WindowScores::from_raw(&Mode::ALL, &[1.0, 2.0, 3.0], None);
         assert_eq!(all.get(Mode::Percussive).unwrap().raw, 3.0);
+        assert!(all.combined().is_none(), "an uncalibrated model has no combined fit");
+    }
+
+    #[test]
+    fn calibrated_window_scores_carry_the_combined_fit_through_json() {
+        use crate::calibration::{ModeCalibration, ScoreDistribution};
+        let dist = |mean, std| ScoreDistribution { mean, std, count: 10 };
+        let mode = ModeCalibration::random_only(dist(58.0, 2.0), dist(48.0, 3.0));
+        let calibration = Calibration::from_modes(Mode::ALL.map(|m| (m, mode))).unwrap();
+        let raw = [55.0, 51.0, 60.0];
+        let scores = WindowScores::from_raw(&Mode::ALL, &raw, Some(&calibration));
+        let pairs: Vec<(Mode, f32)> = Mode::ALL.into_iter().zip(raw).collect();
+        assert_eq!(scores.combined(), calibration.combined(&pairs).as_ref());
+        let json = serde_json::to_value(scores).unwrap();
+        assert!(json["combined"]["fit"].is_number(), "{json}");
+        assert_eq!(serde_json::from_value::<WindowScores>(json).unwrap(), scores);
+        // Only some modes scored: no combination of them is called combined.
+        let both = WindowScores::from_raw(&[Mode::Both], &[55.0], Some(&calibration));
+        assert!(both.combined().is_none());
+        assert!(!serde_json::to_string(&both).unwrap().contains("combined"));
     }
 }

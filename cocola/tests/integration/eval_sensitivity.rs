@@ -5,8 +5,11 @@
 use std::path::Path;
 
 use crate::support::{build_sensitivity_tracks as build_tracks, sha256_hex, test_model};
+use cocola::calibration::{Calibration, ModeCalibration, ScoreDistribution};
 use cocola::eval::cache::EmbeddingCache;
-use cocola::eval::sensitivity::{evaluate_sensitivity, NegativeKind, SensitivityOptions, SensitivityReport};
+use cocola::eval::sensitivity::{
+    evaluate_sensitivity, AnchorScores, NegativeKind, SensitivityOptions, SensitivityReport,
+};
 use cocola::eval::NoProgress;
 use cocola::mode::Mode;
 
@@ -87,4 +90,53 @@ fn sensitivity_end_to_end() {
     assert!(again.embed.cached_rows > 0);
     let other = run(&mut model, &cache, &root, 2);
     assert_ne!(other.anchors, report.anchors);
+    assert!(report.combined.is_empty(), "no calibration, no combined fit");
+
+    // With a calibration the combined fit is measured too, from the same
+    // scores: the true stem wins when its combined log-odds are higher.
+    let dist = |mean, std| ScoreDistribution { mean, std, count: 10 };
+    let calibration = Calibration::from_modes([
+        (Mode::Both, ModeCalibration::random_only(dist(1.0, 0.5), dist(0.0, 0.5))),
+        (
+            Mode::Harmonic,
+            ModeCalibration::random_only(dist(0.5, 2.0), dist(0.0, 1.0)),
+        ),
+        (
+            Mode::Percussive,
+            ModeCalibration::random_only(dist(3.0, 0.2), dist(-1.0, 0.3)),
+        ),
+    ])
+    .unwrap();
+    let calibrated = |modes: Vec<Mode>| SensitivityOptions {
+        anchors: 12,
+        seed: 1,
+        modes,
+        calibration: Some(calibration),
+        ..SensitivityOptions::default()
+    };
+    let with = evaluate_sensitivity(&mut model, &cache, &root, &calibrated(Mode::ALL.to_vec()), &NoProgress).unwrap();
+    assert_eq!(with.anchors, report.anchors);
+    let kinds: Vec<NegativeKind> = with.combined.iter().map(|k| k.kind).collect();
+    assert_eq!(kinds, NegativeKind::ALL.to_vec());
+    let combined = |a: &cocola::eval::sensitivity::AnchorRecord, pick: fn(&AnchorScores) -> f32| {
+        let raw: Vec<(Mode, f32)> = Mode::ALL.into_iter().zip(a.scores.iter().map(pick)).collect();
+        calibration.combined(&raw).unwrap().log_odds
+    };
+    let wins: f64 = (with.anchors.iter())
+        .map(|a| {
+            let (t, n) = (combined(a, |s| s.truth), combined(a, |s| s.shifted));
+            if t > n {
+                1.0
+            } else if t == n {
+                0.5
+            } else {
+                0.0
+            }
+        })
+        .sum();
+    assert_eq!(with.combined[1].kind, NegativeKind::Shifted);
+    assert_eq!(with.combined[1].win.wins, wins);
+    let only_both =
+        evaluate_sensitivity(&mut model, &cache, &root, &calibrated(vec![Mode::Both]), &NoProgress).unwrap();
+    assert!(only_both.combined.is_empty(), "combined means every calibrated mode");
 }

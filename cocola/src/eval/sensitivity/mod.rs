@@ -28,6 +28,7 @@ use super::progress::Progress;
 use super::scan::{scan_tracks, FailedTrack, RescanError, Scan, ScannedTrack};
 use super::stats::{win, Summary, WinRate};
 use super::tracks::{discover_tracks, TrackListing, TrackSetError};
+use crate::calibration::Calibration;
 use crate::contract::{EMBEDDING_DIM, SAMPLE_RATE};
 use crate::files::stem_name;
 use crate::mode::Mode;
@@ -43,6 +44,9 @@ pub struct SensitivityOptions {
     pub seed: u64,
     pub modes: Vec<Mode>,
     pub rules: DrawRules,
+    /// The model's calibration: with it (and every calibrated mode in
+    /// `modes`) the report also has the win rates of the combined fit.
+    pub calibration: Option<Calibration>,
 }
 
 impl Default for SensitivityOptions {
@@ -52,6 +56,7 @@ impl Default for SensitivityOptions {
             seed: 0,
             modes: Mode::ALL.to_vec(),
             rules: DrawRules::default(),
+            calibration: None,
         }
     }
 }
@@ -89,6 +94,17 @@ pub struct AnchorScores {
     pub transposed: f32,
     pub shifted: f32,
     pub foreign: Option<f32>,
+}
+
+impl AnchorScores {
+    /// The score of the negative of `kind` (`None`: no foreign negative).
+    pub fn negative(&self, kind: NegativeKind) -> Option<f32> {
+        match kind {
+            NegativeKind::Transposed => Some(self.transposed),
+            NegativeKind::Shifted => Some(self.shifted),
+            NegativeKind::Foreign => self.foreign,
+        }
+    }
 }
 
 /// One anchor as drawn and measured: a row of the CSV.
@@ -134,6 +150,10 @@ pub struct SensitivityReport {
     /// own description).
     #[serde(rename = "modes")]
     pub model: Vec<ModeResult>,
+    /// The win rates of the modes' combined fit (margins in log-odds);
+    /// empty without a calibration that covers the modes measured.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub combined: Vec<KindResult>,
     pub floor: Vec<FloorResult>,
     pub anchors: Vec<AnchorRecord>,
     pub warnings: Vec<String>,
@@ -339,6 +359,9 @@ pub fn evaluate_sensitivity_listing<E: Encoder>(
         tracks_used,
         failed_tracks,
         model: summarize_model(&records, &modes),
+        combined: options
+            .calibration
+            .map_or_else(Vec::new, |c| summarize_combined(&records, &modes, &c)),
         floor: summarize_floor(&records),
         anchors: records,
         warnings,
@@ -410,6 +433,21 @@ pub fn kind_result(kind: NegativeKind, pairs: &[(f64, f64)]) -> Option<KindResul
     })
 }
 
+/// Win rates per kind of the (truth, negative) pairs `pair` reads from
+/// each anchor (`None`: the anchor has no such negative).
+fn summarize_kinds(
+    records: &[AnchorRecord],
+    pair: impl Fn(&AnchorRecord, NegativeKind) -> Option<(f64, f64)>,
+) -> Vec<KindResult> {
+    NegativeKind::ALL
+        .iter()
+        .filter_map(|&kind| {
+            let pairs: Vec<(f64, f64)> = records.iter().filter_map(|r| pair(r, kind)).collect();
+            kind_result(kind, &pairs)
+        })
+        .collect()
+}
+
 /// The model's win rates per mode and kind, from the anchors' scores.
 pub fn summarize_model(records: &[AnchorRecord], modes: &[Mode]) -> Vec<ModeResult> {
     modes
@@ -417,26 +455,29 @@ pub fn summarize_model(records: &[AnchorRecord], modes: &[Mode]) -> Vec<ModeResu
         .enumerate()
         .map(|(m, &mode)| ModeResult {
             mode,
-            kinds: NegativeKind::ALL
-                .iter()
-                .filter_map(|&kind| {
-                    let pairs: Vec<(f64, f64)> = records
-                        .iter()
-                        .filter_map(|r| {
-                            let s = r.scores[m];
-                            let negative = match kind {
-                                NegativeKind::Transposed => Some(s.transposed),
-                                NegativeKind::Shifted => Some(s.shifted),
-                                NegativeKind::Foreign => s.foreign,
-                            }?;
-                            Some((f64::from(s.truth), f64::from(negative)))
-                        })
-                        .collect();
-                    kind_result(kind, &pairs)
-                })
-                .collect(),
+            kinds: summarize_kinds(records, |r, kind| {
+                let s = r.scores[m];
+                Some((f64::from(s.truth), f64::from(s.negative(kind)?)))
+            }),
         })
         .collect()
+}
+
+/// The win rates of the combined fit per kind: the true stem's combined
+/// log-odds against the negative's. Empty when `calibration` cannot combine
+/// `modes` (not every calibrated mode measured).
+pub fn summarize_combined(records: &[AnchorRecord], modes: &[Mode], calibration: &Calibration) -> Vec<KindResult> {
+    let combined = |r: &AnchorRecord, score: &dyn Fn(&AnchorScores) -> Option<f32>| {
+        let raw: Option<Vec<(Mode, f32)>> = modes
+            .iter()
+            .zip(&r.scores)
+            .map(|(&m, s)| Some((m, score(s)?)))
+            .collect();
+        calibration.combined(&raw?).map(|c| f64::from(c.log_odds))
+    };
+    summarize_kinds(records, |r, kind| {
+        Some((combined(r, &|s| Some(s.truth))?, combined(r, &|s| s.negative(kind))?))
+    })
 }
 
 /// The floor's win rates per kind, from the anchors' floor scores.
