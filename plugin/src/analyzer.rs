@@ -16,6 +16,7 @@ use cocola::score::windows::is_silent;
 use crate::feed::{FeedReader, Frame, Marker};
 use crate::history::History;
 use crate::loader::LoadedModel;
+use crate::params::HeadlineMode;
 use crate::snapshot::{Headline, Outcome, Point, Snapshot, State};
 
 /// Host frames handled per step: bounds the scratch buffers.
@@ -27,7 +28,7 @@ pub struct Settings {
     pub hop_seconds: f32,
     pub silence_dbfs: f32,
     pub smoothing: f32,
-    pub headline: Mode,
+    pub headline: HeadlineMode,
     /// Offline (bounce) processing: every window is scored, none skipped.
     pub offline: bool,
 }
@@ -321,15 +322,27 @@ impl Analyzer {
                 .map(|c| c.fit(smoothed[index(mode)]))
         };
         let bar = |mode: Mode| scores.get(mode).map(|_| (smoothed[index(mode)], fit(mode)));
-        // A model without HPS has the plain score only, whatever the headline parameter asks.
-        let head = if scores.get(settings.headline).is_some() {
-            settings.headline
-        } else {
-            Mode::Both
+        // The combined fit of the smoothed scores, over the modes the model has.
+        let mut by_mode = [(Mode::Both, f32::NAN); 3];
+        for (slot, m) in by_mode.iter_mut().zip(scores.modes()) {
+            *slot = (m.mode, smoothed[index(m.mode)]);
+        }
+        let combined = calibration.and_then(|c| c.combined(&by_mode[..scores.modes().len()]));
+        // What the headline parameter asks for, where the model has it: a
+        // model without HPS has the plain score only, an uncalibrated one no
+        // combined fit; both then show the plain score.
+        let shows = match settings.headline.mode() {
+            Some(mode) if scores.get(mode).is_some() => settings.headline,
+            None if combined.is_some() => HeadlineMode::Combined,
+            _ => HeadlineMode::Both,
         };
-        let head_fit = fit(head);
+        let head = shows.mode().unwrap_or(Mode::Both);
+        let head_fit = match shows.mode() {
+            Some(mode) => fit(mode),
+            None => combined.map(|c| c.fit),
+        };
         snapshot.headline = Some(Headline {
-            mode: head,
+            shows,
             raw: smoothed[index(head)],
             fit: head_fit,
             verdict: head_fit.map(cocola::calibration::Verdict::from_fit),

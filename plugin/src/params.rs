@@ -17,9 +17,14 @@ pub enum ModelChoice {
     File(PathBuf),
 }
 
-/// Which mode's score is the big number.
+/// Which score is the big number: one mode's, or every mode's evidence
+/// together (the combined fit, the surest on a transposed or off-beat stem).
+/// Saved by id, so the order of the variants can change.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HeadlineMode {
+    #[id = "combined"]
+    #[name = "Combined"]
+    Combined,
     #[id = "both"]
     #[name = "Both"]
     Both,
@@ -32,12 +37,19 @@ pub enum HeadlineMode {
 }
 
 impl HeadlineMode {
-    pub fn mode(self) -> Mode {
+    /// The single mode shown; `None` for the combined fit.
+    pub fn mode(self) -> Option<Mode> {
         match self {
-            HeadlineMode::Both => Mode::Both,
-            HeadlineMode::Harmonic => Mode::Harmonic,
-            HeadlineMode::Percussive => Mode::Percussive,
+            HeadlineMode::Combined => None,
+            HeadlineMode::Both => Some(Mode::Both),
+            HeadlineMode::Harmonic => Some(Mode::Harmonic),
+            HeadlineMode::Percussive => Some(Mode::Percussive),
         }
+    }
+
+    /// How the headline names what it shows.
+    pub fn name(self) -> &'static str {
+        self.mode().map_or("combined", Mode::name)
     }
 }
 
@@ -87,7 +99,7 @@ impl Default for CocolaParams {
             .with_unit(" dBFS"),
             smoothing: FloatParam::new("Smoothing", 0.5, FloatRange::Linear { min: 0.0, max: 0.95 })
                 .with_step_size(0.05),
-            headline: EnumParam::new("Headline mode", HeadlineMode::Both),
+            headline: EnumParam::new("Headline mode", HeadlineMode::Combined),
             model: Arc::new(RwLock::new(ModelChoice::Default)),
         }
     }

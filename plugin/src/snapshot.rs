@@ -6,9 +6,10 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use cocola::calibration::Verdict;
-use cocola::mode::Mode;
 use cocola::model_source::ModelInfo;
 use cocola::score::WindowScores;
+
+use crate::params::HeadlineMode;
 
 /// Points kept in the timeline (at the shortest hop, 0.5 s, over 4 minutes).
 pub const TIMELINE_POINTS: usize = 512;
@@ -63,10 +64,12 @@ pub enum Outcome {
     NoSidechain,
 }
 
-/// The headline: one mode, smoothed, calibrated when the model allows.
+/// The headline: one mode's score or the combined fit, smoothed,
+/// calibrated when the model allows.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Headline {
-    pub mode: Mode,
+    pub shows: HeadlineMode,
+    /// The raw score of the mode shown (of `both` under the combined fit).
     pub raw: f32,
     pub fit: Option<f32>,
     pub verdict: Option<Verdict>,

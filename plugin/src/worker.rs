@@ -90,7 +90,7 @@ fn settings(params: &CocolaParams, offline: bool) -> Settings {
         hop_seconds: params.hop_seconds.value(),
         silence_dbfs: params.silence_dbfs.value(),
         smoothing: params.smoothing.value(),
-        headline: params.headline.value().mode(),
+        headline: params.headline.value(),
         offline,
     }
 }

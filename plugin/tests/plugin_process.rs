@@ -102,6 +102,12 @@ fn scores_appear_after_five_seconds_and_equal_cocola() {
     let info = s.model.unwrap();
     assert_eq!(info.name, "cocola-test-random");
     assert!(!info.calibrated);
+    let headline = s.headline.unwrap();
+    assert_eq!(
+        (headline.shows, headline.fit),
+        (cocola_plugin::params::HeadlineMode::Both, None),
+        "an uncalibrated model has no combined fit: the headline is the plain raw score"
+    );
     // The window's song position comes from the transport.
     let p = s.timeline.back().unwrap();
     assert!((p.song_seconds.unwrap() - 6.0).abs() < 1e-3, "{:?}", p.song_seconds);
@@ -142,8 +148,8 @@ fn a_checkpoint_from_the_picker_is_imported_and_scores_like_cocola() {
         .into_iter()
         .find(|(id, _, _)| id == "headline")
         .unwrap();
-    // Normalized 0.5 of three choices: Harmonic.
-    unsafe { headline._internal_set_normalized_value(0.5) };
+    // Normalized 2/3 of four choices (combined, both, harmonic, percussive): Harmonic.
+    unsafe { headline._internal_set_normalized_value(2.0 / 3.0) };
     assert_eq!(params.headline.value(), cocola_plugin::params::HeadlineMode::Harmonic);
     host.activate(16_000.0, 1024, ProcessMode::Offline, MONO_WITH_SIDECHAIN);
     let stem = signal(16_000.0, 6.0, 31, 0.5);
@@ -170,12 +176,70 @@ fn a_checkpoint_from_the_picker_is_imported_and_scores_like_cocola() {
     }
     let headline = s.headline.unwrap();
     assert_eq!(
-        headline.mode,
-        cocola::mode::Mode::Both,
+        headline.shows,
+        cocola_plugin::params::HeadlineMode::Both,
         "a mel model has no harmonic score"
     );
     assert!(s.harmonic.is_none() && s.percussive.is_none());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The default headline is the combined fit of the smoothed scores,
+/// computed by `cocola`'s calibration; a single mode can be chosen instead.
+#[test]
+fn the_headline_is_the_combined_fit_of_the_smoothed_scores() {
+    use cocola_plugin::params::HeadlineMode;
+    let model = calibrated_test_model();
+    let calibration = cocola::model::Model::load(model, &Default::default())
+        .unwrap()
+        .metadata()
+        .calibration
+        .unwrap();
+    let stem = signal(16_000.0, 6.0, 41, 0.5);
+    let cond = signal(16_000.0, 6.0, 42, 0.5);
+    let run = |headline: Option<f32>| {
+        let mut host = Host::new(Some(model));
+        if let Some(normalized) = headline {
+            let params = host.plugin.cocola_params();
+            let (_, ptr, _) = params
+                .param_map()
+                .into_iter()
+                .find(|(id, _, _)| id == "headline")
+                .unwrap();
+            unsafe { ptr._internal_set_normalized_value(normalized) };
+        }
+        host.activate(16_000.0, 1024, ProcessMode::Offline, MONO_WITH_SIDECHAIN);
+        host.run(std::slice::from_ref(&stem), std::slice::from_ref(&cond), &[1024]);
+        host.finish()
+    };
+    let s = run(None);
+    let smoothed = match s.timeline.back().unwrap().outcome {
+        Outcome::Scored { smoothed, .. } => smoothed,
+        ref other => panic!("the last window was not scored: {other:?}"),
+    };
+    let expected = calibration
+        .combined(&[
+            (cocola::mode::Mode::Both, smoothed[0]),
+            (cocola::mode::Mode::Harmonic, smoothed[1]),
+            (cocola::mode::Mode::Percussive, smoothed[2]),
+        ])
+        .unwrap();
+    let headline = s.headline.unwrap();
+    assert_eq!(headline.shows, HeadlineMode::Combined);
+    assert_eq!(headline.fit, Some(expected.fit));
+    assert_eq!(headline.verdict, Some(expected.verdict));
+    assert_eq!(headline.raw, smoothed[0], "the raw number beside it is the plain score");
+
+    // Percussive (the last of four choices): that mode's own fit.
+    let s = run(Some(1.0));
+    let headline = s.headline.unwrap();
+    let smoothed = match s.timeline.back().unwrap().outcome {
+        Outcome::Scored { smoothed, .. } => smoothed,
+        ref other => panic!("the last window was not scored: {other:?}"),
+    };
+    assert_eq!(headline.shows, HeadlineMode::Percussive);
+    let percussive = calibration.mode(cocola::mode::Mode::Percussive).unwrap();
+    assert_eq!(headline.fit, Some(percussive.fit(smoothed[2])));
 }
 
 #[test]

@@ -71,7 +71,11 @@ pub fn headline(ui: &mut Ui, s: &Snapshot, stale: bool) {
                     .size(20.0)
                     .color(dim(Color32::LIGHT_GRAY)),
             );
-            ui.label(RichText::new(format!("{} mode", h.mode)).size(14.0).color(dim(GREY)));
+            let shows = match h.shows.mode() {
+                Some(mode) => format!("{mode} mode"),
+                None => "combined fit (raw: both)".to_string(),
+            };
+            ui.label(RichText::new(shows).size(14.0).color(dim(GREY)));
         });
     });
 }

@@ -216,6 +216,36 @@ pub fn test_model() -> &'static Path {
     })
 }
 
+/// The random-weight model with a calibration (the same one in every mode),
+/// so that it has fits, verdicts and a combined fit.
+pub fn calibrated_test_model() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        use cocola::calibration::{Calibration, ModeCalibration, ScoreDistribution};
+        let dir = std::env::temp_dir().join(format!("cocola-plugin-tests-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("calibrated.onnx");
+        let dist = |mean, std| ScoreDistribution { mean, std, count: 10 };
+        let mut meta = cocola::model::testing::test_metadata();
+        meta.calibration = Calibration::from_modes([
+            (
+                cocola::mode::Mode::Both,
+                ModeCalibration::random_only(dist(1.0, 1.0), dist(-1.0, 1.0)),
+            ),
+            (
+                cocola::mode::Mode::Harmonic,
+                ModeCalibration::random_only(dist(2.0, 1.0), dist(0.0, 2.0)),
+            ),
+            (
+                cocola::mode::Mode::Percussive,
+                ModeCalibration::random_only(dist(0.5, 0.5), dist(-0.5, 0.5)),
+            ),
+        ]);
+        cocola::model::write_model_file(&path, &cocola::model::testing::random_weights(7), &meta).unwrap();
+        path
+    })
+}
+
 /// Deterministic test signal: a chord-ish tone mix with noise, at `rate`.
 pub fn signal(rate: f32, seconds: f32, seed: u64, gain: f32) -> Vec<f32> {
     let n = (rate * seconds) as usize;
