@@ -19,7 +19,9 @@ OGG, ...), mixed to mono and resampled to 16 kHz, then cut into 5 s windows ever
 Each window gets a raw COCOLA score in three modes (both channels, harmonic only, percussive only; a \
 model without HPS has the plain score only); windows where either side is quieter than --silence-db \
 are reported as silent and not scored. The overall score is the mean over scored windows. Files \
-shorter than 5 s are zero-padded.\n\nThe raw score is f(CONDITION)^T W f(STEM), the authors' \
+shorter than 5 s are zero-padded. A calibrated model adds a 0-100 fit and a verdict per mode, and \
+the combined fit: the mean of the modes' calibrated log-odds, which catches a transposed or \
+off-beat stem more often than any one mode.\n\nThe raw score is f(CONDITION)^T W f(STEM), the authors' \
 CoCola.score(x=condition, y=stem); --symmetric averages it with the reverse direction."
 )]
 pub struct ScoreArgs {
