@@ -83,7 +83,8 @@ class Score:
     @property
     def windows(self) -> list[dict[str, Any]]:
         """One flat record per window: start, end, condition_dbfs, stem_dbfs, state,
-        silent_condition, silent_stem, raw_<mode>, fit_<mode>, verdict_<mode>."""
+        silent_condition, silent_stem, raw_<mode>, fit_<mode>, verdict_<mode>, fit_combined,
+        verdict_combined."""
     def to_dict(self) -> dict[str, Any]:
         """Everything in the layout of ``cocola score --json`` (duration_seconds, windows, aggregate)."""
 
@@ -100,7 +101,7 @@ class Ranking:
     @property
     def records(self) -> list[dict[str, Any]]:
         """One flat dict per candidate, best first: rank, name, index, status, raw, fit, verdict,
-        raw_<mode>, fit_<mode>, windows_scored, windows_total, worst_window_start,
+        raw_<mode>, fit_<mode>, fit_combined, windows_scored, windows_total, worst_window_start,
         worst_window_raw, tied_with, reason."""
     @property
     def notes(self) -> list[str]:

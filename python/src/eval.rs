@@ -91,6 +91,7 @@ fn pair_records<'py>(py: Python<'py>, report: &PairSetReport, modes: &[Mode]) ->
             for &mode in modes {
                 d.set_item(format!("fit_{mode}"), pair.fit(mode).map(as_printed))?;
             }
+            d.set_item("fit_combined", pair.combined_fit().map(as_printed))?;
         }
         d.set_item("error", error)?;
         records.append(d)?;

@@ -60,6 +60,8 @@ impl Ranking {
             d.set_item(format!("raw_{mode}"), score.map(|s| as_printed(s.raw)))?;
             d.set_item(format!("fit_{mode}"), score.and_then(|s| s.fit).map(as_printed))?;
         }
+        let combined = c.scores.as_ref().and_then(|s| s.combined());
+        d.set_item("fit_combined", combined.map(|c| as_printed(c.fit)))?;
         d.set_item("windows_scored", c.windows_scored)?;
         d.set_item("windows_total", c.windows_total)?;
         d.set_item("worst_window_start", c.worst_window.map(|w| w.start_seconds))?;
@@ -88,7 +90,7 @@ impl Ranking {
     /// ranked; tied candidates share one), name, index (position in the
     /// input), status ("ranked", "silent", "failed"), raw, fit and verdict of
     /// the ranking mode, raw_<mode> and fit_<mode> of every mode,
-    /// windows_scored, windows_total, worst_window_start and
+    /// fit_combined, windows_scored, windows_total, worst_window_start and
     /// worst_window_raw (where the candidate drifts furthest), tied_with,
     /// and reason (why a candidate is silent or failed).
     #[getter]

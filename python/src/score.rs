@@ -154,7 +154,8 @@ impl Score {
     /// start, end, condition_dbfs, stem_dbfs, state ("scored" / "silent"),
     /// silent_condition, silent_stem, then raw_<mode>, fit_<mode> and
     /// verdict_<mode> for every mode (``None`` where not scored, and for
-    /// the modes a model without HPS lacks).
+    /// the modes a model without HPS lacks), and fit_combined and
+    /// verdict_combined (``None`` also for an uncalibrated model).
     #[getter]
     fn windows<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
         self.report
@@ -182,6 +183,9 @@ impl Score {
                         score.and_then(|s| s.verdict).map(|v| v.word()),
                     )?;
                 }
+                let combined = scores.and_then(|s| s.combined());
+                d.set_item("fit_combined", combined.map(|c| as_printed(c.fit)))?;
+                d.set_item("verdict_combined", combined.map(|c| c.verdict.word()))?;
                 Ok(d)
             })
             .collect()

@@ -49,6 +49,8 @@ def test_score_report(model, example_pair):
     assert [w["raw_both"] for w in score.windows] == pytest.approx(score.timeline.tolist(), abs=1e-4)
     assert score.raw == pytest.approx(float(np.mean(score.timeline)), abs=1e-3)
     assert 0 <= score.fit <= 100 and score.verdict in ("fits", "unsure", "clashes")
+    assert 0 <= score.combined["fit"] <= 100 and score.combined["verdict"] in ("fits", "unsure", "clashes")
+    assert all(0 <= w["fit_combined"] <= 100 for w in score.windows)
     percussive = model.score(condition, stem, 16_000, mode="percussive", hop=2.5)
     assert percussive.raw == score.modes["percussive"]["raw"]
     assert "cocola.Score(mode='both'" in repr(score)
@@ -56,7 +58,7 @@ def test_score_report(model, example_pair):
     symmetric = model.score(condition, stem, 16_000, hop=2.5, symmetric=True)
     reverse = model.score(stem, condition, 16_000, hop=2.5, symmetric=True)
     assert symmetric.raw == pytest.approx(reverse.raw, abs=1e-5) and symmetric.raw != score.raw
-    assert symmetric.fit is None and not symmetric.calibrated
+    assert symmetric.fit is None and not symmetric.calibrated and symmetric.combined is None
     # silence_db=-inf skips no window, not even digital silence.
     quiet = model.score(condition, np.zeros_like(stem), 16_000, silence_db=float("-inf"))
     assert quiet.scored_windows == 2
@@ -71,6 +73,7 @@ def test_silent_windows_are_not_scored(model, example_pair):
     assert score.windows[0]["state"] == "silent" and score.windows[0]["silent_stem"]
     assert score.modes["both"] == {"raw": None, "fit": None, "verdict": None}
     assert score.combined is None
+    assert score.windows[0]["fit_combined"] is None and score.windows[0]["verdict_combined"] is None
     # A stem that ends early counts as silent where it has ended.
     assert model.score(condition, stem[:80_000], 16_000).scored_windows == 1
 

@@ -105,6 +105,7 @@ def test_pair_set_evaluates_as_the_cli(model, tmp_path, cli_json):
 
     with open(out, newline="") as f:
         rows = list(csv.DictReader(f))
+    assert 0.0 <= float(rows[0]["fit_combined"]) <= 100.0, "the default model is calibrated"
     assert [list(r) for r in result["pairs"]] == [list(row) for row in rows], "same columns as --out"
     for ours, row in zip(result["pairs"], rows):
         for column, cell in row.items():

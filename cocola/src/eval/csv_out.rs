@@ -40,6 +40,7 @@ pub fn write_pairs<W: Write>(out: W, report: &PairSetReport, modes: &[Mode]) -> 
     header.extend(modes.iter().map(|m| format!("raw_{m}")));
     if report.calibrated {
         header.extend(modes.iter().map(|m| format!("fit_{m}")));
+        header.push("fit_combined".into());
     }
     header.push("error".into());
     w.write_record(&header)?;
@@ -62,6 +63,7 @@ pub fn write_pairs<W: Write>(out: W, report: &PairSetReport, modes: &[Mode]) -> 
         row.extend(modes.iter().map(|&m| cell(pair.raw(m))));
         if report.calibrated {
             row.extend(modes.iter().map(|&m| cell(pair.fit(m))));
+            row.push(cell(pair.combined_fit()));
         }
         row.push(error.to_string());
         w.write_record(&row)?;

@@ -63,6 +63,11 @@ impl PairOutcome {
     pub fn fit(&self, mode: Mode) -> Option<f32> {
         self.report.as_ref()?.aggregate.as_ref()?.get(mode)?.fit
     }
+
+    /// The combined fit of every mode (calibrated models, every mode scored).
+    pub fn combined_fit(&self) -> Option<f32> {
+        Some(self.report.as_ref()?.aggregate.as_ref()?.combined()?.fit)
+    }
 }
 
 /// Statistics of one mode over the scored pairs.
