@@ -226,19 +226,20 @@ impl Calibration {
     /// ([`CombinedFit`]). `None` unless `scores` holds each calibrated mode
     /// exactly once (and nothing else), so that "combined" always means the
     /// same modes together, or if a score is not finite.
-    pub fn combined(&self, scores: &[(Mode, f32)]) -> Option<CombinedFit> {
-        let calibrated = Mode::ALL.iter().filter(|&&m| self.mode(m).is_some()).count();
-        if scores.len() != calibrated {
-            return None;
-        }
+    pub fn combined(&self, scores: impl IntoIterator<Item = (Mode, f32)>) -> Option<CombinedFit> {
+        let mut seen = [false; 3];
         let mut sum = 0.0f64;
-        for (i, &(mode, raw)) in scores.iter().enumerate() {
-            if !raw.is_finite() || scores[..i].iter().any(|&(m, _)| m == mode) {
+        for (mode, raw) in scores {
+            if !raw.is_finite() || std::mem::replace(&mut seen[mode.index()], true) {
                 return None;
             }
             sum += self.mode(mode)?.log_odds(raw);
         }
-        let log_odds = sum / scores.len() as f64;
+        let calibrated = Mode::ALL.map(|m| self.mode(m).is_some());
+        if seen != calibrated {
+            return None;
+        }
+        let log_odds = sum / seen.iter().filter(|&&s| s).count() as f64;
         let fit = fit_of_log_odds(log_odds);
         Some(CombinedFit {
             log_odds: log_odds as f32,
@@ -360,24 +361,24 @@ mod tests {
             percussive: Some(percussive),
         };
         let raw = [(Mode::Both, 56.0), (Mode::Harmonic, 52.0), (Mode::Percussive, 40.5)];
-        let combined = c.combined(&raw).unwrap();
+        let combined = c.combined(raw).unwrap();
         let mean = (cal().log_odds(56.0) + harmonic.log_odds(52.0) + percussive.log_odds(40.5)) / 3.0;
         assert!((f64::from(combined.log_odds) - mean).abs() < 1e-5);
         assert!((combined.fit - (100.0 / (1.0 + (-mean).exp())) as f32).abs() < 1e-4);
         assert_eq!(combined.verdict, Verdict::from_fit(combined.fit));
         // Modes that agree give their own fit: the mean does not claim more.
         let agree = [(Mode::Both, 53.0), (Mode::Harmonic, 55.0), (Mode::Percussive, 39.0)];
-        assert!((c.combined(&agree).unwrap().fit - 50.0).abs() < 1e-3);
+        assert!((c.combined(agree).unwrap().fit - 50.0).abs() < 1e-3);
         // Higher in one mode, the rest unchanged: higher combined.
         let higher = [(Mode::Both, 56.0), (Mode::Harmonic, 53.0), (Mode::Percussive, 40.5)];
-        assert!(c.combined(&higher).unwrap().log_odds > combined.log_odds);
+        assert!(c.combined(higher).unwrap().log_odds > combined.log_odds);
         // Only the calibrated modes, each once, all finite.
-        assert!(c.combined(&raw[..2]).is_none());
-        assert!(c.combined(&[raw[0], raw[1], raw[1]]).is_none());
-        assert!(c.combined(&[raw[0], raw[1], (Mode::Percussive, f32::NAN)]).is_none());
+        assert!(c.combined(raw[..2].iter().copied()).is_none());
+        assert!(c.combined([raw[0], raw[1], raw[1]]).is_none());
+        assert!(c.combined([raw[0], raw[1], (Mode::Percussive, f32::NAN)]).is_none());
         let mel = Calibration::from_modes([(Mode::Both, cal())]).unwrap();
-        assert_eq!(mel.combined(&[(Mode::Both, 60.0)]).unwrap().fit, cal().fit(60.0));
-        assert!(mel.combined(&raw).is_none());
+        assert_eq!(mel.combined([(Mode::Both, 60.0)]).unwrap().fit, cal().fit(60.0));
+        assert!(mel.combined(raw).is_none());
     }
 
     #[test]

@@ -21,6 +21,15 @@ impl Mode {
     /// All modes, in the order they are batched and reported.
     pub const ALL: [Mode; 3] = [Mode::Both, Mode::Harmonic, Mode::Percussive];
 
+    /// Position in [`Mode::ALL`]: where per-mode arrays keep this mode.
+    pub fn index(self) -> usize {
+        match self {
+            Mode::Both => 0,
+            Mode::Harmonic => 1,
+            Mode::Percussive => 2,
+        }
+    }
+
     /// Lower-case name used in CLI output, JSON and metadata.
     pub fn name(self) -> &'static str {
         match self {
@@ -73,5 +82,12 @@ mod tests {
             assert_eq!(mode.name().parse::<Mode>().unwrap(), mode);
         }
         assert!("drums".parse::<Mode>().is_err());
+    }
+
+    #[test]
+    fn index_is_the_position_in_all() {
+        for (i, mode) in Mode::ALL.into_iter().enumerate() {
+            assert_eq!(mode.index(), i, "{mode}");
+        }
     }
 }

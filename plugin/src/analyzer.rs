@@ -319,15 +319,12 @@ impl Analyzer {
         let fit = |mode: Mode| {
             calibration
                 .and_then(|c| c.mode(mode))
-                .map(|c| c.fit(smoothed[index(mode)]))
+                .map(|c| c.fit(smoothed[mode.index()]))
         };
-        let bar = |mode: Mode| scores.get(mode).map(|_| (smoothed[index(mode)], fit(mode)));
+        let bar = |mode: Mode| scores.get(mode).map(|_| (smoothed[mode.index()], fit(mode)));
         // The combined fit of the smoothed scores, over the modes the model has.
-        let mut by_mode = [(Mode::Both, f32::NAN); 3];
-        for (slot, m) in by_mode.iter_mut().zip(scores.modes()) {
-            *slot = (m.mode, smoothed[index(m.mode)]);
-        }
-        let combined = calibration.and_then(|c| c.combined(&by_mode[..scores.modes().len()]));
+        let combined =
+            calibration.and_then(|c| c.combined(scores.modes().iter().map(|m| (m.mode, smoothed[m.mode.index()]))));
         // What the headline parameter asks for, where the model has it: a
         // model without HPS has the plain score only, an uncalibrated one no
         // combined fit; both then show the plain score.
@@ -343,7 +340,7 @@ impl Analyzer {
         };
         snapshot.headline = Some(Headline {
             shows,
-            raw: smoothed[index(head)],
+            raw: smoothed[head.index()],
             fit: head_fit,
             verdict: head_fit.map(cocola::calibration::Verdict::from_fit),
         });
@@ -361,8 +358,4 @@ impl Analyzer {
         );
         Some(Outcome::Scored { scores, smoothed })
     }
-}
-
-fn index(mode: Mode) -> usize {
-    Mode::ALL.iter().position(|&m| m == mode).expect("every mode is in ALL")
 }

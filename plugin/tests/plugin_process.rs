@@ -218,11 +218,7 @@ fn the_headline_is_the_combined_fit_of_the_smoothed_scores() {
         ref other => panic!("the last window was not scored: {other:?}"),
     };
     let expected = calibration
-        .combined(&[
-            (cocola::mode::Mode::Both, smoothed[0]),
-            (cocola::mode::Mode::Harmonic, smoothed[1]),
-            (cocola::mode::Mode::Percussive, smoothed[2]),
-        ])
+        .combined(cocola::mode::Mode::ALL.into_iter().zip(smoothed))
         .unwrap();
     let headline = s.headline.unwrap();
     assert_eq!(headline.shows, HeadlineMode::Combined);

@@ -103,14 +103,10 @@ impl WindowScores {
         for (slot, (&mode, &raw)) in scores.iter_mut().zip(modes.iter().zip(raw)) {
             *slot = ModeScore::new(mode, raw, calibration);
         }
-        let mut by_mode = [(Mode::Both, f32::NAN); 3];
-        for (slot, (&mode, &raw)) in by_mode.iter_mut().zip(modes.iter().zip(raw)) {
-            *slot = (mode, raw);
-        }
         Self {
             scores,
             len: modes.len(),
-            combined: calibration.and_then(|c| c.combined(&by_mode[..modes.len()])),
+            combined: calibration.and_then(|c| c.combined(modes.iter().copied().zip(raw.iter().copied()))),
         }
     }
 
@@ -599,8 +595,10 @@ mod tests {
         let calibration = Calibration::from_modes(Mode::ALL.map(|m| (m, mode))).unwrap();
         let raw = [55.0, 51.0, 60.0];
         let scores = WindowScores::from_raw(&Mode::ALL, &raw, Some(&calibration));
-        let pairs: Vec<(Mode, f32)> = Mode::ALL.into_iter().zip(raw).collect();
-        assert_eq!(scores.combined(), calibration.combined(&pairs).as_ref());
+        assert_eq!(
+            scores.combined(),
+            calibration.combined(Mode::ALL.into_iter().zip(raw)).as_ref()
+        );
         let json = serde_json::to_value(scores).unwrap();
         assert!(json["combined"]["fit"].is_number(), "{json}");
         assert_eq!(serde_json::from_value::<WindowScores>(json).unwrap(), scores);

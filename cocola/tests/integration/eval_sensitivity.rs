@@ -119,8 +119,8 @@ fn sensitivity_end_to_end() {
     let kinds: Vec<NegativeKind> = with.combined.iter().map(|k| k.kind).collect();
     assert_eq!(kinds, NegativeKind::ALL.to_vec());
     let combined = |a: &cocola::eval::sensitivity::AnchorRecord, pick: fn(&AnchorScores) -> f32| {
-        let raw: Vec<(Mode, f32)> = Mode::ALL.into_iter().zip(a.scores.iter().map(pick)).collect();
-        calibration.combined(&raw).unwrap().log_odds
+        let raw = Mode::ALL.into_iter().zip(a.scores.iter().map(pick));
+        calibration.combined(raw).unwrap().log_odds
     };
     let wins: f64 = (with.anchors.iter())
         .map(|a| {

@@ -397,7 +397,7 @@ mod tests {
                         assert!(other.start.abs_diff(w.start) >= min_distance, "windows overlap > r");
                     }
                 }
-                masks[Mode::ALL.iter().position(|&m| m == w.mask).unwrap()] += 1;
+                masks[w.mask.index()] += 1;
             }
         }
         // Track 0 has only stems 0 and 3 audible: silent sub-mixes were redrawn.

@@ -473,7 +473,7 @@ pub fn summarize_combined(records: &[AnchorRecord], modes: &[Mode], calibration:
             .zip(&r.scores)
             .map(|(&m, s)| Some((m, score(s)?)))
             .collect();
-        calibration.combined(&raw?).map(|c| f64::from(c.log_odds))
+        calibration.combined(raw?).map(|c| f64::from(c.log_odds))
     };
     summarize_kinds(records, |r, kind| {
         Some((combined(r, &|s| Some(s.truth))?, combined(r, &|s| s.negative(kind))?))
