@@ -143,13 +143,8 @@ fn a_checkpoint_from_the_picker_is_imported_and_scores_like_cocola() {
 
     let mut host = Host::new(Some(&checkpoint));
     let params = host.plugin.cocola_params();
-    let (_, headline, _) = params
-        .param_map()
-        .into_iter()
-        .find(|(id, _, _)| id == "headline")
-        .unwrap();
     // Normalized 2/3 of four choices (combined, both, harmonic, percussive): Harmonic.
-    unsafe { headline._internal_set_normalized_value(2.0 / 3.0) };
+    set_normalized(&*params, "headline", 2.0 / 3.0);
     assert_eq!(params.headline.value(), cocola_plugin::params::HeadlineMode::Harmonic);
     host.activate(16_000.0, 1024, ProcessMode::Offline, MONO_WITH_SIDECHAIN);
     let stem = signal(16_000.0, 6.0, 31, 0.5);
@@ -200,13 +195,7 @@ fn the_headline_is_the_combined_fit_of_the_smoothed_scores() {
     let run = |headline: Option<f32>| {
         let mut host = Host::new(Some(model));
         if let Some(normalized) = headline {
-            let params = host.plugin.cocola_params();
-            let (_, ptr, _) = params
-                .param_map()
-                .into_iter()
-                .find(|(id, _, _)| id == "headline")
-                .unwrap();
-            unsafe { ptr._internal_set_normalized_value(normalized) };
+            set_normalized(&*host.plugin.cocola_params(), "headline", normalized);
         }
         host.activate(16_000.0, 1024, ProcessMode::Offline, MONO_WITH_SIDECHAIN);
         host.run(std::slice::from_ref(&stem), std::slice::from_ref(&cond), &[1024]);
@@ -467,10 +456,7 @@ fn bad_model_file_is_a_clear_error_and_a_good_one_recovers() {
 fn state_round_trips_through_the_params() {
     let host = Host::new(Some(test_model()));
     let params = host.plugin.cocola_params();
-    let setter = |p: &dyn Params, id: &str, normalized: f32| {
-        let (_, ptr, _) = p.param_map().into_iter().find(|(i, _, _)| i == id).unwrap();
-        unsafe { ptr._internal_set_normalized_value(normalized) };
-    };
+    let setter = set_normalized;
     setter(&*params, "hop", 0.25);
     setter(&*params, "silence", 0.5);
     setter(&*params, "smooth", 0.1);

@@ -203,17 +203,26 @@ impl Host {
     }
 }
 
+/// Writes the random-weight test model with `meta` as `name` in this test
+/// binary's temporary directory.
+fn write_test_model(name: &str, meta: &cocola::model::ModelMetadata) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cocola-plugin-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    cocola::model::write_model_file(&path, &cocola::model::testing::random_weights(7), meta).unwrap();
+    path
+}
+
 /// A random-weight COCOLA model, written once per test binary.
 pub fn test_model() -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("cocola-plugin-tests-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("random.onnx");
-        let weights = cocola::model::testing::random_weights(7);
-        cocola::model::write_model_file(&path, &weights, &cocola::model::testing::test_metadata()).unwrap();
-        path
-    })
+    PATH.get_or_init(|| write_test_model("random.onnx", &cocola::model::testing::test_metadata()))
+}
+
+/// Sets a parameter by id to a normalized value, as a host would.
+pub fn set_normalized(params: &dyn Params, id: &str, normalized: f32) {
+    let (_, ptr, _) = params.param_map().into_iter().find(|(i, _, _)| i == id).unwrap();
+    unsafe { ptr._internal_set_normalized_value(normalized) };
 }
 
 /// The random-weight model with a calibration (the same one in every mode),
@@ -222,9 +231,6 @@ pub fn calibrated_test_model() -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
         use cocola::calibration::{Calibration, ModeCalibration, ScoreDistribution};
-        let dir = std::env::temp_dir().join(format!("cocola-plugin-tests-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("calibrated.onnx");
         let dist = |mean, std| ScoreDistribution { mean, std, count: 10 };
         let mut meta = cocola::model::testing::test_metadata();
         meta.calibration = Calibration::from_modes([
@@ -241,8 +247,7 @@ pub fn calibrated_test_model() -> &'static Path {
                 ModeCalibration::random_only(dist(0.5, 0.5), dist(-0.5, 0.5)),
             ),
         ]);
-        cocola::model::write_model_file(&path, &cocola::model::testing::random_weights(7), &meta).unwrap();
-        path
+        write_test_model("calibrated.onnx", &meta)
     })
 }
 
