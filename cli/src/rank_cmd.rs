@@ -11,6 +11,7 @@ use cocola::files::{is_audio_file, sorted_entries};
 use cocola::mode::Mode;
 use cocola::model_source::ModelInfo;
 use cocola::score::rank::{score_and_rank, Ranking, Standing};
+use cocola::score::Measure;
 use cocola::visual::{pages, ModelLine};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -27,8 +28,10 @@ use crate::{load_audio, ModelArgs};
     override_usage = "cocola rank [OPTIONS] CONDITION (CANDIDATE... | --dir DIR)",
     long_about = "Ranks candidate stems (e.g. N outputs of a generator for one condition) by how well \
 they fit CONDITION. Each candidate is scored like `cocola score` (5 s windows every --hop seconds, \
-silent windows skipped) and ranked by its mean raw score in --mode; the table shows every mode, the \
-calibrated fit and verdict, and each candidate's worst window (where it drifts furthest).
+silent windows skipped) and ranked by --mode: by default the combined fit (every mode's calibrated \
+evidence together, the surest on a transposed or off-beat candidate), or the mean raw score of one \
+mode. The table shows every mode, the fit and verdict, and each candidate's worst window (where it \
+drifts furthest).
 
 Candidates with exactly the same score share a rank (1, 2, 2, 4) and keep the order given. A \
 candidate with no window audible on both sides is not ranked and is listed after the ranked ones \
@@ -50,9 +53,10 @@ pub struct RankArgs {
     /// Rank every audio file in this folder (sorted by name).
     #[arg(long, value_name = "DIR", conflicts_with = "candidate")]
     pub dir: Option<PathBuf>,
-    /// The mode whose score orders the candidates.
-    #[arg(long, default_value = "both", value_name = "MODE")]
-    pub mode: Mode,
+    /// What orders the candidates: combined, both, harmonic or percussive
+    /// [default: combined; both for a model without calibration].
+    #[arg(long, value_name = "MODE")]
+    pub mode: Option<Measure>,
     #[command(flatten)]
     pub model: ModelArgs,
     #[command(flatten)]
@@ -96,11 +100,8 @@ pub fn run(args: RankArgs) -> anyhow::Result<ExitCode> {
     let condition = load_audio(&args.condition)?;
     args.model.init_thread_pool();
     let (mut scorer, summary) = args.model.load_scorer()?;
-    scorer
-        .model()
-        .input()
-        .check_mode(args.mode)
-        .map_err(anyhow::Error::msg)?;
+    let measure = args.mode.unwrap_or_else(|| scorer.default_measure());
+    scorer.check_measure(measure).map_err(anyhow::Error::msg)?;
     let options = args.window.options();
 
     let bar = ProgressBar::new(candidates.len() as u64).with_style(
@@ -111,7 +112,7 @@ pub fn run(args: RankArgs) -> anyhow::Result<ExitCode> {
     let lazily = candidates
         .iter()
         .map(|(name, path)| (name.clone(), load_audio(path).map_err(|e| format!("{e:#}"))));
-    let ranking = score_and_rank(&mut scorer, &condition, lazily, &options, args.mode, |done| {
+    let ranking = score_and_rank(&mut scorer, &condition, lazily, &options, measure, |done| {
         bar.set_position(done as u64)
     });
     bar.finish_and_clear();
@@ -158,14 +159,23 @@ pub fn run(args: RankArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn render(condition: &Path, model: &ModelInfo, ranking: &Ranking) -> String {
-    let mode = ranking.mode;
+    let measure = ranking.measure;
     let mut out = String::new();
     let _ = writeln!(out, "condition  {}", condition.display());
     let _ = writeln!(out, "model      {} {} ({})", model.name, model.version, model.source);
+    let how = match measure {
+        Measure::Combined => "mean calibrated log-odds of every mode",
+        Measure::Mode(_) => "mean raw score",
+    };
     let _ = writeln!(
         out,
-        "ranked by  {mode} (mean raw score over the windows audible on both sides)\n"
+        "ranked by  {measure} ({how} over the windows audible on both sides)\n"
     );
+    // A mode's own value is its raw score; the combined measure's its log-odds.
+    let value = match measure {
+        Measure::Combined => "log-odds",
+        Measure::Mode(_) => "raw",
+    };
     let width = ranking
         .candidates
         .iter()
@@ -176,7 +186,7 @@ fn render(condition: &Path, model: &ModelInfo, ranking: &Ranking) -> String {
     let _ = writeln!(
         out,
         "rank  {:<width$}  {:>9}  {:>5}  {:<7}  {:>9}  {:>9}  {:>10}  worst window",
-        "candidate", "raw", "fit", "verdict", "both", "harmonic", "percussive"
+        "candidate", value, "fit", "verdict", "both", "harmonic", "percussive"
     );
     for c in &ranking.candidates {
         let rank = match &c.standing {
@@ -193,8 +203,8 @@ fn render(condition: &Path, model: &ModelInfo, ranking: &Ranking) -> String {
             (Standing::Silent { reason }, _) => format!("silent: {reason}"),
             (Standing::Failed { error }, _) => format!("failed: {error}"),
             (Standing::Ranked { .. }, Some(s)) => {
-                // The ranking's mode was checked against the model's.
-                let Some(m) = s.get(mode) else { continue };
+                // Ranked candidates carry the ranking's measure.
+                let Some(m) = measure.of(&s) else { continue };
                 let fit = m.fit.map_or("    -".into(), |f| format!("{f:5.1}"));
                 let verdict = m.verdict.map_or("-".into(), |v| v.to_string());
                 let worst = c.worst_window.map_or(String::new(), |w| {
@@ -202,13 +212,13 @@ fn render(condition: &Path, model: &ModelInfo, ranking: &Ranking) -> String {
                         "{}-{} ({:.3})",
                         clock(w.start_seconds),
                         clock(w.end_seconds),
-                        w.score.raw
+                        w.score(measure).map_or(f32::NAN, |m| m.value)
                     )
                 });
                 let raw = |mode: Mode| s.get(mode).map_or("-".to_string(), |m| format!("{:.3}", m.raw));
                 format!(
                     "{:>9.3}  {fit}  {verdict:<7}  {:>9}  {:>9}  {:>10}  {worst}",
-                    m.raw,
+                    m.value,
                     raw(Mode::Both),
                     raw(Mode::Harmonic),
                     raw(Mode::Percussive)

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use cocola::mode::Mode;
+use cocola::score::Measure;
 use nice_plug::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -37,19 +38,25 @@ pub enum HeadlineMode {
 }
 
 impl HeadlineMode {
+    /// The library's measure this shows (the parameter is its own type
+    /// because the host's enum trait cannot be implemented on a foreign one).
+    pub fn measure(self) -> Measure {
+        match self {
+            HeadlineMode::Combined => Measure::Combined,
+            HeadlineMode::Both => Mode::Both.into(),
+            HeadlineMode::Harmonic => Mode::Harmonic.into(),
+            HeadlineMode::Percussive => Mode::Percussive.into(),
+        }
+    }
+
     /// The single mode shown; `None` for the combined fit.
     pub fn mode(self) -> Option<Mode> {
-        match self {
-            HeadlineMode::Combined => None,
-            HeadlineMode::Both => Some(Mode::Both),
-            HeadlineMode::Harmonic => Some(Mode::Harmonic),
-            HeadlineMode::Percussive => Some(Mode::Percussive),
-        }
+        self.measure().mode()
     }
 
     /// How the headline names what it shows.
     pub fn name(self) -> &'static str {
-        self.mode().map_or("combined", Mode::name)
+        self.measure().name()
     }
 }
 
@@ -112,5 +119,22 @@ impl CocolaParams {
 
     pub fn set_model_choice(&self, choice: ModelChoice) {
         *self.model.write().unwrap_or_else(|e| e.into_inner()) = choice;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_headline_shows_its_own_measure_saved_under_its_name() {
+        let ids = HeadlineMode::ids().expect("saved by id");
+        let shown: Vec<HeadlineMode> = (0..ids.len()).map(HeadlineMode::from_index).collect();
+        for measure in Measure::ALL {
+            assert_eq!(shown.iter().filter(|h| h.measure() == measure).count(), 1, "{measure}");
+        }
+        for (headline, id) in shown.iter().zip(ids) {
+            assert_eq!(headline.name(), *id, "a preset names the measure as the library does");
+        }
     }
 }

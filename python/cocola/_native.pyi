@@ -7,6 +7,8 @@ import numpy as np
 import numpy.typing as npt
 
 Mode = Literal["both", "harmonic", "percussive"]
+# What ranks candidates: a mode's raw score, or every mode's evidence combined.
+Measure = Literal["combined", "both", "harmonic", "percussive"]
 Verdict = Literal["fits", "unsure", "clashes"]
 # float32/float64 samples, [samples] or [channels, samples]; anything
 # numpy.asarray accepts.
@@ -93,16 +95,17 @@ class Ranking:
     ranked candidates, then silent ones, then ones that could not be scored."""
 
     @property
-    def mode(self) -> Mode:
-        """The mode whose mean raw score orders the candidates."""
+    def mode(self) -> Measure:
+        """What orders the candidates: "combined" (the combined fit) or a mode (its mean raw score)."""
     @property
     def order(self) -> list[int]:
         """Positions of the candidates in the input, best first."""
     @property
     def records(self) -> list[dict[str, Any]]:
-        """One flat dict per candidate, best first: rank, name, index, status, raw, fit, verdict,
-        raw_<mode>, fit_<mode>, fit_combined, windows_scored, windows_total, worst_window_start,
-        worst_window_raw, tied_with, reason."""
+        """One flat dict per candidate, best first: rank, name, index, status, raw (None when
+        ranked by the combined fit), fit, verdict, raw_<mode>, fit_<mode>, fit_combined,
+        windows_scored, windows_total, worst_window_start, worst_window_raw, worst_window_fit,
+        tied_with, reason."""
     @property
     def notes(self) -> list[str]:
         """Ties, partly silent, silent and failed candidates, in words."""
@@ -168,11 +171,12 @@ class Model:
         condition: AudioLike,
         candidates: Mapping[str, AudioLike] | Sequence[AudioLike],
         sr: float,
-        mode: Mode = "both",
+        mode: Measure | None = None,
         hop: float = 5.0,
         silence_db: float = -60.0,
     ) -> Ranking:
-        """Best of N: ``candidates`` ranked by how well they fit ``condition`` (``cocola rank``)."""
+        """Best of N: ``candidates`` ranked by how well they fit ``condition`` (``cocola rank``), by
+        default by the combined fit (the ``both`` score for an uncalibrated model)."""
 
 def load_audio(path: PathLike) -> npt.NDArray[np.float32]:
     """Decodes an audio file to 16 kHz mono float32, exactly as the CLI reads it."""

@@ -17,7 +17,7 @@ use cocola::model::{LoadOptions, ModelMetadata};
 use cocola::model_source::{self, ModelInfo, ModelSource};
 use cocola::score::rank::score_and_rank;
 use cocola::score::windows::window_slices;
-use cocola::score::{Direction, Scorer, WindowOptions};
+use cocola::score::{Direction, Measure, Scorer, WindowOptions};
 use numpy::{PyArray1, PyArray2, PyArrayMethods};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -108,6 +108,20 @@ impl Model {
         let mode = parse_mode(mode)?;
         self.check_mode(mode)?;
         Ok((options, mode))
+    }
+
+    /// What `rank` orders by: `mode` (a measure's name) checked against the
+    /// model, or, when `None`, the combined fit where the model is
+    /// calibrated and the plain score otherwise (as `cocola rank`).
+    fn ranking_measure(&self, mode: Option<&str>) -> PyResult<Measure> {
+        let named = mode
+            .map(|m| m.parse::<Measure>().map_err(PyValueError::new_err))
+            .transpose()?;
+        self.with_scorer(Direction::default(), |scorer| {
+            let measure = named.unwrap_or_else(|| scorer.default_measure());
+            scorer.check_measure(measure).map(|()| measure)
+        })
+        .map_err(PyValueError::new_err)
     }
 
     /// Loads `sessions` sessions of the model at `path` (or the default),
@@ -352,13 +366,16 @@ impl Model {
     ///
     /// ``candidates`` is a dict ``{name: signal}`` or a list of signals
     /// (named "0", "1", ...). Each is scored like ``score`` and ranked by
-    /// the mean raw score of ``mode``; equal scores share a rank. Candidates
-    /// with no window audible on both sides are listed after the ranked ones.
-    /// Returns a ``Ranking``: ``order`` (input positions, best first),
-    /// ``records``, ``notes``.
+    /// ``mode``: by default the combined fit (every mode's calibrated
+    /// evidence together; the plain ``both`` score for an uncalibrated
+    /// model), or the mean raw score of one mode ("both", "harmonic",
+    /// "percussive"); equal scores share a rank. Candidates with no window
+    /// audible on both sides are listed after the ranked ones. Returns a
+    /// ``Ranking``: ``order`` (input positions, best first), ``records``,
+    /// ``notes``.
     #[pyo3(
-        signature = (condition, candidates, sr, mode="both", hop=5.0, silence_db=-60.0),
-        text_signature = "(self, /, condition, candidates, sr, mode='both', hop=5.0, silence_db=-60.0)"
+        signature = (condition, candidates, sr, mode=None, hop=5.0, silence_db=-60.0),
+        text_signature = "(self, /, condition, candidates, sr, mode=None, hop=5.0, silence_db=-60.0)"
     )]
     #[allow(clippy::too_many_arguments)] // the Python signature
     fn rank(
@@ -367,11 +384,12 @@ impl Model {
         condition: &Bound<'_, PyAny>,
         candidates: &Bound<'_, PyAny>,
         sr: f64,
-        mode: &str,
+        mode: Option<&str>,
         hop: f32,
         silence_db: f32,
     ) -> PyResult<Ranking> {
-        let (options, mode) = self.scoring_options(mode, hop, silence_db)?;
+        let options = window_options(hop, silence_db)?;
+        let measure = self.ranking_measure(mode)?;
         let condition = Audio::extract(condition, sr, "condition")?;
         let (names, candidates) = named_candidates(candidates, sr)?;
         fork_guard::enter()?;
@@ -383,7 +401,7 @@ impl Model {
                 .cloned()
                 .zip(candidates.iter().map(|c| c.to_mono_16k().map_err(|e| e.to_string())));
             Ok(self.with_scorer(Direction::default(), |scorer| {
-                score_and_rank(scorer, &condition, lazily, &options, mode, |_| {})
+                score_and_rank(scorer, &condition, lazily, &options, measure, |_| {})
             }))
         })?;
         Ok(Ranking::new(ranking, &names))

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use cocola::mode::Mode;
 use cocola::score::rank::{RankedCandidate, Ranking as LibraryRanking, Standing};
+use cocola::score::Measure;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyMapping};
@@ -51,21 +52,29 @@ impl Ranking {
         d.set_item("name", &c.name)?;
         d.set_item("index", self.position(c))?;
         d.set_item("status", status)?;
-        let headline = c.score(self.ranking.mode);
-        d.set_item("raw", headline.map(|s| as_printed(s.raw)))?;
+        let measure = self.ranking.measure;
+        let headline = c.score(measure);
+        // The combined measure has no raw score of its own (its value is a log-odds).
+        let raw = headline.filter(|_| measure.mode().is_some());
+        d.set_item("raw", raw.map(|s| as_printed(s.value)))?;
         d.set_item("fit", headline.and_then(|s| s.fit).map(as_printed))?;
         d.set_item("verdict", headline.and_then(|s| s.verdict).map(|v| v.word()))?;
         for mode in Mode::ALL {
             let score = c.score(mode);
-            d.set_item(format!("raw_{mode}"), score.map(|s| as_printed(s.raw)))?;
+            d.set_item(format!("raw_{mode}"), score.map(|s| as_printed(s.value)))?;
             d.set_item(format!("fit_{mode}"), score.and_then(|s| s.fit).map(as_printed))?;
         }
-        let combined = c.scores.as_ref().and_then(|s| s.combined());
-        d.set_item("fit_combined", combined.map(|c| as_printed(c.fit)))?;
+        let combined = c.score(Measure::Combined);
+        d.set_item("fit_combined", combined.and_then(|c| c.fit).map(as_printed))?;
         d.set_item("windows_scored", c.windows_scored)?;
         d.set_item("windows_total", c.windows_total)?;
         d.set_item("worst_window_start", c.worst_window.map(|w| w.start_seconds))?;
-        d.set_item("worst_window_raw", c.worst_window.map(|w| as_printed(w.score.raw)))?;
+        let worst = c.worst_window.and_then(|w| w.score(measure));
+        d.set_item(
+            "worst_window_raw",
+            worst.filter(|_| measure.mode().is_some()).map(|s| as_printed(s.value)),
+        )?;
+        d.set_item("worst_window_fit", worst.and_then(|s| s.fit).map(as_printed))?;
         d.set_item("tied_with", tied_with)?;
         d.set_item("reason", why)?;
         Ok(d)
@@ -74,10 +83,11 @@ impl Ranking {
 
 #[pymethods]
 impl Ranking {
-    /// The mode whose mean raw score orders the candidates.
+    /// What orders the candidates: "combined" (the combined fit) or a mode
+    /// (its mean raw score).
     #[getter]
     fn mode(&self) -> &'static str {
-        self.ranking.mode.name()
+        self.ranking.measure.name()
     }
 
     /// Positions of the candidates in the input, best first.
@@ -88,11 +98,13 @@ impl Ranking {
 
     /// One flat dict per candidate, best first: rank (``None`` unless
     /// ranked; tied candidates share one), name, index (position in the
-    /// input), status ("ranked", "silent", "failed"), raw, fit and verdict of
-    /// the ranking mode, raw_<mode> and fit_<mode> of every mode,
-    /// fit_combined, windows_scored, windows_total, worst_window_start and
-    /// worst_window_raw (where the candidate drifts furthest), tied_with,
-    /// and reason (why a candidate is silent or failed).
+    /// input), status ("ranked", "silent", "failed"), fit and verdict of
+    /// what ranks (``mode``) and its raw score (``None`` for the combined
+    /// fit, which has none), raw_<mode> and fit_<mode> of every mode,
+    /// fit_combined, windows_scored, windows_total, worst_window_start,
+    /// worst_window_raw and worst_window_fit (where the candidate drifts
+    /// furthest), tied_with, and reason (why a candidate is silent or
+    /// failed).
     #[getter]
     fn records<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
         self.ranking.candidates.iter().map(|c| self.record(py, c)).collect()
@@ -125,7 +137,7 @@ impl Ranking {
         let best = self.ranking.candidates.first().filter(|c| c.rank().is_some());
         format!(
             "cocola.Ranking(mode='{}', {} candidates, best={})",
-            self.ranking.mode,
+            self.ranking.measure,
             self.ranking.candidates.len(),
             best.map_or("None".to_string(), |c| format!("{:?}", c.name))
         )

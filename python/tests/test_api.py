@@ -117,16 +117,23 @@ def test_rank(model, example_pair):
     condition, stem = example_pair
     candidates = [np.roll(stem, 8_000), stem, np.zeros_like(stem), stem[:40_000]]
     ranking = model.rank(condition, candidates, 16_000)
-    assert len(ranking) == 4 and ranking.mode == "both"
-    scores = [model.score(condition, c, 16_000).raw for c in candidates]
-    ranked = sorted((i for i in range(4) if scores[i] is not None), key=lambda i: -scores[i])
+    assert len(ranking) == 4 and ranking.mode == "combined", "the default for a calibrated model"
+    scored = [model.score(condition, c, 16_000) for c in candidates]
+    combined = [s.combined for s in scored]
+    ranked = sorted((i for i in range(4) if combined[i] is not None), key=lambda i: -combined[i]["log_odds"])
     assert ranking.order == ranked + [2], "best first, the silent candidate last"
     records = list(ranking)
     assert [r["index"] for r in records] == ranking.order and records == ranking.records
     assert [r["name"] for r in records] == [str(i) for i in ranking.order]
     assert [r["rank"] for r in records] == [1, 2, 3, None]
-    assert [r["raw"] for r in records[:3]] == [scores[i] for i in ranked]
+    assert [r["fit"] for r in records[:3]] == [combined[i]["fit"] for i in ranked]
+    assert all(r["fit"] == r["fit_combined"] and r["raw"] is None for r in records[:3]), "no raw combined score"
+    assert all(r["worst_window_fit"] is not None for r in records[:3])
     assert records[3]["status"] == "silent" and "silent" in records[3]["reason"]
+    # By the plain score on request: ordered by the raw score Model.score gives.
+    by_both = model.rank(condition, candidates, 16_000, mode="both")
+    raws = [s.raw for s in scored if s.raw is not None]
+    assert by_both.mode == "both" and [r["raw"] for r in by_both.records[:3]] == sorted(raws, reverse=True)
     # The short candidate was scored on one window of two: a note says so.
     assert any("Not every candidate was scored on the same windows" in n for n in ranking.notes)
     named = model.rank(condition, {"real": stem, "late": np.roll(stem, 8_000)}, 16_000, mode="percussive")

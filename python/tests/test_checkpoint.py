@@ -113,6 +113,10 @@ def test_a_model_without_hps_has_the_plain_score_only(user_cache, checkpoints, c
         mel.score_matrix([condition], [stem], 16_000, mode="harmonic")
     with pytest.raises(ValueError, match=needs_hps):
         mel.rank(condition, [stem], 16_000, mode="harmonic")
+    # An imported checkpoint is uncalibrated: ranked by the plain score, no combined fit.
+    assert mel.rank(condition, [stem], 16_000).mode == "both"
+    with pytest.raises(ValueError, match="the combined fit needs a model calibrated in every mode"):
+        mel.rank(condition, [stem], 16_000, mode="combined")
 
     pairs = tmp_path / "pairs.csv"
     pairs.write_text(f"{CLIPS / '00-condition.wav'},{CLIPS / '00-stem.wav'}\n")

@@ -72,6 +72,8 @@ def test_bad_options(model, clip):
         model.rank(clip, {1: clip, "1": clip}, SR)
     with pytest.raises(ValueError, match="candidates is empty"):
         model.rank(clip, {}, SR)
+    with pytest.raises(ValueError, match="unknown mode 'drums' \\(expected combined, both, harmonic or percussive\\)"):
+        model.rank(clip, [clip], SR, mode="drums")
     with pytest.raises(ValueError, match=r"candidates\['b'\] has a non-finite sample"):
         model.rank(clip, {"a": clip, "b": np.full(10, np.inf)}, SR)
     with pytest.raises(ValueError, match="K must be at least 2"):

@@ -69,11 +69,13 @@ def test_candidates_rank_as_the_cli(model, tmp_path, cli_json):
     stem, _ = read_wav(EXAMPLES / "stem.wav")
     signals = [stem[0], np.roll(stem[0], 5_333), stem[0][::-1], stem[0], np.zeros_like(stem[0])]
     paths = [write_wav(tmp_path / f"take{i}.wav", s, 16_000) for i, s in enumerate(signals)]
-    expected = cli_json("rank", condition_path, *paths, "--json", "-j", THREADS, "--mode", "harmonic")
+    # Both by their default: the combined fit (the default model is calibrated).
+    expected = cli_json("rank", condition_path, *paths, "--json", "-j", THREADS)
+    assert expected["mode"] == "combined"
     condition, _ = read_wav(condition_path)
     # Named by their paths, as the CLI names them.
     candidates = {str(p): read_wav(p)[0] for p in paths}
-    ranking = model.rank(condition[0], candidates, 16_000, mode="harmonic")
+    ranking = model.rank(condition[0], candidates, 16_000)
     assert_close(ranking.to_dict(), {k: expected[k] for k in ("mode", "candidates", "notes")})
     assert ranking.order[-1] == 4 and ranking.records[-1]["status"] == "silent"
     ties = [r for r in ranking.records if r["index"] in (0, 3)]

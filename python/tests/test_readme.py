@@ -27,9 +27,9 @@ def test_rerank_example_runs_as_written():
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert len(lines) == 3, done.stdout
-    rows = [re.fullmatch(r"(\d)\. (.+?) +raw +([\d.]+) +fit +[\d.]+  (fits|unsure|clashes)", l) for l in lines]
+    rows = [re.fullmatch(r"(\d)\. (.+?) +fit +([\d.]+)  (fits|unsure|clashes) +raw +-?[\d.]+", l) for l in lines]
     assert all(rows), done.stdout
     assert [int(r.group(1)) for r in rows] == [1, 2, 3]
     assert sorted(r.group(2) for r in rows) == sorted(["original", "late by 1/3 s", "reversed"])
-    raws = [float(r.group(3)) for r in rows]
-    assert raws == sorted(raws, reverse=True), "best first"
+    fits = [float(r.group(3)) for r in rows]
+    assert fits == sorted(fits, reverse=True), "best first"

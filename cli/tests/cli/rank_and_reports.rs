@@ -202,6 +202,81 @@ fn rank_orders_ties_and_explains_silent_and_failed_candidates() {
     );
 }
 
+/// A random-weight model calibrated in every mode (log-odds = 2 x raw).
+fn calibrated_model(dir: &Path) -> PathBuf {
+    use cocola::model::testing::{calibrated_test_metadata, random_weights};
+    let path = dir.join("calibrated.onnx");
+    cocola::model::write_model_file(&path, &random_weights(7), &calibrated_test_metadata()).unwrap();
+    path
+}
+
+#[test]
+fn a_calibrated_model_ranks_by_the_combined_fit_unless_told_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = calibrated_model(dir.path());
+    let f = files(dir.path());
+    let s = |p: &Path| p.display().to_string();
+    let html = dir.path().join("rank.html");
+    let args = |extra: &[&str]| {
+        let mut all = vec!["rank".to_string(), s(&f.condition), s(&f.a), s(&f.b)];
+        all.extend(extra.iter().map(|e| e.to_string()));
+        all
+    };
+    let run = |extra: &[&str]| {
+        let a = args(extra);
+        cocola(&model, &a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let out = run(&["--json", "--report", &s(&html)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["mode"], "combined", "the default for a calibrated model");
+    // Ordered by the mean of the modes' log-odds (2 x raw under this calibration).
+    let log_odds: Vec<f64> = doc["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let modes = c["scores"]["modes"].as_array().unwrap();
+            let mean = modes.iter().map(|m| 2.0 * m["raw"].as_f64().unwrap()).sum::<f64>() / 3.0;
+            let stored = c["scores"]["combined"]["log_odds"].as_f64().unwrap();
+            assert!((mean - stored).abs() < 1e-3, "{c}");
+            // The worst window is the one lowest in the combined measure.
+            let windows = c["report"]["windows"].as_array().unwrap();
+            let lowest = windows
+                .iter()
+                .map(|w| w["outcome"]["combined"]["log_odds"].as_f64().unwrap())
+                .fold(f64::INFINITY, f64::min);
+            assert_eq!(
+                c["worst_window"]["scores"]["combined"]["log_odds"].as_f64().unwrap(),
+                lowest
+            );
+            stored
+        })
+        .collect();
+    assert!(log_odds[0] >= log_odds[1], "{log_odds:?}");
+    assert_report(&html, &["ranked by the combined fit", "log-odds", "worst fit"]);
+
+    // A mode on request; the table names what ranks.
+    let text = run(&["--mode", "percussive"]);
+    assert!(text.status.success(), "{}", stderr(&text));
+    assert!(String::from_utf8_lossy(&text.stdout).contains("ranked by  percussive (mean raw score"));
+    let text = run(&[]);
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    assert!(text.contains("ranked by  combined (mean calibrated log-odds"), "{text}");
+    assert!(text.contains("log-odds"), "{text}");
+
+    // An uncalibrated model has no combined fit: a clear error, exit 1.
+    let (plain, _) = test_model(dir.path());
+    let a = args(&["--mode", "combined"]);
+    let out = cocola(&plain, &a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("the combined fit needs a model calibrated in every mode"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn score_and_eval_draw_charts_and_write_reports() {
     let dir = tempfile::tempdir().unwrap();

@@ -11,8 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use cocola::calibration::{Calibration, ModeCalibration, ScoreDistribution};
-use cocola::model::testing::{random_weights, test_metadata};
+use cocola::model::testing::{calibrated_test_metadata, random_weights};
 use cocola::model::write_model_file;
 
 struct Fixtures {
@@ -60,25 +59,7 @@ fn fixtures() -> &'static Fixtures {
     F.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let p = |name: &str| dir.path().join(name);
-        let mut meta = test_metadata();
-        let mode = ModeCalibration {
-            coherent: ScoreDistribution {
-                mean: 1.0,
-                std: 1.0,
-                count: 10,
-            },
-            random: ScoreDistribution {
-                mean: -1.0,
-                std: 1.0,
-                count: 10,
-            },
-            hard: None,
-        };
-        meta.calibration = Some(Calibration {
-            both: mode,
-            harmonic: Some(mode),
-            percussive: Some(mode),
-        });
+        let meta = calibrated_test_metadata();
         write_model_file(&p("model.onnx"), &random_weights(7), &meta).unwrap();
         write_wav(&p("chords.wav"), 44_100, 2, 44_100 * 8, |t, c| {
             chord(t) * if c == 0 { 1.0 } else { 0.8 }

@@ -96,6 +96,25 @@ pub fn test_metadata() -> ModelMetadata {
     meta
 }
 
+/// [`test_metadata`] with a calibration in every mode: coherent pairs
+/// 1 +- 1, random pairs -1 +- 1, so a raw score `s` has log-odds `2 s`.
+pub fn calibrated_test_metadata() -> ModelMetadata {
+    use crate::calibration::{Calibration, ModeCalibration, ScoreDistribution};
+    let dist = |mean: f32| ScoreDistribution {
+        mean,
+        std: 1.0,
+        count: 10,
+    };
+    let mode = ModeCalibration::random_only(dist(1.0), dist(-1.0));
+    let mut meta = test_metadata();
+    meta.calibration = Some(Calibration {
+        both: mode,
+        harmonic: Some(mode),
+        percussive: Some(mode),
+    });
+    meta
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

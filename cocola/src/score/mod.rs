@@ -16,6 +16,7 @@
 //! model's calibration was measured in the one direction, so symmetric
 //! scores carry no fit.
 
+pub mod measure;
 pub mod rank;
 pub mod windows;
 
@@ -31,6 +32,7 @@ use crate::contract::{InputKind, EMBEDDING_DIM, SAMPLE_RATE, WINDOW_SAMPLES};
 use crate::features::with_thread_extractor;
 use crate::mode::Mode;
 use crate::model::{Embeddings, Model, ModelError};
+pub use measure::{Measure, MeasureScore};
 pub use windows::WindowOptions;
 use windows::{level_is_silent, window_level_dbfs, window_slice, window_starts};
 
@@ -300,6 +302,42 @@ impl Scorer {
         match self.direction {
             Direction::ConditionStem => self.model().metadata().calibration.as_ref(),
             Direction::Symmetric => None,
+        }
+    }
+
+    /// Fails, saying why, unless this scorer's scores carry `measure`: a mode
+    /// of the model's input kind, or the combined fit, which needs the
+    /// model's calibration of every mode and the calibrated direction.
+    pub fn check_measure(&self, measure: Measure) -> Result<(), String> {
+        match measure {
+            Measure::Mode(mode) => self.model().input().check_mode(mode),
+            Measure::Combined => {
+                let probe = self.modes().iter().map(|&m| (m, 0.0));
+                if self.calibration().and_then(|c| c.combined(probe)).is_some() {
+                    return Ok(());
+                }
+                Err(match self.direction {
+                    Direction::Symmetric => "the combined fit needs the calibrated direction \
+                        (condition -> stem); symmetric scores carry no fit"
+                        .to_string(),
+                    Direction::ConditionStem => format!(
+                        "the combined fit needs a model calibrated in every mode it has ({}); \
+                         this model is not: rank by a mode instead",
+                        self.modes().iter().map(|m| m.name()).collect::<Vec<_>>().join(", ")
+                    ),
+                })
+            }
+        }
+    }
+
+    /// The measure to go by when the user names none: the combined fit where
+    /// the scores carry it (it hears a transposed or off-beat stem best),
+    /// otherwise the plain score.
+    pub fn default_measure(&self) -> Measure {
+        if self.check_measure(Measure::Combined).is_ok() {
+            Measure::Combined
+        } else {
+            Measure::Mode(Mode::Both)
         }
     }
 

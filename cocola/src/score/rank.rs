@@ -3,9 +3,10 @@
 //! A generator produces several candidates for one condition; the user wants
 //! them in order, with each one's scores per mode and where it drifts (its
 //! worst window). Each candidate is scored like `cocola score`
-//! ([`Scorer::score_pair`]) and ranked by the mean raw score of one mode; the
-//! calibrated fit is a monotonic function of the raw score, so it gives the
-//! same order.
+//! ([`Scorer::score_pair`]) and ranked by one [`Measure`] of its mean scores:
+//! the raw score of one mode, or the combined log-odds of every mode. The
+//! calibrated fit is a monotonic function of either, so it gives the same
+//! order.
 //!
 //! Rules, each explained in [`Ranking::notes`] when it applies:
 //! - **Ties**: candidates with exactly the same score (e.g. the same audio
@@ -22,8 +23,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ModeScore, PairReport, Scorer, WindowOptions, WindowOutcome, WindowScores};
-use crate::mode::Mode;
+use super::{Measure, MeasureScore, PairReport, Scorer, WindowOptions, WindowOutcome, WindowScores};
 
 /// One candidate's scoring result, as [`rank`] takes it: the report of
 /// [`Scorer::score_pair`], or why there is none.
@@ -46,13 +46,14 @@ pub enum Standing {
     Failed { error: String },
 }
 
-/// The lowest-scoring window of a candidate in the ranking mode: where it
+/// The window of a candidate lowest in the ranking's measure: where it
 /// drifts furthest from the condition.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WorstWindow {
     pub start_seconds: f64,
     pub end_seconds: f64,
-    pub score: ModeScore,
+    /// The window's scores, every mode (and the combined fit where calibrated).
+    pub scores: WindowScores,
 }
 
 /// One candidate of a [`Ranking`].
@@ -78,23 +79,33 @@ impl RankedCandidate {
         }
     }
 
-    /// The score of the ranking's mode (ranked candidates only).
-    pub fn score(&self, mode: Mode) -> Option<&ModeScore> {
-        self.scores.as_ref().and_then(|s| s.get(mode))
+    /// `measure` of the candidate's mean scores (ranked candidates only).
+    pub fn score(&self, measure: impl Into<Measure>) -> Option<MeasureScore> {
+        measure.into().of(self.scores.as_ref()?)
+    }
+}
+
+impl WorstWindow {
+    /// `measure` of the window's scores.
+    pub fn score(&self, measure: impl Into<Measure>) -> Option<MeasureScore> {
+        measure.into().of(&self.scores)
     }
 }
 
 /// Candidates in order: ranked best first, then silent, then failed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Ranking {
-    /// The mode whose mean raw score orders the candidates.
-    pub mode: Mode,
+    /// What orders the candidates (written as `mode`, the name it had when
+    /// only modes could).
+    #[serde(rename = "mode")]
+    pub measure: Measure,
     pub candidates: Vec<RankedCandidate>,
     /// Ties, unequal coverage, silent and failed candidates, in words.
     pub notes: Vec<String>,
 }
 
-/// Scores every candidate against `condition` and ranks them by `mode`.
+/// Scores every candidate against `condition` and ranks them by `measure`
+/// (which the scorer must carry: [`Scorer::check_measure`]).
 /// Candidates are taken one at a time (an iterator that decodes lazily keeps
 /// one candidate's audio in memory); `Err` is a candidate that could not be
 /// read. `progress(done)` is called after each candidate.
@@ -103,7 +114,7 @@ pub fn score_and_rank(
     condition: &[f32],
     candidates: impl IntoIterator<Item = (String, Result<Vec<f32>, String>)>,
     options: &WindowOptions,
-    mode: Mode,
+    measure: Measure,
     mut progress: impl FnMut(usize),
 ) -> Ranking {
     let mut scored = Vec::new();
@@ -116,12 +127,13 @@ pub fn score_and_rank(
         scored.push(Candidate { name, result });
         progress(scored.len());
     }
-    rank(scored, mode)
+    rank(scored, measure)
 }
 
-/// Ranks scored candidates by the mean raw score of `mode` (see the module
-/// documentation for ties, silence and failures).
-pub fn rank(candidates: Vec<Candidate>, mode: Mode) -> Ranking {
+/// Ranks scored candidates by `measure` of their mean scores (see the module
+/// documentation for ties, silence and failures). A candidate whose scores
+/// lack the measure fails (the caller checks it first).
+pub fn rank(candidates: Vec<Candidate>, measure: Measure) -> Ranking {
     let mut ranked = Vec::new();
     let mut silent = Vec::new();
     let mut failed = Vec::new();
@@ -142,8 +154,12 @@ pub fn rank(candidates: Vec<Candidate>, mode: Mode) -> Ranking {
                 let error = "the model produced a non-finite score".to_string();
                 failed.push(unscored(name, Standing::Failed { error }, None));
             }
+            Some(a) if measure.of(&a).is_none() => {
+                let error = format!("the scores carry no {}", measure.label());
+                failed.push(unscored(name, Standing::Failed { error }, Some(report)));
+            }
             Some(aggregate) => ranked.push(RankedCandidate {
-                worst_window: worst_window(&report, mode),
+                worst_window: worst_window(&report, measure),
                 windows_scored: report.scored_windows(),
                 windows_total: report.windows.len(),
                 name,
@@ -156,11 +172,11 @@ pub fn rank(candidates: Vec<Candidate>, mode: Mode) -> Ranking {
             }),
         }
     }
-    let raw = |c: &RankedCandidate| c.score(mode).map_or(f32::NEG_INFINITY, |s| s.raw);
+    let value = |c: &RankedCandidate| c.score(measure).map_or(f32::NEG_INFINITY, |s| s.value);
     // Stable: tied candidates keep the order they were given in.
-    ranked.sort_by(|a, b| raw(b).total_cmp(&raw(a)));
+    ranked.sort_by(|a, b| value(b).total_cmp(&value(a)));
     let mut notes = Vec::new();
-    assign_ranks(&mut ranked, mode, &mut notes);
+    assign_ranks(&mut ranked, measure, &mut notes);
     coverage_note(&ranked, &mut notes);
     if !ranked.is_empty() || !silent.is_empty() {
         silence_notes(&silent, ranked.is_empty(), &mut notes);
@@ -174,7 +190,7 @@ pub fn rank(candidates: Vec<Candidate>, mode: Mode) -> Ranking {
     ranked.extend(silent);
     ranked.extend(failed);
     Ranking {
-        mode,
+        measure,
         candidates: ranked,
         notes,
     }
@@ -194,14 +210,14 @@ fn unscored(name: String, standing: Standing, report: Option<PairReport>) -> Ran
 
 /// Competition ranks over candidates sorted best first; equal scores share a
 /// rank, and each tie gets a note.
-fn assign_ranks(ranked: &mut [RankedCandidate], mode: Mode, notes: &mut Vec<String>) {
-    let raw = |c: &RankedCandidate| c.score(mode).map(|s| s.raw);
+fn assign_ranks(ranked: &mut [RankedCandidate], measure: Measure, notes: &mut Vec<String>) {
+    let value = |c: &RankedCandidate| c.score(measure).map(|s| s.value);
     let mut start = 0;
     while start < ranked.len() {
         let end = start
             + ranked[start..]
                 .iter()
-                .take_while(|c| raw(c) == raw(&ranked[start]))
+                .take_while(|c| value(c) == value(&ranked[start]))
                 .count();
         let names: Vec<String> = ranked[start..end].iter().map(|c| c.name.clone()).collect();
         for c in &mut ranked[start..end] {
@@ -213,9 +229,13 @@ fn assign_ranks(ranked: &mut [RankedCandidate], mode: Mode, notes: &mut Vec<Stri
         }
         if names.len() > 1 {
             notes.push(format!(
-                "{} have exactly the same {mode} score ({:.3}): they share rank {}, in the order given.",
+                "{} have exactly the same {} ({:.3}): they share rank {}, in the order given.",
                 names.join(", "),
-                raw(&ranked[start]).unwrap_or(f32::NAN),
+                match measure {
+                    Measure::Combined => "combined log-odds".to_string(),
+                    Measure::Mode(mode) => format!("{mode} score"),
+                },
+                value(&ranked[start]).unwrap_or(f32::NAN),
                 start + 1
             ));
         }
@@ -273,25 +293,31 @@ fn silence_reason(report: &PairReport) -> String {
     }
 }
 
-/// The scored window with the lowest raw score of `mode` (the earliest of equals).
-fn worst_window(report: &PairReport, mode: Mode) -> Option<WorstWindow> {
+/// The scored window lowest in `measure` (the earliest of equals).
+fn worst_window(report: &PairReport, measure: Measure) -> Option<WorstWindow> {
     report
         .windows
         .iter()
         .filter_map(|w| match &w.outcome {
-            WindowOutcome::Scored(s) => Some(WorstWindow {
-                start_seconds: w.start_seconds,
-                end_seconds: w.end_seconds,
-                score: *s.get(mode)?,
-            }),
+            WindowOutcome::Scored(s) => Some((
+                measure.of(s)?.value,
+                WorstWindow {
+                    start_seconds: w.start_seconds,
+                    end_seconds: w.end_seconds,
+                    scores: *s,
+                },
+            )),
             WindowOutcome::Silent { .. } => None,
         })
-        .reduce(|worst, w| if w.score.raw < worst.score.raw { w } else { worst })
+        .reduce(|worst, w| if w.0 < worst.0 { w } else { worst })
+        .map(|(_, window)| window)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::calibration::{Calibration, ModeCalibration, ScoreDistribution};
+    use crate::mode::Mode;
     use crate::score::WindowReport;
 
     fn scores(raw: f32) -> WindowScores {
@@ -345,23 +371,124 @@ mod tests {
                 candidate("high", &[Ok(9.0), Ok(8.0)]),
                 candidate("mid", &[Ok(4.0), Ok(6.0)]),
             ],
-            Mode::Both,
+            Mode::Both.into(),
         );
         assert_eq!(order(&ranking), [("high", Some(1)), ("mid", Some(2)), ("low", Some(3))]);
         assert!(ranking.notes.is_empty(), "{:?}", ranking.notes);
         let high = &ranking.candidates[0];
-        assert_eq!(high.score(Mode::Both).unwrap().raw, 8.5);
+        assert_eq!(high.score(Mode::Both).unwrap().value, 8.5);
         // The worst window of "high" is its second (8.0 < 9.0).
         let worst = high.worst_window.unwrap();
-        assert_eq!((worst.start_seconds, worst.score.raw), (5.0, 8.0));
+        assert_eq!(
+            (worst.start_seconds, worst.score(Mode::Both).unwrap().value),
+            (5.0, 8.0)
+        );
         assert_eq!((high.windows_scored, high.windows_total), (2, 2));
         // Harmonic is raw - 1 in every window: the same order, its own numbers.
         let harmonic = rank(
             vec![candidate("a", &[Ok(3.0)]), candidate("b", &[Ok(5.0)])],
-            Mode::Harmonic,
+            Mode::Harmonic.into(),
         );
         assert_eq!(order(&harmonic), [("b", Some(1)), ("a", Some(2))]);
-        assert_eq!(harmonic.candidates[0].worst_window.unwrap().score.raw, 4.0);
+        assert_eq!(
+            harmonic.candidates[0]
+                .worst_window
+                .unwrap()
+                .score(Mode::Harmonic)
+                .unwrap()
+                .value,
+            4.0
+        );
+    }
+
+    /// Every mode calibrated alike: log-odds = raw - 0.5.
+    fn calibration() -> Calibration {
+        let dist = |mean: f32| ScoreDistribution {
+            mean,
+            std: 1.0,
+            count: 100,
+        };
+        let mode = ModeCalibration::random_only(dist(1.0), dist(0.0));
+        Calibration {
+            both: mode,
+            harmonic: Some(mode),
+            percussive: Some(mode),
+        }
+    }
+
+    /// A calibrated candidate whose windows score `[both, harmonic, percussive]`.
+    fn calibrated(name: &str, windows: &[[f32; 3]]) -> Candidate {
+        let cal = calibration();
+        let windows: Vec<WindowReport> = windows
+            .iter()
+            .enumerate()
+            .map(|(i, raw)| {
+                window(
+                    5.0 * i as f64,
+                    WindowOutcome::Scored(WindowScores::from_raw(&Mode::ALL, raw, Some(&cal))),
+                )
+            })
+            .collect();
+        let aggregate = super::super::aggregate(&windows, &Mode::ALL, Some(&cal));
+        Candidate {
+            name: name.into(),
+            result: Ok(PairReport {
+                duration_seconds: 5.0 * windows.len() as f64,
+                windows,
+                aggregate,
+            }),
+        }
+    }
+
+    #[test]
+    fn the_combined_measure_orders_by_every_mode_together() {
+        // "loud" wins on the plain score alone; "agreed" is good in every mode.
+        let candidates = || {
+            vec![
+                calibrated("loud", &[[5.0, 0.0, 0.0]]),
+                calibrated("agreed", &[[4.0, 3.0, 3.0], [4.0, 3.0, 3.0]]),
+                calibrated("drifts", &[[6.0, 4.0, 4.0], [6.0, -2.0, -2.0]]),
+            ]
+        };
+        let by_both = rank(candidates(), Mode::Both.into());
+        assert_eq!(
+            order(&by_both),
+            [("drifts", Some(1)), ("loud", Some(2)), ("agreed", Some(3))]
+        );
+        let combined = rank(candidates(), Measure::Combined);
+        assert_eq!(combined.measure, Measure::Combined);
+        // Mean log-odds: agreed (3.5 + 2.5 + 2.5) / 3 = 2.83, drifts 2.83 - 1/3
+        // (its means are 6, 1, 1), loud (4.5 - 0.5 - 0.5) / 3 = 1.17.
+        assert_eq!(
+            order(&combined),
+            [("agreed", Some(1)), ("drifts", Some(2)), ("loud", Some(3))]
+        );
+        let best = combined.candidates[0].score(Measure::Combined).unwrap();
+        assert!((best.value - 8.5 / 3.0).abs() < 1e-5, "{best:?}");
+        assert!(best.fit.unwrap() > 90.0);
+        // The worst window in the combined measure is the second of "drifts"
+        // (log-odds 1/6 against 4.5), though its plain score is the higher.
+        let drifts = &combined.candidates[1];
+        let worst = drifts.worst_window.unwrap();
+        assert_eq!(worst.start_seconds, 5.0);
+        assert!((worst.score(Measure::Combined).unwrap().value - 0.5 / 3.0).abs() < 1e-5);
+        assert_eq!(by_both.candidates[0].worst_window.unwrap().start_seconds, 0.0);
+        // The JSON names the measure where it named the mode.
+        let json = serde_json::to_value(&combined).unwrap();
+        assert_eq!(json["mode"], "combined");
+        assert_eq!(serde_json::from_value::<Ranking>(json).unwrap(), combined);
+    }
+
+    #[test]
+    fn candidates_without_the_measure_fail_with_the_reason() {
+        // Uncalibrated scores have no combined fit.
+        let ranking = rank(vec![candidate("plain", &[Ok(1.0)])], Measure::Combined);
+        assert_eq!(order(&ranking), [("plain", None)]);
+        assert!(
+            matches!(&ranking.candidates[0].standing, Standing::Failed { error } if error.contains("no combined")),
+            "{:?}",
+            ranking.candidates[0].standing
+        );
     }
 
     #[test]
@@ -373,7 +500,7 @@ mod tests {
                 candidate("best", &[Ok(7.0)]),
                 candidate("twin-a", &[Ok(5.0)]),
             ],
-            Mode::Both,
+            Mode::Both.into(),
         );
         assert_eq!(
             order(&ranking),
@@ -408,7 +535,7 @@ mod tests {
                 candidate("full", &[Ok(1.0), Ok(1.0)]),
                 candidate("where-condition-rests", &[Err((false, true)), Err((true, false))]),
             ],
-            Mode::Both,
+            Mode::Both.into(),
         );
         assert_eq!(
             order(&ranking),
@@ -440,7 +567,7 @@ mod tests {
                 candidate("a", &[Err((true, false))]),
                 candidate("b", &[Err((true, true))]),
             ],
-            Mode::Percussive,
+            Mode::Percussive.into(),
         );
         assert!(ranking.candidates.iter().all(|c| c.rank().is_none()));
         assert_eq!(
@@ -456,7 +583,7 @@ mod tests {
                 candidate("nan", &[Ok(f32::NAN)]),
                 candidate("ok", &[Ok(1.0), Err((false, true))]),
             ],
-            Mode::Both,
+            Mode::Both.into(),
         );
         assert_eq!(order(&ranking), [("ok", Some(1)), ("nan", None)]);
         let json = serde_json::to_string(&ranking).unwrap();

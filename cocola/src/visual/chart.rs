@@ -12,6 +12,7 @@ use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 
 use crate::mode::Mode;
+use crate::score::Measure;
 
 /// The font PNG text is drawn with (see `assets/fonts/LICENSE.md`).
 const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-subset.ttf");
@@ -62,12 +63,14 @@ impl Format {
     }
 }
 
-/// Line colours of the three modes (Okabe-Ito palette, safe for colour-blind readers).
-pub fn mode_color(mode: Mode) -> RGBColor {
-    match mode {
-        Mode::Both => RGBColor(0, 114, 178),
-        Mode::Harmonic => RGBColor(0, 158, 115),
-        Mode::Percussive => RGBColor(230, 159, 0),
+/// Colours of the three modes and their combination (Okabe-Ito palette,
+/// safe for colour-blind readers).
+pub fn mode_color(measure: impl Into<Measure>) -> RGBColor {
+    match measure.into() {
+        Measure::Combined => RGBColor(0, 0, 0),
+        Measure::Mode(Mode::Both) => RGBColor(0, 114, 178),
+        Measure::Mode(Mode::Harmonic) => RGBColor(0, 158, 115),
+        Measure::Mode(Mode::Percussive) => RGBColor(230, 159, 0),
     }
 }
 

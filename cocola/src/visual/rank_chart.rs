@@ -1,6 +1,7 @@
 //! A ranking at a glance: one row of bars per ranked candidate (best at the
-//! top), a bar per mode, and below it the timelines of the best candidates
-//! in the ranking mode, which show where each one drifts.
+//! top), a bar per mode (and the combined fit, where calibrated), and below
+//! it the timelines of the best candidates in the ranking measure, which
+//! show where each one drifts.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -8,8 +9,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::chart::{draw_legend, font, mode_color, padded_range, shorten, Chart, DrawResult, GRID};
 use super::timeline::Timeline;
-use crate::mode::Mode;
 use crate::score::rank::Ranking;
+use crate::score::Measure;
 
 /// Candidates whose timelines are drawn below the bars.
 pub const TIMELINES_SHOWN: usize = 6;
@@ -20,9 +21,12 @@ pub const BARS_SHOWN: usize = 30;
 #[derive(Clone, Debug, PartialEq)]
 pub struct RankChart {
     pub title: String,
-    pub mode: Mode,
-    /// (label, value per mode in [`Mode::ALL`] order), best first.
-    pub rows: Vec<(String, [f64; 3])>,
+    /// What ranks the candidates.
+    pub measure: Measure,
+    /// (label, value per measure in [`Measure::ALL`] order), best first; NaN
+    /// where there is none (a mode the model lacks; the combined measure
+    /// without a fit).
+    pub rows: Vec<(String, [f64; 4])>,
     /// Fit (0-100) when true, else raw scores.
     pub fit: bool,
     /// Candidates not drawn: not ranked (silent, failed) or beyond [`BARS_SHOWN`].
@@ -36,28 +40,32 @@ impl RankChart {
         let fit = ranked
             .iter()
             .all(|c| c.scores.is_some_and(|s| s.modes().iter().all(|m| m.fit.is_some())));
-        let rows: Vec<(String, [f64; 3])> = ranked
+        let rows: Vec<(String, [f64; 4])> = ranked
             .iter()
             .take(BARS_SHOWN)
             .filter_map(|c| {
-                let s = c.scores?;
-                // NaN for a mode the model does not have (no HPS: `both` only).
-                let v = |i: usize| {
-                    s.get(Mode::ALL[i]).map_or(f64::NAN, |m| {
-                        f64::from(if fit { m.fit.unwrap_or(f32::NAN) } else { m.raw })
-                    })
+                let v = |measure: Measure| match c.score(measure) {
+                    Some(s) if fit => s.fit.map_or(f64::NAN, f64::from),
+                    // Raw scores share one axis; the combined log-odds does not.
+                    Some(s) if measure != Measure::Combined => f64::from(s.value),
+                    _ => f64::NAN,
                 };
-                Some((format!("#{} {}", c.rank()?, shorten(&c.name, 28)), [v(0), v(1), v(2)]))
+                Some((format!("#{} {}", c.rank()?, shorten(&c.name, 28)), Measure::ALL.map(v)))
             })
             .collect();
         let timeline_title = format!(
-            "{} score over time, best {}",
-            ranking.mode,
+            "{} {} over time, best {}",
+            ranking.measure,
+            if ranking.measure == Measure::Combined {
+                "fit"
+            } else {
+                "score"
+            },
             TIMELINES_SHOWN.min(ranked.len())
         );
         Self {
             title: title.to_string(),
-            mode: ranking.mode,
+            measure: ranking.measure,
             not_drawn: ranking.candidates.len() - rows.len(),
             rows,
             fit,
@@ -79,9 +87,17 @@ impl RankChart {
             .y_label_area_size(250)
             .build_cartesian_2d(x0..x1, 0.0..n as f64)?;
         let x_desc = if self.fit {
-            format!("fit (0-100, calibrated) per mode; ranked by the {} score", self.mode)
+            format!(
+                "fit (0-100, calibrated) per mode; ranked by the {} {}",
+                self.measure,
+                self.measure.value_name()
+            )
         } else {
-            format!("raw COCOLA score per mode; ranked by the {} score", self.mode)
+            format!(
+                "raw COCOLA score per mode; ranked by the {} {}",
+                self.measure,
+                self.measure.value_name()
+            )
         };
         chart
             .configure_mesh()
@@ -94,20 +110,22 @@ impl RankChart {
             .light_line_style(TRANSPARENT)
             .bold_line_style(GRID)
             .draw()?;
-        let bar = 0.8 / 3.0;
-        for (m, &mode) in Mode::ALL.iter().enumerate() {
-            if self.rows.iter().all(|r| r.1[m].is_nan()) {
-                continue; // a mode the model does not have
-            }
-            let color = mode_color(mode);
-            let emphasis = if mode == self.mode { 0.95 } else { 0.55 };
+        // Only the measures someone has: a model without HPS has `both` only.
+        let drawn: Vec<usize> = (0..Measure::ALL.len())
+            .filter(|&m| self.rows.iter().any(|r| !r.1[m].is_nan()))
+            .collect();
+        let bar = 0.8 / drawn.len().max(1) as f64;
+        for (slot, &m) in drawn.iter().enumerate() {
+            let measure = Measure::ALL[m];
+            let color = mode_color(measure);
+            let emphasis = if measure == self.measure { 0.95 } else { 0.55 };
             let bars = self.rows.iter().enumerate().map(move |(i, row)| {
-                let top = (n - i) as f64 - 0.1 - m as f64 * bar;
+                let top = (n - i) as f64 - 0.1 - slot as f64 * bar;
                 Rectangle::new([(x0, top - bar), (row.1[m], top)], color.mix(emphasis).filled())
             });
             chart
                 .draw_series(bars)?
-                .label(mode.name())
+                .label(measure.name())
                 .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 16, y + 6)], color.filled()));
         }
         // Candidate names beside their rows, right-aligned against the axis.

@@ -1,6 +1,6 @@
-//! Score over time: one line per mode (a pair) or per candidate (a ranking),
-//! each point a 5 s window at its centre; silent windows break the lines and
-//! are shaded grey.
+//! Score over time: one line per mode and the combined fit (a pair) or per
+//! candidate (a ranking), each point a 5 s window at its centre; silent
+//! windows break the lines and are shaded grey.
 //!
 //! With a calibrated model the y axis is the 0-100 fit, with the verdict
 //! bands (clashes < 30, fits >= 70) tinted; otherwise the raw score.
@@ -9,9 +9,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::chart::{draw_legend, font, mode_color, padded_range, series_color, shorten, Chart, DrawResult, GRID};
-use crate::mode::Mode;
 use crate::score::rank::Ranking;
-use crate::score::{ModeScore, PairReport, WindowOutcome};
+use crate::score::{Measure, MeasureScore, PairReport, WindowOutcome};
 
 /// One line: segments of (seconds, value) between silent windows.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,16 +34,17 @@ pub struct Timeline {
     pub size: (u32, u32),
 }
 
-/// The value a timeline shows of a score.
-fn value(score: &ModeScore, fit: bool) -> f64 {
+/// The value a timeline shows of a score: its fit, or its raw value (the
+/// raw score of a mode).
+fn value(score: MeasureScore, fit: bool) -> f64 {
     if fit {
         score.fit.map_or(f64::NAN, f64::from)
     } else {
-        f64::from(score.raw)
+        f64::from(score.value)
     }
 }
 
-/// Whether every scored window of `reports` carries a fit.
+/// Whether every scored window of `reports` carries a fit in every mode.
 fn calibrated<'a>(mut reports: impl Iterator<Item = &'a PairReport>) -> bool {
     reports.all(|r| {
         r.windows.iter().all(|w| match &w.outcome {
@@ -58,14 +58,14 @@ fn centre(start: f64, end: f64) -> f64 {
     0.5 * (start + end)
 }
 
-/// The line of one mode of a report, broken at silent windows.
-fn line(report: &PairReport, mode: Mode, fit: bool, label: String, color: RGBColor) -> Line {
+/// The line of one measure of a report, broken at silent windows.
+fn line(report: &PairReport, measure: Measure, fit: bool, label: String, color: RGBColor) -> Line {
     let mut segments = vec![Vec::new()];
     for w in &report.windows {
         match &w.outcome {
             // A mode the model does not have (no HPS) draws no line.
             WindowOutcome::Scored(s) => {
-                if let Some(score) = s.get(mode) {
+                if let Some(score) = measure.of(s) {
                     segments
                         .last_mut()
                         .expect("never empty")
@@ -86,11 +86,15 @@ fn time_axis_end<'a>(reports: impl Iterator<Item = &'a PairReport>) -> f64 {
 }
 
 impl Timeline {
-    /// Every mode of one pair (the model's: three, or `both` without HPS).
+    /// Every mode of one pair (the model's: three, or `both` without HPS),
+    /// and their combined fit where the model is calibrated.
     pub fn of_pair(report: &PairReport, title: &str) -> Self {
         let fit = calibrated(std::iter::once(report));
-        let lines = Mode::ALL
+        let lines = Measure::ALL
             .iter()
+            // The combined measure is drawn as a fit only (its raw value,
+            // log-odds, shares no scale with raw scores).
+            .filter(|&&m| fit || m != Measure::Combined)
             .map(|&m| line(report, m, fit, m.name().to_string(), mode_color(m)))
             .filter(|l| !l.segments.is_empty())
             .collect();
@@ -120,7 +124,7 @@ impl Timeline {
         }
     }
 
-    /// The ranking mode of the best `max` ranked candidates.
+    /// The ranking measure of the best `max` ranked candidates.
     pub fn of_ranking(ranking: &Ranking, max: usize, title: &str) -> Self {
         let shown: Vec<(&str, &PairReport)> = ranking
             .candidates
@@ -133,7 +137,7 @@ impl Timeline {
         let lines = shown
             .iter()
             .enumerate()
-            .map(|(i, (name, report))| line(report, ranking.mode, fit, shorten(name, 32), series_color(i)))
+            .map(|(i, (name, report))| line(report, ranking.measure, fit, shorten(name, 32), series_color(i)))
             .collect();
         Self {
             title: title.to_string(),

@@ -12,7 +12,7 @@ pub use score::{score_chart, score_page};
 
 use super::html::Cell;
 use crate::calibration::Verdict;
-use crate::score::ModeScore;
+use crate::score::MeasureScore;
 
 /// The model as a report names it.
 #[derive(Clone, Debug, PartialEq)]
@@ -53,11 +53,12 @@ fn verdict_cell(verdict: Option<Verdict>) -> Cell {
     }
 }
 
-fn raw_cell(score: Option<&ModeScore>) -> Cell {
-    Cell::number(score.map(|s| f64::from(s.raw)), 3)
+/// A mode's raw score, or the combined measure's log-odds.
+fn value_cell(score: Option<MeasureScore>) -> Cell {
+    Cell::number(score.map(|s| f64::from(s.value)), 3)
 }
 
-fn fit_cell(score: Option<&ModeScore>) -> Cell {
+fn fit_cell(score: Option<MeasureScore>) -> Cell {
     Cell::number(score.and_then(|s| s.fit).map(f64::from), 1)
 }
 

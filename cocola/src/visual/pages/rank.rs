@@ -2,10 +2,10 @@
 
 use std::path::Path;
 
-use super::{fit_cell, footer, raw_cell, verdict_cell, ModelLine};
+use super::{fit_cell, footer, value_cell, verdict_cell, ModelLine};
 use crate::mode::Mode;
 use crate::score::rank::{Ranking, Standing};
-use crate::score::WindowOptions;
+use crate::score::{Measure, WindowOptions};
 use crate::visual::chart::{to_svg, ChartError};
 use crate::visual::html::{Cell, Page, Table};
 use crate::visual::rank_chart::{RankChart, TIMELINES_SHOWN};
@@ -15,17 +15,33 @@ pub fn rank_chart(ranking: &Ranking) -> RankChart {
     let ranked = ranking.candidates.iter().filter(|c| c.rank().is_some()).count();
     RankChart::new(
         ranking,
-        &format!("{ranked} candidate(s) ranked by the {} score", ranking.mode),
+        &format!("{ranked} candidate(s) ranked by {}", what_ranks(ranking.measure)),
     )
 }
 
+/// "the combined fit", "the harmonic score": what orders the candidates.
+fn what_ranks(measure: Measure) -> String {
+    format!("the {}", measure.label())
+}
+
 fn table(ranking: &Ranking) -> Table {
-    let mode = ranking.mode;
-    let mut headers: Vec<String> = ["rank", "candidate", "status", "raw", "fit", "verdict"]
+    let measure = ranking.measure;
+    // A mode's value is its raw score; the combined measure's its log-odds.
+    let value = match measure {
+        Measure::Combined => "log-odds",
+        Measure::Mode(_) => "raw",
+    };
+    let mut headers: Vec<String> = ["rank", "candidate", "status", value, "fit", "verdict"]
         .map(String::from)
         .to_vec();
     headers.extend(Mode::ALL.iter().map(|m| format!("raw {m}")));
-    headers.extend(["worst window (s)", "worst raw", "worst fit", "windows scored", "note"].map(String::from));
+    headers.extend([
+        "worst window (s)".to_string(),
+        format!("worst {value}"),
+        "worst fit".to_string(),
+        "windows scored".to_string(),
+        "note".to_string(),
+    ]);
     let rows = ranking
         .candidates
         .iter()
@@ -38,17 +54,17 @@ fn table(ranking: &Ranking) -> Table {
                 Standing::Silent { reason } => (Cell::text("silent").with_class("muted"), reason.clone()),
                 Standing::Failed { error } => (Cell::text("failed").with_class("clashes"), error.clone()),
             };
-            let score = c.score(mode);
+            let score = c.score(measure);
             let worst = c.worst_window.as_ref();
             let mut row = vec![
                 Cell::number(c.rank().map(|r| r as f64), 0),
                 Cell::text(&c.name),
                 status,
-                raw_cell(score),
+                value_cell(score),
                 fit_cell(score),
                 verdict_cell(score.and_then(|s| s.verdict)),
             ];
-            row.extend(Mode::ALL.iter().map(|&m| raw_cell(c.score(m))));
+            row.extend(Mode::ALL.iter().map(|&m| value_cell(c.score(m))));
             row.push(Cell {
                 text: worst.map_or(String::new(), |w| {
                     format!("{:.1}-{:.1}", w.start_seconds, w.end_seconds)
@@ -56,8 +72,8 @@ fn table(ranking: &Ranking) -> Table {
                 sort: worst.map(|w| w.start_seconds),
                 class: None,
             });
-            row.push(raw_cell(worst.map(|w| &w.score)));
-            row.push(fit_cell(worst.map(|w| &w.score)));
+            row.push(value_cell(worst.and_then(|w| w.score(measure))));
+            row.push(fit_cell(worst.and_then(|w| w.score(measure))));
             row.push(Cell {
                 text: format!("{} of {}", c.windows_scored, c.windows_total),
                 sort: Some(c.windows_scored as f64),
@@ -92,8 +108,8 @@ pub fn rank_page(
         (
             "ranked by",
             format!(
-                "the mean raw {} score over the windows audible on both sides",
-                ranking.mode
+                "{} of the mean scores over the windows audible on both sides",
+                what_ranks(ranking.measure)
             ),
         ),
         ("candidates", format!("{} ({ranked} ranked)", ranking.candidates.len())),
@@ -113,9 +129,9 @@ pub fn rank_page(
     page.chart(
         &to_svg(&rank_chart(ranking))?,
         &format!(
-            "Top: each candidate's score per mode (the ranking mode darker). Bottom: the {} score of the \
+            "Top: each candidate's score per mode (what ranks them darker). Bottom: {} of the \
              best {TIMELINES_SHOWN} over time; a dip is where a candidate drifts from the condition.",
-            ranking.mode
+            what_ranks(ranking.measure)
         ),
     );
     page.heading("Candidates (click a column to sort)");

@@ -2,14 +2,14 @@
 
 use std::path::Path;
 
-use super::{fit_cell, footer, raw_cell, seconds, verdict_cell, ModelLine};
+use super::{fit_cell, footer, seconds, value_cell, verdict_cell, ModelLine};
 use crate::mode::Mode;
-use crate::score::{PairReport, WindowOptions, WindowOutcome};
+use crate::score::{Measure, PairReport, WindowOptions, WindowOutcome};
 use crate::visual::chart::{to_svg, ChartError};
 use crate::visual::html::{Cell, Page, Table};
 use crate::visual::timeline::Timeline;
 
-/// The timeline of all three modes, silent windows shaded.
+/// The timeline of all three modes and their combined fit, silent windows shaded.
 pub fn score_chart(stem: &Path, report: &PairReport) -> Timeline {
     let name = stem
         .file_name()
@@ -64,16 +64,17 @@ pub fn score_page(
             headers: ["mode", "raw score", "fit (0-100)", "verdict"]
                 .map(String::from)
                 .to_vec(),
-            rows: overall
-                .modes()
-                .iter()
-                .map(|s| {
-                    vec![
-                        Cell::text(s.mode.name()),
-                        raw_cell(Some(s)),
-                        fit_cell(Some(s)),
-                        verdict_cell(s.verdict),
-                    ]
+            // Every mode the model has, then the combined fit where calibrated
+            // (it has no raw score: it combines the modes' calibrated log-odds).
+            rows: Measure::ALL
+                .into_iter()
+                .filter_map(|m| Some((m, m.of(overall)?)))
+                .map(|(m, s)| {
+                    let raw = match m {
+                        Measure::Combined => Cell::number(None, 0),
+                        Measure::Mode(_) => value_cell(Some(s)),
+                    };
+                    vec![Cell::text(m.name()), raw, fit_cell(Some(s)), verdict_cell(s.verdict)]
                 })
                 .collect(),
             sortable: false,
@@ -88,7 +89,7 @@ pub fn score_page(
         .map(String::from)
         .to_vec();
     headers.extend(Mode::ALL.iter().map(|m| format!("raw {m}")));
-    headers.extend(Mode::ALL.iter().map(|m| format!("fit {m}")));
+    headers.extend(Measure::ALL.iter().map(|m| format!("fit {m}")));
     let rows = report
         .windows
         .iter()
@@ -102,8 +103,8 @@ pub fn score_page(
             match &w.outcome {
                 WindowOutcome::Scored(s) => {
                     row.push(Cell::text("scored"));
-                    row.extend(Mode::ALL.iter().map(|&m| raw_cell(s.get(m))));
-                    row.extend(Mode::ALL.iter().map(|&m| fit_cell(s.get(m))));
+                    row.extend(Mode::ALL.map(|m| value_cell(Measure::from(m).of(s))));
+                    row.extend(Measure::ALL.map(|m| fit_cell(m.of(s))));
                 }
                 WindowOutcome::Silent { condition, stem } => {
                     let which = match (condition, stem) {
@@ -112,7 +113,7 @@ pub fn score_page(
                         _ => "silent (stem)",
                     };
                     row.push(Cell::text(which).with_class("muted"));
-                    row.extend((0..6).map(|_| Cell::number(None, 0)));
+                    row.extend((0..Mode::ALL.len() + Measure::ALL.len()).map(|_| Cell::number(None, 0)));
                 }
             }
             row
