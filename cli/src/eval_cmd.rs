@@ -333,6 +333,8 @@ fn run_stems(
             .context("--batches is too large")?,
         seed: args.seed,
         silence_dbfs: args.window.options().silence_dbfs,
+        // The combined fit's accuracy too, where the model is calibrated.
+        calibration: model.metadata().calibration,
     };
     let warn_cache = || {
         if let Some(error) = cache.first_write_error() {

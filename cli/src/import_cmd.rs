@@ -10,7 +10,8 @@ use clap::Args;
 use cocola::calibration::{Calibration, ModeCalibration};
 use cocola::checkpoint::read_checkpoint;
 use cocola::eval::cache::EmbeddingCache;
-use cocola::eval::submix::{evaluate_submixes, SubmixOptions};
+use cocola::eval::submix::{evaluate_submixes, ModeAccuracy, SubmixOptions};
+use cocola::mode::Mode;
 use cocola::model::{write_model, write_model_file, LoadOptions, Model, ModelMetadata};
 
 use crate::bars::Bars;
@@ -115,6 +116,7 @@ fn calibrate(args: &ImportArgs, dir: &std::path::Path, bytes: &[u8], meta: &mut 
         batches: None,
         seed: args.seed,
         silence_dbfs: -60.0,
+        calibration: None,
     };
     let report = evaluate_submixes(&mut model, &EmbeddingCache::disabled(), dir, &submix, &Bars::new())
         .with_context(|| format!("cannot calibrate on {}", dir.display()))?;
@@ -127,20 +129,25 @@ fn calibrate(args: &ImportArgs, dir: &std::path::Path, bytes: &[u8], meta: &mut 
             .first()
             .map_or("no batch could be drawn".to_string(), |s| s.reason.clone())
     );
-    let modes = report.results.iter().map(|r| {
+    // Uncalibrated so far, so every result is one mode's.
+    let per_mode: Vec<(Mode, &ModeAccuracy)> = report
+        .results
+        .iter()
+        .filter_map(|r| Some((r.mode.mode()?, r)))
+        .collect();
+    let modes = per_mode.iter().map(|&(mode, r)| {
         let both = r.coherent.zip(r.random);
-        both.map(|(coherent, random)| (r.mode, ModeCalibration::random_only(coherent, random)))
-            .ok_or_else(|| anyhow::anyhow!("the {} scores on {} are not finite", r.mode, dir.display()))
+        both.map(|(coherent, random)| (mode, ModeCalibration::random_only(coherent, random)))
+            .ok_or_else(|| anyhow::anyhow!("the {mode} scores on {} are not finite", dir.display()))
     });
     let calibration = Calibration::from_modes(modes.collect::<anyhow::Result<Vec<_>>>()?)
         .context("the calibration lacks the plain (both) mode")?;
     meta.validation_accuracy = serde_json::Value::Object(
-        report
-            .results
+        per_mode
             .iter()
-            .map(|r| {
+            .map(|(mode, r)| {
                 (
-                    r.mode.name().to_string(),
+                    mode.name().to_string(),
                     serde_json::json!({ k.to_string(): r.accuracy.accuracy }),
                 )
             })
@@ -153,14 +160,14 @@ fn calibrate(args: &ImportArgs, dir: &std::path::Path, bytes: &[u8], meta: &mut 
         "anchors": report.results[0].accuracy.anchors,
         "seed": args.seed,
     });
-    for r in &report.results {
+    for &(mode, r) in &per_mode {
         eprintln!(
             "calibration {:<10} coherent {:.3} ± {:.3}, random {:.3} ± {:.3}, accuracy@{k} {:.1} %",
-            r.mode.name(),
-            calibration.mode(r.mode).map_or(f32::NAN, |c| c.coherent.mean),
-            calibration.mode(r.mode).map_or(f32::NAN, |c| c.coherent.std),
-            calibration.mode(r.mode).map_or(f32::NAN, |c| c.random.mean),
-            calibration.mode(r.mode).map_or(f32::NAN, |c| c.random.std),
+            mode.name(),
+            calibration.mode(mode).map_or(f32::NAN, |c| c.coherent.mean),
+            calibration.mode(mode).map_or(f32::NAN, |c| c.coherent.std),
+            calibration.mode(mode).map_or(f32::NAN, |c| c.random.mean),
+            calibration.mode(mode).map_or(f32::NAN, |c| c.random.std),
             100.0 * r.accuracy.accuracy
         );
     }

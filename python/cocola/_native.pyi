@@ -211,4 +211,5 @@ def eval_stems(
     cache_dir: PathLike | None = None,
     cache: bool = True,
 ) -> dict[str, Any]:
-    """Accuracy@K on tracks of stems as ``cocola eval --stems --json``; ``result["results"]`` per (mode, K)."""
+    """Accuracy@K on tracks of stems as ``cocola eval --stems --json``; ``result["results"]`` per (mode, K),
+    and per K the combined fit's (mode "combined") where the model is calibrated."""

@@ -186,8 +186,9 @@ pub fn eval_pairs<'py>(
 /// re-run only decodes the audio.
 ///
 /// Returns the CLI's ``--json`` document as a dict; ``results`` holds one
-/// record per (mode, K): mode, k, batches, anchors, accuracy, std_error,
-/// chance (``pandas.DataFrame(result["results"])``).
+/// record per (mode, K), and per K one of mode "combined" (the combined
+/// fit) where the model is calibrated: mode, k, batches, anchors, accuracy,
+/// std_error, chance (``pandas.DataFrame(result["results"])``).
 #[pyfunction]
 #[pyo3(
     signature = (
@@ -230,6 +231,8 @@ pub fn eval_stems<'py>(
         batches,
         seed,
         silence_dbfs: silence_db,
+        // The combined fit's accuracy too, where the model is calibrated.
+        calibration: model.metadata().calibration,
     };
     let warnings = py.import("warnings")?;
     let cache = if cache {

@@ -140,7 +140,8 @@ def test_submix_accuracy_as_the_cli(model, stem_tracks, cli_json, tmp_path):
     for key in ("tracks_found", "tracks_used", "windows", "seed", "skipped", "failed_tracks", "model"):
         assert result[key] == expected[key], key
     assert_close(result["results"], expected["results"], "results")
-    assert len(result["results"]) == 2 * 3  # (K, mode)
+    # (K, mode), and the combined fit per K: the default model is calibrated.
+    assert [r["mode"] for r in result["results"]] == ["both", "harmonic", "percussive", "combined"] * 2
 
     # The embedding cache: a second run embeds nothing and gives the same numbers.
     first = cocola.eval_stems(stem_tracks, model, k=[2, 4], anchors=8, seed=3, cache_dir=tmp_path)

@@ -383,29 +383,41 @@ fn score_and_eval_draw_charts_and_write_reports() {
             write_wav(&stems.join(format!("t{t}/{name}.wav")), &v, 16_000, 1);
         }
     }
-    let o = cocola(
-        &model,
-        &[
+    let stems_dir = s(&stems);
+    let eval_stems = |model: &Path, extra: &[&str]| {
+        let mut all = vec![
             "eval",
             "--stems",
-            &s(&stems),
+            &stems_dir,
             "--k",
             "2,3",
             "--batches",
             "2",
             "--no-cache",
-            "--plot",
-            &s(&out("acc.svg")),
-            "--report",
-            &s(&out("acc.html")),
-        ],
-    );
+        ];
+        all.extend(extra);
+        cocola(model, &all)
+    };
+    let (svg, report) = (s(&out("acc.svg")), s(&out("acc.html")));
+    let o = eval_stems(&model, &["--plot", &svg, "--report", &report]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_contains_all(
         &out("acc.svg"),
         &["accuracy@K", "K = 2", "K = 3", "chance (1/K)", "accuracy (%)"],
     );
     assert_report(&out("acc.html"), &["accuracy@K", "chance (%)", "K = 2"]);
+    // A calibrated model: the combined fit's accuracy too, after the modes' of each K.
+    let o = eval_stems(&calibrated_model(dir.path()), &["--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rows: Vec<(&str, u64)> = (doc["results"].as_array().unwrap().iter())
+        .map(|r| (r["mode"].as_str().unwrap(), r["k"].as_u64().unwrap()))
+        .collect();
+    let expected: Vec<(&str, u64)> = [2, 3]
+        .into_iter()
+        .flat_map(|k| ["both", "harmonic", "percussive", "combined"].map(|m| (m, k)))
+        .collect();
+    assert_eq!(rows, expected);
 
     // Unwritable or unknown outputs are refused before any work.
     let o = cocola(&model, &["eval", &s(&csv), "--plot", &s(&out("pairs.jpg"))]);

@@ -1,14 +1,14 @@
-//! Accuracy@K per mode against chance (1/K), with 95 % intervals
-//! (± 1.96 standard errors over batches).
+//! Accuracy@K per mode (and of the combined fit, where calibrated) against
+//! chance (1/K), with 95 % intervals (± 1.96 standard errors over batches).
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::chart::{draw_legend, font, mode_color, Chart, DrawResult, GRID};
 use crate::eval::SubmixReport;
-use crate::mode::Mode;
+use crate::score::Measure;
 
-/// One mode's points: (K, accuracy in %, half-width of the 95 % interval in %).
+/// One measure's points: (K, accuracy in %, half-width of the 95 % interval in %).
 type Points = Vec<(usize, f64, Option<f64>)>;
 
 /// Accuracy@K of a sub-mix classification run.
@@ -16,7 +16,7 @@ type Points = Vec<(usize, f64, Option<f64>)>;
 pub struct AccuracyChart {
     pub title: String,
     pub ks: Vec<usize>,
-    pub modes: Vec<(Mode, Points)>,
+    pub modes: Vec<(Measure, Points)>,
 }
 
 impl AccuracyChart {
@@ -24,7 +24,7 @@ impl AccuracyChart {
         let mut ks: Vec<usize> = report.results.iter().map(|r| r.accuracy.k).collect();
         ks.sort_unstable();
         ks.dedup();
-        let mut modes: Vec<(Mode, Points)> = Vec::new();
+        let mut modes: Vec<(Measure, Points)> = Vec::new();
         for r in &report.results {
             let point = (
                 r.accuracy.k,

@@ -5,10 +5,12 @@
 use std::path::Path;
 
 use crate::support::{sha256_hex, test_model, voice, write_wav, Counting};
+use cocola::calibration::{Calibration, ModeCalibration, ScoreDistribution};
 use cocola::eval::cache::EmbeddingCache;
 use cocola::eval::submix::{evaluate_submixes, SubmixOptions, SubmixReport};
 use cocola::eval::NoProgress;
 use cocola::mode::Mode;
+use cocola::score::Measure;
 
 fn build_tracks(root: &Path) {
     for t in 0..4u32 {
@@ -53,7 +55,7 @@ fn run(encoder: &mut Counting, cache: &EmbeddingCache, root: &Path, seed: u64) -
     evaluate_submixes(encoder, cache, root, &options(seed), &NoProgress).unwrap()
 }
 
-fn accuracies(report: &SubmixReport) -> Vec<(Mode, usize, u64)> {
+fn accuracies(report: &SubmixReport) -> Vec<(Measure, usize, u64)> {
     report
         .results
         .iter()
@@ -133,6 +135,59 @@ fn accuracy_at_k_with_cache_and_reproducibility() {
     let other_seed = run(&mut encoder, &cache, &root, 2);
     assert!(encoder.rows > 0, "a new seed draws new windows");
     assert_eq!(other_seed.windows, 24);
+
+    // With a calibration, the combined fit's accuracy follows the modes'.
+    // Only one mode informative (the others' coherent and random pairs
+    // score alike: log-odds 0): the combined fit orders every batch as
+    // that mode does, so it is exactly as accurate.
+    let informative = |mode: Mode| {
+        let dist = |mean: f32| ScoreDistribution {
+            mean,
+            std: 1.0,
+            count: 10,
+        };
+        let calibrate = |m: Mode| {
+            let random = if m == mode { -1.0 } else { 1.0 };
+            ModeCalibration::random_only(dist(1.0), dist(random))
+        };
+        Calibration {
+            both: calibrate(Mode::Both),
+            harmonic: Some(calibrate(Mode::Harmonic)),
+            percussive: Some(calibrate(Mode::Percussive)),
+        }
+    };
+    let accuracy_of = |report: &SubmixReport, measure: Measure, k: usize| {
+        let r = report.results.iter().find(|r| r.mode == measure && r.accuracy.k == k);
+        r.unwrap().accuracy.accuracy
+    };
+    for mode in Mode::ALL {
+        let options = SubmixOptions {
+            calibration: Some(informative(mode)),
+            ..options(1)
+        };
+        let report = evaluate_submixes(&mut encoder, &cache, &root, &options, &NoProgress).unwrap();
+        // The modes' results, unchanged; then the combined fit's, one per K.
+        let modes_only: Vec<_> = (accuracies(&report).into_iter())
+            .filter(|r| r.0 != Measure::Combined)
+            .collect();
+        assert_eq!(modes_only, accuracies(&first));
+        assert_eq!(report.results.len(), 2 * 4);
+        for k in [2, 4] {
+            assert_eq!(
+                accuracy_of(&report, Measure::Combined, k),
+                accuracy_of(&first, mode.into(), k),
+                "{mode}, K = {k}"
+            );
+        }
+    }
+    // A calibration of modes not all evaluated gives no combined fit.
+    let both_only = SubmixOptions {
+        modes: vec![Mode::Both],
+        calibration: Some(informative(Mode::Both)),
+        ..options(1)
+    };
+    let report = evaluate_submixes(&mut encoder, &cache, &root, &both_only, &NoProgress).unwrap();
+    assert!(report.results.iter().all(|r| r.mode == Measure::Mode(Mode::Both)));
 }
 
 #[test]

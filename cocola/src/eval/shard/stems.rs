@@ -219,7 +219,7 @@ pub fn merge(header: &PartHeader, paths: &[PathBuf]) -> Result<(SubmixReport, bo
     for (slot, values) in records.into_iter().enumerate() {
         store.put_slot(slot, &values);
     }
-    let results = slots::accuracies(&plans, &store, &settings.modes);
+    let results = slots::accuracies(&plans, &store, &settings);
     let report = SubmixReport::new(
         &header.set.path,
         settings.seed,

@@ -28,9 +28,10 @@ pub use super::scan::FailedTrack;
 use super::shard::Shard;
 use super::track_index::WindowError;
 use super::tracks::{discover_tracks, TrackListing, TrackSetError};
-use crate::calibration::ScoreDistribution;
+use crate::calibration::{Calibration, ScoreDistribution};
 use crate::mode::Mode;
 use crate::model::ModelError;
+use crate::score::Measure;
 use prepare::Prepared;
 pub use prepare::ScanSummary;
 use slots::{SlotLayout, SlotStore};
@@ -48,6 +49,11 @@ pub struct SubmixOptions {
     pub seed: u64,
     /// Windows whose full mix is quieter than this (RMS dBFS) are not drawn.
     pub silence_dbfs: f32,
+    /// The model's calibration: where it covers every mode of `modes`, the
+    /// combined fit's accuracy@K is reported after the modes' (each pair
+    /// scored by the mean of its modes' calibrated log-odds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
 }
 
 impl Default for SubmixOptions {
@@ -59,6 +65,7 @@ impl Default for SubmixOptions {
             batches: None,
             seed: 0,
             silence_dbfs: -60.0,
+            calibration: None,
         }
     }
 }
@@ -68,15 +75,23 @@ impl SubmixOptions {
     pub fn batches_for(&self, k: usize) -> usize {
         self.batches.unwrap_or_else(|| self.anchors.div_ceil(k.max(1))).max(1)
     }
+
+    /// The calibration the combined fit is computed with: `None` without
+    /// one, or when `modes` lacks a mode it calibrates.
+    pub fn combined_calibration(&self) -> Option<&Calibration> {
+        let probe = self.modes.iter().map(|&m| (m, 0.0));
+        self.calibration.as_ref().filter(|c| c.combined(probe).is_some())
+    }
 }
 
-/// Accuracy@K of one mode, and the scores it was decided on: those of the
-/// coherent pairs (each anchor with its own positive, the matrix diagonal)
-/// and of the random ones (every other entry). These two distributions are
-/// a model's calibration (`cocola import --calibrate-on`).
+/// Accuracy@K of one measure (a mode, or the combined fit), and the scores
+/// it was decided on: those of the coherent pairs (each anchor with its own
+/// positive, the matrix diagonal) and of the random ones (every other
+/// entry). A mode's two distributions are raw scores, a model's calibration
+/// (`cocola import --calibrate-on`); the combined fit's are log-odds.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct ModeAccuracy {
-    pub mode: Mode,
+    pub mode: Measure,
     #[serde(flatten)]
     pub accuracy: Accuracy,
     /// `None` when a score was not finite.
@@ -100,7 +115,8 @@ pub struct SubmixReport {
     /// Tracks with >= 2 stems and some audible window.
     pub tracks_used: usize,
     pub failed_tracks: Vec<FailedTrack>,
-    /// One entry per (K, mode), K ascending, modes in the order asked.
+    /// One entry per (K, measure), K ascending: the modes in the order
+    /// asked, then the combined fit where calibrated.
     pub results: Vec<ModeAccuracy>,
     pub skipped: Vec<SkippedK>,
     pub warnings: Vec<String>,
@@ -169,7 +185,7 @@ pub fn evaluate_listing<E: Encoder>(
 ) -> Result<SubmixReport, SubmixError> {
     let passes = run_passes(encoder, cache, root, &listing, options, progress, Shard::WHOLE)?;
     debug_assert!(passes.owned.iter().all(|&o| o), "a whole run embeds every slot");
-    let results = slots::accuracies(&passes.plans, &passes.store, &options.modes);
+    let results = slots::accuracies(&passes.plans, &passes.store, options);
     Ok(SubmixReport::new(
         root,
         options.seed,

@@ -9,7 +9,7 @@
 //! it sees the same values in the same order.
 
 use super::prepare::IndexedTrack;
-use super::{ModeAccuracy, SubmixError};
+use super::{ModeAccuracy, SubmixError, SubmixOptions};
 use crate::calibration::ScoreDistribution;
 use crate::contract::EMBEDDING_DIM;
 use crate::eval::cache::EmbeddingCache;
@@ -18,6 +18,7 @@ use crate::eval::progress::Progress;
 use crate::eval::protocol::{self, Plan, Side};
 use crate::mode::Mode;
 use crate::model::{self, Embeddings};
+use crate::score::Measure;
 
 /// Where each slot of a list of plans comes from: slots are numbered plan by
 /// plan in [`Plan::requests`] order.
@@ -221,45 +222,80 @@ struct Miss {
 }
 
 /// Eq. 4 per K and mode, with the model's own score function, from a store
-/// holding every slot of `plans`.
-pub fn accuracies(plans: &[Plan], store: &SlotStore, modes: &[Mode]) -> Vec<ModeAccuracy> {
+/// holding every slot of `plans`; then per K the combined fit's, where
+/// `options` carries a calibration of every mode
+/// ([`SubmixOptions::combined_calibration`]).
+pub fn accuracies(plans: &[Plan], store: &SlotStore, options: &SubmixOptions) -> Vec<ModeAccuracy> {
     let layout = SlotLayout::of(plans);
+    let modes = &options.modes;
     let mut results = Vec::new();
     for (plan, &offset) in plans.iter().zip(&layout.offsets) {
         let plan_slots: Vec<usize> = (offset..offset + 2 * plan.anchors()).collect();
         for (m, &mode) in modes.iter().enumerate() {
-            let (mut coherent, mut random) = (Vec::new(), Vec::new());
-            let accuracy = protocol::accuracy(plan, &plan_slots, |rows: &[usize]| {
-                let k = rows.len() / 2;
-                let e = Embeddings {
-                    embedding: (0..k)
-                        .flat_map(|i| store.half(rows[2 * i], m).iter().copied())
-                        .collect(),
-                    w_embedding: (0..k)
-                        .flat_map(|j| store.half(rows[2 * j + 1], m).iter().copied())
-                        .collect(),
-                    batch: k,
-                };
-                let sim: Vec<f32> = (0..k)
-                    .flat_map(|i| (0..k).map(move |j| (i, j)))
-                    .map(|(i, j)| model::score(&e, i, j))
-                    .collect();
-                for (at, &s) in sim.iter().enumerate() {
-                    if at / k == at % k {
-                        coherent.push(s);
-                    } else {
-                        random.push(s);
-                    }
-                }
-                sim
-            });
-            results.push(ModeAccuracy {
-                mode,
-                accuracy,
-                coherent: ScoreDistribution::from_scores(&coherent),
-                random: ScoreDistribution::from_scores(&random),
-            });
+            results.push(measure_accuracy(plan, &plan_slots, mode.into(), |rows| {
+                mode_matrix(store, rows, m)
+            }));
+        }
+        if let Some(calibration) = options.combined_calibration() {
+            results.push(measure_accuracy(plan, &plan_slots, Measure::Combined, |rows| {
+                let per_mode: Vec<Vec<f32>> = (0..modes.len()).map(|m| mode_matrix(store, rows, m)).collect();
+                (0..per_mode[0].len())
+                    .map(|at| {
+                        let scores = modes.iter().zip(&per_mode).map(|(&mode, sim)| (mode, sim[at]));
+                        // A non-finite score has no combined fit: NaN ranks below any number.
+                        calibration.combined(scores).map_or(f32::NAN, |c| c.log_odds)
+                    })
+                    .collect()
+            }));
         }
     }
     results
+}
+
+/// Eq. 4 of one measure over one plan, keeping the coherent (diagonal) and
+/// random (off-diagonal) entries of the matrices `matrix` gives.
+fn measure_accuracy(
+    plan: &Plan,
+    plan_slots: &[usize],
+    measure: Measure,
+    mut matrix: impl FnMut(&[usize]) -> Vec<f32>,
+) -> ModeAccuracy {
+    let (mut coherent, mut random) = (Vec::new(), Vec::new());
+    let accuracy = protocol::accuracy(plan, plan_slots, |rows: &[usize]| {
+        let k = rows.len() / 2;
+        let sim = matrix(rows);
+        for (at, &s) in sim.iter().enumerate() {
+            if at / k == at % k {
+                coherent.push(s);
+            } else {
+                random.push(s);
+            }
+        }
+        sim
+    });
+    ModeAccuracy {
+        mode: measure,
+        accuracy,
+        coherent: ScoreDistribution::from_scores(&coherent),
+        random: ScoreDistribution::from_scores(&random),
+    }
+}
+
+/// The K x K raw scores of mode `m` (its index in the store) of one batch:
+/// `rows` are its slots, anchor 0, positive 0, anchor 1, ...
+fn mode_matrix(store: &SlotStore, rows: &[usize], m: usize) -> Vec<f32> {
+    let k = rows.len() / 2;
+    let e = Embeddings {
+        embedding: (0..k)
+            .flat_map(|i| store.half(rows[2 * i], m).iter().copied())
+            .collect(),
+        w_embedding: (0..k)
+            .flat_map(|j| store.half(rows[2 * j + 1], m).iter().copied())
+            .collect(),
+        batch: k,
+    };
+    (0..k)
+        .flat_map(|i| (0..k).map(move |j| (i, j)))
+        .map(|(i, j)| model::score(&e, i, j))
+        .collect()
 }

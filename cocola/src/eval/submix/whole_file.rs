@@ -71,5 +71,5 @@ pub fn evaluate_whole_files<E: Encoder>(
     }
     embedder.finish(&mut sink)?;
     drop(embedder);
-    Ok(accuracies(&plans, &store, &options.modes))
+    Ok(accuracies(&plans, &store, options))
 }
