@@ -61,7 +61,9 @@ averaged over batches, with its standard error; chance level is 1/K. Everything 
 size of the set: a first pass reads each stem once, streaming, for the mix's level every 0.1 s and
 a hash of the file; then only the drawn windows are decoded. Both the first pass and the embeddings
 are cached on disk (see --cache-dir, --verify), so a re-run with the same files and settings reads
-no audio. --out writes one row per (mode, K).
+no audio. Every mode is reported and, for a calibrated model evaluated in all its modes, the
+combined fit (each pair scored by the mean of its modes' calibrated log-odds); --out writes one row
+per (mode or combined, K).
 
 SENSITIVITY (--stems DIR --sensitivity): does the score hear key and groove? For each anchor, a
 random 5 s window of a track gives a target (one active, pitched stem with at least 4 note starts;

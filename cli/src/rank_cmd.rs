@@ -172,10 +172,7 @@ fn render(condition: &Path, model: &ModelInfo, ranking: &Ranking) -> String {
         "ranked by  {measure} ({how} over the windows audible on both sides)\n"
     );
     // A mode's own value is its raw score; the combined measure's its log-odds.
-    let value = match measure {
-        Measure::Combined => "log-odds",
-        Measure::Mode(_) => "raw",
-    };
+    let value = measure.column();
     let width = ranking
         .candidates
         .iter()

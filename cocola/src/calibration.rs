@@ -222,6 +222,12 @@ impl Calibration {
         }
     }
 
+    /// Whether scores of exactly `modes` have a combined fit: `modes` are the
+    /// calibrated modes, each once.
+    pub fn combines(&self, modes: &[Mode]) -> bool {
+        self.combined(modes.iter().map(|&m| (m, 0.0))).is_some()
+    }
+
     /// The combined fit of one pair from its raw score in each mode
     /// ([`CombinedFit`]). `None` unless `scores` holds each calibrated mode
     /// exactly once (and nothing else), so that "combined" always means the

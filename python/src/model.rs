@@ -113,15 +113,17 @@ impl Model {
     /// What `rank` orders by: `mode` (a measure's name) checked against the
     /// model, or, when `None`, the combined fit where the model is
     /// calibrated and the plain score otherwise (as `cocola rank`).
+    /// (From the metadata alone: no scorer lock, no thread pool, so a
+    /// forked child still gets the fork guard's error.) Ranking reads the
+    /// scores in the default, calibrated direction.
     fn ranking_measure(&self, mode: Option<&str>) -> PyResult<Measure> {
-        let named = mode
-            .map(|m| m.parse::<Measure>().map_err(PyValueError::new_err))
-            .transpose()?;
-        self.with_scorer(Direction::default(), |scorer| {
-            let measure = named.unwrap_or_else(|| scorer.default_measure());
-            scorer.check_measure(measure).map(|()| measure)
-        })
-        .map_err(PyValueError::new_err)
+        let (input, calibration) = (self.info.input, self.metadata.calibration.as_ref());
+        let measure = match mode {
+            Some(name) => name.parse::<Measure>().map_err(PyValueError::new_err)?,
+            None => Measure::default_for(input, calibration),
+        };
+        measure.check(input, calibration).map_err(PyValueError::new_err)?;
+        Ok(measure)
     }
 
     /// Loads `sessions` sessions of the model at `path` (or the default),

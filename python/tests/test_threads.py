@@ -104,9 +104,10 @@ print(in_child(lambda: cocola.Model(threads=1).score(clip, clip, 16_000)))
 model = cocola.Model(threads=1)
 # Forked after: the model's threads are not in the child; a clear RuntimeError.
 print(in_child(lambda: model.score(clip, clip, 16_000)))
+print(in_child(lambda: model.rank(clip, [clip, clip[::-1]], 16_000)))
 print(in_child(lambda: cocola.Model(threads=1)))
 print(model.score(clip, clip, 16_000).raw is not None)  # the parent is unaffected
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["0", "2", "2", "True"]
+    assert done.stdout.split() == ["0", "2", "2", "2", "True"]

@@ -14,6 +14,15 @@ mod shard_merge;
 #[path = "../../../cocola/tests/integration/support.rs"]
 mod support;
 
+/// Writes the random-weight test model with a calibration of every mode
+/// (log-odds = 2 x raw), so that its scores carry the combined fit.
+pub fn calibrated_test_model(dir: &std::path::Path) -> std::path::PathBuf {
+    use cocola::model::testing::{calibrated_test_metadata, random_weights};
+    let path = dir.join("calibrated.onnx");
+    cocola::model::write_model_file(&path, &random_weights(7), &calibrated_test_metadata()).unwrap();
+    path
+}
+
 /// Runs the `cocola` binary (without `COCOLA_MODEL` from the environment).
 pub fn run_cocola<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_cocola"))

@@ -8,8 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::run_cocola;
 use crate::support::{test_model, voice, write_wav};
+use crate::{calibrated_test_model, run_cocola};
 use serde_json::Value;
 
 fn stderr(o: &Output) -> String {
@@ -202,18 +202,10 @@ fn rank_orders_ties_and_explains_silent_and_failed_candidates() {
     );
 }
 
-/// A random-weight model calibrated in every mode (log-odds = 2 x raw).
-fn calibrated_model(dir: &Path) -> PathBuf {
-    use cocola::model::testing::{calibrated_test_metadata, random_weights};
-    let path = dir.join("calibrated.onnx");
-    cocola::model::write_model_file(&path, &random_weights(7), &calibrated_test_metadata()).unwrap();
-    path
-}
-
 #[test]
 fn a_calibrated_model_ranks_by_the_combined_fit_unless_told_otherwise() {
     let dir = tempfile::tempdir().unwrap();
-    let model = calibrated_model(dir.path());
+    let model = calibrated_test_model(dir.path());
     let f = files(dir.path());
     let s = |p: &Path| p.display().to_string();
     let html = dir.path().join("rank.html");
@@ -407,7 +399,7 @@ fn score_and_eval_draw_charts_and_write_reports() {
     );
     assert_report(&out("acc.html"), &["accuracy@K", "chance (%)", "K = 2"]);
     // A calibrated model: the combined fit's accuracy too, after the modes' of each K.
-    let o = eval_stems(&calibrated_model(dir.path()), &["--json"]);
+    let o = eval_stems(&calibrated_test_model(dir.path()), &["--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
     let rows: Vec<(&str, u64)> = (doc["results"].as_array().unwrap().iter())

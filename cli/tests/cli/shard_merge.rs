@@ -9,8 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::run_cocola;
 use crate::support::{test_model, voice, write_wav};
+use crate::{calibrated_test_model, run_cocola};
 use serde_json::Value;
 
 fn json(o: &Output) -> Value {
@@ -184,7 +184,8 @@ fn pair_sets_merge_to_the_unsharded_numbers_bit_for_bit() {
 #[test]
 fn stems_merge_to_the_unsharded_accuracies_bit_for_bit() {
     let dir = tempfile::tempdir().unwrap();
-    let (model, _) = test_model(dir.path());
+    // Calibrated: the combined fit's rows are merged too.
+    let model = calibrated_test_model(dir.path());
     let root = stems_set(dir.path());
     let run = Run {
         model: &model,
@@ -198,6 +199,8 @@ fn stems_merge_to_the_unsharded_accuracies_bit_for_bit() {
     let single = run.eval(&input, &args);
     assert!(single.status.success(), "{}", stderr(&single));
     let single = json(&single);
+    let combined = (single["results"].as_array().unwrap().iter()).filter(|r| r["mode"] == "combined");
+    assert_eq!(combined.count(), 2, "one combined row per K");
     // 2 shards, and 8 shards of which 3 own no track.
     for count in [2, 8] {
         let parts = run.shards(&input, &settings, count, "stems");

@@ -10,7 +10,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::WindowScores;
-use crate::calibration::Verdict;
+use crate::calibration::{Calibration, Verdict};
+use crate::contract::InputKind;
 use crate::mode::Mode;
 
 /// One mode's score, or the modes combined.
@@ -61,6 +62,42 @@ impl Measure {
         match self {
             Measure::Combined => "combined fit".to_string(),
             Measure::Mode(mode) => format!("{mode} score"),
+        }
+    }
+
+    /// Fails, saying why, unless scores of a model with `input` whose scores
+    /// are read with `calibration` (`None`: uncalibrated, or read in a
+    /// direction it was not measured in) carry this measure: a mode of the
+    /// input kind, or the combined fit, which needs a calibration of every
+    /// mode the model has.
+    pub fn check(self, input: InputKind, calibration: Option<&Calibration>) -> Result<(), String> {
+        match self {
+            Measure::Mode(mode) => input.check_mode(mode),
+            Measure::Combined if calibration.is_some_and(|c| c.combines(input.modes())) => Ok(()),
+            Measure::Combined => Err(format!(
+                "the combined fit needs a model calibrated in every mode it has ({}), with its \
+                 scores read in the calibrated direction (condition -> stem); rank by a mode instead",
+                input.modes().iter().map(|m| m.name()).collect::<Vec<_>>().join(", ")
+            )),
+        }
+    }
+
+    /// The measure to go by when the user names none: the combined fit where
+    /// the scores carry it (it hears a transposed or off-beat stem best),
+    /// otherwise the plain score.
+    pub fn default_for(input: InputKind, calibration: Option<&Calibration>) -> Measure {
+        if Measure::Combined.check(input, calibration).is_ok() {
+            Measure::Combined
+        } else {
+            Measure::Mode(Mode::Both)
+        }
+    }
+
+    /// The short column header of [`MeasureScore::value`]: "log-odds", "raw".
+    pub fn column(self) -> &'static str {
+        match self {
+            Measure::Combined => "log-odds",
+            Measure::Mode(_) => "raw",
         }
     }
 

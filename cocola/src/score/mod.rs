@@ -309,36 +309,12 @@ impl Scorer {
     /// of the model's input kind, or the combined fit, which needs the
     /// model's calibration of every mode and the calibrated direction.
     pub fn check_measure(&self, measure: Measure) -> Result<(), String> {
-        match measure {
-            Measure::Mode(mode) => self.model().input().check_mode(mode),
-            Measure::Combined => {
-                let probe = self.modes().iter().map(|&m| (m, 0.0));
-                if self.calibration().and_then(|c| c.combined(probe)).is_some() {
-                    return Ok(());
-                }
-                Err(match self.direction {
-                    Direction::Symmetric => "the combined fit needs the calibrated direction \
-                        (condition -> stem); symmetric scores carry no fit"
-                        .to_string(),
-                    Direction::ConditionStem => format!(
-                        "the combined fit needs a model calibrated in every mode it has ({}); \
-                         this model is not: rank by a mode instead",
-                        self.modes().iter().map(|m| m.name()).collect::<Vec<_>>().join(", ")
-                    ),
-                })
-            }
-        }
+        measure.check(self.model().input(), self.calibration())
     }
 
-    /// The measure to go by when the user names none: the combined fit where
-    /// the scores carry it (it hears a transposed or off-beat stem best),
-    /// otherwise the plain score.
+    /// The measure to go by when the user names none ([`Measure::default_for`]).
     pub fn default_measure(&self) -> Measure {
-        if self.check_measure(Measure::Combined).is_ok() {
-            Measure::Combined
-        } else {
-            Measure::Mode(Mode::Both)
-        }
+        Measure::default_for(self.model().input(), self.calibration())
     }
 
     /// Embeds `rows` feature tensors (`rows x input().feature_len()` values),

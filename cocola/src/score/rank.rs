@@ -229,12 +229,10 @@ fn assign_ranks(ranked: &mut [RankedCandidate], measure: Measure, notes: &mut Ve
         }
         if names.len() > 1 {
             notes.push(format!(
-                "{} have exactly the same {} ({:.3}): they share rank {}, in the order given.",
+                "{} have exactly the same {} ({} {:.3}): they share rank {}, in the order given.",
                 names.join(", "),
-                match measure {
-                    Measure::Combined => "combined log-odds".to_string(),
-                    Measure::Mode(mode) => format!("{mode} score"),
-                },
+                measure.label(),
+                measure.column(),
                 value(&ranked[start]).unwrap_or(f32::NAN),
                 start + 1
             ));

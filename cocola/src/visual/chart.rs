@@ -64,10 +64,10 @@ impl Format {
 }
 
 /// Colours of the three modes and their combination (Okabe-Ito palette,
-/// safe for colour-blind readers).
+/// safe for colour-blind readers; grey is left to chance lines).
 pub fn mode_color(measure: impl Into<Measure>) -> RGBColor {
     match measure.into() {
-        Measure::Combined => RGBColor(0, 0, 0),
+        Measure::Combined => RGBColor(204, 121, 167),
         Measure::Mode(Mode::Both) => RGBColor(0, 114, 178),
         Measure::Mode(Mode::Harmonic) => RGBColor(0, 158, 115),
         Measure::Mode(Mode::Percussive) => RGBColor(230, 159, 0),

@@ -79,8 +79,7 @@ impl SubmixOptions {
     /// The calibration the combined fit is computed with: `None` without
     /// one, or when `modes` lacks a mode it calibrates.
     pub fn combined_calibration(&self) -> Option<&Calibration> {
-        let probe = self.modes.iter().map(|&m| (m, 0.0));
-        self.calibration.as_ref().filter(|c| c.combined(probe).is_some())
+        self.calibration.as_ref().filter(|c| c.combines(&self.modes))
     }
 }
 

@@ -231,14 +231,26 @@ pub fn accuracies(plans: &[Plan], store: &SlotStore, options: &SubmixOptions) ->
     let mut results = Vec::new();
     for (plan, &offset) in plans.iter().zip(&layout.offsets) {
         let plan_slots: Vec<usize> = (offset..offset + 2 * plan.anchors()).collect();
+        let combined = options.combined_calibration();
+        // Each mode's matrices, batch by batch, kept when the combined fit
+        // needs them (the protocol visits the batches in the same order).
+        let mut kept: Vec<Vec<Vec<f32>>> = Vec::new();
         for (m, &mode) in modes.iter().enumerate() {
+            let mut batches = Vec::new();
             results.push(measure_accuracy(plan, &plan_slots, mode.into(), |rows| {
-                mode_matrix(store, rows, m)
+                let sim = mode_matrix(store, rows, m);
+                if combined.is_some() {
+                    batches.push(sim.clone());
+                }
+                sim
             }));
+            kept.push(batches);
         }
-        if let Some(calibration) = options.combined_calibration() {
-            results.push(measure_accuracy(plan, &plan_slots, Measure::Combined, |rows| {
-                let per_mode: Vec<Vec<f32>> = (0..modes.len()).map(|m| mode_matrix(store, rows, m)).collect();
+        if let Some(calibration) = combined {
+            let mut batch = 0;
+            results.push(measure_accuracy(plan, &plan_slots, Measure::Combined, |_| {
+                let per_mode: Vec<&Vec<f32>> = kept.iter().map(|batches| &batches[batch]).collect();
+                batch += 1;
                 (0..per_mode[0].len())
                     .map(|at| {
                         let scores = modes.iter().zip(&per_mode).map(|(&mode, sim)| (mode, sim[at]));

@@ -27,10 +27,7 @@ fn what_ranks(measure: Measure) -> String {
 fn table(ranking: &Ranking) -> Table {
     let measure = ranking.measure;
     // A mode's value is its raw score; the combined measure's its log-odds.
-    let value = match measure {
-        Measure::Combined => "log-odds",
-        Measure::Mode(_) => "raw",
-    };
+    let value = measure.column();
     let mut headers: Vec<String> = ["rank", "candidate", "status", value, "fit", "verdict"]
         .map(String::from)
         .to_vec();
