@@ -172,6 +172,34 @@ mod tests {
     }
 
     #[test]
+    fn the_combined_fit_needs_a_calibration_of_every_mode_the_model_has() {
+        let full = calibration();
+        let both_only = Calibration {
+            harmonic: None,
+            percussive: None,
+            ..full
+        };
+        let (hps, mel) = (InputKind::Hps, InputKind::Mel);
+        assert!(Measure::Combined.check(hps, Some(&full)).is_ok());
+        assert_eq!(Measure::default_for(hps, Some(&full)), Measure::Combined);
+        for missing in [None, Some(&both_only)] {
+            let err = Measure::Combined.check(hps, missing).unwrap_err();
+            assert!(
+                err.contains("calibrated in every mode it has (both, harmonic, percussive)"),
+                "{err}"
+            );
+            assert_eq!(Measure::default_for(hps, missing), Measure::Mode(Mode::Both));
+        }
+        // A mel model has `both` only: calibrated in it, it has a combined fit.
+        assert!(Measure::Combined.check(mel, Some(&both_only)).is_ok());
+        let err = Measure::Mode(Mode::Harmonic).check(mel, Some(&full)).unwrap_err();
+        assert!(
+            err.contains("needs a model with harmonic/percussive (HPS) input"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn a_mode_is_measured_by_its_raw_score_the_combination_by_its_log_odds() {
         let cal = calibration();
         let scores = WindowScores::from_raw(&Mode::ALL, &[1.0, -0.5, 2.0], Some(&cal));
