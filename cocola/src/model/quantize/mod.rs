@@ -3,8 +3,9 @@
 //! quantize`; measure it with `cocola eval` before using its scores).
 //!
 //! What is quantized: every convolution of the EfficientNet backbone (its
-//! BatchNorm folded in first; int8 weights with one scale per output channel,
-//! int32 biases) and the activations that enter them and the backbone's
+//! BatchNorm folded in first; int8 weights of 7-bit range, -63..=63, with
+//! one scale per output channel, so that CPUs without VNNI do not saturate
+//! (`maths::WEIGHT_MAX`); int32 biases) and the activations that enter them and the backbone's
 //! Sigmoid, Mul (Swish, squeeze-and-excitation gates), Add (residuals) and
 //! GlobalAveragePool (uint8, one scale per tensor, from the range measured
 //! on real features). ONNX Runtime fuses each QuantizeLinear ->
@@ -67,7 +68,7 @@ pub fn quantize(
     let mut meta = stored.metadata;
     meta.training[QUANTIZATION_KEY] = serde_json::json!({
         "format": "int8-qdq",
-        "weights": "int8, symmetric, one scale per output channel (BatchNorm folded)",
+        "weights": "int8 of 7-bit range (-63..63), symmetric, one scale per output channel (BatchNorm folded)",
         "activations": "uint8, one scale per tensor, min/max of the calibration rows",
         "calibration_rows": rows,
         "quantized_activations": ranges.len(),
