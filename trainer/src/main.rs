@@ -178,6 +178,13 @@ struct TrainArgs {
     single_stem: bool,
     #[arg(long, default_value_t = 1e-3)]
     noise_std: f32,
+    /// Also end the run after this many minutes of its time (loading
+    /// included, summed over resumes), like a run that reached --steps,
+    /// which then only bounds it: the cosine follows whichever of the two
+    /// is further along, so a run on a machine lent for a fixed time still
+    /// ends at a learning rate of 0, validated and checkpointed.
+    #[arg(long, value_name = "MINUTES", value_parser = positive_minutes)]
+    time_budget: Option<f64>,
     #[arg(long, default_value_t = 1000)]
     validate_every: u64,
     #[arg(long, default_value_t = 20)]
@@ -258,6 +265,7 @@ impl TrainArgs {
         c.validate_every = self.validate_every;
         c.validation_batches = self.validation_batches;
         c.checkpoint_every = self.checkpoint_every;
+        c.time_budget_s = self.time_budget.map(|minutes| minutes * 60.0);
         if let Some(w) = self.workers {
             c.workers = w.max(1);
         }
@@ -272,6 +280,14 @@ impl TrainArgs {
             .map(|p| InitFrom::read(p, c.input, c.pooling))
             .transpose()?;
         Ok((c, self.resume))
+    }
+}
+
+/// A length of time in minutes, above 0.
+fn positive_minutes(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("'{text}' is not a number of minutes above 0")),
     }
 }
 
@@ -343,7 +359,12 @@ fn train(args: TrainArgs) -> ExitCode {
         }
         Ok(o) => {
             if let Some(p) = o.last_checkpoint {
-                eprintln!("done: step {}, checkpoint {}", o.steps, p.display());
+                let why = if o.last_step < o.steps {
+                    " (the time budget is spent)"
+                } else {
+                    ""
+                };
+                eprintln!("done: step {}{why}, checkpoint {}", o.last_step, p.display());
             }
             ExitCode::SUCCESS
         }

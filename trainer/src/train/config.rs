@@ -63,6 +63,14 @@ pub struct TrainConfig {
     #[serde(default)]
     pub final_sensitivity_anchors: usize,
     pub steps: u64,
+    /// Seconds of run time (as checkpoints record it: loading included,
+    /// summed over resumes) after which the run ends like one that reached
+    /// `steps`, which then only bounds it. The cosine schedule follows
+    /// whichever of steps and time is further along, so a run that must
+    /// fit a fixed lease (a borrowed GPU) still ends at a learning rate of 0
+    /// with a checkpoint. `None`: steps alone.
+    #[serde(default)]
+    pub time_budget_s: Option<f64>,
     /// Largest overlap ratio r of two windows of one track in a batch (0.5).
     pub max_overlap: f64,
     /// Single-stem sub-mixes instead of random subsets.
@@ -173,6 +181,7 @@ impl TrainConfig {
             hard_negative_weights: KindWeights::default(),
             sensitivity_anchors: 0,
             final_sensitivity_anchors: 0,
+            time_budget_s: None,
             steps: 100_000,
             max_overlap: 0.5,
             single_stem: false,
@@ -207,7 +216,8 @@ impl TrainConfig {
 
     /// The learning rate of step `step` (0-based): linear warm-up, then
     /// `lr` constant or on a cosine down to 0 at step `steps`.
-    pub fn lr_at(&self, step: u64) -> f64 {
+    /// The learning rate of `step`, taken after `elapsed_s` seconds of run time.
+    pub fn lr_at(&self, step: u64, elapsed_s: f64) -> f64 {
         if step < self.warmup_steps {
             return self.lr * (step + 1) as f64 / self.warmup_steps as f64;
         }
@@ -215,10 +225,22 @@ impl TrainConfig {
             LrSchedule::Constant => self.lr,
             LrSchedule::Cosine => {
                 let span = self.steps.saturating_sub(self.warmup_steps).max(1) as f64;
-                let progress = ((step - self.warmup_steps) as f64 / span).min(1.0);
+                let by_steps = (step - self.warmup_steps) as f64 / span;
+                let progress = by_steps.max(self.time_spent_share(elapsed_s)).min(1.0);
                 self.lr * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
             }
         }
+    }
+
+    /// The share of `time_budget_s` spent after `elapsed_s` (0 without one).
+    fn time_spent_share(&self, elapsed_s: f64) -> f64 {
+        self.time_budget_s.map_or(0.0, |budget| elapsed_s / budget.max(1e-9))
+    }
+
+    /// Whether the step that ends `done` steps, after `elapsed_s` seconds of
+    /// run time, is the run's last.
+    pub fn is_last_step(&self, done: u64, elapsed_s: f64) -> bool {
+        done >= self.steps || self.time_spent_share(elapsed_s) >= 1.0
     }
 
     /// Settings a resumed run must share with the run it continues: anything
@@ -247,6 +269,9 @@ impl TrainConfig {
         // curve already followed.
         if self.lr_schedule == LrSchedule::Cosine && self.steps != saved.steps {
             differences.push("steps (the cosine schedule ends there)");
+        }
+        if self.lr_schedule == LrSchedule::Cosine && self.time_budget_s != saved.time_budget_s {
+            differences.push("time budget (the cosine schedule ends there)");
         }
         if self.init_from.as_ref().map(|i| &i.path) != saved.init_from.as_ref().map(|i| &i.path) {
             differences.push("init-from");
@@ -283,10 +308,33 @@ mod tests {
     fn warm_up_rises_linearly_to_the_learning_rate_then_holds() {
         let mut c = config();
         c.lr = 1e-3;
-        assert_eq!(c.lr_at(0), 1e-3, "no warm-up: the full rate from the first step");
+        assert_eq!(c.lr_at(0, 0.0), 1e-3, "no warm-up: the full rate from the first step");
         c.warmup_steps = 4;
-        let rates: Vec<f64> = (0..6).map(|s| c.lr_at(s)).collect();
+        let rates: Vec<f64> = (0..6).map(|s| c.lr_at(s, 0.0)).collect();
         assert_eq!(rates, [2.5e-4, 5e-4, 7.5e-4, 1e-3, 1e-3, 1e-3]);
+    }
+
+    #[test]
+    fn a_time_budget_drives_the_cosine_when_it_is_further_along_than_the_steps() {
+        let mut c = config();
+        c.lr = 1e-3;
+        c.steps = 1_000;
+        c.lr_schedule = LrSchedule::Cosine;
+        c.time_budget_s = Some(100.0);
+        // Step 10 of 1 000 after half the budget: the time's half decides.
+        assert!((c.lr_at(10, 50.0) - 5e-4).abs() < 1e-12);
+        // Step 500 after 10 % of the budget: the steps' half decides.
+        assert!((c.lr_at(500, 10.0) - 5e-4).abs() < 1e-12);
+        assert_eq!(c.lr_at(10, 100.0), 0.0, "the budget spent: the rate is 0");
+        assert!(!c.is_last_step(10, 99.0));
+        assert!(c.is_last_step(10, 100.0), "the budget ends the run");
+        assert!(c.is_last_step(1_000, 0.0), "so do the steps");
+        c.time_budget_s = None;
+        assert!(!c.is_last_step(10, 1e9), "without a budget only the steps count");
+        let mut other = c.clone();
+        other.time_budget_s = Some(60.0);
+        let err = other.check_resumable(&c).unwrap_err().to_string();
+        assert!(err.contains("time budget"), "{err}");
     }
 
     #[test]
@@ -296,7 +344,7 @@ mod tests {
         c.warmup_steps = 2;
         c.steps = 6;
         c.lr_schedule = LrSchedule::Cosine;
-        let rates: Vec<f64> = (0..7).map(|s| c.lr_at(s)).collect();
+        let rates: Vec<f64> = (0..7).map(|s| c.lr_at(s, 0.0)).collect();
         let expected = [5e-4, 1e-3, 1e-3, 8.535_533_9e-4, 5e-4, 1.464_466_1e-4, 0.0];
         for (r, e) in rates.iter().zip(expected) {
             assert!((r - e).abs() < 1e-10, "{rates:?}");

@@ -161,11 +161,11 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
     stop::arm();
     for step in state.start..cfg.steps {
         let t0 = Instant::now();
+        let lr = cfg.lr_at(step, state.clock.seconds());
         let batch = pipeline.next_batch()?;
         let (anchors, candidates) = batch_tensors(&batch, device);
         tch::manual_seed(step_seed(cfg.seed, step));
-        let StepResult { loss, accuracy } =
-            train_step(&state.net, &mut state.adam, &anchors, &candidates, cfg.lr_at(step));
+        let StepResult { loss, accuracy } = train_step(&state.net, &mut state.adam, &anchors, &candidates, lr);
         if !loss.is_finite() {
             let kept = last_checkpoint
                 .as_ref()
@@ -190,16 +190,17 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
         ));
         progress.inc(1);
         let done = step + 1;
-        if checks.due(cfg, done) {
-            let improved = checks.run(cfg, &mut state, done, &mut metrics, &progress)?;
+        let last = cfg.is_last_step(done, state.clock.seconds());
+        if checks.due(cfg, done, last) {
+            let improved = checks.run(cfg, &mut state, done, last, &mut metrics, &progress)?;
             if improved {
                 let info = state.info(cfg, done, &interval_losses, device);
                 checkpoint::save(&ckpt_dir, "best", &state.net.params, &state.adam, &info)?;
             }
         }
         last_step = done;
-        stopped_early = stop::requested() && done < cfg.steps;
-        if done % cfg.checkpoint_every.max(1) == 0 || done == cfg.steps || stopped_early {
+        stopped_early = stop::requested() && !last;
+        if done % cfg.checkpoint_every.max(1) == 0 || last || stopped_early {
             let info = state.info(cfg, done, &interval_losses, device);
             last_checkpoint = Some(checkpoint::save_periodic(
                 &ckpt_dir,
@@ -209,7 +210,7 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
             )?);
             interval_losses.clear();
         }
-        if stopped_early {
+        if stopped_early || last {
             break;
         }
     }
@@ -443,18 +444,18 @@ impl ValidationSet {
         }
     }
 
-    fn due(&self, cfg: &TrainConfig, done: u64) -> bool {
-        !self.batches.is_empty() && (done.is_multiple_of(cfg.validate_every) || Self::final_test(cfg, done))
+    fn due(&self, cfg: &TrainConfig, done: u64, last: bool) -> bool {
+        !self.batches.is_empty() && (done.is_multiple_of(cfg.validate_every) || Self::final_test(cfg, last))
     }
 
     /// The last step, when it gets its own (larger) sensitivity test.
-    fn final_test(cfg: &TrainConfig, done: u64) -> bool {
-        done == cfg.steps && cfg.final_sensitivity_anchors > 0
+    fn final_test(cfg: &TrainConfig, last: bool) -> bool {
+        last && cfg.final_sensitivity_anchors > 0
     }
 
-    /// Anchors of the sensitivity test after `done` steps: more at the last.
-    fn sensitivity_anchors(cfg: &TrainConfig, done: u64) -> usize {
-        if Self::final_test(cfg, done) {
+    /// Anchors of the sensitivity test of the step that ends `done` steps: more at the last.
+    fn sensitivity_anchors(cfg: &TrainConfig, last: bool) -> usize {
+        if Self::final_test(cfg, last) {
             cfg.final_sensitivity_anchors
         } else {
             cfg.sensitivity_anchors
@@ -468,6 +469,7 @@ impl ValidationSet {
         cfg: &TrainConfig,
         state: &mut TrainingState,
         done: u64,
+        last: bool,
         metrics: &mut Metrics,
         progress: &ProgressBar,
     ) -> anyhow::Result<bool> {
@@ -479,7 +481,7 @@ impl ValidationSet {
             accuracy: va,
         })?;
         state.last_validation = (Some(vl), Some(va));
-        let anchors = Self::sensitivity_anchors(cfg, done);
+        let anchors = Self::sensitivity_anchors(cfg, last);
         if let Some(listing) = self.sensitivity_tracks.as_ref().filter(|_| anchors > 0) {
             let options = SensitivityOptions {
                 anchors,

@@ -149,6 +149,27 @@ fn resume_matches_an_uninterrupted_run() {
     assert!(max <= 1e-6, "weights differ by {max}");
 }
 
+/// A spent time budget ends the run like its last step: checkpointed, not
+/// "stopped early", long before `steps`. (A budget already
+/// spent while loading leaves exactly one step, at a learning rate of 0.)
+#[test]
+fn a_spent_time_budget_ends_the_run_with_a_checkpoint() {
+    let _turn = serial();
+    crate::support::test_threads();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    crate::support::generic(&data, 20, 3, 10.0);
+    let mut c = config(&data, &dir.path().join("run"), 1_000);
+    c.lr_schedule = cocola_trainer::train::config::LrSchedule::Cosine;
+    c.time_budget_s = Some(1e-6);
+    c.checkpoint_every = 100;
+    let out = run(&c, false, false).unwrap();
+    assert_eq!((out.last_step, out.stopped_early), (1, false));
+    assert!(c.out.join("checkpoints/step-000000001.json").is_file());
+    let metrics = std::fs::read_to_string(c.out.join("metrics.jsonl")).unwrap();
+    assert_eq!(metrics.lines().filter(|l| l.contains("\"train\"")).count(), 1);
+}
+
 #[test]
 fn nan_loss_stops_and_keeps_the_last_checkpoint() {
     let _turn = serial();
