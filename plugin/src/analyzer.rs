@@ -12,6 +12,7 @@ use cocola::audio::{sanitize, StreamingResampler16k};
 use cocola::contract::{SAMPLE_RATE, WINDOW_SAMPLES};
 use cocola::mode::Mode;
 use cocola::score::windows::is_silent;
+use cocola::score::{Measure, WindowScores};
 
 use crate::feed::{FeedReader, Frame, Marker};
 use crate::history::History;
@@ -315,34 +316,32 @@ impl Analyzer {
             None => raw,
         };
         self.smoothed = Some(smoothed);
+        // The smoothed scores read as the library reads any window (fits,
+        // verdicts, the combined fit), over the modes the model has.
         let calibration = model.scorer.model().metadata().calibration.as_ref();
-        let fit = |mode: Mode| {
-            calibration
-                .and_then(|c| c.mode(mode))
-                .map(|c| c.fit(smoothed[mode.index()]))
-        };
-        let bar = |mode: Mode| scores.get(mode).map(|_| (smoothed[mode.index()], fit(mode)));
-        // The combined fit of the smoothed scores, over the modes the model has.
-        let combined =
-            calibration.and_then(|c| c.combined(scores.modes().iter().map(|m| (m.mode, smoothed[m.mode.index()]))));
+        let present = scores.modes();
+        let modes: [Mode; 3] = std::array::from_fn(|i| present.get(i).map_or(Mode::Both, |m| m.mode));
+        let values: [f32; 3] = std::array::from_fn(|i| smoothed[modes[i].index()]);
+        let view = WindowScores::from_raw(&modes[..present.len()], &values[..present.len()], calibration);
+        let bar = |mode: Mode| view.get(mode).map(|s| (s.raw, s.fit));
         // What the headline parameter asks for, where the model has it: a
         // model without HPS has the plain score only, an uncalibrated one no
         // combined fit; both then show the plain score.
-        let shows = match settings.headline.mode() {
-            Some(mode) if scores.get(mode).is_some() => settings.headline,
-            None if combined.is_some() => HeadlineMode::Combined,
-            _ => HeadlineMode::Both,
-        };
-        let head = shows.mode().unwrap_or(Mode::Both);
-        let head_fit = match shows.mode() {
-            Some(mode) => fit(mode),
-            None => combined.map(|c| c.fit),
-        };
+        let asked = settings
+            .headline
+            .measure()
+            .of(&view)
+            .map(|head| (settings.headline, head));
+        let (shows, head) = asked.or_else(|| {
+            Measure::from(Mode::Both)
+                .of(&view)
+                .map(|head| (HeadlineMode::Both, head))
+        })?;
         snapshot.headline = Some(Headline {
             shows,
-            raw: smoothed[head.index()],
-            fit: head_fit,
-            verdict: head_fit.map(cocola::calibration::Verdict::from_fit),
+            raw: view.get(shows.mode().unwrap_or(Mode::Both)).map_or(f32::NAN, |s| s.raw),
+            fit: head.fit,
+            verdict: head.verdict,
         });
         snapshot.harmonic = bar(Mode::Harmonic);
         snapshot.percussive = bar(Mode::Percussive);

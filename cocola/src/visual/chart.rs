@@ -10,6 +10,7 @@ use std::sync::Once;
 
 use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::mode::Mode;
 use crate::score::Measure;
@@ -171,6 +172,38 @@ pub fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
         .border_style(RGBColor(200, 200, 200))
         .label_font(font(14.0))
         .draw()
+}
+
+/// Height of a [`draw_legend_row`] strip, pixels.
+pub const LEGEND_ROW: u32 = 28;
+
+/// A legend on its own strip (`area`, e.g. [`LEGEND_ROW`] high, below a
+/// chart), centred on one row: unlike a legend inside the plotting area, it
+/// never covers data, wherever the bars or lines reach.
+pub fn draw_legend_row<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    items: &[(&str, RGBColor)],
+) -> DrawResult<DB> {
+    const SWATCH: i32 = 14;
+    const GAP: i32 = 6;
+    const SPACING: i32 = 24;
+    let style = font(14.0).pos(Pos::new(HPos::Left, VPos::Center));
+    let mut widths = Vec::with_capacity(items.len());
+    for (label, _) in items {
+        widths.push(area.estimate_text_size(label, &style)?.0 as i32);
+    }
+    let total = widths.iter().map(|w| SWATCH + GAP + w).sum::<i32>() + SPACING * (items.len() as i32 - 1).max(0);
+    let (width, height) = area.dim_in_pixel();
+    let (mut x, y) = ((width as i32 - total).max(0) / 2, height as i32 / 2);
+    for ((label, color), w) in items.iter().zip(widths) {
+        area.draw(&Rectangle::new(
+            [(x, y - SWATCH / 2), (x + SWATCH, y + SWATCH / 2)],
+            color.filled(),
+        ))?;
+        area.draw_text(label, &style, (x + SWATCH + GAP, y))?;
+        x += SWATCH + GAP + w + SPACING;
+    }
+    Ok(())
 }
 
 /// A padded [low, high] range around `values` (a unit range around a single value).

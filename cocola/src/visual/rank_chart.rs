@@ -7,7 +7,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::chart::{draw_legend, font, mode_color, padded_range, shorten, Chart, DrawResult, GRID};
+use super::chart::{draw_legend_row, font, mode_color, padded_range, shorten, Chart, DrawResult, GRID, LEGEND_ROW};
 use super::timeline::Timeline;
 use crate::score::rank::Ranking;
 use crate::score::Measure;
@@ -80,7 +80,9 @@ impl RankChart {
             padded_range(self.rows.iter().flat_map(|r| r.1).filter(|v| v.is_finite()))
         };
         let n = self.rows.len().max(1);
-        let mut chart = ChartBuilder::on(area)
+        // The legend below the axis: inside, it would cover the longest bars.
+        let (plot, legend) = area.split_vertically(area.dim_in_pixel().1.saturating_sub(LEGEND_ROW));
+        let mut chart = ChartBuilder::on(&plot)
             .caption(&self.title, font(20.0))
             .margin(12)
             .x_label_area_size(46)
@@ -123,24 +125,24 @@ impl RankChart {
                 let top = (n - i) as f64 - 0.1 - slot as f64 * bar;
                 Rectangle::new([(x0, top - bar), (row.1[m], top)], color.mix(emphasis).filled())
             });
-            chart
-                .draw_series(bars)?
-                .label(measure.name())
-                .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 16, y + 6)], color.filled()));
+            chart.draw_series(bars)?;
         }
         // Candidate names beside their rows, right-aligned against the axis.
-        let base = area.get_base_pixel();
+        let base = plot.get_base_pixel();
         let style = font(14.0).pos(Pos::new(HPos::Right, VPos::Center));
         for (i, row) in self.rows.iter().enumerate() {
             let (x, y) = chart.backend_coord(&(x0, (n - i) as f64 - 0.5));
-            area.draw_text(&row.0, &style, (x - base.0 - 10, y - base.1))?;
+            plot.draw_text(&row.0, &style, (x - base.0 - 10, y - base.1))?;
         }
-        draw_legend(&mut chart, SeriesLabelPosition::LowerRight)?;
-        Ok(())
+        let items: Vec<(&str, RGBColor)> = drawn
+            .iter()
+            .map(|&m| (Measure::ALL[m].name(), mode_color(Measure::ALL[m])))
+            .collect();
+        draw_legend_row(&legend, &items)
     }
 
     fn bars_height(&self) -> u32 {
-        110 + 42 * self.rows.len().max(1) as u32
+        110 + LEGEND_ROW + 42 * self.rows.len().max(1) as u32
     }
 }
 
