@@ -40,6 +40,7 @@ fn every_subcommand_has_help_naming_its_key_flags() {
                 "--feature-cache",
                 "--init-from",
                 "--input",
+                "--time-budget",
             ],
         ),
         (
@@ -236,4 +237,14 @@ fn missing_data_and_bad_checkpoints_fail_naming_the_path() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("unknown dataset kind 'bogus'"), "{}", text(&o));
+}
+
+#[test]
+fn a_time_budget_must_be_a_number_of_minutes_above_zero() {
+    for bad in ["0", "soon", "NaN", "inf"] {
+        let o = trainer(&["train", "--data", "generic:x", "--out", "y", "--time-budget", bad]);
+        let message = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {message}");
+        assert!(message.contains("minutes above 0"), "{bad}: {message}");
+    }
 }
