@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use cocola::eval::csv_out;
-use cocola::eval::sensitivity::{evaluate_sensitivity, KindResult, SensitivityOptions, SensitivityReport};
+use cocola::eval::sensitivity::{
+    evaluate_sensitivity, KindResult, NegativeKind, SensitivityOptions, SensitivityReport, TargetBreakdown,
+};
 use cocola::eval::Progress;
 use cocola::mode::Mode;
 use cocola::model::Model;
@@ -164,8 +166,117 @@ fn render(model: &ModelInfo, report: &SensitivityReport, cache_dir: Option<&Path
         margins.push(("combined (log-odds)".into(), cells.collect()));
     }
     kind_table(&mut text, "mean margin (raw)", &names, &margins);
+    render_by_target(&mut text, &report.by_target, &names);
     if let Some(p) = out {
         let _ = writeln!(text, "\nper-anchor results: {}", p.display());
     }
     text
+}
+
+/// Target families with fewer anchors than this are left out of the text
+/// table (their interval would span tens of points); JSON has them all.
+const MIN_FAMILY_ANCHORS: usize = 20;
+
+/// The win rates per family of target stem: the headline measure (the
+/// combined fit when the model is calibrated, else the first mode) beside
+/// the floor.
+fn render_by_target(text: &mut String, breakdowns: &[TargetBreakdown], names: &[&str]) {
+    let headline = |b: &TargetBreakdown| -> (&str, Vec<KindResult>) {
+        match b.model.first() {
+            Some(_) if !b.combined.is_empty() => ("combined", b.combined.clone()),
+            Some(m) => (m.mode.name(), m.kinds.clone()),
+            None => ("model", Vec::new()),
+        }
+    };
+    let rate = |results: &[KindResult], kind: NegativeKind| {
+        (results.iter().find(|r| r.kind == kind)).map_or("-".to_string(), |r| format!("{:.1}", 100.0 * r.win.rate))
+    };
+    let (shown, left_out): (Vec<&TargetBreakdown>, Vec<&TargetBreakdown>) =
+        breakdowns.iter().partition(|b| b.anchors >= MIN_FAMILY_ANCHORS);
+    let Some(first) = shown.first() else { return };
+    let measure = headline(first).0;
+    let rows: Vec<(String, Vec<String>)> = shown
+        .iter()
+        .map(|b| {
+            let model = headline(b).1;
+            let floor: Vec<KindResult> = b.floor.iter().map(|f| f.result).collect();
+            let cells =
+                (NegativeKind::ALL.iter()).map(|&kind| format!("{} | {}", rate(&model, kind), rate(&floor, kind)));
+            (format!("{} ({})", b.target, b.anchors), cells.collect())
+        })
+        .collect();
+    kind_table(text, "by target stem (n)", names, &rows);
+    let rest = match left_out.len() {
+        0 => String::new(),
+        n => format!(
+            "; {n} stem famil{} with fewer than {MIN_FAMILY_ANCHORS} anchors left out ({} anchors)",
+            if n == 1 { "y" } else { "ies" },
+            left_out.iter().map(|b| b.anchors).sum::<usize>()
+        ),
+    };
+    let _ = writeln!(text, "(win rates in %: {measure} | floor{rest})");
+}
+
+#[cfg(test)]
+mod tests {
+    use cocola::eval::sensitivity::{kind_result, FloorResult, ModeResult};
+
+    use super::*;
+
+    /// A family whose true stems win `model_wins` of `n` comparisons of
+    /// every kind under the model and `floor_wins` under the floor.
+    fn family(target: &str, n: usize, model_wins: usize, floor_wins: usize, combined: bool) -> TargetBreakdown {
+        let pairs = |wins: usize| -> Vec<(f64, f64)> {
+            (0..n).map(|i| if i < wins { (1.0, 0.0) } else { (0.0, 1.0) }).collect()
+        };
+        let kinds = |wins| -> Vec<KindResult> {
+            (NegativeKind::ALL.iter())
+                .map(|&k| kind_result(k, &pairs(wins)).unwrap())
+                .collect()
+        };
+        TargetBreakdown {
+            target: target.into(),
+            anchors: n,
+            model: vec![ModeResult {
+                mode: Mode::Both,
+                kinds: kinds(model_wins),
+            }],
+            combined: if combined { kinds(n) } else { Vec::new() },
+            floor: (kinds(floor_wins).into_iter())
+                .map(|result| FloorResult {
+                    measure: result.kind.floor_measure(),
+                    result,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_table_shows_each_large_family_beside_the_floor() {
+        let names = ["transposed", "shifted", "foreign"];
+        let mut text = String::new();
+        let breakdowns = [family("bass", 40, 30, 36, false), family("organ", 5, 5, 5, false)];
+        render_by_target(&mut text, &breakdowns, &names);
+        assert!(text.contains("bass (40)"), "{text}");
+        assert!(text.contains("75.0 | 90.0"), "{text}");
+        assert!(!text.contains("organ"), "{text}");
+        assert!(
+            text.contains("both | floor; 1 stem family with fewer than 20 anchors left out (5 anchors)"),
+            "{text}"
+        );
+
+        let mut text = String::new();
+        render_by_target(&mut text, &[family("bass", 40, 30, 36, true)], &names);
+        assert!(
+            text.contains("100.0 | 90.0") && text.contains("(win rates in %: combined | floor)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn no_large_family_no_table() {
+        let mut text = String::new();
+        render_by_target(&mut text, &[family("organ", 5, 5, 5, false)], &["transposed"]);
+        assert!(text.is_empty(), "{text}");
+    }
 }

@@ -57,6 +57,11 @@ fn sensitivity_prints_win_rates_beside_the_floor_and_writes_one_row_per_anchor()
     assert_eq!(json["floor"].as_array().unwrap().len(), 3);
     let anchors = json["anchors"].as_array().unwrap().len();
     assert!(anchors > 0);
+    // Every anchor is counted in exactly one family of target stems.
+    let families = json["by_target"].as_array().unwrap();
+    let per_family: Vec<u64> = families.iter().map(|f| f["anchors"].as_u64().unwrap()).collect();
+    assert_eq!(per_family.iter().sum::<u64>(), anchors as u64, "{families:?}");
+    assert!(families.iter().all(|f| f["modes"].as_array().unwrap().len() == 3));
     assert_eq!(csv::Reader::from_path(&csv).unwrap().records().count(), anchors);
 
     let text_run = with_model(&[]);

@@ -12,6 +12,7 @@
 //! the next batch of tracks is built while one is embedded.
 
 pub mod activity;
+pub mod by_target;
 pub mod floor;
 pub mod plan;
 mod windows;
@@ -33,6 +34,7 @@ use crate::contract::{EMBEDDING_DIM, SAMPLE_RATE};
 use crate::files::stem_name;
 use crate::mode::Mode;
 use crate::model::ModelError;
+pub use by_target::TargetBreakdown;
 pub use floor::NegativeKind;
 pub use plan::{Anchor, DrawRules, SensitivityPlanError};
 use windows::{Role, WindowRequest, ROLES};
@@ -155,6 +157,9 @@ pub struct SensitivityReport {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub combined: Vec<KindResult>,
     pub floor: Vec<FloorResult>,
+    /// The same results per family of target stem (bass, drums, ...), the
+    /// family with the most anchors first.
+    pub by_target: Vec<TargetBreakdown>,
     pub anchors: Vec<AnchorRecord>,
     pub warnings: Vec<String>,
     pub audio_seconds: f64,
@@ -363,6 +368,7 @@ pub fn evaluate_sensitivity_listing<E: Encoder>(
             .calibration
             .map_or_else(Vec::new, |c| summarize_combined(&records, &modes, &c)),
         floor: summarize_floor(&records),
+        by_target: by_target::by_target(&records, &modes, options.calibration.as_ref()),
         anchors: records,
         warnings,
         audio_seconds: tracks.iter().map(|t| t.seconds).sum(),
