@@ -174,34 +174,81 @@ pub fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
         .draw()
 }
 
-/// Height of a [`draw_legend_row`] strip, pixels.
+/// Height of one row of a legend strip, pixels.
 pub const LEGEND_ROW: u32 = 28;
 
-/// A legend on its own strip (`area`, e.g. [`LEGEND_ROW`] high, below a
-/// chart), centred on one row: unlike a legend inside the plotting area, it
+/// A legend item's colour swatch, the gap after it and the space between items, pixels.
+const SWATCH: i32 = 14;
+const SWATCH_GAP: i32 = 6;
+const ITEM_SPACING: i32 = 24;
+
+/// One row of a legend strip: its items as (item index, left x).
+type LegendRow = Vec<(usize, i32)>;
+
+/// The rows of a legend strip as wide as `area`: each row's items as
+/// (item index, left x), the row centred. Items fill a row in order until
+/// the next would not fit; one wider than the strip gets a row of its own.
+fn legend_layout<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    items: &[(&str, RGBColor)],
+) -> Result<Vec<LegendRow>, DrawingAreaErrorKind<DB::ErrorType>> {
+    let style = font(14.0);
+    let width = area.dim_in_pixel().0 as i32;
+    let mut rows: Vec<LegendRow> = Vec::new();
+    let mut row_width = 0;
+    for (i, (label, _)) in items.iter().enumerate() {
+        let item = SWATCH + SWATCH_GAP + area.estimate_text_size(label, &style)?.0 as i32;
+        match rows.last_mut() {
+            Some(row) if row_width + ITEM_SPACING + item <= width => {
+                row.push((i, row_width + ITEM_SPACING));
+                row_width += ITEM_SPACING + item;
+            }
+            _ => {
+                centre(rows.last_mut(), row_width, width);
+                rows.push(vec![(i, 0)]);
+                row_width = item;
+            }
+        }
+    }
+    centre(rows.last_mut(), row_width, width);
+    Ok(rows)
+}
+
+/// Moves a finished legend row `used` pixels wide to the middle of `width`.
+fn centre(row: Option<&mut LegendRow>, used: i32, width: i32) {
+    let offset = (width - used).max(0) / 2;
+    for (_, x) in row.into_iter().flatten() {
+        *x += offset;
+    }
+}
+
+/// The height a [`draw_legend_strip`] of `items` needs on `area`'s width:
+/// [`LEGEND_ROW`] per row.
+pub fn legend_strip_height<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    items: &[(&str, RGBColor)],
+) -> Result<u32, DrawingAreaErrorKind<DB::ErrorType>> {
+    Ok(LEGEND_ROW * legend_layout(area, items)?.len() as u32)
+}
+
+/// A legend on its own strip (`area`, [`legend_strip_height`] high, below
+/// a chart), its rows centred: unlike a legend inside the plotting area, it
 /// never covers data, wherever the bars or lines reach.
-pub fn draw_legend_row<DB: DrawingBackend>(
+pub fn draw_legend_strip<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     items: &[(&str, RGBColor)],
 ) -> DrawResult<DB> {
-    const SWATCH: i32 = 14;
-    const GAP: i32 = 6;
-    const SPACING: i32 = 24;
     let style = font(14.0).pos(Pos::new(HPos::Left, VPos::Center));
-    let mut widths = Vec::with_capacity(items.len());
-    for (label, _) in items {
-        widths.push(area.estimate_text_size(label, &style)?.0 as i32);
-    }
-    let total = widths.iter().map(|w| SWATCH + GAP + w).sum::<i32>() + SPACING * (items.len() as i32 - 1).max(0);
-    let (width, height) = area.dim_in_pixel();
-    let (mut x, y) = ((width as i32 - total).max(0) / 2, height as i32 / 2);
-    for ((label, color), w) in items.iter().zip(widths) {
-        area.draw(&Rectangle::new(
-            [(x, y - SWATCH / 2), (x + SWATCH, y + SWATCH / 2)],
-            color.filled(),
-        ))?;
-        area.draw_text(label, &style, (x + SWATCH + GAP, y))?;
-        x += SWATCH + GAP + w + SPACING;
+    for (r, row) in legend_layout(area, items)?.into_iter().enumerate() {
+        let y = LEGEND_ROW as i32 * r as i32 + LEGEND_ROW as i32 / 2;
+        for (i, x) in row {
+            let (label, color) = items[i];
+            area.draw(&Rectangle::new(
+                [(x, y - SWATCH / 2), (x + SWATCH, y + SWATCH / 2)],
+                color.filled(),
+            ))?;
+            area.draw_text(label, &style, (x + SWATCH + SWATCH_GAP, y))?;
+        }
     }
     Ok(())
 }
@@ -247,5 +294,39 @@ mod tests {
         assert!(lo < 10.0 && hi > 20.0);
         assert_eq!(shorten("short", 10), "short");
         assert_eq!(shorten("a-very-long-name.wav", 8), "…ame.wav");
+    }
+
+    #[test]
+    fn a_legend_wraps_into_centred_rows_that_fit_its_strip() {
+        register_font();
+        let mut svg = String::new();
+        let area = SVGBackend::with_string(&mut svg, (960, 100)).into_drawing_area();
+        let grey = RGBColor(90, 90, 90);
+        let modes = [
+            ("combined", grey),
+            ("both", grey),
+            ("harmonic", grey),
+            ("percussive", grey),
+        ];
+        let rows = legend_layout(&area, &modes).unwrap();
+        assert_eq!(rows.len(), 1);
+        let (first, last) = (rows[0][0].1, rows[0][3].1);
+        assert!(first > 200 && last < 760, "centred: {rows:?}");
+        assert_eq!(legend_strip_height(&area, &modes).unwrap(), LEGEND_ROW);
+
+        let long: Vec<String> = (0..6)
+            .map(|i| format!("…candidate-with-a-long-file-name-{i}.wav"))
+            .collect();
+        let items: Vec<(&str, RGBColor)> = long.iter().map(|n| (n.as_str(), grey)).collect();
+        let rows = legend_layout(&area, &items).unwrap();
+        assert!(rows.len() >= 2, "{rows:?}");
+        let order: Vec<usize> = rows.iter().flatten().map(|&(i, _)| i).collect();
+        assert_eq!(order, [0, 1, 2, 3, 4, 5], "every item once, in order");
+        assert!(rows.iter().flatten().all(|&(_, x)| (0..960).contains(&x)));
+        assert_eq!(
+            legend_strip_height(&area, &items).unwrap(),
+            LEGEND_ROW * rows.len() as u32
+        );
+        assert!(legend_layout(&area, &[]).unwrap().is_empty());
     }
 }

@@ -7,7 +7,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::chart::{draw_legend_row, font, mode_color, padded_range, shorten, Chart, DrawResult, GRID, LEGEND_ROW};
+use super::chart::{draw_legend_strip, font, mode_color, padded_range, shorten, Chart, DrawResult, GRID, LEGEND_ROW};
 use super::timeline::Timeline;
 use crate::score::rank::Ranking;
 use crate::score::Measure;
@@ -80,7 +80,8 @@ impl RankChart {
             padded_range(self.rows.iter().flat_map(|r| r.1).filter(|v| v.is_finite()))
         };
         let n = self.rows.len().max(1);
-        // The legend below the axis: inside, it would cover the longest bars.
+        // The legend below the axis: inside, it would cover the longest
+        // bars. Its four mode names always fit one row.
         let (plot, legend) = area.split_vertically(area.dim_in_pixel().1.saturating_sub(LEGEND_ROW));
         let mut chart = ChartBuilder::on(&plot)
             .caption(&self.title, font(20.0))
@@ -138,7 +139,7 @@ impl RankChart {
             .iter()
             .map(|&m| (Measure::ALL[m].name(), mode_color(Measure::ALL[m])))
             .collect();
-        draw_legend_row(&legend, &items)
+        draw_legend_strip(&legend, &items)
     }
 
     fn bars_height(&self) -> u32 {

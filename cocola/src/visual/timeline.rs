@@ -8,9 +8,18 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::chart::{draw_legend, font, mode_color, padded_range, series_color, shorten, Chart, DrawResult, GRID};
+use super::chart::{
+    draw_legend_strip, font, legend_strip_height, mode_color, padded_range, series_color, shorten, Chart, DrawResult,
+    GRID,
+};
 use crate::score::rank::Ranking;
 use crate::score::{Measure, MeasureScore, PairReport, WindowOutcome};
+
+/// A timeline's size in pixels, its legend strip below the axis included.
+const SIZE: (u32, u32) = (960, 450);
+
+/// The grey of silent windows' shading.
+const SILENT_SHADE: RGBColor = RGBColor(150, 150, 150);
 
 /// One line: segments of (seconds, value) between silent windows.
 #[derive(Clone, Debug, PartialEq)]
@@ -120,7 +129,7 @@ impl Timeline {
             silent,
             fit,
             seconds: time_axis_end(std::iter::once(report)),
-            size: (960, 420),
+            size: SIZE,
         }
     }
 
@@ -145,7 +154,7 @@ impl Timeline {
             silent: Vec::new(),
             fit,
             seconds: time_axis_end(shown.iter().map(|(_, r)| *r)),
-            size: (960, 420),
+            size: SIZE,
         }
     }
 
@@ -159,8 +168,13 @@ impl Timeline {
 
     /// Draws on an area that may be part of a larger chart.
     pub fn draw_on<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        // The legend below the axis: inside, it would cover the lines that
+        // reach the "fits" band, the ones people look at.
+        let items = self.legend_items();
+        let strip = legend_strip_height(area, &items)?;
+        let (plot, legend) = area.split_vertically(area.dim_in_pixel().1.saturating_sub(strip));
         let (y0, y1) = self.y_range();
-        let mut chart = ChartBuilder::on(area)
+        let mut chart = ChartBuilder::on(&plot)
             .caption(&self.title, font(20.0))
             .margin(12)
             .x_label_area_size(48)
@@ -194,35 +208,33 @@ impl Timeline {
             ])?;
         }
         if !self.silent.is_empty() {
-            chart
-                .draw_series(self.silent.iter().map(|&(a, b)| {
-                    Rectangle::new([(a.max(0.0), y0), (b, y1)], RGBColor(150, 150, 150).mix(0.25).filled())
-                }))?
-                .label("silent window")
-                .legend(|(x, y)| {
-                    Rectangle::new([(x, y - 6), (x + 16, y + 6)], RGBColor(150, 150, 150).mix(0.4).filled())
-                });
+            chart.draw_series(
+                self.silent
+                    .iter()
+                    .map(|&(a, b)| Rectangle::new([(a.max(0.0), y0), (b, y1)], SILENT_SHADE.mix(0.25).filled())),
+            )?;
         }
         for line in &self.lines {
             let style = line.color.stroke_width(2);
             let few = line.segments.iter().map(Vec::len).sum::<usize>() <= 80;
-            let mut labelled = false;
             for segment in &line.segments {
-                let drawn = chart.draw_series(LineSeries::new(segment.iter().copied(), style))?;
-                if !labelled {
-                    let color = line.color;
-                    drawn
-                        .label(&line.label)
-                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3)));
-                    labelled = true;
-                }
+                chart.draw_series(LineSeries::new(segment.iter().copied(), style))?;
                 if few {
                     chart.draw_series(segment.iter().map(|&p| Circle::new(p, 3, line.color.filled())))?;
                 }
             }
         }
-        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
-        Ok(())
+        draw_legend_strip(&legend, &items)
+    }
+
+    /// The legend: one item per line, then the silent windows' shade if any.
+    fn legend_items(&self) -> Vec<(&str, RGBColor)> {
+        let mut items: Vec<(&str, RGBColor)> = self.lines.iter().map(|l| (l.label.as_str(), l.color)).collect();
+        if !self.silent.is_empty() {
+            // The shade as it looks over white at the strength the legend needs.
+            items.push(("silent window", RGBColor(205, 205, 205)));
+        }
+        items
     }
 }
 
