@@ -287,15 +287,19 @@ pub fn margin_cell(m: &Summary) -> String {
 /// comparison tables print it: a blank line, the `title` and the kinds, then
 /// one line per `(label, cells)`.
 pub fn kind_table(text: &mut String, title: &str, kinds: &[&str], rows: &[(String, Vec<String>)]) {
-    const LABEL: usize = 22;
     const COLUMN: usize = 24;
-    let _ = write!(text, "\n{title:<LABEL$}");
+    // 22 columns, or wider for a long label (a stem family's name).
+    let label_width = (rows.iter().map(|(label, _)| label.chars().count() + 1))
+        .chain([title.chars().count() + 1, 22])
+        .max()
+        .unwrap_or(22);
+    let _ = write!(text, "\n{title:<label_width$}");
     for kind in kinds {
         let _ = write!(text, "{kind:<COLUMN$}");
     }
     let _ = writeln!(text);
     for (label, cells) in rows {
-        let _ = write!(text, "{label:<LABEL$}");
+        let _ = write!(text, "{label:<label_width$}");
         for cell in cells {
             let _ = write!(text, "{cell:<COLUMN$}");
         }

@@ -274,6 +274,23 @@ mod tests {
     }
 
     #[test]
+    fn a_long_family_name_widens_the_label_column() {
+        let mut text = String::new();
+        let breakdowns = [
+            family("chromatic-percussion", 32, 16, 32, false),
+            family("bass", 40, 30, 36, false),
+        ];
+        render_by_target(&mut text, &breakdowns, &["transposed", "shifted", "foreign"]);
+        let columns: Vec<usize> = (text.lines())
+            .filter(|l| l.contains(" | ") && !l.starts_with("(win rates"))
+            .map(|l| l.find(" | ").unwrap())
+            .collect();
+        assert_eq!(columns.len(), 2, "{text}");
+        assert_eq!(columns[0], columns[1], "the cells line up: {text}");
+        assert!(text.contains("chromatic-percussion (32) "), "{text}");
+    }
+
+    #[test]
     fn no_large_family_no_table() {
         let mut text = String::new();
         render_by_target(&mut text, &[family("organ", 5, 5, 5, false)], &["transposed"]);
