@@ -75,7 +75,9 @@ delayed off the beat (by an odd multiple of half a sixteenth note of the window'
 (how often the true target scores higher; ties count one half) with its 95 % Wilson interval, and
 the mean margin. A model-free floor decides the same comparisons beside it (chroma cosine for
 transpositions, onset-envelope correlation for shifts, their sum for foreign stems): a model worth
-its name beats it. Seeded like accuracy@K; --out writes one row per anchor.
+its name beats it. A last table gives the same win rates per family of target stem (its name
+without a trailing number: bass-2 counts as bass; families of 20+ anchors, all of them in --json),
+to show where a model misses. Seeded like accuracy@K; --out writes one row per anchor.
 
 Exit codes: 0 ok; 1 error (unreadable set, bad model, I/O); 2 usage error; 3 the evaluation
 finished but some pairs failed (or some tracks could not be decoded) — see the warnings and CSV.
