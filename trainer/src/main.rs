@@ -83,7 +83,9 @@ struct ExportArgs {
     training_data: String,
     /// First recompute BatchNorm's running statistics for the checkpoint's
     /// weights from N training batches (recommended after short runs, whose
-    /// statistics still lag the weights; 0: keep the checkpoint's).
+    /// statistics still lag the weights; 0: keep the checkpoint's, often the
+    /// better estimate after a long, slow fine-tune: compare both on
+    /// validation).
     #[arg(long, value_name = "N", default_value_t = 0)]
     recalibrate_bn: u64,
     /// Validation batches measured for the calibration and accuracy.
