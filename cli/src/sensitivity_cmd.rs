@@ -181,13 +181,13 @@ const MIN_FAMILY_ANCHORS: usize = 20;
 /// combined fit when the model is calibrated, else the first mode) beside
 /// the floor.
 fn render_by_target(text: &mut String, breakdowns: &[TargetBreakdown], names: &[&str]) {
-    let headline = |b: &TargetBreakdown| -> (&str, Vec<KindResult>) {
+    fn headline(b: &TargetBreakdown) -> (&'static str, &[KindResult]) {
         match b.model.first() {
-            Some(_) if !b.combined.is_empty() => ("combined", b.combined.clone()),
-            Some(m) => (m.mode.name(), m.kinds.clone()),
-            None => ("model", Vec::new()),
+            _ if !b.combined.is_empty() => ("combined", &b.combined),
+            Some(m) => (m.mode.name(), &m.kinds),
+            None => ("model", &[]),
         }
-    };
+    }
     let rate = |results: &[KindResult], kind: NegativeKind| {
         (results.iter().find(|r| r.kind == kind)).map_or("-".to_string(), |r| format!("{:.1}", 100.0 * r.win.rate))
     };
@@ -201,7 +201,7 @@ fn render_by_target(text: &mut String, breakdowns: &[TargetBreakdown], names: &[
             let model = headline(b).1;
             let floor: Vec<KindResult> = b.floor.iter().map(|f| f.result).collect();
             let cells =
-                (NegativeKind::ALL.iter()).map(|&kind| format!("{} | {}", rate(&model, kind), rate(&floor, kind)));
+                (NegativeKind::ALL.iter()).map(|&kind| format!("{} | {}", rate(model, kind), rate(&floor, kind)));
             (format!("{} ({})", b.target, b.anchors), cells.collect())
         })
         .collect();
