@@ -77,7 +77,11 @@ the mean margin. A model-free floor decides the same comparisons beside it (chro
 transpositions, onset-envelope correlation for shifts, their sum for foreign stems): a model worth
 its name beats it. A last table gives the same win rates per family of target stem (its name
 without a trailing number: bass-2 counts as bass; families of 20+ anchors, all of them in --json),
-to show where a model misses. Seeded like accuracy@K; --out writes one row per anchor.
+to show where a model misses. Seeded like accuracy@K; --out writes one row per anchor. With
+--baseline OTHER the same anchors are also scored by OTHER, and a paired table says, per mode and
+kind, by how much this model's win rate differs from OTHER's, on how many anchors each model is the
+better one, and whether that split is more lopsided than chance (exact McNemar p): intervals of
+two separate runs overlap long before a real difference is ruled out.
 
 Exit codes: 0 ok; 1 error (unreadable set, bad model, I/O); 2 usage error; 3 the evaluation
 finished but some pairs failed (or some tracks could not be decoded) — see the warnings and CSV.
@@ -91,6 +95,7 @@ A shard exits 0 once its part is written; failed pairs are reported by the merge
 cocola eval --stems musdb18hq/test --k 2,8,16,64 --seed 0 --out accuracy.csv\n  \
 cocola eval --stems moisesdb/test --anchors 4000 --modes both --threads 8\n  \
 cocola eval --stems my-tracks/ --sensitivity --anchors 500 --out sensitivity.csv\n  \
+cocola eval --stems my-tracks/ --sensitivity --anchors 1000 --model new.onnx --baseline old.onnx\n  \
 cocola eval pairs.csv --shard 3/64 --part parts/3.json   (every shard 0-63, then: cocola merge parts/*.json)"
 )]
 pub struct EvalArgs {
@@ -132,6 +137,12 @@ pub struct EvalArgs {
     /// Stems: the sensitivity test instead of accuracy@K (see above).
     #[arg(long, requires = "stems", conflicts_with_all = ["shard", "plot", "report"])]
     pub sensitivity: bool,
+    /// Sensitivity: also run this model (a .onnx or an authors' .ckpt) on the same anchors and
+    /// compare the two anchor by anchor: per mode and kind, the difference in win rate, how many
+    /// anchors each model decides better than the other, and an exact McNemar p-value (is the
+    /// difference more than chance?). The way to tell whether a new model is really better.
+    #[arg(long, value_name = "MODEL", requires = "sensitivity")]
+    pub baseline: Option<PathBuf>,
     /// Stems: anchors per K (batches = ceil(anchors / K)) [default: 1000], or anchors of the
     /// sensitivity test [default: 300].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]

@@ -2,13 +2,16 @@
 //! shifted and foreign negatives, with the model-free floor beside the model).
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use cocola::calibration::Calibration;
 use cocola::eval::csv_out;
+use cocola::eval::sensitivity::paired::{self, Side};
 use cocola::eval::sensitivity::{
-    evaluate_sensitivity, KindResult, NegativeKind, SensitivityOptions, SensitivityReport, TargetBreakdown,
+    evaluate_sensitivity, KindResult, NegativeKind, PairedMeasure, SensitivityOptions, SensitivityReport,
+    TargetBreakdown,
 };
 use cocola::eval::Progress;
 use cocola::mode::Mode;
@@ -19,6 +22,7 @@ use serde::Serialize;
 use crate::bars::Bars;
 use crate::eval_cmd::{open_cache, EvalArgs};
 use crate::eval_output::{kind_table, margin_cell, real_time_factor, win_cell, EXIT_SOME_FAILED};
+use crate::ModelArgs;
 
 /// Anchors when `--anchors` is not given: a win rate near 90 % is then known
 /// to about +-3.5 points (95 %).
@@ -32,20 +36,23 @@ pub fn run(
     modes: &[Mode],
     progress: &Bars,
 ) -> anyhow::Result<ExitCode> {
-    let cache = open_cache(args, &facts.sha256, progress);
-    let options = SensitivityOptions {
-        anchors: usize::try_from(args.anchors.unwrap_or(DEFAULT_ANCHORS)).context("--anchors is too large")?,
-        seed: args.seed,
-        modes: modes.to_vec(),
-        calibration: model.metadata().calibration,
-        ..SensitivityOptions::default()
+    // A baseline that cannot load fails before the long run, not after.
+    let baseline = (args.baseline.as_deref())
+        .map(|path| Baseline::load(args, path, modes))
+        .transpose()?;
+    let calibration = model.metadata().calibration;
+    let (report, cache_dir) = measure(args, root, &mut model, &facts, modes, calibration, progress)?;
+    let paired = match baseline {
+        Some(baseline) => {
+            let this = Side {
+                anchors: &report.anchors,
+                modes,
+                calibration: calibration.as_ref(),
+            };
+            Some(baseline.compare(args, root, &this, progress)?)
+        }
+        None => None,
     };
-    let report = evaluate_sensitivity(&mut model, &cache, root, &options, progress)?;
-    if let Some(error) = cache.first_write_error() {
-        progress.warn(&format!(
-            "the embedding cache could not be written ({error}); results are unaffected"
-        ));
-    }
     if let Some(out) = &args.out {
         csv_out::write_file(out, |w| csv_out::write_sensitivity(w, &report, modes))?;
     }
@@ -58,25 +65,131 @@ pub fn run(
             real_time_factor: Option<f64>,
             #[serde(flatten)]
             report: &'a SensitivityReport,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            paired: Option<&'a Paired>,
             out: Option<&'a Path>,
         }
         let doc = Doc {
             kind: "sensitivity",
             model: &facts,
-            cache_dir: cache.dir(),
+            cache_dir: cache_dir.as_deref(),
             real_time_factor: real_time_factor(report.audio_seconds, report.seconds),
             report: &report,
+            paired: paired.as_ref(),
             out: args.out.as_deref(),
         };
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        print!("{}", render(&facts, &report, cache.dir(), args.out.as_deref()));
+        let mut text = render(&facts, &report, cache_dir.as_deref(), args.out.as_deref());
+        if let Some(paired) = &paired {
+            render_paired(&mut text, paired, report.anchors.len());
+        }
+        print!("{text}");
     }
-    Ok(if report.failed_tracks.is_empty() {
-        ExitCode::SUCCESS
-    } else {
+    let failed = !report.failed_tracks.is_empty();
+    Ok(if failed {
         ExitCode::from(EXIT_SOME_FAILED)
+    } else {
+        ExitCode::SUCCESS
     })
+}
+
+/// Runs the test with `model` through its own embedding cache (returned:
+/// where that cache is, if on).
+fn measure(
+    args: &EvalArgs,
+    root: &Path,
+    model: &mut Model,
+    facts: &ModelInfo,
+    modes: &[Mode],
+    calibration: Option<Calibration>,
+    progress: &Bars,
+) -> anyhow::Result<(SensitivityReport, Option<PathBuf>)> {
+    let cache = open_cache(args, &facts.sha256, progress);
+    let options = SensitivityOptions {
+        anchors: usize::try_from(args.anchors.unwrap_or(DEFAULT_ANCHORS)).context("--anchors is too large")?,
+        seed: args.seed,
+        modes: modes.to_vec(),
+        calibration,
+        ..SensitivityOptions::default()
+    };
+    let report = evaluate_sensitivity(model, &cache, root, &options, progress)?;
+    if let Some(error) = cache.first_write_error() {
+        progress.warn(&format!(
+            "the embedding cache could not be written ({error}); results are unaffected"
+        ));
+    }
+    Ok((report, cache.dir().map(Path::to_owned)))
+}
+
+/// The baseline model and how this model compares with it.
+#[derive(Serialize)]
+struct Paired {
+    baseline: ModelInfo,
+    measures: Vec<PairedMeasure>,
+}
+
+/// The `--baseline` model, loaded, with the modes it shares with this one.
+struct Baseline {
+    path: PathBuf,
+    model: Model,
+    facts: ModelInfo,
+    modes: Vec<Mode>,
+}
+
+impl Baseline {
+    fn load(args: &EvalArgs, path: &Path, modes: &[Mode]) -> anyhow::Result<Baseline> {
+        let context = || format!("--baseline {}", path.display());
+        let (model, facts) = ModelArgs {
+            model: Some(path.to_owned()),
+            ..args.model_args().clone()
+        }
+        .load()
+        .with_context(context)?;
+        let shared: Vec<Mode> = (modes.iter().copied())
+            .filter(|&m| model.input().check_mode(m).is_ok())
+            .collect();
+        if shared.is_empty() {
+            anyhow::bail!(
+                "{}: the model has none of the modes measured ({})",
+                context(),
+                modes.iter().map(|m| m.name()).collect::<Vec<_>>().join(", ")
+            );
+        }
+        Ok(Baseline {
+            path: path.to_owned(),
+            model,
+            facts,
+            modes: shared,
+        })
+    }
+
+    /// Runs the test on the same anchors (the draw depends only on the
+    /// tracks and the seed) and compares `this` run with it anchor by anchor.
+    fn compare(mut self, args: &EvalArgs, root: &Path, this: &Side, progress: &Bars) -> anyhow::Result<Paired> {
+        let context = || format!("--baseline {}", self.path.display());
+        let calibration = self.model.metadata().calibration;
+        let (report, _) = measure(
+            args,
+            root,
+            &mut self.model,
+            &self.facts,
+            &self.modes,
+            calibration,
+            progress,
+        )
+        .with_context(context)?;
+        let baseline = Side {
+            anchors: &report.anchors,
+            modes: &self.modes,
+            calibration: calibration.as_ref(),
+        };
+        let measures = paired::compare(this, &baseline).with_context(context)?;
+        Ok(Paired {
+            baseline: self.facts,
+            measures,
+        })
+    }
 }
 
 fn render(model: &ModelInfo, report: &SensitivityReport, cache_dir: Option<&Path>, out: Option<&Path>) -> String {
@@ -217,6 +330,47 @@ fn render_by_target(text: &mut String, breakdowns: &[TargetBreakdown], names: &[
     let _ = writeln!(text, "(win rates in %: {measure} | floor{rest})");
 }
 
+/// The paired comparison with `--baseline`: per measure and kind, this
+/// model's win rate minus the baseline's, the anchors each decides better,
+/// and the McNemar p-value of that split.
+fn render_paired(text: &mut String, paired: &Paired, anchors: usize) {
+    let baseline = &paired.baseline;
+    let _ = writeln!(
+        text,
+        "\nbaseline   {} {} (sha256 {:.12}), on the same {anchors} anchors",
+        baseline.name, baseline.version, baseline.sha256
+    );
+    let names: Vec<&str> = NegativeKind::ALL.iter().map(|k| k.name()).collect();
+    let rows: Vec<(String, Vec<String>)> = (paired.measures.iter())
+        .map(|m| {
+            let cells = NegativeKind::ALL.iter().map(|&kind| {
+                (m.kinds.iter().find(|k| k.kind == kind)).map_or("-".to_string(), |k| {
+                    let points = 100.0 * (k.candidate.rate - k.baseline.rate);
+                    format!("{points:+5.1} ({}/{}) p {}", k.gained, k.lost, p_value(k.p_value))
+                })
+            });
+            (m.measure.clone(), cells.collect())
+        })
+        .collect();
+    kind_table(text, "this model - baseline", &names, &rows);
+    let _ = writeln!(
+        text,
+        "(win rate difference in points; (anchors this model decides better/worse); exact McNemar p:\n \
+         below 0.05, the difference is unlikely to be chance)"
+    );
+}
+
+/// A p-value with the digits that matter.
+fn p_value(p: f64) -> String {
+    if p < 0.001 {
+        "<0.001".to_string()
+    } else if p < 0.01 {
+        format!("{p:.3}")
+    } else {
+        format!("{p:.2}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use cocola::eval::sensitivity::{kind_result, FloorResult, ModeResult};
@@ -288,6 +442,52 @@ mod tests {
         assert_eq!(columns.len(), 2, "{text}");
         assert_eq!(columns[0], columns[1], "the cells line up: {text}");
         assert!(text.contains("chromatic-percussion (32) "), "{text}");
+    }
+
+    #[test]
+    fn the_paired_table_gives_the_difference_the_split_and_its_p_value() {
+        use cocola::eval::sensitivity::PairedKind;
+        use cocola::eval::stats::WinRate;
+        let rate = |wins: usize| {
+            let outcomes: Vec<f64> = (0..100).map(|i| if i < wins { 1.0 } else { 0.0 }).collect();
+            WinRate::of(&outcomes).unwrap()
+        };
+        let paired = Paired {
+            baseline: ModelInfo {
+                name: "old".into(),
+                version: "1.0".into(),
+                description: String::new(),
+                input: Default::default(),
+                source: "old.onnx".into(),
+                sha256: "0123456789abcdef".into(),
+                calibrated: false,
+            },
+            measures: vec![PairedMeasure {
+                measure: "both".into(),
+                kinds: vec![PairedKind {
+                    kind: NegativeKind::Transposed,
+                    candidate: rate(83),
+                    baseline: rate(80),
+                    gained: 10,
+                    lost: 7,
+                    p_value: 0.6291,
+                }],
+            }],
+        };
+        let mut text = String::new();
+        render_paired(&mut text, &paired, 100);
+        assert!(
+            text.contains("baseline   old 1.0 (sha256 0123456789ab), on the same 100 anchors"),
+            "{text}"
+        );
+        assert!(text.contains(" +3.0 (10/7) p 0.63"), "{text}");
+        let both = text.lines().find(|l| l.starts_with("both")).unwrap();
+        assert!(
+            both.ends_with(" -") || both.contains("-  "),
+            "kinds without results read '-': {text}"
+        );
+        assert_eq!(p_value(0.0004), "<0.001");
+        assert_eq!(p_value(0.0042), "0.004");
     }
 
     #[test]

@@ -166,6 +166,23 @@ pub fn student_t_quantile(p: f64, df: f64) -> f64 {
     0.5 * (low + high)
 }
 
+/// Two-sided exact McNemar test: the probability, if two models were equally
+/// good, that of the `gained + lost` comparisons they decide differently
+/// one would win at least this lopsided a share. Under that hypothesis
+/// each such comparison is a fair coin, so this is twice the binomial tail
+/// P(X <= min) with X ~ Bin(n, 1/2), which is I_{1/2}(n - min, min + 1).
+pub fn mcnemar_exact_p(gained: usize, lost: usize) -> f64 {
+    let n = gained + lost;
+    let fewer = gained.min(lost);
+    // The most even split there is (n/2 each, or one apart for odd n) has
+    // a tail of at least one half: p = 1 exactly, not a rounding below it.
+    if 2 * fewer + 1 >= n {
+        return 1.0;
+    }
+    let tail = regularized_incomplete_beta(0.5, (n - fewer) as f64, fewer as f64 + 1.0);
+    (2.0 * tail).min(1.0)
+}
+
 /// P(T <= t) for Student's t with `df` degrees of freedom:
 /// for t >= 0 it is 1 - I_x(df/2, 1/2) / 2 with x = df / (df + t^2).
 pub fn student_t_cdf(t: f64, df: f64) -> f64 {
@@ -267,6 +284,22 @@ fn ln_gamma(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mcnemar_matches_the_binomial_tail() {
+        // 0 of 10 discordant comparisons for one side: 2 * 2^-10.
+        assert!((mcnemar_exact_p(10, 0) - 2.0 / 1024.0).abs() < 1e-12);
+        assert!((mcnemar_exact_p(0, 10) - 2.0 / 1024.0).abs() < 1e-12);
+        // 2 of 10: 2 * (1 + 10 + 45) / 1024.
+        assert!((mcnemar_exact_p(8, 2) - 112.0 / 1024.0).abs() < 1e-12);
+        assert_eq!(mcnemar_exact_p(5, 5), 1.0);
+        assert_eq!(mcnemar_exact_p(0, 0), 1.0);
+        assert_eq!(mcnemar_exact_p(3, 4), 1.0, "the nearest split to even is no evidence");
+        // 30 of 90: 2 * sum of C(90, i) for i <= 30, over 2^90 (summed exactly).
+        let p = mcnemar_exact_p(60, 30);
+        assert!((p - 0.002_060_265_680_963).abs() < 1e-12, "{p}");
+        assert!(mcnemar_exact_p(5_000, 4_000) < 1e-20);
+    }
 
     #[test]
     fn ln_gamma_matches_factorials() {

@@ -63,7 +63,7 @@ pub fn by_target(records: &[AnchorRecord], modes: &[Mode], calibration: Option<&
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eval::sensitivity::{AnchorScores, NegativeKind};
+    use crate::eval::sensitivity::NegativeKind;
 
     #[test]
     fn a_family_is_the_name_without_its_number() {
@@ -76,24 +76,7 @@ mod tests {
     }
 
     fn record(target: &str, truth: f32, transposed: f32) -> AnchorRecord {
-        AnchorRecord {
-            index: 0,
-            track: "t".into(),
-            start_seconds: 0.0,
-            target: target.into(),
-            condition: vec!["drums".into()],
-            semitones: 3,
-            beat_seconds: None,
-            delay_seconds: 0.3,
-            foreign: None,
-            scores: vec![AnchorScores {
-                truth,
-                transposed,
-                shifted: truth - 1.0,
-                foreign: None,
-            }],
-            floor: vec![(1.0, 0.0), (1.0, 0.0), (f64::NAN, f64::NAN)],
-        }
+        crate::eval::sensitivity::test_record(0, target, truth, transposed)
     }
 
     #[test]

@@ -14,6 +14,7 @@
 pub mod activity;
 pub mod by_target;
 pub mod floor;
+pub mod paired;
 pub mod plan;
 mod windows;
 
@@ -36,6 +37,7 @@ use crate::mode::Mode;
 use crate::model::ModelError;
 pub use by_target::TargetBreakdown;
 pub use floor::NegativeKind;
+pub use paired::{PairedKind, PairedMeasure, PairingError};
 pub use plan::{Anchor, DrawRules, SensitivityPlanError};
 use windows::{Role, WindowRequest, ROLES};
 
@@ -454,6 +456,33 @@ fn summarize_kinds(
         .collect()
 }
 
+/// The (true stem, negative) scores of one anchor in the `m`-th mode
+/// measured (`None`: the anchor has no negative of `kind`).
+pub(crate) fn model_pair(record: &AnchorRecord, m: usize, kind: NegativeKind) -> Option<(f64, f64)> {
+    let s = record.scores[m];
+    Some((f64::from(s.truth), f64::from(s.negative(kind)?)))
+}
+
+/// The (true stem, negative) combined log-odds of one anchor: `None` when it
+/// has no negative of `kind` or `calibration` cannot combine `modes` (not
+/// every calibrated mode measured).
+pub(crate) fn combined_pair(
+    record: &AnchorRecord,
+    modes: &[Mode],
+    calibration: &Calibration,
+    kind: NegativeKind,
+) -> Option<(f64, f64)> {
+    let combined = |score: &dyn Fn(&AnchorScores) -> Option<f32>| {
+        let raw: Option<Vec<(Mode, f32)>> = modes
+            .iter()
+            .zip(&record.scores)
+            .map(|(&m, s)| Some((m, score(s)?)))
+            .collect();
+        calibration.combined(raw?).map(|c| f64::from(c.log_odds))
+    };
+    Some((combined(&|s| Some(s.truth))?, combined(&|s| s.negative(kind))?))
+}
+
 /// The model's win rates per mode and kind, from the anchors' scores.
 pub fn summarize_model(records: &[AnchorRecord], modes: &[Mode]) -> Vec<ModeResult> {
     modes
@@ -461,29 +490,16 @@ pub fn summarize_model(records: &[AnchorRecord], modes: &[Mode]) -> Vec<ModeResu
         .enumerate()
         .map(|(m, &mode)| ModeResult {
             mode,
-            kinds: summarize_kinds(records, |r, kind| {
-                let s = r.scores[m];
-                Some((f64::from(s.truth), f64::from(s.negative(kind)?)))
-            }),
+            kinds: summarize_kinds(records, |r, kind| model_pair(r, m, kind)),
         })
         .collect()
 }
 
 /// The win rates of the combined fit per kind: the true stem's combined
 /// log-odds against the negative's. Empty when `calibration` cannot combine
-/// `modes` (not every calibrated mode measured).
+/// `modes`.
 pub fn summarize_combined(records: &[AnchorRecord], modes: &[Mode], calibration: &Calibration) -> Vec<KindResult> {
-    let combined = |r: &AnchorRecord, score: &dyn Fn(&AnchorScores) -> Option<f32>| {
-        let raw: Option<Vec<(Mode, f32)>> = modes
-            .iter()
-            .zip(&r.scores)
-            .map(|(&m, s)| Some((m, score(s)?)))
-            .collect();
-        calibration.combined(raw?).map(|c| f64::from(c.log_odds))
-    };
-    summarize_kinds(records, |r, kind| {
-        Some((combined(r, &|s| Some(s.truth))?, combined(r, &|s| s.negative(kind))?))
-    })
+    summarize_kinds(records, |r, kind| combined_pair(r, modes, calibration, kind))
 }
 
 /// The floor's win rates per kind, from the anchors' floor scores.
@@ -503,4 +519,29 @@ pub fn summarize_floor(records: &[AnchorRecord]) -> Vec<FloorResult> {
             })
         })
         .collect()
+}
+
+/// An anchor of the `both` mode alone, for tests: its target named `target`,
+/// the true stem scoring `truth`, its transposed copy `transposed`, its
+/// shifted copy one less than the truth, and no foreign negative.
+#[cfg(test)]
+pub(crate) fn test_record(index: usize, target: &str, truth: f32, transposed: f32) -> AnchorRecord {
+    AnchorRecord {
+        index,
+        track: format!("track{index}"),
+        start_seconds: 1.5,
+        target: target.into(),
+        condition: vec!["drums".into()],
+        semitones: 3,
+        beat_seconds: Some(0.5),
+        delay_seconds: 0.3,
+        foreign: None,
+        scores: vec![AnchorScores {
+            truth,
+            transposed,
+            shifted: truth - 1.0,
+            foreign: None,
+        }],
+        floor: vec![(1.0, 0.0), (1.0, 0.0), (f64::NAN, f64::NAN)],
+    }
 }
