@@ -42,20 +42,21 @@ pub fn run(
         .transpose()?;
     let calibration = model.metadata().calibration;
     let (report, cache_dir) = measure(args, root, &mut model, &facts, modes, calibration, progress)?;
-    let paired = match baseline {
-        Some(baseline) => {
-            let this = Side {
-                anchors: &report.anchors,
-                modes,
-                calibration: calibration.as_ref(),
-            };
-            Some(baseline.compare(args, root, &this, progress)?)
-        }
-        None => None,
-    };
+    // This model's results are saved before the baseline runs, so a baseline
+    // that fails part-way (a corrupt file, a killed run) loses none of them.
     if let Some(out) = &args.out {
         csv_out::write_file(out, |w| csv_out::write_sensitivity(w, &report, modes))?;
     }
+    let this = Side {
+        anchors: &report.anchors,
+        modes,
+        calibration: calibration.as_ref(),
+    };
+    let (paired, baseline_error) = match baseline.map(|b| b.compare(args, root, &this, progress)) {
+        Some(Ok(paired)) => (Some(paired), None),
+        Some(Err(error)) => (None, Some(error)),
+        None => (None, None),
+    };
     if args.json {
         #[derive(Serialize)]
         struct Doc<'a> {
@@ -85,6 +86,9 @@ pub fn run(
             render_paired(&mut text, paired, report.anchors.len());
         }
         print!("{text}");
+    }
+    if let Some(error) = baseline_error {
+        return Err(error.context("the baseline comparison failed; this model's results above stand"));
     }
     let failed = !report.failed_tracks.is_empty();
     Ok(if failed {
