@@ -194,6 +194,8 @@ pub fn export(checkpoint_path: &Path, out: &Path, opts: &ExportOptions) -> anyho
     sampler.hard_negatives = 1.0;
     // ... and in the equal mix the calibration contract describes.
     sampler.hard_negative_weights = Default::default();
+    // ... with clean positives: a user's stems have seen no pitch shifter.
+    sampler.matched_processing = false;
     let source = Source {
         input: cfg.input,
         store: validation.store,
@@ -232,6 +234,7 @@ pub fn export(checkpoint_path: &Path, out: &Path, opts: &ExportOptions) -> anyho
         "mask_weights": cfg.mask_weights.to_string(),
         "hard_negatives": cfg.hard_negatives,
         "hard_negative_weights": cfg.hard_negative_weights.to_string(),
+        "matched_processing": cfg.matched_processing,
         "pooling": cfg.pooling,
         "seed": cfg.seed,
         "max_overlap": cfg.max_overlap,

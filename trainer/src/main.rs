@@ -158,6 +158,13 @@ struct TrainArgs {
     /// kind; a kind left out keeps 1.
     #[arg(long, value_name = "KIND=W,...", default_value_t = KindWeights::default())]
     hard_negative_weights: KindWeights,
+    /// Pass both sides of a transposition through the pitch shifter twice:
+    /// the positive by k then -k semitones (back in key), its transposed
+    /// hard negative by k then another j (out of key). Without it the
+    /// positive is clean and the negative alone carries the shifter's
+    /// artefacts, which a model learns to hear instead of the key.
+    #[arg(long)]
+    matched_processing: bool,
     /// At each validation, also run the sensitivity test (transposed,
     /// shifted, foreign stems; `cocola eval --sensitivity`) on this many
     /// anchors of the validation split; 0 turns it off.
@@ -258,6 +265,7 @@ impl TrainArgs {
         c.mask_weights = self.mask_weights;
         c.hard_negatives = self.hard_negatives;
         c.hard_negative_weights = self.hard_negative_weights;
+        c.matched_processing = self.matched_processing;
         c.sensitivity_anchors = self.sensitivity_anchors;
         c.final_sensitivity_anchors = self.final_sensitivity_anchors;
         c.seed = self.seed;

@@ -19,6 +19,17 @@
 //! transposed drum part is the same groove), both channels all three. Among
 //! the kinds a mask allows, [`KindWeights`] say how often each is drawn
 //! (equal by default).
+//!
+//! A transposition made by a pitch shifter also carries the shifter's
+//! artefacts (a phase vocoder smears transients and phases), and a model
+//! learns to hear those instead of the key: every default model trained on
+//! plain transposed negatives prefers a transposed stem to the same stem
+//! shifted there and back into its own key (`tools/eval/shifter_check.py`).
+//! With **matched processing** both sides of a transposition pass through
+//! the shifter twice, by `k` then `j` semitones: the positive with
+//! `j = -k` (back in key), the negative with another `j` (out of key by
+//! `k + j`, never a whole number of octaves). Only the key then tells them
+//! apart.
 
 use cocola::contract::WINDOW_SAMPLES;
 use cocola::dsp::onset::OnsetAnalyzer;
@@ -106,6 +117,10 @@ pub struct HardNegative {
     pub amount: i64,
     /// 5 s of audio, noise added like the positive's.
     pub audio: Vec<f32>,
+    /// The positive re-made with the same processing as the negative, in
+    /// key, to be trained on instead of the clean one (matched processing
+    /// only; no noise added yet).
+    pub positive: Option<Vec<f32>>,
 }
 
 /// Kinds that make sense under a channel mask: the ones a model scoring
@@ -130,12 +145,14 @@ pub struct Positive<'a> {
 
 /// A hard negative of `positive` under `mask`, drawn from `rng` with the
 /// kinds' `weights`; `None` when no kind the mask allows applies (drums only
-/// cannot be transposed) or has a weight above 0.
+/// cannot be transposed) or has a weight above 0. With `matched_processing`
+/// a transposition also brings the positive, shifted there and back.
 pub fn make(
     store: &dyn TrackStore,
     positive: &Positive<'_>,
     mask: Mode,
     weights: &KindWeights,
+    matched_processing: bool,
     rng: &mut ChaCha12Rng,
     onsets: &mut OnsetAnalyzer,
 ) -> std::io::Result<Option<HardNegative>> {
@@ -168,23 +185,47 @@ pub fn make(
     let start = positive.start as isize;
     Ok(Some(match kind {
         HardNegativeKind::Transposed => {
-            let magnitude = inclusive(rng, 1, 6) as i64;
-            let semitones = if below(rng, 2) == 0 { -magnitude } else { magnitude };
-            let with_context = sum(&pitched, start - CONTEXT as isize, WINDOW_SAMPLES + 2 * CONTEXT)?;
-            let mut audio = perturb::transposed_window(&with_context, CONTEXT, WINDOW_SAMPLES, semitones as f64);
+            let semitones = draw_semitones(rng);
             let unpitched: Vec<usize> = positive
                 .stems
                 .iter()
                 .copied()
                 .filter(|s| !pitched.contains(s))
                 .collect();
-            for (o, x) in audio.iter_mut().zip(sum(&unpitched, start, WINDOW_SAMPLES)?) {
-                *o += x;
-            }
-            HardNegative {
-                kind,
-                amount: semitones,
-                audio,
+            let drums = sum(&unpitched, start, WINDOW_SAMPLES)?;
+            let with_drums = |mut audio: Vec<f32>| {
+                for (o, x) in audio.iter_mut().zip(&drums) {
+                    *o += x;
+                }
+                audio
+            };
+            if matched_processing {
+                let second = loop {
+                    let j = draw_semitones(rng);
+                    if (semitones + j).rem_euclid(12) != 0 {
+                        break j;
+                    }
+                };
+                // The first pass keeps a context around the window for the second.
+                let source = sum(&pitched, start - 2 * CONTEXT as isize, WINDOW_SAMPLES + 4 * CONTEXT)?;
+                let first =
+                    perturb::transposed_window(&source, CONTEXT, WINDOW_SAMPLES + 2 * CONTEXT, semitones as f64);
+                let then = |j: i64| perturb::transposed_window(&first, CONTEXT, WINDOW_SAMPLES, j as f64);
+                HardNegative {
+                    kind,
+                    amount: semitones + second,
+                    audio: with_drums(then(second)),
+                    positive: Some(with_drums(then(-semitones))),
+                }
+            } else {
+                let source = sum(&pitched, start - CONTEXT as isize, WINDOW_SAMPLES + 2 * CONTEXT)?;
+                let transposed = perturb::transposed_window(&source, CONTEXT, WINDOW_SAMPLES, semitones as f64);
+                HardNegative {
+                    kind,
+                    amount: semitones,
+                    audio: with_drums(transposed),
+                    positive: None,
+                }
             }
         }
         HardNegativeKind::Shifted => {
@@ -193,6 +234,7 @@ pub fn make(
                 kind,
                 amount: delay as i64,
                 audio: sum(positive.stems, start - delay as isize, WINDOW_SAMPLES)?,
+                positive: None,
             }
         }
         HardNegativeKind::Stretched => {
@@ -204,9 +246,20 @@ pub fn make(
                 kind,
                 amount: (rate * 1000.0).round() as i64,
                 audio: perturb::stretched_window(&source, 0, WINDOW_SAMPLES, rate),
+                positive: None,
             }
         }
     }))
+}
+
+/// +-1..6 semitones, each equally likely.
+fn draw_semitones(rng: &mut ChaCha12Rng) -> i64 {
+    let magnitude = inclusive(rng, 1, 6) as i64;
+    if below(rng, 2) == 0 {
+        -magnitude
+    } else {
+        magnitude
+    }
 }
 
 #[cfg(test)]
@@ -261,7 +314,7 @@ mod tests {
             context_audio: &context,
         };
         let mut rng = stream(b"test", &[&seed.to_le_bytes()]);
-        make(&s, &positive, mask, weights, &mut rng, &mut OnsetAnalyzer::new()).unwrap()
+        make(&s, &positive, mask, weights, false, &mut rng, &mut OnsetAnalyzer::new()).unwrap()
     }
 
     #[test]
@@ -339,6 +392,54 @@ mod tests {
                 HardNegativeKind::Transposed
             );
         }
+    }
+
+    /// The frequency of a near-pure tone, from its zero crossings.
+    fn tone_hz(audio: &[f32]) -> f64 {
+        let crossings = audio.windows(2).filter(|w| (w[0] < 0.0) != (w[1] < 0.0)).count();
+        crossings as f64 / 2.0 / (audio.len() as f64 / 16_000.0)
+    }
+
+    #[test]
+    fn matched_processing_shifts_both_sides_twice_and_only_the_negative_out_of_key() {
+        let s = store();
+        let context = vec![0.0f32; WINDOW_SAMPLES];
+        let positive = Positive {
+            track: 0,
+            start: 16_000,
+            stems: &[0],
+            context_audio: &context,
+        };
+        let clean = s.read_padded(0, 0, 16_000, WINDOW_SAMPLES).unwrap();
+        for seed in 0..12u64 {
+            let mut rng = stream(b"test", &[&seed.to_le_bytes()]);
+            let n = make(
+                &s,
+                &positive,
+                Mode::Harmonic,
+                &KindWeights::default(),
+                true,
+                &mut rng,
+                &mut OnsetAnalyzer::new(),
+            )
+            .unwrap()
+            .unwrap();
+            let processed = n.positive.expect("a matched transposition brings its positive");
+            assert_eq!((processed.len(), n.audio.len()), (WINDOW_SAMPLES, WINDOW_SAMPLES));
+            // In key, but processed: not the clean positive.
+            assert!((tone_hz(&processed) - 220.0).abs() < 3.0, "{}", tone_hz(&processed));
+            assert_ne!(processed, clean);
+            // Out of key by the recorded amount, never by whole octaves.
+            assert!(n.amount.rem_euclid(12) != 0 && n.amount.abs() <= 11, "{}", n.amount);
+            let expected = 220.0 * 2f64.powf(n.amount as f64 / 12.0);
+            assert!(
+                (tone_hz(&n.audio) / expected - 1.0).abs() < 0.02,
+                "{} vs {expected}",
+                tone_hz(&n.audio)
+            );
+        }
+        // Without it, the positive stays the caller's.
+        assert!(negative(Mode::Harmonic, &[0], 0).unwrap().positive.is_none());
     }
 
     #[test]

@@ -58,6 +58,10 @@ pub struct SamplerConfig {
     /// How often each kind of hard negative is drawn.
     #[serde(default)]
     pub hard_negative_weights: KindWeights,
+    /// Transpositions shift both sides twice, the positive back into key
+    /// (see `data::hard_negatives`).
+    #[serde(default)]
+    pub matched_processing: bool,
     /// How often each channel mask is drawn.
     #[serde(default)]
     pub mask_weights: MaskWeights,
@@ -143,6 +147,7 @@ impl SamplerConfig {
             masks: Masks::PerPair,
             hard_negatives: 0.0,
             hard_negative_weights: KindWeights::default(),
+            matched_processing: false,
             mask_weights: MaskWeights::default(),
         }
     }
@@ -271,12 +276,23 @@ pub fn draw_batch(
                         stems: &positive,
                         context_audio: context,
                     };
-                    hard_negatives::make(store, &positive, mask, &cfg.hard_negative_weights, &mut rng, onsets)?.map(
-                        |mut n| {
-                            add_noise(&mut rng, &mut n.audio, cfg.noise_std);
-                            n
-                        },
-                    )
+                    let made = hard_negatives::make(
+                        store,
+                        &positive,
+                        mask,
+                        &cfg.hard_negative_weights,
+                        cfg.matched_processing,
+                        &mut rng,
+                        onsets,
+                    )?;
+                    made.map(|mut n| {
+                        if let Some(mut processed) = n.positive.take() {
+                            add_noise(&mut rng, &mut processed, cfg.noise_std);
+                            positive_audio = processed;
+                        }
+                        add_noise(&mut rng, &mut n.audio, cfg.noise_std);
+                        n
+                    })
                 }
                 _ => None,
             };
@@ -474,6 +490,44 @@ mod tests {
         let std = (noise.iter().map(|n| n * n).sum::<f64>() / noise.len() as f64).sqrt();
         assert!((std - 1e-3).abs() < 5e-5, "noise std {std}");
         assert_eq!(w.mask, Mode::Both);
+    }
+
+    #[test]
+    fn matched_processing_trains_on_the_positive_shifted_there_and_back() {
+        let s = store(&[(3, 40)], &[]);
+        let pools = Pools::new(vec![(1.0, vec![0])]).unwrap();
+        let mut cfg = SamplerConfig::paper(4);
+        cfg.masks = Masks::Off;
+        cfg.hard_negatives = 1.0;
+        cfg.hard_negative_weights = "shifted=0,stretched=0".parse().unwrap();
+        // How far each positive is from its clean sub-mix (RMS).
+        let residuals = |cfg: &SamplerConfig| -> Vec<f64> {
+            let batch = draw_batch(&s, &pools, cfg, 3, Stream::Train, 0).unwrap();
+            batch
+                .iter()
+                .map(|w| {
+                    assert_eq!(
+                        w.negative.as_ref().unwrap().kind,
+                        hard_negatives::HardNegativeKind::Transposed
+                    );
+                    let clean = submix(&s, 0, w.start, &w.positive).unwrap();
+                    let d: f64 = w
+                        .positive_audio
+                        .iter()
+                        .zip(&clean)
+                        .map(|(a, b)| ((a - b) as f64).powi(2))
+                        .sum();
+                    (d / clean.len() as f64).sqrt()
+                })
+                .collect()
+        };
+        assert!(residuals(&cfg).iter().all(|&r| r < 1.1e-3), "noise only");
+        cfg.matched_processing = true;
+        assert!(
+            residuals(&cfg).iter().all(|&r| r > 3e-3),
+            "processed: {:?}",
+            residuals(&cfg)
+        );
     }
 
     #[test]

@@ -52,6 +52,10 @@ pub struct TrainConfig {
     /// How often each kind of hard negative is drawn (default: equally).
     #[serde(default)]
     pub hard_negative_weights: KindWeights,
+    /// Transposed hard negatives and their positives both pass through the
+    /// pitch shifter twice, so only the key tells them apart.
+    #[serde(default)]
+    pub matched_processing: bool,
     /// Anchors of the sensitivity test run on the validation split at each
     /// validation (0: off).
     #[serde(default)]
@@ -179,6 +183,7 @@ impl TrainConfig {
             mask_weights: MaskWeights::default(),
             hard_negatives: 0.0,
             hard_negative_weights: KindWeights::default(),
+            matched_processing: false,
             sensitivity_anchors: 0,
             final_sensitivity_anchors: 0,
             time_budget_s: None,
@@ -211,6 +216,7 @@ impl TrainConfig {
         s.mask_weights = self.mask_weights;
         s.hard_negatives = self.hard_negatives;
         s.hard_negative_weights = self.hard_negative_weights;
+        s.matched_processing = self.matched_processing;
         s
     }
 
@@ -284,8 +290,11 @@ impl TrainConfig {
             || self.noise_std != saved.noise_std
             || self.hard_negatives != saved.hard_negatives
             || self.hard_negative_weights != saved.hard_negative_weights
+            || self.matched_processing != saved.matched_processing
         {
-            differences.push("sampling (max-overlap, single-stem, noise, hard-negatives and their weights)");
+            differences.push(
+                "sampling (max-overlap, single-stem, noise, hard-negatives, their weights and matched processing)",
+            );
         }
         anyhow::ensure!(
             differences.is_empty(),
@@ -407,6 +416,12 @@ mod tests {
         };
         let err = weighted.check_resumable(&saved).unwrap_err().to_string();
         assert!(err.contains("weights"), "{err}");
+        let matched = TrainConfig {
+            matched_processing: true,
+            ..config()
+        };
+        let err = matched.check_resumable(&saved).unwrap_err().to_string();
+        assert!(err.contains("matched processing"), "{err}");
         let both_heavy = TrainConfig {
             mask_weights: "both=2".parse().unwrap(),
             ..config()
@@ -428,6 +443,7 @@ mod tests {
             "pooling",
             "hard_negative_weights",
             "mask_weights",
+            "matched_processing",
         ] {
             json.as_object_mut().unwrap().remove(key);
         }
@@ -437,5 +453,6 @@ mod tests {
         assert_eq!((c.input, c.pooling), (InputKind::Hps, Pooling::Global));
         assert_eq!(c.hard_negative_weights, KindWeights::default());
         assert_eq!(c.mask_weights, MaskWeights::default());
+        assert!(!c.matched_processing);
     }
 }
