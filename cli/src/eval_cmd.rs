@@ -69,7 +69,8 @@ SENSITIVITY (--stems DIR --sensitivity): does the score hear key and groove? For
 random 5 s window of a track gives a target (one active, pitched stem with at least 4 note starts;
 stems named drums*/percussion* are never targets) and a condition (a random non-empty sub-mix of the
 window's other active stems). The true target is scored against the condition beside three
-negatives: the target transposed by +-1..6 semitones (pitch-shifted, duration kept), the target
+negatives: the target transposed by +-1..6 semitones (pitch-shifted, duration kept; the shifter's
+artefacts are on this side only, so a model may win by hearing them: docs/EVALUATION.md), the target
 delayed off the beat (by an odd multiple of half a sixteenth note of the window's measured beat,
 0.2-0.7 s), and an active pitched stem of another track. Reported per mode and kind: the win rate
 (how often the true target scores higher; ties count one half) with its 95 % Wilson interval, and

@@ -59,23 +59,25 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Score how well STEM fits CONDITION, per 5 s window and overall.
+    // `about` rather than doc comments: a doc comment here would also reset
+    // the subcommand's own `long_about`, hiding its --help text.
+    #[command(about = "Score how well STEM fits CONDITION, per 5 s window and overall")]
     Score(score_cmd::ScoreArgs),
-    /// Rank candidate stems for one condition (best of N), with each one's worst window.
+    #[command(about = "Rank candidate stems for one condition (best of N), with each one's worst window")]
     Rank(rank_cmd::RankArgs),
-    /// Evaluate a whole set: pairs (paper Table III) or tracks of stems (accuracy @K); --shard I/N.
+    #[command(about = "Evaluate a whole set: pairs (paper Table III) or tracks of stems (accuracy @K); --shard I/N")]
     Eval(eval_cmd::EvalArgs),
-    /// Merge the part files of a sharded evaluation into the unsharded run's results.
+    #[command(about = "Merge the part files of a sharded evaluation into the unsharded run's results")]
     Merge(merge_cmd::MergeArgs),
-    /// Write the [2, 64, 501] harmonic/percussive features of a file to .npy.
+    #[command(about = "Write the [2, 64, 501] harmonic/percussive features of a file to .npy")]
     Features(features_cmd::FeaturesArgs),
-    /// Print a model file's metadata (name, version, training data, accuracy, calibration).
+    #[command(about = "Print a model file's metadata (name, version, training data, accuracy, calibration)")]
     ModelInfo(model_info_cmd::ModelInfoArgs),
-    /// Convert one of the authors' PyTorch Lightning checkpoints (.ckpt) into a model file.
+    #[command(about = "Convert one of the authors' PyTorch Lightning checkpoints (.ckpt) into a model file")]
     Import(import_cmd::ImportArgs),
-    /// Write a copy of a stem transposed or moved off the beat: what the score should reject.
+    #[command(about = "Write a copy of a stem transposed or moved off the beat: what the score should reject")]
     Perturb(perturb_cmd::PerturbArgs),
-    /// Write an INT8 copy of a model (faster on CPUs; measure its scores before relying on them).
+    #[command(about = "Write an INT8 copy of a model (faster on CPUs; measure its scores before relying on them)")]
     Quantize(quantize_cmd::QuantizeArgs),
 }
 

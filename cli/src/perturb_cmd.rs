@@ -21,7 +21,11 @@ const MAX_SEMITONES: f64 = 24.0;
     long_about = "Writes a copy of STEM that keeps its sound but no longer fits the track: transposed by \
 N semitones with its duration kept (phase vocoder), or delayed off the beat. Use it to hear, and to \
 score, what COCOLA should reject: a stem out of key or off the beat should score lower than the \
-original against the same condition. The output is 16 kHz mono 16-bit WAV, as long as STEM.",
+original against the same condition. The output is 16 kHz mono 16-bit WAV, as long as STEM. A \
+transposed copy also carries the phase vocoder's artefacts, which a model can hear instead of the \
+key: compare it with a copy shifted there and back (--transpose N, then -N on the result), not \
+with the untouched stem, to learn whether the key is heard (docs/EVALUATION.md, \"Key or pitch \
+shifter?\").",
     after_help = "Examples:\n  cocola perturb bass.wav --transpose 3 --out bass-up3.wav\n  \
 cocola perturb bass.wav --off-beat mix.wav --out bass-late.wav\n  \
 cocola score mix.wav bass-late.wav",

@@ -32,3 +32,32 @@ pub fn run_cocola<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Output
         .output()
         .expect("the cocola binary runs")
 }
+
+/// `--help` shows each command's long explanation, `-h` only its summary.
+#[test]
+fn every_command_explains_itself_in_its_long_help() {
+    // (command, words only its long help has)
+    let commands = [
+        ("score", "Scores how well STEM fits CONDITION"),
+        ("rank", "Ranks candidate stems"),
+        ("eval", "SENSITIVITY"),
+        ("merge", "Merges the part files"),
+        ("features", "Writes the features"),
+        ("model-info", "Prints a model file's metadata"),
+        ("import", "Converts a COCOLA checkpoint"),
+        ("perturb", "phase vocoder's artefacts"),
+        ("quantize", "Writes an INT8 copy"),
+    ];
+    for (command, long_only) in commands {
+        let text = |flag: &str| String::from_utf8(run_cocola(&[command, flag]).stdout).unwrap();
+        let (long, short) = (text("--help"), text("-h"));
+        assert!(
+            long.contains(long_only),
+            "cocola {command} --help lacks {long_only:?}:\n{long}"
+        );
+        assert!(
+            !short.contains(long_only),
+            "cocola {command} -h is the summary:\n{short}"
+        );
+    }
+}
