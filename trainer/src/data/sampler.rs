@@ -472,6 +472,15 @@ mod tests {
         assert_ne!(a, draw_batch(&s, &pools, &cfg, 9, Stream::Validation, 5).unwrap());
     }
 
+    /// RMS of a pair's positive minus its clean sub-mix (track 0).
+    fn distance_from_clean(s: &MemoryStore, w: &PairWindow) -> f64 {
+        let clean = submix(s, 0, w.start, &w.positive).unwrap();
+        let squares: f64 = (w.positive_audio.iter().zip(&clean))
+            .map(|(a, b)| ((a - b) as f64).powi(2))
+            .sum();
+        (squares / clean.len() as f64).sqrt()
+    }
+
     #[test]
     fn noise_is_on_positives_only_with_the_requested_spread() {
         let s = store(&[(2, 6)], &[]);
@@ -480,14 +489,7 @@ mod tests {
         cfg.masks = Masks::Off;
         let w = &draw_batch(&s, &pools, &cfg, 2, Stream::Train, 0).unwrap()[0];
         assert_eq!(w.anchor_audio, submix(&s, 0, w.start, &w.anchor).unwrap());
-        let clean = submix(&s, 0, w.start, &w.positive).unwrap();
-        let noise: Vec<f64> = w
-            .positive_audio
-            .iter()
-            .zip(&clean)
-            .map(|(a, b)| (a - b) as f64)
-            .collect();
-        let std = (noise.iter().map(|n| n * n).sum::<f64>() / noise.len() as f64).sqrt();
+        let std = distance_from_clean(&s, w);
         assert!((std - 1e-3).abs() < 5e-5, "noise std {std}");
         assert_eq!(w.mask, Mode::Both);
     }
@@ -500,7 +502,6 @@ mod tests {
         cfg.masks = Masks::Off;
         cfg.hard_negatives = 1.0;
         cfg.hard_negative_weights = "shifted=0,stretched=0".parse().unwrap();
-        // How far each positive is from its clean sub-mix (RMS).
         let residuals = |cfg: &SamplerConfig| -> Vec<f64> {
             let batch = draw_batch(&s, &pools, cfg, 3, Stream::Train, 0).unwrap();
             batch
@@ -510,14 +511,7 @@ mod tests {
                         w.negative.as_ref().unwrap().kind,
                         hard_negatives::HardNegativeKind::Transposed
                     );
-                    let clean = submix(&s, 0, w.start, &w.positive).unwrap();
-                    let d: f64 = w
-                        .positive_audio
-                        .iter()
-                        .zip(&clean)
-                        .map(|(a, b)| ((a - b) as f64).powi(2))
-                        .sum();
-                    (d / clean.len() as f64).sqrt()
+                    distance_from_clean(&s, w)
                 })
                 .collect()
         };
