@@ -69,14 +69,15 @@ SENSITIVITY (--stems DIR --sensitivity): does the score hear key and groove? For
 random 5 s window of a track gives a target (one active, pitched stem with at least 4 note starts;
 stems named drums*/percussion* are never targets) and a condition (a random non-empty sub-mix of the
 window's other active stems). The true target is scored against the condition beside three
-negatives: the target transposed by +-1..6 semitones (pitch-shifted, duration kept; the shifter's
-artefacts are on this side only, so a model may win by hearing them: docs/EVALUATION.md), the target
-delayed off the beat (by an odd multiple of half a sixteenth note of the window's measured beat,
+negatives: the target transposed by +-1..6 semitones (pitch-shifted in two passes, duration kept;
+compared with the target shifted by the first pass and back, so both sides carry the shifter's
+artefacts and only the key differs), the target delayed off the beat (by an odd multiple of half a sixteenth note of the window's measured beat,
 0.2-0.7 s), and an active pitched stem of another track. Reported per mode and kind: the win rate
 (how often the true target scores higher; ties count one half) with its 95 % Wilson interval, and
 the mean margin. A model-free floor decides the same comparisons beside it (chroma cosine for
 transpositions, onset-envelope correlation for shifts, their sum for foreign stems): a model worth
-its name beats it. A last table gives the same win rates per family of target stem (its name
+its name beats it. A processing control follows: the untouched target against its in-key copy
+(same key, only the shifter differs; near 50 % the model does not hear the shifter). A last table gives the same win rates per family of target stem (its name
 without a trailing number: bass-2 counts as bass; families of 20+ anchors, all of them in --json),
 to show where a model misses. Seeded like accuracy@K; --out writes one row per anchor. With
 --baseline OTHER the same anchors are also scored by OTHER, and a paired table says, per mode and

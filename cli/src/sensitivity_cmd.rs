@@ -10,8 +10,8 @@ use cocola::calibration::Calibration;
 use cocola::eval::csv_out;
 use cocola::eval::sensitivity::paired::{self, Side};
 use cocola::eval::sensitivity::{
-    evaluate_sensitivity, KindResult, NegativeKind, PairedMeasure, SensitivityOptions, SensitivityReport,
-    TargetBreakdown,
+    evaluate_sensitivity, KindResult, NegativeKind, PairedMeasure, ProcessingControl, SensitivityOptions,
+    SensitivityReport, TargetBreakdown,
 };
 use cocola::eval::Progress;
 use cocola::mode::Mode;
@@ -267,6 +267,7 @@ fn render(model: &ModelInfo, report: &SensitivityReport, cache_dir: Option<&Path
     wins.push(("  floor measures".into(), measures.collect()));
     kind_table(&mut text, "true stem wins over", &names, &wins);
     let _ = writeln!(text, "(win rates with their 95 % interval; chance is 50 %)");
+    render_processing(&mut text, &report.processing);
 
     let mut margins: Vec<(String, Vec<String>)> = (report.model.iter())
         .map(|m| {
@@ -288,6 +289,23 @@ fn render(model: &ModelInfo, report: &SensitivityReport, cache_dir: Option<&Path
         let _ = writeln!(text, "\nper-anchor results: {}", p.display());
     }
     text
+}
+
+/// The processing control: how often the untouched true stem beats its
+/// in-key copy, per measure. Near 50 % the transposed column is decided by
+/// the key; far above, the model also hears the shifter.
+fn render_processing(text: &mut String, controls: &[ProcessingControl]) {
+    if controls.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        text,
+        "\nprocessing control: the untouched true stem over itself through the pitch shifter and back\n\
+         (the transposed column's truth; same key, so 50 % = the shifter is not heard)"
+    );
+    for control in controls {
+        let _ = writeln!(text, "  {:<20}{}", control.measure, win_cell(Some(&control.win)));
+    }
 }
 
 /// Target families with fewer anchors than this are left out of the text
@@ -429,6 +447,24 @@ mod tests {
             text.contains("100.0 | 90.0") && text.contains("(win rates in %: combined | floor)"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn the_processing_control_lists_each_measure_with_its_interval() {
+        use cocola::eval::stats::{Summary, WinRate};
+        let control = |measure: &str, wins: usize| ProcessingControl {
+            measure: measure.into(),
+            win: WinRate::of(&(0..100).map(|i| f64::from(u8::from(i < wins))).collect::<Vec<_>>()).unwrap(),
+            margin: Summary::of(&[0.5, 1.5]).unwrap(),
+        };
+        let mut text = String::new();
+        render_processing(&mut text, &[control("both", 92), control("combined", 51)]);
+        assert!(text.contains("processing control"), "{text}");
+        assert!(text.contains("both                 92.0 %"), "{text}");
+        assert!(text.contains("combined             51.0 %"), "{text}");
+        let mut empty = String::new();
+        render_processing(&mut empty, &[]);
+        assert!(empty.is_empty());
     }
 
     #[test]

@@ -79,6 +79,21 @@ pub fn transposed_window(stem: &[f32], start: usize, len: usize, semitones: f64)
     pitch_shift_range(&padded, semitones, CONTEXT..CONTEXT + len)
 }
 
+/// Samples `start..start + len` of `stem` passed through the shifter twice:
+/// transposed by `first`, then the result by each of `seconds`, one window
+/// per entry (the first pass is computed once, with context kept around it
+/// for the second). Two copies that both went through it differ only by
+/// their key, not by whether they were processed: the sensitivity test's
+/// in-key and transposed stems, and the trainer's matched hard negatives.
+pub fn transposed_twice_windows(stem: &[f32], start: usize, len: usize, first: f64, seconds: &[f64]) -> Vec<Vec<f32>> {
+    let once = transposed_window(stem, start.saturating_sub(CONTEXT), len + 2 * CONTEXT, first);
+    // `once` starts CONTEXT before the window, or where the stem starts.
+    let at = start.min(CONTEXT);
+    (seconds.iter())
+        .map(|&second| transposed_window(&once, at, len, second))
+        .collect()
+}
+
 /// The window `start..start + len` of `stem` as heard when the stem is
 /// delayed by `delay` samples (negative: played early): samples
 /// `start - delay ..`, zeros outside the stem.
@@ -175,6 +190,36 @@ mod tests {
             (head / middle - 1.0).abs() < 0.1 && (tail / middle - 1.0).abs() < 0.1,
             "{head} {middle} {tail}"
         );
+    }
+
+    #[test]
+    fn a_twice_transposed_window_lands_on_the_sum_of_its_passes_with_clean_edges() {
+        let stem = harmonic_tone(196.0, 64_000);
+        for start in [16_000, 300] {
+            let windows = transposed_twice_windows(&stem, start, 24_000, 3.0, &[-3.0, 2.0]);
+            assert_eq!(windows.len(), 2);
+            for (w, net) in windows.iter().zip([0.0f32, 5.0]) {
+                assert_eq!(w.len(), 24_000);
+                let expected = 196.0 * 2f32.powf(net / 12.0);
+                let f = dominant_frequency(w);
+                assert!((1200.0 * (f / expected).log2()).abs() < 5.0, "{net}: {f} Hz");
+            }
+        }
+        let round_trip = &transposed_twice_windows(&stem, 16_000, 24_000, 3.0, &[-3.0])[0];
+        let rms = |s: &[f32]| (s.iter().map(|v| v * v).sum::<f32>() / s.len() as f32).sqrt();
+        let (head, tail, middle) = (
+            rms(&round_trip[..800]),
+            rms(&round_trip[23_200..]),
+            rms(&round_trip[11_600..12_400]),
+        );
+        assert!(
+            (head / middle - 1.0).abs() < 0.1 && (tail / middle - 1.0).abs() < 0.1,
+            "{head} {middle} {tail}"
+        );
+        // back in key, but not the untouched samples
+        let clean = &stem[16_000..40_000];
+        let difference = rms(&clean.iter().zip(round_trip).map(|(a, b)| a - b).collect::<Vec<_>>());
+        assert!(difference > 1e-3 * rms(clean), "{difference}");
     }
 
     #[test]

@@ -69,6 +69,12 @@ fn sensitivity_prints_win_rates_beside_the_floor_and_writes_one_row_per_anchor()
     assert_eq!(per_family.iter().sum::<u64>(), anchors as u64, "{families:?}");
     assert!(families.iter().all(|f| f["modes"].as_array().unwrap().len() == 3));
     assert_eq!(csv::Reader::from_path(&csv).unwrap().records().count(), anchors);
+    let header = csv::Reader::from_path(&csv).unwrap().headers().unwrap().clone();
+    assert!(header.iter().any(|h| h == "in_key_both") && header.iter().any(|h| h == "carrier_semitones"));
+    let controls: Vec<&str> = (json["processing"].as_array().unwrap().iter())
+        .map(|c| c["measure"].as_str().unwrap())
+        .collect();
+    assert_eq!(controls, ["both", "harmonic", "percussive"]);
 
     let text_run = with_model(&[]);
     let text = String::from_utf8_lossy(&text_run.stdout);
@@ -77,6 +83,7 @@ fn sensitivity_prints_win_rates_beside_the_floor_and_writes_one_row_per_anchor()
         "{text}"
     );
     assert!(text.contains("chance is 50 %"), "{text}");
+    assert!(text.contains("processing control"), "{text}");
 }
 
 #[test]

@@ -93,8 +93,10 @@ pub fn write_accuracy<W: Write>(out: W, report: &SubmixReport) -> Result<(), csv
 }
 
 /// The sensitivity test's anchors: what was drawn, the model's scores per
-/// mode (`truth_<mode>` and one column per negative kind) and the floor's
-/// scores per kind (`floor_<kind>_truth`, `floor_<kind>_negative`).
+/// mode (`truth_<mode>`, `in_key_<mode>`: the true stem through the shifter
+/// and back, which the transposed stem is compared with, and one column per
+/// negative kind) and the floor's scores per kind (`floor_<kind>_truth`,
+/// `floor_<kind>_negative`; the transposed kind's truth is the in-key copy).
 pub fn write_sensitivity<W: Write>(out: W, report: &SensitivityReport, modes: &[Mode]) -> Result<(), csv::Error> {
     let mut w = csv::Writer::from_writer(out);
     let mut header: Vec<String> = [
@@ -104,6 +106,7 @@ pub fn write_sensitivity<W: Write>(out: W, report: &SensitivityReport, modes: &[
         "target",
         "condition",
         "semitones",
+        "carrier_semitones",
         "beat_s",
         "delay_s",
         "foreign_track",
@@ -114,6 +117,7 @@ pub fn write_sensitivity<W: Write>(out: W, report: &SensitivityReport, modes: &[
     .to_vec();
     for m in modes {
         header.push(format!("truth_{m}"));
+        header.push(format!("in_key_{m}"));
         header.extend(NegativeKind::ALL.iter().map(|k| format!("{}_{m}", k.name())));
     }
     for k in NegativeKind::ALL {
@@ -130,6 +134,7 @@ pub fn write_sensitivity<W: Write>(out: W, report: &SensitivityReport, modes: &[
             a.target.clone(),
             a.condition.join("+"),
             a.semitones.to_string(),
+            a.carrier.to_string(),
             cell(a.beat_seconds),
             a.delay_seconds.to_string(),
             cell(foreign.map(|f| f.track.clone())),
@@ -139,6 +144,7 @@ pub fn write_sensitivity<W: Write>(out: W, report: &SensitivityReport, modes: &[
         for s in &a.scores {
             row.extend([
                 s.truth.to_string(),
+                s.in_key.to_string(),
                 s.transposed.to_string(),
                 s.shifted.to_string(),
                 cell(s.foreign),

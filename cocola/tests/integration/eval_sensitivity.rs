@@ -37,8 +37,8 @@ fn sensitivity_end_to_end() {
     assert_eq!(report.anchors.len(), 12);
     assert_eq!(
         report.windows,
-        12 * 5,
-        "condition, target and three negatives per anchor"
+        12 * 6,
+        "condition, target untouched and in key, and three negatives per anchor"
     );
 
     // Every mode and kind is reported, and the floor beside them.
@@ -63,25 +63,39 @@ fn sensitivity_end_to_end() {
         let foreign = a.foreign.as_ref().expect("three usable tracks");
         assert_ne!(foreign.track, a.track);
         assert_ne!(foreign.stem, "drums");
+        assert!((1..=6).contains(&a.carrier.unsigned_abs()));
+        assert!((1..=6).contains(&(a.semitones - a.carrier).unsigned_abs()));
         assert!(a.scores.iter().all(|s| s.truth.is_finite() && s.transposed.is_finite()));
-        // The win rates are computed from exactly these scores.
+        // the in-key copy went through the shifter: not the untouched stem
+        assert!(a.scores.iter().all(|s| s.in_key.is_finite() && s.in_key != s.truth));
     }
-    let both = &report.model[0].kinds[0];
-    let wins: f64 = report
-        .anchors
-        .iter()
-        .map(|a| {
-            let s = a.scores[0];
-            if s.truth > s.transposed {
-                1.0
-            } else if s.truth == s.transposed {
-                0.5
-            } else {
-                0.0
-            }
-        })
-        .sum();
-    assert_eq!(both.win.wins, wins);
+    // The win rates are computed from exactly these scores: the transposed
+    // stem against the in-key copy, the shifted one against the untouched
+    // stem, and the processing control the untouched stem against the
+    // in-key copy.
+    let win = |t: f32, n: f32| {
+        if t > n {
+            1.0
+        } else if t == n {
+            0.5
+        } else {
+            0.0
+        }
+    };
+    let both = &report.model[0].kinds;
+    let wins = |pick: fn(&AnchorScores) -> (f32, f32)| -> f64 {
+        report
+            .anchors
+            .iter()
+            .map(|a| pick(&a.scores[0]))
+            .map(|(t, n)| win(t, n))
+            .sum()
+    };
+    assert_eq!(both[0].win.wins, wins(|s| (s.in_key, s.transposed)));
+    assert_eq!(both[1].win.wins, wins(|s| (s.truth, s.shifted)));
+    let processing: Vec<&str> = report.processing.iter().map(|c| c.measure.as_str()).collect();
+    assert_eq!(processing, ["both", "harmonic", "percussive"]);
+    assert_eq!(report.processing[0].win.wins, wins(|s| (s.truth, s.in_key)));
 
     // Same files and seed: the same draws and scores; from the cache.
     let again = run(&mut model, &cache, &root, 1);
@@ -136,6 +150,12 @@ fn sensitivity_end_to_end() {
         .sum();
     assert_eq!(with.combined[1].kind, NegativeKind::Shifted);
     assert_eq!(with.combined[1].win.wins, wins);
+    let control = with.processing.last().expect("a combined control");
+    assert_eq!(control.measure, "combined");
+    let wins: f64 = (with.anchors.iter())
+        .map(|a| win(combined(a, |s| s.truth), combined(a, |s| s.in_key)))
+        .sum();
+    assert_eq!(control.win.wins, wins);
     let only_both =
         evaluate_sensitivity(&mut model, &cache, &root, &calibrated(vec![Mode::Both]), &NoProgress).unwrap();
     assert!(only_both.combined.is_empty(), "combined means every calibrated mode");

@@ -206,16 +206,22 @@ pub fn make(
                         break j;
                     }
                 };
-                // The first pass keeps a context around the window for the second.
+                // Both passes read context around the window.
                 let source = sum(&pitched, start - 2 * CONTEXT as isize, WINDOW_SAMPLES + 4 * CONTEXT)?;
-                let first =
-                    perturb::transposed_window(&source, CONTEXT, WINDOW_SAMPLES + 2 * CONTEXT, semitones as f64);
-                let then = |j: i64| perturb::transposed_window(&first, CONTEXT, WINDOW_SAMPLES, j as f64);
+                let [negative, in_key]: [Vec<f32>; 2] = perturb::transposed_twice_windows(
+                    &source,
+                    2 * CONTEXT,
+                    WINDOW_SAMPLES,
+                    semitones as f64,
+                    &[second as f64, -semitones as f64],
+                )
+                .try_into()
+                .expect("one window per second pass");
                 HardNegative {
                     kind,
                     amount: semitones + second,
-                    audio: with_drums(then(second)),
-                    positive: Some(with_drums(then(-semitones))),
+                    audio: with_drums(negative),
+                    positive: Some(with_drums(in_key)),
                 }
             } else {
                 let source = sum(&pitched, start - CONTEXT as isize, WINDOW_SAMPLES + 2 * CONTEXT)?;

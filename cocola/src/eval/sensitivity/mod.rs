@@ -6,6 +6,12 @@
 //! true stem scores higher) with its 95 % interval, and the mean margin; the
 //! model-free [`floor`] decides the same comparisons beside it.
 //!
+//! A transposed stem is made by a pitch shifter, whose artefacts a model can
+//! hear; so the true stem it is compared with goes through the same shifter
+//! and back ("in key"), and only the key tells the two apart. The
+//! processing control measures the shortcut itself: the untouched true stem
+//! against its in-key copy, where only the processing differs.
+//!
 //! Passes as in accuracy@K ([`scan`](super::scan)): decode and profile every
 //! track, draw the anchors, then build each track's windows (perturbing in
 //! parallel), describe them for the floor and embed them through the cache;
@@ -90,11 +96,15 @@ pub struct FloorResult {
     pub result: KindResult,
 }
 
-/// Scores of one anchor under one mode: the true stem's and each negative's
-/// (`None` for a foreign negative that could not be drawn).
+/// Scores of one anchor under one mode: the true stem's (untouched, and
+/// through the shifter and back) and each negative's (`None` for a foreign
+/// negative that could not be drawn).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct AnchorScores {
     pub truth: f32,
+    /// The true stem through the shifter by the carrier and back: what the
+    /// transposed negative is compared with.
+    pub in_key: f32,
     pub transposed: f32,
     pub shifted: f32,
     pub foreign: Option<f32>,
@@ -109,6 +119,29 @@ impl AnchorScores {
             NegativeKind::Foreign => self.foreign,
         }
     }
+
+    /// The score of the true stem compared with the negative of `kind`,
+    /// processed as that negative is.
+    pub fn truth_for(&self, kind: NegativeKind) -> f32 {
+        match kind {
+            NegativeKind::Transposed => self.in_key,
+            NegativeKind::Shifted | NegativeKind::Foreign => self.truth,
+        }
+    }
+}
+
+/// The processing control under one measure: the untouched true stem
+/// against its in-key copy (through the shifter and back). Nothing but the
+/// processing differs, so a model that hears only the music is near 50 %;
+/// far above, it tells the transposed negatives by their processing.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProcessingControl {
+    /// A mode (`both`, `harmonic`, `percussive`) or `combined`.
+    pub measure: String,
+    /// How often the untouched stem scored higher (ties count one half).
+    pub win: WinRate,
+    /// Score of the untouched stem minus score of the in-key copy.
+    pub margin: Summary,
 }
 
 /// One anchor as drawn and measured: a row of the CSV.
@@ -120,6 +153,8 @@ pub struct AnchorRecord {
     pub target: String,
     pub condition: Vec<String>,
     pub semitones: i32,
+    /// The shifter's first pass, for the in-key and the transposed copy.
+    pub carrier: i32,
     /// The window's beat period as measured from its full mix (`None`: no
     /// clear beat, 0.5 s assumed).
     pub beat_seconds: Option<f32>,
@@ -159,6 +194,9 @@ pub struct SensitivityReport {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub combined: Vec<KindResult>,
     pub floor: Vec<FloorResult>,
+    /// The processing control, per mode measured (`None` without anchors),
+    /// then for the combined fit when there is one.
+    pub processing: Vec<ProcessingControl>,
     /// The same results per family of target stem (bass, drums, ...), the
     /// family with the most anchors first.
     pub by_target: Vec<TargetBreakdown>,
@@ -321,10 +359,10 @@ pub fn evaluate_sensitivity_listing<E: Encoder>(
         .map(|(i, a)| {
             let described = |role: Role| descriptors[i * ROLES.len() + role as usize].as_ref();
             let condition = described(Role::Condition).expect("every anchor's condition was built");
-            let truth = described(Role::Target).expect("every anchor's target was built");
             let floor = NegativeKind::ALL
                 .iter()
                 .map(|&kind| {
+                    let truth = described(windows::truth_role_of(kind)).expect("every anchor's truths were built");
                     let negative = described(windows::role_of(kind));
                     let judge = |d: &floor::Descriptors| floor::floor_score(kind, condition, d);
                     (judge(truth), negative.map_or(f64::NAN, judge))
@@ -338,6 +376,7 @@ pub fn evaluate_sensitivity_listing<E: Encoder>(
                 target: names(a.track)[a.target].clone(),
                 condition: a.condition.iter().map(|&s| names(a.track)[s].clone()).collect(),
                 semitones: a.semitones,
+                carrier: a.carrier,
                 beat_seconds,
                 delay_seconds: delay as f64 / SAMPLE_RATE as f64,
                 foreign: a.foreign.map(|f| ForeignRecord {
@@ -348,6 +387,7 @@ pub fn evaluate_sensitivity_listing<E: Encoder>(
                 scores: (0..modes.len())
                     .map(|m| AnchorScores {
                         truth: score(i, Role::Target, m),
+                        in_key: score(i, Role::InKey, m),
                         transposed: score(i, Role::Transposed, m),
                         shifted: score(i, Role::Shifted, m),
                         foreign: a.foreign.map(|_| score(i, Role::Foreign, m)),
@@ -370,6 +410,7 @@ pub fn evaluate_sensitivity_listing<E: Encoder>(
             .calibration
             .map_or_else(Vec::new, |c| summarize_combined(&records, &modes, &c)),
         floor: summarize_floor(&records),
+        processing: summarize_processing(&records, &modes, options.calibration.as_ref()),
         by_target: by_target::by_target(&records, &modes, options.calibration.as_ref()),
         anchors: records,
         warnings,
@@ -429,16 +470,53 @@ fn build_batch<P: Send>(
         .collect()
 }
 
+/// Win rate and margin of the first of `pairs` over the second; `None`
+/// without any.
+fn win_and_margin(pairs: &[(f64, f64)]) -> Option<(WinRate, Summary)> {
+    let wins: Vec<f64> = pairs.iter().map(|&(t, n)| win(t, n)).collect();
+    let margins: Vec<f64> = pairs.iter().map(|&(t, n)| t - n).filter(|m| m.is_finite()).collect();
+    Some((WinRate::of(&wins)?, Summary::of(&margins)?))
+}
+
 /// Win rate and margin of the true stem over `pairs` of (truth, negative);
 /// `None` without any.
 pub fn kind_result(kind: NegativeKind, pairs: &[(f64, f64)]) -> Option<KindResult> {
-    let wins: Vec<f64> = pairs.iter().map(|&(t, n)| win(t, n)).collect();
-    let margins: Vec<f64> = pairs.iter().map(|&(t, n)| t - n).filter(|m| m.is_finite()).collect();
-    Some(KindResult {
-        kind,
-        win: WinRate::of(&wins)?,
-        margin: Summary::of(&margins)?,
-    })
+    let (win, margin) = win_and_margin(pairs)?;
+    Some(KindResult { kind, win, margin })
+}
+
+/// The processing control per mode, then for the combined fit when
+/// `calibration` combines `modes`.
+pub fn summarize_processing(
+    records: &[AnchorRecord],
+    modes: &[Mode],
+    calibration: Option<&Calibration>,
+) -> Vec<ProcessingControl> {
+    let control = |measure: &str, pairs: Vec<(f64, f64)>| {
+        win_and_margin(&pairs).map(|(win, margin)| ProcessingControl {
+            measure: measure.to_string(),
+            win,
+            margin,
+        })
+    };
+    let per_mode = modes.iter().enumerate().filter_map(|(m, mode)| {
+        let pairs = (records.iter())
+            .map(|r| (f64::from(r.scores[m].truth), f64::from(r.scores[m].in_key)))
+            .collect();
+        control(mode.name(), pairs)
+    });
+    let combined = calibration.and_then(|c| {
+        let pairs: Option<Vec<(f64, f64)>> = (records.iter())
+            .map(|r| {
+                Some((
+                    combined_score(r, modes, c, |s| Some(s.truth))?,
+                    combined_score(r, modes, c, |s| Some(s.in_key))?,
+                ))
+            })
+            .collect();
+        control("combined", pairs?)
+    });
+    per_mode.chain(combined).collect()
 }
 
 /// Win rates per kind of the (truth, negative) pairs `pair` reads from
@@ -460,7 +538,7 @@ fn summarize_kinds(
 /// measured (`None`: the anchor has no negative of `kind`).
 pub(crate) fn model_pair(record: &AnchorRecord, m: usize, kind: NegativeKind) -> Option<(f64, f64)> {
     let s = record.scores[m];
-    Some((f64::from(s.truth), f64::from(s.negative(kind)?)))
+    Some((f64::from(s.truth_for(kind)), f64::from(s.negative(kind)?)))
 }
 
 /// The (true stem, negative) combined log-odds of one anchor: `None` when it
@@ -472,15 +550,26 @@ pub(crate) fn combined_pair(
     calibration: &Calibration,
     kind: NegativeKind,
 ) -> Option<(f64, f64)> {
-    let combined = |score: &dyn Fn(&AnchorScores) -> Option<f32>| {
-        let raw: Option<Vec<(Mode, f32)>> = modes
-            .iter()
-            .zip(&record.scores)
-            .map(|(&m, s)| Some((m, score(s)?)))
-            .collect();
-        calibration.combined(raw?).map(|c| f64::from(c.log_odds))
-    };
-    Some((combined(&|s| Some(s.truth))?, combined(&|s| s.negative(kind))?))
+    let negative = |s: &AnchorScores| s.negative(kind);
+    Some((
+        combined_score(record, modes, calibration, |s| Some(s.truth_for(kind)))?,
+        combined_score(record, modes, calibration, negative)?,
+    ))
+}
+
+/// The combined log-odds of one window of an anchor, from its score in each
+/// mode (`score`: `None` when the anchor has no such window); `None` when
+/// `calibration` cannot combine `modes`.
+fn combined_score(
+    record: &AnchorRecord,
+    modes: &[Mode],
+    calibration: &Calibration,
+    score: impl Fn(&AnchorScores) -> Option<f32>,
+) -> Option<f64> {
+    let raw: Option<Vec<(Mode, f32)>> = (modes.iter().zip(&record.scores))
+        .map(|(&m, s)| Some((m, score(s)?)))
+        .collect();
+    calibration.combined(raw?).map(|c| f64::from(c.log_odds))
 }
 
 /// The model's win rates per mode and kind, from the anchors' scores.
@@ -533,11 +622,13 @@ pub(crate) fn test_record(index: usize, target: &str, truth: f32, transposed: f3
         target: target.into(),
         condition: vec!["drums".into()],
         semitones: 3,
+        carrier: -2,
         beat_seconds: Some(0.5),
         delay_seconds: 0.3,
         foreign: None,
         scores: vec![AnchorScores {
             truth,
+            in_key: truth,
             transposed,
             shifted: truth - 1.0,
             foreign: None,

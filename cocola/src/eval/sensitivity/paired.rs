@@ -100,8 +100,8 @@ fn describe(record: &AnchorRecord) -> String {
         .as_ref()
         .map_or(String::new(), |f| format!(", foreign {}/{}", f.track, f.stem));
     format!(
-        "{}/{} at {:.3} s, {:+} semitones{foreign}",
-        record.track, record.target, record.start_seconds, record.semitones
+        "{}/{} at {:.3} s, {:+} semitones (carrier {:+}){foreign}",
+        record.track, record.target, record.start_seconds, record.semitones, record.carrier
     )
 }
 

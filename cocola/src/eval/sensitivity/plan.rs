@@ -7,7 +7,10 @@
 //! with three negatives of its own:
 //!
 //! - **transposed**: the target transposed by +-1..6 semitones (uniform over
-//!   the twelve values);
+//!   the twelve values), in two passes of the shifter: by a *carrier* of
+//!   +-1..6, then by the rest. The true stem it is compared with goes
+//!   through the same shifter by the carrier and back, so both sides carry
+//!   its artefacts and only the key tells them apart;
 //! - **shifted**: the target delayed off the beat grid (the delay is chosen
 //!   once the window's beat is measured from its audio, see
 //!   [`off_grid_delay`](crate::perturb::off_grid_delay); the plan draws the
@@ -90,6 +93,11 @@ pub struct Anchor {
     pub target: usize,
     /// Transposition of the transposed negative: +-1..=max_semitones.
     pub semitones: i32,
+    /// The first of the shifter's two passes, for the transposed negative
+    /// and the in-key true stem alike: +-1..=max_semitones, never
+    /// `semitones` (the second pass, `semitones - carrier`, is within the
+    /// same range and never 0).
+    pub carrier: i32,
     /// Which off-grid delay the shifted negative takes, in [0, 1).
     pub delay_choice: f64,
     /// The foreign negative; `None` when there is a single usable track.
@@ -199,15 +207,28 @@ fn draw_anchor(usable: &[Usable], eligible: &[usize], rules: &DrawRules, rng: &m
             stem: w.targets[below(rng, w.targets.len())],
         }
     });
+    // Drawn last, so every other draw is what it was before carriers.
+    let carrier = draw_carrier(semitones, rules.max_semitones as i32, rng);
     Anchor {
         track,
         start: window.block * BLOCK_SAMPLES,
         condition,
         target,
         semitones,
+        carrier,
         delay_choice,
         foreign,
     }
+}
+
+/// A first pass for a transposition of `semitones`: uniform over the
+/// non-zero amounts within +-`max` that leave a non-zero second pass within
+/// +-`max` too.
+fn draw_carrier(semitones: i32, max: i32, rng: &mut impl Rng) -> i32 {
+    let carriers: Vec<i32> = (-max..=max)
+        .filter(|&c| c != 0 && c != semitones && (semitones - c).abs() <= max)
+        .collect();
+    carriers[below(rng, carriers.len())]
 }
 
 #[cfg(test)]
@@ -255,6 +276,9 @@ mod tests {
             assert!(!anchor.condition.is_empty() && !anchor.condition.contains(&anchor.target));
             assert!(anchor.condition.iter().all(|&s| s == 0 || s == 2));
             assert!((1..=6).contains(&anchor.semitones.unsigned_abs()));
+            let second = anchor.semitones - anchor.carrier;
+            assert!((1..=6).contains(&anchor.carrier.unsigned_abs()), "{anchor:?}");
+            assert!((1..=6).contains(&second.unsigned_abs()), "{anchor:?}");
             assert!((0.0..1.0).contains(&anchor.delay_choice));
             let foreign = anchor.foreign.expect("three tracks");
             assert_ne!(foreign.track, anchor.track);
@@ -268,6 +292,19 @@ mod tests {
         let anchors = plan(&tracks(), 600, 3, &DrawRules::default()).unwrap();
         for k in (-6..=6).filter(|&k| k != 0) {
             assert!(anchors.iter().any(|a| a.semitones == k), "{k} never drawn");
+        }
+        for k in (-6i32..=6).filter(|&k| k != 0) {
+            // carriers of both signs lead to every transposition but +-6,
+            // which only a carrier of its own sign reaches in two passes
+            let signs: Vec<i32> = if k == 6 || k == -6 {
+                vec![k.signum()]
+            } else {
+                vec![1, -1]
+            };
+            for sign in signs {
+                let drawn = anchors.iter().any(|a| a.semitones == k && a.carrier.signum() == sign);
+                assert!(drawn, "{k}: no carrier of sign {sign}");
+            }
         }
         assert!(anchors.iter().any(|a| a.condition.len() == 1));
         assert!(anchors.iter().any(|a| a.condition.len() == 2));

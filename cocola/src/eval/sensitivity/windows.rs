@@ -1,6 +1,7 @@
 //! The windows each anchor needs, built from its track's audio: the
-//! condition sub-mix, the true stem, its transposed and shifted versions,
-//! and (from another track) the foreign stem; each described for the floor.
+//! condition sub-mix, the true stem untouched and through the shifter and
+//! back (in key), its transposed and shifted versions, and (from another
+//! track) the foreign stem; each described for the floor.
 
 use std::cell::RefCell;
 
@@ -20,22 +21,36 @@ pub(super) enum Role {
     Transposed = 2,
     Shifted = 3,
     Foreign = 4,
+    /// The true stem through the shifter by the carrier and back.
+    InKey = 5,
 }
 
-pub(super) const ROLES: [Role; 5] = [
+pub(super) const ROLES: [Role; 6] = [
     Role::Condition,
     Role::Target,
     Role::Transposed,
     Role::Shifted,
     Role::Foreign,
+    Role::InKey,
 ];
 
-/// The window compared with the true stem for `kind`.
+/// The negative's window for `kind`.
 pub(super) fn role_of(kind: NegativeKind) -> Role {
     match kind {
         NegativeKind::Transposed => Role::Transposed,
         NegativeKind::Shifted => Role::Shifted,
         NegativeKind::Foreign => Role::Foreign,
+    }
+}
+
+/// The true stem's window for `kind`: processed as the negative is, so
+/// that the comparison is decided by the fit, not by the processing. A
+/// delayed stem is untouched audio, a transposed one went through the
+/// shifter twice.
+pub(super) fn truth_role_of(kind: NegativeKind) -> Role {
+    match kind {
+        NegativeKind::Transposed => Role::InKey,
+        NegativeKind::Shifted | NegativeKind::Foreign => Role::Target,
     }
 }
 
@@ -81,14 +96,20 @@ pub(super) fn build(audio: &TrackAudio, anchors: &[Anchor], requests: &[WindowRe
                 let samples = match request.role {
                     Role::Condition => audio.submix_window(anchor.start, &anchor.condition),
                     Role::Target => target(anchor.start),
-                    Role::Transposed => {
+                    Role::Transposed | Role::InKey => {
                         let len = target(anchor.start).len();
-                        perturb::transposed_window(
+                        let second = match request.role {
+                            Role::Transposed => anchor.semitones - anchor.carrier,
+                            _ => -anchor.carrier,
+                        };
+                        let mut windows = perturb::transposed_twice_windows(
                             &audio.stems[anchor.target],
                             anchor.start,
                             len,
-                            f64::from(anchor.semitones),
-                        )
+                            f64::from(anchor.carrier),
+                            &[f64::from(second)],
+                        );
+                        windows.pop().expect("one window per second pass")
                     }
                     Role::Shifted => {
                         let all: Vec<usize> = (0..audio.stems.len()).collect();
