@@ -42,7 +42,7 @@ use cocola::score::Scorer;
 the track) and a STEM (the part to judge, e.g. a generated accompaniment). It reports the raw \
 COCOLA score of the paper (higher = more coherent), a harmonic and a percussive score, and, when \
 the model is calibrated, a 0-100 fit with a verdict for each and for all three combined (the \
-surest verdict on a transposed or off-beat stem).\n\nExit codes: 0 ok, 1 error (bad audio, \
+surest verdict on an off-beat stem or another song's).\n\nExit codes: 0 ok, 1 error (bad audio, \
 bad model, missing ONNX Runtime), 2 usage error, 3 eval/merge/rank finished with some failed pairs \
 (tracks, candidates).",
     after_help = "Examples:\n  cocola score mix.wav bass.wav\n  cocola score mix.wav bass.wav --hop 1 --plot timeline.png\n  \

@@ -29,7 +29,7 @@ use crate::{load_audio, ModelArgs};
     long_about = "Ranks candidate stems (e.g. N outputs of a generator for one condition) by how well \
 they fit CONDITION. Each candidate is scored like `cocola score` (5 s windows every --hop seconds, \
 silent windows skipped) and ranked by --mode: by default the combined fit (every mode's calibrated \
-evidence together, the surest on a transposed or off-beat candidate), or the mean raw score of one \
+evidence together, the surest on an off-beat candidate or another song's), or the mean raw score of one \
 mode. The table shows every mode, the fit and verdict, and each candidate's worst window (where it \
 drifts furthest).
 

@@ -19,7 +19,7 @@ pub enum ModelChoice {
 }
 
 /// Which score is the big number: one mode's, or every mode's evidence
-/// together (the combined fit, the surest on a transposed or off-beat stem).
+/// together (the combined fit, the surest on an off-beat stem or another song's).
 /// Saved by id, so the order of the variants can change.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HeadlineMode {

@@ -100,7 +100,7 @@ impl Score {
     /// modes): ``{"log_odds", "fit", "verdict"}``, the mean of the modes'
     /// calibrated log-odds and the fit and verdict it gives; ``None`` for an
     /// uncalibrated model or when every window was silent. It ranks a stem
-    /// above its transposed or off-beat copy more often than any one mode.
+    /// above its off-beat copy or another song's stem more often than any one mode.
     #[getter]
     fn combined<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
         let Some(c) = self.report.aggregate.as_ref().and_then(|a| a.combined()) else {

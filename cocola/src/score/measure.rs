@@ -83,7 +83,7 @@ impl Measure {
     }
 
     /// The measure to go by when the user names none: the combined fit where
-    /// the scores carry it (it hears a transposed or off-beat stem best),
+    /// the scores carry it (it hears an off-beat stem or another song's best),
     /// otherwise the plain score.
     pub fn default_for(input: InputKind, calibration: Option<&Calibration>) -> Measure {
         if Measure::Combined.check(input, calibration).is_ok() {
