@@ -170,6 +170,14 @@ struct RenderArgs {
     /// Tracks with fewer non-silent stems are not written.
     #[arg(long, default_value_t = 2)]
     min_stems: usize,
+    /// Also render every pitched stem transposed by one amount per track
+    /// (+-1..6 semitones), by the same instrument with the same production,
+    /// into TRACK/transposed<+k>/: exact out-of-key copies for training,
+    /// without a pitch shifter's artefacts. Tracks already rendered without
+    /// them are rendered again and get them added, after checking that their
+    /// stems come out identical (so give the options they were made with).
+    #[arg(long)]
+    transposed_twins: bool,
     /// Worker threads [default: all cores].
     #[arg(long, default_value_t = 0)]
     jobs: usize,
@@ -191,6 +199,7 @@ fn render(a: RenderArgs) -> anyhow::Result<()> {
     o.tail_seconds = a.tail;
     o.max_seconds = a.max_seconds;
     o.crop_seconds = a.crop;
+    o.transposed_twins = a.transposed_twins;
     anyhow::ensure!(
         (0.0..=1.0).contains(&a.soundfont_mix),
         "--soundfont-mix must be between 0 and 1"

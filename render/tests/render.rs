@@ -11,9 +11,9 @@ use midly::num::{u15, u24, u28, u4, u7};
 use midly::{Format, Header, MetaMessage, MidiMessage, Smf, Timing, TrackEvent, TrackEventKind};
 
 const SF: &str = "/usr/share/sounds/sf2/TimGM6mb.sf2";
-const SR: usize = 16_000;
+pub(crate) const SR: usize = 16_000;
 
-fn soundfont() -> Option<PathBuf> {
+pub(crate) fn soundfont() -> Option<PathBuf> {
     let p = PathBuf::from(SF);
     if p.is_file() {
         Some(p)
@@ -91,7 +91,7 @@ fn track(name: &str, channel: u8, program: Option<u8>, volume: Option<u8>, notes
 /// Melody (ch 1, piano) at 0.0 s and 1.0 s; bass (ch 2) at 0.5 s and 1.5 s;
 /// drums (ch 10, split over two tracks) at 0.25 s and 0.75 s; a track with
 /// only a program change; a muted (CC7 = 0) organ part.
-fn write_midi(path: &Path) {
+pub(crate) fn write_midi(path: &Path) {
     let mut smf = Smf::new(Header::new(Format::Parallel, Timing::Metrical(u15::new(480))));
     smf.tracks.push(vec![
         TrackEvent {
@@ -127,7 +127,7 @@ fn write_midi(path: &Path) {
     smf.save(path).unwrap();
 }
 
-fn read_wav(path: &Path) -> Vec<f32> {
+pub(crate) fn read_wav(path: &Path) -> Vec<f32> {
     let mut r = hound::WavReader::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert_eq!(r.spec().channels, 1);
     assert_eq!(r.spec().sample_rate as usize, SR);
@@ -158,7 +158,7 @@ fn rms(x: &[f32], from: f64, to: f64) -> f64 {
     (s.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / s.len() as f64).sqrt()
 }
 
-fn opts(out: &Path, sf: &Path) -> RenderOptions {
+pub(crate) fn opts(out: &Path, sf: &Path) -> RenderOptions {
     let mut o = RenderOptions::new(out.to_path_buf(), vec![sf.to_path_buf()]);
     o.jobs = 2;
     o

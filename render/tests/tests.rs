@@ -3,3 +3,4 @@
 mod generate;
 mod render;
 mod sampler;
+mod twins;

@@ -25,6 +25,7 @@ pub mod parts;
 pub mod production;
 pub mod sound;
 pub mod synth;
+pub mod twins;
 pub mod variant;
 pub mod wav;
 
@@ -41,7 +42,8 @@ use cocola::seeded::{below, unit};
 use midi::Song;
 use production::Production;
 use sound::SoundInfo;
-use variant::{choose_programs, crop, draw, job_rng, transform};
+use twins::TwinInfo;
+use variant::{choose_programs, crop, draw, job_rng, transform, transposed_notes};
 
 pub use inputs::{collect_inputs, track_name};
 pub use options::{Ensemble, Range, RenderOptions};
@@ -94,6 +96,9 @@ pub struct TrackInfo {
     /// Tempo, meter, key, style, form and chords of the rendered audio
     /// (times and tempo scaled, keys transposed, cut at the crop).
     pub music: Facts,
+    /// The pitched stems rendered transposed too (`--transposed-twins`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transposed_twins: Option<TwinInfo>,
 }
 
 #[derive(Clone, Debug)]
@@ -170,6 +175,8 @@ pub fn render_song(
     let names = parts::stem_names(&song.parts, &programs, &roles, facts);
 
     let mut stems: Vec<(StemInfo, Vec<f32>)> = Vec::new();
+    let twin_semitones = opts.transposed_twins.then(|| twins::draw_semitones(opts.seed, track));
+    let mut twin_stems: Vec<(String, Vec<f32>)> = Vec::new();
     let mut dropped = Vec::new();
     for (i, part) in song.parts.iter().enumerate() {
         let mut events = transform(part, overrides[i], transpose, tempo, opts.velocity_humanize, &mut rng);
@@ -203,6 +210,18 @@ pub fn render_song(
             p.apply(&mut audio, opts.sample_rate);
             p
         });
+        if let Some(k) = twin_semitones.filter(|_| !part.is_drums && parts::is_pitched(&names[i])) {
+            let mut twin = voice.render(
+                &transposed_notes(&events, k),
+                total,
+                opts.sample_rate,
+                opts.reverb_chorus,
+            )?;
+            if let Some(p) = &production {
+                p.apply(&mut twin, opts.sample_rate);
+            }
+            twin_stems.push((names[i].clone(), twin));
+        }
         let info = StemInfo {
             name: names[i].clone(),
             role: roles[i].clone(),
@@ -229,6 +248,20 @@ pub fn render_song(
     for (info, audio) in &stems {
         wav::write_mono(&dir.join(format!("{}.wav", info.name)), audio, gain, opts.sample_rate)?;
     }
+    // The stems' gain, so that twin and stem sound alike (a twin louder than
+    // every stem is clamped where it exceeds full scale).
+    let transposed_twins = twin_semitones.map(|k| TwinInfo {
+        semitones: k,
+        folder: twins::folder(k),
+        stems: twin_stems.iter().map(|(name, _)| name.clone()).collect(),
+    });
+    if let Some(info) = &transposed_twins {
+        let folder = dir.join(&info.folder);
+        std::fs::create_dir_all(&folder).with_context(|| format!("{}: cannot create", folder.display()))?;
+        for (name, audio) in &twin_stems {
+            wav::write_mono(&folder.join(format!("{name}.wav")), audio, gain, opts.sample_rate)?;
+        }
+    }
     let known = facts.cloned().unwrap_or_else(|| music::from_midi(song, piece));
     let info = TrackInfo {
         source: source.to_path_buf(),
@@ -247,6 +280,7 @@ pub fn render_song(
         stems: stems.into_iter().map(|s| s.0).collect(),
         dropped_silent: dropped,
         music: music::complete(known, song).rendered(tempo, transpose, played),
+        transposed_twins,
     };
     let json = serde_json::to_string_pretty(&info)?;
     std::fs::write(dir.join("render.json"), json)
@@ -254,9 +288,11 @@ pub fn render_song(
     Ok(Outcome::Rendered(Box::new(info)))
 }
 
-/// Whether `OUT/<track>` is a finished rendering.
-pub fn is_complete(out: &Path, track: &str) -> bool {
-    out.join(track).join("render.json").is_file()
+/// Whether `OUT/<track>` is a finished rendering (with its transposed
+/// twins, when `twins` asks for them).
+pub fn is_complete(out: &Path, track: &str, twins: bool) -> bool {
+    let dir = out.join(track);
+    dir.join("render.json").is_file() && (!twins || twins::recorded(&dir))
 }
 
 /// Renders one (file, variant) job into a temp dir and renames it into place.
@@ -269,8 +305,10 @@ fn render_job(
     opts: &RenderOptions,
 ) -> anyhow::Result<Outcome> {
     let final_dir = opts.out.join(track);
+    // A finished track without the twins asked for gets them added.
+    let adding_twins = opts.transposed_twins && final_dir.join("render.json").is_file();
     anyhow::ensure!(
-        !final_dir.exists(),
+        adding_twins || !final_dir.exists(),
         "{}: exists but has no render.json (not a finished rendering); remove it to re-render",
         final_dir.display()
     );
@@ -298,8 +336,16 @@ fn render_job(
     .with_context(|| format!("{}: rendering failed", source.display()));
     match rendered {
         Ok(Outcome::Rendered(info)) => {
-            std::fs::rename(&tmp, &final_dir)
-                .with_context(|| format!("{} -> {}: rename failed", tmp.display(), final_dir.display()))?;
+            match (&info.transposed_twins, adding_twins) {
+                (Some(twins), true) => {
+                    let stems: Vec<String> = info.stems.iter().map(|s| s.name.clone()).collect();
+                    let added = twins::add_to_finished(&tmp, &final_dir, &stems, twins);
+                    let _ = std::fs::remove_dir_all(&tmp);
+                    added?;
+                }
+                _ => std::fs::rename(&tmp, &final_dir)
+                    .with_context(|| format!("{} -> {}: rename failed", tmp.display(), final_dir.display()))?,
+            }
             Ok(Outcome::Rendered(info))
         }
         other => {
@@ -349,7 +395,7 @@ pub fn run_with_library(inputs: &[PathBuf], opts: &RenderOptions, library: &Libr
     for (base, path) in &files {
         for v in 0..opts.variants {
             let track = track_name(base, v, opts.variants);
-            if is_complete(&opts.out, &track) {
+            if is_complete(&opts.out, &track, opts.transposed_twins) {
                 summary.skipped_existing += 1;
             } else {
                 jobs.push((path.clone(), track, v));

@@ -105,6 +105,12 @@ pub struct RenderOptions {
     pub production: f64,
     /// Range of the random level (dB) every stem gets; (0, 0): none.
     pub level_db: (f64, f64),
+    /// Also render every pitched stem transposed (its *twin*): the same
+    /// events moved by one amount per track (+-1..6 semitones, drawn from a
+    /// stream of its own), played by the same voice with the same production
+    /// and gain, into `<track>/transposed<+k>/`. The track's own stems are
+    /// what they would be without it.
+    pub transposed_twins: bool,
     /// Worker threads (0: rayon's default, all cores).
     pub jobs: usize,
     pub progress: bool,
@@ -135,6 +141,7 @@ impl RenderOptions {
             drum_kit_mix: 0.0,
             production: 0.0,
             level_db: (0.0, 0.0),
+            transposed_twins: false,
             jobs: 0,
             progress: false,
         }

@@ -90,6 +90,37 @@ pub(super) fn crop(events: &mut Vec<Event>, at: f64, channel: u8) {
     }
 }
 
+/// `key` moved by `semitones`; `None` off the MIDI keyboard (0-127).
+fn shifted_key(key: u8, semitones: i32) -> Option<u8> {
+    let k = key as i32 + semitones;
+    (0..=127).contains(&k).then_some(k as u8)
+}
+
+/// `events` with every note moved by `semitones` (notes pushed off the MIDI
+/// keyboard dropped) and everything else kept: the same performance in
+/// another key.
+pub(super) fn transposed_notes(events: &[Event], semitones: i32) -> Vec<Event> {
+    (events.iter())
+        .filter_map(|e| {
+            let msg = match e.msg {
+                Msg::NoteOn { key, vel } => Msg::NoteOn {
+                    key: shifted_key(key, semitones)?,
+                    vel,
+                },
+                Msg::NoteOff { key } => Msg::NoteOff {
+                    key: shifted_key(key, semitones)?,
+                },
+                Msg::KeyPressure { key, value } => Msg::KeyPressure {
+                    key: shifted_key(key, semitones)?,
+                    value,
+                },
+                m => m,
+            };
+            Some(Event { msg, ..*e })
+        })
+        .collect()
+}
+
 /// The part's events after program override, transposition, tempo scaling
 /// and velocity humanisation.
 pub(super) fn transform(
@@ -117,8 +148,7 @@ pub(super) fn transform(
         if part.is_drums {
             return Some(key);
         }
-        let k = key as i32 + transpose;
-        (0..=127).contains(&k).then_some(k as u8)
+        shifted_key(key, transpose)
     };
     for e in &part.events {
         let msg = match e.msg {
