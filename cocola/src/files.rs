@@ -33,6 +33,24 @@ pub fn is_unpitched_stem(name: &str) -> bool {
     name.starts_with("drum") || name.starts_with("percussion")
 }
 
+/// The folder beside a track's stems that holds their transposed twins
+/// (the same stems rendered `semitones` away; `cocola-render
+/// --transposed-twins`): `transposed+3`, `transposed-2`. Readers of
+/// `<track>/*.wav` never see it.
+pub fn twin_folder(semitones: i32) -> String {
+    format!("transposed{semitones:+}")
+}
+
+/// The transposition a twin folder's name says (`None`: not a twin folder).
+pub fn parse_twin_folder(name: &str) -> Option<i32> {
+    let amount = name.strip_prefix("transposed")?;
+    if !amount.starts_with(['+', '-']) {
+        return None;
+    }
+    let semitones: i32 = amount.parse().ok()?;
+    (semitones != 0 && semitones.abs() <= 12).then_some(semitones)
+}
+
 /// Entries of `dir`, sorted by name (byte order, so the same on every
 /// machine), hidden entries (".name") left out.
 pub fn sorted_entries(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
@@ -59,5 +77,23 @@ mod tests {
         assert!(!is_audio_file(Path::new("notes.txt")));
         assert!(!is_audio_file(Path::new("wav")));
         assert_eq!(stem_name(Path::new("dir/Condition.Mp3")), "condition");
+    }
+
+    #[test]
+    fn twin_folder_names_round_trip() {
+        for k in [-6, -1, 1, 5] {
+            assert_eq!(parse_twin_folder(&twin_folder(k)), Some(k));
+        }
+        assert_eq!(twin_folder(3), "transposed+3");
+        for name in [
+            "transposed",
+            "transposed3",
+            "transposed+0",
+            "transposed+x",
+            "twins",
+            "transposed+40",
+        ] {
+            assert_eq!(parse_twin_folder(name), None, "{name}");
+        }
     }
 }

@@ -52,6 +52,10 @@ options:
   --samples DIR           the sampled instruments' npm packages
                           [default: ~/.cache/cocola/samples]
   --seed S                splits, subsets, charts, pieces, renderings [default: 0]
+  --transposed-twins      also render every pitched stem of the training split
+                          transposed (TRACK/transposed<+k>/), for exact
+                          transposed hard negatives; adds them to a corpus
+                          built without (re-rendering its training split)
   --jobs N                worker processes/threads [default: all cores]
 ";
 
@@ -90,6 +94,7 @@ struct Options {
     samples: PathBuf,
     seed: u64,
     jobs: Option<u64>,
+    transposed_twins: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -107,6 +112,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         samples: home.join("cocola").join("samples"),
         seed: 0,
         jobs: None,
+        transposed_twins: false,
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -117,6 +123,10 @@ fn parse(args: &[String]) -> Result<Options, String> {
             }
             "--large" => {
                 o.large = true;
+                continue;
+            }
+            "--transposed-twins" => {
+                o.transposed_twins = true;
                 continue;
             }
             _ => {}
@@ -229,6 +239,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
             render.args(["--soundfont-mix", "0.5", "--sample-mix", "0.5", "--drum-kit-mix", "0.5"]);
             render.args(["--production", "0.5", "--level-db=-6..3"]);
             render.args(source_options(source, &o));
+            if o.transposed_twins && split == "train" {
+                render.arg("--transposed-twins");
+            }
             run_ok(&mut render, "cocola-render render")?;
         }
     }

@@ -252,7 +252,7 @@ pub fn render_song(
     // every stem is clamped where it exceeds full scale).
     let transposed_twins = twin_semitones.map(|k| TwinInfo {
         semitones: k,
-        folder: twins::folder(k),
+        folder: cocola::files::twin_folder(k),
         stems: twin_stems.iter().map(|(name, _)| name.clone()).collect(),
     });
     if let Some(info) = &transposed_twins {

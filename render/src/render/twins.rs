@@ -5,9 +5,9 @@
 //! to reject a transposed stem against its twin cannot win by hearing a
 //! pitch shifter's artefacts, as it can against a shifted copy.
 //!
-//! Layout: `<track>/transposed<+k>/<stem>.wav` (e.g. `transposed-3/bass.wav`),
-//! and `render.json`'s `transposed_twins`. Readers of `<track>/*.wav` never
-//! see the folder.
+//! Layout: `<track>/transposed<+k>/<stem>.wav` (e.g. `transposed-3/bass.wav`,
+//! named by [`cocola::files::twin_folder`]) and `render.json`'s
+//! `transposed_twins`.
 //!
 //! Twins can be added to a finished track: the track is rendered again (the
 //! render is deterministic), its stems must come out identical to the files
@@ -43,21 +43,6 @@ pub fn draw_semitones(seed: u64, track: &str) -> i32 {
     } else {
         magnitude
     }
-}
-
-/// The folder of twins transposed by `semitones`: `transposed+3`, `transposed-2`.
-pub fn folder(semitones: i32) -> String {
-    format!("transposed{semitones:+}")
-}
-
-/// The transposition of a twin folder's name (`None`: not a twin folder).
-pub fn parse_folder(name: &str) -> Option<i32> {
-    let amount = name.strip_prefix("transposed")?;
-    if !amount.starts_with(['+', '-']) {
-        return None;
-    }
-    let semitones: i32 = amount.parse().ok()?;
-    (semitones != 0 && semitones.abs() <= 12).then_some(semitones)
 }
 
 /// Whether the finished track in `dir` has its twins (its `render.json`
@@ -110,23 +95,5 @@ mod tests {
             assert!(drawn.contains(&k), "{k} never drawn");
         }
         assert_eq!(draw_semitones(7, "t3"), drawn[3]);
-    }
-
-    #[test]
-    fn folder_names_round_trip() {
-        for k in [-6, -1, 1, 5] {
-            assert_eq!(parse_folder(&folder(k)), Some(k));
-        }
-        assert_eq!(folder(3), "transposed+3");
-        for name in [
-            "transposed",
-            "transposed3",
-            "transposed+0",
-            "transposed+x",
-            "twins",
-            "transposed+40",
-        ] {
-            assert_eq!(parse_folder(name), None, "{name}");
-        }
     }
 }

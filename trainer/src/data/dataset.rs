@@ -146,6 +146,20 @@ pub struct TrackSource {
     /// Per stem: unpitched percussion (drums), which hard negatives never
     /// transpose. Set by the layout (names, or Slakh's metadata).
     pub unpitched: Vec<bool>,
+    /// The stems' transposed twins, when the track has them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub twins: Option<TwinFiles>,
+}
+
+/// A track's transposed twins (`cocola-render --transposed-twins`): its
+/// pitched stems rendered again `semitones` away, by the same instruments.
+/// Transposed hard negatives of such a track are these files, exact and
+/// free of a pitch shifter's artefacts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwinFiles {
+    pub semitones: i32,
+    /// Per stem (as [`TrackSource::stems`]), its twin's file, if it has one.
+    pub files: Vec<Option<PathBuf>>,
 }
 
 /// The tracks a dataset holds, and what was left out and why.

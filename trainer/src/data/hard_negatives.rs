@@ -30,6 +30,13 @@
 //! `j = -k` (back in key), the negative with another `j` (out of key by
 //! `k + j`, never a whole number of octaves). Only the key then tells them
 //! apart.
+//!
+//! A track rendered with **transposed twins** (`cocola-render
+//! --transposed-twins`: its pitched stems played again by the same
+//! instruments in another key) needs no shifter at all: its transposed
+//! negative is the twins of the positive's pitched stems (with its drums),
+//! exact and against the clean positive, whenever every one of them has a
+//! twin.
 
 use cocola::contract::WINDOW_SAMPLES;
 use cocola::dsp::onset::OnsetAnalyzer;
@@ -143,6 +150,15 @@ pub struct Positive<'a> {
     pub context_audio: &'a [f32],
 }
 
+/// The transposition of the twins of `pitched` stems of `track`, when every
+/// one has a twin and all by the same amount (`None`: transpose with the
+/// shifter).
+fn twin_transposition(store: &dyn TrackStore, track: usize, pitched: &[usize]) -> Option<i32> {
+    let mut amounts = pitched.iter().map(|&s| store.twin(track, s));
+    let first = amounts.next()??;
+    amounts.all(|k| k == Some(first)).then_some(first)
+}
+
 /// A hard negative of `positive` under `mask`, drawn from `rng` with the
 /// kinds' `weights`; `None` when no kind the mask allows applies (drums only
 /// cannot be transposed) or has a weight above 0. With `matched_processing`
@@ -185,7 +201,6 @@ pub fn make(
     let start = positive.start as isize;
     Ok(Some(match kind {
         HardNegativeKind::Transposed => {
-            let semitones = draw_semitones(rng);
             let unpitched: Vec<usize> = positive
                 .stems
                 .iter()
@@ -199,6 +214,19 @@ pub fn make(
                 }
                 audio
             };
+            if let Some(semitones) = twin_transposition(store, positive.track, &pitched) {
+                let mut audio = drums.clone();
+                for &s in &pitched {
+                    store.add_twin(positive.track, s, positive.start, &mut audio)?;
+                }
+                return Ok(Some(HardNegative {
+                    kind,
+                    amount: i64::from(semitones),
+                    audio,
+                    positive: None,
+                }));
+            }
+            let semitones = draw_semitones(rng);
             if matched_processing {
                 let second = loop {
                     let j = draw_semitones(rng);
@@ -295,15 +323,101 @@ mod tests {
         }
     }
 
+    fn tone(f: f32) -> Vec<f32> {
+        (0..10 * 16_000)
+            .map(|i| 0.2 * (i as f32 * f * std::f32::consts::TAU / 16_000.0).sin())
+            .collect()
+    }
+
     fn store() -> Flagged {
-        let tone = |f: f32| -> Vec<f32> {
-            (0..10 * 16_000)
-                .map(|i| 0.2 * (i as f32 * f * std::f32::consts::TAU / 16_000.0).sin())
-                .collect()
-        };
         Flagged(MemoryStore {
             tracks: vec![vec![tone(220.0), tone(3_000.0)]],
         })
+    }
+
+    /// [`store`] whose stems have the given twins, `semitones` away.
+    struct Twinned {
+        inner: Flagged,
+        semitones: i32,
+        twins: Vec<Option<Vec<f32>>>,
+    }
+
+    impl TrackStore for Twinned {
+        fn track_count(&self) -> usize {
+            self.inner.track_count()
+        }
+        fn stems(&self, track: usize) -> usize {
+            self.inner.stems(track)
+        }
+        fn len(&self, track: usize) -> usize {
+            self.inner.len(track)
+        }
+        fn add_stem(&self, track: usize, stem: usize, start: usize, out: &mut [f32]) -> std::io::Result<()> {
+            self.inner.add_stem(track, stem, start, out)
+        }
+        fn unpitched(&self, track: usize, stem: usize) -> bool {
+            self.inner.unpitched(track, stem)
+        }
+        fn twin(&self, _track: usize, stem: usize) -> Option<i32> {
+            self.twins[stem].as_ref().map(|_| self.semitones)
+        }
+        fn add_twin(&self, _track: usize, stem: usize, start: usize, out: &mut [f32]) -> std::io::Result<()> {
+            let twin = self.twins[stem].as_ref().expect("asked only for twins it has");
+            for (o, x) in out.iter_mut().zip(&twin[start..]) {
+                *o += x;
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_track_with_twins_is_transposed_by_them_exactly_against_the_clean_positive() {
+        let up = tone(220.0 * 2f32.powf(3.0 / 12.0));
+        let drums = tone(3_000.0);
+        let context = vec![0.0f32; WINDOW_SAMPLES];
+        let positive = Positive {
+            track: 0,
+            start: 16_000,
+            stems: &[0, 1],
+            context_audio: &context,
+        };
+        let draw = |s: &Twinned, seed: u64, matched: bool| {
+            let mut rng = stream(b"test", &[&seed.to_le_bytes()]);
+            let weights = KindWeights::default();
+            make(
+                s,
+                &positive,
+                Mode::Harmonic,
+                &weights,
+                matched,
+                &mut rng,
+                &mut OnsetAnalyzer::new(),
+            )
+            .unwrap()
+            .unwrap()
+        };
+        let twinned = Twinned {
+            inner: store(),
+            semitones: 3,
+            twins: vec![Some(up.clone()), None],
+        };
+        let expected: Vec<f32> = (16_000..16_000 + WINDOW_SAMPLES).map(|i| up[i] + drums[i]).collect();
+        for (seed, matched) in [(0, false), (1, false), (2, true), (3, true)] {
+            let h = draw(&twinned, seed, matched);
+            assert_eq!((h.kind, h.amount), (HardNegativeKind::Transposed, 3));
+            assert!(h.positive.is_none(), "the positive stays clean");
+            assert_eq!(h.audio, expected, "the twins and the drums, untouched");
+        }
+        // A pitched stem without a twin: the shifter, as before.
+        let untwinned = Twinned {
+            twins: vec![None, Some(up.clone())],
+            ..twinned
+        };
+        for seed in 0..4 {
+            let h = draw(&untwinned, seed, false);
+            assert_ne!(h.audio, expected);
+            assert!((1..=6).contains(&h.amount.unsigned_abs()));
+        }
     }
 
     fn negative(mask: Mode, stems: &[usize], seed: u64) -> Option<HardNegative> {

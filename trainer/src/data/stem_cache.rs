@@ -19,9 +19,12 @@
 //!   that verdict is cached too (`.skip`), with its reason.
 //!
 //! Entry format (`<key>.stems`, little-endian): 16-byte magic, `u32` stem
-//! count, `u32` zero, `u64` samples per stem, one byte per stem (1 when it
-//! is unpitched percussion), then each stem's samples as 16-bit integers
-//! (x 32768, clamped). 16 bits are what rendered and most recorded stems
+//! count, `i32` transposition of the track's twins (0: none), `u64` samples
+//! per stem, one byte per stem (1 when it is unpitched percussion), then
+//! each stem's samples as 16-bit integers (x 32768, clamped). A track with
+//! transposed twins ([`TwinFiles`]) then has one byte per stem (1 when it
+//! has a twin) and the twins' samples, in stem order, as the stems'. Entries
+//! without twins are what they were before twins existed. 16 bits are what rendered and most recorded stems
 //! hold anyway (lossless for 16 kHz 16-bit WAV), quantisation noise sits at
 //! -96 dBFS, far below the features' 80 dB range, and the cache of a corpus
 //! takes half the disk and half the reads of f32.
@@ -36,7 +39,7 @@ use std::sync::Mutex;
 use cocola::contract::{SAMPLE_RATE, WINDOW_SAMPLES};
 use sha2::{Digest, Sha256};
 
-use super::dataset::{Split, TrackSource};
+use super::dataset::{Split, TrackSource, TwinFiles};
 
 /// Everything that changes what an entry holds. Bump on any change of the
 /// decoding or checking rules below.
@@ -65,6 +68,10 @@ pub struct CachedTrack {
     pub len: usize,
     /// Per stem: unpitched percussion (see [`TrackSource::unpitched`]).
     pub unpitched: Vec<bool>,
+    /// The transposition of the track's twins (0: it has none).
+    pub twin_semitones: i32,
+    /// Per stem: where its twin is among the stored twins, if it has one.
+    pub twins: Vec<Option<usize>>,
 }
 
 impl CachedTrack {
@@ -75,13 +82,31 @@ impl CachedTrack {
             "read outside the cached track"
         );
         let offset = HEADER + self.stems as u64 + ((stem * self.len + start) * SAMPLE_BYTES) as u64;
-        let mut bytes = vec![0u8; out.len() * SAMPLE_BYTES];
-        file.read_exact_at(&mut bytes, offset)?;
-        for (o, b) in out.iter_mut().zip(bytes.chunks_exact(SAMPLE_BYTES)) {
-            *o = f32::from(i16::from_le_bytes([b[0], b[1]])) / SCALE;
-        }
-        Ok(())
+        read_samples(file, offset, out)
     }
+
+    /// Reads `out.len()` samples of the twin of stem `stem` from `start`
+    /// (the stem must have one, and the span lie inside).
+    pub fn read_twin(&self, file: &File, stem: usize, start: usize, out: &mut [f32]) -> std::io::Result<()> {
+        let twin = self.twins[stem].expect("only stems with a twin are read as twins");
+        assert!(start + out.len() <= self.len, "read outside the cached track");
+        let twins_start = HEADER + 2 * self.stems as u64 + (self.stems * self.len * SAMPLE_BYTES) as u64;
+        read_samples(
+            file,
+            twins_start + ((twin * self.len + start) * SAMPLE_BYTES) as u64,
+            out,
+        )
+    }
+}
+
+/// Reads `out.len()` stored samples from byte `offset` of `file`.
+fn read_samples(file: &File, offset: u64, out: &mut [f32]) -> std::io::Result<()> {
+    let mut bytes = vec![0u8; out.len() * SAMPLE_BYTES];
+    file.read_exact_at(&mut bytes, offset)?;
+    for (o, b) in out.iter_mut().zip(bytes.chunks_exact(SAMPLE_BYTES)) {
+        *o = f32::from(i16::from_le_bytes([b[0], b[1]])) / SCALE;
+    }
+    Ok(())
 }
 
 /// The outcome of preparing a set of tracks.
@@ -105,7 +130,13 @@ pub fn entry_key(track: &TrackSource) -> String {
     h.update([0]);
     h.update(track.dataset.as_bytes());
     h.update([0]);
-    for stem in &track.stems {
+    // A track without twins keeps the key it had before twins existed.
+    let twins = track.twins.iter().flat_map(|t| t.files.iter().flatten());
+    if let Some(t) = &track.twins {
+        h.update(b"twins");
+        h.update(t.semitones.to_le_bytes());
+    }
+    for stem in track.stems.iter().chain(twins) {
         h.update(stem.to_string_lossy().as_bytes());
         h.update([0]);
         if let Ok(meta) = std::fs::metadata(stem) {
@@ -180,20 +211,22 @@ fn prepare_one(
     let key = entry_key(track);
     let file = dir.join(format!("{key}.stems"));
     let skip = dir.join(format!("{key}.skip"));
-    let entry = |len: usize, unpitched: Vec<bool>| CachedTrack {
+    let entry = |header: Header| CachedTrack {
         dataset: track.dataset.clone(),
         name: track.name.clone(),
         split: track.split,
         file: file.clone(),
-        stems: unpitched.len(),
-        len,
-        unpitched,
+        stems: header.unpitched.len(),
+        len: header.len,
+        unpitched: header.unpitched,
+        twin_semitones: header.twin_semitones,
+        twins: header.twins,
     };
     if let Ok(reason) = std::fs::read_to_string(&skip) {
         return Ok((Err(reason), Vec::new()));
     }
-    if let Some((len, unpitched)) = read_header(&file) {
-        return Ok((Ok(entry(len, unpitched)), Vec::new()));
+    if let Some(header) = read_header(&file) {
+        return Ok((Ok(entry(header)), Vec::new()));
     }
     decoded.fetch_add(1, Ordering::Relaxed);
     let (stems, warnings) = load_checked(track);
@@ -207,30 +240,78 @@ fn prepare_one(
         write_atomically(&skip, |w| w.write_all(reason.as_bytes()))?;
         return Ok((Err(reason), warnings));
     }
-    let len = stems[0].0.len();
-    let unpitched: Vec<bool> = stems.iter().map(|(_, u)| *u).collect();
+    let header = Header {
+        len: stems[0].samples.len(),
+        unpitched: stems.iter().map(|s| s.unpitched).collect(),
+        twin_semitones: if stems.iter().any(|s| s.twin.is_some()) {
+            track.twins.as_ref().map_or(0, |t| t.semitones)
+        } else {
+            0
+        },
+        twins: twin_slots(stems.iter().map(|s| s.twin.is_some())),
+    };
+    let samples = |w: &mut BufWriter<File>, s: &[f32]| -> std::io::Result<()> {
+        for x in s {
+            w.write_all(&quantize(*x).to_le_bytes())?;
+        }
+        Ok(())
+    };
     write_atomically(&file, |w| {
         w.write_all(MAGIC)?;
         w.write_all(&(stems.len() as u32).to_le_bytes())?;
-        w.write_all(&0u32.to_le_bytes())?;
-        w.write_all(&(len as u64).to_le_bytes())?;
-        w.write_all(&unpitched.iter().map(|&u| u as u8).collect::<Vec<u8>>())?;
-        for (s, _) in &stems {
-            for x in s {
-                w.write_all(&quantize(*x).to_le_bytes())?;
+        w.write_all(&header.twin_semitones.to_le_bytes())?;
+        w.write_all(&(header.len as u64).to_le_bytes())?;
+        w.write_all(&header.unpitched.iter().map(|&u| u as u8).collect::<Vec<u8>>())?;
+        for s in &stems {
+            samples(w, &s.samples)?;
+        }
+        if header.twin_semitones != 0 {
+            w.write_all(&header.twins.iter().map(|t| t.is_some() as u8).collect::<Vec<u8>>())?;
+            for twin in stems.iter().filter_map(|s| s.twin.as_deref()) {
+                samples(w, twin)?;
             }
         }
         Ok(())
     })?;
-    Ok((Ok(entry(len, unpitched)), warnings))
+    Ok((Ok(entry(header)), warnings))
 }
 
-/// Decodes every stem and applies the rules of the module docs; each kept
-/// stem with its unpitched flag.
-fn load_checked(track: &TrackSource) -> (Vec<(Vec<f32>, bool)>, Vec<String>) {
+/// What an entry's header (and twin flags) say about it.
+struct Header {
+    len: usize,
+    unpitched: Vec<bool>,
+    twin_semitones: i32,
+    twins: Vec<Option<usize>>,
+}
+
+/// Per stem, where its twin is stored (the twins of the stems that have
+/// one, in stem order).
+fn twin_slots(has_twin: impl Iterator<Item = bool>) -> Vec<Option<usize>> {
+    let mut next = 0;
+    has_twin
+        .map(|has| {
+            has.then(|| {
+                next += 1;
+                next - 1
+            })
+        })
+        .collect()
+}
+
+/// A stem as it is stored: its samples, whether it is unpitched, and its
+/// transposed twin (trimmed alike) if it has one.
+struct CheckedStem {
+    samples: Vec<f32>,
+    unpitched: bool,
+    twin: Option<Vec<f32>>,
+}
+
+/// Decodes every stem (and its twin) and applies the rules of the module
+/// docs: the stems kept, each with its unpitched flag and twin.
+fn load_checked(track: &TrackSource) -> (Vec<CheckedStem>, Vec<String>) {
     let who = format!("{}/{}", track.dataset, track.name);
     let mut warnings = Vec::new();
-    let mut stems: Vec<(String, Vec<f32>, bool)> = Vec::new();
+    let mut stems: Vec<(String, CheckedStem)> = Vec::new();
     for (i, path) in track.stems.iter().enumerate() {
         let unpitched = track.unpitched.get(i).copied().unwrap_or(false);
         let name = path
@@ -247,23 +328,33 @@ fn load_checked(track: &TrackSource) -> (Vec<(Vec<f32>, bool)>, Vec<String>) {
             Ok(s) if s.iter().all(|x| x.abs() < SILENT_PEAK) => {
                 warnings.push(format!("{who}: stem {name} skipped: silent throughout"))
             }
-            Ok(s) => stems.push((name, s, unpitched)),
+            Ok(samples) => {
+                let twin = load_twin(track.twins.as_ref(), i, samples.len(), &mut warnings, &who);
+                stems.push((
+                    name,
+                    CheckedStem {
+                        samples,
+                        unpitched,
+                        twin,
+                    },
+                ))
+            }
         }
     }
-    let longest = stems.iter().map(|(_, s, _)| s.len()).max().unwrap_or(0);
-    stems.retain(|(name, s, _)| {
-        let keep = s.len() * 2 >= longest;
+    let longest = stems.iter().map(|(_, s)| s.samples.len()).max().unwrap_or(0);
+    stems.retain(|(name, s)| {
+        let keep = s.samples.len() * 2 >= longest;
         if !keep {
             warnings.push(format!(
                 "{who}: stem {name} skipped: {:.2} s long against {:.2} s for the longest stem",
-                s.len() as f64 / SAMPLE_RATE as f64,
+                s.samples.len() as f64 / SAMPLE_RATE as f64,
                 longest as f64 / SAMPLE_RATE as f64
             ));
         }
         keep
     });
-    let shortest = stems.iter().map(|(_, s, _)| s.len()).min().unwrap_or(0);
-    let longest = stems.iter().map(|(_, s, _)| s.len()).max().unwrap_or(0);
+    let shortest = stems.iter().map(|(_, s)| s.samples.len()).min().unwrap_or(0);
+    let longest = stems.iter().map(|(_, s)| s.samples.len()).max().unwrap_or(0);
     if longest - shortest > LENGTH_TOLERANCE {
         warnings.push(format!(
             "{who}: stems differ in length ({:.2} s to {:.2} s); all trimmed to the shortest",
@@ -273,12 +364,41 @@ fn load_checked(track: &TrackSource) -> (Vec<(Vec<f32>, bool)>, Vec<String>) {
     }
     let stems = stems
         .into_iter()
-        .map(|(_, mut s, unpitched)| {
-            s.truncate(shortest);
-            (s, unpitched)
+        .map(|(_, mut s)| {
+            s.samples.truncate(shortest);
+            if let Some(twin) = &mut s.twin {
+                twin.truncate(shortest);
+            }
+            s
         })
         .collect();
     (stems, warnings)
+}
+
+/// The twin of stem `stem`, as long as the stem (a few samples more are cut,
+/// fewer are padded with silence); `None` (with a warning) when it cannot be
+/// read or its length differs by more than [`LENGTH_TOLERANCE`].
+fn load_twin(
+    twins: Option<&TwinFiles>,
+    stem: usize,
+    len: usize,
+    warnings: &mut Vec<String>,
+    who: &str,
+) -> Option<Vec<f32>> {
+    let path = twins?.files.get(stem)?.as_ref()?;
+    match cocola::audio::load_mono_16k(path) {
+        Err(e) => warnings.push(format!("{who}: twin {} left out: {e}", path.display())),
+        Ok(twin) if twin.len().abs_diff(len) > LENGTH_TOLERANCE => warnings.push(format!(
+            "{who}: twin {} left out: {} samples against {len} for its stem",
+            path.display(),
+            twin.len()
+        )),
+        Ok(mut twin) => {
+            twin.resize(len, 0.0);
+            return Some(twin);
+        }
+    }
+    None
 }
 
 /// A sample as stored: x 32768, rounded, clamped to the 16-bit range.
@@ -286,8 +406,8 @@ fn quantize(x: f32) -> i16 {
     (x * SCALE).round().clamp(-SCALE, SCALE - 1.0) as i16
 }
 
-/// Length and unpitched flags of a complete entry; `None` if absent or damaged.
-fn read_header(path: &Path) -> Option<(usize, Vec<bool>)> {
+/// What a complete entry's header says; `None` if absent or damaged.
+fn read_header(path: &Path) -> Option<Header> {
     let file = File::open(path).ok()?;
     let mut header = [0u8; HEADER as usize];
     file.read_exact_at(&mut header, 0).ok()?;
@@ -295,14 +415,29 @@ fn read_header(path: &Path) -> Option<(usize, Vec<bool>)> {
         return None;
     }
     let stems = u32::from_le_bytes(header[16..20].try_into().ok()?) as usize;
+    let twin_semitones = i32::from_le_bytes(header[20..24].try_into().ok()?);
     let len = u64::from_le_bytes(header[24..32].try_into().ok()?) as usize;
-    let expected = HEADER + stems as u64 + (stems * len * SAMPLE_BYTES) as u64;
-    if file.metadata().ok()?.len() != expected || stems < 2 || len < WINDOW_SAMPLES {
+    let stem_bytes = (stems * len * SAMPLE_BYTES) as u64;
+    let size = file.metadata().ok()?.len();
+    if stems < 2 || len < WINDOW_SAMPLES || size < HEADER + stems as u64 + stem_bytes {
         return None;
     }
     let mut flags = vec![0u8; stems];
     file.read_exact_at(&mut flags, HEADER).ok()?;
-    Some((len, flags.iter().map(|&f| f != 0).collect()))
+    let mut twin_flags = vec![0u8; if twin_semitones == 0 { 0 } else { stems }];
+    file.read_exact_at(&mut twin_flags, HEADER + stems as u64 + stem_bytes)
+        .ok()?;
+    let twins = twin_slots(twin_flags.iter().map(|&f| f != 0));
+    let twin_bytes = (twins.iter().flatten().count() * len * SAMPLE_BYTES) as u64;
+    if size != HEADER + stems as u64 + stem_bytes + twin_flags.len() as u64 + twin_bytes {
+        return None;
+    }
+    Some(Header {
+        len,
+        unpitched: flags.iter().map(|&f| f != 0).collect(),
+        twin_semitones,
+        twins: if twin_semitones == 0 { vec![None; stems] } else { twins },
+    })
 }
 
 /// [`cocola::atomic_file::write_with`], with the entry named in the error:

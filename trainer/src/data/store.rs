@@ -17,6 +17,19 @@ pub trait TrackStore: Sync {
     fn unpitched(&self, _track: usize, _stem: usize) -> bool {
         false
     }
+    /// The transposition of the stem's twin (the stem rendered that many
+    /// semitones away, see [`TwinFiles`](super::dataset::TwinFiles)), if
+    /// it has one.
+    fn twin(&self, _track: usize, _stem: usize) -> Option<i32> {
+        None
+    }
+    /// Adds the twin of stem `stem` of `track` from `start` onto `out`; only
+    /// called for a stem [`twin`](TrackStore::twin) names.
+    fn add_twin(&self, track: usize, stem: usize, _start: usize, _out: &mut [f32]) -> std::io::Result<()> {
+        Err(std::io::Error::other(format!(
+            "stem {stem} of track {track} has no twin"
+        )))
+    }
     /// `len` samples of the stem from `from`, which may lie before the start
     /// or run past the end (zeros there): context around a window.
     fn read_padded(&self, track: usize, stem: usize, from: isize, len: usize) -> std::io::Result<Vec<f32>> {
@@ -47,9 +60,7 @@ impl TrackStore for MemoryStore {
         self.tracks[track][0].len()
     }
     fn add_stem(&self, track: usize, stem: usize, start: usize, out: &mut [f32]) -> std::io::Result<()> {
-        for (o, x) in out.iter_mut().zip(&self.tracks[track][stem][start..]) {
-            *o += x;
-        }
+        add_onto(out, &self.tracks[track][stem][start..]);
         Ok(())
     }
 }
@@ -87,9 +98,24 @@ impl TrackStore for CacheStore {
     fn add_stem(&self, track: usize, stem: usize, start: usize, out: &mut [f32]) -> std::io::Result<()> {
         let mut buf = vec![0.0f32; out.len()];
         self.tracks[track].read(&self.files[track], stem, start, &mut buf)?;
-        for (o, x) in out.iter_mut().zip(&buf) {
-            *o += x;
-        }
+        add_onto(out, &buf);
         Ok(())
+    }
+    fn twin(&self, track: usize, stem: usize) -> Option<i32> {
+        let t = &self.tracks[track];
+        t.twins.get(stem)?.map(|_| t.twin_semitones)
+    }
+    fn add_twin(&self, track: usize, stem: usize, start: usize, out: &mut [f32]) -> std::io::Result<()> {
+        let mut buf = vec![0.0f32; out.len()];
+        self.tracks[track].read_twin(&self.files[track], stem, start, &mut buf)?;
+        add_onto(out, &buf);
+        Ok(())
+    }
+}
+
+/// `out += x`, sample by sample.
+fn add_onto(out: &mut [f32], x: &[f32]) {
+    for (o, x) in out.iter_mut().zip(x) {
+        *o += x;
     }
 }

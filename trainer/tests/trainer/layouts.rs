@@ -224,3 +224,77 @@ fn bad_stems_are_skipped_or_trimmed_with_one_warning_each() {
     std::fs::write(entry, &bytes[..bytes.len() / 2]).unwrap();
     assert_eq!(stem_cache::prepare(&cache, &tracks, 2, &|| {}).unwrap().decoded, 1);
 }
+
+#[test]
+fn transposed_twins_are_listed_cached_and_read_beside_their_stems() {
+    use cocola_trainer::data::store::{CacheStore, TrackStore};
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("data");
+    for s in 0..3 {
+        wav(&root.join(format!("twinned/s{s}.wav")), 1, s, 6.0);
+        wav(&root.join(format!("plain/s{s}.wav")), 2, s, 6.0);
+    }
+    // Twins of s0 and s2 only, 2 semitones down; a folder that is no twin
+    // folder is ignored.
+    wav(&root.join("twinned/transposed-2/s0.wav"), 3, 0, 6.0);
+    wav(&root.join("twinned/transposed-2/s2.wav"), 3, 2, 6.0);
+    wav(&root.join("plain/notes/s0.wav"), 4, 0, 6.0);
+
+    let mut tracks = discover(&spec("generic", &root), 0).unwrap().tracks;
+    tracks.sort_by(|a, b| a.name.cmp(&b.name));
+    tracks.iter_mut().for_each(|t| t.split = Split::Train);
+    let (plain, twinned) = (&tracks[0], &tracks[1]);
+    assert_eq!(plain.stems.len(), 3, "twin files are no stems");
+    assert!(plain.twins.is_none());
+    let twins = twinned.twins.as_ref().expect("twins found");
+    assert_eq!(twins.semitones, -2);
+    let has: Vec<bool> = twins.files.iter().map(Option::is_some).collect();
+    assert_eq!(has, [true, false, true]);
+
+    let cache = d.path().join("cache");
+    let p = stem_cache::prepare(&cache, &tracks, 2, &|| {}).unwrap();
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+    let store = CacheStore::open(p.tracks.clone()).unwrap();
+    let index = |name: &str| p.tracks.iter().position(|t| t.name == name).unwrap();
+    let (t, plain_t) = (index("twinned"), index("plain"));
+    let twin_of: Vec<Option<i32>> = (0..3).map(|s| store.twin(t, s)).collect();
+    assert_eq!(twin_of, [Some(-2), None, Some(-2)]);
+    assert!((0..3).all(|s| store.twin(plain_t, s).is_none()));
+    // The twin's samples come back as written (16-bit), the stems' unchanged.
+    let read = |twin: bool, stem: usize| {
+        let mut out = vec![0.0f32; 1_000];
+        if twin {
+            store.add_twin(t, stem, 20_000, &mut out).unwrap();
+        } else {
+            store.add_stem(t, stem, 20_000, &mut out).unwrap();
+        }
+        out
+    };
+    let expect = |track: usize, stem: usize| -> Vec<f32> {
+        crate::support::stem(track, stem, 6.0)[20_000..21_000]
+            .iter()
+            .map(|x| (x * 32_768.0).round() / 32_768.0)
+            .collect()
+    };
+    for (got, want) in [
+        (read(true, 2), expect(3, 2)),
+        (read(false, 2), expect(1, 2)),
+        (read(true, 0), expect(3, 0)),
+    ] {
+        let worst = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        assert!(worst < 1e-4, "{worst}");
+    }
+    // From the cache again: the same tracks, twins included; removing the
+    // twins gives the track its plain entry.
+    let again = stem_cache::prepare(&cache, &tracks, 2, &|| {}).unwrap();
+    assert_eq!((again.decoded, again.tracks.clone()), (0, p.tracks.clone()));
+    std::fs::remove_dir_all(root.join("twinned/transposed-2")).unwrap();
+    let mut without = discover(&spec("generic", &root), 0).unwrap().tracks;
+    without.iter_mut().for_each(|t| t.split = Split::Train);
+    let plain_again = stem_cache::prepare(&cache, &without, 2, &|| {}).unwrap();
+    assert_eq!(plain_again.decoded, 1);
+    assert!(plain_again
+        .tracks
+        .iter()
+        .all(|t| t.twin_semitones == 0 && t.twins.iter().all(Option::is_none)));
+}

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use cocola::files::{is_audio_file, is_unpitched_stem, sorted_entries, stem_name};
 
-use super::dataset::{DatasetKind, DatasetSpec, Listing, Split, TrackSource};
+use super::dataset::{DatasetKind, DatasetSpec, Listing, Split, TrackSource, TwinFiles};
 
 /// Lists every track of `spec` with its split (`seed` decides the splits of
 /// datasets that have no official one).
@@ -91,13 +91,34 @@ fn push_track_flagged(
         ));
         return;
     }
+    let twins = twins_of(dir, &stems);
     listing.tracks.push(TrackSource {
         dataset: dataset.to_string(),
         name: name_of(dir),
         split,
         stems,
         unpitched,
+        twins,
     });
+}
+
+/// The transposed twins beside a track's stems: the first folder of `dir`
+/// named as [`twin_folder`](cocola::files::twin_folder) names them, each
+/// stem's twin the file of the same name there. `None` without such a
+/// folder, or when it twins none of the stems.
+fn twins_of(dir: &Path, stems: &[PathBuf]) -> Option<TwinFiles> {
+    let (folder, semitones) = sorted_entries(dir)
+        .ok()?
+        .into_iter()
+        .filter(|p| p.is_dir())
+        .find_map(|p| Some((p.clone(), cocola::files::parse_twin_folder(&name_of(&p))?)))?;
+    let files: Vec<Option<PathBuf>> = (stems.iter())
+        .map(|s| s.file_name().map(|n| folder.join(n)).filter(|t| t.is_file()))
+        .collect();
+    files
+        .iter()
+        .any(Option::is_some)
+        .then_some(TwinFiles { semitones, files })
 }
 
 /// The official split folders of `root` that exist, with their split.
