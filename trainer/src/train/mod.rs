@@ -268,6 +268,13 @@ fn load_data(cfg: &TrainConfig, show_progress: bool) -> anyhow::Result<(SplitDat
         }
     };
     cache_bar.finish_and_clear();
+    let twinned = train.store.tracks.iter().filter(|t| t.twin_semitones != 0).count();
+    if twinned > 0 && cfg.hard_negatives > 0.0 {
+        eprintln!(
+            "{twinned} of {} training tracks have transposed twins: their transposed hard negatives are exact",
+            train.store.tracks.len()
+        );
+    }
     let mut seen = std::collections::BTreeSet::new();
     for w in train.warnings.iter().chain(validation.iter().flat_map(|v| &v.warnings)) {
         if seen.insert(w.clone()) {
