@@ -52,10 +52,11 @@ options:
   --samples DIR           the sampled instruments' npm packages
                           [default: ~/.cache/cocola/samples]
   --seed S                splits, subsets, charts, pieces, renderings [default: 0]
-  --transposed-twins      also render every pitched stem of the training split
-                          transposed (TRACK/transposed<+k>/), for exact
-                          transposed hard negatives; adds them to a corpus
-                          built without (re-rendering its training split)
+  --transposed-twins      also render every pitched stem of the training and
+                          validation splits transposed (TRACK/transposed<+k>/),
+                          for exact transposed hard negatives and calibration;
+                          adds them to a corpus built without (re-rendering
+                          those splits)
   --jobs N                worker processes/threads [default: all cores]
 ";
 
@@ -239,7 +240,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             render.args(["--soundfont-mix", "0.5", "--sample-mix", "0.5", "--drum-kit-mix", "0.5"]);
             render.args(["--production", "0.5", "--level-db=-6..3"]);
             render.args(source_options(source, &o));
-            if o.transposed_twins && split == "train" {
+            if o.transposed_twins && matches!(split, "train" | "validation") {
                 render.arg("--transposed-twins");
             }
             run_ok(&mut render, "cocola-render render")?;
