@@ -48,6 +48,18 @@ pub fn off_beat_delay(onsets: &mut OnsetAnalyzer, reference: &[f32], choice: f64
     (off_grid_delay(beat, choice), beat)
 }
 
+/// A transposition of +-1..=`max` semitones, uniform over those `2 * max`
+/// values: the amount the sensitivity test, the trainer's hard negatives and
+/// the renderer's transposed twins all draw.
+pub fn draw_transposition(rng: &mut impl rand::Rng, max: u32) -> i32 {
+    let magnitude = crate::seeded::inclusive(rng, 1, max as usize) as i32;
+    if crate::seeded::below(rng, 2) == 0 {
+        -magnitude
+    } else {
+        magnitude
+    }
+}
+
 /// `signal` transposed by `semitones` (any real number, within +-24) with
 /// its duration kept to the sample: time-stretched by the pitch ratio with
 /// the phase vocoder, then read back at that ratio with band-limited

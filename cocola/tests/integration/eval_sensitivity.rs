@@ -137,16 +137,7 @@ fn sensitivity_end_to_end() {
         calibration.combined(raw).unwrap().log_odds
     };
     let wins: f64 = (with.anchors.iter())
-        .map(|a| {
-            let (t, n) = (combined(a, |s| s.truth), combined(a, |s| s.shifted));
-            if t > n {
-                1.0
-            } else if t == n {
-                0.5
-            } else {
-                0.0
-            }
-        })
+        .map(|a| win(combined(a, |s| s.truth), combined(a, |s| s.shifted)))
         .sum();
     assert_eq!(with.combined[1].kind, NegativeKind::Shifted);
     assert_eq!(with.combined[1].win.wins, wins);

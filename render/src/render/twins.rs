@@ -18,8 +18,6 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Serialize;
 
-use cocola::seeded::inclusive;
-
 /// Largest transposition of a twin, in semitones (each is +-1..=this).
 pub const MAX_SEMITONES: i32 = 6;
 
@@ -37,12 +35,7 @@ pub struct TwinInfo {
 /// so that asking for twins changes nothing else of the rendering.
 pub fn draw_semitones(seed: u64, track: &str) -> i32 {
     let mut rng = cocola::seeded::stream(b"cocola-render-twins-v1", &[&seed.to_le_bytes(), track.as_bytes()]);
-    let magnitude = inclusive(&mut rng, 1, MAX_SEMITONES as usize) as i32;
-    if inclusive(&mut rng, 0, 1) == 0 {
-        -magnitude
-    } else {
-        magnitude
-    }
+    cocola::perturb::draw_transposition(&mut rng, MAX_SEMITONES as u32)
 }
 
 /// Whether the finished track in `dir` has its twins (its `render.json`

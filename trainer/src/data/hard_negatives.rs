@@ -42,7 +42,7 @@ use cocola::contract::WINDOW_SAMPLES;
 use cocola::dsp::onset::OnsetAnalyzer;
 use cocola::mode::Mode;
 use cocola::perturb::{self, CONTEXT};
-use cocola::seeded::{below, inclusive, unit};
+use cocola::seeded::{below, unit};
 use rand_chacha::ChaCha12Rng;
 
 use super::store::TrackStore;
@@ -288,12 +288,7 @@ pub fn make(
 
 /// +-1..6 semitones, each equally likely.
 fn draw_semitones(rng: &mut ChaCha12Rng) -> i64 {
-    let magnitude = inclusive(rng, 1, 6) as i64;
-    if below(rng, 2) == 0 {
-        -magnitude
-    } else {
-        magnitude
-    }
+    i64::from(perturb::draw_transposition(rng, 6))
 }
 
 #[cfg(test)]

@@ -193,8 +193,7 @@ fn draw_anchor(usable: &[Usable], eligible: &[usize], rules: &DrawRules, rng: &m
     let mut condition = others[..size].to_vec();
     condition.sort_unstable();
 
-    let magnitude = inclusive(rng, 1, rules.max_semitones as usize) as i32;
-    let semitones = if below(rng, 2) == 0 { -magnitude } else { magnitude };
+    let semitones = crate::perturb::draw_transposition(rng, rules.max_semitones);
     let delay_choice = unit(rng);
 
     let foreign = (eligible.len() >= 2).then(|| {
