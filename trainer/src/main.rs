@@ -35,6 +35,22 @@ enum Command {
     Export(ExportArgs),
     /// Accuracy@K (paper Tables I-II) per dataset and mode.
     Eval(EvalArgs),
+    /// List the stem cache's entries that no track of the given data sets
+    /// uses (left behind when audio was re-rendered), or remove them.
+    PruneStemCache(PruneArgs),
+}
+
+#[derive(Args)]
+struct PruneArgs {
+    /// The stem cache directory (a run's --cache; by default OUT/../stem-cache).
+    cache: PathBuf,
+    /// Dataset as KIND:PATH (repeatable): every entry one of their tracks
+    /// uses, in any split, is kept. Name every data set the cache serves.
+    #[arg(long = "data", required = true)]
+    data: Vec<DatasetSpec>,
+    /// Remove the unused entries (without it, only say what would go).
+    #[arg(long)]
+    delete: bool,
 }
 
 #[derive(Args)]
@@ -340,6 +356,7 @@ fn main() -> ExitCode {
                 })
         }
         Command::Eval(a) => eval(a),
+        Command::PruneStemCache(a) => prune_stem_cache(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -424,5 +441,27 @@ fn eval(a: EvalArgs) -> anyhow::Result<()> {
     if let Some(path) = a.json {
         std::fs::write(&path, serde_json::to_vec_pretty(&reports)?)?;
     }
+    Ok(())
+}
+
+fn prune_stem_cache(a: &PruneArgs) -> anyhow::Result<()> {
+    use cocola_trainer::data::{prepare::cache_keys, stem_cache::unused_entries};
+    // Keys do not depend on how tracks are split, so any split seed lists them all.
+    let keys = cache_keys(&a.data, 0)?;
+    let unused = unused_entries(&a.cache, &keys)
+        .map_err(|e| anyhow::anyhow!("cannot read the stem cache {}: {e}", a.cache.display()))?;
+    let bytes: u64 = unused.iter().map(|(_, len)| len).sum();
+    let gb = bytes as f64 / 1e9;
+    if !a.delete {
+        println!(
+            "unused entries: {} ({gb:.1} GB), of no track of these data sets; --delete removes them",
+            unused.len()
+        );
+        return Ok(());
+    }
+    for (path, _) in &unused {
+        std::fs::remove_file(path).map_err(|e| anyhow::anyhow!("cannot remove {}: {e}", path.display()))?;
+    }
+    println!("removed unused entries: {} ({gb:.1} GB)", unused.len());
     Ok(())
 }

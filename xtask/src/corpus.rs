@@ -52,11 +52,11 @@ options:
   --samples DIR           the sampled instruments' npm packages
                           [default: ~/.cache/cocola/samples]
   --seed S                splits, subsets, charts, pieces, renderings [default: 0]
-  --transposed-twins      also render every pitched stem of the training and
-                          validation splits transposed (TRACK/transposed<+k>/),
-                          for exact transposed hard negatives and calibration;
-                          adds them to a corpus built without (re-rendering
-                          those splits)
+  --transposed-twins      also render every pitched stem transposed
+                          (TRACK/transposed<+k>/): exact transposed hard
+                          negatives and calibration (training and validation)
+                          and exact key checks (every split); adds them to a
+                          corpus built without (re-rendering it)
   --jobs N                worker processes/threads [default: all cores]
 ";
 
@@ -240,7 +240,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
             render.args(["--soundfont-mix", "0.5", "--sample-mix", "0.5", "--drum-kit-mix", "0.5"]);
             render.args(["--production", "0.5", "--level-db=-6..3"]);
             render.args(source_options(source, &o));
-            if o.transposed_twins && matches!(split, "train" | "validation") {
+            // The test splits get twins too: the trainer never reads them,
+            // evaluations compare a stem with its exact transposition.
+            if o.transposed_twins {
                 render.arg("--transposed-twins");
             }
             run_ok(&mut render, "cocola-render render")?;

@@ -2,6 +2,7 @@
 //! one split of every dataset, in the stem cache, grouped by dataset with the
 //! spec's weight.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -67,4 +68,14 @@ pub fn load_split(
         warnings,
         decoded: prepared.decoded,
     })
+}
+
+/// The stem cache keys of every track, of every split, of all `specs`: what
+/// a cache serving these data sets may hold (see [`stem_cache::unused_entries`]).
+pub fn cache_keys(specs: &[DatasetSpec], seed: u64) -> anyhow::Result<HashSet<String>> {
+    let mut keys = HashSet::new();
+    for spec in specs {
+        keys.extend(discover(spec, seed)?.tracks.iter().map(stem_cache::entry_key));
+    }
+    Ok(keys)
 }

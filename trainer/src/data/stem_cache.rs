@@ -5,7 +5,8 @@
 //! - **Keyed by content identity and settings**: the file name is a hash of
 //!   [`SETTINGS`], the dataset, and every stem file's path, size and
 //!   modification time, so changing a setting or a file makes a new entry
-//!   (stale ones are simply never read again).
+//!   (stale ones are never read again; [`unused_entries`] finds them for
+//!   `cocola-trainer prune-stem-cache`).
 //! - **Safe if interrupted, resumable**: an entry is written to a temporary
 //!   name and renamed into place, so a file under its final name is always
 //!   complete; a re-run skips tracks already there.
@@ -29,6 +30,7 @@
 //! -96 dBFS, far below the features' 80 dB range, and the cache of a corpus
 //! takes half the disk and half the reads of f32.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::os::unix::fs::FileExt;
@@ -150,6 +152,25 @@ pub fn entry_key(track: &TrackSource) -> String {
         }
     }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The cache's entries under `dir` (`.stems` and `.skip` files) whose key is
+/// not in `in_use`, with their sizes in bytes: entries of audio that has
+/// changed since (a re-rendered corpus, new twins) or of other data sets.
+/// Nothing ever reads a stale entry again, but it keeps its disk.
+pub fn unused_entries(dir: &Path, in_use: &HashSet<String>) -> std::io::Result<Vec<(PathBuf, u64)>> {
+    let mut unused = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let is_entry = matches!(path.extension().and_then(|e| e.to_str()), Some("stems" | "skip"));
+        let key = path.file_stem().and_then(|k| k.to_str()).unwrap_or_default();
+        if is_entry && !in_use.contains(key) {
+            unused.push((path, entry.metadata()?.len()));
+        }
+    }
+    unused.sort();
+    Ok(unused)
 }
 
 /// Makes sure every track of `tracks` is in the cache under `dir`, decoding

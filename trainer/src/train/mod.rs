@@ -281,7 +281,30 @@ fn load_data(cfg: &TrainConfig, show_progress: bool) -> anyhow::Result<(SplitDat
             eprintln!("warning: {w}");
         }
     }
+    note_unused_cache_entries(cfg);
     Ok((train, validation))
+}
+
+/// Says how much of the stem cache no track of this run's data sets uses
+/// (a re-rendered corpus leaves its old entries behind: GBs), and how to
+/// remove it. Only a note: a cache may be shared with other data sets.
+fn note_unused_cache_entries(cfg: &TrainConfig) {
+    let Ok(keys) = crate::data::prepare::cache_keys(&cfg.data, cfg.seed) else {
+        return;
+    };
+    let Ok(unused) = crate::data::stem_cache::unused_entries(&cfg.cache, &keys) else {
+        return;
+    };
+    let bytes: u64 = unused.iter().map(|(_, len)| len).sum();
+    if !unused.is_empty() {
+        eprintln!(
+            "note: unused stem cache entries: {} ({:.1} GB), of no track of these data sets; \
+             `cocola-trainer prune-stem-cache {} --data ... --delete` removes them",
+            unused.len(),
+            bytes as f64 / 1e9,
+            cfg.cache.display()
+        );
+    }
 }
 
 fn open_feature_cache(cfg: &TrainConfig) -> anyhow::Result<Option<Arc<FeatureCache>>> {

@@ -60,6 +60,7 @@ fn every_subcommand_has_help_naming_its_key_flags() {
             &["<CHECKPOINT>", "--out", "--name", "--model-version", "--batches"],
         ),
         ("doctor", &[]),
+        ("prune-stem-cache", &["<CACHE>", "--data", "--delete"]),
     ];
     for (sub, flags) in cases {
         let o = trainer(&[sub, "--help"]);
@@ -71,7 +72,7 @@ fn every_subcommand_has_help_naming_its_key_flags() {
     }
     let o = trainer(&["--help"]);
     assert!(o.status.success());
-    for sub in ["train", "eval", "export", "doctor"] {
+    for sub in ["train", "eval", "export", "doctor", "prune-stem-cache"] {
         assert!(text(&o).contains(sub), "top-level help lacks {sub}");
     }
 }
@@ -247,4 +248,40 @@ fn a_time_budget_must_be_a_number_of_minutes_above_zero() {
         assert_eq!(o.status.code(), Some(2), "{bad}: {message}");
         assert!(message.contains("minutes above 0"), "{bad}: {message}");
     }
+}
+
+#[test]
+fn prune_stem_cache_lists_then_removes_only_entries_no_track_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("data");
+    crate::support::generic(&root, 2, 2, 6.0);
+    let cache = dir.path().join("cache");
+    let tracks = cocola_trainer::data::layouts::discover(&format!("generic:{}", root.display()).parse().unwrap(), 0)
+        .unwrap()
+        .tracks;
+    let in_use = cocola_trainer::data::stem_cache::prepare(&cache, &tracks, 1, &|| {}).unwrap();
+    assert_eq!(in_use.tracks.len(), 2);
+    let stale = cache.join(format!("{}.stems", "ab".repeat(32)));
+    std::fs::write(&stale, vec![0u8; 1000]).unwrap();
+    let other = cache.join("notes.txt");
+    std::fs::write(&other, "not an entry").unwrap();
+
+    let args = |delete: bool| {
+        let mut a = vec!["prune-stem-cache".to_owned(), cache.display().to_string()];
+        a.extend(["--data".to_owned(), format!("generic:{}", root.display())]);
+        a.extend(delete.then(|| "--delete".to_owned()));
+        a
+    };
+    let listed = trainer(&args(false).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(listed.status.success(), "{}", text(&listed));
+    assert!(text(&listed).contains("unused entries: 1 ("), "{}", text(&listed));
+    assert!(stale.exists(), "listing must not remove anything");
+
+    let removed = trainer(&args(true).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(removed.status.success(), "{}", text(&removed));
+    assert!(!stale.exists() && other.exists());
+    assert!(
+        in_use.tracks.iter().all(|t| t.file.exists()),
+        "an entry in use was removed"
+    );
 }

@@ -223,6 +223,16 @@ fn bad_stems_are_skipped_or_trimmed_with_one_warning_each() {
     let bytes = std::fs::read(entry).unwrap();
     std::fs::write(entry, &bytes[..bytes.len() / 2]).unwrap();
     assert_eq!(stem_cache::prepare(&cache, &tracks, 2, &|| {}).unwrap().decoded, 1);
+
+    // The entry the changed stem left behind is the one no track uses (the
+    // skipped track's verdict is still in use).
+    let keys = cocola_trainer::data::prepare::cache_keys(&[spec("generic", &root)], 0).unwrap();
+    let unused = stem_cache::unused_entries(&cache, &keys).unwrap();
+    let stale: Vec<&Path> = unused.iter().map(|(path, _)| path.as_path()).collect();
+    assert_eq!(stale.len(), 1, "{stale:?}");
+    assert_eq!(stale[0].extension(), Some("stems".as_ref()));
+    assert!(!changed.tracks.iter().any(|t| t.file == stale[0]), "{stale:?}");
+    assert_eq!(unused[0].1, std::fs::metadata(stale[0]).unwrap().len());
 }
 
 #[test]
