@@ -16,7 +16,9 @@ use cocola::score::WindowOptions;
 hps (the default): shape [2, 64, 501] (channel 0 harmonic, 1 percussive; 64 mel bands; 501 frames \
 of 10 ms), dB relative to each channel's maximum (0 down to -80), identical to the reference's \
 librosa pipeline. With --input mel (models without HPS): [1, 64, 501], absolute dB (silence is \
--100), identical to the reference's torchaudio MelSpectrogram + AmplitudeToDB. A file longer \
+-100), identical to the reference's torchaudio MelSpectrogram + AmplitudeToDB. With --input \
+pitch (this project's key-keeping input): [2, 64, 501] like hps, but channel 0 is the harmonic \
+part of a 128 ms STFT in 64 semitone bands from C2 (65 Hz) to D#7 (2.5 kHz). A file longer \
 than 5 s gives [N, C, 64, 501] for N windows every --hop seconds."
 )]
 pub struct FeaturesArgs {
@@ -28,7 +30,8 @@ pub struct FeaturesArgs {
     /// Seconds between window starts for files longer than 5 s.
     #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
     pub hop: f32,
-    /// Which model input: hps (harmonic/percussive, 2 channels) or mel (1 channel, no HPS).
+    /// Which model input: hps (harmonic/percussive, 2 channels), mel (1 channel, no HPS) or
+    /// pitch (hps with a semitone harmonic channel).
     #[arg(long = "input", default_value = "hps", value_name = "KIND")]
     pub kind: InputKind,
 }

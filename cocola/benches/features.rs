@@ -2,10 +2,12 @@
 //!
 //! `cargo bench -p cocola --bench features -- --warm-up-time 1 --measurement-time 3`
 //!
-//! Besides criterion's report, times the librosa reference on the same
-//! machine in the same session when the golden venv exists
-//! (`.venv-features`, see tools/golden/make_feature_fixtures.py), and prints
-//! `librosa: X ms, cocola: Y ms, ratio Z x`. Without the venv it says so and
+//! Besides criterion's report, prints the pitch input's extractor against
+//! the HPS one (`pitch input: X ms ..., ratio Y x hps`, both timed here),
+//! and times the librosa reference on the same machine in the same session
+//! when the golden venv exists (`.venv-features`, see
+//! tools/golden/make_feature_fixtures.py), and prints `librosa: X ms,
+//! cocola: Y ms, ratio Z x`. Without the venv it says so and
 //! skips that part.
 
 use std::path::{Path, PathBuf};
@@ -13,7 +15,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use cocola::contract::{FEATURE_LEN, WINDOW_SAMPLES};
-use cocola::features::FeatureExtractor;
+use cocola::features::{FeatureExtractor, PitchExtractor};
 use criterion::Criterion;
 use std::hint::black_box;
 
@@ -43,12 +45,13 @@ fn clip() -> Vec<f32> {
         .collect()
 }
 
-fn cocola_ms_per_clip(extractor: &mut FeatureExtractor, clip: &[f32], out: &mut [f32]) -> f64 {
+/// Median milliseconds of `extract(clip)` over at least 20 runs and 1 s.
+fn ms_per_clip(mut extract: impl FnMut(&[f32]), clip: &[f32]) -> f64 {
     let mut times = Vec::new();
     let start = Instant::now();
     while times.len() < 20 || start.elapsed() < Duration::from_secs(1) {
         let t0 = Instant::now();
-        extractor.extract_into(black_box(clip), out);
+        extract(black_box(clip));
         times.push(t0.elapsed().as_secs_f64() * 1e3);
     }
     times.sort_by(f64::total_cmp);
@@ -90,8 +93,12 @@ fn main() {
     let mut out = vec![0.0f32; FEATURE_LEN];
 
     let mut criterion = Criterion::default().configure_from_args();
+    let mut pitch = PitchExtractor::new();
     criterion.bench_function("features/extract_into 5 s clip", |b| {
         b.iter(|| extractor.extract_into(black_box(&clip), &mut out))
+    });
+    criterion.bench_function("features/pitch extract_into 5 s clip", |b| {
+        b.iter(|| pitch.extract_into(black_box(&clip), &mut out))
     });
     criterion.final_summary();
 
@@ -99,7 +106,12 @@ fn main() {
     if std::env::args().any(|a| a == "--test" || a == "--list") {
         return;
     }
-    let cocola = cocola_ms_per_clip(&mut extractor, &clip, &mut out);
+    let cocola = ms_per_clip(|c| extractor.extract_into(c, &mut out), &clip);
+    let pitch_ms = ms_per_clip(|c| pitch.extract_into(c, &mut out), &clip);
+    println!(
+        "hps input: {cocola:.2} ms, pitch input: {pitch_ms:.2} ms per 5 s clip, ratio {:.2} x hps",
+        pitch_ms / cocola
+    );
     match librosa_ms_per_clip() {
         Ok(librosa) => println!(
             "librosa: {librosa:.1} ms, cocola: {cocola:.2} ms, ratio {:.0} x",

@@ -5,12 +5,16 @@
 //! built from them, the ONNX writer records them in the model's metadata, and
 //! the model loader compares a model's recorded settings against them.
 //!
-//! There are two input kinds ([`InputKind`]), the paper's two model families
-//! (Table I): the harmonic/percussive log-mel of librosa (2 channels, "HPS",
-//! the default) and the plain log-mel of torchaudio (1 channel, "w/o HPS").
-//! They share the framing (16 kHz, 5 s, STFT 1024/400/160, 64 mels from 60 to
-//! 7800 Hz) and differ in everything after it; each kind has its own contract
-//! version, which is how a model file says which one it was trained on.
+//! There are three input kinds ([`InputKind`]). Two are the paper's model
+//! families (Table I): the harmonic/percussive log-mel of librosa (2
+//! channels, "HPS", the default) and the plain log-mel of torchaudio (1
+//! channel, "w/o HPS"). They share the framing (16 kHz, 5 s, STFT
+//! 1024/400/160, 64 mels from 60 to 7800 Hz) and differ in everything after
+//! it. The third, *pitch*, is this project's: the HPS input with a harmonic
+//! channel that keeps key (a 128 ms window read in semitone bands, where the
+//! contract's 25 ms window and mel bands blur a transposition away). Each
+//! kind has its own contract version, which is how a model file says which
+//! one it was trained on.
 
 use std::collections::BTreeMap;
 
@@ -65,8 +69,22 @@ pub const CONTRACT_VERSION: &str = "cocola-features-1";
 /// Version tag of the mel (w/o HPS) contract.
 pub const MEL_CONTRACT_VERSION: &str = "cocola-mel-features-1";
 
+/// Version tag of the pitch contract (HPS with a semitone harmonic channel).
+pub const PITCH_CONTRACT_VERSION: &str = "cocola-pitch-features-1";
+
 /// Mel input: `AmplitudeToDB`'s floor on power before the log (torchaudio default).
 pub const MEL_DB_AMIN: f32 = 1e-10;
+
+/// Pitch input, harmonic channel: STFT size, and the Hann window's length
+/// (the whole frame: 128 ms, fine enough in frequency to resolve semitones
+/// from about 100 Hz up). Same hop and centring as the contract's STFT, so
+/// its 501 frames line up with the percussive channel's.
+pub const PITCH_N_FFT: usize = 2048;
+pub const PITCH_WIN_LENGTH: usize = 2048;
+/// Pitch input, harmonic channel: one band per semitone, as many as the mel
+/// bands (the tensor keeps its [2, 64, 501] shape), the lowest centred on
+/// C2 (MIDI note 36, A4 = 440 Hz tuning): C2 to D#7, 65 Hz to 2.5 kHz.
+pub const PITCH_LOWEST_MIDI_NOTE: u8 = 36;
 
 /// What the encoder sees: which of the paper's two model families a model
 /// belongs to. Recorded in the model file as its `feature.contract`.
@@ -82,16 +100,23 @@ pub enum InputKind {
     /// absolute dB), 1 channel: the paper's models "w/o HPS", which have only
     /// the plain COCOLA score.
     Mel,
+    /// HPS with a harmonic channel that keeps key: channel 0 is the harmonic
+    /// part of a 2048-point (128 ms) STFT in 64 semitone bands from C2,
+    /// channel 1 the HPS input's percussive channel unchanged. 2 channels,
+    /// three modes, the HPS tensor's shape. This project's own input (no
+    /// published checkpoint uses it).
+    Pitch,
 }
 
 impl InputKind {
-    pub const ALL: [InputKind; 2] = [InputKind::Hps, InputKind::Mel];
+    pub const ALL: [InputKind; 3] = [InputKind::Hps, InputKind::Mel, InputKind::Pitch];
 
     /// Lower-case name used on the command line and in JSON.
     pub fn name(self) -> &'static str {
         match self {
             InputKind::Hps => "hps",
             InputKind::Mel => "mel",
+            InputKind::Pitch => "pitch",
         }
     }
 
@@ -100,15 +125,22 @@ impl InputKind {
         match self {
             InputKind::Hps => "harmonic/percussive log-mel, 2 channels",
             InputKind::Mel => "log-mel without HPS, 1 channel",
+            InputKind::Pitch => "harmonic semitone bands + percussive log-mel, 2 channels",
         }
     }
 
     /// Feature channels the encoder takes.
     pub fn channels(self) -> usize {
         match self {
-            InputKind::Hps => N_CHANNELS,
+            InputKind::Hps | InputKind::Pitch => N_CHANNELS,
             InputKind::Mel => 1,
         }
+    }
+
+    /// Whether the input has a harmonic and a percussive channel, which the
+    /// harmonic and percussive modes and the trainer's channel masks need.
+    pub fn splits_harmonic_percussive(self) -> bool {
+        self.channels() == N_CHANNELS
     }
 
     /// `[channels, mels, frames]` of one feature tensor.
@@ -124,9 +156,10 @@ impl InputKind {
     /// The modes a model of this kind can score: masking a channel needs
     /// the two HPS channels, so a mel model has only the plain score.
     pub fn modes(self) -> &'static [Mode] {
-        match self {
-            InputKind::Hps => &Mode::ALL,
-            InputKind::Mel => &[Mode::Both],
+        if self.splits_harmonic_percussive() {
+            &Mode::ALL
+        } else {
+            &[Mode::Both]
         }
     }
 
@@ -149,6 +182,7 @@ impl InputKind {
         match self {
             InputKind::Hps => CONTRACT_VERSION,
             InputKind::Mel => MEL_CONTRACT_VERSION,
+            InputKind::Pitch => PITCH_CONTRACT_VERSION,
         }
     }
 
@@ -165,6 +199,7 @@ impl InputKind {
         match self {
             InputKind::Hps => hps_feature_metadata(),
             InputKind::Mel => mel_feature_metadata(),
+            InputKind::Pitch => pitch_feature_metadata(),
         }
     }
 }
@@ -234,6 +269,26 @@ fn hps_feature_metadata() -> BTreeMap<&'static str, String> {
     m
 }
 
+/// The pitch contract: the HPS keys (the percussive channel is HPS's, on
+/// the contract's STFT), with the channel names and the harmonic channel's
+/// own STFT and bands added. Its HPSS has the contract's kernel, masks and
+/// dB scaling, on the longer STFT.
+fn pitch_feature_metadata() -> BTreeMap<&'static str, String> {
+    let mut m = hps_feature_metadata();
+    m.extend([
+        ("feature.contract", PITCH_CONTRACT_VERSION.to_string()),
+        ("feature.channels", "harmonic-semitones,percussive".to_string()),
+        ("feature.harmonic_n_fft", PITCH_N_FFT.to_string()),
+        ("feature.harmonic_win_length", PITCH_WIN_LENGTH.to_string()),
+        ("feature.harmonic_bands", "semitone".to_string()),
+        ("feature.harmonic_n_bands", N_MELS.to_string()),
+        ("feature.harmonic_lowest_midi_note", PITCH_LOWEST_MIDI_NOTE.to_string()),
+        ("feature.harmonic_tuning_a4_hz", "440".to_string()),
+        ("feature.harmonic_band_norm", "area".to_string()),
+    ]);
+    m
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,6 +316,18 @@ mod tests {
         // The HPS keys are exactly those every HPS model file already carries.
         assert_eq!(InputKind::Hps.feature_metadata().len(), 22);
         assert_ne!(InputKind::Hps.feature_metadata(), InputKind::Mel.feature_metadata());
+        assert_eq!(InputKind::Pitch.feature_shape(), FEATURE_SHAPE);
+    }
+
+    #[test]
+    fn the_pitch_contract_is_hps_plus_its_harmonic_channel() {
+        let (hps, pitch) = (InputKind::Hps.feature_metadata(), InputKind::Pitch.feature_metadata());
+        let changed: Vec<&str> = hps.keys().filter(|k| hps[*k] != pitch[*k]).copied().collect();
+        assert_eq!(changed, ["feature.channels", "feature.contract"]);
+        let added: Vec<&str> = pitch.keys().filter(|k| !hps.contains_key(*k)).copied().collect();
+        assert_eq!(added.len(), 7, "{added:?}");
+        assert!(added.iter().all(|k| k.starts_with("feature.harmonic_")));
+        assert_eq!(InputKind::Pitch.modes(), Mode::ALL);
     }
 
     #[test]

@@ -18,8 +18,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
 
-use cocola::contract::{InputKind, FEATURE_LEN, FEATURE_SHAPE, N_FRAMES, N_MELS};
-use cocola::features::{FeatureExtractor, MelExtractor};
+use cocola::contract::{InputKind, FEATURE_SHAPE, N_FRAMES, N_MELS};
+use cocola::features::{Extractor, FeatureExtractor, MelExtractor};
 use cocola::npy;
 
 const MAX_DB: f32 = 0.05;
@@ -279,27 +279,19 @@ static GLOBAL: CountingAllocator = CountingAllocator;
 #[test]
 fn extract_into_does_not_allocate() {
     let (input, _) = load_case("mix");
-    let mut extractor = FeatureExtractor::new();
-    let mut out = vec![0.0f32; FEATURE_LEN];
-    extractor.extract_into(&input, &mut out); // first call: CPU feature detection etc.
-    let before = ALLOCATIONS.with(Cell::get);
-    for _ in 0..3 {
-        extractor.extract_into(&input, &mut out);
-        extractor.extract_into(&input[..1000], &mut out);
+    for kind in InputKind::ALL {
+        let mut extractor = Extractor::new(kind);
+        let mut out = vec![0.0f32; kind.feature_len()];
+        extractor.extract_into(&input, &mut out); // first call: CPU feature detection etc.
+        let before = ALLOCATIONS.with(Cell::get);
+        for _ in 0..3 {
+            extractor.extract_into(&input, &mut out);
+            extractor.extract_into(&input[..1000], &mut out);
+        }
+        assert_eq!(
+            ALLOCATIONS.with(Cell::get) - before,
+            0,
+            "the {kind} extract_into allocated"
+        );
     }
-    assert_eq!(ALLOCATIONS.with(Cell::get) - before, 0, "extract_into allocated");
-
-    let mut mel = MelExtractor::new();
-    let mut out = vec![0.0f32; InputKind::Mel.feature_len()];
-    mel.extract_into(&input, &mut out);
-    let before = ALLOCATIONS.with(Cell::get);
-    for _ in 0..3 {
-        mel.extract_into(&input, &mut out);
-        mel.extract_into(&input[..1000], &mut out);
-    }
-    assert_eq!(
-        ALLOCATIONS.with(Cell::get) - before,
-        0,
-        "the mel extract_into allocated"
-    );
 }

@@ -131,7 +131,7 @@ class Model:
     def __init__(self, path: PathLike | None = None, *, threads: int | None = None) -> None: ...
     @property
     def info(self) -> dict[str, Any]:
-        """name, version, description, input ("hps"/"mel"), source, sha256, calibrated:
+        """name, version, description, input ("hps"/"mel"/"pitch"), source, sha256, calibrated:
         the ``model`` of ``cocola eval --json``."""
     @property
     def metadata(self) -> dict[str, Any]:
@@ -182,7 +182,7 @@ def load_audio(path: PathLike) -> npt.NDArray[np.float32]:
     """Decodes an audio file to 16 kHz mono float32, exactly as the CLI reads it."""
 
 def features(
-    audio: AudioLike, sr: float, hop: float | None = None, input: Literal["hps", "mel"] = "hps"
+    audio: AudioLike, sr: float, hop: float | None = None, input: Literal["hps", "mel", "pitch"] = "hps"
 ) -> npt.NDArray[np.float32]:
     """The model's input: ``[2, 64, 501]`` (``input="mel"``: ``[1, 64, 501]``) for the first 5 s, or
     ``[windows, channels, 64, 501]`` with ``hop``."""

@@ -159,8 +159,10 @@ pub fn load_audio<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, Py
 /// log-mel, ``[2, 64, 501]``: channel 0 harmonic, channel 1 percussive, 64
 /// mel bands, 501 frames of 10 ms, in dB relative to each channel's maximum
 /// (0 down to -80). ``input="mel"`` (models without HPS): one log-mel
-/// channel in absolute dB, ``[1, 64, 501]``. ``Model.info["input"]`` says
-/// which one a model takes.
+/// channel in absolute dB, ``[1, 64, 501]``. ``input="pitch"`` (this
+/// project's key-keeping input): ``[2, 64, 501]`` like hps, channel 0 the
+/// harmonic part of a 128 ms STFT in 64 semitone bands from C2 (65 Hz).
+/// ``Model.info["input"]`` says which one a model takes.
 ///
 /// Without ``hop``, the features of one 5 s window (the first 5 s; shorter
 /// audio is zero-padded). With ``hop`` (seconds), every 5 s window every

@@ -221,7 +221,7 @@ impl Model {
     }
 
     /// What identifies the model, as a dict: name, version, description,
-    /// input ("hps" or "mel"), source, sha256 (of the model file) and
+    /// input ("hps", "mel" or "pitch"), source, sha256 (of the model file) and
     /// calibrated; the ``model`` of ``cocola eval --json``.
     #[getter(info)]
     fn info_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {

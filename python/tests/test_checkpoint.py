@@ -134,6 +134,12 @@ def test_a_model_without_hps_has_the_plain_score_only(user_cache, checkpoints, c
     ours = cocola.features(cocola.load_audio(EXAMPLES / "condition.wav"), 16_000, hop=3.0, input="mel")
     assert ours.shape == np.load(out).shape and ours.shape[0] > 1 and ours.shape[1:] == (1, 64, 501)
     np.testing.assert_allclose(ours, np.load(out), rtol=0, atol=1e-6)
+    # The pitch input: the hps shape, the hps percussive channel, its own harmonic one.
+    audio = cocola.load_audio(EXAMPLES / "condition.wav")
+    pitch, hps = cocola.features(audio, 16_000, input="pitch"), cocola.features(audio, 16_000)
+    assert pitch.shape == hps.shape == (2, 64, 501)
+    np.testing.assert_array_equal(pitch[1], hps[1])
+    assert not np.array_equal(pitch[0], hps[0])
     with pytest.raises(ValueError, match="unknown input kind"):
         cocola.features(stem, 16_000, input="cqt")
 

@@ -20,7 +20,13 @@ bands. The last row is the sensitivity test's chroma floor (a 4096-point
 spectrum). A learnt encoder may read more than a chroma does, but what a
 front end has blurred away no encoder can recover.
 
-  frontend_key.py SPLIT_DIR [--windows 2] [--seed 0] [--tracks N] [--json OUT]
+  frontend_key.py SPLIT_DIR [--windows 2] [--seed 0] [--tracks N] [--json OUT] [--write-set DIR]
+
+--write-set DIR also writes every window drawn (the rest of the track, the
+stem, its twin) as WAV files with a comparison set, so that a model can be
+scored on exactly these windows (docs/EVALUATION.md, "Pair sets"):
+
+  cocola eval DIR/comparison.csv [--model M.onnx]
 
 SPLIT_DIR is a rendered split (e.g. .cache/corpus/audio/validation): one
 folder per track with 16 kHz mono WAV stems and a transposed<+k>/ folder of
@@ -179,6 +185,38 @@ def draw_window(rng, stem, rest):
     return None
 
 
+def write_wav(path, samples):
+    pcm = np.clip(np.round(samples * 32768), -32768, 32767).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SAMPLE_RATE)
+        w.writeframes(pcm.tobytes())
+
+
+class ComparisonSet:
+    """The windows drawn, as WAV files and a `cocola eval` comparison CSV:
+    per window, the stem (coherent) and its twin (transposed) against the
+    rest of the track."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.rows = ["id,group,kind,condition,stem"]
+
+    def add(self, rest, stem, twin):
+        g = f"w{len(self.rows) // 2:05d}"
+        # A sum of stems can exceed full scale; scale it down rather than clip.
+        rest = rest / max(1.0, float(np.abs(rest).max()))
+        for role, samples in [("rest", rest), ("stem", stem), ("twin", twin)]:
+            write_wav(self.folder / f"{g}-{role}.wav", samples)
+        self.rows.append(f"{g}a,{g},coherent,{g}-rest.wav,{g}-stem.wav")
+        self.rows.append(f"{g}b,{g},transposed,{g}-rest.wav,{g}-twin.wav")
+
+    def finish(self):
+        (self.folder / "comparison.csv").write_text("\n".join(self.rows) + "\n")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("split", type=Path)
@@ -186,7 +224,9 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tracks", type=int, default=None, help="use only the first N tracks with twins")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument("--write-set", type=Path, default=None, help="also write the windows as a comparison set")
     args = parser.parse_args()
+    comparison = ComparisonSet(args.write_set) if args.write_set else None
 
     fronts = front_ends()
     rng = random.Random(args.seed)
@@ -206,12 +246,16 @@ def main():
                 if start is None or len(twin) < start + WINDOW:
                     continue
                 cut = slice(start, start + WINDOW)
+                if comparison:
+                    comparison.add(rest[cut], stems[name][cut], twin[cut])
                 for f in fronts:
                     target = f.chroma(rest[cut])
                     true, transposed = cosine(f.chroma(stems[name][cut]), target), cosine(f.chroma(twin[cut]), target)
                     wins[f.name].append(1.0 if true > transposed else 0.5 if true == transposed else 0.0)
         print(f"\r{done}/{len(tracks)} tracks, {len(wins[fronts[0].name])} windows", end="", file=sys.stderr)
     print(file=sys.stderr)
+    if comparison:
+        comparison.finish()
 
     results = []
     print(f"{args.split}: {len(tracks)} tracks, seed {args.seed}; win rate of the true stem over its twin")

@@ -140,7 +140,10 @@ struct TrainArgs {
     #[arg(long, default_value_t = cocola_trainer::model::params::W_INIT_STD)]
     w_init_std: f64,
     /// Model input: hps (harmonic/percussive log-mel, 2 channels, the
-    /// paper's default) or mel (one log-mel channel, the paper's "w/o HPS").
+    /// paper's default), mel (one log-mel channel, the paper's "w/o HPS")
+    /// or pitch (hps with a harmonic channel in semitone bands from a 128 ms
+    /// window, which keeps key; same shape as hps, so --init-from an hps
+    /// model works).
     #[arg(long, default_value = "hps", value_name = "KIND")]
     input: InputKind,
     /// How the encoder pools its last feature map: global (the paper's
@@ -265,11 +268,11 @@ impl TrainArgs {
             }
             (None, None) => Pooling::Global,
         };
-        c.masks = match (self.input, self.masks) {
-            (InputKind::Hps, masks) => masks.unwrap_or(Masks::PerPair),
-            (InputKind::Mel, None | Some(Masks::Off)) => Masks::Off,
-            (InputKind::Mel, Some(m)) => anyhow::bail!(
-                "--masks {} needs the two channels of --input hps; a mel model has one (use --masks off)",
+        c.masks = match (self.input.splits_harmonic_percussive(), self.masks) {
+            (true, masks) => masks.unwrap_or(Masks::PerPair),
+            (false, None | Some(Masks::Off)) => Masks::Off,
+            (false, Some(m)) => anyhow::bail!(
+                "--masks {} needs the two channels of --input hps or pitch; a mel model has one (use --masks off)",
                 m.to_possible_value()
                     .map_or("?".to_string(), |v| v.get_name().to_string())
             ),

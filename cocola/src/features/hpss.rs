@@ -14,8 +14,14 @@
 //! smallest normal float32 (`np.finfo(float32).tiny`) — both medians zero or
 //! subnormal — the mask is 0.5 on both sides (the "split zeros"); elsewhere it
 //! is `(X/Z)^2 / ((X/Z)^2 + (X_ref/Z)^2)`, evaluated in that order in f32.
+//!
+//! [`HpssSpectrogram`] holds one STFT's magnitudes and both medians, for the
+//! contract's STFT and for the pitch input's longer one alike.
 
-use crate::contract::{HPSS_MARGIN, HPSS_MASK_POWER};
+use super::mel::{self, Filterbank};
+use super::stft::Stft;
+use super::{median, transpose::transpose, FRAME_STRIDE};
+use crate::contract::{HPSS_MARGIN, HPSS_MASK_POWER, N_FRAMES};
 
 // The closed forms below are those of the contract's settings.
 const _: () = assert!(HPSS_MASK_POWER == 2.0 && HPSS_MARGIN == 1.0);
@@ -51,6 +57,112 @@ pub(crate) fn split_power(s: &[f32], harm: &[f32], perc: &[f32], harm_power: &mu
         let p = s[t] * mp;
         harm_power[t] = h * h;
         perc_power[t] = p * p;
+    }
+}
+
+/// One window's |STFT| and its two HPSS medians, kept twice: frame-major for
+/// the median along time and bin-major for the median along frequency, so
+/// that both run along contiguous memory, many sequences per SIMD vector.
+/// The bin-major side then feeds the masks one bin at a time.
+pub(crate) struct HpssSpectrogram {
+    stft: Stft,
+    bins: usize,
+    /// Row stride of the frame-major buffers: `bins` rounded up to whole
+    /// SIMD groups (the padding stays zero and never reaches the output).
+    bin_stride: usize,
+    /// |STFT|, frame-major: `[N_FRAMES][bin_stride]`.
+    spec_by_frame: Vec<f32>,
+    /// |STFT|, bin-major: `[bins][FRAME_STRIDE]`.
+    spec_by_bin: Vec<f32>,
+    /// Median along time, frame-major (as computed) and bin-major (as used).
+    harm_by_frame: Vec<f32>,
+    harm_by_bin: Vec<f32>,
+    /// Median along frequency, bin-major.
+    perc_by_bin: Vec<f32>,
+    /// One bin's harmonic and percussive power over all frames.
+    harm_row: Vec<f32>,
+    perc_row: Vec<f32>,
+}
+
+impl HpssSpectrogram {
+    pub(crate) fn new(stft: Stft) -> Self {
+        let bins = stft.bins();
+        let bin_stride = bins.next_multiple_of(median::LANE_ALIGN);
+        HpssSpectrogram {
+            stft,
+            bins,
+            bin_stride,
+            spec_by_frame: vec![0.0; N_FRAMES * bin_stride],
+            spec_by_bin: vec![0.0; bins * FRAME_STRIDE],
+            harm_by_frame: vec![0.0; N_FRAMES * bin_stride],
+            harm_by_bin: vec![0.0; bins * FRAME_STRIDE],
+            perc_by_bin: vec![0.0; bins * FRAME_STRIDE],
+            harm_row: vec![0.0; FRAME_STRIDE],
+            perc_row: vec![0.0; FRAME_STRIDE],
+        }
+    }
+
+    /// The STFT of `signal` (one cleaned 5 s window) and both medians: along
+    /// time (harmonic) on the frame-major copy, along frequency (percussive)
+    /// on the bin-major copy. No heap allocation.
+    pub(crate) fn analyse(&mut self, signal: &[f32]) {
+        let (bins, stride) = (self.bins, self.bin_stride);
+        self.stft.magnitudes(signal, &mut self.spec_by_frame, stride);
+        transpose(
+            &self.spec_by_frame,
+            stride,
+            N_FRAMES,
+            bins,
+            &mut self.spec_by_bin,
+            FRAME_STRIDE,
+        );
+        median::median_columns(&self.spec_by_frame, N_FRAMES, stride, stride, &mut self.harm_by_frame);
+        median::median_columns(
+            &self.spec_by_bin,
+            bins,
+            FRAME_STRIDE,
+            FRAME_STRIDE,
+            &mut self.perc_by_bin,
+        );
+        transpose(
+            &self.harm_by_frame,
+            stride,
+            N_FRAMES,
+            bins,
+            &mut self.harm_by_bin,
+            FRAME_STRIDE,
+        );
+    }
+
+    /// Adds the harmonic power of the analysed window into `harm_bands` and
+    /// its percussive power into `perc_bands` (each `[bands][FRAME_STRIDE]`,
+    /// either may be left out), through `bank`: the sparse `bank @ |H|^2`
+    /// and `bank @ |P|^2`, one bin at a time, only for bins some band uses.
+    pub(crate) fn add_band_power(
+        &mut self,
+        bank: &Filterbank,
+        mut harm_bands: Option<&mut [f32]>,
+        mut perc_bands: Option<&mut [f32]>,
+    ) {
+        for k in bank.used_bins() {
+            let row = k * FRAME_STRIDE..(k + 1) * FRAME_STRIDE;
+            split_power(
+                &self.spec_by_bin[row.clone()],
+                &self.harm_by_bin[row.clone()],
+                &self.perc_by_bin[row],
+                &mut self.harm_row,
+                &mut self.perc_row,
+            );
+            for &(m, w) in bank.bin(k) {
+                let band = m * FRAME_STRIDE..(m + 1) * FRAME_STRIDE;
+                if let Some(acc) = harm_bands.as_deref_mut() {
+                    mel::accumulate(&mut acc[band.clone()], w, &self.harm_row);
+                }
+                if let Some(acc) = perc_bands.as_deref_mut() {
+                    mel::accumulate(&mut acc[band], w, &self.perc_row);
+                }
+            }
+        }
     }
 }
 

@@ -23,15 +23,16 @@ use crate::contract::{F_MAX, F_MIN, N_BINS, N_FFT, N_MELS, SAMPLE_RATE};
 /// A dense filterbank, `[N_MELS][N_BINS]`.
 pub(crate) type DenseBank = Vec<Vec<f32>>;
 
-/// Sparse mel filterbank, by FFT bin.
-pub(crate) struct MelBank {
+/// A sparse filterbank, by FFT bin: the mel banks here, the pitch input's
+/// semitone bank (semitone.rs).
+pub(crate) struct Filterbank {
     /// `entries[offsets[k]..offsets[k + 1]]` are bin `k`'s `(band, weight)` pairs,
     /// bands in increasing order.
     offsets: Vec<usize>,
     entries: Vec<(usize, f32)>,
 }
 
-impl MelBank {
+impl Filterbank {
     /// librosa's Slaney filterbank (the HPS input).
     pub(crate) fn slaney() -> Self {
         Self::from_dense(&slaney_mel_weights())
@@ -42,11 +43,13 @@ impl MelBank {
         Self::from_dense(&htk_mel_weights())
     }
 
-    fn from_dense(dense: &DenseBank) -> Self {
-        let mut offsets = Vec::with_capacity(N_BINS + 1);
+    /// The bank of `dense`, `[bands][bins]` (any number of bins).
+    pub(crate) fn from_dense(dense: &DenseBank) -> Self {
+        let bins = dense.first().map_or(0, Vec::len);
+        let mut offsets = Vec::with_capacity(bins + 1);
         let mut entries = Vec::new();
         offsets.push(0);
-        for k in 0..N_BINS {
+        for k in 0..bins {
             for (m, row) in dense.iter().enumerate() {
                 if row[k] != 0.0 {
                     entries.push((m, row[k]));
@@ -54,7 +57,7 @@ impl MelBank {
             }
             offsets.push(entries.len());
         }
-        MelBank { offsets, entries }
+        Filterbank { offsets, entries }
     }
 
     /// The bands bin `k` contributes to, with their weights.
@@ -65,7 +68,7 @@ impl MelBank {
 
     /// Bins that contribute to at least one band, in increasing order.
     pub(crate) fn used_bins(&self) -> impl Iterator<Item = usize> + '_ {
-        (0..N_BINS).filter(|&k| self.offsets[k + 1] > self.offsets[k])
+        (0..self.offsets.len() - 1).filter(|&k| self.offsets[k + 1] > self.offsets[k])
     }
 }
 
@@ -261,7 +264,7 @@ mod tests {
     #[allow(clippy::needless_range_loop)] // the bank is organised by bin: index by bin
     fn sparse_bank_matches_dense_and_ranges() {
         let dense = slaney_mel_weights();
-        let bank = MelBank::slaney();
+        let bank = Filterbank::slaney();
         let mut rebuilt = vec![vec![0.0f32; N_BINS]; N_MELS];
         for k in 0..N_BINS {
             assert!(bank.bin(k).len() <= 2, "bin {k}");
@@ -291,7 +294,7 @@ mod tests {
     #[allow(clippy::needless_range_loop)] // bins are compared by index
     fn htk_bank_is_triangles_peaking_at_one_without_normalisation() {
         let dense = htk_mel_weights();
-        let bank = MelBank::htk();
+        let bank = Filterbank::htk();
         for m in 0..N_MELS {
             let row = &dense[m];
             let peak = row.iter().cloned().fold(0.0f32, f32::max);

@@ -1,9 +1,10 @@
-//! The model's input, identical to the reference implementation
-//! (docs/DESIGN.md "Feature contract"), for both input kinds
-//! ([`InputKind`]): harmonic/percussive mel spectrograms
+//! The model's input (docs/DESIGN.md "Feature contract") for each input
+//! kind ([`InputKind`]): harmonic/percussive mel spectrograms
 //! ([`FeatureExtractor`], librosa 0.10.1) and the plain log-mel of the models
-//! without HPS ([`MelExtractor`], torchaudio). [`Extractor`] is whichever a
-//! model needs.
+//! without HPS ([`MelExtractor`], torchaudio), both identical to the
+//! reference implementation, and this project's pitch input
+//! ([`PitchExtractor`]: HPS with a semitone harmonic channel). [`Extractor`]
+//! is whichever a model needs.
 //!
 //! For one 5 s window of 16 kHz mono audio the reference computes
 //!
@@ -20,17 +21,20 @@
 //! at every step (each module says which). The golden test
 //! (`tests/golden_features.rs`) compares against fixtures made by librosa.
 //!
-//! Memory layout: the spectrogram is kept twice, frame-major for the median
-//! along time and bin-major for the median along frequency, so that both run
-//! along contiguous memory, many sequences per SIMD vector. The bin-major side
-//! then feeds the masks and the (sparse) mel product one bin at a time, which
-//! leaves the mel bands in the output's own `[mel][frame]` order.
+//! Memory layout (hpss.rs, [`hpss::HpssSpectrogram`]): the spectrogram is
+//! kept twice, frame-major for the median along time and bin-major for the
+//! median along frequency, so that both run along contiguous memory, many
+//! sequences per SIMD vector. The bin-major side then feeds the masks and
+//! the (sparse) mel product one bin at a time, which leaves the mel bands in
+//! the output's own `[mel][frame]` order.
 
 mod db;
 mod hpss;
 mod median;
 mod mel;
+mod pitch;
 mod plain_mel;
+mod semitone;
 mod stft;
 mod transpose;
 
@@ -39,13 +43,19 @@ use std::cell::RefCell;
 pub(crate) use stft::periodic_hann;
 
 use crate::contract::{InputKind, FEATURE_LEN, N_BINS, N_CHANNELS, N_FRAMES, N_MELS, WINDOW_SAMPLES};
+use hpss::HpssSpectrogram;
 pub use mel::mel_band_centres_hz;
+use mel::Filterbank;
+pub use pitch::PitchExtractor;
 pub use plain_mel::MelExtractor;
+pub use semitone::{midi_note_hz, semitone_band_centres_hz};
+use stft::{Padding, Stft};
 
-/// Row strides of the two layouts: the real sizes rounded up to whole SIMD
-/// groups (the padding stays zero and never reaches the output).
-const BIN_STRIDE: usize = N_BINS.next_multiple_of(median::LANE_ALIGN);
+/// Row stride of the bin-major layouts: the 501 frames rounded up to whole
+/// SIMD groups (the padding stays zero and never reaches the output).
 const FRAME_STRIDE: usize = N_FRAMES.next_multiple_of(median::LANE_ALIGN);
+/// Row stride of the contract STFT's frame-major layout (the mel input's).
+const BIN_STRIDE: usize = N_BINS.next_multiple_of(median::LANE_ALIGN);
 
 /// Computes the [2, 64, 501] feature tensor of 5 s windows of 16 kHz mono audio.
 ///
@@ -53,22 +63,10 @@ const FRAME_STRIDE: usize = N_FRAMES.next_multiple_of(median::LANE_ALIGN);
 /// buffer, so [`extract_into`](Self::extract_into) never allocates: the
 /// plugin's worker calls it every hop. One extractor per thread; it is `Send`.
 pub struct FeatureExtractor {
-    stft: stft::Stft,
-    mel: mel::MelBank,
+    spectrogram: HpssSpectrogram,
+    mel: Filterbank,
     /// The window being analysed: the input's first 5 s, cleaned, zero-padded.
     signal: Vec<f32>,
-    /// |STFT|, frame-major: `[N_FRAMES][BIN_STRIDE]`.
-    spec_by_frame: Vec<f32>,
-    /// |STFT|, bin-major: `[N_BINS][FRAME_STRIDE]`.
-    spec_by_bin: Vec<f32>,
-    /// Median along time, frame-major (as computed) and bin-major (as used).
-    harm_by_frame: Vec<f32>,
-    harm_by_bin: Vec<f32>,
-    /// Median along frequency, bin-major.
-    perc_by_bin: Vec<f32>,
-    /// One bin's harmonic and percussive power over all frames.
-    harm_row: Vec<f32>,
-    perc_row: Vec<f32>,
     /// Mel power, `[N_CHANNELS][N_MELS][FRAME_STRIDE]`.
     mel_power: Vec<f32>,
 }
@@ -78,16 +76,9 @@ impl FeatureExtractor {
     /// (about 6 MB).
     pub fn new() -> Self {
         FeatureExtractor {
-            stft: stft::Stft::new(stft::Padding::Zeros),
-            mel: mel::MelBank::slaney(),
+            spectrogram: HpssSpectrogram::new(Stft::contract(Padding::Zeros)),
+            mel: Filterbank::slaney(),
             signal: vec![0.0; WINDOW_SAMPLES],
-            spec_by_frame: vec![0.0; N_FRAMES * BIN_STRIDE],
-            spec_by_bin: vec![0.0; N_BINS * FRAME_STRIDE],
-            harm_by_frame: vec![0.0; N_FRAMES * BIN_STRIDE],
-            harm_by_bin: vec![0.0; N_BINS * FRAME_STRIDE],
-            perc_by_bin: vec![0.0; N_BINS * FRAME_STRIDE],
-            harm_row: vec![0.0; FRAME_STRIDE],
-            perc_row: vec![0.0; FRAME_STRIDE],
             mel_power: vec![0.0; N_CHANNELS * N_MELS * FRAME_STRIDE],
         }
     }
@@ -116,62 +107,12 @@ impl FeatureExtractor {
             FEATURE_LEN,
             "feature output buffer must hold 2 x 64 x 501 values"
         );
-
         load_window(samples_16k, &mut self.signal);
-        self.stft.magnitudes(&self.signal, &mut self.spec_by_frame, BIN_STRIDE);
-        transpose::transpose(
-            &self.spec_by_frame,
-            BIN_STRIDE,
-            N_FRAMES,
-            N_BINS,
-            &mut self.spec_by_bin,
-            FRAME_STRIDE,
-        );
-
-        // HPSS medians: along time (harmonic) on the frame-major copy, along
-        // frequency (percussive) on the bin-major copy.
-        median::median_columns(
-            &self.spec_by_frame,
-            N_FRAMES,
-            BIN_STRIDE,
-            BIN_STRIDE,
-            &mut self.harm_by_frame,
-        );
-        median::median_columns(
-            &self.spec_by_bin,
-            N_BINS,
-            FRAME_STRIDE,
-            FRAME_STRIDE,
-            &mut self.perc_by_bin,
-        );
-        transpose::transpose(
-            &self.harm_by_frame,
-            BIN_STRIDE,
-            N_FRAMES,
-            N_BINS,
-            &mut self.harm_by_bin,
-            FRAME_STRIDE,
-        );
-
-        // Masks and mel product, one bin at a time, only for bins some band uses.
+        self.spectrogram.analyse(&self.signal);
         self.mel_power.fill(0.0);
         let (mel_harm, mel_perc) = self.mel_power.split_at_mut(N_MELS * FRAME_STRIDE);
-        for k in self.mel.used_bins() {
-            let row = k * FRAME_STRIDE..(k + 1) * FRAME_STRIDE;
-            hpss::split_power(
-                &self.spec_by_bin[row.clone()],
-                &self.harm_by_bin[row.clone()],
-                &self.perc_by_bin[row],
-                &mut self.harm_row,
-                &mut self.perc_row,
-            );
-            for &(m, w) in self.mel.bin(k) {
-                let band = m * FRAME_STRIDE..(m + 1) * FRAME_STRIDE;
-                mel::accumulate(&mut mel_harm[band.clone()], w, &self.harm_row);
-                mel::accumulate(&mut mel_perc[band], w, &self.perc_row);
-            }
-        }
-
+        self.spectrogram
+            .add_band_power(&self.mel, Some(&mut *mel_harm), Some(&mut *mel_perc));
         let (out_harm, out_perc) = out.split_at_mut(N_MELS * N_FRAMES);
         db::power_to_db(mel_harm, N_MELS, FRAME_STRIDE, out_harm);
         db::power_to_db(mel_perc, N_MELS, FRAME_STRIDE, out_perc);
@@ -207,6 +148,7 @@ fn load_window(samples_16k: &[f32], signal: &mut [f32]) {
 pub enum Extractor {
     Hps(Box<FeatureExtractor>),
     Mel(Box<MelExtractor>),
+    Pitch(Box<PitchExtractor>),
 }
 
 impl Extractor {
@@ -214,6 +156,7 @@ impl Extractor {
         match kind {
             InputKind::Hps => Extractor::Hps(Box::default()),
             InputKind::Mel => Extractor::Mel(Box::default()),
+            InputKind::Pitch => Extractor::Pitch(Box::default()),
         }
     }
 
@@ -221,6 +164,7 @@ impl Extractor {
         match self {
             Extractor::Hps(_) => InputKind::Hps,
             Extractor::Mel(_) => InputKind::Mel,
+            Extractor::Pitch(_) => InputKind::Pitch,
         }
     }
 
@@ -234,6 +178,7 @@ impl Extractor {
         match self {
             Extractor::Hps(e) => e.extract_into(samples_16k, out),
             Extractor::Mel(e) => e.extract_into(samples_16k, out),
+            Extractor::Pitch(e) => e.extract_into(samples_16k, out),
         }
     }
 
@@ -260,7 +205,8 @@ impl Extractor {
 thread_local! {
     // One extractor per kind and thread, kept alive: the scorer and the
     // evaluation compute features on rayon workers, window after window.
-    static THREAD_EXTRACTORS: RefCell<[Option<Extractor>; 2]> = const { RefCell::new([None, None]) };
+    static THREAD_EXTRACTORS: RefCell<[Option<Extractor>; InputKind::ALL.len()]> =
+        const { RefCell::new([const { None }; InputKind::ALL.len()]) };
 }
 
 /// Runs `f` with this thread's extractor for `kind` (created on first use,

@@ -17,7 +17,7 @@
 //! f32 like torch's. What remains is torch's own float32 FFT round-off,
 //! which only shows in bands more than ~100 dB below a frame's loudest one.
 
-use super::mel::{self, MelBank};
+use super::mel::{self, Filterbank};
 use super::stft::{Padding, Stft};
 use super::transpose::transpose;
 use super::{db, load_window, BIN_STRIDE, FRAME_STRIDE};
@@ -29,7 +29,7 @@ use crate::contract::{InputKind, N_BINS, N_FRAMES, N_MELS, WINDOW_SAMPLES};
 /// [`extract_into`](Self::extract_into) never allocates. One per thread.
 pub struct MelExtractor {
     stft: Stft,
-    mel: MelBank,
+    mel: Filterbank,
     signal: Vec<f32>,
     /// |STFT|, frame-major: `[N_FRAMES][BIN_STRIDE]`.
     magnitude_by_frame: Vec<f32>,
@@ -42,8 +42,8 @@ pub struct MelExtractor {
 impl MelExtractor {
     pub fn new() -> Self {
         MelExtractor {
-            stft: Stft::new(Padding::Reflect),
-            mel: MelBank::htk(),
+            stft: Stft::contract(Padding::Reflect),
+            mel: Filterbank::htk(),
             signal: vec![0.0; WINDOW_SAMPLES],
             magnitude_by_frame: vec![0.0; N_FRAMES * BIN_STRIDE],
             power_by_bin: vec![0.0; N_BINS * FRAME_STRIDE],

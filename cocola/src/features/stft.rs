@@ -28,16 +28,17 @@
 //! `pad_mode='reflect'`): the window is the same periodic Hann window
 //! (`torch.hann_window(400)`), and torch's complex64 spectrum and `abs()`
 //! are what [`complex64_abs`] rounds to.
+//!
+//! The pitch input's harmonic channel frames the signal the same way with a
+//! longer window (2048 samples filling a 2048-point frame, zero padding):
+//! [`Stft::new`] takes the sizes, [`Stft::contract`] is the contract's.
 
 use std::sync::Arc;
 
 use realfft::num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
 
-use crate::contract::{HOP_LENGTH, N_BINS, N_FFT, N_FRAMES, WINDOW_SAMPLES, WIN_LENGTH};
-
-/// Offset of the Hann window inside the 1024-sample frame (`pad_center`).
-const WINDOW_OFFSET: usize = (N_FFT - WIN_LENGTH) / 2;
+use crate::contract::{HOP_LENGTH, N_FFT, N_FRAMES, WINDOW_SAMPLES, WIN_LENGTH};
 
 /// How the signal is extended by `n_fft / 2` samples on each side (centred frames).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +53,9 @@ pub(crate) enum Padding {
 /// Plan, window and scratch for the magnitude STFT of one 5 s window.
 pub(crate) struct Stft {
     padding: Padding,
+    n_fft: usize,
+    /// Offset of the Hann window inside the frame (`pad_center`).
+    window_offset: usize,
     fft: Arc<dyn RealToComplex<f64>>,
     window: Vec<f64>,
     frame: Vec<f64>,
@@ -60,11 +64,21 @@ pub(crate) struct Stft {
 }
 
 impl Stft {
-    pub(crate) fn new(padding: Padding) -> Self {
-        let fft = RealFftPlanner::<f64>::new().plan_fft_forward(N_FFT);
+    /// The contract's STFT: 1024 points, a 400-sample window.
+    pub(crate) fn contract(padding: Padding) -> Self {
+        Self::new(padding, N_FFT, WIN_LENGTH)
+    }
+
+    /// An STFT of `n_fft` points whose periodic Hann window of `win_length`
+    /// samples sits centred in the frame; hop and centring are the contract's.
+    pub(crate) fn new(padding: Padding, n_fft: usize, win_length: usize) -> Self {
+        assert!(win_length <= n_fft && n_fft / 2 < WINDOW_SAMPLES);
+        let fft = RealFftPlanner::<f64>::new().plan_fft_forward(n_fft);
         Stft {
             padding,
-            window: periodic_hann(WIN_LENGTH),
+            n_fft,
+            window_offset: (n_fft - win_length) / 2,
+            window: periodic_hann(win_length),
             frame: fft.make_input_vec(),
             spectrum: fft.make_output_vec(),
             scratch: fft.make_scratch_vec(),
@@ -72,19 +86,25 @@ impl Stft {
         }
     }
 
+    /// Frequency bins of one frame: `n_fft / 2 + 1`.
+    pub(crate) fn bins(&self) -> usize {
+        self.n_fft / 2 + 1
+    }
+
     /// Magnitudes of all `N_FRAMES` frames of `signal` (exactly
     /// `WINDOW_SAMPLES` finite samples), frame-major:
     /// `by_frame[t * frame_stride + k]` is bin `k` of frame `t`.
     pub(crate) fn magnitudes(&mut self, signal: &[f32], by_frame: &mut [f32], frame_stride: usize) {
+        let bins = self.bins();
         debug_assert_eq!(signal.len(), WINDOW_SAMPLES);
-        debug_assert!(frame_stride >= N_BINS && by_frame.len() >= N_FRAMES * frame_stride);
+        debug_assert!(frame_stride >= bins && by_frame.len() >= N_FRAMES * frame_stride);
 
         for t in 0..N_FRAMES {
             self.load_frame(signal, t);
             self.fft
                 .process_with_scratch(&mut self.frame, &mut self.spectrum, &mut self.scratch)
                 .expect("FFT buffers are sized by the plan itself");
-            let row = &mut by_frame[t * frame_stride..t * frame_stride + N_BINS];
+            let row = &mut by_frame[t * frame_stride..t * frame_stride + bins];
             for (m, z) in row.iter_mut().zip(&self.spectrum) {
                 *m = complex64_abs(z.re, z.im);
             }
@@ -95,17 +115,18 @@ impl Stft {
     /// places it (the FFT uses the buffer as scratch, so it is rebuilt whole).
     fn load_frame(&mut self, signal: &[f32], t: usize) {
         self.frame.fill(0.0);
+        let (offset, win_length) = (self.window_offset, self.window.len());
         // Frame `t` of the centre-padded signal starts at original sample
-        // t * hop - n_fft / 2; the window's first sample sits WINDOW_OFFSET later.
-        let start = (t * HOP_LENGTH + WINDOW_OFFSET) as isize - (N_FFT / 2) as isize;
+        // t * hop - n_fft / 2; the window's first sample sits `offset` later.
+        let start = (t * HOP_LENGTH + offset) as isize - (self.n_fft / 2) as isize;
         if self.padding == Padding::Reflect {
             let last = WINDOW_SAMPLES as isize - 1;
-            for (n, (x, &w)) in self.frame[WINDOW_OFFSET..WINDOW_OFFSET + WIN_LENGTH]
+            for (n, (x, &w)) in self.frame[offset..offset + win_length]
                 .iter_mut()
                 .zip(&self.window)
                 .enumerate()
             {
-                // The padding is n_fft / 2 = 512 < WINDOW_SAMPLES: one reflection suffices.
+                // The padding is n_fft / 2 < WINDOW_SAMPLES: one reflection suffices.
                 let i = start + n as isize;
                 let i = if i < 0 {
                     -i
@@ -120,10 +141,10 @@ impl Stft {
         }
         // Window positions outside the signal read the zero padding of
         // `pad_mode='constant'`, i.e. stay zero.
-        let first = (-start).clamp(0, WIN_LENGTH as isize) as usize;
-        let end = (WINDOW_SAMPLES as isize - start).clamp(first as isize, WIN_LENGTH as isize) as usize;
+        let first = (-start).clamp(0, win_length as isize) as usize;
+        let end = (WINDOW_SAMPLES as isize - start).clamp(first as isize, win_length as isize) as usize;
         let samples = &signal[(start + first as isize) as usize..(start + end as isize) as usize];
-        let dst = &mut self.frame[WINDOW_OFFSET + first..WINDOW_OFFSET + end];
+        let dst = &mut self.frame[offset + first..offset + end];
         for ((x, &y), &w) in dst.iter_mut().zip(samples).zip(&self.window[first..end]) {
             *x = f64::from(y) * w;
         }
@@ -160,6 +181,7 @@ fn complex64_abs(re: f64, im: f64) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contract::N_BINS;
 
     #[test]
     fn window_is_periodic_hann() {
@@ -175,11 +197,12 @@ mod tests {
         }
     }
 
-    /// Direct DFT of one centred, windowed frame in f64, the signal padded
-    /// explicitly (zeros, or numpy's `np.pad(mode='reflect')`).
-    fn naive_magnitudes(signal: &[f32], frame: usize, padding: Padding) -> Vec<f64> {
-        let w = periodic_hann(WIN_LENGTH);
-        let pad = N_FFT / 2;
+    /// Direct DFT of one centred, windowed frame in f64 (`n_fft` points, a
+    /// `win`-sample window), the signal padded explicitly (zeros, or numpy's
+    /// `np.pad(mode='reflect')`).
+    fn naive_magnitudes(signal: &[f32], frame: usize, padding: Padding, n_fft: usize, win: usize) -> Vec<f64> {
+        let w = periodic_hann(win);
+        let (pad, offset) = (n_fft / 2, (n_fft - win) / 2);
         let mut extended = vec![0.0f32; WINDOW_SAMPLES + 2 * pad];
         extended[pad..pad + WINDOW_SAMPLES].copy_from_slice(signal);
         if padding == Padding::Reflect {
@@ -188,15 +211,15 @@ mod tests {
                 extended[pad + WINDOW_SAMPLES - 1 + k] = signal[WINDOW_SAMPLES - 1 - k];
             }
         }
-        let mut padded = vec![0.0f64; N_FFT];
-        for n in 0..WIN_LENGTH {
-            padded[WINDOW_OFFSET + n] = f64::from(extended[frame * HOP_LENGTH + WINDOW_OFFSET + n]) * w[n];
+        let mut padded = vec![0.0f64; n_fft];
+        for n in 0..win {
+            padded[offset + n] = f64::from(extended[frame * HOP_LENGTH + offset + n]) * w[n];
         }
-        (0..N_BINS)
+        (0..=n_fft / 2)
             .map(|k| {
                 let (mut re, mut im) = (0.0f64, 0.0f64);
                 for (m, &x) in padded.iter().enumerate() {
-                    let ph = -2.0 * std::f64::consts::PI * ((k * m) % N_FFT) as f64 / N_FFT as f64;
+                    let ph = -2.0 * std::f64::consts::PI * ((k * m) % n_fft) as f64 / n_fft as f64;
                     re += x * ph.cos();
                     im += x * ph.sin();
                 }
@@ -207,12 +230,15 @@ mod tests {
 
     #[test]
     fn matches_a_direct_dft_on_first_middle_and_last_frames() {
+        let all = [0, 1, 2, 3, 250, 251, 498, 499, 500];
         for padding in [Padding::Zeros, Padding::Reflect] {
-            matches_a_direct_dft(padding);
+            matches_a_direct_dft(padding, N_FFT, WIN_LENGTH, &all);
         }
+        // The pitch input's harmonic STFT: the window fills the frame.
+        matches_a_direct_dft(Padding::Zeros, 2048, 2048, &[0, 5, 250, 500]);
     }
 
-    fn matches_a_direct_dft(padding: Padding) {
+    fn matches_a_direct_dft(padding: Padding, n_fft: usize, win: usize, frames: &[usize]) {
         let mut state = 0x1234_5678u32;
         let signal: Vec<f32> = (0..WINDOW_SAMPLES)
             .map(|i| {
@@ -221,19 +247,22 @@ mod tests {
                 0.3 * (i as f32 * 0.05).sin() + 0.1 * noise
             })
             .collect();
-        let fs = N_BINS + 7;
+        let mut stft = Stft::new(padding, n_fft, win);
+        let bins = stft.bins();
+        assert_eq!(bins, n_fft / 2 + 1);
+        let fs = bins + 7;
         let mut by_frame = vec![0.0; N_FRAMES * fs];
-        Stft::new(padding).magnitudes(&signal, &mut by_frame, fs);
-        for frame in [0, 1, 2, 3, 250, 251, 498, 499, 500] {
-            let expected = naive_magnitudes(&signal, frame, padding);
+        stft.magnitudes(&signal, &mut by_frame, fs);
+        for &frame in frames {
+            let expected = naive_magnitudes(&signal, frame, padding, n_fft, win);
             let peak = expected.iter().cloned().fold(0.0, f64::max);
-            for k in 0..N_BINS {
+            for k in 0..bins {
                 let got = f64::from(by_frame[frame * fs + k]);
                 // f32 rounding of the value plus a tiny multiple of the frame's peak
                 let tol = expected[k] * 3e-7 + peak * 1e-12;
                 assert!(
                     (got - expected[k]).abs() <= tol,
-                    "{padding:?} frame {frame} bin {k}: {got} vs {}",
+                    "{padding:?} {n_fft}/{win} frame {frame} bin {k}: {got} vs {}",
                     expected[k]
                 );
             }
@@ -245,7 +274,7 @@ mod tests {
         let mut signal = vec![0.0f32; WINDOW_SAMPLES];
         signal[40_000] = 1.0;
         let mut by_frame = vec![1.0; N_FRAMES * N_BINS];
-        Stft::new(Padding::Zeros).magnitudes(&signal, &mut by_frame, N_BINS);
+        Stft::contract(Padding::Zeros).magnitudes(&signal, &mut by_frame, N_BINS);
         // sample 40000 is the centre of frame 250; the window spans +-200 samples,
         // and the window is exactly zero at its first sample (250*160-200 = 39800).
         for t in 0..N_FRAMES {

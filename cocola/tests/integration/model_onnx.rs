@@ -119,6 +119,36 @@ fn a_time_profile_model_runs_and_widening_keeps_the_embeddings() {
         .contains("encoder.time_profile"));
 }
 
+/// A pitch model has the HPS network and tensor shape but its own contract:
+/// it writes, loads and embeds; an HPS file relabelled as pitch lacks the
+/// harmonic channel's keys and is refused by naming them, and a pitch file
+/// relabelled as HPS carries keys HPS does not know about.
+#[test]
+fn a_pitch_model_is_told_apart_from_an_hps_model() {
+    let mut meta = testing::test_metadata();
+    meta.input = InputKind::Pitch;
+    let bytes = write_model(weights(), &meta).unwrap();
+    let mut model = Model::from_bytes(&bytes, &LoadOptions::default()).unwrap();
+    assert_eq!(model.input(), InputKind::Pitch);
+    let x = testing::random_features("p", 0);
+    assert_eq!(model.embed(&x, 1).unwrap().embedding.len(), 512);
+
+    let relabelled = edited(|p| set(p, "feature.contract", "cocola-pitch-features-1"));
+    let text = Model::from_bytes(&relabelled, &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.contains("feature.harmonic_n_fft: model has (missing), expected '2048'"),
+        "{text}"
+    );
+    let mut as_hps = ModelProto::decode(&bytes[..]).unwrap();
+    set(&mut as_hps.metadata_props, "feature.contract", "cocola-features-1");
+    let text = Model::from_bytes(&as_hps.encode_to_vec(), &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(text.contains("feature.harmonic_n_fft"), "{text}");
+}
+
 #[test]
 fn feature_contract_mismatch_names_every_key() {
     let bytes = edited(|p| {

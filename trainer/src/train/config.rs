@@ -130,18 +130,27 @@ pub struct InitFrom {
 
 impl InitFrom {
     /// Reads the model's identity; its weights are read when the run starts.
-    /// Fails unless the model takes `input` and its pooling can become
-    /// `pooling` (the same, or global widened to the time profile).
+    /// Fails unless the model's input has the shape of `input` (an hps model
+    /// can start a pitch run: same tensor, the harmonic channel re-learnt)
+    /// and its pooling can become `pooling` (the same, or global widened to
+    /// the time profile).
     pub fn read(path: &std::path::Path, input: InputKind, pooling: Pooling) -> anyhow::Result<InitFrom> {
         let stored = cocola::model::read_weights_file(path)
             .map_err(|e| anyhow::anyhow!("cannot initialise from {}: {e}", path.display()))?;
+        let base = stored.metadata.input;
         anyhow::ensure!(
-            stored.metadata.input == input,
-            "cannot initialise from {}: it is a {} model, this run trains a {} model (--input)",
+            base.feature_shape() == input.feature_shape(),
+            "cannot initialise from {}: it is a {base} model ({}), this run trains a {input} model ({}) (--input)",
             path.display(),
-            stored.metadata.input,
-            input
+            base.describe(),
+            input.describe()
         );
+        if base != input {
+            eprintln!(
+                "note: {} is a {base} model; its weights start a {input} model (same input shape)",
+                path.display()
+            );
+        }
         anyhow::ensure!(
             stored.metadata.pooling == pooling || stored.metadata.pooling == Pooling::Global,
             "cannot initialise from {}: its pooling is {}, and only a global-pool model can be widened to {pooling} \

@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use cocola::contract::InputKind;
 use cocola::model::arch::Architecture;
 use indicatif::{ProgressBar, ProgressStyle};
 use tch::{Device, Tensor};
@@ -247,7 +246,7 @@ fn check_config(cfg: &TrainConfig) -> anyhow::Result<()> {
         "the batch size K must be at least 2 (one positive, one negative)"
     );
     anyhow::ensure!(
-        cfg.input == InputKind::Hps || cfg.masks == crate::data::sampler::Masks::Off,
+        cfg.input.splits_harmonic_percussive() || cfg.masks == crate::data::sampler::Masks::Off,
         "channel masks need the two channels of an HPS model; a {} model has one (masks off)",
         cfg.input
     );

@@ -198,6 +198,60 @@ fn a_mel_model_trains_exports_and_matches_tch() {
     assert!(err.contains("mel model"), "{err}");
 }
 
+/// `--input pitch --init-from` an HPS model: same tensor shape, so the HPS
+/// weights start the run; it trains on the pitch features, exports a model
+/// whose file says so (three modes, calibrated), and ONNX Runtime runs it
+/// as tch does on the pitch extractor's features.
+#[test]
+fn a_pitch_model_starts_from_an_hps_model_trains_exports_and_matches_tch() {
+    crate::support::test_threads();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    crate::support::generic(&data, 20, 3, 10.0);
+    let spec: DatasetSpec = format!("generic:{}", data.display()).parse().unwrap();
+    let base_ck = run(&two_step_run(spec.clone(), &dir.path().join("base")), false, false)
+        .unwrap()
+        .last_checkpoint
+        .unwrap();
+    let base = dir.path().join("base.onnx");
+    export(&base_ck, &base, &export_options("base")).unwrap();
+
+    let mut c = two_step_run(spec, &dir.path().join("pitch"));
+    c.input = InputKind::Pitch;
+    c.init_from = Some(InitFrom::read(&base, InputKind::Pitch, Pooling::Global).unwrap());
+    let ck = run(&c, false, false).unwrap().last_checkpoint.unwrap();
+    let onnx = dir.path().join("pitch.onnx");
+    let meta = export(&ck, &onnx, &export_options("pitch-test")).unwrap();
+    assert_eq!(meta.input, InputKind::Pitch);
+    assert_eq!(meta.training["initialized_from"]["model"], "base 0.1");
+    let calibration = meta.calibration.unwrap();
+    assert!(calibration.harmonic.is_some() && calibration.percussive.is_some());
+
+    let mut ex = cocola::features::Extractor::new(InputKind::Pitch);
+    let features: Vec<f32> = [4usize, 12]
+        .iter()
+        .flat_map(|&t| ex.extract(&crate::support::stem(t, 0, 5.0)))
+        .collect();
+    let (net, _) = load_network(&ck, Device::Cpu).unwrap();
+    let (e, _) = embed(&net, &features, 2);
+    let e: Vec<f32> = Vec::try_from(e.flatten(0, -1)).unwrap();
+    let mut model = Model::load(&onnx, &LoadOptions::default()).unwrap();
+    assert_eq!(model.input(), InputKind::Pitch);
+    let ort = model.embed(&features, 2).unwrap();
+    let d = e
+        .iter()
+        .zip(&ort.embedding)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max);
+    println!("pitch model: max |tch - ONNX Runtime| embedding {d:.3e}");
+    assert!(d <= 1e-4, "{d}");
+    // Two steps moved the base's weights: the run trained, it did not copy.
+    let stored = cocola::model::read_weights_file(&base).unwrap();
+    assert_ne!(stored.weights, net.params.to_named_tensors().unwrap());
+    // A mel model has another shape: no base for a pitch run.
+    assert!(InitFrom::read(&onnx, InputKind::Mel, Pooling::Global).is_err());
+}
+
 /// `--pooling time-profile --init-from` a global model: the run widens the
 /// base, trains, exports a time-profile model file, and ONNX Runtime runs
 /// its graph as tch does; a time-profile model is no base for a global run.

@@ -1,0 +1,116 @@
+//! The pitch input's harmonic bands: one triangular band per equal-tempered
+//! semitone (A4 = 440 Hz), 64 of them from C2 (65.4 Hz) to D#7 (2.5 kHz),
+//! over the bins of the 2048-point STFT.
+//!
+//! Why semitones: the contract's mel bands are ~45 Hz wide below 1 kHz, so
+//! a bass line and the same line a few semitones up land in the same bands,
+//! and a 25 ms window smears each partial over ~80 Hz anyway. One band per
+//! note keeps which notes sound; the 128 ms window makes the partials narrow
+//! enough to fall in their own band from about 100 Hz up (below, the
+//! window's main lobe spans neighbouring notes). Measured on exact
+//! transposed twins (docs/EVALUATION.md, "How much key each front end
+//! keeps"): a chroma read from these bands tells a stem from its
+//! transposition in 72.3 % of windows, from the contract's mel bands in
+//! 54.7 %.
+//!
+//! Band `i` is centred on note `C2 + i` and rises from the semitone below to
+//! fall at the semitone above (neighbouring triangles overlap by half, as
+//! mel triangles do), with the Slaney area normalisation `2 / (hi - lo)`
+//! so that bands of different widths compare. Where a band is narrower than
+//! the bins around it and no bin falls inside it (the lowest notes), it
+//! takes the bin nearest its centre, so no band is ever empty.
+
+use super::mel::DenseBank;
+use crate::contract::{N_MELS, PITCH_LOWEST_MIDI_NOTE, PITCH_N_FFT, SAMPLE_RATE};
+
+/// The frequency (Hz) of MIDI note `note` in equal temperament, A4 (note
+/// 69) = 440 Hz; fractional notes are allowed.
+pub fn midi_note_hz(note: f64) -> f64 {
+    440.0 * 2f64.powf((note - 69.0) / 12.0)
+}
+
+/// The centre frequency (Hz) of each of the pitch input's 64 harmonic
+/// bands, lowest (C2) first.
+pub fn semitone_band_centres_hz() -> Vec<f64> {
+    (0..N_MELS)
+        .map(|i| midi_note_hz(f64::from(PITCH_LOWEST_MIDI_NOTE) + i as f64))
+        .collect()
+}
+
+/// The dense semitone filterbank, `[64][PITCH_N_FFT / 2 + 1]`.
+pub(crate) fn semitone_weights() -> DenseBank {
+    let bins = PITCH_N_FFT / 2 + 1;
+    let bin_hz = f64::from(SAMPLE_RATE) / PITCH_N_FFT as f64;
+    let lowest = f64::from(PITCH_LOWEST_MIDI_NOTE);
+    (0..N_MELS)
+        .map(|i| {
+            let note = lowest + i as f64;
+            let (lo, mid, hi) = (midi_note_hz(note - 1.0), midi_note_hz(note), midi_note_hz(note + 1.0));
+            let norm = 2.0 / (hi - lo);
+            let mut band: Vec<f64> = (0..bins)
+                .map(|k| {
+                    let f = k as f64 * bin_hz;
+                    ((f - lo) / (mid - lo)).min((hi - f) / (hi - mid)).max(0.0)
+                })
+                .collect();
+            if band.iter().all(|&w| w == 0.0) {
+                band[(mid / bin_hz).round() as usize] = 1.0;
+            }
+            band.into_iter().map(|w| (w * norm) as f32).collect()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bands_are_the_notes_c2_to_d_sharp_7() {
+        let c = semitone_band_centres_hz();
+        assert_eq!(c.len(), 64);
+        assert!((c[0] - 65.406).abs() < 1e-3, "{}", c[0]);
+        assert!((c[21] - 220.0).abs() < 1e-9, "A3: {}", c[21]);
+        assert!((c[63] - 2489.016).abs() < 1e-2, "{}", c[63]);
+        assert!(c
+            .windows(2)
+            .all(|w| (w[1] / w[0] - 2f64.powf(1.0 / 12.0)).abs() < 1e-12));
+    }
+
+    #[test]
+    fn every_band_has_a_bin_and_peaks_at_its_note() {
+        let w = semitone_weights();
+        let bin_hz = f64::from(SAMPLE_RATE) / PITCH_N_FFT as f64;
+        for (band, centre) in w.iter().zip(semitone_band_centres_hz()) {
+            assert_eq!(band.len(), 1025);
+            let peak = band.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
+            assert!(band[peak] > 0.0);
+            assert!((peak as f64 * bin_hz - centre).abs() <= bin_hz, "{peak} vs {centre}");
+            // Nothing below the semitone under the note or above the one over it.
+            let (lo, hi) = (centre * 2f64.powf(-1.0 / 12.0), centre * 2f64.powf(1.0 / 12.0));
+            for (k, &v) in band.iter().enumerate() {
+                let f = k as f64 * bin_hz;
+                assert!(
+                    v == 0.0 || (f - lo > -bin_hz && hi - f > -bin_hz),
+                    "bin {k} ({f} Hz) in {centre}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_note_and_the_note_a_semitone_up_peak_in_neighbouring_bands() {
+        // From ~100 Hz up the bins resolve semitones: a bin at a note's
+        // frequency weighs most in that note's band.
+        let w = semitone_weights();
+        let bin_hz = f64::from(SAMPLE_RATE) / PITCH_N_FFT as f64;
+        for (i, centre) in semitone_band_centres_hz().into_iter().enumerate().skip(8) {
+            let k = (centre / bin_hz).round() as usize;
+            let best = (0..64).max_by(|&a, &b| w[a][k].total_cmp(&w[b][k])).unwrap();
+            assert!(
+                best.abs_diff(i) <= usize::from(centre < 200.0),
+                "note {i} ({centre} Hz) -> band {best}"
+            );
+        }
+    }
+}
