@@ -8,8 +8,12 @@
 //! 1 kHz, ~0.8 semitone above) limits how well any model on it can hear key.
 //!
 //! ```text
-//! cargo run --release -p cocola --example key_in_features -- STEMS_DIR [ANCHORS] [MIN_HZ]
+//! cargo run --release -p cocola --example key_in_features -- STEMS_DIR [ANCHORS] [MIN_HZ] [--input pitch]
 //! ```
+//!
+//! `--input pitch` reads the chroma from the pitch input's harmonic channel
+//! instead (64 semitone bands from C2, a 128 ms window): how much more key
+//! that input keeps, on the same draws.
 //!
 //! Same draws as `cocola eval --stems STEMS_DIR --sensitivity --anchors
 //! ANCHORS --seed 0` (both channels). Bands below MIN_HZ (default 0: all)
@@ -25,31 +29,37 @@ use cocola::eval::cache::EmbeddingCache;
 use cocola::eval::embed::Encoder;
 use cocola::eval::sensitivity::{evaluate_sensitivity, SensitivityOptions};
 use cocola::eval::NoProgress;
-use cocola::features::mel_band_centres_hz;
+use cocola::features::{mel_band_centres_hz, semitone_band_centres_hz};
 use cocola::mode::Mode;
 use cocola::model::{Embeddings, ModelError};
 
 /// Embeds a window as the unit-length 12-bin chroma of its harmonic
-/// channel's mel bands (power averaged over time), zero-padded to the
+/// channel's bands (power averaged over time), zero-padded to the
 /// embedding's size, so that a score is the chromas' cosine.
-struct MelChroma {
-    /// Pitch class of each mel band, `None` for bands left out.
+struct BandChroma {
+    input: InputKind,
+    /// Pitch class of each band, `None` for bands left out.
     classes: Vec<Option<usize>>,
 }
 
-impl MelChroma {
-    fn new(min_hz: f64) -> Self {
-        let classes = mel_band_centres_hz()
+impl BandChroma {
+    /// `input` is hps (the mel bands) or pitch (the semitone bands).
+    fn new(input: InputKind, min_hz: f64) -> Self {
+        let centres = match input {
+            InputKind::Pitch => semitone_band_centres_hz(),
+            _ => mel_band_centres_hz(),
+        };
+        let classes = centres
             .into_iter()
             .map(|hz| (hz >= min_hz).then(|| pitch_class(hz as f32).0))
             .collect();
-        Self { classes }
+        Self { input, classes }
     }
 }
 
-impl Encoder for MelChroma {
+impl Encoder for BandChroma {
     fn input(&self) -> InputKind {
-        InputKind::Hps
+        self.input
     }
 
     fn encode(&mut self, features: &[f32], rows: usize) -> Result<Embeddings, ModelError> {
@@ -80,9 +90,23 @@ impl Encoder for MelChroma {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let all: Vec<String> = std::env::args().skip(1).collect();
+    let input = match all.iter().position(|a| a == "--input") {
+        Some(i) => match all.get(i + 1).map(|k| k.parse::<InputKind>()) {
+            Some(Ok(kind @ (InputKind::Hps | InputKind::Pitch))) => kind,
+            _ => {
+                eprintln!("--input takes hps or pitch");
+                std::process::exit(2);
+            }
+        },
+        None => InputKind::Hps,
+    };
+    let args: Vec<&String> = all
+        .iter()
+        .filter(|a| !a.starts_with("--") && !["hps", "pitch"].contains(&a.as_str()))
+        .collect();
     let Some(root) = args.first().map(PathBuf::from) else {
-        eprintln!("usage: key_in_features STEMS_DIR [ANCHORS] [MIN_HZ]");
+        eprintln!("usage: key_in_features STEMS_DIR [ANCHORS] [MIN_HZ] [--input hps|pitch]");
         std::process::exit(2);
     };
     let anchors = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(300);
@@ -92,7 +116,7 @@ fn main() {
         modes: vec![Mode::Both],
         ..SensitivityOptions::default()
     };
-    let mut encoder = MelChroma::new(min_hz);
+    let mut encoder = BandChroma::new(input, min_hz);
     let bands = encoder.classes.iter().flatten().count();
     let report = match evaluate_sensitivity(&mut encoder, &EmbeddingCache::disabled(), &root, &options, &NoProgress) {
         Ok(report) => report,
@@ -102,15 +126,15 @@ fn main() {
         }
     };
     println!(
-        "{}: {} anchors, seed {}; mel chroma from {bands} of {N_MELS} bands (>= {min_hz} Hz)",
+        "{}: {} anchors, seed {}; {input} input, chroma from {bands} of {N_MELS} harmonic bands (>= {min_hz} Hz)",
         root.display(),
         report.anchors.len(),
         report.seed
     );
-    let rows = report.model.iter().flat_map(|m| &m.kinds).map(|k| ("mel chroma", k));
+    let rows = report.model.iter().flat_map(|m| &m.kinds).map(|k| ("band chroma", k));
     for (who, k) in rows.chain(report.floor.iter().map(|f| ("floor", &f.result))) {
         println!(
-            "{who:<11} {:<11} {:5.1} % [{:.1}, {:.1}]",
+            "{who:<12} {:<11} {:5.1} % [{:.1}, {:.1}]",
             k.kind.name(),
             100.0 * k.win.rate,
             100.0 * k.win.ci95.low,
