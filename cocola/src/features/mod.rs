@@ -21,7 +21,7 @@
 //! at every step (each module says which). The golden test
 //! (`tests/golden_features.rs`) compares against fixtures made by librosa.
 //!
-//! Memory layout (hpss.rs, [`hpss::HpssSpectrogram`]): the spectrogram is
+//! Memory layout (`HpssSpectrogram`, hpss.rs): the spectrogram is
 //! kept twice, frame-major for the median along time and bin-major for the
 //! median along frequency, so that both run along contiguous memory, many
 //! sequences per SIMD vector. The bin-major side then feeds the masks and
