@@ -21,7 +21,7 @@
 use super::mel::{self, Filterbank};
 use super::stft::Stft;
 use super::{median, transpose::transpose, FRAME_STRIDE};
-use crate::contract::{HPSS_MARGIN, HPSS_MASK_POWER, N_FRAMES};
+use crate::contract::{HPSS_KERNEL, HPSS_MARGIN, HPSS_MASK_POWER, N_FRAMES};
 
 // The closed forms below are those of the contract's settings.
 const _: () = assert!(HPSS_MASK_POWER == 2.0 && HPSS_MARGIN == 1.0);
@@ -64,11 +64,17 @@ pub(crate) fn split_power(s: &[f32], harm: &[f32], perc: &[f32], harm_power: &mu
 /// the median along time and bin-major for the median along frequency, so
 /// that both run along contiguous memory, many sequences per SIMD vector.
 /// The bin-major side then feeds the masks one bin at a time.
+///
+/// Only the bins some band can use are analysed ([`Self::up_to`]): the
+/// medians of the bins below a cut are exactly those of the whole spectrum
+/// as long as the cut lies half a kernel above the highest bin used, since
+/// the median along frequency reads 15 bins either side.
 pub(crate) struct HpssSpectrogram {
     stft: Stft,
+    /// Bins analysed (the lowest ones).
     bins: usize,
-    /// Row stride of the frame-major buffers: `bins` rounded up to whole
-    /// SIMD groups (the padding stays zero and never reaches the output).
+    /// Row stride of the frame-major buffers: the STFT's bins rounded up to
+    /// whole SIMD groups (the padding stays zero and never reaches the output).
     bin_stride: usize,
     /// |STFT|, frame-major: `[N_FRAMES][bin_stride]`.
     spec_by_frame: Vec<f32>,
@@ -85,9 +91,18 @@ pub(crate) struct HpssSpectrogram {
 }
 
 impl HpssSpectrogram {
+    /// Analyses every bin of `stft`.
     pub(crate) fn new(stft: Stft) -> Self {
         let bins = stft.bins();
-        let bin_stride = bins.next_multiple_of(median::LANE_ALIGN);
+        Self::up_to(stft, bins)
+    }
+
+    /// Analyses enough bins for bands that use bins below `used` (their
+    /// masks exactly as with every bin analysed).
+    pub(crate) fn up_to(stft: Stft, used: usize) -> Self {
+        let all = stft.bins();
+        let bin_stride = all.next_multiple_of(median::LANE_ALIGN);
+        let bins = (used + HPSS_KERNEL / 2).next_multiple_of(median::LANE_ALIGN).min(all);
         HpssSpectrogram {
             stft,
             bins,
@@ -100,6 +115,12 @@ impl HpssSpectrogram {
             harm_row: vec![0.0; FRAME_STRIDE],
             perc_row: vec![0.0; FRAME_STRIDE],
         }
+    }
+
+    /// Bins analysed, the lowest ones.
+    #[cfg(test)]
+    pub(crate) fn bins(&self) -> usize {
+        self.bins
     }
 
     /// The STFT of `signal` (one cleaned 5 s window) and both medians: along
@@ -116,7 +137,9 @@ impl HpssSpectrogram {
             &mut self.spec_by_bin,
             FRAME_STRIDE,
         );
-        median::median_columns(&self.spec_by_frame, N_FRAMES, stride, stride, &mut self.harm_by_frame);
+        // Whole SIMD groups of columns: the stride has room for them.
+        let columns = bins.next_multiple_of(median::LANE_ALIGN);
+        median::median_columns(&self.spec_by_frame, N_FRAMES, columns, stride, &mut self.harm_by_frame);
         median::median_columns(
             &self.spec_by_bin,
             bins,
@@ -145,6 +168,7 @@ impl HpssSpectrogram {
         mut perc_bands: Option<&mut [f32]>,
     ) {
         for k in bank.used_bins() {
+            debug_assert!(k < self.bins, "bin {k} was not analysed");
             let row = k * FRAME_STRIDE..(k + 1) * FRAME_STRIDE;
             split_power(
                 &self.spec_by_bin[row.clone()],

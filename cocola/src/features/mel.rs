@@ -70,6 +70,11 @@ impl Filterbank {
     pub(crate) fn used_bins(&self) -> impl Iterator<Item = usize> + '_ {
         (0..self.offsets.len() - 1).filter(|&k| self.offsets[k + 1] > self.offsets[k])
     }
+
+    /// One past the highest bin any band uses.
+    pub(crate) fn used_end(&self) -> usize {
+        self.used_bins().last().map_or(0, |k| k + 1)
+    }
 }
 
 /// `acc[t] += weight * power[t]` over one band's row: the sparse
