@@ -33,6 +33,21 @@ fn export_options(name: &str) -> ExportOptions {
     }
 }
 
+/// Synthetic stems under `dir/data` and a two-step HPS model trained on
+/// them, exported as `dir/base.onnx` ("base 0.1"): a base to fine-tune.
+fn exported_base(dir: &std::path::Path) -> (DatasetSpec, std::path::PathBuf) {
+    let data = dir.join("data");
+    crate::support::generic(&data, 20, 3, 10.0);
+    let spec: DatasetSpec = format!("generic:{}", data.display()).parse().unwrap();
+    let base_ck = run(&two_step_run(spec.clone(), &dir.join("base")), false, false)
+        .unwrap()
+        .last_checkpoint
+        .unwrap();
+    let base = dir.join("base.onnx");
+    export(&base_ck, &base, &export_options("base")).unwrap();
+    (spec, base)
+}
+
 #[test]
 fn exported_model_matches_tch_and_is_calibrated() {
     crate::support::test_threads();
@@ -206,15 +221,7 @@ fn a_mel_model_trains_exports_and_matches_tch() {
 fn a_pitch_model_starts_from_an_hps_model_trains_exports_and_matches_tch() {
     crate::support::test_threads();
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    crate::support::generic(&data, 20, 3, 10.0);
-    let spec: DatasetSpec = format!("generic:{}", data.display()).parse().unwrap();
-    let base_ck = run(&two_step_run(spec.clone(), &dir.path().join("base")), false, false)
-        .unwrap()
-        .last_checkpoint
-        .unwrap();
-    let base = dir.path().join("base.onnx");
-    export(&base_ck, &base, &export_options("base")).unwrap();
+    let (spec, base) = exported_base(dir.path());
 
     let mut c = two_step_run(spec, &dir.path().join("pitch"));
     c.input = InputKind::Pitch;
@@ -259,15 +266,7 @@ fn a_pitch_model_starts_from_an_hps_model_trains_exports_and_matches_tch() {
 fn a_time_profile_model_widens_trains_exports_and_matches_tch() {
     crate::support::test_threads();
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    crate::support::generic(&data, 20, 3, 10.0);
-    let spec: DatasetSpec = format!("generic:{}", data.display()).parse().unwrap();
-    let base_ck = run(&two_step_run(spec.clone(), &dir.path().join("base")), false, false)
-        .unwrap()
-        .last_checkpoint
-        .unwrap();
-    let base = dir.path().join("base.onnx");
-    export(&base_ck, &base, &export_options("base")).unwrap();
+    let (spec, base) = exported_base(dir.path());
 
     let mut c = two_step_run(spec, &dir.path().join("profile"));
     c.pooling = Pooling::TimeProfile;
