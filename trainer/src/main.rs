@@ -149,10 +149,12 @@ struct TrainArgs {
     /// How the encoder pools its last feature map: global (the paper's
     /// average over the whole window: blind to *when* things happen, so it
     /// cannot tell a stem on the beat from the same stem shifted off it) or
-    /// time-profile (adds 16 channels per ~0.33 s time cell). With
-    /// --init-from a global model, time-profile widens it: it starts out
-    /// scoring exactly as that model does [default: the --init-from model's
-    /// pooling, else global].
+    /// time-profile (adds 16 channels per ~0.33 s time cell), or
+    /// time-pitch-class (--input pitch only: adds also the 12-value
+    /// pitch-class profile of the harmonic channel, so the score can compare
+    /// keys). With --init-from a model with fewer of these, the run widens
+    /// it: it starts out scoring exactly as that model does [default: the
+    /// --init-from model's pooling, else global].
     #[arg(long, value_name = "POOLING")]
     pooling: Option<Pooling>,
     /// Channel masks: per-pair (the reference), per-batch (the mask cannot
@@ -268,6 +270,12 @@ impl TrainArgs {
             }
             (None, None) => Pooling::Global,
         };
+        anyhow::ensure!(
+            c.pooling.supports(c.input),
+            "--pooling {} reads the harmonic channel's semitone bands: it needs --input pitch, not {}",
+            c.pooling,
+            c.input
+        );
         c.masks = match (self.input.splits_harmonic_percussive(), self.masks) {
             (true, masks) => masks.unwrap_or(Masks::PerPair),
             (false, None | Some(Masks::Off)) => Masks::Off,

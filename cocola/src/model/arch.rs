@@ -69,8 +69,7 @@
 //! inference and are not listed. Shapes follow PyTorch: conv weights
 //! `[out, in / groups, k, k]`, linear weights `[out, in]`.
 
-use serde::{Deserialize, Serialize};
-
+pub use super::pooling::{Pooling, Segment, PITCH_CLASSES, TIME_PROFILE_CHANNELS, TIME_PROFILE_NAME};
 use crate::contract::{InputKind, EMBEDDING_DIM};
 
 /// Image size `efficientnet_pytorch` computes its static padding for (B0).
@@ -90,11 +89,6 @@ pub const SE_RATIO: f64 = 0.25;
 /// Drop-connect (stochastic depth) rate of `efficientnet_pytorch`, scaled by
 /// `block index / 16` per block; training only.
 pub const DROP_CONNECT_RATE: f32 = 0.2;
-
-/// Channels of the time profile ([`Pooling::TimeProfile`]).
-pub const TIME_PROFILE_CHANNELS: usize = 16;
-/// Module path of the time profile's 1x1 conv.
-pub const TIME_PROFILE_NAME: &str = "encoder.time_profile";
 
 /// Module path of the EfficientNet inside the reference checkpoint.
 pub const EFFICIENTNET_PREFIX: &str = "encoder.encoder.model.0";
@@ -300,39 +294,6 @@ impl ParamSpec {
     }
 }
 
-/// How the encoder turns its last feature map (1280 channels x 2 mel cells x
-/// 15 time cells of ~0.33 s) into the vector it projects to the embedding.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Pooling {
-    /// The paper's global average pool: 1280 features. It averages over
-    /// time, so the embeddings of two windows cannot say *when* things
-    /// happen in them: a stem moved off the beat embeds (up to the window's
-    /// edges) like the original, and no bilinear score can tell them apart.
-    #[default]
-    Global,
-    /// The global pool plus a time profile: a 1x1 conv with bias (1280 ->
-    /// [`TIME_PROFILE_CHANNELS`]) over the last feature map, averaged over
-    /// frequency and kept per time cell, flattened channel-major. The
-    /// projection then sees 1280 + 16 x 15 = 1520 features, so the score can
-    /// compare where in the window the onsets of the two sides fall.
-    TimeProfile,
-}
-
-impl Pooling {
-    pub const ALL: [Pooling; 2] = [Pooling::Global, Pooling::TimeProfile];
-
-    /// The name used on command lines and in training records.
-    pub fn name(self) -> &'static str {
-        match self {
-            Pooling::Global => "global",
-            Pooling::TimeProfile => "time-profile",
-        }
-    }
-}
-
-crate::named::named_enum!(Pooling, "pooling");
-
 /// The whole COCOLA network.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Architecture {
@@ -342,12 +303,12 @@ pub struct Architecture {
     pub stem: (ConvSpec, BatchNormSpec),
     pub blocks: Vec<BlockSpec>,
     pub head: (ConvSpec, BatchNormSpec),
-    /// The time profile's 1x1 conv ([`Pooling::TimeProfile`] only).
+    /// The time profile's 1x1 conv (poolings with [`Segment::TimeProfile`] only).
     pub time_profile: Option<ConvSpec>,
     /// Time cells of the last feature map for the contract's input.
     pub time_cells: usize,
-    /// `encoder.projection`: pooled features (1280, or 1520 with the time
-    /// profile) -> 512.
+    /// `encoder.projection`: pooled features (1280, 1520 with the time
+    /// profile, 1532 with the pitch-class profile too) -> 512.
     pub projection: LinearSpec,
     /// `layer_norm` over the embedding (eps [`LN_EPS`]).
     pub layer_norm: String,
@@ -401,8 +362,11 @@ impl Architecture {
     }
 
     /// The network for `input` with `pooling`: the reference's with
-    /// [`Pooling::Global`]; [`Pooling::TimeProfile`] adds the time profile's
-    /// conv and widens the projection's input, nothing else.
+    /// [`Pooling::Global`]; the other poolings add the time profile's conv
+    /// and widen the projection's input, nothing else (the pitch-class
+    /// profile has no parameters). A pooling the input does not support
+    /// ([`Pooling::supports`]) is the caller's error: a model file's
+    /// metadata and the trainer's options are checked before this.
     pub fn new(input: InputKind, pooling: Pooling) -> Architecture {
         let p = EFFICIENTNET_PREFIX;
         let mut image = REFERENCE_IMAGE_SIZE;
@@ -455,7 +419,7 @@ impl Architecture {
             conv(format!("{p}._conv_head"), last, FEATURE_DIM, 1, 1, image),
             bn(format!("{p}._bn1"), FEATURE_DIM),
         );
-        let time_profile = (pooling == Pooling::TimeProfile).then(|| {
+        let time_profile = pooling.has(Segment::TimeProfile).then(|| {
             conv(
                 TIME_PROFILE_NAME.into(),
                 FEATURE_DIM,
@@ -484,10 +448,17 @@ impl Architecture {
         };
         let [_, mels, frames] = input.feature_shape();
         arch.time_cells = arch.feature_map_size(mels, frames).1;
-        if arch.time_profile.is_some() {
-            arch.projection.in_features += TIME_PROFILE_CHANNELS * arch.time_cells;
-        }
+        arch.projection.in_features = pooling.segments().iter().map(|&s| arch.segment_width(s)).sum();
         arch
+    }
+
+    /// Features a segment of the projection's input holds.
+    pub fn segment_width(&self, segment: Segment) -> usize {
+        match segment {
+            Segment::GlobalPool => FEATURE_DIM,
+            Segment::TimeProfile => TIME_PROFILE_CHANNELS * self.time_cells,
+            Segment::PitchClassProfile => PITCH_CLASSES,
+        }
     }
 
     /// Every conv with its BatchNorm (if any), in forward order. SE convs have none.
@@ -693,10 +664,15 @@ mod tests {
             ]
         );
         assert_eq!(p.len(), g.len() + 2);
-        for pooling in Pooling::ALL {
-            assert_eq!(pooling.name().parse::<Pooling>(), Ok(pooling));
-        }
         assert!("avg".parse::<Pooling>().unwrap_err().contains("time-profile"));
+        // The pitch-class profile has no parameters: 12 more projection columns.
+        let pitch = Architecture::new(InputKind::Pitch, Pooling::TimePitchClass);
+        let q = names(&pitch);
+        let added: Vec<&(String, Vec<usize>)> = q.iter().filter(|x| !p.contains(x)).collect();
+        assert_eq!(
+            added,
+            [&("encoder.projection.weight".to_string(), vec![512, 1280 + 16 * 15 + 12])]
+        );
     }
 
     #[test]

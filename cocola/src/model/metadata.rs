@@ -25,9 +25,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::arch::{Architecture, Pooling, TIME_PROFILE_CHANNELS};
+use super::arch::{Architecture, Pooling, PITCH_CLASSES, TIME_PROFILE_CHANNELS};
 use super::error::{ContractDifference, ModelError};
 use super::io;
+use super::pooling::PITCH_CLASS_DB_PER_UNIT;
 use crate::calibration::Calibration;
 use crate::contract::InputKind;
 use crate::onnx::proto::ModelHeader;
@@ -40,11 +41,16 @@ pub const FORMAT_VERSION: &str = "1";
 /// unchanged.)
 pub fn architecture_id(input: InputKind, pooling: Pooling) -> String {
     let arch = Architecture::new(input, pooling);
+    let time_profile = format!(
+        "time profile conv1x1(1280,{TIME_PROFILE_CHANNELS}) mean over frequency x {} cells",
+        arch.time_cells
+    );
     let pool = match pooling {
         Pooling::Global => String::new(),
-        Pooling::TimeProfile => format!(
-            "[global pool ++ time profile conv1x1(1280,{TIME_PROFILE_CHANNELS}) mean over frequency x {} cells] > ",
-            arch.time_cells
+        Pooling::TimeProfile => format!("[global pool ++ {time_profile}] > "),
+        Pooling::TimePitchClass => format!(
+            "[global pool ++ {time_profile} ++ pitch-class profile of input channel 0 (band means over time \
+             folded mod {PITCH_CLASSES}, centred, / {PITCH_CLASS_DB_PER_UNIT} dB)] > "
         ),
     };
     format!(
@@ -55,9 +61,12 @@ pub fn architecture_id(input: InputKind, pooling: Pooling) -> String {
     )
 }
 
-/// The pooling whose [`architecture_id`] for `input` is `id`.
+/// The pooling whose [`architecture_id`] for `input` is `id` (among those
+/// the input supports).
 fn pooling_of(input: InputKind, id: &str) -> Option<Pooling> {
-    Pooling::ALL.into_iter().find(|&p| architecture_id(input, p) == id)
+    Pooling::ALL
+        .into_iter()
+        .find(|&p| p.supports(input) && architecture_id(input, p) == id)
 }
 /// The scoring rule, recorded for people reading the metadata.
 pub const SCORE_RULE: &str = "score(condition, stem) = dot(embedding[condition], w_embedding[stem]) = f(c)^T W f(s)";
@@ -119,6 +128,12 @@ impl ModelMetadata {
 
     /// The `metadata_props` entries to write, feature contract included.
     pub fn to_props(&self) -> Result<Vec<(String, String)>, ModelError> {
+        if !self.pooling.supports(self.input) {
+            return Err(ModelError::BadMetadata {
+                key: KEY_ARCHITECTURE.into(),
+                detail: format!("{} pooling needs the pitch input, not {}", self.pooling, self.input),
+            });
+        }
         for (key, value) in [(KEY_NAME, &self.name), (KEY_VERSION, &self.version)] {
             if value.trim().is_empty() {
                 return Err(ModelError::BadMetadata {
@@ -196,6 +211,7 @@ impl ModelMetadata {
         let Some(pooling) = stored.and_then(|a| pooling_of(input, a)) else {
             let runs: Vec<String> = Pooling::ALL
                 .iter()
+                .filter(|p| p.supports(input))
                 .map(|&p| format!("'{}'", architecture_id(input, p)))
                 .collect();
             return Err(ModelError::BadMetadata {
@@ -462,6 +478,34 @@ mod tests {
             err.to_string().contains("'resnet-50'") && err.to_string().contains("time profile"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_pitch_class_profile_round_trips_on_the_pitch_input_only() {
+        let mut pitch = ModelMetadata::new("m", "1");
+        pitch.input = InputKind::Pitch;
+        pitch.pooling = Pooling::TimePitchClass;
+        let p = props(&pitch);
+        let id = &p.iter().find(|(k, _)| k == KEY_ARCHITECTURE).unwrap().1;
+        assert!(
+            id.contains("pitch-class profile") && id.contains("linear(1532,512)"),
+            "{id}"
+        );
+        let back = ModelMetadata::from_props(p.iter().map(|(k, v)| (k.as_str(), v.as_str())), "m").unwrap();
+        assert_eq!((back.input, back.pooling), (InputKind::Pitch, Pooling::TimePitchClass));
+        // An HPS model cannot carry it: refused when written and when read.
+        let mut hps = pitch.clone();
+        hps.input = InputKind::Hps;
+        let err = hps.to_props().unwrap_err().to_string();
+        assert!(err.contains("needs the pitch input"), "{err}");
+        let relabelled: Vec<(String, String)> = props(&ModelMetadata::new("m", "1"))
+            .into_iter()
+            .map(|(k, v)| if k == KEY_ARCHITECTURE { (k, id.clone()) } else { (k, v) })
+            .collect();
+        let err = ModelMetadata::from_props(relabelled.iter().map(|(k, v)| (k.as_str(), v.as_str())), "m")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(KEY_ARCHITECTURE), "{err}");
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! ```text
 //! features [batch, 2, 64, 501]
 //!   -> EfficientNet-B0 -> pool -> Linear(1280, 512) -> LayerNorm -> tanh = embedding [batch, 512]
-//!      (pool: global, the paper's; or global + time profile -> Linear(1520, 512), see [`arch::Pooling`])
+//!      (pool: global, the paper's; or global + time profile -> Linear(1520, 512), or both + a
+//!       pitch-class profile of the input -> Linear(1532, 512); see [`pooling::Pooling`])
 //!   -> · W^T                                                      = w_embedding [batch, 512]
 //! score(condition, stem) = dot(embedding[condition], w_embedding[stem])   (see [`score`])
 //! ```
@@ -19,6 +20,7 @@ pub mod encoder;
 mod error;
 mod io;
 pub mod metadata;
+pub mod pooling;
 pub mod quantize;
 pub mod reader;
 pub mod runtime;
@@ -34,5 +36,5 @@ pub use metadata::{read_metadata, ModelMetadata};
 pub use reader::{read_weights, read_weights_file, StoredModel};
 pub use runtime::RuntimeError;
 pub use tensors::{NamedTensors, Tensor};
-pub use widen::widen_to_time_profile;
+pub use widen::widen_pooling;
 pub use writer::{validate_weights, write_model, write_model_file};

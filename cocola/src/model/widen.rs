@@ -1,42 +1,48 @@
-//! Turns the weights of a global-pool network into those of a time-profile
-//! network that computes exactly the same embeddings ([`Pooling`]), so that a
-//! trained model (the shipped default, or the authors' checkpoint) can be
-//! fine-tuned with the time profile without losing what it knows.
+//! Turns the weights of a network into those of a network with a wider
+//! pooling ([`Pooling::widens_to`]) that computes exactly the same
+//! embeddings, so that a trained model (the shipped default, or the
+//! authors' checkpoint) can be fine-tuned with a time profile or a
+//! pitch-class profile without losing what it knows.
 //!
 //! Every tensor the two networks share is copied; the projection's new
-//! input columns (those reading the time profile) start at zero, so the
-//! profile contributes nothing until training moves them; the time
+//! input columns (those reading the added segments) start at zero, so the
+//! new segments contribute nothing until training moves them; a new time
 //! profile's own conv starts from `fresh` (a random initialisation).
 
-use super::arch::{Architecture, Pooling, FEATURE_DIM};
+use super::arch::{Architecture, Pooling};
 use super::{validate_weights, ModelError, NamedTensors};
 use crate::contract::InputKind;
 
-/// Time-profile weights for `input` equal in function to the global-pool
-/// `global`, the profile's conv taken from `fresh` (weights of the
-/// time-profile network). Fails, naming the tensor, if either set does not
-/// fit its network.
-pub fn widen_to_time_profile(
+/// Weights of a `to` network for `input` equal in function to `narrow`
+/// (weights of a `from` network), any new conv taken from `fresh` (weights
+/// of the `to` network). Fails if `from` does not widen to `to`, or, naming
+/// the tensor, if either set does not fit its network.
+pub fn widen_pooling(
     input: InputKind,
-    global: &NamedTensors,
-    fresh: &NamedTensors,
+    (from, narrow): (Pooling, &NamedTensors),
+    (to, fresh): (Pooling, &NamedTensors),
 ) -> Result<NamedTensors, ModelError> {
-    let from = Architecture::new(input, Pooling::Global);
-    let to = Architecture::new(input, Pooling::TimeProfile);
-    validate_weights(&from, global)?;
-    validate_weights(&to, fresh)?;
-    let projection = format!("{}.weight", to.projection.name);
+    if !from.widens_to(to) {
+        return Err(ModelError::BadInput(format!(
+            "a {from}-pooling network cannot be widened to {to}: its pooled features are not the first of {to}'s"
+        )));
+    }
+    let from_arch = Architecture::new(input, from);
+    let to_arch = Architecture::new(input, to);
+    validate_weights(&from_arch, narrow)?;
+    validate_weights(&to_arch, fresh)?;
+    let projection = format!("{}.weight", to_arch.projection.name);
+    let (old_width, new_width) = (from_arch.projection.in_features, to_arch.projection.in_features);
     let mut out = NamedTensors::new();
-    for p in to.parameters() {
+    for p in to_arch.parameters() {
         let data = if p.name == projection {
-            let narrow = &global.get(&p.name).expect("validated").data;
-            let (rows, wide) = (p.shape[0], p.shape[1]);
-            let mut data = vec![0.0; rows * wide];
-            for (row, old) in data.chunks_exact_mut(wide).zip(narrow.chunks_exact(FEATURE_DIM)) {
-                row[..FEATURE_DIM].copy_from_slice(old);
+            let old = &narrow.get(&p.name).expect("validated").data;
+            let mut data = vec![0.0; p.shape[0] * new_width];
+            for (row, old) in data.chunks_exact_mut(new_width).zip(old.chunks_exact(old_width)) {
+                row[..old_width].copy_from_slice(old);
             }
             data
-        } else if let Some(t) = global.get(&p.name) {
+        } else if let Some(t) = narrow.get(&p.name) {
             t.data.clone()
         } else {
             fresh.get(&p.name).expect("validated").data.clone()
@@ -55,7 +61,12 @@ mod tests {
     fn shared_tensors_are_copied_and_the_new_columns_are_zero() {
         let global = random_weights(3);
         let fresh = random_weights_for(&Architecture::new(InputKind::Hps, Pooling::TimeProfile), 4);
-        let wide = widen_to_time_profile(InputKind::Hps, &global, &fresh).unwrap();
+        let wide = widen_pooling(
+            InputKind::Hps,
+            (Pooling::Global, &global),
+            (Pooling::TimeProfile, &fresh),
+        )
+        .unwrap();
         for (name, t) in global.iter() {
             if name != "encoder.projection.weight" {
                 assert_eq!(wide.get(name), Some(t), "{name}");
@@ -72,7 +83,43 @@ mod tests {
             fresh.get("encoder.time_profile.weight")
         );
         // The wrong way round is refused, naming what does not fit.
-        let err = widen_to_time_profile(InputKind::Hps, &fresh, &fresh).unwrap_err();
+        let err = widen_pooling(
+            InputKind::Hps,
+            (Pooling::Global, &fresh),
+            (Pooling::TimeProfile, &fresh),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("encoder.projection.weight"), "{err}");
+        let err = widen_pooling(
+            InputKind::Hps,
+            (Pooling::TimeProfile, &fresh),
+            (Pooling::Global, &global),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("cannot be widened"), "{err}");
+    }
+
+    #[test]
+    fn a_time_profile_network_widens_to_the_pitch_class_profile() {
+        let narrow = random_weights_for(&Architecture::new(InputKind::Pitch, Pooling::TimeProfile), 5);
+        let fresh = random_weights_for(&Architecture::new(InputKind::Pitch, Pooling::TimePitchClass), 6);
+        let wide = widen_pooling(
+            InputKind::Pitch,
+            (Pooling::TimeProfile, &narrow),
+            (Pooling::TimePitchClass, &fresh),
+        )
+        .unwrap();
+        for (name, t) in narrow.iter() {
+            if name != "encoder.projection.weight" {
+                assert_eq!(wide.get(name), Some(t), "{name}");
+            }
+        }
+        let w = wide.get("encoder.projection.weight").unwrap();
+        let old = narrow.get("encoder.projection.weight").unwrap();
+        assert_eq!(w.shape, [512, 1532]);
+        for (row, old_row) in w.data.chunks_exact(1532).zip(old.data.chunks_exact(1520)) {
+            assert_eq!(&row[..1520], old_row);
+            assert!(row[1520..].iter().all(|&v| v == 0.0));
+        }
     }
 }

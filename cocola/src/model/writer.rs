@@ -3,8 +3,10 @@
 //! [`super::metadata`].
 //!
 //! Graph: `features [batch, channels, 64, 501]` -> EfficientNet-B0 -> global average
-//! pool (with [`super::arch::Pooling::TimeProfile`], concatenated with the time
-//! profile: 1x1 Conv -> ReduceMean over mels -> Flatten) -> Gemm (projection) -> LayerNormalization -> Tanh = `embedding
+//! pool (concatenated, as the pooling asks ([`super::pooling::Pooling`]), with the
+//! time profile: 1x1 Conv -> ReduceMean over mels -> Flatten, and with the
+//! pitch-class profile: ReduceMean of the input over frames -> Flatten -> MatMul
+//! with a constant fold) -> Gemm (projection) -> LayerNormalization -> Tanh = `embedding
 //! [batch, 512]`; `w_embedding = embedding · W^T`, i.e. row i is `W ·
 //! embedding[i]`, so `score(c, s) = dot(embedding[c], w_embedding[s]) = f(c)^T W f(s)`,
 //! the reference's `BilinearSimilarity.pairwise(x=condition, y=stem)`.
@@ -21,9 +23,10 @@ use std::path::Path;
 
 use prost::Message;
 
-use super::arch::{Architecture, BatchNormSpec, ConvSpec, ParamRole, BN_EPS, LN_EPS, SIMILARITY_W};
+use super::arch::{Architecture, BatchNormSpec, ConvSpec, ParamRole, Segment, BN_EPS, LN_EPS, SIMILARITY_W};
 use super::io::{input_dims, output_dims, INPUT_FEATURES, OUTPUT_EMBEDDING, OUTPUT_W_EMBEDDING};
 use super::metadata::ModelMetadata;
+use super::pooling::{input_pitch_class_fold, PITCH_CLASS_FOLD_NAME};
 use super::quantize::{maths, ActivationRanges};
 use super::{ModelError, NamedTensors};
 use crate::onnx::proto::{
@@ -368,11 +371,12 @@ pub(crate) fn build_graph<'w>(
         activations: Vec::new(),
         read_as: HashMap::new(),
     };
-    let x = b.g.input(ValueInfoProto::tensor(
+    let features = b.g.input(ValueInfoProto::tensor(
         INPUT_FEATURES,
         DATA_TYPE_FLOAT,
         &input_dims(arch.input),
     ))?;
+    let x = features.clone();
 
     let mut x = b.conv_bn(&arch.stem.0, Some(&arch.stem.1), &x, true)?;
     for block in &arch.blocks {
@@ -415,6 +419,23 @@ pub(crate) fn build_graph<'w>(
         )?;
         let profile =
             b.g.node(&c.name, "Flatten", &[&profile], vec![("axis", Attr::Int(1))])?;
+        flat =
+            b.g.node("pool", "Concat", &[&flat, &profile], vec![("axis", Attr::Int(1))])?;
+    }
+    if arch.pooling.has(Segment::PitchClassProfile) {
+        // [batch, channels, bands, frames] -> mean over frames -> [batch,
+        // channels x bands] · fold -> [batch, 12]: read off the input itself.
+        let name = PITCH_CLASS_FOLD_NAME;
+        let (dims, fold) = input_pitch_class_fold(arch.input);
+        let fold = b.g.initializer_f32(name, &dims, &fold)?;
+        let means = b.g.node(
+            name,
+            "ReduceMean",
+            &[&features],
+            vec![("axes", ints(&[3])), ("keepdims", Attr::Int(0))],
+        )?;
+        let means = b.g.node(name, "Flatten", &[&means], vec![("axis", Attr::Int(1))])?;
+        let profile = b.g.node(name, "MatMul", &[&means, &fold], vec![])?;
         flat =
             b.g.node("pool", "Concat", &[&flat, &profile], vec![("axis", Attr::Int(1))])?;
     }

@@ -92,7 +92,12 @@ fn metadata_round_trips_through_a_file() {
 fn a_time_profile_model_runs_and_widening_keeps_the_embeddings() {
     let profile_arch = Architecture::new(InputKind::Hps, Pooling::TimeProfile);
     let fresh = testing::random_weights_for(&profile_arch, 5);
-    let wide = cocola::model::widen_to_time_profile(InputKind::Hps, weights(), &fresh).unwrap();
+    let wide = cocola::model::widen_pooling(
+        InputKind::Hps,
+        (Pooling::Global, weights()),
+        (Pooling::TimeProfile, &fresh),
+    )
+    .unwrap();
     let mut meta = testing::test_metadata();
     meta.pooling = Pooling::TimeProfile;
     let opts = LoadOptions::default();
@@ -147,6 +152,93 @@ fn a_pitch_model_is_told_apart_from_an_hps_model() {
         .unwrap_err()
         .to_string();
     assert!(text.contains("feature.harmonic_n_fft"), "{text}");
+}
+
+/// The pitch-class profile in the graph is exactly the fold of the input's
+/// harmonic channel: with a projection that copies the 12 profile values
+/// into the first 12 embedding dimensions (all else zero), LayerNorm and
+/// tanh leave `tanh(p / rms(p) * sqrt(512 / 12))` there, which the test
+/// computes from the input itself. Widened from a time-profile model, the
+/// network embeds exactly as it did.
+#[test]
+fn a_pitch_class_model_reads_the_profile_off_its_input_and_widens_exactly() {
+    use cocola::model::pooling::{pitch_class_fold, PITCH_CLASSES};
+    let arch = Architecture::new(InputKind::Pitch, Pooling::TimePitchClass);
+    let width = arch.projection.in_features;
+    assert_eq!(width, 1532);
+    let mut meta = testing::test_metadata();
+    meta.input = InputKind::Pitch;
+    meta.pooling = Pooling::TimePitchClass;
+    let embed = |w: &NamedTensors, meta: &ModelMetadata, x: &[f32]| {
+        let bytes = write_model(w, meta).unwrap();
+        let mut model = Model::from_bytes(&bytes, &LoadOptions::default()).unwrap();
+        assert_eq!(model.metadata().pooling, meta.pooling);
+        model.embed(x, x.len() / FEATURE_LEN).unwrap()
+    };
+    let x: Vec<f32> = (0..2)
+        .flat_map(|i| testing::random_features(&format!("pc-{i}"), 2))
+        .collect();
+
+    let mut probe = testing::random_weights_for(&arch, 8);
+    let mut projection = vec![0.0f32; 512 * width];
+    for c in 0..PITCH_CLASSES {
+        projection[c * width + width - PITCH_CLASSES + c] = 1.0;
+    }
+    probe
+        .insert("encoder.projection.weight", vec![512, width], projection)
+        .unwrap();
+    probe
+        .insert("encoder.projection.bias", vec![512], vec![0.0; 512])
+        .unwrap();
+    probe.insert("layer_norm.weight", vec![512], vec![1.0; 512]).unwrap();
+    probe.insert("layer_norm.bias", vec![512], vec![0.0; 512]).unwrap();
+    let e = embed(&probe, &meta, &x).embedding;
+    let fold = pitch_class_fold(64);
+    for (window, features) in x.chunks_exact(FEATURE_LEN).enumerate() {
+        let band_means: Vec<f32> = features[..64 * 501]
+            .chunks_exact(501)
+            .map(|b| b.iter().sum::<f32>() / 501.0)
+            .collect();
+        let p: Vec<f32> = (0..PITCH_CLASSES)
+            .map(|c| {
+                band_means
+                    .iter()
+                    .enumerate()
+                    .map(|(k, v)| v * fold[k * PITCH_CLASSES + c])
+                    .sum()
+            })
+            .collect();
+        assert!(p.iter().sum::<f32>().abs() < 1e-4, "centred");
+        let rms = (p.iter().map(|v| v * v).sum::<f32>() / 512.0 + 1e-5).sqrt();
+        for c in 0..PITCH_CLASSES {
+            let want = (p[c] / rms).tanh();
+            let got = e[window * 512 + c];
+            assert!((got - want).abs() < 1e-3, "window {window} class {c}: {got} vs {want}");
+        }
+        assert!(e[window * 512 + PITCH_CLASSES..(window + 1) * 512]
+            .iter()
+            .all(|v| v.abs() < 1e-6));
+    }
+
+    // Widening a time-profile model: the same embeddings.
+    let mut narrow_meta = meta.clone();
+    narrow_meta.pooling = Pooling::TimeProfile;
+    let narrow = testing::random_weights_for(&Architecture::new(InputKind::Pitch, Pooling::TimeProfile), 9);
+    let wide = cocola::model::widen_pooling(
+        InputKind::Pitch,
+        (Pooling::TimeProfile, &narrow),
+        (Pooling::TimePitchClass, &testing::random_weights_for(&arch, 10)),
+    )
+    .unwrap();
+    let (before, after) = (embed(&narrow, &narrow_meta, &x), embed(&wide, &meta, &x));
+    let max_diff = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+    assert!(max_diff(&before.embedding, &after.embedding) <= 1e-5);
+    assert!(max_diff(&before.w_embedding, &after.w_embedding) <= 1e-5);
+    // An HPS model cannot have it: its channel 0 is not in semitones.
+    let mut hps = meta.clone();
+    hps.input = InputKind::Hps;
+    let err = write_model(&wide, &hps).unwrap_err().to_string();
+    assert!(err.contains("needs the pitch input"), "{err}");
 }
 
 #[test]

@@ -8,9 +8,10 @@
 
 use cocola::contract::EMBEDDING_DIM;
 use cocola::model::arch::{
-    Architecture, BatchNormSpec, BlockSpec, ConvSpec, BN_EPS, BN_MOMENTUM, DROPOUT, DROP_CONNECT_RATE, LN_EPS,
+    Architecture, BatchNormSpec, BlockSpec, ConvSpec, Segment, BN_EPS, BN_MOMENTUM, DROPOUT, DROP_CONNECT_RATE, LN_EPS,
     SIMILARITY_W,
 };
+use cocola::model::pooling::input_pitch_class_fold;
 use tch::{Device, Kind, Tensor};
 
 use super::params::Params;
@@ -22,14 +23,24 @@ pub struct Network {
     /// Lay CPU activations out channels-last (see [`channels_last`]); on
     /// unless a benchmark wants the plain layout to compare with.
     pub channels_last_on_cpu: bool,
+    /// The pitch-class profile's constant fold, on the parameters' device
+    /// (poolings with [`Segment::PitchClassProfile`] only).
+    pitch_class_fold: Option<Tensor>,
 }
 
 impl Network {
     pub fn new(arch: Architecture, params: Params) -> Network {
+        let pitch_class_fold = arch.pooling.has(Segment::PitchClassProfile).then(|| {
+            let ([rows, cols], fold) = input_pitch_class_fold(arch.input);
+            Tensor::from_slice(&fold)
+                .reshape([rows as i64, cols as i64])
+                .to_device(params.device())
+        });
         Network {
             arch,
             params,
             channels_last_on_cpu: true,
+            pitch_class_fold,
         }
     }
 
@@ -71,6 +82,7 @@ impl Network {
 
     fn forward(&self, x: &Tensor, pass: Pass) -> Tensor {
         let train = pass.train;
+        let input = x;
         let x = if x.device() == Device::Cpu && self.channels_last_on_cpu {
             channels_last(x)
         } else {
@@ -92,6 +104,15 @@ impl Network {
             Some(c) => {
                 let profile = self.conv(&x, c).mean_dim(Some(&[2i64][..]), false, Kind::Float);
                 Tensor::cat(&[pooled, profile.flatten(1, -1)], 1)
+            }
+        };
+        let x = match &self.pitch_class_fold {
+            None => x,
+            // [B, channels, bands, frames] -> mean over frames, flattened ->
+            // · fold = [B, 12], as the ONNX graph's MatMul.
+            Some(fold) => {
+                let means = input.mean_dim(Some(&[3i64][..]), false, Kind::Float).flatten(1, -1);
+                Tensor::cat(&[x, means.matmul(fold)], 1)
             }
         };
         let x = x.dropout(DROPOUT as f64, train);

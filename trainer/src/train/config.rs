@@ -132,8 +132,8 @@ impl InitFrom {
     /// Reads the model's identity; its weights are read when the run starts.
     /// Fails unless the model's input has the shape of `input` (an hps model
     /// can start a pitch run: same tensor, the harmonic channel re-learnt)
-    /// and its pooling can become `pooling` (the same, or global widened to
-    /// the time profile).
+    /// and its pooling can become `pooling` (the same, or one it widens to:
+    /// `cocola::model::pooling::Pooling::widens_to`).
     pub fn read(path: &std::path::Path, input: InputKind, pooling: Pooling) -> anyhow::Result<InitFrom> {
         let stored = cocola::model::read_weights_file(path)
             .map_err(|e| anyhow::anyhow!("cannot initialise from {}: {e}", path.display()))?;
@@ -152,9 +152,9 @@ impl InitFrom {
             );
         }
         anyhow::ensure!(
-            stored.metadata.pooling == pooling || stored.metadata.pooling == Pooling::Global,
-            "cannot initialise from {}: its pooling is {}, and only a global-pool model can be widened to {pooling} \
-             (--pooling)",
+            stored.metadata.pooling.widens_to(pooling),
+            "cannot initialise from {}: its pooling is {}, which cannot be widened to {pooling} (--pooling); \
+             a model widens only to a pooling that keeps all its pooled features",
             path.display(),
             stored.metadata.pooling,
         );

@@ -559,11 +559,18 @@ fn initial_params(init: &config::InitFrom, arch: &Architecture, device: Device) 
     if stored.metadata.pooling == arch.pooling {
         return Params::from_named(arch, &stored.weights, device);
     }
-    // A global-pool model widened to the time profile (InitFrom::read
-    // refused anything else): the profile's conv starts from a fresh draw.
+    // A narrower pooling widened (InitFrom::read refused anything else): a
+    // new time profile's conv starts from a fresh draw.
     let fresh = Params::init(arch, device).to_named_tensors()?;
-    let widened = cocola::model::widen_to_time_profile(arch.input, &stored.weights, &fresh)?;
-    eprintln!("widened its global pool to the time profile (new projection columns start at zero)");
+    let widened = cocola::model::widen_pooling(
+        arch.input,
+        (stored.metadata.pooling, &stored.weights),
+        (arch.pooling, &fresh),
+    )?;
+    eprintln!(
+        "widened its {} pooling to {} (new projection columns start at zero)",
+        stored.metadata.pooling, arch.pooling
+    );
     Params::from_named(arch, &widened, device)
 }
 
