@@ -405,22 +405,23 @@ fn bad_inputs_are_errors() {
     assert!(err.to_string().contains("not finite"), "{err}");
 }
 
-/// The paper's layouts (one mel channel, global pooling) quantize too, and
-/// the INT8 file keeps the interface: same input, both outputs, finite.
-#[test]
-fn a_mel_model_with_global_pooling_quantizes() {
-    let arch = Architecture::new(InputKind::Mel, Pooling::Global);
+/// Quantizes a random `input` model with `pooling` on 4 random windows;
+/// returns the float and INT8 files, the windows, and the embeddings'
+/// cosine (float vs INT8). The INT8 file keeps the interface: same input,
+/// both outputs, finite.
+fn quantize_random(input: InputKind, pooling: Pooling) -> (Vec<u8>, Vec<f32>, f32) {
+    let arch = Architecture::new(input, pooling);
     let mut meta = testing::test_metadata();
-    meta.input = InputKind::Mel;
-    meta.pooling = Pooling::Global;
+    meta.input = input;
+    meta.pooling = pooling;
     let bytes = write_model(&testing::random_weights_for(&arch, 5), &meta).unwrap();
-    let row = InputKind::Mel.feature_len();
+    let row = input.feature_len();
     let features: Vec<f32> = (0..4)
-        .flat_map(|i| testing::random_features("mel", i).into_iter().take(row))
+        .flat_map(|i| testing::random_features(&input.to_string(), i).into_iter().take(row))
         .collect();
     let options = LoadOptions::default();
-    let (int8, meta) = cocola::model::quantize::quantize(&bytes, "mel", &features, 4, &options).unwrap();
-    assert_eq!(meta.input, InputKind::Mel);
+    let (int8, meta) = cocola::model::quantize::quantize(&bytes, "random", &features, 4, &options).unwrap();
+    assert_eq!((meta.input, meta.pooling), (input, pooling));
     let float = Model::from_bytes(&bytes, &options)
         .unwrap()
         .embed(&features, 4)
@@ -436,8 +437,23 @@ fn a_mel_model_with_global_pooling_quantizes() {
         .sum();
     let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
     let cosine = dot / (norm(&float.embedding) * norm(&quantized.embedding));
+    (bytes, features, cosine)
+}
+
+/// The paper's layouts (one mel channel, global pooling) quantize too.
+#[test]
+fn a_mel_model_with_global_pooling_quantizes() {
+    let (bytes, features, cosine) = quantize_random(InputKind::Mel, Pooling::Global);
     assert!(cosine > 0.9, "INT8 embeddings drifted: cosine {cosine}");
+    let options = LoadOptions::default();
     // Calibration rows that do not match the input kind are refused.
     let err = cocola::model::quantize::quantize(&bytes, "mel", &features[1..], 4, &options).unwrap_err();
     assert!(err.to_string().contains("calibration"), "{err}");
+}
+
+/// The pitch-class profile reads the float input beside the INT8 encoder.
+#[test]
+fn a_pitch_class_model_quantizes() {
+    let (_, _, cosine) = quantize_random(InputKind::Pitch, Pooling::TimePitchClass);
+    assert!(cosine > 0.9, "INT8 embeddings drifted: cosine {cosine}");
 }
