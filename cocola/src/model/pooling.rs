@@ -22,9 +22,15 @@ pub const PITCH_CLASSES: usize = 12;
 /// (an ONNX initializer, not a parameter: nothing trains it).
 pub const PITCH_CLASS_FOLD_NAME: &str = "encoder.pitch_class_fold";
 /// Decibels per unit of the pitch-class profile. A stem's centred profile
-/// spreads about 3-7 dB (measured on rendered validation stems), so this
-/// puts it near unit scale, like the pooled features beside it.
-pub const PITCH_CLASS_DB_PER_UNIT: f32 = 5.0;
+/// spreads about 3-7 dB (measured on rendered validation stems), so its
+/// values spread about +-10 units. The scale sets how fast training can
+/// put the profile to use: Adam moves each projection weight by about the
+/// learning rate per step whatever its input's scale, and the profile's
+/// columns start at zero. At 5 dB per unit (values near +-1, like the
+/// pooled features), 627 steps left its columns at a fifth of the pool's
+/// weight scale and the score still at chance on transposed stems
+/// (pilot `pitch2`, docs/EVALUATION.md).
+pub const PITCH_CLASS_DB_PER_UNIT: f32 = 0.5;
 
 /// How the last feature map becomes the projection's input.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -162,20 +168,22 @@ mod tests {
         let p = profile(&triad);
         let lit = 40.0 * (1.0 - 3.0 / 12.0) / PITCH_CLASS_DB_PER_UNIT;
         let dark = -40.0 * 3.0 / 12.0 / PITCH_CLASS_DB_PER_UNIT;
+        let close = |a: f32, b: f32, tolerance: f32| (a - b).abs() <= tolerance * lit;
         for (c, v) in p.iter().enumerate() {
             let want = if [0, 4, 7].contains(&c) { lit } else { dark };
-            assert!((v - want).abs() < 1e-5, "class {c}: {v} vs {want}");
+            assert!(close(*v, want, 1e-5), "class {c}: {v} vs {want}");
         }
         // 10 dB louder everywhere: the same profile.
         let louder: Vec<f32> = triad.iter().map(|v| v + 10.0).collect();
         let q = profile(&louder);
-        assert!(p.iter().zip(&q).all(|(a, b)| (a - b).abs() < 1e-5));
-        // A semitone up (every band one row higher) rotates it by one class.
+        assert!(p.iter().zip(&q).all(|(a, b)| close(*a, *b, 1e-5)));
+        // A semitone up (every band one row higher) rotates it by one class
+        // (up to the lowest C, which leaves the bands).
         let up: Vec<f32> = (0..64).map(|k| if k == 0 { -60.0 } else { triad[k - 1] }).collect();
         let r = profile(&up);
         for c in 0..PITCH_CLASSES {
             assert!(
-                (r[(c + 1) % 12] - p[c]).abs() < 0.5,
+                close(r[(c + 1) % 12], p[c], 0.1),
                 "class {c}: {} vs {}",
                 r[(c + 1) % 12],
                 p[c]
