@@ -23,14 +23,14 @@ pub const PITCH_CLASSES: usize = 12;
 pub const PITCH_CLASS_FOLD_NAME: &str = "encoder.pitch_class_fold";
 /// Decibels per unit of the pitch-class profile. A stem's centred profile
 /// spreads about 3-7 dB (measured on rendered validation stems), so its
-/// values spread about +-10 units. The scale sets how fast training can
+/// values spread about +-50 units. The scale sets how fast training can
 /// put the profile to use: Adam moves each projection weight by about the
 /// learning rate per step whatever its input's scale, and the profile's
-/// columns start at zero. At 5 dB per unit (values near +-1, like the
-/// pooled features), 627 steps left its columns at a fifth of the pool's
-/// weight scale and the score still at chance on transposed stems
-/// (pilot `pitch2`, docs/EVALUATION.md).
-pub const PITCH_CLASS_DB_PER_UNIT: f32 = 0.5;
+/// columns start at zero. Measured on CPU pilots (docs/EVALUATION.md): at
+/// 5 dB per unit (values near +-1, like the pooled features; `pitch2`) and
+/// at 0.5 dB (`pitch3`), 400-600 steps left the score at chance on
+/// transposed stems, the embedding moving by about 1 % for a transposition.
+pub const PITCH_CLASS_DB_PER_UNIT: f32 = 0.1;
 
 /// How the last feature map becomes the projection's input.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
