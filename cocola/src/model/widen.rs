@@ -57,6 +57,15 @@ mod tests {
     use super::*;
     use crate::model::testing::{random_weights, random_weights_for};
 
+    /// Every tensor of `narrow` but the projection is in `wide` unchanged.
+    fn assert_shared_tensors_copied(narrow: &NamedTensors, wide: &NamedTensors) {
+        for (name, t) in narrow.iter() {
+            if name != "encoder.projection.weight" {
+                assert_eq!(wide.get(name), Some(t), "{name}");
+            }
+        }
+    }
+
     #[test]
     fn shared_tensors_are_copied_and_the_new_columns_are_zero() {
         let global = random_weights(3);
@@ -67,11 +76,7 @@ mod tests {
             (Pooling::TimeProfile, &fresh),
         )
         .unwrap();
-        for (name, t) in global.iter() {
-            if name != "encoder.projection.weight" {
-                assert_eq!(wide.get(name), Some(t), "{name}");
-            }
-        }
+        assert_shared_tensors_copied(&global, &wide);
         let w = wide.get("encoder.projection.weight").unwrap();
         let old = global.get("encoder.projection.weight").unwrap();
         assert_eq!(w.shape, [512, 1520]);
@@ -109,11 +114,7 @@ mod tests {
             (Pooling::TimePitchClass, &fresh),
         )
         .unwrap();
-        for (name, t) in narrow.iter() {
-            if name != "encoder.projection.weight" {
-                assert_eq!(wide.get(name), Some(t), "{name}");
-            }
-        }
+        assert_shared_tensors_copied(&narrow, &wide);
         let w = wide.get("encoder.projection.weight").unwrap();
         let old = narrow.get("encoder.projection.weight").unwrap();
         assert_eq!(w.shape, [512, 1532]);
