@@ -70,7 +70,18 @@ pub const CONTRACT_VERSION: &str = "cocola-features-1";
 pub const MEL_CONTRACT_VERSION: &str = "cocola-mel-features-1";
 
 /// Version tag of the pitch contract (HPS with a semitone harmonic channel).
-pub const PITCH_CONTRACT_VERSION: &str = "cocola-pitch-features-1";
+/// Version 1 had bands twice as wide ([`SUPERSEDED_CONTRACTS`]).
+pub const PITCH_CONTRACT_VERSION: &str = "cocola-pitch-features-2";
+
+/// Contract versions this build no longer computes, with what changed, so
+/// that a model made for one is refused with a reason.
+pub const SUPERSEDED_CONTRACTS: [(&str, &str); 1] = [(
+    "cocola-pitch-features-1",
+    "the pitch input's first band layout (each semitone band reached the neighbouring notes, \
+     blurring the key), which this build no longer computes (it computes cocola-pitch-features-2, \
+     whose bands reach half way). Train the model again, e.g. from an HPS model \
+     (`cocola-trainer train --input pitch --init-from`)",
+)];
 
 /// Mel input: `AmplitudeToDB`'s floor on power before the log (torchaudio default).
 pub const MEL_DB_AMIN: f32 = 1e-10;
@@ -85,6 +96,10 @@ pub const PITCH_WIN_LENGTH: usize = 2048;
 /// bands (the tensor keeps its [2, 64, 501] shape), the lowest centred on
 /// C2 (MIDI note 36, A4 = 440 Hz tuning): C2 to D#7, 65 Hz to 2.5 kHz.
 pub const PITCH_LOWEST_MIDI_NOTE: u8 = 36;
+/// Pitch input, harmonic channel: each band's triangle rises from this
+/// many semitones below its note and falls to as many above, so that
+/// neighbouring bands touch but do not overlap (features/semitone.rs).
+pub const PITCH_BAND_HALF_WIDTH_SEMITONES: f64 = 0.5;
 
 /// What the encoder sees: which of the paper's two model families a model
 /// belongs to. Recorded in the model file as its `feature.contract`.
@@ -285,6 +300,10 @@ fn pitch_feature_metadata() -> BTreeMap<&'static str, String> {
         ("feature.harmonic_lowest_midi_note", PITCH_LOWEST_MIDI_NOTE.to_string()),
         ("feature.harmonic_tuning_a4_hz", "440".to_string()),
         ("feature.harmonic_band_norm", "area".to_string()),
+        (
+            "feature.harmonic_band_half_width_semitones",
+            PITCH_BAND_HALF_WIDTH_SEMITONES.to_string(),
+        ),
     ]);
     m
 }
@@ -325,7 +344,7 @@ mod tests {
         let changed: Vec<&str> = hps.keys().filter(|k| hps[*k] != pitch[*k]).copied().collect();
         assert_eq!(changed, ["feature.channels", "feature.contract"]);
         let added: Vec<&str> = pitch.keys().filter(|k| !hps.contains_key(*k)).copied().collect();
-        assert_eq!(added.len(), 7, "{added:?}");
+        assert_eq!(added.len(), 8, "{added:?}");
         assert!(added.iter().all(|k| k.starts_with("feature.harmonic_")));
         assert_eq!(InputKind::Pitch.modes(), Mode::ALL);
     }

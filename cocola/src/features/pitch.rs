@@ -1,4 +1,4 @@
-//! The pitch input kind (`cocola-pitch-features-1`, docs/DESIGN.md "Pitch
+//! The pitch input kind (`cocola-pitch-features-2`, docs/DESIGN.md "Pitch
 //! input"): the HPS input with a harmonic channel that keeps key.
 //!
 //! ```text

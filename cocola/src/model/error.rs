@@ -76,6 +76,9 @@ pub enum ModelError {
         differences: Vec<ContractDifference>,
     },
 
+    #[error("the model was made for feature contract '{found}', {why}")]
+    SupersededContract { found: String, why: &'static str },
+
     #[error("model metadata '{key}' is invalid: {detail}")]
     BadMetadata { key: String, detail: String },
 

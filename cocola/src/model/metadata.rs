@@ -30,7 +30,7 @@ use super::error::{ContractDifference, ModelError};
 use super::io;
 use super::pooling::PITCH_CLASS_DB_PER_UNIT;
 use crate::calibration::Calibration;
-use crate::contract::InputKind;
+use crate::contract::{InputKind, SUPERSEDED_CONTRACTS};
 use crate::onnx::proto::ModelHeader;
 
 /// Version of the model layout (metadata keys, graph inputs and outputs).
@@ -200,6 +200,15 @@ impl ModelMetadata {
             return Err(ModelError::UnsupportedFormat {
                 found: format.to_string(),
                 supported: FORMAT_VERSION.into(),
+            });
+        }
+        if let Some((found, why)) = props
+            .get("feature.contract")
+            .and_then(|v| SUPERSEDED_CONTRACTS.iter().find(|(old, _)| old == v))
+        {
+            return Err(ModelError::SupersededContract {
+                found: found.to_string(),
+                why,
             });
         }
         let input = input_kind(&props);

@@ -138,7 +138,7 @@ fn a_pitch_model_is_told_apart_from_an_hps_model() {
     let x = testing::random_features("p", 0);
     assert_eq!(model.embed(&x, 1).unwrap().embedding.len(), 512);
 
-    let relabelled = edited(|p| set(p, "feature.contract", "cocola-pitch-features-1"));
+    let relabelled = edited(|p| set(p, "feature.contract", cocola::contract::PITCH_CONTRACT_VERSION));
     let text = Model::from_bytes(&relabelled, &LoadOptions::default())
         .unwrap_err()
         .to_string();
@@ -152,6 +152,27 @@ fn a_pitch_model_is_told_apart_from_an_hps_model() {
         .unwrap_err()
         .to_string();
     assert!(text.contains("feature.harmonic_n_fft"), "{text}");
+}
+
+/// A model of a superseded feature contract is refused with what changed,
+/// not with a list of keys.
+#[test]
+fn a_model_of_a_superseded_contract_is_refused_with_the_reason() {
+    let mut meta = testing::test_metadata();
+    meta.input = InputKind::Pitch;
+    let bytes = write_model(weights(), &meta).unwrap();
+    let mut old = ModelProto::decode(&bytes[..]).unwrap();
+    set(&mut old.metadata_props, "feature.contract", "cocola-pitch-features-1");
+    let text = Model::from_bytes(&old.encode_to_vec(), &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(text.contains("'cocola-pitch-features-1'"), "{text}");
+    assert!(
+        text.contains("neighbouring notes") && text.contains("--init-from"),
+        "{text}"
+    );
+    let err = cocola::model::read_weights(&old.encode_to_vec(), "old.onnx").unwrap_err();
+    assert!(err.to_string().contains("no longer computes"), "{err}");
 }
 
 /// The pitch-class profile in the graph is exactly the fold of the input's
