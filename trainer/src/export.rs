@@ -256,6 +256,7 @@ pub fn export(checkpoint_path: &Path, out: &Path, opts: &ExportOptions) -> anyho
             meta.training["initialized_from"] = serde_json::json!({
                 "model": init.model,
                 "training": init.training,
+                "pitch_class_start": init.pitch_class_start,
             })
         }
     }

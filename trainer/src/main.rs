@@ -7,6 +7,7 @@ use clap::ValueEnum;
 use clap::{Args, Parser, Subcommand};
 use cocola::contract::InputKind;
 use cocola::model::arch::Pooling;
+use cocola::model::PitchClassAgreement;
 use cocola_trainer::data::dataset::DatasetSpec;
 use cocola_trainer::data::hard_negatives::KindWeights;
 use cocola_trainer::data::sampler::{MaskWeights, Masks};
@@ -244,6 +245,13 @@ struct TrainArgs {
     /// fine-tune it on --data. Adam starts fresh; --w-init-std is unused.
     #[arg(long, value_name = "MODEL")]
     init_from: Option<PathBuf>,
+    /// With --init-from and --pooling time-pitch-class: start the
+    /// pitch-class profile as a key reader instead of from zero columns.
+    /// The 12 embedding dimensions the score relies on least read only the
+    /// profile (GAIN per unit) and W scores their agreement between the two
+    /// sides (WEIGHT); training moves both (docs/TRAINING.md). E.g. 0.01,100
+    #[arg(long, value_name = "GAIN,WEIGHT", value_parser = gain_and_weight)]
+    pitch_class_start: Option<PitchClassAgreement>,
     /// Continue from the newest checkpoint in OUT/checkpoints.
     #[arg(long)]
     resume: bool,
@@ -316,7 +324,34 @@ impl TrainArgs {
             .as_deref()
             .map(|p| InitFrom::read(p, c.input, c.pooling))
             .transpose()?;
+        if let Some(start) = self.pitch_class_start {
+            anyhow::ensure!(
+                c.pooling == Pooling::TimePitchClass,
+                "--pitch-class-start writes the pitch-class profile's start: it needs --pooling time-pitch-class"
+            );
+            let Some(init) = c.init_from.as_mut() else {
+                anyhow::bail!("--pitch-class-start rewrites the weights of --init-from: name the model to start from");
+            };
+            init.pitch_class_start = Some(start);
+        }
         Ok((c, self.resume))
+    }
+}
+
+/// `GAIN,WEIGHT` of --pitch-class-start: two finite numbers above 0.
+fn gain_and_weight(text: &str) -> Result<PitchClassAgreement, String> {
+    let numbers: Vec<f32> = text
+        .split(',')
+        .map(|v| v.trim().parse::<f32>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("'{text}' is not GAIN,WEIGHT (two numbers, e.g. 0.01,100)"))?;
+    match numbers[..] {
+        [gain, weight] if [gain, weight].iter().all(|v| v.is_finite() && *v > 0.0) => {
+            Ok(PitchClassAgreement { gain, weight })
+        }
+        _ => Err(format!(
+            "'{text}' is not GAIN,WEIGHT (two numbers above 0, e.g. 0.01,100)"
+        )),
     }
 }
 

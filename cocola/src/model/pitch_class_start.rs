@@ -20,12 +20,14 @@
 //!
 //! Training moves all of it afterwards; this only chooses where it starts.
 
+use serde::{Deserialize, Serialize};
+
 use super::arch::{Architecture, Pooling, SIMILARITY_W};
 use super::pooling::{Segment, PITCH_CLASSES};
 use super::{validate_weights, ModelError, NamedTensors};
 
 /// How strongly the profile enters the start.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PitchClassAgreement {
     /// Projection weight from each profile value (in profile units, 0.1 dB)
     /// to its dimension, before LayerNorm: sets how soon `tanh` saturates.

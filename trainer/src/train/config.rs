@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use cocola::contract::InputKind;
 use cocola::model::arch::Pooling;
+use cocola::model::PitchClassAgreement;
 use serde::{Deserialize, Serialize};
 
 use crate::data::dataset::DatasetSpec;
@@ -126,6 +127,10 @@ pub struct InitFrom {
     pub model: String,
     /// The model's own training record (its `cocola.training` metadata).
     pub training: serde_json::Value,
+    /// `--pitch-class-start`: the pitch-class agreement written into the
+    /// weights once they are loaded (`cocola::model::pitch_class_start`).
+    #[serde(default)]
+    pub pitch_class_start: Option<PitchClassAgreement>,
 }
 
 impl InitFrom {
@@ -162,6 +167,7 @@ impl InitFrom {
             path: path.to_path_buf(),
             model: format!("{} {}", stored.metadata.name, stored.metadata.version),
             training: stored.metadata.training,
+            pitch_class_start: None,
         })
     }
 }
@@ -288,8 +294,9 @@ impl TrainConfig {
         if self.lr_schedule == LrSchedule::Cosine && self.time_budget_s != saved.time_budget_s {
             differences.push("time budget (the cosine schedule ends there)");
         }
-        if self.init_from.as_ref().map(|i| &i.path) != saved.init_from.as_ref().map(|i| &i.path) {
-            differences.push("init-from");
+        let start = |c: &TrainConfig| c.init_from.as_ref().map(|i| (i.path.clone(), i.pitch_class_start));
+        if start(self) != start(saved) {
+            differences.push("init-from (or its pitch-class start)");
         }
         if self.masks != saved.masks || self.mask_weights != saved.mask_weights {
             differences.push("masks (or their weights)");
@@ -404,9 +411,18 @@ mod tests {
             path: PathBuf::from("base.onnx"),
             model: "base 1.0".into(),
             training: serde_json::Value::Null,
+            pitch_class_start: None,
         });
         let err = c.check_resumable(&saved).unwrap_err().to_string();
         assert!(err.contains("init-from"), "{err}");
+        let mut started = c.clone();
+        started.init_from.as_mut().unwrap().pitch_class_start = Some(PitchClassAgreement {
+            gain: 0.01,
+            weight: 100.0,
+        });
+        let err = started.check_resumable(&c).unwrap_err().to_string();
+        assert!(err.contains("pitch-class start"), "{err}");
+        assert!(c.check_resumable(&c).is_ok());
         let mel = TrainConfig {
             input: InputKind::Mel,
             ..config()

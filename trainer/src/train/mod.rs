@@ -556,22 +556,32 @@ fn initial_params(init: &config::InitFrom, arch: &Architecture, device: Device) 
         init.path.display(),
         init.model
     );
-    if stored.metadata.pooling == arch.pooling {
-        return Params::from_named(arch, &stored.weights, device);
-    }
-    // A narrower pooling widened (InitFrom::read refused anything else): a
-    // new time profile's conv starts from a fresh draw.
-    let fresh = Params::init(arch, device).to_named_tensors()?;
-    let widened = cocola::model::widen_pooling(
-        arch.input,
-        (stored.metadata.pooling, &stored.weights),
-        (arch.pooling, &fresh),
-    )?;
+    let weights = if stored.metadata.pooling == arch.pooling {
+        stored.weights
+    } else {
+        // A narrower pooling widened (InitFrom::read refused anything else): a
+        // new time profile's conv starts from a fresh draw.
+        let fresh = Params::init(arch, device).to_named_tensors()?;
+        let widened = cocola::model::widen_pooling(
+            arch.input,
+            (stored.metadata.pooling, &stored.weights),
+            (arch.pooling, &fresh),
+        )?;
+        eprintln!(
+            "widened its {} pooling to {} (new projection columns start at zero)",
+            stored.metadata.pooling, arch.pooling
+        );
+        widened
+    };
+    let Some(start) = init.pitch_class_start else {
+        return Params::from_named(arch, &weights, device);
+    };
+    let (started, dims) = cocola::model::start_pitch_class_agreement(arch, &weights, start)?;
     eprintln!(
-        "widened its {} pooling to {} (new projection columns start at zero)",
-        stored.metadata.pooling, arch.pooling
+        "pitch-class agreement start (gain {}, weight {}): the pitch classes on embedding dimensions {dims:?}",
+        start.gain, start.weight
     );
-    Params::from_named(arch, &widened, device)
+    Params::from_named(arch, &started, device)
 }
 
 /// Training time summed over this process and the runs it resumed, so a

@@ -241,6 +241,22 @@ fn missing_data_and_bad_checkpoints_fail_naming_the_path() {
 }
 
 #[test]
+fn a_pitch_class_start_needs_two_numbers_a_base_model_and_the_pitch_class_pooling() {
+    for bad in ["0.01", "0.01,x", "0,100", "0.01,100,3", "NaN,1"] {
+        let o = trainer(&["train", "--data", "generic:x", "--out", "y", "--pitch-class-start", bad]);
+        let message = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {message}");
+        assert!(message.contains("GAIN,WEIGHT"), "{bad}: {message}");
+    }
+    let pitch = ["--input", "pitch", "--pitch-class-start", "0.01,100"];
+    let base = ["train", "--data", "generic:x", "--out", "y"];
+    let o = trainer(&[&base[..], &pitch[..], &["--pooling", "time-profile"]].concat());
+    assert!(text(&o).contains("needs --pooling time-pitch-class"), "{}", text(&o));
+    let o = trainer(&[&base[..], &pitch[..], &["--pooling", "time-pitch-class"]].concat());
+    assert!(text(&o).contains("name the model to start from"), "{}", text(&o));
+}
+
+#[test]
 fn a_time_budget_must_be_a_number_of_minutes_above_zero() {
     for bad in ["0", "soon", "NaN", "inf"] {
         let o = trainer(&["train", "--data", "generic:x", "--out", "y", "--time-budget", bad]);

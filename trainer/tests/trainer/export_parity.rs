@@ -5,7 +5,7 @@
 use cocola::contract::{InputKind, FEATURE_LEN};
 use cocola::features::FeatureExtractor;
 use cocola::model::arch::{Architecture, Pooling};
-use cocola::model::{LoadOptions, Model};
+use cocola::model::{LoadOptions, Model, PitchClassAgreement};
 use cocola_trainer::data::dataset::{DatasetSpec, Split};
 use cocola_trainer::export::{embed, export, load_network, ExportOptions};
 use cocola_trainer::model::{Network, Params};
@@ -227,12 +227,18 @@ fn a_pitch_model_starts_from_an_hps_model_trains_exports_and_matches_tch() {
     let mut c = two_step_run(spec, &dir.path().join("pitch"));
     c.input = InputKind::Pitch;
     c.pooling = Pooling::TimePitchClass;
-    c.init_from = Some(InitFrom::read(&base, InputKind::Pitch, Pooling::TimePitchClass).unwrap());
+    let mut init = InitFrom::read(&base, InputKind::Pitch, Pooling::TimePitchClass).unwrap();
+    init.pitch_class_start = Some(PitchClassAgreement {
+        gain: 0.01,
+        weight: 50.0,
+    });
+    c.init_from = Some(init);
     let ck = run(&c, false, false).unwrap().last_checkpoint.unwrap();
     let onnx = dir.path().join("pitch.onnx");
     let meta = export(&ck, &onnx, &export_options("pitch-test")).unwrap();
     assert_eq!((meta.input, meta.pooling), (InputKind::Pitch, Pooling::TimePitchClass));
     assert_eq!(meta.training["initialized_from"]["model"], "base 0.1");
+    assert_eq!(meta.training["initialized_from"]["pitch_class_start"]["weight"], 50.0);
     let calibration = meta.calibration.unwrap();
     assert!(calibration.harmonic.is_some() && calibration.percussive.is_some());
 
@@ -254,10 +260,18 @@ fn a_pitch_model_starts_from_an_hps_model_trains_exports_and_matches_tch() {
         .fold(0.0f32, f32::max);
     println!("pitch model: max |tch - ONNX Runtime| embedding {d:.3e}");
     assert!(d <= 1e-4, "{d}");
-    // Two steps of Adam moved the pitch-class profile's projection columns
-    // (the last 12) off zero: the profile is wired into training.
+    // The agreement start gave 12 dimensions a W diagonal of 50 (two steps
+    // of Adam move it by about 2 x lr), and their projection rows read the
+    // profile alone, so the profile is wired into the score and training.
+    let w = net.params.get("similarity.w");
+    let diagonal: Vec<f64> = Vec::try_from(w.diagonal(0, 0, 1).to_kind(Kind::Double)).unwrap();
+    assert_eq!(
+        diagonal.iter().filter(|&&v| (v - 50.0).abs() < 0.1).count(),
+        12,
+        "{diagonal:?}"
+    );
     let w = net.params.get("encoder.projection.weight");
-    assert!(w.narrow(1, 1520, 12).abs().max().double_value(&[]) > 0.0);
+    assert!(w.narrow(1, 1520, 12).abs().max().double_value(&[]) > 0.005);
     // A mel model has another shape: no base for a pitch run.
     assert!(InitFrom::read(&onnx, InputKind::Mel, Pooling::Global).is_err());
 }
