@@ -16,7 +16,9 @@ def test_constants():
 
 def test_model_describes_itself(model):
     assert model.source == "default (embedded)" and model.threads == 2
-    assert model.info["input"] == "hps" and model.info["calibrated"] and len(model.info["sha256"]) == 64
+    # Two channels (HPS or, since 0.10.0, pitch): all three modes.
+    assert model.info["input"] in ("hps", "pitch") and model.info["calibrated"]
+    assert len(model.info["sha256"]) == 64
     assert model.info["source"] == model.source and model.info["name"] == model.metadata["name"]
     assert model.metadata["calibration"] is not None
     assert model.modes == cocola.MODES
