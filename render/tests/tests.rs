@@ -2,5 +2,6 @@
 
 mod generate;
 mod render;
+mod render_samples;
 mod sampler;
 mod twins;

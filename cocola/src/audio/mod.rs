@@ -59,6 +59,7 @@
 mod decode;
 mod downmix;
 mod fir_resample;
+mod header;
 mod mix_stream;
 mod resample;
 mod stream;

@@ -19,6 +19,7 @@ pub mod arch;
 pub mod encoder;
 mod error;
 mod io;
+mod layers;
 pub mod metadata;
 pub mod pitch_class_start;
 pub mod pooling;

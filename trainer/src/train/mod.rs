@@ -31,10 +31,9 @@ use crate::model::adam::Adam;
 use crate::model::net::contrastive_loss;
 use crate::model::{Network, Params};
 use checkpoint::CheckpointInfo;
-use cocola::eval::sensitivity::SensitivityOptions;
-use cocola::eval::tracks::TrackListing;
 use config::TrainConfig;
 use metrics::{Metrics, Record};
+use validation::ValidationSet;
 
 /// What a finished run reports.
 #[derive(Debug)]
@@ -400,147 +399,6 @@ impl TrainingState {
             device: device_name(device),
             elapsed_s: self.clock.seconds(),
         }
-    }
-}
-
-/// What every validation measures: fixed validation batches (loss and
-/// accuracy) and the sensitivity test's validation tracks.
-struct ValidationSet {
-    batches: Vec<Batch>,
-    /// Listed once; the test's anchors are drawn from the seed, the same
-    /// at every validation.
-    sensitivity_tracks: Option<TrackListing>,
-}
-
-impl ValidationSet {
-    fn prepare(
-        cfg: &TrainConfig,
-        validation: Option<&SplitData>,
-        feature_cache: &Option<Arc<FeatureCache>>,
-    ) -> ValidationSet {
-        let batches = match validation {
-            Some(v) if cfg.validation_batches > 0 && cfg.validate_every > 0 => {
-                // No random channel masks in validation: with a mask drawn
-                // per pair, matching the mask alone beats chance (a first CPU
-                // run's validation read 13-17 % @32 while the model was at
-                // chance on unmasked pairs), and no noise: what is measured
-                // is coherence.
-                let mut sampler = cfg.sampler();
-                sampler.masks = crate::data::sampler::Masks::Off;
-                sampler.noise_std = 0.0;
-                // The validation loss stays the paper's (comparable across
-                // recipes); hard negatives are measured by the sensitivity test.
-                sampler.hard_negatives = 0.0;
-                let source = Source {
-                    input: cfg.input,
-                    store: v.store.clone(),
-                    pools: v.pools.clone(),
-                    config: sampler,
-                    seed: cfg.seed,
-                    stream: Stream::Validation,
-                    features: feature_cache.clone(),
-                };
-                let mut p = Pipeline::start(source, 0, cfg.workers, cfg.prefetch);
-                match (0..cfg.validation_batches)
-                    .map(|_| p.next_batch())
-                    .collect::<anyhow::Result<Vec<_>>>()
-                {
-                    Ok(batches) => batches,
-                    // Too little validation audio must not stop a training run.
-                    Err(e) => {
-                        eprintln!("warning: no validation: the validation split cannot fill a batch: {e}");
-                        Vec::new()
-                    }
-                }
-            }
-            _ => Vec::new(),
-        };
-        let wants_sensitivity = cfg.sensitivity_anchors > 0 || cfg.final_sensitivity_anchors > 0;
-        let sensitivity_tracks = if wants_sensitivity && !batches.is_empty() {
-            match crate::eval::split_listing(&cfg.data, Split::Validation, cfg.seed) {
-                Ok(listing) => Some(listing),
-                Err(e) => {
-                    eprintln!("warning: no sensitivity test in validation: {e}");
-                    None
-                }
-            }
-        } else {
-            None
-        };
-        ValidationSet {
-            batches,
-            sensitivity_tracks,
-        }
-    }
-
-    fn due(&self, cfg: &TrainConfig, done: u64, last: bool) -> bool {
-        !self.batches.is_empty() && (done.is_multiple_of(cfg.validate_every) || Self::final_test(cfg, last))
-    }
-
-    /// The last step, when it gets its own (larger) sensitivity test.
-    fn final_test(cfg: &TrainConfig, last: bool) -> bool {
-        last && cfg.final_sensitivity_anchors > 0
-    }
-
-    /// Anchors of the sensitivity test of the step that ends `done` steps: more at the last.
-    fn sensitivity_anchors(cfg: &TrainConfig, last: bool) -> usize {
-        if Self::final_test(cfg, last) {
-            cfg.final_sensitivity_anchors
-        } else {
-            cfg.sensitivity_anchors
-        }
-    }
-
-    /// Validates the network after `done` steps and records the results;
-    /// true when the validation loss is the best so far.
-    fn run(
-        &self,
-        cfg: &TrainConfig,
-        state: &mut TrainingState,
-        done: u64,
-        last: bool,
-        metrics: &mut Metrics,
-        progress: &ProgressBar,
-    ) -> anyhow::Result<bool> {
-        let device = device(cfg);
-        let (vl, va) = validation::evaluate(&state.net, &self.batches, device);
-        metrics.write(&Record::Validation {
-            step: done,
-            loss: vl,
-            accuracy: va,
-        })?;
-        state.last_validation = (Some(vl), Some(va));
-        let anchors = Self::sensitivity_anchors(cfg, last);
-        if let Some(listing) = self.sensitivity_tracks.as_ref().filter(|_| anchors > 0) {
-            let options = SensitivityOptions {
-                anchors,
-                seed: cfg.seed,
-                modes: cfg.input.modes().to_vec(),
-                ..SensitivityOptions::default()
-            };
-            match crate::eval::sensitivity(&state.net, &cfg.out, listing.clone(), &options) {
-                Ok(report) => {
-                    let win_rates = validation::sensitivity_rates(&report);
-                    // The split may hold fewer anchors than asked for.
-                    let measured = report.anchors.len();
-                    progress.println(format!(
-                        "step {done}: validation loss {vl:.4}, acc {va:.3}; sensitivity on {measured} anchors (transposed/shifted/foreign) {}",
-                        validation::sensitivity_line(&win_rates)
-                    ));
-                    metrics.write(&Record::Sensitivity {
-                        step: done,
-                        anchors: measured,
-                        win_rates,
-                    })?;
-                }
-                Err(e) => progress.println(format!("warning: the sensitivity test failed at step {done}: {e}")),
-            }
-        }
-        let improved = vl.is_finite() && state.best.is_none_or(|b| vl < b);
-        if improved {
-            state.best = Some(vl);
-        }
-        Ok(improved)
     }
 }
 
