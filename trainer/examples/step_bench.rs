@@ -32,10 +32,10 @@ fn main() {
 
     let mut time = |label: &str, net: &Network, threads: i32| -> f64 {
         tch::set_num_threads(threads);
-        train_step(net, &mut adam, &anchors, &positives, 1e-4); // warm-up: allocator, kernels
+        train_step(net, &mut adam, &anchors, &positives, None, 1e-4); // warm-up: allocator, kernels
         let t = Instant::now();
         for _ in 0..steps {
-            train_step(net, &mut adam, &anchors, &positives, 1e-4);
+            train_step(net, &mut adam, &anchors, &positives, None, 1e-4);
         }
         let s = t.elapsed().as_secs_f64() / steps as f64;
         println!("{label:<44} {s:7.3} s/step");

@@ -235,6 +235,7 @@ pub fn export(checkpoint_path: &Path, out: &Path, opts: &ExportOptions) -> anyho
         "hard_negatives": cfg.hard_negatives,
         "hard_negative_weights": cfg.hard_negative_weights.to_string(),
         "matched_processing": cfg.matched_processing,
+        "threshold_loss": cfg.threshold_loss,
         "pooling": cfg.pooling,
         "seed": cfg.seed,
         "max_overlap": cfg.max_overlap,

@@ -11,6 +11,7 @@ use cocola::model::PitchClassAgreement;
 use cocola_trainer::data::dataset::DatasetSpec;
 use cocola_trainer::data::hard_negatives::KindWeights;
 use cocola_trainer::data::sampler::{MaskWeights, Masks};
+use cocola_trainer::model::threshold::ThresholdLoss;
 use cocola_trainer::train::config::{InitFrom, LrSchedule, TrainConfig};
 use cocola_trainer::train::{checkpoint, stop};
 
@@ -187,6 +188,15 @@ struct TrainArgs {
     /// artefacts, which a model learns to hear instead of the key.
     #[arg(long)]
     matched_processing: bool,
+    /// Add the shared-threshold loss (weight WEIGHT beside the contrastive
+    /// loss's 1): every positive pushed above, every negative below one line
+    /// through the batch's scores, SCALE logits per raw score unit [default
+    /// scale: 0.2]. The contrastive loss only orders each anchor's own
+    /// candidates; this makes a coherent pair outscore incoherent pairs of
+    /// other songs too, so the calibrated fit can say "fits" or "clashes"
+    /// instead of "unsure" (docs/TRAINING.md). E.g. 1 or 1,0.2
+    #[arg(long, value_name = "WEIGHT[,SCALE]")]
+    threshold_loss: Option<ThresholdLoss>,
     /// At each validation, also run the sensitivity test (transposed,
     /// shifted, foreign stems; `cocola eval --sensitivity`) on this many
     /// anchors of the validation split; 0 turns it off.
@@ -301,6 +311,7 @@ impl TrainArgs {
         c.hard_negatives = self.hard_negatives;
         c.hard_negative_weights = self.hard_negative_weights;
         c.matched_processing = self.matched_processing;
+        c.threshold_loss = self.threshold_loss;
         c.sensitivity_anchors = self.sensitivity_anchors;
         c.final_sensitivity_anchors = self.final_sensitivity_anchors;
         c.seed = self.seed;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::dataset::DatasetSpec;
 use crate::data::hard_negatives::KindWeights;
 use crate::data::sampler::{MaskWeights, Masks};
+use crate::model::threshold::ThresholdLoss;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
@@ -57,6 +58,10 @@ pub struct TrainConfig {
     /// pitch shifter twice, so only the key tells them apart.
     #[serde(default)]
     pub matched_processing: bool,
+    /// The shared-threshold loss beside the contrastive one (paper: none;
+    /// see `model::threshold`).
+    #[serde(default)]
+    pub threshold_loss: Option<ThresholdLoss>,
     /// Anchors of the sensitivity test run on the validation split at each
     /// validation (0: off).
     #[serde(default)]
@@ -199,6 +204,7 @@ impl TrainConfig {
             hard_negatives: 0.0,
             hard_negative_weights: KindWeights::default(),
             matched_processing: false,
+            threshold_loss: None,
             sensitivity_anchors: 0,
             final_sensitivity_anchors: 0,
             time_budget_s: None,
@@ -297,6 +303,9 @@ impl TrainConfig {
         let start = |c: &TrainConfig| c.init_from.as_ref().map(|i| (i.path.clone(), i.pitch_class_start));
         if start(self) != start(saved) {
             differences.push("init-from (or its pitch-class start)");
+        }
+        if self.threshold_loss != saved.threshold_loss {
+            differences.push("threshold loss");
         }
         if self.masks != saved.masks || self.mask_weights != saved.mask_weights {
             differences.push("masks (or their weights)");
@@ -447,6 +456,12 @@ mod tests {
         };
         let err = matched.check_resumable(&saved).unwrap_err().to_string();
         assert!(err.contains("matched processing"), "{err}");
+        let thresholded = TrainConfig {
+            threshold_loss: Some("1".parse().unwrap()),
+            ..config()
+        };
+        let err = thresholded.check_resumable(&saved).unwrap_err().to_string();
+        assert!(err.contains("threshold loss"), "{err}");
         let both_heavy = TrainConfig {
             mask_weights: "both=2".parse().unwrap(),
             ..config()
@@ -469,6 +484,7 @@ mod tests {
             "hard_negative_weights",
             "mask_weights",
             "matched_processing",
+            "threshold_loss",
         ] {
             json.as_object_mut().unwrap().remove(key);
         }
@@ -479,5 +495,6 @@ mod tests {
         assert_eq!(c.hard_negative_weights, KindWeights::default());
         assert_eq!(c.mask_weights, MaskWeights::default());
         assert!(!c.matched_processing);
+        assert_eq!(c.threshold_loss, None);
     }
 }

@@ -12,7 +12,11 @@ use serde::Serialize;
 pub enum Record {
     Train {
         step: u64,
+        /// The contrastive loss.
         loss: f64,
+        /// The shared-threshold loss (weighted), in runs that have one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        threshold_loss: Option<f64>,
         accuracy: f64,
         windows_per_s: f64,
         elapsed_s: f64,

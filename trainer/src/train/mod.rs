@@ -29,6 +29,7 @@ use crate::data::prepare::{load_split, SplitData};
 use crate::data::sampler::Stream;
 use crate::model::adam::Adam;
 use crate::model::net::contrastive_loss;
+use crate::model::threshold::{threshold_loss, ThresholdLoss};
 use crate::model::{Network, Params};
 use checkpoint::CheckpointInfo;
 use config::TrainConfig;
@@ -94,20 +95,48 @@ fn step_seed(seed: u64, step: u64) -> i64 {
 /// Loss and accuracy of one training step, measured before its update.
 #[derive(Debug, Clone, Copy)]
 pub struct StepResult {
+    /// The contrastive loss (comparable across recipes).
     pub loss: f64,
+    /// The shared-threshold loss, weighted, when the recipe has one.
+    pub threshold_loss: Option<f64>,
     /// Fraction of anchors whose most similar column is their own positive.
     pub accuracy: f64,
 }
 
+/// The anchor each hard negative of `batch` was made for, in column order.
+pub fn hard_negative_owners(batch: &Batch) -> Vec<usize> {
+    (batch.pairs.iter().enumerate())
+        .filter(|(_, p)| p.negative.is_some())
+        .map(|(i, _)| i)
+        .collect()
+}
+
 /// One optimisation step: a training-mode forward pass over the pairs, the
-/// contrastive loss, and an Adam update at `lr`. `candidates` are the
-/// positives then any hard negatives ([`batch_tensors`]). A non-finite loss
-/// leaves the weights untouched (the caller decides what to do with it).
-pub fn train_step(net: &Network, adam: &mut Adam, anchors: &Tensor, candidates: &Tensor, lr: f64) -> StepResult {
+/// contrastive loss (plus the shared-threshold loss when `threshold` gives
+/// its settings and the hard negatives' owners, [`hard_negative_owners`]),
+/// and an Adam update at `lr`. `candidates` are the positives then any hard
+/// negatives ([`batch_tensors`]). A non-finite loss leaves the weights
+/// untouched (the caller decides what to do with it).
+pub fn train_step(
+    net: &Network,
+    adam: &mut Adam,
+    anchors: &Tensor,
+    candidates: &Tensor,
+    threshold: Option<(ThresholdLoss, &[usize])>,
+    lr: f64,
+) -> StepResult {
     let sim = net.pair_similarity(anchors, candidates, true);
-    let (loss, accuracy) = contrastive_loss(&sim);
-    let loss_value = loss.double_value(&[]);
-    if loss_value.is_finite() {
+    let (contrastive, accuracy) = contrastive_loss(&sim);
+    let loss_value = contrastive.double_value(&[]);
+    let (loss, threshold_loss) = match threshold {
+        Some((settings, owners)) => {
+            let extra = threshold_loss(&sim, owners, settings);
+            let value = extra.double_value(&[]);
+            (contrastive + extra, Some(value))
+        }
+        None => (contrastive, None),
+    };
+    if loss_value.is_finite() && threshold_loss.is_none_or(f64::is_finite) {
         adam.zero_grad(&net.params);
         loss.backward();
         adam.lr = lr;
@@ -115,6 +144,7 @@ pub fn train_step(net: &Network, adam: &mut Adam, anchors: &Tensor, candidates: 
     }
     StepResult {
         loss: loss_value,
+        threshold_loss,
         accuracy: accuracy.double_value(&[]),
     }
 }
@@ -163,8 +193,16 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
         let batch = pipeline.next_batch()?;
         let (anchors, candidates) = batch_tensors(&batch, device);
         tch::manual_seed(step_seed(cfg.seed, step));
-        let StepResult { loss, accuracy } = train_step(&state.net, &mut state.adam, &anchors, &candidates, lr);
-        if !loss.is_finite() {
+        let owners = hard_negative_owners(&batch);
+        let threshold = cfg.threshold_loss.map(|t| (t, owners.as_slice()));
+        let step_result = train_step(&state.net, &mut state.adam, &anchors, &candidates, threshold, lr);
+        let StepResult { loss, accuracy, .. } = step_result;
+        if let Some(bad) = [Some(loss), step_result.threshold_loss]
+            .into_iter()
+            .flatten()
+            .find(|l| !l.is_finite())
+        {
+            let loss = bad;
             let kept = last_checkpoint
                 .as_ref()
                 .map_or("none was written yet".to_string(), |p| p.display().to_string());
@@ -179,6 +217,7 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
         metrics.write(&Record::Train {
             step: step + 1,
             loss,
+            threshold_loss: step_result.threshold_loss,
             accuracy,
             windows_per_s,
             elapsed_s: state.clock.seconds(),

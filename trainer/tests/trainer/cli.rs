@@ -257,6 +257,17 @@ fn a_pitch_class_start_needs_two_numbers_a_base_model_and_the_pitch_class_poolin
 }
 
 #[test]
+fn a_threshold_loss_is_a_weight_and_an_optional_scale_above_zero() {
+    for bad in ["0", "-1", "x", "1,0", "1,y", "NaN"] {
+        let flag = format!("--threshold-loss={bad}");
+        let o = trainer(&["train", "--data", "generic:x", "--out", "y", &flag]);
+        let message = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {message}");
+        assert!(message.contains("above 0"), "{bad}: {message}");
+    }
+}
+
+#[test]
 fn a_time_budget_must_be_a_number_of_minutes_above_zero() {
     for bad in ["0", "soon", "NaN", "inf"] {
         let o = trainer(&["train", "--data", "generic:x", "--out", "y", "--time-budget", bad]);
