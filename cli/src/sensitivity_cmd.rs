@@ -11,7 +11,7 @@ use cocola::eval::csv_out;
 use cocola::eval::sensitivity::paired::{self, Side};
 use cocola::eval::sensitivity::{
     evaluate_sensitivity, KindResult, NegativeKind, PairedMeasure, ProcessingControl, SensitivityOptions,
-    SensitivityReport, TargetBreakdown,
+    SensitivityReport, TargetBreakdown, VerdictShares,
 };
 use cocola::eval::Progress;
 use cocola::mode::Mode;
@@ -268,6 +268,7 @@ fn render(model: &ModelInfo, report: &SensitivityReport, cache_dir: Option<&Path
     kind_table(&mut text, "true stem wins over", &names, &wins);
     let _ = writeln!(text, "(win rates with their 95 % interval; chance is 50 %)");
     render_processing(&mut text, &report.processing);
+    render_verdicts(&mut text, &report.verdicts);
 
     let mut margins: Vec<(String, Vec<String>)> = (report.model.iter())
         .map(|m| {
@@ -305,6 +306,33 @@ fn render_processing(text: &mut String, controls: &[ProcessingControl]) {
     );
     for control in controls {
         let _ = writeln!(text, "  {:<20}{}", control.measure, win_cell(Some(&control.win)));
+    }
+}
+
+/// How the combined verdict falls on the true stems and on each kind of
+/// negative: the words a user reads, where the win rates only compare.
+fn render_verdicts(text: &mut String, verdicts: &[VerdictShares]) {
+    if verdicts.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        text,
+        "
+combined verdict (a true stem should fit, a negative clash)
+  {:<18}{:>8}{:>9}{:>9}{:>9}",
+        "window", "windows", "fits", "unsure", "clashes"
+    );
+    let percent = |share: f64| format!("{:.1} %", 100.0 * share);
+    for v in verdicts {
+        let _ = writeln!(
+            text,
+            "  {:<18}{:>8}{:>9}{:>9}{:>9}",
+            v.window,
+            v.windows,
+            percent(v.fits),
+            percent(v.unsure),
+            percent(v.clashes)
+        );
     }
 }
 
@@ -447,6 +475,37 @@ mod tests {
             text.contains("100.0 | 90.0") && text.contains("(win rates in %: combined | floor)"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn the_verdict_table_gives_each_window_kind_its_shares() {
+        let shares = |window: &str, fits, unsure, clashes| VerdictShares {
+            window: window.into(),
+            windows: 300,
+            fits,
+            unsure,
+            clashes,
+        };
+        let mut text = String::new();
+        render_verdicts(
+            &mut text,
+            &[
+                shares("true stem", 0.12, 0.8, 0.08),
+                shares("transposed", 0.0, 0.75, 0.25),
+            ],
+        );
+        assert!(text.contains("combined verdict"), "{text}");
+        assert!(
+            text.contains("  true stem              300   12.0 %   80.0 %    8.0 %"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  transposed             300    0.0 %   75.0 %   25.0 %"),
+            "{text}"
+        );
+        let mut empty = String::new();
+        render_verdicts(&mut empty, &[]);
+        assert!(empty.is_empty());
     }
 
     #[test]

@@ -147,6 +147,27 @@ fn sensitivity_end_to_end() {
         .map(|a| win(combined(a, |s| s.truth), combined(a, |s| s.in_key)))
         .sum();
     assert_eq!(control.win.wins, wins);
+    // The verdicts: true stems first, then each kind, every anchor counted once.
+    let windows: Vec<(&str, usize)> = (with.verdicts.iter()).map(|v| (v.window.as_str(), v.windows)).collect();
+    assert_eq!(
+        windows,
+        [("true stem", 12), ("transposed", 12), ("shifted", 12), ("foreign", 12)]
+    );
+    let fits = (with.anchors.iter())
+        .filter(|a| {
+            calibration
+                .combined(Mode::ALL.into_iter().zip(a.scores.iter().map(|s| s.truth)))
+                .unwrap()
+                .fit
+                >= 70.0
+        })
+        .count();
+    assert_eq!(with.verdicts[0].fits, fits as f64 / 12.0);
+    assert!(with
+        .verdicts
+        .iter()
+        .all(|v| (v.fits + v.unsure + v.clashes - 1.0).abs() < 1e-12));
+    assert!(report.verdicts.is_empty(), "no calibration, no verdicts");
     let only_both =
         evaluate_sensitivity(&mut model, &cache, &root, &calibrated(vec![Mode::Both]), &NoProgress).unwrap();
     assert!(only_both.combined.is_empty(), "combined means every calibrated mode");

@@ -49,7 +49,9 @@ pub use plan::{Anchor, DrawRules, SensitivityPlanError};
 #[cfg(test)]
 pub(crate) use summary::test_record;
 pub(crate) use summary::{combined_pair, model_pair};
-pub use summary::{kind_result, summarize_combined, summarize_floor, summarize_model, summarize_processing};
+pub use summary::{
+    kind_result, summarize_combined, summarize_floor, summarize_model, summarize_processing, summarize_verdicts,
+};
 use windows::{Role, WindowRequest, ROLES};
 
 /// Settings of a sensitivity test.
@@ -149,6 +151,19 @@ pub struct ProcessingControl {
     pub margin: Summary,
 }
 
+/// What the combined verdict says about one kind of window: the true stem
+/// (which should fit) or a kind of negative (which should clash). Shares of
+/// the windows, 0-1; they sum to 1.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct VerdictShares {
+    /// `true stem`, or a negative kind's name.
+    pub window: String,
+    pub windows: usize,
+    pub fits: f64,
+    pub unsure: f64,
+    pub clashes: f64,
+}
+
 /// One anchor as drawn and measured: a row of the CSV.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AnchorRecord {
@@ -199,6 +214,11 @@ pub struct SensitivityReport {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub combined: Vec<KindResult>,
     pub floor: Vec<FloorResult>,
+    /// How the combined verdict falls on the true stems and on each kind of
+    /// negative: what a user reads; empty without a calibration that covers
+    /// the modes measured.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub verdicts: Vec<VerdictShares>,
     /// The processing control, per mode measured (`None` without anchors),
     /// then for the combined fit when there is one.
     pub processing: Vec<ProcessingControl>,
@@ -415,6 +435,9 @@ pub fn evaluate_sensitivity_listing<E: Encoder>(
             .calibration
             .map_or_else(Vec::new, |c| summarize_combined(&records, &modes, &c)),
         floor: summarize_floor(&records),
+        verdicts: options
+            .calibration
+            .map_or_else(Vec::new, |c| summarize_verdicts(&records, &modes, &c)),
         processing: summarize_processing(&records, &modes, options.calibration.as_ref()),
         by_target: by_target::by_target(&records, &modes, options.calibration.as_ref()),
         anchors: records,

@@ -2,8 +2,10 @@
 //! per mode and kind for the model, the combined fit, the floor and the
 //! processing control.
 
-use super::{AnchorRecord, AnchorScores, FloorResult, KindResult, ModeResult, NegativeKind, ProcessingControl};
-use crate::calibration::Calibration;
+use super::{
+    AnchorRecord, AnchorScores, FloorResult, KindResult, ModeResult, NegativeKind, ProcessingControl, VerdictShares,
+};
+use crate::calibration::{Calibration, CombinedFit, Verdict};
 use crate::eval::stats::{win, Summary, WinRate};
 use crate::mode::Mode;
 
@@ -103,10 +105,21 @@ fn combined_score(
     calibration: &Calibration,
     score: impl Fn(&AnchorScores) -> Option<f32>,
 ) -> Option<f64> {
+    combined_fit(record, modes, calibration, score).map(|c| f64::from(c.log_odds))
+}
+
+/// The combined fit of one window of an anchor ([`combined_score`] says
+/// when it is `None`).
+fn combined_fit(
+    record: &AnchorRecord,
+    modes: &[Mode],
+    calibration: &Calibration,
+    score: impl Fn(&AnchorScores) -> Option<f32>,
+) -> Option<CombinedFit> {
     let raw: Option<Vec<(Mode, f32)>> = (modes.iter().zip(&record.scores))
         .map(|(&m, s)| Some((m, score(s)?)))
         .collect();
-    calibration.combined(raw?).map(|c| f64::from(c.log_odds))
+    calibration.combined(raw?)
 }
 
 /// The model's win rates per mode and kind, from the anchors' scores.
@@ -126,6 +139,28 @@ pub fn summarize_model(records: &[AnchorRecord], modes: &[Mode]) -> Vec<ModeResu
 /// `modes`.
 pub fn summarize_combined(records: &[AnchorRecord], modes: &[Mode], calibration: &Calibration) -> Vec<KindResult> {
     summarize_kinds(records, |r, kind| combined_pair(r, modes, calibration, kind))
+}
+
+/// How the combined verdict falls on the untouched true stems, then on each
+/// kind of negative. Empty when `calibration` cannot combine `modes`.
+pub fn summarize_verdicts(records: &[AnchorRecord], modes: &[Mode], calibration: &Calibration) -> Vec<VerdictShares> {
+    let shares = |window: &str, score: &dyn Fn(&AnchorScores) -> Option<f32>| {
+        let verdicts: Vec<Verdict> = (records.iter())
+            .filter_map(|r| combined_fit(r, modes, calibration, score).map(|c| c.verdict))
+            .collect();
+        let n = verdicts.len();
+        let share = |v: Verdict| verdicts.iter().filter(|&&x| x == v).count() as f64 / n as f64;
+        (n > 0).then(|| VerdictShares {
+            window: window.to_string(),
+            windows: n,
+            fits: share(Verdict::Fits),
+            unsure: share(Verdict::Unsure),
+            clashes: share(Verdict::Clashes),
+        })
+    };
+    let truth = shares("true stem", &|s| Some(s.truth));
+    let negatives = (NegativeKind::ALL.iter()).filter_map(|&kind| shares(kind.name(), &|s| s.negative(kind)));
+    truth.into_iter().chain(negatives).collect()
 }
 
 /// The floor's win rates per kind, from the anchors' floor scores.
@@ -171,5 +206,44 @@ pub(crate) fn test_record(index: usize, target: &str, truth: f32, transposed: f3
             foreign: None,
         }],
         floor: vec![(1.0, 0.0), (1.0, 0.0), (f64::NAN, f64::NAN)],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calibration::{ModeCalibration, ScoreDistribution};
+
+    #[test]
+    fn verdict_shares_count_each_window_under_the_combined_fit() {
+        let dist = |mean| ScoreDistribution {
+            mean,
+            std: 1.0,
+            count: 100,
+        };
+        // Log-odds 10 x (raw - 5): raw 10 fits, 5 is unsure (fit 50), 4 and 0 clash.
+        let calibration =
+            Calibration::from_modes([(Mode::Both, ModeCalibration::random_only(dist(10.0), dist(0.0)))]).unwrap();
+        // Truths 10 and 5; transposed 0 and 5; shifted (truth - 1) 9 and 4; no foreign stems.
+        let records = [test_record(0, "bass", 10.0, 0.0), test_record(1, "bass", 5.0, 5.0)];
+        let shares = summarize_verdicts(&records, &[Mode::Both], &calibration);
+        let rows: Vec<_> = (shares.iter())
+            .map(|s| (s.window.as_str(), s.windows, s.fits, s.unsure, s.clashes))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("true stem", 2, 0.5, 0.5, 0.0),
+                ("transposed", 2, 0.0, 0.5, 0.5),
+                ("shifted", 2, 0.5, 0.0, 0.5),
+            ]
+        );
+        // A calibration of more modes than were measured gives none.
+        let two = Calibration::from_modes([
+            (Mode::Both, ModeCalibration::random_only(dist(10.0), dist(0.0))),
+            (Mode::Harmonic, ModeCalibration::random_only(dist(10.0), dist(0.0))),
+        ])
+        .unwrap();
+        assert!(summarize_verdicts(&records, &[Mode::Both], &two).is_empty());
     }
 }
