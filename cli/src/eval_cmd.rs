@@ -268,6 +268,15 @@ fn run_pairs(
     }
     let report = evaluate_pairs(&mut scorer, &pairs, &windows, modes, progress);
     let comparisons = compare(&pairs, &report.pairs, modes);
+    let kinds: Option<Vec<String>> = is_comparison_set.then(|| {
+        (pairs.iter())
+            .map(|p| match &p.comparison {
+                Some(c) if c.is_coherent() => "coherent".to_string(),
+                Some(c) => c.kind.clone(),
+                None => "no kind".to_string(),
+            })
+            .collect()
+    });
     let run = PairsRun {
         set,
         model: &facts,
@@ -277,6 +286,7 @@ fn run_pairs(
         modes,
         parts: None,
         comparisons: comparisons.as_ref(),
+        kinds: kinds.as_deref(),
     };
     finish_pairs(&run, &report, &outputs(args))
 }

@@ -45,6 +45,9 @@ pub struct PairsRun<'a> {
     pub parts: Option<&'a [PathBuf]>,
     /// Win rates of a comparison set (a set with `group` and `kind` columns).
     pub comparisons: Option<&'a ComparisonReport>,
+    /// Each pair's kind in a comparison set (`coherent` or the negative's
+    /// kind), in the report's order: the charts draw one histogram per kind.
+    pub kinds: Option<&'a [String]>,
 }
 
 fn model_line(model: &ModelInfo) -> ModelLine {
@@ -70,7 +73,8 @@ pub fn finish_pairs(run: &PairsRun, report: &PairSetReport, out: &Outputs) -> an
     if let Some(path) = out.csv {
         csv_out::write_file(path, |w| csv_out::write_pairs(w, report, run.modes))?;
     }
-    out.visual.write_plot(|| pages::pairs_chart(report, run.modes))?;
+    out.visual
+        .write_plot(|| pages::pairs_chart(report, run.modes, run.kinds))?;
     out.visual.write_report(|| {
         pages::pairs_page(
             run.set,
@@ -79,6 +83,7 @@ pub fn finish_pairs(run: &PairsRun, report: &PairSetReport, out: &Outputs) -> an
             run.silence_dbfs,
             run.modes,
             report,
+            run.kinds,
         )
     })?;
     if out.json {

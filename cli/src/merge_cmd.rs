@@ -63,6 +63,7 @@ pub fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
                 silence_dbfs: settings.silence_dbfs,
                 modes: &settings.modes,
                 comparisons: None,
+                kinds: None,
                 parts: Some(&args.parts),
             };
             finish_pairs(&run, report, &outputs)

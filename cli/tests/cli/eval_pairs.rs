@@ -316,4 +316,20 @@ fn comparison_sets_report_win_rates_per_kind_and_the_floor() {
         "{text}"
     );
     assert!(text.contains("100.0 % ["), "the floor wins every duel: {text}");
+
+    // The chart draws each kind of pair apart: coherent pairs beside each negative's.
+    let kinds: Vec<String> = (pairs.iter())
+        .map(|p| p.comparison.as_ref().unwrap().kind.clone())
+        .collect();
+    let chart = cocola::visual::pages::pairs_chart(&report, &Mode::ALL, Some(&kinds));
+    let groups: Vec<(&str, usize)> = (chart.panels[0].groups.iter())
+        .map(|g| (g.label.as_str(), g.values.len()))
+        .collect();
+    assert_eq!(groups, [("coherent", 3), ("transposed", 3), ("shifted", 3)]);
+    let svg = dir.path().join("kinds.svg");
+    cli(&["--plot", svg.to_str().unwrap()]);
+    let drawn = std::fs::read_to_string(&svg).unwrap();
+    for label in ["coherent (n = 3)", "transposed (n = 3)", "shifted (n = 3)"] {
+        assert!(drawn.contains(label), "{label} missing from the chart");
+    }
 }

@@ -13,14 +13,38 @@ use crate::visual::chart::{to_svg, ChartError};
 use crate::visual::distribution::Distributions;
 use crate::visual::html::{Cell, Page, Table};
 
-/// Per-mode histograms of the pairs' scores.
-pub fn pairs_chart(report: &PairSetReport, modes: &[Mode]) -> Distributions {
-    let per_mode: Vec<Vec<f64>> = modes
-        .iter()
-        .map(|&m| report.pairs.iter().filter_map(|p| p.raw(m)).map(f64::from).collect())
-        .collect();
+/// Per-mode histograms of the pairs' scores: one group of all pairs, or,
+/// given each pair's `kinds` (a comparison set: `coherent` or the kind of
+/// negative, in the pairs' order), one group per kind, in order of first
+/// appearance, so the coherent pairs' histogram sits beside each negative's.
+pub fn pairs_chart(report: &PairSetReport, modes: &[Mode], kinds: Option<&[String]>) -> Distributions {
+    let scores = |of_group: &dyn Fn(usize) -> bool| -> Vec<Vec<f64>> {
+        (modes.iter())
+            .map(|&m| {
+                (report.pairs.iter().enumerate())
+                    .filter(|&(i, _)| of_group(i))
+                    .filter_map(|(_, p)| p.raw(m))
+                    .map(f64::from)
+                    .collect()
+            })
+            .collect()
+    };
+    let groups: Vec<(String, Vec<Vec<f64>>)> = match kinds {
+        Some(kinds) if kinds.len() == report.pairs.len() => {
+            let mut labels: Vec<&String> = Vec::new();
+            for kind in kinds {
+                if !labels.contains(&kind) {
+                    labels.push(kind);
+                }
+            }
+            (labels.into_iter())
+                .map(|label| (label.clone(), scores(&|i| &kinds[i] == label)))
+                .collect()
+        }
+        _ => vec![("scored pairs".to_string(), scores(&|_| true))],
+    };
     let title = format!("Pair scores: {} scored pair(s)", report.summary.scored);
-    Distributions::new(&title, modes, &[("scored pairs".to_string(), per_mode)])
+    Distributions::new(&title, modes, &groups)
 }
 
 /// mean, std and 95 % CI cells of one summary (empty when there is none).
@@ -113,6 +137,7 @@ pub fn pairs_page(
     silence_dbfs: f32,
     modes: &[Mode],
     report: &PairSetReport,
+    kinds: Option<&[String]>,
 ) -> Result<String, ChartError> {
     let s = &report.summary;
     let mut page = Page::new(
@@ -151,8 +176,8 @@ pub fn pairs_page(
     );
     page.heading("Distributions");
     page.chart(
-        &to_svg(&pairs_chart(report, modes))?,
-        "Histogram of the pairs' scores per mode; the vertical line is the mean.",
+        &to_svg(&pairs_chart(report, modes, kinds))?,
+        "Histogram of the pairs' scores per mode (per kind of pair in a comparison set); the vertical line is the mean.",
     );
     page.heading("Pairs (click a column to sort)");
     page.table(&pairs_table(report, modes));
