@@ -196,6 +196,8 @@ pub fn export(checkpoint_path: &Path, out: &Path, opts: &ExportOptions) -> anyho
     sampler.hard_negative_weights = Default::default();
     // ... with clean positives: a user's stems have seen no pitch shifter.
     sampler.matched_processing = false;
+    // ... and exact twins wherever the validation split has them.
+    sampler.twin_share = 1.0;
     let source = Source {
         input: cfg.input,
         store: validation.store,
@@ -235,6 +237,7 @@ pub fn export(checkpoint_path: &Path, out: &Path, opts: &ExportOptions) -> anyho
         "hard_negatives": cfg.hard_negatives,
         "hard_negative_weights": cfg.hard_negative_weights.to_string(),
         "matched_processing": cfg.matched_processing,
+        "twin_share": cfg.twin_share,
         "threshold_loss": cfg.threshold_loss,
         "pooling": cfg.pooling,
         "seed": cfg.seed,

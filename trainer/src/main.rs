@@ -188,6 +188,13 @@ struct TrainArgs {
     /// artefacts, which a model learns to hear instead of the key.
     #[arg(long)]
     matched_processing: bool,
+    /// Share (0-1) of the transpositions of tracks rendered with transposed
+    /// twins that use the twins (exact); the rest go through the pitch
+    /// shifter like any other track's (matched with --matched-processing).
+    /// Below 1 the model also learns to hear key through a shifter's
+    /// artefacts, as the sensitivity test measures it. E.g. 0.5
+    #[arg(long, value_name = "P", default_value_t = 1.0, value_parser = share)]
+    twin_share: f64,
     /// Add the shared-threshold loss (weight WEIGHT beside the contrastive
     /// loss's 1): every positive pushed above, every negative below one line
     /// through the batch's scores, SCALE logits per raw score unit [default
@@ -311,6 +318,7 @@ impl TrainArgs {
         c.hard_negatives = self.hard_negatives;
         c.hard_negative_weights = self.hard_negative_weights;
         c.matched_processing = self.matched_processing;
+        c.twin_share = self.twin_share;
         c.threshold_loss = self.threshold_loss;
         c.sensitivity_anchors = self.sensitivity_anchors;
         c.final_sensitivity_anchors = self.final_sensitivity_anchors;

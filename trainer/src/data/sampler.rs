@@ -32,7 +32,7 @@ use cocola::score::windows::is_silent;
 use cocola::seeded::{below, inclusive, unit};
 use rand_chacha::ChaCha12Rng;
 
-use super::hard_negatives::{self, HardNegative, KindWeights, Positive};
+use super::hard_negatives::{self, HardNegative, KindWeights, Positive, Transposing};
 use super::store::TrackStore;
 use super::weights;
 
@@ -62,6 +62,10 @@ pub struct SamplerConfig {
     /// (see `data::hard_negatives`).
     #[serde(default)]
     pub matched_processing: bool,
+    /// Share of a twinned track's transpositions taken from its twins (1:
+    /// all; the rest through the shifter).
+    #[serde(default = "all_twins")]
+    pub twin_share: f64,
     /// How often each channel mask is drawn.
     #[serde(default)]
     pub mask_weights: MaskWeights,
@@ -148,9 +152,14 @@ impl SamplerConfig {
             hard_negatives: 0.0,
             hard_negative_weights: KindWeights::default(),
             matched_processing: false,
+            twin_share: all_twins(),
             mask_weights: MaskWeights::default(),
         }
     }
+}
+
+fn all_twins() -> f64 {
+    1.0
 }
 
 /// Which tracks the sampler may draw, grouped by dataset with weights.
@@ -281,7 +290,10 @@ pub fn draw_batch(
                         &positive,
                         mask,
                         &cfg.hard_negative_weights,
-                        cfg.matched_processing,
+                        &Transposing {
+                            matched_processing: cfg.matched_processing,
+                            twin_share: cfg.twin_share,
+                        },
                         &mut rng,
                         onsets,
                     )?;

@@ -58,6 +58,10 @@ pub struct TrainConfig {
     /// pitch shifter twice, so only the key tells them apart.
     #[serde(default)]
     pub matched_processing: bool,
+    /// Share of a twinned track's transpositions made from its twins; the
+    /// rest go through the shifter (default and before the setting: 1).
+    #[serde(default = "all_twins")]
+    pub twin_share: f64,
     /// The shared-threshold loss beside the contrastive one (paper: none;
     /// see `model::threshold`).
     #[serde(default)]
@@ -177,6 +181,10 @@ impl InitFrom {
     }
 }
 
+fn all_twins() -> f64 {
+    1.0
+}
+
 fn default_w_init_std() -> f64 {
     crate::model::params::W_INIT_STD
 }
@@ -204,6 +212,7 @@ impl TrainConfig {
             hard_negatives: 0.0,
             hard_negative_weights: KindWeights::default(),
             matched_processing: false,
+            twin_share: all_twins(),
             threshold_loss: None,
             sensitivity_anchors: 0,
             final_sensitivity_anchors: 0,
@@ -238,6 +247,7 @@ impl TrainConfig {
         s.hard_negatives = self.hard_negatives;
         s.hard_negative_weights = self.hard_negative_weights;
         s.matched_processing = self.matched_processing;
+        s.twin_share = self.twin_share;
         s
     }
 
@@ -316,9 +326,10 @@ impl TrainConfig {
             || self.hard_negatives != saved.hard_negatives
             || self.hard_negative_weights != saved.hard_negative_weights
             || self.matched_processing != saved.matched_processing
+            || self.twin_share != saved.twin_share
         {
             differences.push(
-                "sampling (max-overlap, single-stem, noise, hard-negatives, their weights and matched processing)",
+                "sampling (max-overlap, single-stem, noise, hard-negatives, their weights, matched processing and twin share)",
             );
         }
         anyhow::ensure!(
@@ -456,6 +467,12 @@ mod tests {
         };
         let err = matched.check_resumable(&saved).unwrap_err().to_string();
         assert!(err.contains("matched processing"), "{err}");
+        let half_twins = TrainConfig {
+            twin_share: 0.5,
+            ..config()
+        };
+        let err = half_twins.check_resumable(&saved).unwrap_err().to_string();
+        assert!(err.contains("twin share"), "{err}");
         let thresholded = TrainConfig {
             threshold_loss: Some("1".parse().unwrap()),
             ..config()
@@ -484,6 +501,7 @@ mod tests {
             "hard_negative_weights",
             "mask_weights",
             "matched_processing",
+            "twin_share",
             "threshold_loss",
         ] {
             json.as_object_mut().unwrap().remove(key);
@@ -495,6 +513,7 @@ mod tests {
         assert_eq!(c.hard_negative_weights, KindWeights::default());
         assert_eq!(c.mask_weights, MaskWeights::default());
         assert!(!c.matched_processing);
+        assert_eq!(c.twin_share, 1.0);
         assert_eq!(c.threshold_loss, None);
     }
 }
