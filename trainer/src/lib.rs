@@ -12,8 +12,10 @@
 //! - [`train`]: the training loop, checkpoints, metrics, validation.
 //! - [`export`]: checkpoint -> ONNX model with metadata and calibration.
 //! - [`eval`]: accuracy@K of a checkpoint by cocola's protocol.
+//! - [`curves`]: a run's metrics drawn as training curves.
 //! - [`malloc`]: keep freed memory in the process (the step's page faults).
 
+pub mod curves;
 pub mod data;
 pub mod doctor;
 pub mod eval;

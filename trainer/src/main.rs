@@ -40,6 +40,24 @@ enum Command {
     /// List the stem cache's entries that no track of the given data sets
     /// uses (left behind when audio was re-rendered), or remove them.
     PruneStemCache(PruneArgs),
+    /// Draw a run's training curves (losses, validation, sensitivity win
+    /// rates against the floor) from its metrics.jsonl; several runs are
+    /// drawn together to compare them. Works on a run still training.
+    Curves(CurvesArgs),
+}
+
+#[derive(Args)]
+struct CurvesArgs {
+    /// Run folders (each with a metrics.jsonl).
+    #[arg(required = true)]
+    runs: Vec<PathBuf>,
+    /// The chart, .png or .svg [default: RUN/curves.png of the first run].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Steps in the running mean drawn of the training losses (one batch
+    /// each, too noisy to read step by step).
+    #[arg(long, value_name = "STEPS", default_value_t = 25)]
+    smooth: usize,
 }
 
 #[derive(Args)]
@@ -422,6 +440,15 @@ fn main() -> ExitCode {
         }
         Command::Eval(a) => eval(a),
         Command::PruneStemCache(a) => prune_stem_cache(&a),
+        Command::Curves(a) => {
+            let out = a.out.unwrap_or_else(|| a.runs[0].join("curves.png"));
+            cocola_trainer::curves::write(&a.runs, &out, a.smooth).map(|chart| {
+                for run in &chart.runs {
+                    eprintln!("{}: {} steps", run.name, run.last_step());
+                }
+                println!("{}", out.display());
+            })
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

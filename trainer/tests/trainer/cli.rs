@@ -61,6 +61,7 @@ fn every_subcommand_has_help_naming_its_key_flags() {
         ),
         ("doctor", &[]),
         ("prune-stem-cache", &["<CACHE>", "--data", "--delete"]),
+        ("curves", &["<RUNS>", "--out", "--smooth"]),
     ];
     for (sub, flags) in cases {
         let o = trainer(&[sub, "--help"]);
@@ -72,9 +73,46 @@ fn every_subcommand_has_help_naming_its_key_flags() {
     }
     let o = trainer(&["--help"]);
     assert!(o.status.success());
-    for sub in ["train", "eval", "export", "doctor", "prune-stem-cache"] {
+    for sub in ["train", "eval", "export", "doctor", "prune-stem-cache", "curves"] {
         assert!(text(&o).contains(sub), "top-level help lacks {sub}");
     }
+}
+
+#[test]
+fn curves_draw_a_run_beside_its_metrics_and_refuse_what_is_not_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    std::fs::create_dir(&run).unwrap();
+    let steps: String = (1..=60)
+        .map(|s| {
+            format!(
+                "{{\"kind\":\"train\",\"step\":{s},\"loss\":{},\"accuracy\":0.5,\"windows_per_s\":20.0,\"elapsed_s\":{}}}\n",
+                2.0 - s as f64 / 60.0,
+                4 * s
+            )
+        })
+        .collect();
+    let validation = "{\"kind\":\"validation\",\"step\":60,\"loss\":1.2,\"accuracy\":0.7}\n";
+    std::fs::write(run.join("metrics.jsonl"), steps + validation).unwrap();
+    let o = trainer(&["curves", &run.display().to_string()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let png = run.join("curves.png");
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), png.display().to_string());
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+    assert!(text(&o).contains("run: 60 steps"), "{}", text(&o));
+
+    let svg = dir.path().join("both.svg");
+    let (r, out) = (run.display().to_string(), svg.display().to_string());
+    let o = trainer(&["curves", &r, &r, "--out", &out, "--smooth", "10"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(std::fs::read_to_string(&svg)
+        .unwrap()
+        .contains("run (60 steps) vs run (60 steps)"));
+
+    let jpg = dir.path().join("c.jpg");
+    assert_clean_failure(&trainer(&["curves", &r, "--out", &jpg.display().to_string()]), &jpg);
+    let nope = dir.path().join("no-run");
+    assert_clean_failure(&trainer(&["curves", &nope.display().to_string()]), &nope);
 }
 
 /// Fails cleanly: non-zero exit, `needle` (a path) in the message, no panic.
