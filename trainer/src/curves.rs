@@ -285,15 +285,11 @@ impl CurvesChart {
                 });
             }
         }
-        // The floor: the first run's (the same anchors give every run the same).
-        if let Some(run) = self.runs.first() {
+        // Each run's floor: runs with other seeds draw other anchors, whose
+        // floor differs (by several points on 64 anchors).
+        for (r, run) in self.runs.iter().enumerate() {
             for (k, kind) in KINDS.iter().enumerate() {
                 let Some(series) = run.floor.get(*kind) else { continue };
-                let color = if self.runs.len() == 1 {
-                    series_color(k)
-                } else {
-                    RGBColor(120, 120, 120)
-                };
                 // The floor needs no model: drawn from step 0 to the end.
                 let mut points: Vec<(f64, f64)> = series.iter().map(|&(x, y)| (x as f64, 100.0 * y)).collect();
                 if let (Some(&(_, first)), Some(&(_, end))) = (points.first(), points.last()) {
@@ -301,7 +297,7 @@ impl CurvesChart {
                     points.push((self.last_step() as f64, end));
                 }
                 lines.push(Line {
-                    color,
+                    color: self.color(r, k),
                     points,
                     dashed: true,
                     marker: Marker::None,
@@ -415,7 +411,7 @@ impl Chart for CurvesChart {
         )?;
         panel(
             &panels[3],
-            "sensitivity, both mode: true stem wins (dashed: floor)",
+            "sensitivity, both mode: true stem wins (dashed: the floor on the same anchors)",
             "win rate (%)",
             &self.sensitivity(),
             last,
