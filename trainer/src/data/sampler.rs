@@ -64,7 +64,7 @@ pub struct SamplerConfig {
     pub matched_processing: bool,
     /// Share of a twinned track's transpositions taken from its twins (1:
     /// all; the rest through the shifter).
-    #[serde(default = "all_twins")]
+    #[serde(default = "crate::data::hard_negatives::all_twins")]
     pub twin_share: f64,
     /// How often each channel mask is drawn.
     #[serde(default)]
@@ -152,14 +152,10 @@ impl SamplerConfig {
             hard_negatives: 0.0,
             hard_negative_weights: KindWeights::default(),
             matched_processing: false,
-            twin_share: all_twins(),
+            twin_share: crate::data::hard_negatives::all_twins(),
             mask_weights: MaskWeights::default(),
         }
     }
-}
-
-fn all_twins() -> f64 {
-    1.0
 }
 
 /// Which tracks the sampler may draw, grouped by dataset with weights.

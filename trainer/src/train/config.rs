@@ -60,7 +60,7 @@ pub struct TrainConfig {
     pub matched_processing: bool,
     /// Share of a twinned track's transpositions made from its twins; the
     /// rest go through the shifter (default and before the setting: 1).
-    #[serde(default = "all_twins")]
+    #[serde(default = "crate::data::hard_negatives::all_twins")]
     pub twin_share: f64,
     /// The shared-threshold loss beside the contrastive one (paper: none;
     /// see `model::threshold`).
@@ -181,10 +181,6 @@ impl InitFrom {
     }
 }
 
-fn all_twins() -> f64 {
-    1.0
-}
-
 fn default_w_init_std() -> f64 {
     crate::model::params::W_INIT_STD
 }
@@ -212,7 +208,7 @@ impl TrainConfig {
             hard_negatives: 0.0,
             hard_negative_weights: KindWeights::default(),
             matched_processing: false,
-            twin_share: all_twins(),
+            twin_share: crate::data::hard_negatives::all_twins(),
             threshold_loss: None,
             sensitivity_anchors: 0,
             final_sensitivity_anchors: 0,
