@@ -50,7 +50,7 @@ fn exported_base(dir: &std::path::Path) -> (DatasetSpec, std::path::PathBuf) {
 
 #[test]
 fn exported_model_matches_tch_and_is_calibrated() {
-    crate::support::test_threads();
+    let _turn = crate::support::torch_turn();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     crate::support::generic(&data, 20, 3, 10.0);
@@ -168,7 +168,7 @@ fn exported_model_matches_tch_and_is_calibrated() {
 /// the HPS ones, with one channel, no masks and the plain score only.
 #[test]
 fn a_mel_model_trains_exports_and_matches_tch() {
-    crate::support::test_threads();
+    let _turn = crate::support::torch_turn();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     crate::support::generic(&data, 20, 3, 10.0);
@@ -220,7 +220,7 @@ fn a_mel_model_trains_exports_and_matches_tch() {
 /// Runtime runs it as tch does on the pitch extractor's features.
 #[test]
 fn a_pitch_model_starts_from_an_hps_model_trains_exports_and_matches_tch() {
-    crate::support::test_threads();
+    let _turn = crate::support::torch_turn();
     let dir = tempfile::tempdir().unwrap();
     let (spec, base) = exported_base(dir.path());
 
@@ -281,7 +281,7 @@ fn a_pitch_model_starts_from_an_hps_model_trains_exports_and_matches_tch() {
 /// its graph as tch does; a time-profile model is no base for a global run.
 #[test]
 fn a_time_profile_model_widens_trains_exports_and_matches_tch() {
-    crate::support::test_threads();
+    let _turn = crate::support::torch_turn();
     let dir = tempfile::tempdir().unwrap();
     let (spec, base) = exported_base(dir.path());
 
@@ -326,7 +326,7 @@ fn a_time_profile_model_widens_trains_exports_and_matches_tch() {
 /// the stem's BatchNorm, whose input depends on nothing random.)
 #[test]
 fn recomputed_batch_norm_statistics_are_the_mean_over_batches() {
-    crate::support::test_threads();
+    let _turn = crate::support::torch_turn();
     let arch = Architecture::cocola();
     let net = Network::new(arch.clone(), Params::init(&arch, Device::Cpu));
     let running_mean = arch.stem.1.names()[2].clone();

@@ -56,6 +56,15 @@ pub fn generic(root: &Path, tracks: usize, stems: usize, seconds: f32) {
     }
 }
 
-pub fn test_threads() {
+/// libtorch's random generator (initialisation, dropout, drop-connect) is
+/// global to the process: tests that draw from it in parallel threads would
+/// take each other's draws, so a seeded run would start from other weights in
+/// every `cargo test` (a 40-step run then failed to learn in CI). Every test
+/// that uses libtorch holds this turn, on one torch thread.
+static TORCH_TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+pub fn torch_turn() -> std::sync::MutexGuard<'static, ()> {
+    let turn = TORCH_TURN.lock().unwrap_or_else(|e| e.into_inner());
     tch::set_num_threads(1);
+    turn
 }

@@ -13,15 +13,6 @@ use cocola_trainer::model::{Network, Params};
 use cocola_trainer::train::config::{InitFrom, TrainConfig};
 use cocola_trainer::train::{checkpoint, run, train_step};
 
-/// libtorch's random generator (dropout, drop-connect) is global to the
-/// process: training runs in parallel test threads would draw from each
-/// other's streams and break reproducibility, so they take turns.
-static ONE_RUN_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 fn config(data: &Path, out: &Path, steps: u64) -> TrainConfig {
     let spec: DatasetSpec = format!("generic:{}", data.display()).parse().unwrap();
     let mut c = TrainConfig::paper(vec![spec], out.to_path_buf(), data.parent().unwrap().join("cache"));
@@ -46,8 +37,7 @@ fn config(data: &Path, out: &Path, steps: u64) -> TrainConfig {
 /// the learning rate and W scale; the run test below only sees its loss fall.)
 #[test]
 fn repeated_steps_on_one_batch_memorise_it() {
-    let _turn = serial();
-    crate::support::test_threads();
+    let _turn = crate::support::torch_turn();
     tch::manual_seed(0);
     const K: i64 = 8;
     // Short windows (64 frames instead of 501) keep this fast: the encoder
@@ -90,8 +80,7 @@ fn repeated_steps_on_one_batch_memorise_it() {
 /// its positive with noise, close to it.
 #[test]
 fn the_threshold_loss_trains_the_network() {
-    let _turn = serial();
-    crate::support::test_threads();
+    let _turn = crate::support::torch_turn();
     const K: i64 = 8;
     const STEPS: usize = 30;
     const LR: f64 = 1e-4;
@@ -134,8 +123,7 @@ fn the_threshold_loss_trains_the_network() {
 /// the loss falls fast in 40 steps.
 #[test]
 fn a_short_run_lowers_the_loss_and_writes_metrics_and_checkpoints() {
-    let _turn = serial();
-    crate::support::test_threads();
+    let _turn = crate::support::torch_turn();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     crate::support::generic(&data, 20, 3, 12.0);
@@ -156,8 +144,7 @@ fn a_short_run_lowers_the_loss_and_writes_metrics_and_checkpoints() {
 
 #[test]
 fn resume_matches_an_uninterrupted_run() {
-    let _turn = serial();
-    crate::support::test_threads();
+    let _turn = crate::support::torch_turn();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     crate::support::generic(&data, 20, 3, 10.0);
@@ -201,8 +188,7 @@ fn resume_matches_an_uninterrupted_run() {
 /// spent while loading leaves exactly one step, at a learning rate of 0.)
 #[test]
 fn a_spent_time_budget_ends_the_run_with_a_checkpoint() {
-    let _turn = serial();
-    crate::support::test_threads();
+    let _turn = crate::support::torch_turn();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     crate::support::generic(&data, 20, 3, 10.0);
@@ -219,8 +205,7 @@ fn a_spent_time_budget_ends_the_run_with_a_checkpoint() {
 
 #[test]
 fn nan_loss_stops_and_keeps_the_last_checkpoint() {
-    let _turn = serial();
-    crate::support::test_threads();
+    let _turn = crate::support::torch_turn();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     crate::support::generic(&data, 20, 3, 10.0);
@@ -244,8 +229,7 @@ fn nan_loss_stops_and_keeps_the_last_checkpoint() {
 /// checkpoints say which model that was.
 #[test]
 fn a_run_initialised_from_a_model_starts_from_its_weights() {
-    let _turn = serial();
-    crate::support::test_threads();
+    let _turn = crate::support::torch_turn();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     crate::support::generic(&data, 20, 3, 10.0);
@@ -318,8 +302,7 @@ fn a_run_initialised_from_a_model_starts_from_its_weights() {
 /// last step (validated though off the --validate-every grid).
 #[test]
 fn hard_negatives_join_the_batch_and_validation_measures_sensitivity() {
-    let _turn = serial();
-    crate::support::test_threads();
+    let _turn = crate::support::torch_turn();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     crate::support::generic(&data, 20, 3, 12.0);
