@@ -10,8 +10,8 @@ use cocola::calibration::Calibration;
 use cocola::eval::csv_out;
 use cocola::eval::sensitivity::paired::{self, Side};
 use cocola::eval::sensitivity::{
-    evaluate_sensitivity, KindResult, NegativeKind, PairedMeasure, ProcessingControl, SensitivityOptions,
-    SensitivityReport, TargetBreakdown, VerdictShares,
+    evaluate_sensitivity, IntervalBreakdown, KindResult, NegativeKind, PairedMeasure, ProcessingControl,
+    SensitivityOptions, SensitivityReport, TargetBreakdown, VerdictShares,
 };
 use cocola::eval::Progress;
 use cocola::mode::Mode;
@@ -286,6 +286,7 @@ fn render(model: &ModelInfo, report: &SensitivityReport, cache_dir: Option<&Path
     }
     kind_table(&mut text, "mean margin (raw)", &names, &margins);
     render_by_target(&mut text, &report.by_target, &names);
+    render_by_interval(&mut text, &report.by_interval);
     if let Some(p) = out {
         let _ = writeln!(text, "\nper-anchor results: {}", p.display());
     }
@@ -380,6 +381,33 @@ fn render_by_target(text: &mut String, breakdowns: &[TargetBreakdown], names: &[
     let _ = writeln!(text, "(win rates in %: {measure} | floor{rest})");
 }
 
+/// The transposed copies' win rates per interval, each measure beside the
+/// floor: where the key is heard, and where a near-consonant interval (5
+/// semitones: a fourth or a fifth) passes for in key.
+fn render_by_interval(text: &mut String, breakdowns: &[IntervalBreakdown]) {
+    let Some(first) = breakdowns.first() else { return };
+    let mut names: Vec<&str> = first.modes.iter().map(|m| m.mode.name()).collect();
+    names.extend(first.combined.map(|_| "combined"));
+    names.push("floor");
+    let percent = |r: &KindResult| format!("{:.1}", 100.0 * r.win.rate);
+    let rows: Vec<(String, Vec<String>)> = breakdowns
+        .iter()
+        .map(|b| {
+            let results = (b.modes.iter().map(|m| Some(m.result))).chain(first.combined.map(|_| b.combined));
+            let cells = results
+                .chain([b.floor])
+                .map(|r| r.as_ref().map_or("-".to_string(), percent));
+            let unit = if b.semitones == 1 { "semitone" } else { "semitones" };
+            (format!("{} {unit} ({})", b.semitones, b.anchors), cells.collect())
+        })
+        .collect();
+    kind_table(text, "transposed, by interval (n)", &names, &rows);
+    let _ = writeln!(
+        text,
+        "(win rates in %; up or down: 5 semitones is a fourth up or a fifth down)"
+    );
+}
+
 /// The paired comparison with `--baseline`: per measure and kind, this
 /// model's win rate minus the baseline's, the anchors each decides better,
 /// and the McNemar p-value of that split.
@@ -453,6 +481,49 @@ mod tests {
                 })
                 .collect(),
         }
+    }
+
+    #[test]
+    fn the_interval_table_shows_each_measure_beside_the_floor() {
+        use cocola::eval::sensitivity::by_interval::ModeKindResult;
+        let result = |n: usize, wins: usize| {
+            let pairs: Vec<(f64, f64)> = (0..n).map(|i| if i < wins { (1.0, 0.0) } else { (0.0, 1.0) }).collect();
+            kind_result(NegativeKind::Transposed, &pairs).unwrap()
+        };
+        let interval = |semitones, model_wins, combined: Option<usize>| IntervalBreakdown {
+            semitones,
+            anchors: 40,
+            modes: vec![ModeKindResult {
+                mode: Mode::Harmonic,
+                result: result(40, model_wins),
+            }],
+            combined: combined.map(|wins| result(40, wins)),
+            floor: Some(result(40, 34)),
+        };
+        let mut text = String::new();
+        render_by_interval(&mut text, &[interval(1, 38, Some(39)), interval(5, 24, Some(22))]);
+        assert!(text.contains("transposed, by interval (n)"), "{text}");
+        let row = |label: &str| {
+            text.lines()
+                .find(|l| l.starts_with(label))
+                .unwrap_or_default()
+                .to_string()
+        };
+        let cells = |label: &str| row(label).split_whitespace().skip(3).collect::<Vec<_>>().join(" ");
+        assert_eq!(cells("1 semitone (40)"), "95.0 97.5 85.0", "{text}");
+        assert_eq!(cells("5 semitones (40)"), "60.0 55.0 85.0", "{text}");
+        let header = text.lines().find(|l| l.starts_with("transposed, by")).unwrap();
+        assert!(
+            header.contains("harmonic") && header.contains("combined") && header.trim_end().ends_with("floor"),
+            "{text}"
+        );
+
+        let mut uncalibrated = String::new();
+        render_by_interval(&mut uncalibrated, &[interval(2, 30, None)]);
+        assert!(!uncalibrated.contains("combined"), "{uncalibrated}");
+        let mut empty = String::new();
+        render_by_interval(&mut empty, &[]);
+        assert!(empty.is_empty());
     }
 
     #[test]

@@ -68,6 +68,20 @@ fn sensitivity_prints_win_rates_beside_the_floor_and_writes_one_row_per_anchor()
     let per_family: Vec<u64> = families.iter().map(|f| f["anchors"].as_u64().unwrap()).collect();
     assert_eq!(per_family.iter().sum::<u64>(), anchors as u64, "{families:?}");
     assert!(families.iter().all(|f| f["modes"].as_array().unwrap().len() == 3));
+    // And in exactly one interval of transposition, each with the transposed kind alone.
+    let intervals = json["by_interval"].as_array().unwrap();
+    let per_interval: Vec<u64> = intervals.iter().map(|i| i["anchors"].as_u64().unwrap()).collect();
+    assert_eq!(per_interval.iter().sum::<u64>(), anchors as u64, "{intervals:?}");
+    for interval in intervals {
+        assert!((1..=6).contains(&interval["semitones"].as_u64().unwrap()), "{interval}");
+        let modes = interval["modes"].as_array().unwrap();
+        let names: Vec<&str> = modes.iter().map(|m| m["mode"].as_str().unwrap()).collect();
+        assert_eq!(names, ["both", "harmonic", "percussive"]);
+        assert!(modes
+            .iter()
+            .chain([&interval["floor"]])
+            .all(|m| m["kind"] == "transposed"));
+    }
     assert_eq!(csv::Reader::from_path(&csv).unwrap().records().count(), anchors);
     let header = csv::Reader::from_path(&csv).unwrap().headers().unwrap().clone();
     assert!(header.iter().any(|h| h == "in_key_both") && header.iter().any(|h| h == "carrier_semitones"));
@@ -84,6 +98,7 @@ fn sensitivity_prints_win_rates_beside_the_floor_and_writes_one_row_per_anchor()
     );
     assert!(text.contains("chance is 50 %"), "{text}");
     assert!(text.contains("processing control"), "{text}");
+    assert!(text.contains("transposed, by interval (n)"), "{text}");
 }
 
 #[test]

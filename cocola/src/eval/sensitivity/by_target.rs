@@ -38,15 +38,7 @@ pub fn stem_family(name: &str) -> &str {
 /// The results per target family, the family with the most anchors first
 /// (ties by name).
 pub fn by_target(records: &[AnchorRecord], modes: &[Mode], calibration: Option<&Calibration>) -> Vec<TargetBreakdown> {
-    let mut families: Vec<(&str, Vec<AnchorRecord>)> = Vec::new();
-    for record in records {
-        let family = stem_family(&record.target);
-        match families.iter_mut().find(|(f, _)| *f == family) {
-            Some((_, group)) => group.push(record.clone()),
-            None => families.push((family, vec![record.clone()])),
-        }
-    }
-    let mut breakdowns: Vec<TargetBreakdown> = families
+    let mut breakdowns: Vec<TargetBreakdown> = group_by(records, |r| stem_family(&r.target))
         .into_iter()
         .map(|(family, group)| TargetBreakdown {
             target: family.to_string(),
@@ -58,6 +50,23 @@ pub fn by_target(records: &[AnchorRecord], modes: &[Mode], calibration: Option<&
         .collect();
     breakdowns.sort_by(|a, b| b.anchors.cmp(&a.anchors).then_with(|| a.target.cmp(&b.target)));
     breakdowns
+}
+
+/// The records grouped by `key`, the groups in the order their first
+/// record comes.
+pub(super) fn group_by<'a, K: PartialEq>(
+    records: &'a [AnchorRecord],
+    key: impl Fn(&'a AnchorRecord) -> K,
+) -> Vec<(K, Vec<AnchorRecord>)> {
+    let mut groups: Vec<(K, Vec<AnchorRecord>)> = Vec::new();
+    for record in records {
+        let k = key(record);
+        match groups.iter_mut().find(|(g, _)| *g == k) {
+            Some((_, group)) => group.push(record.clone()),
+            None => groups.push((k, vec![record.clone()])),
+        }
+    }
+    groups
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@
 //! the next batch of tracks is built while one is embedded.
 
 pub mod activity;
+pub mod by_interval;
 pub mod by_target;
 pub mod floor;
 pub mod paired;
@@ -42,6 +43,7 @@ use crate::contract::{EMBEDDING_DIM, SAMPLE_RATE};
 use crate::files::stem_name;
 use crate::mode::Mode;
 use crate::model::ModelError;
+pub use by_interval::IntervalBreakdown;
 pub use by_target::TargetBreakdown;
 pub use floor::NegativeKind;
 pub use paired::{PairedKind, PairedMeasure, PairingError};
@@ -225,6 +227,9 @@ pub struct SensitivityReport {
     /// The same results per family of target stem (bass, drums, ...), the
     /// family with the most anchors first.
     pub by_target: Vec<TargetBreakdown>,
+    /// The transposed kind's results per interval of transposition, the
+    /// smallest first.
+    pub by_interval: Vec<IntervalBreakdown>,
     pub anchors: Vec<AnchorRecord>,
     pub warnings: Vec<String>,
     pub audio_seconds: f64,
@@ -440,6 +445,7 @@ pub fn evaluate_sensitivity_listing<E: Encoder>(
             .map_or_else(Vec::new, |c| summarize_verdicts(&records, &modes, &c)),
         processing: summarize_processing(&records, &modes, options.calibration.as_ref()),
         by_target: by_target::by_target(&records, &modes, options.calibration.as_ref()),
+        by_interval: by_interval::by_interval(&records, &modes, options.calibration.as_ref()),
         anchors: records,
         warnings,
         audio_seconds: tracks.iter().map(|t| t.seconds).sum(),
