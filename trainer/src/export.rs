@@ -239,6 +239,7 @@ pub fn export(checkpoint_path: &Path, out: &Path, opts: &ExportOptions) -> anyho
         "matched_processing": cfg.matched_processing,
         "twin_share": cfg.twin_share,
         "threshold_loss": cfg.threshold_loss,
+        "freeze_backbone": cfg.freeze_backbone,
         "pooling": cfg.pooling,
         "seed": cfg.seed,
         "max_overlap": cfg.max_overlap,

@@ -287,6 +287,14 @@ struct TrainArgs {
     /// sides (WEIGHT); training moves both (docs/TRAINING.md). E.g. 0.01,100
     #[arg(long, value_name = "GAIN,WEIGHT", value_parser = gain_and_weight)]
     pitch_class_start: Option<PitchClassAgreement>,
+    /// With --init-from: train only the head (the time profile's 1x1 conv,
+    /// the projection, its LayerNorm and W); the EfficientNet backbone
+    /// keeps its weights and BatchNorm statistics and runs as in inference,
+    /// with no backward pass through it, so a CPU step is several times
+    /// faster. For teaching a trained model to read what its features
+    /// already hold, at learning rates that would wear the backbone down.
+    #[arg(long, requires = "init_from")]
+    freeze_backbone: bool,
     /// Continue from the newest checkpoint in OUT/checkpoints.
     #[arg(long)]
     resume: bool,
@@ -371,6 +379,7 @@ impl TrainArgs {
             };
             init.pitch_class_start = Some(start);
         }
+        c.freeze_backbone = self.freeze_backbone;
         Ok((c, self.resume))
     }
 }

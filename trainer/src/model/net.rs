@@ -26,6 +26,8 @@ pub struct Network {
     /// The pitch-class profile's constant fold, on the parameters' device
     /// (poolings with [`Segment::PitchClassProfile`] only).
     pitch_class_fold: Option<Tensor>,
+    /// Whether only the head trains ([`Network::freeze_backbone`]).
+    backbone_frozen: bool,
 }
 
 impl Network {
@@ -41,7 +43,32 @@ impl Network {
             params,
             channels_last_on_cpu: true,
             pitch_class_fold,
+            backbone_frozen: false,
         }
+    }
+
+    /// Trains only the head from now on: the time profile's 1x1 conv, the
+    /// projection, its LayerNorm and W. The backbone (stem, blocks, head
+    /// conv and their BatchNorms) keeps its weights and runs as in
+    /// inference in every pass, BatchNorm on its running statistics and no
+    /// drop-connect, so what it computes for a window never changes and no
+    /// gradient flows through it.
+    pub fn freeze_backbone(&mut self) {
+        let mut head = vec![
+            format!("{}.weight", self.arch.projection.name),
+            format!("{}.bias", self.arch.projection.name),
+            format!("{}.weight", self.arch.layer_norm),
+            format!("{}.bias", self.arch.layer_norm),
+            SIMILARITY_W.to_string(),
+        ];
+        if let Some(c) = &self.arch.time_profile {
+            head.push(c.weight_name());
+            if c.bias {
+                head.push(c.bias_name());
+            }
+        }
+        self.params.freeze_all_but(|name| head.iter().any(|h| h == name));
+        self.backbone_frozen = true;
     }
 
     pub fn device(&self) -> Device {
@@ -83,19 +110,12 @@ impl Network {
     fn forward(&self, x: &Tensor, pass: Pass) -> Tensor {
         let train = pass.train;
         let input = x;
-        let x = if x.device() == Device::Cpu && self.channels_last_on_cpu {
-            channels_last(x)
+        let x = if self.backbone_frozen {
+            let inference = Pass { train: false, ..pass };
+            tch::no_grad(|| self.backbone(x, inference))
         } else {
-            x.shallow_clone()
+            self.backbone(x, pass)
         };
-        let (stem_conv, stem_bn) = &self.arch.stem;
-        let mut x = self.bn(&self.conv(&x, stem_conv), stem_bn, pass).silu();
-        let blocks = self.arch.blocks.len();
-        for block in &self.arch.blocks {
-            x = self.block(&x, block, blocks, pass);
-        }
-        let (head_conv, head_bn) = &self.arch.head;
-        let x = self.bn(&self.conv(&x, head_conv), head_bn, pass).silu();
         let pooled = x.adaptive_avg_pool2d([1, 1]).flatten(1, -1);
         let x = match &self.arch.time_profile {
             None => pooled,
@@ -130,6 +150,23 @@ impl Network {
             true,
         )
         .tanh()
+    }
+
+    /// The EfficientNet up to its last feature map (after the head conv).
+    fn backbone(&self, x: &Tensor, pass: Pass) -> Tensor {
+        let x = if x.device() == Device::Cpu && self.channels_last_on_cpu {
+            channels_last(x)
+        } else {
+            x.shallow_clone()
+        };
+        let (stem_conv, stem_bn) = &self.arch.stem;
+        let mut x = self.bn(&self.conv(&x, stem_conv), stem_bn, pass).silu();
+        let blocks = self.arch.blocks.len();
+        for block in &self.arch.blocks {
+            x = self.block(&x, block, blocks, pass);
+        }
+        let (head_conv, head_bn) = &self.arch.head;
+        self.bn(&self.conv(&x, head_conv), head_bn, pass).silu()
     }
 
     /// The K x K matrix `sim(a_i, b_j) = a_i^T W b_j` (paper Eq. 2), rows

@@ -88,12 +88,24 @@ impl Params {
             .unwrap_or_else(|| panic!("no parameter named {name}"))
     }
 
-    /// Trainable parameters (not BatchNorm buffers), by name.
+    /// Trainable parameters (not BatchNorm buffers, not frozen), by name.
     pub fn trainable(&self) -> impl Iterator<Item = (&str, &Tensor)> {
         self.tensors
             .iter()
-            .filter(|(n, _)| !self.roles[n.as_str()].is_buffer())
+            .filter(|(n, t)| !self.roles[n.as_str()].is_buffer() && t.requires_grad())
             .map(|(n, t)| (n.as_str(), t))
+    }
+
+    /// Stops training every parameter `keep` rejects: it no longer requires
+    /// a gradient, so autograd records nothing through it and
+    /// [`Params::trainable`] (what the optimiser updates) leaves it out.
+    /// Its values are shared, not copied: loading a checkpoint still writes them.
+    pub fn freeze_all_but(&mut self, keep: impl Fn(&str) -> bool) {
+        for (name, t) in self.tensors.iter_mut() {
+            if !self.roles[name.as_str()].is_buffer() && !keep(name) {
+                *t = t.detach();
+            }
+        }
     }
 
     /// Every tensor, buffers included, by name (sorted).

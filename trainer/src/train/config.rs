@@ -112,6 +112,10 @@ pub struct TrainConfig {
     /// run starts from instead of a random initialisation: fine-tuning.
     #[serde(default)]
     pub init_from: Option<InitFrom>,
+    /// Train the head alone (see `model::net::Network::freeze_backbone`):
+    /// the EfficientNet backbone keeps its weights and BatchNorm statistics.
+    #[serde(default)]
+    pub freeze_backbone: bool,
 }
 
 /// The learning rate after the warm-up.
@@ -230,6 +234,7 @@ impl TrainConfig {
             feature_cache: None,
             feature_cache_max_gb: default_feature_cache_gb(),
             init_from: None,
+            freeze_backbone: false,
         }
     }
 
@@ -312,6 +317,10 @@ impl TrainConfig {
         }
         if self.threshold_loss != saved.threshold_loss {
             differences.push("threshold loss");
+        }
+        // The optimiser's state holds moments for the trained tensors only.
+        if self.freeze_backbone != saved.freeze_backbone {
+            differences.push("freeze-backbone");
         }
         if self.masks != saved.masks || self.mask_weights != saved.mask_weights {
             differences.push("masks (or their weights)");
@@ -439,6 +448,12 @@ mod tests {
         let err = started.check_resumable(&c).unwrap_err().to_string();
         assert!(err.contains("pitch-class start"), "{err}");
         assert!(c.check_resumable(&c).is_ok());
+        let frozen = TrainConfig {
+            freeze_backbone: true,
+            ..c.clone()
+        };
+        let err = frozen.check_resumable(&c).unwrap_err().to_string();
+        assert!(err.contains("freeze-backbone"), "{err}");
         let mel = TrainConfig {
             input: InputKind::Mel,
             ..config()

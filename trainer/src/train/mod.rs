@@ -405,7 +405,10 @@ impl TrainingState {
             // A resumed run overwrites these with the checkpoint's.
             _ => Params::init_with_w_std(&arch, device, cfg.w_init_std),
         };
-        let net = Network::new(arch, params);
+        let mut net = Network::new(arch, params);
+        if cfg.freeze_backbone {
+            net.freeze_backbone();
+        }
         let mut state = TrainingState {
             adam: Adam::new(&net.params, cfg.lr),
             net,

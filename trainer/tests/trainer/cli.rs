@@ -39,6 +39,7 @@ fn every_subcommand_has_help_naming_its_key_flags() {
                 "--workers",
                 "--feature-cache",
                 "--init-from",
+                "--freeze-backbone",
                 "--input",
                 "--time-budget",
             ],
@@ -292,6 +293,14 @@ fn a_pitch_class_start_needs_two_numbers_a_base_model_and_the_pitch_class_poolin
     assert!(text(&o).contains("needs --pooling time-pitch-class"), "{}", text(&o));
     let o = trainer(&[&base[..], &pitch[..], &["--pooling", "time-pitch-class"]].concat());
     assert!(text(&o).contains("name the model to start from"), "{}", text(&o));
+}
+
+#[test]
+fn freezing_the_backbone_needs_a_base_model() {
+    let o = trainer(&["train", "--data", "generic:x", "--out", "y", "--freeze-backbone"]);
+    let message = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{message}");
+    assert!(message.contains("--init-from"), "{message}");
 }
 
 #[test]
