@@ -5,7 +5,9 @@
 //!
 //! - the activations' layout: NCHW, or channels-last (what training uses);
 //! - glibc's malloc as it comes, or told to keep freed memory
-//!   ([`cocola_trainer::malloc::keep_freed_memory`], what the trainer does).
+//!   ([`cocola_trainer::malloc::keep_freed_memory`], what the trainer does);
+//! - the whole network trained, or the head alone (`--freeze-backbone`: no
+//!   backward pass through the backbone).
 //!
 //! `cargo run --release -p cocola-trainer --example step_bench [-- STEPS [K]]`
 
@@ -27,11 +29,11 @@ fn main() {
     let positives = Tensor::randn(shape, (Kind::Float, Device::Cpu)) * 20.0 - 40.0;
     let arch = Architecture::cocola();
     let mut net = Network::new(arch.clone(), Params::init_with_w_std(&arch, Device::Cpu, 0.002));
-    let mut adam = Adam::new(&net.params, 1e-4);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as i32;
 
-    let mut time = |label: &str, net: &Network, threads: i32| -> f64 {
+    let time = |label: &str, net: &Network, threads: i32| -> f64 {
         tch::set_num_threads(threads);
+        let mut adam = Adam::new(&net.params, 1e-4);
         train_step(net, &mut adam, &anchors, &positives, None, 1e-4); // warm-up: allocator, kernels
         let t = Instant::now();
         for _ in 0..steps {
@@ -53,12 +55,15 @@ fn main() {
     net.channels_last_on_cpu = true;
     let both = time("channels-last, freed memory kept (training)", &net, cores);
     let one = time("the same on 1 thread", &net, 1);
+    net.freeze_backbone();
+    let head = time("head alone (--freeze-backbone)", &net, cores);
     println!("K = {k}, {steps} step(s) each, {cores} core(s); speed relative to NCHW with malloc as it comes:");
     for (label, s) in [
         ("channels-last", layout),
         ("freed memory kept", malloc),
         ("both (training)", both),
         ("both, 1 thread", one),
+        ("both, head alone", head),
     ] {
         println!("  {label:<20} {:.2}x", base / s);
     }
