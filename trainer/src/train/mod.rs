@@ -182,6 +182,11 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
     let mut pipeline = Pipeline::start(source, state.start, cfg.workers, cfg.prefetch);
     let progress = bar(show_progress, cfg.steps, "");
     progress.set_position(state.start);
+    // A fine-tune's base model gets validated first: its numbers are the
+    // run's own baseline, on the same batches and anchors.
+    if state.start == 0 && cfg.init_from.is_some() && !checks.is_empty() {
+        checks.run_base(cfg, &state.net, &mut metrics, &progress)?;
+    }
     let mut losses = Vec::new();
     let mut last_checkpoint = checkpoint::latest(&ckpt_dir).map(|c| c.path);
     let mut interval_losses = Vec::new();

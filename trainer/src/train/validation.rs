@@ -150,6 +150,11 @@ impl ValidationSet {
         }
     }
 
+    /// Whether there is nothing to validate on (no validation split).
+    pub(super) fn is_empty(&self) -> bool {
+        self.batches.is_empty()
+    }
+
     pub(super) fn due(&self, cfg: &TrainConfig, done: u64, last: bool) -> bool {
         !self.batches.is_empty() && (done.is_multiple_of(cfg.validate_every) || Self::final_test(cfg, last))
     }
@@ -179,14 +184,47 @@ impl ValidationSet {
         metrics: &mut Metrics,
         progress: &ProgressBar,
     ) -> anyhow::Result<bool> {
+        let (vl, va) = self.measure(cfg, &state.net, done, last, metrics, progress)?;
+        state.last_validation = (Some(vl), Some(va));
+        let improved = vl.is_finite() && state.best.is_none_or(|b| vl < b);
+        if improved {
+            state.best = Some(vl);
+        }
+        Ok(improved)
+    }
+
+    /// Validates a fine-tune's starting weights (its base model) and
+    /// records them as step 0: the line every later validation of the run
+    /// is read against. Nothing else changes: the best checkpoint is still
+    /// the run's own best.
+    pub(super) fn run_base(
+        &self,
+        cfg: &TrainConfig,
+        net: &Network,
+        metrics: &mut Metrics,
+        progress: &ProgressBar,
+    ) -> anyhow::Result<()> {
+        self.measure(cfg, net, 0, false, metrics, progress).map(drop)
+    }
+
+    /// The validation loss and accuracy of `net` after `done` steps, and
+    /// the sensitivity test when one is due, written to `metrics`.
+    fn measure(
+        &self,
+        cfg: &TrainConfig,
+        net: &Network,
+        done: u64,
+        last: bool,
+        metrics: &mut Metrics,
+        progress: &ProgressBar,
+    ) -> anyhow::Result<(f64, f64)> {
         let device = device(cfg);
-        let (vl, va) = evaluate(&state.net, &self.batches, device);
+        let (vl, va) = evaluate(net, &self.batches, device);
         metrics.write(&Record::Validation {
             step: done,
             loss: vl,
             accuracy: va,
         })?;
-        state.last_validation = (Some(vl), Some(va));
         let anchors = Self::sensitivity_anchors(cfg, last);
         if let Some(listing) = self.sensitivity_tracks.as_ref().filter(|_| anchors > 0) {
             let options = SensitivityOptions {
@@ -195,7 +233,7 @@ impl ValidationSet {
                 modes: cfg.input.modes().to_vec(),
                 ..SensitivityOptions::default()
             };
-            match crate::eval::sensitivity(&state.net, &cfg.out, listing.clone(), &options) {
+            match crate::eval::sensitivity(net, &cfg.out, listing.clone(), &options) {
                 Ok(report) => {
                     let win_rates = sensitivity_rates(&report);
                     // The split may hold fewer anchors than asked for.
@@ -213,10 +251,6 @@ impl ValidationSet {
                 Err(e) => progress.println(format!("warning: the sensitivity test failed at step {done}: {e}")),
             }
         }
-        let improved = vl.is_finite() && state.best.is_none_or(|b| vl < b);
-        if improved {
-            state.best = Some(vl);
-        }
-        Ok(improved)
+        Ok((vl, va))
     }
 }

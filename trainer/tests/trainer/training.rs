@@ -299,6 +299,7 @@ fn a_run_initialised_from_a_model_starts_from_its_weights() {
     let mut c = config(&data, &dir.path().join("run"), 1);
     c.checkpoint_every = 1;
     c.validate_every = 1000;
+    c.sensitivity_anchors = 0;
     // One Adam step moves each weight by about lr.
     c.lr = 1e-9;
     c.init_from = Some(
@@ -324,6 +325,20 @@ fn a_run_initialised_from_a_model_starts_from_its_weights() {
         max < 1e-6,
         "weights moved {max} from the base model's in one step at lr 1e-9"
     );
+    // The base model was validated before the first step (step 0), and
+    // only then: the run validates every 1000 steps. The run's best
+    // checkpoint is its own, not the base model's.
+    let metrics = std::fs::read_to_string(c.out.join("metrics.jsonl")).unwrap();
+    let validations: Vec<serde_json::Value> = metrics
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["kind"] == "validation")
+        .collect();
+    assert_eq!(validations.len(), 1, "{metrics}");
+    assert_eq!(validations[0]["step"], 0);
+    assert!(validations[0]["loss"].as_f64().unwrap().is_finite());
+    assert!(ck.info.validation_loss.is_none() && ck.info.best_validation_loss.is_none());
+    assert!(!c.out.join("checkpoints/best.json").exists());
 
     // The base file is replaced (as when a run's export overwrites it);
     // resuming keeps naming the model the weights came from.
