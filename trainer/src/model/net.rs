@@ -92,12 +92,14 @@ impl Network {
     /// training) that only feeds BatchNorm's running statistics: with
     /// `batches_before` earlier calls, the statistics become the plain mean of
     /// all the calls' batch statistics (momentum 1 / (n + 1)); the first call
-    /// forgets what they held. See `export::recalibrate_batch_norm`.
+    /// forgets what they held. See `export::recalibrate_batch_norm`. Every
+    /// BatchNorm is in the backbone, which this runs in training mode even
+    /// when frozen (the head has none).
     pub fn accumulate_bn_statistics(&self, anchors: &Tensor, positives: &Tensor, batches_before: u64) {
         let both = Tensor::cat(&[anchors, positives], 0);
         let momentum = 1.0 / (batches_before as f64 + 1.0);
         tch::no_grad(|| {
-            drop(self.forward(
+            drop(self.backbone(
                 &both,
                 Pass {
                     train: true,

@@ -99,7 +99,8 @@ impl Params {
     /// Stops training every parameter `keep` rejects: it no longer requires
     /// a gradient, so autograd records nothing through it and
     /// [`Params::trainable`] (what the optimiser updates) leaves it out.
-    /// Its values are shared, not copied: loading a checkpoint still writes them.
+    /// The detached tensor (same storage) replaces the original in the map,
+    /// so the forward pass and [`Params::load`] use it.
     pub fn freeze_all_but(&mut self, keep: impl Fn(&str) -> bool) {
         for (name, t) in self.tensors.iter_mut() {
             if !self.roles[name.as_str()].is_buffer() && !keep(name) {

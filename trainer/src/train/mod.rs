@@ -166,7 +166,8 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
     let mut state = TrainingState::start(cfg, resume, &ckpt_dir, device, started)?;
     let cfg = &state.cfg.clone();
     std::fs::write(cfg.out.join("config.json"), serde_json::to_vec_pretty(cfg)?)?;
-    let mut metrics = Metrics::open(&cfg.out, resume.then_some(state.start))?;
+    // A resume that found no checkpoint starts over, base validation included.
+    let mut metrics = Metrics::open(&cfg.out, (resume && state.start > 0).then_some(state.start))?;
     let feature_cache = open_feature_cache(cfg)?;
     let checks = ValidationSet::prepare(cfg, validation.as_ref(), &feature_cache);
 
@@ -287,6 +288,10 @@ fn check_config(cfg: &TrainConfig) -> anyhow::Result<()> {
     anyhow::ensure!(
         cfg.batch >= 2,
         "the batch size K must be at least 2 (one positive, one negative)"
+    );
+    anyhow::ensure!(
+        !cfg.freeze_backbone || cfg.init_from.is_some(),
+        "freezing the backbone needs a trained one to keep: name the model to start from (--init-from)"
     );
     anyhow::ensure!(
         cfg.input.splits_harmonic_percussive() || cfg.masks == crate::data::sampler::Masks::Off,
