@@ -4,7 +4,9 @@
 The combined fit is the mean of the modes' calibrated log-odds
 (docs/DESIGN.md, "Score semantics for people"). This check fits two rules
 that use the three raw scores jointly, on one sensitivity run (choose it on
-validation), and compares them with the shipped mean on others (test-ood):
+validation), and compares them with the shipped mean on others (test-ood).
+The shipped rule's numbers are cocola's own (the run's JSON report); the
+joint rules are fitted on the raw scores of its CSV:
 
 - joint mixture: coherent windows (true stems and their in-key copies) as
   one Gaussian over (both, harmonic, percussive), each negative kind
@@ -21,16 +23,16 @@ count half) and the verdict shares (fits >= 70 / unsure / clashes < 30) of
 true stems and of each kind, for the three rules, and the plain `both`
 mode's win rates.
 
-  cocola model-info MODEL --json > info.json
-  cocola eval --stems VALIDATION --sensitivity --model MODEL --out val.csv
-  cocola eval --stems TEST_OOD --sensitivity --model MODEL --out ood.csv
-  joint_calibration.py info.json val.csv ood.csv
+  cocola eval --stems VALIDATION --sensitivity --model MODEL --out val.csv --json > val.json
+  cocola eval --stems TEST_OOD --sensitivity --model MODEL --out ood.csv --json > ood.json
+  joint_calibration.py val ood      # each run: RUN.csv and RUN.json
 
 Needs numpy.
 """
 import argparse
 import csv
 import json
+import os
 
 import numpy as np
 
@@ -48,20 +50,6 @@ def load_anchors(path):
             return None if "" in cells else np.array([float(c) for c in cells])
         anchors.append({w: scores(w) for w in ["truth", "in_key", *KINDS]})
     return anchors
-
-
-def shipped_rule(calibration):
-    """The contract's combined log-odds: the mean of the modes' own."""
-    def mode_log_odds(c, s):
-        cm, cv = c["coherent"]["mean"], c["coherent"]["std"] ** 2
-        rm, rv = c["random"]["mean"], c["random"]["std"] ** 2
-        if c.get("hard"):
-            hm, hv = c["hard"]["mean"], c["hard"]["std"] ** 2
-            im, iv = (rm + hm) / 2, (rv + hv) / 2 + ((rm - hm) / 2) ** 2
-        else:
-            im, iv = rm, rv
-        return (cm - im) / ((cv + iv) / 2) * (s - (cm + im) / 2)
-    return lambda x: np.mean([mode_log_odds(calibration[m], x[i]) for i, m in enumerate(MODES)])
 
 
 def classes(anchors):
@@ -115,30 +103,45 @@ def verdict_shares(windows, log_odds):
     return 100 * np.mean(fit >= 70), 100 * np.mean((fit >= 30) & (fit < 70)), 100 * np.mean(fit < 30)
 
 
-def report(path, rules):
-    anchors = load_anchors(path)
-    print(f"== {path} ({len(anchors)} anchors): win rates transposed / shifted / foreign; "
+def shipped_row(summary):
+    """cocola's own combined win rates and verdict shares (in %) from a JSON report."""
+    rates = {r["kind"]: 100 * r["win"]["rate"] for r in summary["combined"]}
+    shares = {
+        "true" if v["window"] == "true stem" else v["window"]: tuple(100 * v[w] for w in ("fits", "unsure", "clashes"))
+        for v in summary["verdicts"]
+    }
+    return rates, shares
+
+
+def print_row(name, rates, shares=None):
+    line = f"{name:16s} {rates['transposed']:5.1f} {rates['shifted']:5.1f} {rates['foreign']:5.1f}"
+    if shares:
+        line += "  | " + "  ".join(f"{k} {s[0]:4.1f}/{s[1]:4.1f}/{s[2]:4.1f}" for k, s in shares.items())
+    print(line)
+
+
+def report(run, rules):
+    anchors = load_anchors(f"{run}.csv")
+    summary = json.load(open(f"{run}.json"))
+    print(f"== {run} ({len(anchors)} anchors): win rates transposed / shifted / foreign; "
           "verdicts fits / unsure / clashes")
+    print_row("shipped mean", *shipped_row(summary))
     for name, rule in rules.items():
-        w = win_rates(anchors, rule)
         shares = {"true": verdict_shares([a["truth"] for a in anchors], rule)}
         shares.update({k: verdict_shares([a[k] for a in anchors if a[k] is not None], rule) for k in KINDS})
-        print(f"{name:16s} {w['transposed']:5.1f} {w['shifted']:5.1f} {w['foreign']:5.1f}  | "
-              + "  ".join(f"{k} {s[0]:4.1f}/{s[1]:4.1f}/{s[2]:4.1f}" for k, s in shares.items()))
-    w = win_rates(anchors, lambda x: x[0])
-    print(f"{'both mode':16s} {w['transposed']:5.1f} {w['shifted']:5.1f} {w['foreign']:5.1f}")
+        print_row(name, win_rates(anchors, rule), shares)
+    both = next(m for m in summary["modes"] if m["mode"] == "both")
+    print_row("both mode", {r["kind"]: 100 * r["win"]["rate"] for r in both["kinds"]})
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model_info", help="`cocola model-info MODEL --json` output (its calibration)")
-    parser.add_argument("fit_on", help="sensitivity CSV (`--out`) the joint rules are fitted on")
-    parser.add_argument("evaluate", nargs="*", help="further sensitivity CSVs of the same model")
+    parser.add_argument("fit_on", help="the sensitivity run (RUN.csv, RUN.json) the joint rules are fitted on")
+    parser.add_argument("evaluate", nargs="*", help="further sensitivity runs of the same model")
     args = parser.parse_args()
-    calibration = json.load(open(args.model_info))["calibration"]
-    fit_on = load_anchors(args.fit_on)
+    runs = [os.path.splitext(r)[0] if r.endswith((".csv", ".json")) else r for r in [args.fit_on, *args.evaluate]]
+    fit_on = load_anchors(f"{runs[0]}.csv")
     rules = {
-        "shipped mean": shipped_rule(calibration),
         "joint mixture": joint_mixture_rule(fit_on),
         "joint LDA": joint_lda_rule(fit_on),
     }
@@ -146,8 +149,8 @@ def main():
     print("mean raw scores (both, harmonic, percussive):")
     for name, group in [("coherent", coherent), *kinds.items()]:
         print(f"  {name:10s} {np.round(group.mean(0), 2)}  std {np.round(group.std(0), 2)}")
-    for path in [args.fit_on, *args.evaluate]:
-        report(path, rules)
+    for run in runs:
+        report(run, rules)
 
 
 if __name__ == "__main__":

@@ -236,8 +236,18 @@ impl Architecture {
         }
     }
 
-    /// Every conv with its BatchNorm (if any), in forward order. SE convs have none.
+    /// Every conv with its BatchNorm (if any), in forward order. SE convs
+    /// and the time profile's have none.
     pub fn convs(&self) -> Vec<(&ConvSpec, Option<&BatchNormSpec>)> {
+        let mut out = self.backbone_convs();
+        if let Some(c) = &self.time_profile {
+            out.push((c, None));
+        }
+        out
+    }
+
+    /// The EfficientNet's convs with their BatchNorms, in forward order.
+    fn backbone_convs(&self) -> Vec<(&ConvSpec, Option<&BatchNormSpec>)> {
         let mut out = vec![(&self.stem.0, Some(&self.stem.1))];
         for b in &self.blocks {
             if let Some((c, n)) = &b.expand {
@@ -249,47 +259,32 @@ impl Architecture {
             out.push((&b.project.0, Some(&b.project.1)));
         }
         out.push((&self.head.0, Some(&self.head.1)));
-        if let Some(c) = &self.time_profile {
-            out.push((c, None));
-        }
         out
     }
 
     /// Every parameter, in forward order, with its `state_dict` name and shape.
     pub fn parameters(&self) -> Vec<ParamSpec> {
+        let mut out = self.backbone_parameters();
+        out.extend(self.head_parameters());
+        out
+    }
+
+    /// The EfficientNet's parameters, up to its last feature map: every
+    /// conv but the time profile's, and every BatchNorm.
+    pub fn backbone_parameters(&self) -> Vec<ParamSpec> {
         let mut out = Vec::new();
-        for (c, n) in self.convs() {
-            let fan_in = c.fan_in();
-            out.push(ParamSpec {
-                name: c.weight_name(),
-                shape: c.weight_shape(),
-                role: ParamRole::ConvWeight,
-                fan_in,
-            });
-            if c.bias {
-                out.push(ParamSpec {
-                    name: c.bias_name(),
-                    shape: vec![c.out_channels],
-                    role: ParamRole::ConvBias,
-                    fan_in,
-                });
-            }
-            if let Some(n) = n {
-                let roles = [
-                    ParamRole::BnWeight,
-                    ParamRole::BnBias,
-                    ParamRole::BnRunningMean,
-                    ParamRole::BnRunningVar,
-                ];
-                for (name, role) in n.names().into_iter().zip(roles) {
-                    out.push(ParamSpec {
-                        name,
-                        shape: vec![n.channels],
-                        role,
-                        fan_in: 1,
-                    });
-                }
-            }
+        for (c, n) in self.backbone_convs() {
+            push_conv_parameters(&mut out, c, n);
+        }
+        out
+    }
+
+    /// What reads the backbone's last feature map: the time profile's conv
+    /// (poolings that have one), the projection, its LayerNorm and W.
+    pub fn head_parameters(&self) -> Vec<ParamSpec> {
+        let mut out = Vec::new();
+        if let Some(c) = &self.time_profile {
+            push_conv_parameters(&mut out, c, None);
         }
         let l = &self.projection;
         out.push(ParamSpec {
@@ -340,6 +335,41 @@ impl Architecture {
             );
         }
         size
+    }
+}
+
+/// A conv's weight and bias (if any), then its BatchNorm's four tensors (if any).
+fn push_conv_parameters(out: &mut Vec<ParamSpec>, c: &ConvSpec, n: Option<&BatchNormSpec>) {
+    let fan_in = c.fan_in();
+    out.push(ParamSpec {
+        name: c.weight_name(),
+        shape: c.weight_shape(),
+        role: ParamRole::ConvWeight,
+        fan_in,
+    });
+    if c.bias {
+        out.push(ParamSpec {
+            name: c.bias_name(),
+            shape: vec![c.out_channels],
+            role: ParamRole::ConvBias,
+            fan_in,
+        });
+    }
+    if let Some(n) = n {
+        let roles = [
+            ParamRole::BnWeight,
+            ParamRole::BnBias,
+            ParamRole::BnRunningMean,
+            ParamRole::BnRunningVar,
+        ];
+        for (name, role) in n.names().into_iter().zip(roles) {
+            out.push(ParamSpec {
+                name,
+                shape: vec![n.channels],
+                role,
+                fan_in: 1,
+            });
+        }
     }
 }
 
@@ -448,6 +478,44 @@ mod tests {
             added,
             [&("encoder.projection.weight".to_string(), vec![512, 1280 + 16 * 15 + 12])]
         );
+    }
+
+    #[test]
+    fn the_head_reads_the_last_feature_map_and_the_backbone_is_the_rest() {
+        let head_names =
+            |a: &Architecture| -> Vec<String> { a.head_parameters().into_iter().map(|p| p.name).collect() };
+        let global = Architecture::cocola();
+        assert_eq!(
+            head_names(&global),
+            [
+                "encoder.projection.weight",
+                "encoder.projection.bias",
+                "layer_norm.weight",
+                "layer_norm.bias",
+                "similarity.w"
+            ]
+        );
+        let pitch = Architecture::new(InputKind::Pitch, Pooling::TimePitchClass);
+        assert_eq!(
+            head_names(&pitch)[..2],
+            ["encoder.time_profile.weight", "encoder.time_profile.bias"]
+        );
+        for a in [global, pitch] {
+            let backbone = a.backbone_parameters();
+            assert!(backbone.iter().all(|p| p.name.starts_with(EFFICIENTNET_PREFIX)));
+            let head_bn = format!("{EFFICIENTNET_PREFIX}._bn1.running_var");
+            assert_eq!(
+                backbone.last().unwrap().name,
+                head_bn,
+                "ends with the head conv's BatchNorm"
+            );
+            let whole: Vec<String> = backbone
+                .into_iter()
+                .chain(a.head_parameters())
+                .map(|p| p.name)
+                .collect();
+            assert_eq!(whole, a.parameters().into_iter().map(|p| p.name).collect::<Vec<_>>());
+        }
     }
 
     #[test]

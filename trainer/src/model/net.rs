@@ -54,19 +54,7 @@ impl Network {
     /// drop-connect, so what it computes for a window never changes and no
     /// gradient flows through it.
     pub fn freeze_backbone(&mut self) {
-        let mut head = vec![
-            format!("{}.weight", self.arch.projection.name),
-            format!("{}.bias", self.arch.projection.name),
-            format!("{}.weight", self.arch.layer_norm),
-            format!("{}.bias", self.arch.layer_norm),
-            SIMILARITY_W.to_string(),
-        ];
-        if let Some(c) = &self.arch.time_profile {
-            head.push(c.weight_name());
-            if c.bias {
-                head.push(c.bias_name());
-            }
-        }
+        let head: Vec<String> = self.arch.head_parameters().into_iter().map(|p| p.name).collect();
         self.params.freeze_all_but(|name| head.iter().any(|h| h == name));
         self.backbone_frozen = true;
     }
