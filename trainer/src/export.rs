@@ -262,6 +262,7 @@ pub fn export(checkpoint_path: &Path, out: &Path, opts: &ExportOptions) -> anyho
                 "model": init.model,
                 "training": init.training,
                 "pitch_class_start": init.pitch_class_start,
+                "onset_start": init.onset_start,
             })
         }
     }

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::ValueEnum;
 use clap::{Args, Parser, Subcommand};
 use cocola::contract::InputKind;
-use cocola::model::arch::Pooling;
-use cocola::model::PitchClassAgreement;
+use cocola::model::arch::{Pooling, Segment};
+use cocola::model::ProfileAgreement;
 use cocola_trainer::data::dataset::DatasetSpec;
 use cocola_trainer::data::hard_negatives::KindWeights;
 use cocola_trainer::data::sampler::{MaskWeights, Masks};
@@ -172,7 +172,9 @@ struct TrainArgs {
     /// time-profile (adds 16 channels per ~0.33 s time cell), or
     /// time-pitch-class (--input pitch only: adds also the 12-value
     /// pitch-class profile of the harmonic channel, so the score can compare
-    /// keys). With --init-from a model with fewer of these, the run widens
+    /// keys), or time-pitch-class-onset (adds also a 100-cell onset profile
+    /// of the percussive channel, 50 ms sharp, so the score can compare
+    /// grooves). With --init-from a model with fewer of these, the run widens
     /// it: it starts out scoring exactly as that model does [default: the
     /// --init-from model's pooling, else global].
     #[arg(long, value_name = "POOLING")]
@@ -286,7 +288,16 @@ struct TrainArgs {
     /// profile (GAIN per unit) and W scores their agreement between the two
     /// sides (WEIGHT); training moves both (docs/TRAINING.md). E.g. 0.01,100
     #[arg(long, value_name = "GAIN,WEIGHT", value_parser = gain_and_weight)]
-    pitch_class_start: Option<PitchClassAgreement>,
+    pitch_class_start: Option<ProfileAgreement>,
+    /// With --init-from and --pooling time-pitch-class-onset: start the
+    /// onset profile as a groove reader instead of from zero columns. The
+    /// 100 embedding dimensions the score relies on least (after the pitch
+    /// classes') read only the profile's 50 ms cells (GAIN per unit of its
+    /// root mean square) and W scores their agreement between the two
+    /// sides (WEIGHT), as the floor's onset correlation (docs/TRAINING.md).
+    /// E.g. 1,6
+    #[arg(long, value_name = "GAIN,WEIGHT", value_parser = gain_and_weight)]
+    onset_start: Option<ProfileAgreement>,
     /// With --init-from: train only the head (the time profile's 1x1 conv,
     /// the projection, its LayerNorm and W); the EfficientNet backbone
     /// keeps its weights and BatchNorm statistics and runs as in inference,
@@ -371,21 +382,33 @@ impl TrainArgs {
             .transpose()?;
         if let Some(start) = self.pitch_class_start {
             anyhow::ensure!(
-                c.pooling == Pooling::TimePitchClass,
-                "--pitch-class-start writes the pitch-class profile's start: it needs --pooling time-pitch-class"
+                c.pooling.has(Segment::PitchClassProfile),
+                "--pitch-class-start writes the pitch-class profile's start: it needs --pooling time-pitch-class \
+                 (or time-pitch-class-onset)"
             );
             let Some(init) = c.init_from.as_mut() else {
                 anyhow::bail!("--pitch-class-start rewrites the weights of --init-from: name the model to start from");
             };
             init.pitch_class_start = Some(start);
         }
+        if let Some(start) = self.onset_start {
+            anyhow::ensure!(
+                c.pooling.has(Segment::OnsetProfile),
+                "--onset-start writes the onset profile's start: it needs --pooling time-pitch-class-onset"
+            );
+            let Some(init) = c.init_from.as_mut() else {
+                anyhow::bail!("--onset-start rewrites the weights of --init-from: name the model to start from");
+            };
+            init.onset_start = Some(start);
+        }
         c.freeze_backbone = self.freeze_backbone;
         Ok((c, self.resume))
     }
 }
 
-/// `GAIN,WEIGHT` of --pitch-class-start: two finite numbers above 0.
-fn gain_and_weight(text: &str) -> Result<PitchClassAgreement, String> {
+/// `GAIN,WEIGHT` of --pitch-class-start and --onset-start: two finite
+/// numbers above 0.
+fn gain_and_weight(text: &str) -> Result<ProfileAgreement, String> {
     let numbers: Vec<f32> = text
         .split(',')
         .map(|v| v.trim().parse::<f32>())
@@ -393,7 +416,7 @@ fn gain_and_weight(text: &str) -> Result<PitchClassAgreement, String> {
         .map_err(|_| format!("'{text}' is not GAIN,WEIGHT (two numbers, e.g. 0.01,100)"))?;
     match numbers[..] {
         [gain, weight] if [gain, weight].iter().all(|v| v.is_finite() && *v > 0.0) => {
-            Ok(PitchClassAgreement { gain, weight })
+            Ok(ProfileAgreement { gain, weight })
         }
         _ => Err(format!(
             "'{text}' is not GAIN,WEIGHT (two numbers above 0, e.g. 0.01,100)"

@@ -25,10 +25,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::arch::{Architecture, Pooling, PITCH_CLASSES, TIME_PROFILE_CHANNELS};
+use super::arch::{Architecture, Pooling, ONSET_CELLS, PITCH_CLASSES, TIME_PROFILE_CHANNELS};
 use super::error::{ContractDifference, ModelError};
 use super::io;
-use super::pooling::PITCH_CLASS_DB_PER_UNIT;
+use super::pooling::{ONSET_CHANNEL, ONSET_EPSILON, ONSET_FRAMES_PER_CELL, PITCH_CLASS_DB_PER_UNIT};
 use crate::calibration::Calibration;
 use crate::contract::{InputKind, SUPERSEDED_CONTRACTS};
 use crate::onnx::proto::ModelHeader;
@@ -45,12 +45,18 @@ pub fn architecture_id(input: InputKind, pooling: Pooling) -> String {
         "time profile conv1x1(1280,{TIME_PROFILE_CHANNELS}) mean over frequency x {} cells",
         arch.time_cells
     );
+    let pitch_class = format!(
+        "pitch-class profile of input channel 0 (band means over time folded mod {PITCH_CLASSES}, centred, / \
+         {PITCH_CLASS_DB_PER_UNIT} dB)"
+    );
     let pool = match pooling {
         Pooling::Global => String::new(),
         Pooling::TimeProfile => format!("[global pool ++ {time_profile}] > "),
-        Pooling::TimePitchClass => format!(
-            "[global pool ++ {time_profile} ++ pitch-class profile of input channel 0 (band means over time \
-             folded mod {PITCH_CLASSES}, centred, / {PITCH_CLASS_DB_PER_UNIT} dB)] > "
+        Pooling::TimePitchClass => format!("[global pool ++ {time_profile} ++ {pitch_class}] > "),
+        Pooling::TimePitchClassOnset => format!(
+            "[global pool ++ {time_profile} ++ {pitch_class} ++ onset profile of input channel {ONSET_CHANNEL} \
+             (mean over bands of the rise since the previous frame, rises only, averaged over {ONSET_CELLS} \
+             cells of {ONSET_FRAMES_PER_CELL} frames, centred, / sqrt(mean square + {ONSET_EPSILON}))] > "
         ),
     };
     format!(

@@ -7,7 +7,8 @@
 //! features [batch, 2, 64, 501]
 //!   -> EfficientNet-B0 -> pool -> Linear(1280, 512) -> LayerNorm -> tanh = embedding [batch, 512]
 //!      (pool: global, the paper's; or global + time profile -> Linear(1520, 512), or both + a
-//!       pitch-class profile of the input -> Linear(1532, 512); see [`pooling::Pooling`])
+//!       pitch-class profile of the input -> Linear(1532, 512), or all three + an onset
+//!       profile of the input -> Linear(1632, 512); see [`pooling::Pooling`])
 //!   -> · W^T                                                      = w_embedding [batch, 512]
 //! score(condition, stem) = dot(embedding[condition], w_embedding[stem])   (see [`score`])
 //! ```
@@ -21,8 +22,8 @@ mod error;
 mod io;
 mod layers;
 pub mod metadata;
-pub mod pitch_class_start;
 pub mod pooling;
+pub mod profile_start;
 pub mod quantize;
 pub mod reader;
 pub mod runtime;
@@ -35,7 +36,7 @@ pub use encoder::{score, Embeddings, LoadOptions, Model};
 pub use error::{ContractDifference, ModelError};
 pub use io::{BATCH_DIM, INPUT_FEATURES, OUTPUT_EMBEDDING, OUTPUT_W_EMBEDDING};
 pub use metadata::{read_metadata, ModelMetadata};
-pub use pitch_class_start::{start_pitch_class_agreement, PitchClassAgreement};
+pub use profile_start::{start_profile_agreement, ProfileAgreement};
 pub use reader::{read_weights, read_weights_file, StoredModel};
 pub use runtime::RuntimeError;
 pub use tensors::{NamedTensors, Tensor};

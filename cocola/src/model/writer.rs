@@ -26,9 +26,13 @@ use prost::Message;
 use super::arch::{Architecture, BatchNormSpec, ConvSpec, ParamRole, Segment, BN_EPS, LN_EPS, SIMILARITY_W};
 use super::io::{input_dims, output_dims, INPUT_FEATURES, OUTPUT_EMBEDDING, OUTPUT_W_EMBEDDING};
 use super::metadata::ModelMetadata;
-use super::pooling::{input_pitch_class_fold, PITCH_CLASS_FOLD_NAME};
+use super::pooling::{
+    input_pitch_class_fold, onset_cells, onset_rise_kernel, ONSET_CELLS_NAME, ONSET_EPSILON, ONSET_EPSILON_NAME,
+    ONSET_RISE_NAME, PITCH_CLASS_FOLD_NAME,
+};
 use super::quantize::{maths, ActivationRanges};
 use super::{ModelError, NamedTensors};
+use crate::contract::InputKind;
 use crate::onnx::proto::{
     ModelProto, OperatorSetIdProto, StringStringEntryProto, ValueInfoProto, DATA_TYPE_FLOAT, DATA_TYPE_INT32,
     DATA_TYPE_INT8, DATA_TYPE_UINT8,
@@ -349,6 +353,39 @@ impl Builder<'_> {
     }
 }
 
+/// The onset profile of `features` (`pooling::onset_profile`, read off
+/// the input itself): `[batch, channels, bands, frames]` -> the percussive
+/// channel's rise from frame to frame (a constant 1x2 conv), rises only,
+/// mean over bands -> `[batch, 500]` · cells -> `[batch, 100]`, divided by
+/// `sqrt(mean square + epsilon)`.
+fn onset_profile(g: &mut GraphBuilder, input: InputKind, features: &str) -> Result<String, DuplicateName> {
+    let (rise_dims, rise) = onset_rise_kernel(input);
+    let rise = g.initializer_f32(ONSET_RISE_NAME, &rise_dims, &rise)?;
+    let (cell_dims, cells) = onset_cells();
+    let cells = g.initializer_f32(ONSET_CELLS_NAME, &cell_dims, &cells)?;
+    let epsilon = g.initializer_f32(ONSET_EPSILON_NAME, &[1], &[ONSET_EPSILON])?;
+    let name = ONSET_CELLS_NAME;
+    let rises = g.node(name, "Conv", &[features, &rise], vec![("kernel_shape", ints(&[1, 2]))])?;
+    let rises = g.node(name, "Relu", &[&rises], vec![])?;
+    let rises = g.node(
+        name,
+        "ReduceMean",
+        &[&rises],
+        vec![("axes", ints(&[1, 2])), ("keepdims", Attr::Int(0))],
+    )?;
+    let profile = g.node(name, "MatMul", &[&rises, &cells], vec![])?;
+    let square = g.node(name, "Mul", &[&profile, &profile], vec![])?;
+    let mean_square = g.node(
+        name,
+        "ReduceMean",
+        &[&square],
+        vec![("axes", ints(&[1])), ("keepdims", Attr::Int(1))],
+    )?;
+    let padded = g.node(name, "Add", &[&mean_square, &epsilon], vec![])?;
+    let rms = g.node(name, "Sqrt", &[&padded], vec![])?;
+    g.node(name, "Div", &[&profile, &rms], vec![])
+}
+
 fn bytes_i8(v: &[i8]) -> Vec<u8> {
     v.iter().map(|&x| x as u8).collect()
 }
@@ -436,6 +473,11 @@ pub(crate) fn build_graph<'w>(
         )?;
         let means = b.g.node(name, "Flatten", &[&means], vec![("axis", Attr::Int(1))])?;
         let profile = b.g.node(name, "MatMul", &[&means, &fold], vec![])?;
+        flat =
+            b.g.node("pool", "Concat", &[&flat, &profile], vec![("axis", Attr::Int(1))])?;
+    }
+    if arch.pooling.has(Segment::OnsetProfile) {
+        let profile = onset_profile(&mut b.g, arch.input, &features)?;
         flat =
             b.g.node("pool", "Concat", &[&flat, &profile], vec![("axis", Attr::Int(1))])?;
     }

@@ -426,6 +426,80 @@ fn bad_inputs_are_errors() {
     assert!(err.to_string().contains("not finite"), "{err}");
 }
 
+#[test]
+fn an_onset_model_reads_the_profile_off_its_input_and_widens_exactly() {
+    use cocola::model::pooling::{onset_profile, ONSET_CELLS};
+    let arch = Architecture::new(InputKind::Pitch, Pooling::TimePitchClassOnset);
+    let width = arch.projection.in_features;
+    assert_eq!(width, 1632);
+    let mut meta = testing::test_metadata();
+    meta.input = InputKind::Pitch;
+    meta.pooling = Pooling::TimePitchClassOnset;
+    let embed = |w: &NamedTensors, meta: &ModelMetadata, x: &[f32]| {
+        let bytes = write_model(w, meta).unwrap();
+        let mut model = Model::from_bytes(&bytes, &LoadOptions::default()).unwrap();
+        assert_eq!(model.metadata().pooling, meta.pooling);
+        model.embed(x, x.len() / FEATURE_LEN).unwrap()
+    };
+    // Two random windows, and one whose percussive channel is silent (a
+    // masked channel): its profile is zero, not noise blown up.
+    let mut x: Vec<f32> = (0..3)
+        .flat_map(|i| testing::random_features(&format!("onset-{i}"), 2))
+        .collect();
+    x[2 * FEATURE_LEN + 64 * 501..3 * FEATURE_LEN].fill(-80.0);
+
+    // Embedding dimension d reads onset cell d alone.
+    let mut probe = testing::random_weights_for(&arch, 14);
+    let mut projection = vec![0.0f32; 512 * width];
+    for d in 0..ONSET_CELLS {
+        projection[d * width + width - ONSET_CELLS + d] = 1.0;
+    }
+    probe
+        .insert("encoder.projection.weight", vec![512, width], projection)
+        .unwrap();
+    probe
+        .insert("encoder.projection.bias", vec![512], vec![0.0; 512])
+        .unwrap();
+    probe.insert("layer_norm.weight", vec![512], vec![1.0; 512]).unwrap();
+    probe.insert("layer_norm.bias", vec![512], vec![0.0; 512]).unwrap();
+    let e = embed(&probe, &meta, &x).embedding;
+    for (window, features) in x.chunks_exact(FEATURE_LEN).enumerate() {
+        let p = onset_profile(InputKind::Pitch, features);
+        assert!(p.iter().sum::<f32>().abs() < 1e-3, "centred");
+        if window == 2 {
+            assert!(p.iter().all(|&v| v == 0.0));
+        } else {
+            let rms = (p.iter().map(|v| v * v).sum::<f32>() / ONSET_CELLS as f32).sqrt();
+            assert!(rms > 0.9, "window {window}: rms {rms}");
+        }
+        // LayerNorm over 512 values of which these 100 are the profile
+        // (mean zero), then tanh.
+        let spread = (p.iter().map(|v| v * v).sum::<f32>() / 512.0 + 1e-5).sqrt();
+        for d in 0..ONSET_CELLS {
+            let want = (p[d] / spread).tanh();
+            let got = e[window * 512 + d];
+            assert!((got - want).abs() < 1e-3, "window {window} cell {d}: {got} vs {want}");
+        }
+        let rest = &e[window * 512 + ONSET_CELLS..(window + 1) * 512];
+        assert!(rest.iter().all(|v| v.abs() < 1e-5), "window {window}: {:?}", &rest[..4]);
+    }
+
+    // Widening a time-pitch-class model: the same embeddings.
+    let mut narrow_meta = meta.clone();
+    narrow_meta.pooling = Pooling::TimePitchClass;
+    let narrow = testing::random_weights_for(&Architecture::new(InputKind::Pitch, Pooling::TimePitchClass), 15);
+    let wide = cocola::model::widen_pooling(
+        InputKind::Pitch,
+        (Pooling::TimePitchClass, &narrow),
+        (Pooling::TimePitchClassOnset, &testing::random_weights_for(&arch, 16)),
+    )
+    .unwrap();
+    let (before, after) = (embed(&narrow, &narrow_meta, &x), embed(&wide, &meta, &x));
+    let max_diff = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+    assert!(max_diff(&before.embedding, &after.embedding) <= 1e-5);
+    assert!(max_diff(&before.w_embedding, &after.w_embedding) <= 1e-5);
+}
+
 /// Quantizes a random `input` model with `pooling` on 4 random windows;
 /// returns the float and INT8 files, the windows, and the embeddings'
 /// cosine (float vs INT8). The INT8 file keeps the interface: same input,
@@ -472,9 +546,10 @@ fn a_mel_model_with_global_pooling_quantizes() {
     assert!(err.to_string().contains("calibration"), "{err}");
 }
 
-/// The pitch-class profile reads the float input beside the INT8 encoder.
+/// The pitch-class and onset profiles read the float input beside the
+/// INT8 encoder.
 #[test]
-fn a_pitch_class_model_quantizes() {
-    let (_, _, cosine) = quantize_random(InputKind::Pitch, Pooling::TimePitchClass);
+fn a_model_with_both_profiles_quantizes() {
+    let (_, _, cosine) = quantize_random(InputKind::Pitch, Pooling::TimePitchClassOnset);
     assert!(cosine > 0.9, "INT8 embeddings drifted: cosine {cosine}");
 }

@@ -11,7 +11,7 @@ use cocola::model::arch::{
     Architecture, BatchNormSpec, BlockSpec, ConvSpec, Segment, BN_EPS, BN_MOMENTUM, DROPOUT, DROP_CONNECT_RATE, LN_EPS,
     SIMILARITY_W,
 };
-use cocola::model::pooling::input_pitch_class_fold;
+use cocola::model::pooling::{input_pitch_class_fold, onset_cells, onset_rise_kernel, ONSET_EPSILON};
 use tch::{Device, Kind, Tensor};
 
 use super::params::Params;
@@ -26,6 +26,9 @@ pub struct Network {
     /// The pitch-class profile's constant fold, on the parameters' device
     /// (poolings with [`Segment::PitchClassProfile`] only).
     pitch_class_fold: Option<Tensor>,
+    /// The onset profile's constant rise kernel and cell matrix, on the
+    /// parameters' device (poolings with [`Segment::OnsetProfile`] only).
+    onset: Option<(Tensor, Tensor)>,
     /// Whether only the head trains ([`Network::freeze_backbone`]).
     backbone_frozen: bool,
 }
@@ -38,11 +41,21 @@ impl Network {
                 .reshape([rows as i64, cols as i64])
                 .to_device(params.device())
         });
+        let onset = arch.pooling.has(Segment::OnsetProfile).then(|| {
+            let constant = |dims: &[usize], data: &[f32]| {
+                let dims: Vec<i64> = dims.iter().map(|&d| d as i64).collect();
+                Tensor::from_slice(data).reshape(&dims).to_device(params.device())
+            };
+            let (rise_dims, rise) = onset_rise_kernel(arch.input);
+            let (cell_dims, cells) = onset_cells();
+            (constant(&rise_dims, &rise), constant(&cell_dims, &cells))
+        });
         Network {
             arch,
             params,
             channels_last_on_cpu: true,
             pitch_class_fold,
+            onset,
             backbone_frozen: false,
         }
     }
@@ -123,6 +136,21 @@ impl Network {
             Some(fold) => {
                 let means = input.mean_dim(Some(&[3i64][..]), false, Kind::Float).flatten(1, -1);
                 Tensor::cat(&[x, means.matmul(fold)], 1)
+            }
+        };
+        let x = match &self.onset {
+            None => x,
+            // The percussive channel's rise from frame to frame, rises
+            // only, mean over bands, · cells, / sqrt(mean square + epsilon),
+            // as the ONNX graph (`cocola::model::pooling::onset_profile`).
+            Some((rise, cells)) => {
+                let rises = input
+                    .conv2d(rise, None::<Tensor>, [1, 1], [0, 0], [1, 1], 1)
+                    .relu()
+                    .mean_dim(Some(&[1i64, 2][..]), false, Kind::Float);
+                let profile = rises.matmul(cells);
+                let mean_square = profile.square().mean_dim(Some(&[1i64][..]), true, Kind::Float);
+                Tensor::cat(&[x, &profile / (mean_square + ONSET_EPSILON as f64).sqrt()], 1)
             }
         };
         let x = x.dropout(DROPOUT as f64, train);

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use cocola::contract::InputKind;
 use cocola::model::arch::Pooling;
-use cocola::model::PitchClassAgreement;
+use cocola::model::ProfileAgreement;
 use serde::{Deserialize, Serialize};
 
 use crate::data::dataset::DatasetSpec;
@@ -141,9 +141,13 @@ pub struct InitFrom {
     /// The model's own training record (its `cocola.training` metadata).
     pub training: serde_json::Value,
     /// `--pitch-class-start`: the pitch-class agreement written into the
-    /// weights once they are loaded (`cocola::model::pitch_class_start`).
+    /// weights once they are loaded (`cocola::model::profile_start`).
     #[serde(default)]
-    pub pitch_class_start: Option<PitchClassAgreement>,
+    pub pitch_class_start: Option<ProfileAgreement>,
+    /// `--onset-start`: the onset profile's agreement, written after the
+    /// pitch classes'.
+    #[serde(default)]
+    pub onset_start: Option<ProfileAgreement>,
 }
 
 impl InitFrom {
@@ -181,6 +185,7 @@ impl InitFrom {
             model: format!("{} {}", stored.metadata.name, stored.metadata.version),
             training: stored.metadata.training,
             pitch_class_start: None,
+            onset_start: None,
         })
     }
 }
@@ -311,9 +316,10 @@ impl TrainConfig {
         if self.lr_schedule == LrSchedule::Cosine && self.time_budget_s != saved.time_budget_s {
             differences.push("time budget (the cosine schedule ends there)");
         }
-        let start = |c: &TrainConfig| c.init_from.as_ref().map(|i| (i.path.clone(), i.pitch_class_start));
+        let start =
+            |c: &TrainConfig| (c.init_from.as_ref()).map(|i| (i.path.clone(), i.pitch_class_start, i.onset_start));
         if start(self) != start(saved) {
-            differences.push("init-from (or its pitch-class start)");
+            differences.push("init-from (or its pitch-class or onset start)");
         }
         if self.threshold_loss != saved.threshold_loss {
             differences.push("threshold loss");
@@ -437,16 +443,20 @@ mod tests {
             model: "base 1.0".into(),
             training: serde_json::Value::Null,
             pitch_class_start: None,
+            onset_start: None,
         });
         let err = c.check_resumable(&saved).unwrap_err().to_string();
         assert!(err.contains("init-from"), "{err}");
         let mut started = c.clone();
-        started.init_from.as_mut().unwrap().pitch_class_start = Some(PitchClassAgreement {
+        started.init_from.as_mut().unwrap().pitch_class_start = Some(ProfileAgreement {
             gain: 0.01,
             weight: 100.0,
         });
         let err = started.check_resumable(&c).unwrap_err().to_string();
-        assert!(err.contains("pitch-class start"), "{err}");
+        assert!(err.contains("pitch-class or onset start"), "{err}");
+        let mut onset = c.clone();
+        onset.init_from.as_mut().unwrap().onset_start = Some(ProfileAgreement { gain: 1.0, weight: 6.0 });
+        assert!(onset.check_resumable(&c).is_err());
         assert!(c.check_resumable(&c).is_ok());
         let frozen = TrainConfig {
             freeze_backbone: true,

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use cocola::model::arch::Architecture;
+use cocola::model::arch::{Architecture, Segment};
 use indicatif::{ProgressBar, ProgressStyle};
 use tch::{Device, Tensor};
 
@@ -483,15 +483,21 @@ fn initial_params(init: &config::InitFrom, arch: &Architecture, device: Device) 
         );
         widened
     };
-    let Some(start) = init.pitch_class_start else {
-        return Params::from_named(arch, &weights, device);
-    };
-    let (started, dims) = cocola::model::start_pitch_class_agreement(arch, &weights, start)?;
-    eprintln!(
-        "pitch-class agreement start (gain {}, weight {}): the pitch classes on embedding dimensions {dims:?}",
-        start.gain, start.weight
-    );
-    Params::from_named(arch, &started, device)
+    // The pitch classes first: the onsets then avoid the dimensions they took.
+    let mut weights = weights;
+    for (profile, start, what) in [
+        (Segment::PitchClassProfile, init.pitch_class_start, "pitch classes"),
+        (Segment::OnsetProfile, init.onset_start, "onset cells"),
+    ] {
+        let Some(start) = start else { continue };
+        let (started, dims) = cocola::model::start_profile_agreement(arch, &weights, profile, start)?;
+        eprintln!(
+            "{what} start (gain {}, weight {}): on embedding dimensions {dims:?}",
+            start.gain, start.weight
+        );
+        weights = started;
+    }
+    Params::from_named(arch, &weights, device)
 }
 
 /// Training time summed over this process and the runs it resumed, so a

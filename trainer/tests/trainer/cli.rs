@@ -296,6 +296,23 @@ fn a_pitch_class_start_needs_two_numbers_a_base_model_and_the_pitch_class_poolin
 }
 
 #[test]
+fn an_onset_start_needs_two_numbers_a_base_model_and_the_onset_pooling() {
+    let base = ["train", "--data", "generic:x", "--out", "y", "--input", "pitch"];
+    let o = trainer(&[&base[..], &["--onset-start", "1"]].concat());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("GAIN,WEIGHT"), "{}", text(&o));
+    let onset = ["--onset-start", "1,6"];
+    let o = trainer(&[&base[..], &onset[..], &["--pooling", "time-pitch-class"]].concat());
+    assert!(
+        text(&o).contains("needs --pooling time-pitch-class-onset"),
+        "{}",
+        text(&o)
+    );
+    let o = trainer(&[&base[..], &onset[..], &["--pooling", "time-pitch-class-onset"]].concat());
+    assert!(text(&o).contains("name the model to start from"), "{}", text(&o));
+}
+
+#[test]
 fn freezing_the_backbone_needs_a_base_model() {
     let o = trainer(&["train", "--data", "generic:x", "--out", "y", "--freeze-backbone"]);
     let message = text(&o);

@@ -5,7 +5,7 @@
 use cocola::contract::{InputKind, FEATURE_LEN};
 use cocola::features::FeatureExtractor;
 use cocola::model::arch::{Architecture, Pooling};
-use cocola::model::{LoadOptions, Model, PitchClassAgreement};
+use cocola::model::{LoadOptions, Model, ProfileAgreement};
 use cocola_trainer::data::dataset::{DatasetSpec, Split};
 use cocola_trainer::export::{embed, export, load_network, ExportOptions};
 use cocola_trainer::model::{Network, Params};
@@ -213,9 +213,10 @@ fn a_mel_model_trains_exports_and_matches_tch() {
     assert!(err.contains("mel model"), "{err}");
 }
 
-/// `--input pitch --pooling time-pitch-class --init-from` a global HPS
-/// model: same tensor shape, so the HPS weights start the run, widened by
-/// the time and pitch-class profiles; it trains on the pitch features,
+/// `--input pitch --pooling time-pitch-class-onset --init-from` a global
+/// HPS model: same tensor shape, so the HPS weights start the run, widened
+/// by the time, pitch-class and onset profiles, both profiles started as
+/// agreement terms; it trains on the pitch features,
 /// exports a model whose file says so (three modes, calibrated), and ONNX
 /// Runtime runs it as tch does on the pitch extractor's features.
 #[test]
@@ -226,19 +227,24 @@ fn a_pitch_model_starts_from_an_hps_model_trains_exports_and_matches_tch() {
 
     let mut c = two_step_run(spec, &dir.path().join("pitch"));
     c.input = InputKind::Pitch;
-    c.pooling = Pooling::TimePitchClass;
-    let mut init = InitFrom::read(&base, InputKind::Pitch, Pooling::TimePitchClass).unwrap();
-    init.pitch_class_start = Some(PitchClassAgreement {
+    c.pooling = Pooling::TimePitchClassOnset;
+    let mut init = InitFrom::read(&base, InputKind::Pitch, Pooling::TimePitchClassOnset).unwrap();
+    init.pitch_class_start = Some(ProfileAgreement {
         gain: 0.01,
         weight: 50.0,
     });
+    init.onset_start = Some(ProfileAgreement { gain: 1.0, weight: 6.0 });
     c.init_from = Some(init);
     let ck = run(&c, false, false).unwrap().last_checkpoint.unwrap();
     let onnx = dir.path().join("pitch.onnx");
     let meta = export(&ck, &onnx, &export_options("pitch-test")).unwrap();
-    assert_eq!((meta.input, meta.pooling), (InputKind::Pitch, Pooling::TimePitchClass));
+    assert_eq!(
+        (meta.input, meta.pooling),
+        (InputKind::Pitch, Pooling::TimePitchClassOnset)
+    );
     assert_eq!(meta.training["initialized_from"]["model"], "base 0.1");
     assert_eq!(meta.training["initialized_from"]["pitch_class_start"]["weight"], 50.0);
+    assert_eq!(meta.training["initialized_from"]["onset_start"]["weight"], 6.0);
     let calibration = meta.calibration.unwrap();
     assert!(calibration.harmonic.is_some() && calibration.percussive.is_some());
 
@@ -260,18 +266,19 @@ fn a_pitch_model_starts_from_an_hps_model_trains_exports_and_matches_tch() {
         .fold(0.0f32, f32::max);
     println!("pitch model: max |tch - ONNX Runtime| embedding {d:.3e}");
     assert!(d <= 1e-4, "{d}");
-    // The agreement start gave 12 dimensions a W diagonal of 50 (two steps
-    // of Adam move it by about 2 x lr), and their projection rows read the
-    // profile alone, so the profile is wired into the score and training.
+    // The agreement starts gave 12 dimensions 50 and 100 dimensions 6 times
+    // the centring matrix (diagonals 50 x 11/12 and 6 x 99/100; two steps
+    // of Adam move them by about 2 x lr), and their projection rows read
+    // the profiles alone, so both profiles are wired into the score and
+    // training.
     let w = net.params.get("similarity.w");
     let diagonal: Vec<f64> = Vec::try_from(w.diagonal(0, 0, 1).to_kind(Kind::Double)).unwrap();
-    assert_eq!(
-        diagonal.iter().filter(|&&v| (v - 50.0).abs() < 0.1).count(),
-        12,
-        "{diagonal:?}"
-    );
+    let near = |want: f64| diagonal.iter().filter(|&&v| (v - want).abs() < 0.1).count();
+    assert_eq!(near(50.0 * 11.0 / 12.0), 12, "{diagonal:?}");
+    assert_eq!(near(6.0 * 0.99), 100, "{diagonal:?}");
     let w = net.params.get("encoder.projection.weight");
     assert!(w.narrow(1, 1520, 12).abs().max().double_value(&[]) > 0.005);
+    assert!(w.narrow(1, 1532, 100).abs().max().double_value(&[]) > 0.5);
     // A mel model has another shape: no base for a pitch run.
     assert!(InitFrom::read(&onnx, InputKind::Mel, Pooling::Global).is_err());
 }

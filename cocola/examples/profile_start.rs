@@ -1,0 +1,90 @@
+//! Writes a model's profile agreement start (`cocola::model::
+//! profile_start`) as a model file, so the start can be measured before
+//! any training (`cocola eval --stems DIR --sensitivity`), e.g. to choose
+//! its gain and weight on validation tracks. A pitch model with a narrower
+//! pooling is widened first: to the time-pitch-class pooling, or with
+//! `--onset` to the time-pitch-class-onset pooling.
+//!
+//! ```text
+//! cargo run --release -p cocola --example profile_start -- MODEL.onnx OUT.onnx \
+//!     [--pitch-class GAIN,WEIGHT] [--onset GAIN,WEIGHT]
+//! ```
+//!
+//! The file keeps the input model's calibration, which no longer matches
+//! its scores: read its raw scores and win rates, not its fits.
+
+use std::path::Path;
+
+use cocola::contract::InputKind;
+use cocola::model::arch::{Architecture, Pooling, Segment};
+use cocola::model::{
+    read_weights_file, start_profile_agreement, testing, widen_pooling, write_model_file, ProfileAgreement,
+};
+
+fn fail(message: String) -> ! {
+    eprintln!("error: {message}");
+    std::process::exit(1)
+}
+
+/// `GAIN,WEIGHT` after `flag`, if given.
+fn agreement(args: &[String], flag: &str) -> Option<ProfileAgreement> {
+    let i = args.iter().position(|a| a == flag)?;
+    let text = args
+        .get(i + 1)
+        .unwrap_or_else(|| fail(format!("{flag} takes GAIN,WEIGHT")));
+    match text
+        .split(',')
+        .map(str::parse::<f32>)
+        .collect::<Result<Vec<_>, _>>()
+        .as_deref()
+    {
+        Ok(&[gain, weight]) => Some(ProfileAgreement { gain, weight }),
+        _ => fail(format!("{flag} takes GAIN,WEIGHT, not {text}")),
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [model, out, ..] = args.as_slice() else {
+        eprintln!("usage: profile_start MODEL.onnx OUT.onnx [--pitch-class GAIN,WEIGHT] [--onset GAIN,WEIGHT]");
+        std::process::exit(2);
+    };
+    let (pitch_class, onset) = (agreement(&args, "--pitch-class"), agreement(&args, "--onset"));
+    let stored = read_weights_file(Path::new(model)).unwrap_or_else(|e| fail(e.to_string()));
+    let mut meta = stored.metadata;
+    if meta.input != InputKind::Pitch {
+        fail(format!(
+            "{model} reads the {} input; the profiles need the pitch input",
+            meta.input
+        ));
+    }
+    let pooling = if onset.is_some() {
+        Pooling::TimePitchClassOnset
+    } else {
+        Pooling::TimePitchClass
+    };
+    let arch = Architecture::new(InputKind::Pitch, pooling);
+    let mut weights = if meta.pooling == pooling {
+        stored.weights
+    } else {
+        let fresh = testing::random_weights_for(&arch, 0);
+        widen_pooling(InputKind::Pitch, (meta.pooling, &stored.weights), (pooling, &fresh))
+            .unwrap_or_else(|e| fail(e.to_string()))
+    };
+    let mut version = meta.version.clone();
+    for (segment, start, tag) in [
+        (Segment::PitchClassProfile, pitch_class, "pcs"),
+        (Segment::OnsetProfile, onset, "onset"),
+    ] {
+        let Some(start) = start else { continue };
+        let (started, dims) =
+            start_profile_agreement(&arch, &weights, segment, start).unwrap_or_else(|e| fail(e.to_string()));
+        weights = started;
+        version += &format!("+{tag}-g{}-w{}", start.gain, start.weight);
+        println!("{tag} on embedding dimensions {dims:?}");
+    }
+    meta.pooling = pooling;
+    meta.version = version;
+    write_model_file(Path::new(out), &weights, &meta).unwrap_or_else(|e| fail(e.to_string()));
+    println!("wrote {out}");
+}

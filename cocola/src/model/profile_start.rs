@@ -1,0 +1,278 @@
+//! A start for a parameter-free profile of the input (the pitch-class
+//! profile, the onset profile) that already hears what the profile holds:
+//! the score gains a term that grows with how much the two sides' profiles
+//! agree, the chroma or onset correlation the model-free floor uses.
+//!
+//! Widening a network to a pooling with a profile starts the profile's
+//! projection columns at zero ([`super::widen`]); contrastive training then
+//! has to discover the profile from scratch, and on CPU budgets it barely
+//! did (docs/EVALUATION.md, pilots `pitch2`-`pitch4`). This start gives one
+//! embedding dimension to each of the profile's values instead:
+//!
+//! - the dimensions the score relies on least are chosen (smallest
+//!   `g_i^2 (|W_i.|^2 + |W_.i|^2)`, with `g` the LayerNorm gain);
+//! - their projection rows read only the profile: dimension `d_k` gets
+//!   `gain x` value `k`, no bias, a plain LayerNorm (gain 1, bias 0);
+//! - their rows and columns of `W` are cleared and their block set to
+//!   `weight` times the centring matrix (`1 - 1/n` on the diagonal, `-1/n`
+//!   off it, for `n` dimensions), so the score becomes the old score on the
+//!   other dimensions plus `weight x sum_k (e_c[d_k] - mean_c)(e_s[d_k] -
+//!   mean_s)`, where `e[d_k] = tanh((gain x p_k - mu) / sigma)` follows the
+//!   profile `p` (mu, sigma: the window's LayerNorm mean and spread).
+//!
+//! Why centred: LayerNorm subtracts the mean over all 512 dimensions, so
+//! every profile dimension carries the same offset `-mu / sigma` beside its
+//! value, different from window to window. A plain diagonal would score the
+//! product of the two sides' offsets, n times over: measured on 0.11.0 with
+//! the onset profile (gain 0.1, weight 600), that term swamped the score,
+//! even in the harmonic mode, whose profile is zero (transposed 52.7 %
+//! against 80.0 %). The profiles are centred (their values sum to zero), so
+//! the centring matrix removes the offset and keeps their agreement.
+//!
+//! Training moves all of it afterwards; this only chooses where it starts.
+
+use serde::{Deserialize, Serialize};
+
+use super::arch::{Architecture, SIMILARITY_W};
+use super::pooling::Segment;
+use super::{validate_weights, ModelError, NamedTensors};
+
+/// How strongly a profile enters the start.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProfileAgreement {
+    /// Projection weight from each profile value (in the profile's units:
+    /// 0.1 dB for the pitch classes, the root mean square for the onsets)
+    /// to its dimension, before LayerNorm: sets how soon `tanh` saturates.
+    pub gain: f32,
+    /// The agreement term's weight in the score: `W` on the profile's
+    /// dimensions is this times the centring matrix.
+    pub weight: f32,
+}
+
+/// `weights` of `arch` with the agreement term of its `profile` segment
+/// written in, and the embedding dimension each of the profile's values
+/// got. Fails if `arch` has no such segment, if `profile` is not a profile
+/// of the input (the pooled features are not), or if `weights` do not fit.
+pub fn start_profile_agreement(
+    arch: &Architecture,
+    weights: &NamedTensors,
+    profile: Segment,
+    agreement: ProfileAgreement,
+) -> Result<(NamedTensors, Vec<usize>), ModelError> {
+    if ![Segment::PitchClassProfile, Segment::OnsetProfile].contains(&profile) {
+        return Err(ModelError::BadInput(format!(
+            "{profile:?} is not a profile of the input: only the pitch-class and onset profiles have an agreement start"
+        )));
+    }
+    if !arch.pooling.has(profile) {
+        return Err(ModelError::BadInput(format!(
+            "a {} pooling has no {} to start",
+            arch.pooling,
+            profile_name(profile)
+        )));
+    }
+    validate_weights(arch, weights)?;
+    let d = arch.embedding_dim;
+    let tensor = |name: &str| weights.get(name).expect("validated").data.clone();
+    let projection_w = format!("{}.weight", arch.projection.name);
+    let projection_b = format!("{}.bias", arch.projection.name);
+    let ln_w = format!("{}.weight", arch.layer_norm);
+    let ln_b = format!("{}.bias", arch.layer_norm);
+    let (mut w, mut proj, mut bias, mut gain, mut shift) = (
+        tensor(SIMILARITY_W),
+        tensor(&projection_w),
+        tensor(&projection_b),
+        tensor(&ln_w),
+        tensor(&ln_b),
+    );
+
+    let values = arch.segment_width(profile);
+    let dims = least_used_dimensions(&w, &gain, d, values);
+    let width = arch.projection.in_features;
+    let offset = segment_offset(arch, profile);
+    for (value, &dim) in dims.iter().enumerate() {
+        let row = &mut proj[dim * width..(dim + 1) * width];
+        row.fill(0.0);
+        row[offset + value] = agreement.gain;
+        bias[dim] = 0.0;
+        gain[dim] = 1.0;
+        shift[dim] = 0.0;
+        for other in 0..d {
+            w[dim * d + other] = 0.0;
+            w[other * d + dim] = 0.0;
+        }
+    }
+    let n = dims.len() as f32;
+    for &i in &dims {
+        for &j in &dims {
+            let centring = if i == j { 1.0 - 1.0 / n } else { -1.0 / n };
+            w[i * d + j] = agreement.weight * centring;
+        }
+    }
+
+    let mut out = weights.clone();
+    out.insert(SIMILARITY_W, vec![d, d], w)?;
+    out.insert(projection_w, vec![d, width], proj)?;
+    out.insert(projection_b, vec![d], bias)?;
+    out.insert(ln_w, vec![d], gain)?;
+    out.insert(ln_b, vec![d], shift)?;
+    Ok((out, dims))
+}
+
+/// The profile's name in messages.
+fn profile_name(profile: Segment) -> &'static str {
+    match profile {
+        Segment::OnsetProfile => "onset profile",
+        _ => "pitch-class profile",
+    }
+}
+
+/// Where `segment` starts in the projection's input.
+fn segment_offset(arch: &Architecture, segment: Segment) -> usize {
+    arch.pooling
+        .segments()
+        .iter()
+        .take_while(|&&s| s != segment)
+        .map(|&s| arch.segment_width(s))
+        .sum()
+}
+
+/// The `count` dimensions whose embedding values the score weighs least
+/// (an embedding value's spread follows its LayerNorm gain), in increasing
+/// order.
+fn least_used_dimensions(w: &[f32], ln_gain: &[f32], d: usize, count: usize) -> Vec<usize> {
+    let use_of = |i: usize| {
+        let row: f32 = w[i * d..(i + 1) * d].iter().map(|v| v * v).sum();
+        let column: f32 = (0..d).map(|j| w[j * d + i] * w[j * d + i]).sum();
+        ln_gain[i] * ln_gain[i] * (row + column)
+    };
+    let mut order: Vec<(f32, usize)> = (0..d).map(|i| (use_of(i), i)).collect();
+    order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let mut dims: Vec<usize> = order.iter().take(count).map(|&(_, i)| i).collect();
+    dims.sort_unstable();
+    dims
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::InputKind;
+    use crate::model::arch::Pooling;
+    use crate::model::pooling::{ONSET_CELLS, PITCH_CLASSES};
+    use crate::model::testing::random_weights_for;
+
+    /// `weights` with dimensions `quiet` made the least used (tiny W rows
+    /// and columns).
+    fn quieten(weights: &mut NamedTensors, quiet: &[usize]) {
+        let mut w = weights.get(SIMILARITY_W).unwrap().data.clone();
+        for &i in quiet {
+            for j in 0..512 {
+                w[i * 512 + j] *= 1e-3;
+                w[j * 512 + i] *= 1e-3;
+            }
+        }
+        weights.insert(SIMILARITY_W, vec![512, 512], w).unwrap();
+    }
+
+    /// Dimensions `dims` read only `profile`'s values (value k: dims[k])
+    /// with `agreement`, and everything else of `before` is untouched.
+    fn assert_started(
+        arch: &Architecture,
+        (before, after): (&NamedTensors, &NamedTensors),
+        profile: Segment,
+        dims: &[usize],
+        agreement: ProfileAgreement,
+    ) {
+        let width = arch.projection.in_features;
+        let offset = segment_offset(arch, profile);
+        let proj = &after.get("encoder.projection.weight").unwrap().data;
+        let new_w = &after.get(SIMILARITY_W).unwrap().data;
+        for (value, &dim) in dims.iter().enumerate() {
+            let row = &proj[dim * width..(dim + 1) * width];
+            for (c, &v) in row.iter().enumerate() {
+                let want = if c == offset + value { agreement.gain } else { 0.0 };
+                assert_eq!(v, want, "row {dim} column {c}");
+            }
+            assert_eq!(after.get("encoder.projection.bias").unwrap().data[dim], 0.0);
+            assert_eq!(after.get("layer_norm.weight").unwrap().data[dim], 1.0);
+            assert_eq!(after.get("layer_norm.bias").unwrap().data[dim], 0.0);
+            let n = dims.len() as f32;
+            for j in 0..512 {
+                let want = match (j == dim, dims.contains(&j)) {
+                    (true, _) => agreement.weight * (1.0 - 1.0 / n),
+                    (false, true) => -agreement.weight / n,
+                    (false, false) => 0.0,
+                };
+                assert_eq!(new_w[dim * 512 + j], want);
+                assert_eq!(new_w[j * 512 + dim], want);
+            }
+        }
+        let old_w = &before.get(SIMILARITY_W).unwrap().data;
+        let old_proj = &before.get("encoder.projection.weight").unwrap().data;
+        for i in (0..512).filter(|i| !dims.contains(i)) {
+            for j in (0..512).filter(|j| !dims.contains(j)) {
+                assert_eq!(new_w[i * 512 + j], old_w[i * 512 + j]);
+            }
+            assert_eq!(&proj[i * width..(i + 1) * width], &old_proj[i * width..(i + 1) * width]);
+        }
+        for (name, t) in before.iter() {
+            if ![SIMILARITY_W, "encoder.projection.weight", "encoder.projection.bias"].contains(&name)
+                && !name.starts_with("layer_norm")
+            {
+                assert_eq!(after.get(name), Some(t), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_least_used_dimensions_read_only_the_pitch_classes_and_score_their_agreement() {
+        let arch = Architecture::new(InputKind::Pitch, Pooling::TimePitchClass);
+        let mut weights = random_weights_for(&arch, 11);
+        let quiet: Vec<usize> = (0..PITCH_CLASSES).map(|k| 3 + 40 * k).collect();
+        quieten(&mut weights, &quiet);
+        let agreement = ProfileAgreement {
+            gain: 0.02,
+            weight: 3.0,
+        };
+        let (out, dims) = start_profile_agreement(&arch, &weights, Segment::PitchClassProfile, agreement).unwrap();
+        assert_eq!(dims, quiet);
+        assert_started(&arch, (&weights, &out), Segment::PitchClassProfile, &dims, agreement);
+    }
+
+    #[test]
+    fn the_onset_profile_starts_on_other_dimensions_than_the_pitch_classes() {
+        let arch = Architecture::new(InputKind::Pitch, Pooling::TimePitchClassOnset);
+        let mut weights = random_weights_for(&arch, 13);
+        // The pitch classes started first (on the quietest 12), then 100
+        // more quiet dimensions for the onsets: the started pitch classes
+        // carry weight now, so the onsets must not take them.
+        let quiet: Vec<usize> = (0..PITCH_CLASSES + ONSET_CELLS).map(|k| 1 + 4 * k).collect();
+        quieten(&mut weights, &quiet);
+        let pitch = ProfileAgreement {
+            gain: 0.01,
+            weight: 100.0,
+        };
+        let (pitched, pitch_dims) =
+            start_profile_agreement(&arch, &weights, Segment::PitchClassProfile, pitch).unwrap();
+        let onset = ProfileAgreement { gain: 0.5, weight: 6.0 };
+        let (out, onset_dims) = start_profile_agreement(&arch, &pitched, Segment::OnsetProfile, onset).unwrap();
+        assert_eq!(onset_dims.len(), ONSET_CELLS);
+        assert!(onset_dims.iter().all(|d| quiet.contains(d) && !pitch_dims.contains(d)));
+        assert_started(&arch, (&pitched, &out), Segment::OnsetProfile, &onset_dims, onset);
+    }
+
+    #[test]
+    fn a_network_without_the_profile_is_refused() {
+        let agreement = ProfileAgreement { gain: 1.0, weight: 1.0 };
+        let arch = Architecture::new(InputKind::Pitch, Pooling::TimeProfile);
+        let weights = random_weights_for(&arch, 12);
+        let err = start_profile_agreement(&arch, &weights, Segment::PitchClassProfile, agreement).unwrap_err();
+        assert!(err.to_string().contains("no pitch-class profile"), "{err}");
+        let arch = Architecture::new(InputKind::Pitch, Pooling::TimePitchClass);
+        let weights = random_weights_for(&arch, 12);
+        let err = start_profile_agreement(&arch, &weights, Segment::OnsetProfile, agreement).unwrap_err();
+        assert!(err.to_string().contains("no onset profile"), "{err}");
+        let err = start_profile_agreement(&arch, &weights, Segment::TimeProfile, agreement).unwrap_err();
+        assert!(err.to_string().contains("not a profile of the input"), "{err}");
+    }
+}
