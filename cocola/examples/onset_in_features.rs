@@ -10,49 +10,26 @@
 //! cargo run --release -p cocola --example onset_in_features -- STEMS_DIR [ANCHORS] [FRAMES_PER_CELL] [CSV]
 //! ```
 //!
-//! The profile: the mean over the 64 bands of the rise in dB since the
-//! previous frame (rises only), averaged over cells of FRAMES_PER_CELL
-//! 10 ms frames (default 5), centred and scaled to unit length, so a score
-//! is the two profiles' correlation. Same draws as `cocola eval --stems
+//! The profile: the onset profile of the time-pitch-class-onset pooling
+//! (`cocola::model::pooling::onset_profile`) in cells of FRAMES_PER_CELL
+//! 10 ms frames (default 5, the pooling's), scaled to unit length, so a
+//! score is the two profiles' correlation. Same draws as `cocola eval --stems
 //! STEMS_DIR --sensitivity --anchors ANCHORS --seed 0` (both channels).
 //! CSV, if given, receives each anchor's truth and shifted scores.
 
 use std::path::PathBuf;
 
-use cocola::contract::{InputKind, EMBEDDING_DIM, N_FRAMES, N_MELS};
+use cocola::contract::{InputKind, EMBEDDING_DIM, N_FRAMES};
 use cocola::eval::cache::EmbeddingCache;
 use cocola::eval::embed::Encoder;
 use cocola::eval::sensitivity::{evaluate_sensitivity, SensitivityOptions};
 use cocola::eval::NoProgress;
 use cocola::mode::Mode;
+use cocola::model::pooling::onset_profile_in_cells;
 use cocola::model::{Embeddings, ModelError};
 
 struct OnsetProfile {
     frames_per_cell: usize,
-}
-
-impl OnsetProfile {
-    fn profile(&self, row: &[f32]) -> Vec<f32> {
-        let channel = &row[N_MELS * N_FRAMES..2 * N_MELS * N_FRAMES];
-        let mut flux = vec![0.0f64; N_FRAMES - 1];
-        for band in channel.chunks_exact(N_FRAMES) {
-            for (t, f) in flux.iter_mut().enumerate() {
-                *f += f64::from((band[t + 1] - band[t]).max(0.0)) / N_MELS as f64;
-            }
-        }
-        let cells = flux.len() / self.frames_per_cell;
-        let mut p: Vec<f64> = (0..cells)
-            .map(|c| {
-                flux[c * self.frames_per_cell..(c + 1) * self.frames_per_cell]
-                    .iter()
-                    .sum::<f64>()
-            })
-            .collect();
-        let mean = p.iter().sum::<f64>() / cells as f64;
-        p.iter_mut().for_each(|v| *v -= mean);
-        let norm = p.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-30);
-        p.iter().map(|v| (v / norm) as f32).collect()
-    }
 }
 
 impl Encoder for OnsetProfile {
@@ -67,8 +44,12 @@ impl Encoder for OnsetProfile {
             .chunks_exact(row_len)
             .zip(embedding.chunks_exact_mut(EMBEDDING_DIM))
         {
-            let p = self.profile(row);
-            out[..p.len()].copy_from_slice(&p);
+            // Unit length, so that a score is the profiles' correlation.
+            let p = onset_profile_in_cells(InputKind::Pitch, row, self.frames_per_cell);
+            let norm = p.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-30);
+            for (o, v) in out.iter_mut().zip(&p) {
+                *o = v / norm;
+            }
         }
         Ok(Embeddings {
             w_embedding: embedding.clone(),

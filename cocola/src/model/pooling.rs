@@ -200,17 +200,24 @@ pub fn input_pitch_class_fold(input: InputKind) -> ([usize; 2], Vec<f32>) {
 /// cells, so a steady level or a constant trickle of rises moves nothing,
 /// only where in the window the onsets fall. Row-major.
 pub fn onset_cells() -> ([usize; 2], Vec<f32>) {
+    onset_cells_of(ONSET_FRAMES_PER_CELL)
+}
+
+/// [`onset_cells`] for cells of `frames_per_cell` frames (rises beyond the
+/// last whole cell are left out): what the contract fixes at
+/// [`ONSET_FRAMES_PER_CELL`], open for probes that compare cell sizes.
+pub fn onset_cells_of(frames_per_cell: usize) -> ([usize; 2], Vec<f32>) {
     let rises = N_FRAMES - 1;
-    let per_cell = ONSET_FRAMES_PER_CELL as f32;
-    let mut m = vec![0.0f32; rises * ONSET_CELLS];
-    for t in 0..ONSET_CELLS * ONSET_FRAMES_PER_CELL {
-        let cell = t / ONSET_FRAMES_PER_CELL;
-        for k in 0..ONSET_CELLS {
+    let cells = rises / frames_per_cell;
+    let mut m = vec![0.0f32; rises * cells];
+    for t in 0..cells * frames_per_cell {
+        let cell = t / frames_per_cell;
+        for k in 0..cells {
             let own = if k == cell { 1.0 } else { 0.0 };
-            m[t * ONSET_CELLS + k] = (own - 1.0 / ONSET_CELLS as f32) / per_cell;
+            m[t * cells + k] = (own - 1.0 / cells as f32) / frames_per_cell as f32;
         }
     }
-    ([rises, ONSET_CELLS], m)
+    ([rises, cells], m)
 }
 
 /// The constant `[1, channels, 1, 2]` convolution kernel whose output is
@@ -228,6 +235,11 @@ pub fn onset_rise_kernel(input: InputKind) -> ([usize; 4], Vec<f32>) {
 /// frames]`, row-major), computed as the graph and the trainer do: the
 /// reference the tests hold both to.
 pub fn onset_profile(input: InputKind, features: &[f32]) -> Vec<f32> {
+    onset_profile_in_cells(input, features, ONSET_FRAMES_PER_CELL)
+}
+
+/// [`onset_profile`] in cells of `frames_per_cell` frames ([`onset_cells_of`]).
+pub fn onset_profile_in_cells(input: InputKind, features: &[f32], frames_per_cell: usize) -> Vec<f32> {
     let [_, bands, frames] = input.feature_shape();
     let channel = &features[ONSET_CHANNEL * bands * frames..(ONSET_CHANNEL + 1) * bands * frames];
     let mut rises = vec![0.0f32; frames - 1];
@@ -236,7 +248,7 @@ pub fn onset_profile(input: InputKind, features: &[f32]) -> Vec<f32> {
             *r += (band[t + 1] - band[t]).max(0.0) / bands as f32;
         }
     }
-    let ([_, cells], m) = onset_cells();
+    let ([_, cells], m) = onset_cells_of(frames_per_cell);
     let mut p = vec![0.0f32; cells];
     for (t, r) in rises.iter().enumerate() {
         for (k, v) in p.iter_mut().enumerate() {
