@@ -25,13 +25,12 @@ use std::path::PathBuf;
 
 use cocola::contract::{InputKind, EMBEDDING_DIM, N_FRAMES, N_MELS};
 use cocola::dsp::chroma::pitch_class;
-use cocola::eval::cache::EmbeddingCache;
 use cocola::eval::embed::Encoder;
-use cocola::eval::sensitivity::{evaluate_sensitivity, SensitivityOptions};
-use cocola::eval::NoProgress;
 use cocola::features::{mel_band_centres_hz, semitone_band_centres_hz};
-use cocola::mode::Mode;
 use cocola::model::{Embeddings, ModelError};
+
+#[path = "common/probe.rs"]
+mod probe;
 
 /// Embeds a window as the unit-length 12-bin chroma of its harmonic
 /// channel's bands (power averaged over time), zero-padded to the
@@ -111,34 +110,8 @@ fn main() {
     };
     let anchors = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(300);
     let min_hz: f64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(0.0);
-    let options = SensitivityOptions {
-        anchors,
-        modes: vec![Mode::Both],
-        ..SensitivityOptions::default()
-    };
     let mut encoder = BandChroma::new(input, min_hz);
     let bands = encoder.classes.iter().flatten().count();
-    let report = match evaluate_sensitivity(&mut encoder, &EmbeddingCache::disabled(), &root, &options, &NoProgress) {
-        Ok(report) => report,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::exit(1);
-        }
-    };
-    println!(
-        "{}: {} anchors, seed {}; {input} input, chroma from {bands} of {N_MELS} harmonic bands (>= {min_hz} Hz)",
-        root.display(),
-        report.anchors.len(),
-        report.seed
-    );
-    let rows = report.model.iter().flat_map(|m| &m.kinds).map(|k| ("band chroma", k));
-    for (who, k) in rows.chain(report.floor.iter().map(|f| ("floor", &f.result))) {
-        println!(
-            "{who:<12} {:<11} {:5.1} % [{:.1}, {:.1}]",
-            k.kind.name(),
-            100.0 * k.win.rate,
-            100.0 * k.win.ci95.low,
-            100.0 * k.win.ci95.high
-        );
-    }
+    let description = format!("{input} input, chroma from {bands} of {N_MELS} harmonic bands (>= {min_hz} Hz)");
+    probe::run_probe(&mut encoder, &root, anchors, "band chroma", &description);
 }

@@ -20,13 +20,12 @@
 use std::path::PathBuf;
 
 use cocola::contract::{InputKind, EMBEDDING_DIM, N_FRAMES};
-use cocola::eval::cache::EmbeddingCache;
 use cocola::eval::embed::Encoder;
-use cocola::eval::sensitivity::{evaluate_sensitivity, SensitivityOptions};
-use cocola::eval::NoProgress;
-use cocola::mode::Mode;
 use cocola::model::pooling::onset_profile_in_cells;
 use cocola::model::{Embeddings, ModelError};
+
+#[path = "common/probe.rs"]
+mod probe;
 
 struct OnsetProfile {
     frames_per_cell: usize,
@@ -68,35 +67,9 @@ fn main() {
     let anchors = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(300);
     let frames_per_cell: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(5);
     assert!((1..=N_FRAMES / 2).contains(&frames_per_cell) && (N_FRAMES - 1) / frames_per_cell <= EMBEDDING_DIM);
-    let options = SensitivityOptions {
-        anchors,
-        modes: vec![Mode::Both],
-        ..SensitivityOptions::default()
-    };
     let mut encoder = OnsetProfile { frames_per_cell };
-    let report = match evaluate_sensitivity(&mut encoder, &EmbeddingCache::disabled(), &root, &options, &NoProgress) {
-        Ok(report) => report,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::exit(1);
-        }
-    };
-    println!(
-        "{}: {} anchors, seed {}; onset profile of the percussive channel, {frames_per_cell} frames a cell",
-        root.display(),
-        report.anchors.len(),
-        report.seed
-    );
-    let rows = report.model.iter().flat_map(|m| &m.kinds).map(|k| ("onset profile", k));
-    for (who, k) in rows.chain(report.floor.iter().map(|f| ("floor", &f.result))) {
-        println!(
-            "{who:<14} {:<11} {:5.1} % [{:.1}, {:.1}]",
-            k.kind.name(),
-            100.0 * k.win.rate,
-            100.0 * k.win.ci95.low,
-            100.0 * k.win.ci95.high
-        );
-    }
+    let description = format!("onset profile of the percussive channel, {frames_per_cell} frames a cell");
+    let report = probe::run_probe(&mut encoder, &root, anchors, "onset profile", &description);
     if let Some(path) = args.get(3) {
         let mut out = String::from("anchor,truth,in_key,transposed,shifted,foreign\n");
         for a in &report.anchors {

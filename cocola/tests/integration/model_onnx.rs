@@ -181,29 +181,32 @@ fn a_model_of_a_superseded_contract_is_refused_with_the_reason() {
 /// tanh leave `tanh(p / rms(p) * sqrt(512 / 12))` there, which the test
 /// computes from the input itself. Widened from a time-profile model, the
 /// network embeds exactly as it did.
-#[test]
-fn a_pitch_class_model_reads_the_profile_off_its_input_and_widens_exactly() {
-    use cocola::model::pooling::{pitch_class_fold, PITCH_CLASSES};
-    let arch = Architecture::new(InputKind::Pitch, Pooling::TimePitchClass);
-    let width = arch.projection.in_features;
-    assert_eq!(width, 1532);
+/// Metadata of a pitch-input model with `pooling`.
+fn pitch_meta(pooling: Pooling) -> ModelMetadata {
     let mut meta = testing::test_metadata();
     meta.input = InputKind::Pitch;
-    meta.pooling = Pooling::TimePitchClass;
-    let embed = |w: &NamedTensors, meta: &ModelMetadata, x: &[f32]| {
-        let bytes = write_model(w, meta).unwrap();
-        let mut model = Model::from_bytes(&bytes, &LoadOptions::default()).unwrap();
-        assert_eq!(model.metadata().pooling, meta.pooling);
-        model.embed(x, x.len() / FEATURE_LEN).unwrap()
-    };
-    let x: Vec<f32> = (0..2)
-        .flat_map(|i| testing::random_features(&format!("pc-{i}"), 2))
-        .collect();
+    meta.pooling = pooling;
+    meta
+}
 
-    let mut probe = testing::random_weights_for(&arch, 8);
+/// The embeddings ONNX Runtime computes for windows `x` with weights `w`.
+fn embed_with(w: &NamedTensors, meta: &ModelMetadata, x: &[f32]) -> cocola::model::Embeddings {
+    let bytes = write_model(w, meta).unwrap();
+    let mut model = Model::from_bytes(&bytes, &LoadOptions::default()).unwrap();
+    assert_eq!(model.metadata().pooling, meta.pooling);
+    model.embed(x, x.len() / FEATURE_LEN).unwrap()
+}
+
+/// Random weights of `arch` whose embedding dimension d < `count` reads
+/// the projection input's column `first + d` alone (weight 1), every other
+/// dimension nothing, with no bias and a plain LayerNorm: the embedding
+/// then shows that segment of the pooled features.
+fn probe_reading(arch: &Architecture, first: usize, count: usize, seed: u64) -> NamedTensors {
+    let width = arch.projection.in_features;
+    let mut probe = testing::random_weights_for(arch, seed);
     let mut projection = vec![0.0f32; 512 * width];
-    for c in 0..PITCH_CLASSES {
-        projection[c * width + width - PITCH_CLASSES + c] = 1.0;
+    for d in 0..count {
+        projection[d * width + first + d] = 1.0;
     }
     probe
         .insert("encoder.projection.weight", vec![512, width], projection)
@@ -213,7 +216,42 @@ fn a_pitch_class_model_reads_the_profile_off_its_input_and_widens_exactly() {
         .unwrap();
     probe.insert("layer_norm.weight", vec![512], vec![1.0; 512]).unwrap();
     probe.insert("layer_norm.bias", vec![512], vec![0.0; 512]).unwrap();
-    let e = embed(&probe, &meta, &x).embedding;
+    probe
+}
+
+/// A pitch model of pooling `narrow` widened to `wide` embeds windows `x`
+/// exactly as before.
+fn assert_widens_exactly(narrow: Pooling, wide: Pooling, seed: u64, x: &[f32]) {
+    let weights = testing::random_weights_for(&Architecture::new(InputKind::Pitch, narrow), seed);
+    let widened = cocola::model::widen_pooling(
+        InputKind::Pitch,
+        (narrow, &weights),
+        (
+            wide,
+            &testing::random_weights_for(&Architecture::new(InputKind::Pitch, wide), seed + 1),
+        ),
+    )
+    .unwrap();
+    let before = embed_with(&weights, &pitch_meta(narrow), x);
+    let after = embed_with(&widened, &pitch_meta(wide), x);
+    let max_diff = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+    assert!(max_diff(&before.embedding, &after.embedding) <= 1e-5);
+    assert!(max_diff(&before.w_embedding, &after.w_embedding) <= 1e-5);
+}
+
+#[test]
+fn a_pitch_class_model_reads_the_profile_off_its_input_and_widens_exactly() {
+    use cocola::model::pooling::{pitch_class_fold, PITCH_CLASSES};
+    let arch = Architecture::new(InputKind::Pitch, Pooling::TimePitchClass);
+    let width = arch.projection.in_features;
+    assert_eq!(width, 1532);
+    let meta = pitch_meta(Pooling::TimePitchClass);
+    let x: Vec<f32> = (0..2)
+        .flat_map(|i| testing::random_features(&format!("pc-{i}"), 2))
+        .collect();
+
+    let probe = probe_reading(&arch, width - PITCH_CLASSES, PITCH_CLASSES, 8);
+    let e = embed_with(&probe, &meta, &x).embedding;
     let fold = pitch_class_fold(64);
     for (window, features) in x.chunks_exact(FEATURE_LEN).enumerate() {
         let band_means: Vec<f32> = features[..64 * 501]
@@ -242,23 +280,11 @@ fn a_pitch_class_model_reads_the_profile_off_its_input_and_widens_exactly() {
     }
 
     // Widening a time-profile model: the same embeddings.
-    let mut narrow_meta = meta.clone();
-    narrow_meta.pooling = Pooling::TimeProfile;
-    let narrow = testing::random_weights_for(&Architecture::new(InputKind::Pitch, Pooling::TimeProfile), 9);
-    let wide = cocola::model::widen_pooling(
-        InputKind::Pitch,
-        (Pooling::TimeProfile, &narrow),
-        (Pooling::TimePitchClass, &testing::random_weights_for(&arch, 10)),
-    )
-    .unwrap();
-    let (before, after) = (embed(&narrow, &narrow_meta, &x), embed(&wide, &meta, &x));
-    let max_diff = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
-    assert!(max_diff(&before.embedding, &after.embedding) <= 1e-5);
-    assert!(max_diff(&before.w_embedding, &after.w_embedding) <= 1e-5);
+    assert_widens_exactly(Pooling::TimeProfile, Pooling::TimePitchClass, 9, &x);
     // An HPS model cannot have it: its channel 0 is not in semitones.
     let mut hps = meta.clone();
     hps.input = InputKind::Hps;
-    let err = write_model(&wide, &hps).unwrap_err().to_string();
+    let err = write_model(&probe, &hps).unwrap_err().to_string();
     assert!(err.contains("needs the pitch input"), "{err}");
 }
 
@@ -432,15 +458,6 @@ fn an_onset_model_reads_the_profile_off_its_input_and_widens_exactly() {
     let arch = Architecture::new(InputKind::Pitch, Pooling::TimePitchClassOnset);
     let width = arch.projection.in_features;
     assert_eq!(width, 1632);
-    let mut meta = testing::test_metadata();
-    meta.input = InputKind::Pitch;
-    meta.pooling = Pooling::TimePitchClassOnset;
-    let embed = |w: &NamedTensors, meta: &ModelMetadata, x: &[f32]| {
-        let bytes = write_model(w, meta).unwrap();
-        let mut model = Model::from_bytes(&bytes, &LoadOptions::default()).unwrap();
-        assert_eq!(model.metadata().pooling, meta.pooling);
-        model.embed(x, x.len() / FEATURE_LEN).unwrap()
-    };
     // Two random windows, and one whose percussive channel is silent (a
     // masked channel): its profile is zero, not noise blown up.
     let mut x: Vec<f32> = (0..3)
@@ -449,20 +466,8 @@ fn an_onset_model_reads_the_profile_off_its_input_and_widens_exactly() {
     x[2 * FEATURE_LEN + 64 * 501..3 * FEATURE_LEN].fill(-80.0);
 
     // Embedding dimension d reads onset cell d alone.
-    let mut probe = testing::random_weights_for(&arch, 14);
-    let mut projection = vec![0.0f32; 512 * width];
-    for d in 0..ONSET_CELLS {
-        projection[d * width + width - ONSET_CELLS + d] = 1.0;
-    }
-    probe
-        .insert("encoder.projection.weight", vec![512, width], projection)
-        .unwrap();
-    probe
-        .insert("encoder.projection.bias", vec![512], vec![0.0; 512])
-        .unwrap();
-    probe.insert("layer_norm.weight", vec![512], vec![1.0; 512]).unwrap();
-    probe.insert("layer_norm.bias", vec![512], vec![0.0; 512]).unwrap();
-    let e = embed(&probe, &meta, &x).embedding;
+    let probe = probe_reading(&arch, width - ONSET_CELLS, ONSET_CELLS, 14);
+    let e = embed_with(&probe, &pitch_meta(Pooling::TimePitchClassOnset), &x).embedding;
     for (window, features) in x.chunks_exact(FEATURE_LEN).enumerate() {
         let p = onset_profile(InputKind::Pitch, features);
         assert!(p.iter().sum::<f32>().abs() < 1e-3, "centred");
@@ -485,19 +490,7 @@ fn an_onset_model_reads_the_profile_off_its_input_and_widens_exactly() {
     }
 
     // Widening a time-pitch-class model: the same embeddings.
-    let mut narrow_meta = meta.clone();
-    narrow_meta.pooling = Pooling::TimePitchClass;
-    let narrow = testing::random_weights_for(&Architecture::new(InputKind::Pitch, Pooling::TimePitchClass), 15);
-    let wide = cocola::model::widen_pooling(
-        InputKind::Pitch,
-        (Pooling::TimePitchClass, &narrow),
-        (Pooling::TimePitchClassOnset, &testing::random_weights_for(&arch, 16)),
-    )
-    .unwrap();
-    let (before, after) = (embed(&narrow, &narrow_meta, &x), embed(&wide, &meta, &x));
-    let max_diff = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
-    assert!(max_diff(&before.embedding, &after.embedding) <= 1e-5);
-    assert!(max_diff(&before.w_embedding, &after.w_embedding) <= 1e-5);
+    assert_widens_exactly(Pooling::TimePitchClass, Pooling::TimePitchClassOnset, 15, &x);
 }
 
 /// Quantizes a random `input` model with `pooling` on 4 random windows;
