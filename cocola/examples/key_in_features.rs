@@ -23,7 +23,7 @@
 
 use std::path::PathBuf;
 
-use cocola::contract::{InputKind, EMBEDDING_DIM, N_FRAMES, N_MELS};
+use cocola::contract::{InputKind, N_FRAMES, N_MELS};
 use cocola::dsp::chroma::pitch_class;
 use cocola::eval::embed::Encoder;
 use cocola::features::{mel_band_centres_hz, semitone_band_centres_hz};
@@ -62,29 +62,16 @@ impl Encoder for BandChroma {
     }
 
     fn encode(&mut self, features: &[f32], rows: usize) -> Result<Embeddings, ModelError> {
-        let row_len = features.len() / rows.max(1);
-        let mut embedding = vec![0.0f32; rows * EMBEDDING_DIM];
-        for (row, out) in features
-            .chunks_exact(row_len)
-            .zip(embedding.chunks_exact_mut(EMBEDDING_DIM))
-        {
+        Ok(probe::embed_readings(features, rows, |row| {
             // Channel 0 is harmonic, [N_MELS][N_FRAMES] of dB.
-            let mut chroma = [0.0f64; 12];
+            let mut chroma = vec![0.0f64; 12];
             for (band, class) in self.classes.iter().enumerate() {
                 let Some(class) = class else { continue };
                 let frames = &row[band * N_FRAMES..(band + 1) * N_FRAMES];
                 chroma[*class] += frames.iter().map(|&db| 10f64.powf(f64::from(db) / 10.0)).sum::<f64>();
             }
-            let norm = chroma.iter().map(|c| c * c).sum::<f64>().sqrt().max(1e-30);
-            for (o, c) in out.iter_mut().zip(chroma) {
-                *o = (c / norm) as f32;
-            }
-        }
-        Ok(Embeddings {
-            w_embedding: embedding.clone(),
-            embedding,
-            batch: rows,
-        })
+            chroma
+        }))
     }
 }
 

@@ -37,24 +37,10 @@ impl Encoder for OnsetProfile {
     }
 
     fn encode(&mut self, features: &[f32], rows: usize) -> Result<Embeddings, ModelError> {
-        let row_len = features.len() / rows.max(1);
-        let mut embedding = vec![0.0f32; rows * EMBEDDING_DIM];
-        for (row, out) in features
-            .chunks_exact(row_len)
-            .zip(embedding.chunks_exact_mut(EMBEDDING_DIM))
-        {
-            // Unit length, so that a score is the profiles' correlation.
+        Ok(probe::embed_readings(features, rows, |row| {
             let p = onset_profile_in_cells(InputKind::Pitch, row, self.frames_per_cell);
-            let norm = p.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-30);
-            for (o, v) in out.iter_mut().zip(&p) {
-                *o = v / norm;
-            }
-        }
-        Ok(Embeddings {
-            w_embedding: embedding.clone(),
-            embedding,
-            batch: rows,
-        })
+            p.into_iter().map(f64::from).collect()
+        }))
     }
 }
 
