@@ -11,7 +11,9 @@
 //! ```
 //!
 //! The file keeps the input model's calibration, which no longer matches
-//! its scores: read its raw scores and win rates, not its fits.
+//! its scores: read its raw scores and win rates, not its fits. Without
+//! `--pitch-class` or `--onset`, it rewrites the model as it is (same
+//! weights, metadata and pooling) with this version's graph.
 
 use std::path::Path;
 
@@ -58,7 +60,7 @@ fn main() {
             meta.input
         ));
     }
-    let pooling = if onset.is_some() {
+    let pooling = if onset.is_some() || meta.pooling == Pooling::TimePitchClassOnset {
         Pooling::TimePitchClassOnset
     } else {
         Pooling::TimePitchClass

@@ -44,12 +44,8 @@ pub const PITCH_CLASS_DB_PER_UNIT: f32 = 0.1;
 pub const ONSET_FRAMES_PER_CELL: usize = 5;
 /// Cells of the onset profile: the window's 500 frame-to-frame rises.
 pub const ONSET_CELLS: usize = (N_FRAMES - 1) / ONSET_FRAMES_PER_CELL;
-/// Name of the constant 1x2 kernel that takes the percussive channel's
-/// rise from one frame to the next (an ONNX initializer, nothing trains it).
-pub const ONSET_RISE_NAME: &str = "encoder.onset_rise";
-/// Name of the constant `[500, ONSET_CELLS]` matrix that averages the
-/// rises into cells and centres them ([`onset_cells`]).
-pub const ONSET_CELLS_NAME: &str = "encoder.onset_cells";
+/// Prefix of the graph's nodes that compute the onset profile.
+pub const ONSET_PROFILE_NAME: &str = "encoder.onset_profile";
 /// Name of the constant [`ONSET_EPSILON`] in the graph.
 pub const ONSET_EPSILON_NAME: &str = "encoder.onset_epsilon";
 /// Added to the profile's mean square (dB² per frame²) before dividing by

@@ -27,15 +27,15 @@ use super::arch::{Architecture, BatchNormSpec, ConvSpec, ParamRole, Segment, BN_
 use super::io::{input_dims, output_dims, INPUT_FEATURES, OUTPUT_EMBEDDING, OUTPUT_W_EMBEDDING};
 use super::metadata::ModelMetadata;
 use super::pooling::{
-    input_pitch_class_fold, onset_cells, onset_rise_kernel, ONSET_CELLS_NAME, ONSET_EPSILON, ONSET_EPSILON_NAME,
-    ONSET_RISE_NAME, PITCH_CLASS_FOLD_NAME,
+    input_pitch_class_fold, ONSET_CHANNEL, ONSET_EPSILON, ONSET_EPSILON_NAME, ONSET_FRAMES_PER_CELL,
+    ONSET_PROFILE_NAME, PITCH_CLASS_FOLD_NAME,
 };
 use super::quantize::{maths, ActivationRanges};
 use super::{ModelError, NamedTensors};
 use crate::contract::InputKind;
 use crate::onnx::proto::{
     ModelProto, OperatorSetIdProto, StringStringEntryProto, ValueInfoProto, DATA_TYPE_FLOAT, DATA_TYPE_INT32,
-    DATA_TYPE_INT8, DATA_TYPE_UINT8,
+    DATA_TYPE_INT64, DATA_TYPE_INT8, DATA_TYPE_UINT8,
 };
 use crate::onnx::{Attr, DuplicateName, GraphBuilder, IR_VERSION, OPSET_VERSION};
 
@@ -355,32 +355,55 @@ impl Builder<'_> {
 
 /// The onset profile of `features` (`pooling::onset_profile`, read off
 /// the input itself): `[batch, channels, bands, frames]` -> the percussive
-/// channel's rise from frame to frame (a constant 1x2 conv), rises only,
-/// mean over bands -> `[batch, 500]` · cells -> `[batch, 100]`, divided by
-/// `sqrt(mean square + epsilon)`.
+/// channel's rise from frame to frame (two slices subtracted), rises only,
+/// averaged over all bands and cells of frames (one AveragePool) ->
+/// `[batch, cells]`, centred over the cells, divided by the root of its
+/// mean square plus epsilon. Every step is elementwise or pools within one window, so a
+/// window's profile is bit for bit the same in any batch, which sharded
+/// evaluations need (tests/integration/batch_invariance.rs): a matrix
+/// product over the frames (`pooling::onset_cells`, as the trainer
+/// computes it), a 1x2 conv or a mean over the middle axes each summed in
+/// another order for one window than for a batch.
 fn onset_profile(g: &mut GraphBuilder, input: InputKind, features: &str) -> Result<String, DuplicateName> {
-    let (rise_dims, rise) = onset_rise_kernel(input);
-    let rise = g.initializer_f32(ONSET_RISE_NAME, &rise_dims, &rise)?;
-    let (cell_dims, cells) = onset_cells();
-    let cells = g.initializer_f32(ONSET_CELLS_NAME, &cell_dims, &cells)?;
+    let [_, bands, frames] = input.feature_shape();
     let epsilon = g.initializer_f32(ONSET_EPSILON_NAME, &[1], &[ONSET_EPSILON])?;
-    let name = ONSET_CELLS_NAME;
-    let rises = g.node(name, "Conv", &[features, &rise], vec![("kernel_shape", ints(&[1, 2]))])?;
+    let name = ONSET_PROFILE_NAME;
+    // Channel ONSET_CHANNEL, frames `from..from + frames - 1`.
+    let frames_from = |g: &mut GraphBuilder, from: usize| -> Result<String, DuplicateName> {
+        let constant = |g: &mut GraphBuilder, what: &str, v: [usize; 2]| {
+            let raw = v.iter().flat_map(|&x| (x as i64).to_le_bytes()).collect();
+            g.initializer_raw(&format!("{name}/frames_from_{from}/{what}"), &[2], DATA_TYPE_INT64, raw)
+        };
+        let starts = constant(g, "starts", [ONSET_CHANNEL, from])?;
+        let ends = constant(g, "ends", [ONSET_CHANNEL + 1, from + frames - 1])?;
+        let axes = constant(g, "axes", [1, 3])?;
+        g.node(name, "Slice", &[features, &starts, &ends, &axes], vec![])
+    };
+    let (now, before) = (frames_from(g, 1)?, frames_from(g, 0)?);
+    let rises = g.node(name, "Sub", &[&now, &before], vec![])?;
     let rises = g.node(name, "Relu", &[&rises], vec![])?;
-    let rises = g.node(
+    let cells = g.node(
         name,
-        "ReduceMean",
+        "AveragePool",
         &[&rises],
-        vec![("axes", ints(&[1, 2])), ("keepdims", Attr::Int(0))],
+        vec![
+            ("kernel_shape", ints(&[bands, ONSET_FRAMES_PER_CELL])),
+            ("strides", ints(&[bands, ONSET_FRAMES_PER_CELL])),
+        ],
     )?;
-    let profile = g.node(name, "MatMul", &[&rises, &cells], vec![])?;
+    let cells = g.node(name, "Flatten", &[&cells], vec![("axis", Attr::Int(1))])?;
+    let mean_over_cells = |g: &mut GraphBuilder, x: &str| {
+        g.node(
+            name,
+            "ReduceMean",
+            &[x],
+            vec![("axes", ints(&[1])), ("keepdims", Attr::Int(1))],
+        )
+    };
+    let mean = mean_over_cells(g, &cells)?;
+    let profile = g.node(name, "Sub", &[&cells, &mean], vec![])?;
     let square = g.node(name, "Mul", &[&profile, &profile], vec![])?;
-    let mean_square = g.node(
-        name,
-        "ReduceMean",
-        &[&square],
-        vec![("axes", ints(&[1])), ("keepdims", Attr::Int(1))],
-    )?;
+    let mean_square = mean_over_cells(g, &square)?;
     let padded = g.node(name, "Add", &[&mean_square, &epsilon], vec![])?;
     let rms = g.node(name, "Sqrt", &[&padded], vec![])?;
     g.node(name, "Div", &[&profile, &rms], vec![])

@@ -7,8 +7,9 @@
 //! encoder's batches than in a single run, and shards may run on machines
 //! with other core counts.
 
-use cocola::contract::FEATURE_LEN;
-use cocola::model::testing::{random_features, random_weights, test_metadata};
+use cocola::contract::{InputKind, FEATURE_LEN};
+use cocola::model::arch::{Architecture, Pooling};
+use cocola::model::testing::{random_features, random_weights, random_weights_for, test_metadata};
 use cocola::model::{write_model, Embeddings, LoadOptions, Model};
 
 fn load(bytes: &[u8], threads: usize) -> Model {
@@ -54,6 +55,14 @@ fn check(bytes: &[u8]) {
 #[test]
 fn embeddings_do_not_depend_on_batch_or_threads() {
     check(&write_model(&random_weights(7), &test_metadata()).unwrap());
+    // Every pooling of the pitch input: the profiles read the input itself.
+    for pooling in [Pooling::TimePitchClass, Pooling::TimePitchClassOnset] {
+        let mut meta = test_metadata();
+        (meta.input, meta.pooling) = (InputKind::Pitch, pooling);
+        let weights = random_weights_for(&Architecture::new(InputKind::Pitch, pooling), 8);
+        eprintln!("checking a random {pooling} model");
+        check(&write_model(&weights, &meta).unwrap());
+    }
     if let Some(default) = cocola::default_model::embedded() {
         check(default);
     }
