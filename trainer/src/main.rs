@@ -298,6 +298,13 @@ struct TrainArgs {
     /// E.g. 1,6
     #[arg(long, value_name = "GAIN,WEIGHT", value_parser = gain_and_weight)]
     onset_start: Option<ProfileAgreement>,
+    /// With --pitch-class-start or --onset-start: the started dimensions
+    /// keep reading only their profile while the rest trains (their
+    /// projection rows and LayerNorm entries never move; W still does).
+    /// Without it, fine-tuning soon gives them weights on every other
+    /// feature too, and the start's gain fades (docs/TRAINING.md)
+    #[arg(long)]
+    hold_starts: bool,
     /// With --init-from: train only the head (the time profile's 1x1 conv,
     /// the projection, its LayerNorm and W); the EfficientNet backbone
     /// keeps its weights and BatchNorm statistics and runs as in inference,
@@ -400,6 +407,18 @@ impl TrainArgs {
                 anyhow::bail!("--onset-start rewrites the weights of --init-from: name the model to start from");
             };
             init.onset_start = Some(start);
+        }
+        if self.hold_starts {
+            let started = c
+                .init_from
+                .as_mut()
+                .filter(|i| i.pitch_class_start.is_some() || i.onset_start.is_some());
+            let Some(init) = started else {
+                anyhow::bail!(
+                    "--hold-starts holds the dimensions a start writes: give --pitch-class-start or --onset-start"
+                );
+            };
+            init.hold_starts = true;
         }
         c.freeze_backbone = self.freeze_backbone;
         Ok((c, self.resume))

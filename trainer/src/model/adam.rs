@@ -22,6 +22,9 @@ pub struct Adam {
     pub steps: i64,
     m: BTreeMap<String, Tensor>,
     v: BTreeMap<String, Tensor>,
+    /// Per parameter, a mask of the entries that train (1) and those held
+    /// where they are (0): see [`Adam::hold`].
+    held: BTreeMap<String, Tensor>,
 }
 
 /// Prefixes of the moment tensors in a checkpoint.
@@ -36,7 +39,25 @@ impl Adam {
             steps: 0,
             m: params.trainable().map(|(n, t)| (n.to_string(), zeros(t))).collect(),
             v: params.trainable().map(|(n, t)| (n.to_string(), zeros(t))).collect(),
+            held: BTreeMap::new(),
         }
+    }
+
+    /// Keeps the entries of parameter `name` where `trains` is 0 exactly
+    /// where they are: their gradient is zeroed before every update, so
+    /// their moments stay zero and so does their step. Fails unless `name`
+    /// is trained and `trains` has its shape.
+    pub fn hold(&mut self, name: &str, trains: Tensor) -> anyhow::Result<()> {
+        let moment = (self.m.get(name)).ok_or_else(|| anyhow::anyhow!("{name} is not a trained parameter"))?;
+        anyhow::ensure!(
+            moment.size() == trains.size(),
+            "the mask held on {name} has shape {:?}, the parameter {:?}",
+            trains.size(),
+            moment.size()
+        );
+        self.held
+            .insert(name.to_string(), trains.to_device(moment.device()).detach());
+        Ok(())
     }
 
     /// Clears every parameter's gradient.
@@ -61,6 +82,10 @@ impl Adam {
                 if !g.defined() {
                     continue;
                 }
+                let g = match self.held.get(name) {
+                    Some(trains) => &g * trains,
+                    None => g,
+                };
                 let m = self.m.get_mut(name).expect("moment for every trainable parameter");
                 let _ = m.g_mul_scalar_(BETA1).g_add_(&(&g * (1.0 - BETA1)));
                 let v = self.v.get_mut(name).expect("moment for every trainable parameter");

@@ -148,6 +148,15 @@ pub struct InitFrom {
     /// pitch classes'.
     #[serde(default)]
     pub onset_start: Option<ProfileAgreement>,
+    /// `--hold-starts`: the started dimensions keep reading only their
+    /// profile while the rest trains (their projection rows and LayerNorm
+    /// entries never move; W still does).
+    #[serde(default)]
+    pub hold_starts: bool,
+    /// The embedding dimensions the starts took, recorded when the run
+    /// starts, so that a resumed run holds the same ones.
+    #[serde(default)]
+    pub started_dimensions: Vec<usize>,
 }
 
 impl InitFrom {
@@ -186,6 +195,8 @@ impl InitFrom {
             training: stored.metadata.training,
             pitch_class_start: None,
             onset_start: None,
+            hold_starts: false,
+            started_dimensions: Vec::new(),
         })
     }
 }
@@ -316,10 +327,11 @@ impl TrainConfig {
         if self.lr_schedule == LrSchedule::Cosine && self.time_budget_s != saved.time_budget_s {
             differences.push("time budget (the cosine schedule ends there)");
         }
-        let start =
-            |c: &TrainConfig| (c.init_from.as_ref()).map(|i| (i.path.clone(), i.pitch_class_start, i.onset_start));
+        let start = |c: &TrainConfig| {
+            (c.init_from.as_ref()).map(|i| (i.path.clone(), i.pitch_class_start, i.onset_start, i.hold_starts))
+        };
         if start(self) != start(saved) {
-            differences.push("init-from (or its pitch-class or onset start)");
+            differences.push("init-from (or its pitch-class or onset start, or --hold-starts)");
         }
         if self.threshold_loss != saved.threshold_loss {
             differences.push("threshold loss");
@@ -444,6 +456,8 @@ mod tests {
             training: serde_json::Value::Null,
             pitch_class_start: None,
             onset_start: None,
+            hold_starts: false,
+            started_dimensions: Vec::new(),
         });
         let err = c.check_resumable(&saved).unwrap_err().to_string();
         assert!(err.contains("init-from"), "{err}");
@@ -457,6 +471,10 @@ mod tests {
         let mut onset = c.clone();
         onset.init_from.as_mut().unwrap().onset_start = Some(ProfileAgreement { gain: 1.0, weight: 6.0 });
         assert!(onset.check_resumable(&c).is_err());
+        let mut held = onset.clone();
+        held.init_from.as_mut().unwrap().hold_starts = true;
+        let err = held.check_resumable(&onset).unwrap_err().to_string();
+        assert!(err.contains("--hold-starts"), "{err}");
         assert!(c.check_resumable(&c).is_ok());
         let frozen = TrainConfig {
             freeze_backbone: true,

@@ -397,7 +397,7 @@ impl TrainingState {
         // the run started: the file may since have been replaced (e.g. by
         // this run's own export), and the checkpoints and export must name
         // the model the weights really came from.
-        let cfg = match &resumed_from {
+        let mut cfg = match &resumed_from {
             Some(ck) => {
                 cfg.check_resumable(&ck.info.config)?;
                 TrainConfig {
@@ -407,10 +407,12 @@ impl TrainingState {
             }
             None => cfg.clone(),
         };
-        let params = match (&resumed_from, &cfg.init_from) {
+        let params = match (&resumed_from, &mut cfg.init_from) {
             (None, Some(init)) => {
                 eprintln!("starting from the weights of {} ({})", init.model, init.path.display());
-                initial_params(init, &arch, device)?
+                let (params, started) = initial_params(init, &arch, device)?;
+                init.started_dimensions = started;
+                params
             }
             // A resumed run overwrites these with the checkpoint's.
             _ => Params::init_with_w_std(&arch, device, cfg.w_init_std),
@@ -419,8 +421,12 @@ impl TrainingState {
         if cfg.freeze_backbone {
             net.freeze_backbone();
         }
+        let mut adam = Adam::new(&net.params, cfg.lr);
+        if let Some(init) = cfg.init_from.as_ref().filter(|i| i.hold_starts) {
+            hold_started_dimensions(&mut adam, &net.arch, &init.started_dimensions, device)?;
+        }
         let mut state = TrainingState {
-            adam: Adam::new(&net.params, cfg.lr),
+            adam,
             net,
             cfg,
             start: 0,
@@ -456,7 +462,11 @@ impl TrainingState {
 
 /// The weights and BatchNorm statistics of the model `init` names, checked
 /// against the network (see `cocola::model::reader`).
-fn initial_params(init: &config::InitFrom, arch: &Architecture, device: Device) -> anyhow::Result<Params> {
+fn initial_params(
+    init: &config::InitFrom,
+    arch: &Architecture,
+    device: Device,
+) -> anyhow::Result<(Params, Vec<usize>)> {
     let stored = cocola::model::read_weights_file(&init.path)
         .map_err(|e| anyhow::anyhow!("cannot initialise from {}: {e}", init.path.display()))?;
     let model = format!("{} {}", stored.metadata.name, stored.metadata.version);
@@ -485,19 +495,54 @@ fn initial_params(init: &config::InitFrom, arch: &Architecture, device: Device) 
     };
     // The pitch classes first: the onsets then avoid the dimensions they took.
     let mut weights = weights;
+    let mut started = Vec::new();
     for (profile, start, what) in [
         (Segment::PitchClassProfile, init.pitch_class_start, "pitch classes"),
         (Segment::OnsetProfile, init.onset_start, "onset cells"),
     ] {
         let Some(start) = start else { continue };
-        let (started, dims) = cocola::model::start_profile_agreement(arch, &weights, profile, start)?;
+        let (with_start, dims) = cocola::model::start_profile_agreement(arch, &weights, profile, start)?;
         eprintln!(
             "{what} start (gain {}, weight {}): on embedding dimensions {dims:?}",
             start.gain, start.weight
         );
-        weights = started;
+        weights = with_start;
+        started.extend(dims);
     }
-    Params::from_named(arch, &weights, device)
+    Ok((Params::from_named(arch, &weights, device)?, started))
+}
+
+/// `--hold-starts`: the started dimensions' projection rows (weights and
+/// bias) and LayerNorm entries stay exactly as the starts wrote them, so
+/// those dimensions keep reading only their profile while everything else,
+/// W included, trains. Without it Adam moves every zero weight of those
+/// rows by about the learning rate a step: within ~150 steps the rows read
+/// every other feature as much as the profile (model card, run `pc1`).
+fn hold_started_dimensions(adam: &mut Adam, arch: &Architecture, dims: &[usize], device: Device) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !dims.is_empty(),
+        "--hold-starts needs started dimensions, and this run recorded none"
+    );
+    let mut trains = vec![1f32; arch.embedding_dim];
+    for &dim in dims {
+        trains[dim] = 0.0;
+    }
+    let per_dimension = Tensor::from_slice(&trains).to_device(device);
+    let (d, width) = (arch.embedding_dim as i64, arch.projection.in_features as i64);
+    let rows = per_dimension.reshape([d, 1]).expand([d, width], false).contiguous();
+    adam.hold(&format!("{}.weight", arch.projection.name), rows)?;
+    for name in [
+        format!("{}.bias", arch.projection.name),
+        format!("{}.weight", arch.layer_norm),
+        format!("{}.bias", arch.layer_norm),
+    ] {
+        adam.hold(&name, per_dimension.copy())?;
+    }
+    eprintln!(
+        "holding the {} started dimensions' projection rows and LayerNorm entries",
+        dims.len()
+    );
+    Ok(())
 }
 
 /// Training time summed over this process and the runs it resumed, so a

@@ -313,6 +313,23 @@ fn an_onset_start_needs_two_numbers_a_base_model_and_the_onset_pooling() {
 }
 
 #[test]
+fn holding_the_starts_needs_a_start() {
+    let o = trainer(&[
+        "train",
+        "--data",
+        "generic:x",
+        "--out",
+        "y",
+        "--input",
+        "pitch",
+        "--hold-starts",
+    ]);
+    let message = text(&o);
+    assert!(!o.status.success(), "{message}");
+    assert!(message.contains("--pitch-class-start or --onset-start"), "{message}");
+}
+
+#[test]
 fn freezing_the_backbone_needs_a_base_model() {
     let o = trainer(&["train", "--data", "generic:x", "--out", "y", "--freeze-backbone"]);
     let message = text(&o);

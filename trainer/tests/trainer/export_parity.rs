@@ -213,6 +213,44 @@ fn a_mel_model_trains_exports_and_matches_tch() {
     assert!(err.contains("mel model"), "{err}");
 }
 
+/// After a run with `--hold-starts`, the started dimensions still read
+/// only their profile value, at the start's gain, with a plain LayerNorm,
+/// while the rest trained: the other dimensions' profile columns, zero
+/// when widened, moved.
+fn assert_started_dimensions_held(checkpoint: &std::path::Path, (pitch, onset): (ProfileAgreement, ProfileAgreement)) {
+    let (net, ck) = load_network(checkpoint, Device::Cpu).unwrap();
+    let dims = &ck.info.config.init_from.as_ref().unwrap().started_dimensions;
+    assert_eq!(dims.len(), 12 + 100, "pitch classes, then onset cells");
+    let named = net.params.to_named_tensors().unwrap();
+    let data = |name: &str| named.get(name).unwrap().data.clone();
+    let (projection, bias) = (data("encoder.projection.weight"), data("encoder.projection.bias"));
+    let (ln_gain, ln_shift) = (data("layer_norm.weight"), data("layer_norm.bias"));
+    let width = projection.len() / 512;
+    // The pitch classes sit after the pooled features and the time
+    // profile (1520), the onset cells after them (1532).
+    for (k, &dim) in dims.iter().enumerate() {
+        let (column, gain) = if k < 12 {
+            (1520 + k, pitch.gain)
+        } else {
+            (1532 + k - 12, onset.gain)
+        };
+        let row = &projection[dim * width..(dim + 1) * width];
+        for (c, &v) in row.iter().enumerate() {
+            assert_eq!(v, if c == column { gain } else { 0.0 }, "dimension {dim}, column {c}");
+        }
+        assert_eq!(
+            (bias[dim], ln_gain[dim], ln_shift[dim]),
+            (0.0, 1.0, 0.0),
+            "dimension {dim}"
+        );
+    }
+    let moved = (0..512)
+        .filter(|d| !dims.contains(d))
+        .filter(|&d| projection[d * width + 1520] != 0.0)
+        .count();
+    assert!(moved > 0, "the other rows train");
+}
+
 /// `--input pitch --pooling time-pitch-class-onset --init-from` a global
 /// HPS model: same tensor shape, so the HPS weights start the run, widened
 /// by the time, pitch-class and onset profiles, both profiles started as
@@ -229,13 +267,15 @@ fn a_pitch_model_starts_from_an_hps_model_trains_exports_and_matches_tch() {
     c.input = InputKind::Pitch;
     c.pooling = Pooling::TimePitchClassOnset;
     let mut init = InitFrom::read(&base, InputKind::Pitch, Pooling::TimePitchClassOnset).unwrap();
-    init.pitch_class_start = Some(ProfileAgreement {
+    let pitch = ProfileAgreement {
         gain: 0.01,
-        weight: 50.0,
-    });
-    init.onset_start = Some(ProfileAgreement { gain: 1.0, weight: 6.0 });
+        weight: 2.0,
+    };
+    let onset = ProfileAgreement { gain: 1.0, weight: 0.5 };
+    (init.pitch_class_start, init.onset_start, init.hold_starts) = (Some(pitch), Some(onset), true);
     c.init_from = Some(init);
     let ck = run(&c, false, false).unwrap().last_checkpoint.unwrap();
+    assert_started_dimensions_held(&ck, (pitch, onset));
     let onnx = dir.path().join("pitch.onnx");
     let meta = export(&ck, &onnx, &export_options("pitch-test")).unwrap();
     assert_eq!(
@@ -243,8 +283,9 @@ fn a_pitch_model_starts_from_an_hps_model_trains_exports_and_matches_tch() {
         (InputKind::Pitch, Pooling::TimePitchClassOnset)
     );
     assert_eq!(meta.training["initialized_from"]["model"], "base 0.1");
-    assert_eq!(meta.training["initialized_from"]["pitch_class_start"]["weight"], 50.0);
-    assert_eq!(meta.training["initialized_from"]["onset_start"]["weight"], 6.0);
+    assert_eq!(meta.training["initialized_from"]["pitch_class_start"]["weight"], 2.0);
+    assert_eq!(meta.training["initialized_from"]["onset_start"]["weight"], 0.5);
+    assert_eq!(meta.training["initialized_from"]["hold_starts"], true);
     let calibration = meta.calibration.unwrap();
     assert!(calibration.harmonic.is_some() && calibration.percussive.is_some());
 
@@ -266,16 +307,16 @@ fn a_pitch_model_starts_from_an_hps_model_trains_exports_and_matches_tch() {
         .fold(0.0f32, f32::max);
     println!("pitch model: max |tch - ONNX Runtime| embedding {d:.3e}");
     assert!(d <= 1e-4, "{d}");
-    // The agreement starts gave 12 dimensions 50 and 100 dimensions 6 times
-    // the centring matrix (diagonals 50 x 11/12 and 6 x 99/100; two steps
-    // of Adam move them by about 2 x lr), and their projection rows read
-    // the profiles alone, so both profiles are wired into the score and
-    // training.
+    // The agreement starts gave 12 dimensions 2 and 100 dimensions 0.5
+    // times the centring matrix (diagonals 2 x 11/12 and 0.5 x 99/100; two
+    // steps of Adam move them by at most about 2 x lr), and their
+    // projection rows read the profiles alone, so both profiles are wired
+    // into the score and training.
     let w = net.params.get("similarity.w");
     let diagonal: Vec<f64> = Vec::try_from(w.diagonal(0, 0, 1).to_kind(Kind::Double)).unwrap();
-    let near = |want: f64| diagonal.iter().filter(|&&v| (v - want).abs() < 0.1).count();
-    assert_eq!(near(50.0 * 11.0 / 12.0), 12, "{diagonal:?}");
-    assert_eq!(near(6.0 * 0.99), 100, "{diagonal:?}");
+    let near = |want: f64| diagonal.iter().filter(|&&v| (v - want).abs() < 0.01).count();
+    assert_eq!(near(f64::from(pitch.weight) * 11.0 / 12.0), 12, "{diagonal:?}");
+    assert_eq!(near(f64::from(onset.weight) * 0.99), 100, "{diagonal:?}");
     let w = net.params.get("encoder.projection.weight");
     assert!(w.narrow(1, 1520, 12).abs().max().double_value(&[]) > 0.005);
     assert!(w.narrow(1, 1532, 100).abs().max().double_value(&[]) > 0.5);
