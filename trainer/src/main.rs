@@ -6,13 +6,13 @@ use std::process::ExitCode;
 use clap::ValueEnum;
 use clap::{Args, Parser, Subcommand};
 use cocola::contract::InputKind;
-use cocola::model::arch::{Pooling, Segment};
+use cocola::model::arch::Pooling;
 use cocola::model::ProfileAgreement;
 use cocola_trainer::data::dataset::DatasetSpec;
 use cocola_trainer::data::hard_negatives::KindWeights;
 use cocola_trainer::data::sampler::{MaskWeights, Masks};
 use cocola_trainer::model::threshold::ThresholdLoss;
-use cocola_trainer::train::config::{InitFrom, LrSchedule, TrainConfig};
+use cocola_trainer::train::config::{InitFrom, LrSchedule, ProfileStarts, TrainConfig};
 use cocola_trainer::train::{checkpoint, stop};
 
 #[derive(Parser)]
@@ -387,39 +387,11 @@ impl TrainArgs {
             .as_deref()
             .map(|p| InitFrom::read(p, c.input, c.pooling))
             .transpose()?;
-        if let Some(start) = self.pitch_class_start {
-            anyhow::ensure!(
-                c.pooling.has(Segment::PitchClassProfile),
-                "--pitch-class-start writes the pitch-class profile's start: it needs --pooling time-pitch-class \
-                 (or time-pitch-class-onset)"
-            );
-            let Some(init) = c.init_from.as_mut() else {
-                anyhow::bail!("--pitch-class-start rewrites the weights of --init-from: name the model to start from");
-            };
-            init.pitch_class_start = Some(start);
-        }
-        if let Some(start) = self.onset_start {
-            anyhow::ensure!(
-                c.pooling.has(Segment::OnsetProfile),
-                "--onset-start writes the onset profile's start: it needs --pooling time-pitch-class-onset"
-            );
-            let Some(init) = c.init_from.as_mut() else {
-                anyhow::bail!("--onset-start rewrites the weights of --init-from: name the model to start from");
-            };
-            init.onset_start = Some(start);
-        }
-        if self.hold_starts {
-            let started = c
-                .init_from
-                .as_mut()
-                .filter(|i| i.pitch_class_start.is_some() || i.onset_start.is_some());
-            let Some(init) = started else {
-                anyhow::bail!(
-                    "--hold-starts holds the dimensions a start writes: give --pitch-class-start or --onset-start"
-                );
-            };
-            init.hold_starts = true;
-        }
+        c.start_profiles(ProfileStarts {
+            pitch_class: self.pitch_class_start,
+            onset: self.onset_start,
+            hold: self.hold_starts,
+        })?;
         c.freeze_backbone = self.freeze_backbone;
         Ok((c, self.resume))
     }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use cocola::contract::InputKind;
-use cocola::model::arch::Pooling;
+use cocola::model::arch::{Pooling, Segment};
 use cocola::model::ProfileAgreement;
 use serde::{Deserialize, Serialize};
 
@@ -198,6 +198,63 @@ impl InitFrom {
             hold_starts: false,
             started_dimensions: Vec::new(),
         })
+    }
+}
+
+/// The profile starts a fine-tune asks for: `--pitch-class-start`,
+/// `--onset-start` and `--hold-starts`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProfileStarts {
+    pub pitch_class: Option<ProfileAgreement>,
+    pub onset: Option<ProfileAgreement>,
+    pub hold: bool,
+}
+
+impl TrainConfig {
+    /// Writes `starts` into `init_from`. Fails unless the pooling has each
+    /// started profile, a base model is named, and a hold has a start.
+    pub fn start_profiles(&mut self, starts: ProfileStarts) -> anyhow::Result<()> {
+        for (start, segment, flag, pooling) in [
+            (
+                starts.pitch_class,
+                Segment::PitchClassProfile,
+                "--pitch-class-start",
+                "time-pitch-class (or time-pitch-class-onset)",
+            ),
+            (
+                starts.onset,
+                Segment::OnsetProfile,
+                "--onset-start",
+                "time-pitch-class-onset",
+            ),
+        ] {
+            if start.is_none() {
+                continue;
+            }
+            anyhow::ensure!(
+                self.pooling.has(segment),
+                "{flag} writes the {} profile's start: it needs --pooling {pooling}",
+                if segment == Segment::OnsetProfile {
+                    "onset"
+                } else {
+                    "pitch-class"
+                }
+            );
+            anyhow::ensure!(
+                self.init_from.is_some(),
+                "{flag} rewrites the weights of --init-from: name the model to start from"
+            );
+        }
+        let started = starts.pitch_class.is_some() || starts.onset.is_some();
+        anyhow::ensure!(
+            !starts.hold || started,
+            "--hold-starts holds the dimensions a start writes: give --pitch-class-start or --onset-start"
+        );
+        if let Some(init) = self.init_from.as_mut() {
+            (init.pitch_class_start, init.onset_start, init.hold_starts) =
+                (starts.pitch_class, starts.onset, starts.hold);
+        }
+        Ok(())
     }
 }
 
