@@ -244,6 +244,7 @@ pub fn export(checkpoint_path: &Path, out: &Path, opts: &ExportOptions) -> anyho
         "seed": cfg.seed,
         "max_overlap": cfg.max_overlap,
         "single_stem": cfg.single_stem,
+        "target_stem": cfg.target_stem,
         "noise_std": cfg.noise_std,
         "hardware": ck.info.device,
         "train_seconds": ck.info.elapsed_s,

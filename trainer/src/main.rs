@@ -242,8 +242,13 @@ struct TrainArgs {
     #[arg(long, default_value_t = 0.5)]
     max_overlap: f64,
     /// One stem per sub-mix instead of random stem subsets.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "target_stem")]
     single_stem: bool,
+    /// Pair one stem (the positive) with a random sub-mix of the other stems
+    /// (the anchor), as a producer's stem meets the rest of the track,
+    /// instead of two random subsets (the paper's).
+    #[arg(long)]
+    target_stem: bool,
     #[arg(long, default_value_t = 1e-3)]
     noise_std: f32,
     /// Also end the run after this many minutes of its time (loading
@@ -369,6 +374,7 @@ impl TrainArgs {
         c.seed = self.seed;
         c.max_overlap = self.max_overlap;
         c.single_stem = self.single_stem;
+        c.target_stem = self.target_stem;
         c.noise_std = self.noise_std;
         c.validate_every = self.validate_every;
         c.validation_batches = self.validation_batches;

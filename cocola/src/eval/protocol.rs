@@ -304,6 +304,19 @@ pub fn split_stems(rng: &mut ChaCha12Rng, n: usize, single: bool) -> (Vec<usize>
     (anchor, positive)
 }
 
+/// One stem of `0..n` (n >= 2), the *target*, and a random non-empty
+/// subset of the others, ascending: a stem against (part of) the rest of its
+/// track, as a producer asks and the sensitivity test draws its anchors.
+/// Returns (the others' subset, [target]).
+pub fn split_target(rng: &mut ChaCha12Rng, n: usize) -> (Vec<usize>, Vec<usize>) {
+    let mut order: Vec<usize> = (0..n).collect();
+    shuffle(rng, &mut order);
+    let others = inclusive(rng, 1, n - 1);
+    let mut anchor = order[1..=others].to_vec();
+    anchor.sort_unstable();
+    (anchor, vec![order[0]])
+}
+
 impl Plan {
     /// Every sub-mix of the plan in a fixed order: batch by batch, draw by
     /// draw, anchor then positive. [`run`] expects embeddings in this order.

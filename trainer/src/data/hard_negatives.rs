@@ -62,6 +62,17 @@ pub enum HardNegativeKind {
     Stretched,
 }
 
+impl HardNegativeKind {
+    /// The kind's name, as configs and metrics write it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            HardNegativeKind::Transposed => "transposed",
+            HardNegativeKind::Shifted => "shifted",
+            HardNegativeKind::Stretched => "stretched",
+        }
+    }
+}
+
 /// Relative draw weights of the kinds, among those a mask allows: under the
 /// *both* mask, `transposed=2` makes half the hard negatives transpositions
 /// instead of a third; a weight of 0 never draws that kind. Written and read
@@ -84,7 +95,11 @@ impl Default for KindWeights {
 }
 
 impl KindWeights {
-    const NAMES: [&'static str; 3] = ["transposed", "shifted", "stretched"];
+    const NAMES: [&'static str; 3] = [
+        HardNegativeKind::Transposed.name(),
+        HardNegativeKind::Shifted.name(),
+        HardNegativeKind::Stretched.name(),
+    ];
 
     pub fn of(&self, kind: HardNegativeKind) -> u32 {
         match kind {

@@ -5,7 +5,8 @@
 //!    most r (starts at least (1 - r) x 5 s apart);
 //! 3. two disjoint non-empty stem subsets (anchor 1..=n-1 stems, positive
 //!    1..=n-anchor of the rest, as the authors' data preparation draws them;
-//!    one stem each in single-stem mode), summed into sub-mixes;
+//!    one stem each in single-stem mode; not in the paper, with `target_stem`
+//!    one stem against a random sub-mix of the others), summed into sub-mixes;
 //! 4. a sub-mix that is silent (RMS below `silence_dbfs`) is not trained on:
 //!    new subsets are drawn, then a new window, then a new track;
 //! 5. Gaussian noise (sigma 1e-3) on the positive;
@@ -26,7 +27,7 @@
 
 use cocola::contract::WINDOW_SAMPLES;
 use cocola::dsp::onset::OnsetAnalyzer;
-use cocola::eval::protocol::split_stems;
+use cocola::eval::protocol::{split_stems, split_target};
 use cocola::mode::Mode;
 use cocola::score::windows::is_silent;
 use cocola::seeded::{below, inclusive, unit};
@@ -45,6 +46,11 @@ pub struct SamplerConfig {
     pub max_overlap: f64,
     /// One stem per sub-mix instead of random subsets.
     pub single_stem: bool,
+    /// The positive is one stem and the anchor a random sub-mix of the
+    /// others (`split_target`), as users and the sensitivity test pair
+    /// stems; ignored with `single_stem`.
+    #[serde(default)]
+    pub target_stem: bool,
     /// Standard deviation of the Gaussian noise added to positives.
     pub noise_std: f32,
     /// Sub-mixes quieter than this RMS (dBFS over the window) are redrawn.
@@ -146,6 +152,7 @@ impl SamplerConfig {
             k,
             max_overlap: 0.5,
             single_stem: false,
+            target_stem: false,
             noise_std: 1e-3,
             silence_dbfs: -60.0,
             masks: Masks::PerPair,
@@ -256,7 +263,11 @@ pub fn draw_batch(
             continue;
         };
         for _ in 0..SUBSET_TRIES {
-            let (anchor, positive) = split_stems(&mut rng, store.stems(track), cfg.single_stem);
+            let (anchor, positive) = if cfg.target_stem && !cfg.single_stem {
+                split_target(&mut rng, store.stems(track))
+            } else {
+                split_stems(&mut rng, store.stems(track), cfg.single_stem)
+            };
             let anchor_audio = submix(store, track, start, &anchor)?;
             let mut positive_audio = submix(store, track, start, &positive)?;
             if is_silent(&anchor_audio, cfg.silence_dbfs) || is_silent(&positive_audio, cfg.silence_dbfs) {
@@ -547,6 +558,29 @@ mod tests {
         }
         let share = from_first as f64 / 320.0;
         assert!((share - 0.75).abs() < 0.08, "weighted share {share}");
+    }
+
+    #[test]
+    fn target_stem_pairs_one_stem_with_a_submix_of_the_others() {
+        let s = store(&[(5, 40)], &[]);
+        let pools = Pools::new(vec![(1.0, vec![0])]).unwrap();
+        let mut cfg = SamplerConfig::paper(8);
+        cfg.target_stem = true;
+        let (mut targets, mut anchor_sizes) = (std::collections::BTreeSet::new(), std::collections::BTreeSet::new());
+        for b in 0..30 {
+            for w in draw_batch(&s, &pools, &cfg, 0, Stream::Train, b).unwrap() {
+                assert_eq!(w.positive.len(), 1);
+                assert!(!w.anchor.is_empty() && !w.anchor.contains(&w.positive[0]));
+                targets.insert(w.positive[0]);
+                anchor_sizes.insert(w.anchor.len());
+            }
+        }
+        assert_eq!(targets.len(), 5, "every stem is a target: {targets:?}");
+        assert_eq!(anchor_sizes, (1..=4).collect(), "every anchor size");
+        // The paper's draw is unchanged when the option is off.
+        cfg.target_stem = false;
+        let paper = draw_batch(&s, &pools, &cfg, 0, Stream::Train, 0).unwrap();
+        assert!(paper.iter().any(|w| w.positive.len() > 1));
     }
 
     #[test]

@@ -89,6 +89,9 @@ pub struct TrainConfig {
     pub max_overlap: f64,
     /// Single-stem sub-mixes instead of random subsets.
     pub single_stem: bool,
+    /// Positives of one stem, against a sub-mix of the others.
+    #[serde(default)]
+    pub target_stem: bool,
     /// Noise sigma on positives (1e-3).
     pub noise_std: f32,
     pub validate_every: u64,
@@ -293,6 +296,7 @@ impl TrainConfig {
             steps: 100_000,
             max_overlap: 0.5,
             single_stem: false,
+            target_stem: false,
             noise_std: 1e-3,
             validate_every: 1000,
             validation_batches: 20,
@@ -315,6 +319,7 @@ impl TrainConfig {
         let mut s = crate::data::sampler::SamplerConfig::paper(self.batch);
         s.max_overlap = self.max_overlap;
         s.single_stem = self.single_stem;
+        s.target_stem = self.target_stem;
         s.noise_std = self.noise_std;
         s.masks = self.masks;
         s.mask_weights = self.mask_weights;
@@ -402,6 +407,7 @@ impl TrainConfig {
         }
         if self.max_overlap != saved.max_overlap
             || self.single_stem != saved.single_stem
+            || self.target_stem != saved.target_stem
             || self.noise_std != saved.noise_std
             || self.hard_negatives != saved.hard_negatives
             || self.hard_negative_weights != saved.hard_negative_weights
@@ -409,7 +415,7 @@ impl TrainConfig {
             || self.twin_share != saved.twin_share
         {
             differences.push(
-                "sampling (max-overlap, single-stem, noise, hard-negatives, their weights, matched processing and twin share)",
+                "sampling (max-overlap, single-stem, target-stem, noise, hard-negatives, their weights, matched processing and twin share)",
             );
         }
         anyhow::ensure!(

@@ -1,7 +1,14 @@
 //! Validation: the contrastive loss and the batch accuracy (paper Eq. 4 at
 //! K = batch size) on a fixed set of validation batches, drawn once per run
-//! from the validation split's own stream, in inference mode; and the
-//! sensitivity test's win rates on a fixed set of validation anchors.
+//! from the validation split's own stream, in inference mode; the run's own
+//! hard negatives' win rates on validation pairs (when the recipe has them);
+//! and the sensitivity test's win rates on a fixed set of validation anchors.
+//!
+//! The two win rates answer different questions: the hard negatives' says
+//! whether the model learns what the recipe asks (its own pairs, masks and
+//! processing), the sensitivity test's whether that carries over to what
+//! users are scored on. A recipe whose first rises while the second falls
+//! teaches something other than what the test measures.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,14 +20,18 @@ use tch::Device;
 
 use super::config::TrainConfig;
 use super::metrics::{Metrics, Record};
-use super::{batch_tensors, device, TrainingState};
+use super::{batch_tensors, device, hard_negative_owners, TrainingState};
 use crate::data::dataset::Split;
 use crate::data::feature_cache::FeatureCache;
 use crate::data::pipeline::{Batch, Pipeline, Source};
 use crate::data::prepare::SplitData;
-use crate::data::sampler::Stream;
+use crate::data::sampler::{Masks, SamplerConfig, Stream};
 use crate::model::net::contrastive_loss;
 use crate::model::Network;
+
+/// Where the hard-negative validation batches start in the validation
+/// stream: far from the plain ones, so they are other windows.
+const HARD_BATCHES_FROM: u64 = 1 << 32;
 
 /// Mean loss and accuracy over `batches`.
 pub fn evaluate(net: &Network, batches: &[Batch], device: Device) -> (f64, f64) {
@@ -35,6 +46,40 @@ pub fn evaluate(net: &Network, batches: &[Batch], device: Device) -> (f64, f64) 
         let n = batches.len().max(1) as f64;
         (loss / n, acc / n)
     })
+}
+
+/// How often a pair's positive scores above the hard negative made from it,
+/// per kind of hard negative (ties count one half), and on how many pairs.
+pub fn hard_negative_win_rates(net: &Network, batches: &[Batch], device: Device) -> BTreeMap<String, (f64, usize)> {
+    let mut tally: BTreeMap<String, (f64, usize)> = BTreeMap::new();
+    tch::no_grad(|| {
+        for b in batches {
+            let owners = hard_negative_owners(b);
+            if owners.is_empty() {
+                continue;
+            }
+            let (a, c) = batch_tensors(b, device);
+            let sim = net.pair_similarity(&a, &c, false).to_device(Device::Cpu);
+            for (column, &owner) in owners.iter().enumerate() {
+                let own = sim.double_value(&[owner as i64, owner as i64]);
+                let negative = sim.double_value(&[owner as i64, (b.k + column) as i64]);
+                let (kind, _) = b.pairs[owner].negative.expect("owners have a negative");
+                let entry = tally.entry(kind.name().to_string()).or_default();
+                entry.0 += if own > negative {
+                    1.0
+                } else if own == negative {
+                    0.5
+                } else {
+                    0.0
+                };
+                entry.1 += 1;
+            }
+        }
+    });
+    tally
+        .into_iter()
+        .map(|(k, (wins, n))| (k, (wins / n as f64, n)))
+        .collect()
 }
 
 /// Win rates per mode (and the floor's) per negative kind, as the metrics
@@ -81,9 +126,11 @@ pub fn sensitivity_line(rates: &BTreeMap<String, BTreeMap<String, f64>>) -> Stri
 }
 
 /// What every validation measures: fixed validation batches (loss and
-/// accuracy) and the sensitivity test's validation tracks.
+/// accuracy), fixed batches with the recipe's hard negatives, and the
+/// sensitivity test's validation tracks.
 pub(super) struct ValidationSet {
     batches: Vec<Batch>,
+    hard_batches: Vec<Batch>,
     /// Listed once; the test's anchors are drawn from the seed, the same
     /// at every validation.
     sensitivity_tracks: Option<TrackListing>,
@@ -95,42 +142,51 @@ impl ValidationSet {
         validation: Option<&SplitData>,
         feature_cache: &Option<Arc<FeatureCache>>,
     ) -> ValidationSet {
-        let batches = match validation {
-            Some(v) if cfg.validation_batches > 0 && cfg.validate_every > 0 => {
-                // No random channel masks in validation: with a mask drawn
-                // per pair, matching the mask alone beats chance (a first CPU
-                // run's validation read 13-17 % @32 while the model was at
-                // chance on unmasked pairs), and no noise: what is measured
-                // is coherence.
-                let mut sampler = cfg.sampler();
-                sampler.masks = crate::data::sampler::Masks::Off;
-                sampler.noise_std = 0.0;
-                // The validation loss stays the paper's (comparable across
-                // recipes); hard negatives are measured by the sensitivity test.
-                sampler.hard_negatives = 0.0;
-                let source = Source {
-                    input: cfg.input,
-                    store: v.store.clone(),
-                    pools: v.pools.clone(),
-                    config: sampler,
-                    seed: cfg.seed,
-                    stream: Stream::Validation,
-                    features: feature_cache.clone(),
-                };
-                let mut p = Pipeline::start(source, 0, cfg.workers, cfg.prefetch);
-                match (0..cfg.validation_batches)
-                    .map(|_| p.next_batch())
-                    .collect::<anyhow::Result<Vec<_>>>()
-                {
-                    Ok(batches) => batches,
-                    // Too little validation audio must not stop a training run.
-                    Err(e) => {
-                        eprintln!("warning: no validation: the validation split cannot fill a batch: {e}");
-                        Vec::new()
-                    }
-                }
-            }
-            _ => Vec::new(),
+        let wanted = cfg.validation_batches > 0 && cfg.validate_every > 0;
+        let draw = |sampler: SamplerConfig, from: u64| -> anyhow::Result<Vec<Batch>> {
+            let Some(v) = validation.filter(|_| wanted) else {
+                return Ok(Vec::new());
+            };
+            let source = Source {
+                input: cfg.input,
+                store: v.store.clone(),
+                pools: v.pools.clone(),
+                config: sampler,
+                seed: cfg.seed,
+                stream: Stream::Validation,
+                features: feature_cache.clone(),
+            };
+            let mut p = Pipeline::start(source, from, cfg.workers, cfg.prefetch);
+            (0..cfg.validation_batches).map(|_| p.next_batch()).collect()
+        };
+        // No random channel masks in validation: with a mask drawn per
+        // pair, matching the mask alone beats chance (a first CPU run's
+        // validation read 13-17 % @32 while the model was at chance on
+        // unmasked pairs), and no noise: what is measured is coherence.
+        let mut plain = cfg.sampler();
+        plain.masks = Masks::Off;
+        plain.noise_std = 0.0;
+        // The validation loss stays the paper's (comparable across recipes).
+        plain.hard_negatives = 0.0;
+        let batches = draw(plain, 0).unwrap_or_else(|e| {
+            // Too little validation audio must not stop a training run.
+            eprintln!("warning: no validation: the validation split cannot fill a batch: {e}");
+            Vec::new()
+        });
+        // The recipe's own hard negatives (kinds, processing, twins), one
+        // per pair, under the recipe's masks drawn per batch: a kind is
+        // measured in the modes that should reject it, as it is trained.
+        let hard_batches = if cfg.hard_negatives > 0.0 && !batches.is_empty() {
+            let mut hard = cfg.sampler();
+            hard.masks = Masks::PerBatch;
+            hard.noise_std = 0.0;
+            hard.hard_negatives = 1.0;
+            draw(hard, HARD_BATCHES_FROM).unwrap_or_else(|e| {
+                eprintln!("warning: no hard-negative validation: {e}");
+                Vec::new()
+            })
+        } else {
+            Vec::new()
         };
         let wants_sensitivity = cfg.sensitivity_anchors > 0 || cfg.final_sensitivity_anchors > 0;
         let sensitivity_tracks = if wants_sensitivity && !batches.is_empty() {
@@ -146,6 +202,7 @@ impl ValidationSet {
         };
         ValidationSet {
             batches,
+            hard_batches,
             sensitivity_tracks,
         }
     }
@@ -225,6 +282,21 @@ impl ValidationSet {
             loss: vl,
             accuracy: va,
         })?;
+        if !self.hard_batches.is_empty() {
+            let rates = hard_negative_win_rates(net, &self.hard_batches, device);
+            progress.println(format!(
+                "step {done}: the recipe's hard negatives on validation pairs, positive wins: {}",
+                (rates.iter())
+                    .map(|(kind, (rate, n))| format!("{kind} {:.1} % of {n}", 100.0 * rate))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            metrics.write(&Record::HardNegatives {
+                step: done,
+                pairs: rates.iter().map(|(k, &(_, n))| (k.clone(), n)).collect(),
+                win_rates: rates.into_iter().map(|(k, (rate, _))| (k, rate)).collect(),
+            })?;
+        }
         let anchors = Self::sensitivity_anchors(cfg, last);
         if let Some(listing) = self.sensitivity_tracks.as_ref().filter(|_| anchors > 0) {
             let options = SensitivityOptions {

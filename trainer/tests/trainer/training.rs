@@ -484,4 +484,36 @@ fn hard_negatives_join_the_batch_and_validation_measures_sensitivity() {
             }
         }
     }
+    // Each validation also scores the recipe's own hard negatives.
+    let hard: Vec<serde_json::Value> = metrics
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["kind"] == "hard_negatives")
+        .collect();
+    let steps: Vec<u64> = hard.iter().map(|r| r["step"].as_u64().unwrap()).collect();
+    assert_eq!(steps, [3, 5], "{metrics}");
+    for record in &hard {
+        let rates = record["win_rates"].as_object().unwrap();
+        assert!(!rates.is_empty(), "{record}");
+        for (kind, rate) in rates {
+            assert!(
+                ["transposed", "shifted", "stretched"].contains(&kind.as_str()),
+                "{kind}"
+            );
+            assert!((0.0..=1.0).contains(&rate.as_f64().unwrap()), "{kind}: {rate}");
+            assert!(record["pairs"][kind].as_u64().unwrap() > 0, "{record}");
+        }
+    }
+
+    // A hard negative identical to its positive ties with it, whatever the
+    // weights: exactly one half, so each negative is read against its own
+    // pair's positive (any other column would not tie).
+    let mut copies = batch.clone();
+    copies.negatives = copies.positives.clone();
+    let arch = Architecture::new(c.input, c.pooling);
+    let net = Network::new(arch.clone(), Params::init(&arch, tch::Device::Cpu));
+    let rates = cocola_trainer::train::validation::hard_negative_win_rates(&net, &[copies], tch::Device::Cpu);
+    let pairs: usize = rates.values().map(|&(_, n)| n).sum();
+    assert_eq!(pairs, batch.k);
+    assert!(rates.values().all(|&(rate, _)| rate == 0.5), "{rates:?}");
 }
