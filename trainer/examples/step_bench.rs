@@ -16,7 +16,7 @@ use std::time::Instant;
 use cocola::model::arch::Architecture;
 use cocola_trainer::model::adam::Adam;
 use cocola_trainer::model::{Network, Params};
-use cocola_trainer::train::train_step;
+use cocola_trainer::train::{train_step, HardNegativeTerms};
 use tch::{Device, Kind, Tensor};
 
 fn main() {
@@ -34,10 +34,10 @@ fn main() {
     let time = |label: &str, net: &Network, threads: i32| -> f64 {
         tch::set_num_threads(threads);
         let mut adam = Adam::new(&net.params, 1e-4);
-        train_step(net, &mut adam, &anchors, &positives, None, 1e-4); // warm-up: allocator, kernels
+        train_step(net, &mut adam, &anchors, &positives, HardNegativeTerms::NONE, 1e-4); // warm-up: allocator, kernels
         let t = Instant::now();
         for _ in 0..steps {
-            train_step(net, &mut adam, &anchors, &positives, None, 1e-4);
+            train_step(net, &mut adam, &anchors, &positives, HardNegativeTerms::NONE, 1e-4);
         }
         let s = t.elapsed().as_secs_f64() / steps as f64;
         println!("{label:<44} {s:7.3} s/step");

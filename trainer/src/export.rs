@@ -239,6 +239,7 @@ pub fn export(checkpoint_path: &Path, out: &Path, opts: &ExportOptions) -> anyho
         "matched_processing": cfg.matched_processing,
         "twin_share": cfg.twin_share,
         "threshold_loss": cfg.threshold_loss,
+        "hard_negative_emphasis": cfg.hard_negative_emphasis,
         "freeze_backbone": cfg.freeze_backbone,
         "pooling": cfg.pooling,
         "seed": cfg.seed,

@@ -224,6 +224,12 @@ struct TrainArgs {
     /// instead of "unsure" (docs/TRAINING.md). E.g. 1 or 1,0.2
     #[arg(long, value_name = "WEIGHT[,SCALE]")]
     threshold_loss: Option<ThresholdLoss>,
+    /// Count each anchor's own hard negative this many times in the
+    /// contrastive loss (ln N added to its logit). Once (1, the default) it is
+    /// one column among K + M and moves the loss little once it scores below
+    /// the positive. E.g. 8
+    #[arg(long, value_name = "N", default_value_t = 1.0, requires = "hard_negatives", value_parser = emphasis)]
+    hard_negative_emphasis: f64,
     /// At each validation, also run the sensitivity test (transposed,
     /// shifted, foreign stems; `cocola eval --sensitivity`) on this many
     /// anchors of the validation split; 0 turns it off.
@@ -369,6 +375,7 @@ impl TrainArgs {
         c.matched_processing = self.matched_processing;
         c.twin_share = self.twin_share;
         c.threshold_loss = self.threshold_loss;
+        c.hard_negative_emphasis = self.hard_negative_emphasis;
         c.sensitivity_anchors = self.sensitivity_anchors;
         c.final_sensitivity_anchors = self.final_sensitivity_anchors;
         c.seed = self.seed;
@@ -436,6 +443,15 @@ fn share(text: &str) -> Result<f64, String> {
         Ok(v)
     } else {
         Err("must be between 0 and 1".into())
+    }
+}
+
+fn emphasis(text: &str) -> Result<f64, String> {
+    let v: f64 = text.parse().map_err(|_| format!("'{text}' is not a number"))?;
+    if v.is_finite() && v >= 1.0 {
+        Ok(v)
+    } else {
+        Err("must be a number of times, 1 or more".into())
     }
 }
 

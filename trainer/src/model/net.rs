@@ -302,6 +302,23 @@ fn drop_connect(x: &Tensor, rate: f64) -> Tensor {
     x / keep * mask
 }
 
+/// `sim` (K x (K + M)) with each anchor's own hard negative counted
+/// `emphasis` times in the softmax of Eq. 3: ln(emphasis) added to its
+/// logit, where column K + j is the hard negative of anchor `owners[j]`.
+/// One hard negative among K + M columns moves the loss little once it
+/// scores below the positive; counted several times it keeps pulling.
+pub fn emphasize_own_negatives(sim: &Tensor, owners: &[usize], emphasis: f64) -> Tensor {
+    if emphasis == 1.0 || owners.is_empty() {
+        return sim.shallow_clone();
+    }
+    let [k, n] = [sim.size()[0] as usize, sim.size()[1] as usize];
+    let mut offset = vec![0f32; k * n];
+    for (j, &owner) in owners.iter().enumerate() {
+        offset[owner * n + k + j] = emphasis.ln() as f32;
+    }
+    sim + Tensor::from_slice(&offset).reshape([k as i64, n as i64]).to_device(sim.device())
+}
+
 /// Mean cross-entropy of each anchor against all positives, the true one on
 /// the diagonal (paper Eq. 3, averaged over K as the reference's
 /// `F.cross_entropy`), and the fraction of rows whose maximum is diagonal.

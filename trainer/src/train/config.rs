@@ -66,6 +66,10 @@ pub struct TrainConfig {
     /// see `model::threshold`).
     #[serde(default)]
     pub threshold_loss: Option<ThresholdLoss>,
+    /// How many times each anchor's own hard negative counts in the
+    /// contrastive loss (1, and before the setting: once).
+    #[serde(default = "no_emphasis")]
+    pub hard_negative_emphasis: f64,
     /// Anchors of the sensitivity test run on the validation split at each
     /// validation (0: off).
     #[serde(default)]
@@ -265,6 +269,11 @@ fn default_w_init_std() -> f64 {
     crate::model::params::W_INIT_STD
 }
 
+/// Each hard negative counts once (plain Eq. 3).
+fn no_emphasis() -> f64 {
+    1.0
+}
+
 fn default_feature_cache_gb() -> u64 {
     20
 }
@@ -290,6 +299,7 @@ impl TrainConfig {
             matched_processing: false,
             twin_share: crate::data::hard_negatives::all_twins(),
             threshold_loss: None,
+            hard_negative_emphasis: no_emphasis(),
             sensitivity_anchors: 0,
             final_sensitivity_anchors: 0,
             time_budget_s: None,
@@ -397,6 +407,9 @@ impl TrainConfig {
         }
         if self.threshold_loss != saved.threshold_loss {
             differences.push("threshold loss");
+        }
+        if self.hard_negative_emphasis != saved.hard_negative_emphasis {
+            differences.push("hard-negative emphasis");
         }
         // The optimiser's state holds moments for the trained tensors only.
         if self.freeze_backbone != saved.freeze_backbone {

@@ -36,13 +36,14 @@ pub enum Record {
         win_rates: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>>,
     },
     /// The recipe's own hard negatives on validation pairs: how often the
-    /// positive scored above the hard negative made from it (0-1), per kind
-    /// ("transposed", "shifted", "stretched"), and on how many pairs.
+    /// positive scored above the hard negative made from it (0-1), and on
+    /// how many pairs, per mode (the pair's mask) and kind ("transposed",
+    /// "shifted", "stretched").
     #[serde(rename = "hard_negatives")]
     HardNegatives {
         step: u64,
-        pairs: std::collections::BTreeMap<String, usize>,
-        win_rates: std::collections::BTreeMap<String, f64>,
+        pairs: std::collections::BTreeMap<String, std::collections::BTreeMap<String, usize>>,
+        win_rates: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>>,
     },
 }
 

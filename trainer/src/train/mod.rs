@@ -28,7 +28,7 @@ use crate::data::pipeline::{Batch, Pipeline, Source};
 use crate::data::prepare::{load_split, SplitData};
 use crate::data::sampler::Stream;
 use crate::model::adam::Adam;
-use crate::model::net::contrastive_loss;
+use crate::model::net::{contrastive_loss, emphasize_own_negatives};
 use crate::model::threshold::{threshold_loss, ThresholdLoss};
 use crate::model::{Network, Params};
 use checkpoint::CheckpointInfo;
@@ -111,26 +111,55 @@ pub fn hard_negative_owners(batch: &Batch) -> Vec<usize> {
         .collect()
 }
 
+/// What a step asks of its hard negatives beyond being extra columns of
+/// Eq. 3.
+#[derive(Clone, Copy, Debug)]
+pub struct HardNegativeTerms<'a> {
+    /// The anchor each hard negative was made for, in column order
+    /// ([`hard_negative_owners`]).
+    pub owners: &'a [usize],
+    /// How many times each anchor's own hard negative counts in its
+    /// softmax (1: plain Eq. 3).
+    pub emphasis: f64,
+    /// The shared-threshold loss's settings, when the recipe has it.
+    pub threshold: Option<ThresholdLoss>,
+}
+
+impl HardNegativeTerms<'_> {
+    /// Plain Eq. 3: hard negatives (if any) are columns like the others.
+    pub const NONE: HardNegativeTerms<'static> = HardNegativeTerms {
+        owners: &[],
+        emphasis: 1.0,
+        threshold: None,
+    };
+}
+
 /// One optimisation step: a training-mode forward pass over the pairs, the
-/// contrastive loss (plus the shared-threshold loss when `threshold` gives
-/// its settings and the hard negatives' owners, [`hard_negative_owners`]),
-/// and an Adam update at `lr`. `candidates` are the positives then any hard
-/// negatives ([`batch_tensors`]). A non-finite loss leaves the weights
-/// untouched (the caller decides what to do with it).
+/// contrastive loss (with each anchor's own hard negative emphasised and the
+/// shared-threshold loss added as `hard` says), and an Adam update at `lr`.
+/// `candidates` are the positives then any hard negatives
+/// ([`batch_tensors`]). The loss reported is plain Eq. 3, comparable across
+/// recipes. A non-finite loss leaves the weights untouched (the caller
+/// decides what to do with it).
 pub fn train_step(
     net: &Network,
     adam: &mut Adam,
     anchors: &Tensor,
     candidates: &Tensor,
-    threshold: Option<(ThresholdLoss, &[usize])>,
+    hard: HardNegativeTerms<'_>,
     lr: f64,
 ) -> StepResult {
     let sim = net.pair_similarity(anchors, candidates, true);
     let (contrastive, accuracy) = contrastive_loss(&sim);
     let loss_value = contrastive.double_value(&[]);
-    let (loss, threshold_loss) = match threshold {
-        Some((settings, owners)) => {
-            let extra = threshold_loss(&sim, owners, settings);
+    let contrastive = if hard.emphasis == 1.0 {
+        contrastive
+    } else {
+        contrastive_loss(&emphasize_own_negatives(&sim, hard.owners, hard.emphasis)).0
+    };
+    let (loss, threshold_loss) = match hard.threshold {
+        Some(settings) => {
+            let extra = threshold_loss(&sim, hard.owners, settings);
             let value = extra.double_value(&[]);
             (contrastive + extra, Some(value))
         }
@@ -200,8 +229,12 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
         let (anchors, candidates) = batch_tensors(&batch, device);
         tch::manual_seed(step_seed(cfg.seed, step));
         let owners = hard_negative_owners(&batch);
-        let threshold = cfg.threshold_loss.map(|t| (t, owners.as_slice()));
-        let step_result = train_step(&state.net, &mut state.adam, &anchors, &candidates, threshold, lr);
+        let hard = HardNegativeTerms {
+            owners: &owners,
+            emphasis: cfg.hard_negative_emphasis,
+            threshold: cfg.threshold_loss,
+        };
+        let step_result = train_step(&state.net, &mut state.adam, &anchors, &candidates, hard, lr);
         let StepResult { loss, accuracy, .. } = step_result;
         if let Some(bad) = [Some(loss), step_result.threshold_loss]
             .into_iter()

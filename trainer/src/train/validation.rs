@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use cocola::eval::sensitivity::{SensitivityOptions, SensitivityReport};
 use cocola::eval::tracks::TrackListing;
+use cocola::mode::Mode;
 use indicatif::ProgressBar;
 use tch::Device;
 
@@ -48,10 +49,11 @@ pub fn evaluate(net: &Network, batches: &[Batch], device: Device) -> (f64, f64) 
     })
 }
 
-/// How often a pair's positive scores above the hard negative made from it,
-/// per kind of hard negative (ties count one half), and on how many pairs.
-pub fn hard_negative_win_rates(net: &Network, batches: &[Batch], device: Device) -> BTreeMap<String, (f64, usize)> {
-    let mut tally: BTreeMap<String, (f64, usize)> = BTreeMap::new();
+/// How often a pair's positive scores above the hard negative made from it
+/// (ties count one half), and on how many pairs: per mode (the pair's
+/// channel mask) and kind of hard negative.
+pub fn hard_negative_win_rates(net: &Network, batches: &[Batch], device: Device) -> BTreeMap<(Mode, String), (f64, usize)> {
+    let mut tally: BTreeMap<(Mode, String), (f64, usize)> = BTreeMap::new();
     tch::no_grad(|| {
         for b in batches {
             let owners = hard_negative_owners(b);
@@ -63,8 +65,9 @@ pub fn hard_negative_win_rates(net: &Network, batches: &[Batch], device: Device)
             for (column, &owner) in owners.iter().enumerate() {
                 let own = sim.double_value(&[owner as i64, owner as i64]);
                 let negative = sim.double_value(&[owner as i64, (b.k + column) as i64]);
-                let (kind, _) = b.pairs[owner].negative.expect("owners have a negative");
-                let entry = tally.entry(kind.name().to_string()).or_default();
+                let pair = &b.pairs[owner];
+                let (kind, _) = pair.negative.expect("owners have a negative");
+                let entry = tally.entry((pair.mask, kind.name().to_string())).or_default();
                 entry.0 += if own > negative {
                     1.0
                 } else if own == negative {
@@ -287,14 +290,20 @@ impl ValidationSet {
             progress.println(format!(
                 "step {done}: the recipe's hard negatives on validation pairs, positive wins: {}",
                 (rates.iter())
-                    .map(|(kind, (rate, n))| format!("{kind} {:.1} % of {n}", 100.0 * rate))
+                    .map(|((mode, kind), (rate, n))| format!("{} {kind} {:.1} % of {n}", mode.name(), 100.0 * rate))
                     .collect::<Vec<_>>()
                     .join(", ")
             ));
+            let mut pairs: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+            let mut win_rates: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+            for ((mode, kind), (rate, n)) in rates {
+                pairs.entry(mode.name().into()).or_default().insert(kind.clone(), n);
+                win_rates.entry(mode.name().into()).or_default().insert(kind, rate);
+            }
             metrics.write(&Record::HardNegatives {
                 step: done,
-                pairs: rates.iter().map(|(k, &(_, n))| (k.clone(), n)).collect(),
-                win_rates: rates.into_iter().map(|(k, (rate, _))| (k, rate)).collect(),
+                pairs,
+                win_rates,
             })?;
         }
         let anchors = Self::sensitivity_anchors(cfg, last);

@@ -11,7 +11,7 @@ use cocola_trainer::model::adam::Adam;
 use cocola_trainer::model::threshold::{threshold_loss, ThresholdLoss};
 use cocola_trainer::model::{Network, Params};
 use cocola_trainer::train::config::{InitFrom, TrainConfig};
-use cocola_trainer::train::{checkpoint, run, train_step};
+use cocola_trainer::train::{checkpoint, run, train_step, HardNegativeTerms};
 
 fn config(data: &Path, out: &Path, steps: u64) -> TrainConfig {
     let spec: DatasetSpec = format!("generic:{}", data.display()).parse().unwrap();
@@ -53,7 +53,7 @@ fn repeated_steps_on_one_batch_memorise_it() {
     const LR: f64 = 1e-4;
     let mut adam = Adam::new(&net.params, LR);
     let results: Vec<_> = (0..STEPS)
-        .map(|_| train_step(&net, &mut adam, &anchors, &positives, None, LR))
+        .map(|_| train_step(&net, &mut adam, &anchors, &positives, HardNegativeTerms::NONE, LR))
         .collect();
     let losses: Vec<f64> = results.iter().map(|r| r.loss).collect();
     let accuracy: Vec<f64> = results.iter().map(|r| r.accuracy).collect();
@@ -121,7 +121,7 @@ fn trains_the_head_alone(arch: Architecture, frames: i64, head: &[&str]) {
     let before: Vec<(String, tch::Tensor)> = net.params.iter().map(|(n, t)| (n.to_string(), t.copy())).collect();
     let mut adam = Adam::new(&net.params, LR);
     let losses: Vec<f64> = (0..30)
-        .map(|_| train_step(&net, &mut adam, &anchors, &positives, None, LR).loss)
+        .map(|_| train_step(&net, &mut adam, &anchors, &positives, HardNegativeTerms::NONE, LR).loss)
         .collect();
     for (name, old) in &before {
         let same = net.params.get(name).equal(old);
@@ -169,9 +169,13 @@ fn the_threshold_loss_trains_the_network() {
             weight: 10.0,
             ..settings
         };
-        let term = with_threshold.then_some((strong, &owners[..]));
+        let hard = HardNegativeTerms {
+            owners: &owners,
+            emphasis: 1.0,
+            threshold: with_threshold.then_some(strong),
+        };
         let steps: Vec<_> = (0..STEPS)
-            .map(|_| train_step(&net, &mut adam, &anchors, &candidates, term, LR))
+            .map(|_| train_step(&net, &mut adam, &anchors, &candidates, hard, LR))
             .collect();
         assert_eq!(steps[0].threshold_loss.is_some(), with_threshold);
         let sim = tch::no_grad(|| net.pair_similarity(&anchors, &candidates, true));
@@ -180,6 +184,46 @@ fn the_threshold_loss_trains_the_network() {
     let (with, without) = (trained_loss(true), trained_loss(false));
     println!("threshold loss after {STEPS} steps: {with:.4} with it, {without:.4} without");
     assert!(with < 0.7 * without, "{with:.4} with the loss, {without:.4} without");
+}
+
+/// Hard-negative emphasis reaches the network: trained on one batch with
+/// anchor 3's own hard negative counted 20 times, the positive's margin over
+/// it grows more than in the same steps with it counted once. The reported
+/// loss stays plain Eq. 3: equal at the first step, whatever the emphasis.
+#[test]
+fn emphasis_pulls_the_own_hard_negative_down() {
+    let _turn = crate::support::torch_turn();
+    const K: i64 = 8;
+    const STEPS: usize = 30;
+    const LR: f64 = 1e-4;
+    let owners = [3usize];
+    tch::manual_seed(1);
+    let cpu = (tch::Kind::Float, tch::Device::Cpu);
+    let anchors = tch::Tensor::randn([K, 2, 64, 64], cpu);
+    let positives = tch::Tensor::randn([K, 2, 64, 64], cpu);
+    let hard = positives.narrow(0, 3, 1) + tch::Tensor::randn([1, 2, 64, 64], cpu) * 0.5;
+    let candidates = tch::Tensor::cat(&[&positives, &hard], 0);
+    let arch = Architecture::cocola();
+    let trained = |emphasis: f64| {
+        tch::manual_seed(2);
+        let net = Network::new(arch.clone(), Params::init_with_w_std(&arch, tch::Device::Cpu, 0.002));
+        let mut adam = Adam::new(&net.params, LR);
+        let hard = HardNegativeTerms {
+            owners: &owners,
+            emphasis,
+            threshold: None,
+        };
+        let losses: Vec<f64> = (0..STEPS)
+            .map(|_| train_step(&net, &mut adam, &anchors, &candidates, hard, LR).loss)
+            .collect();
+        let sim = tch::no_grad(|| net.pair_similarity(&anchors, &candidates, true));
+        let margin = sim.double_value(&[3, 3]) - sim.double_value(&[3, K]);
+        (losses[0], margin)
+    };
+    let ((first_once, once), (first_emphasised, emphasised)) = (trained(1.0), trained(20.0));
+    println!("margin over the hard negative after {STEPS} steps: {emphasised:.3} emphasised, {once:.3} once");
+    assert_eq!(first_once, first_emphasised, "the reported loss is plain Eq. 3");
+    assert!(emphasised > once + 0.1, "{emphasised:.3} emphasised, {once:.3} once");
 }
 
 /// The whole loop: batches from the pipeline, metrics, validation,
@@ -493,15 +537,21 @@ fn hard_negatives_join_the_batch_and_validation_measures_sensitivity() {
     let steps: Vec<u64> = hard.iter().map(|r| r["step"].as_u64().unwrap()).collect();
     assert_eq!(steps, [3, 5], "{metrics}");
     for record in &hard {
-        let rates = record["win_rates"].as_object().unwrap();
-        assert!(!rates.is_empty(), "{record}");
-        for (kind, rate) in rates {
-            assert!(
-                ["transposed", "shifted", "stretched"].contains(&kind.as_str()),
-                "{kind}"
-            );
-            assert!((0.0..=1.0).contains(&rate.as_f64().unwrap()), "{kind}: {rate}");
-            assert!(record["pairs"][kind].as_u64().unwrap() > 0, "{record}");
+        let modes = record["win_rates"].as_object().unwrap();
+        assert!(!modes.is_empty(), "{record}");
+        for (mode, kinds) in modes {
+            for (kind, rate) in kinds.as_object().unwrap() {
+                // A kind is measured only in the modes that should reject it.
+                let allowed: &[&str] = match mode.as_str() {
+                    "harmonic" => &["transposed"],
+                    "percussive" => &["shifted", "stretched"],
+                    "both" => &["transposed", "shifted", "stretched"],
+                    other => panic!("mode {other}"),
+                };
+                assert!(allowed.contains(&kind.as_str()), "{mode}/{kind}");
+                assert!((0.0..=1.0).contains(&rate.as_f64().unwrap()), "{mode}/{kind}: {rate}");
+                assert!(record["pairs"][mode][kind].as_u64().unwrap() > 0, "{record}");
+            }
         }
     }
 
