@@ -316,7 +316,9 @@ pub fn emphasize_own_negatives(sim: &Tensor, owners: &[usize], emphasis: f64) ->
     for (j, &owner) in owners.iter().enumerate() {
         offset[owner * n + k + j] = emphasis.ln() as f32;
     }
-    sim + Tensor::from_slice(&offset).reshape([k as i64, n as i64]).to_device(sim.device())
+    sim + Tensor::from_slice(&offset)
+        .reshape([k as i64, n as i64])
+        .to_device(sim.device())
 }
 
 /// Mean cross-entropy of each anchor against all positives, the true one on

@@ -52,7 +52,11 @@ pub fn evaluate(net: &Network, batches: &[Batch], device: Device) -> (f64, f64) 
 /// How often a pair's positive scores above the hard negative made from it
 /// (ties count one half), and on how many pairs: per mode (the pair's
 /// channel mask) and kind of hard negative.
-pub fn hard_negative_win_rates(net: &Network, batches: &[Batch], device: Device) -> BTreeMap<(Mode, String), (f64, usize)> {
+pub fn hard_negative_win_rates(
+    net: &Network,
+    batches: &[Batch],
+    device: Device,
+) -> BTreeMap<(Mode, String), (f64, usize)> {
     let mut tally: BTreeMap<(Mode, String), (f64, usize)> = BTreeMap::new();
     tch::no_grad(|| {
         for b in batches {

@@ -349,6 +349,41 @@ fn a_threshold_loss_is_a_weight_and_an_optional_scale_above_zero() {
 }
 
 #[test]
+fn hard_negative_emphasis_is_a_count_of_one_or_more_with_hard_negatives() {
+    for bad in ["0.5", "0", "x", "NaN", "inf"] {
+        let flag = format!("--hard-negative-emphasis={bad}");
+        let o = trainer(&[
+            "train",
+            "--data",
+            "generic:x",
+            "--out",
+            "y",
+            "--hard-negatives",
+            "1",
+            &flag,
+        ]);
+        let message = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {message}");
+        assert!(
+            message.contains("1 or more") || message.contains("not a number"),
+            "{bad}: {message}"
+        );
+    }
+    let o = trainer(&[
+        "train",
+        "--data",
+        "generic:x",
+        "--out",
+        "y",
+        "--hard-negative-emphasis",
+        "8",
+    ]);
+    let message = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{message}");
+    assert!(message.contains("--hard-negatives"), "{message}");
+}
+
+#[test]
 fn a_time_budget_must_be_a_number_of_minutes_above_zero() {
     for bad in ["0", "soon", "NaN", "inf"] {
         let o = trainer(&["train", "--data", "generic:x", "--out", "y", "--time-budget", bad]);
