@@ -182,10 +182,13 @@ impl ValidationSet {
         });
         // The recipe's own hard negatives (kinds, processing, twins), one
         // per pair, under the recipe's masks drawn per batch: a kind is
-        // measured in the modes that should reject it, as it is trained.
+        // measured in the modes that should reject it, as it is trained (a
+        // one-channel model has no masks: its pairs keep the both mode).
         let hard_batches = if cfg.hard_negatives > 0.0 && !batches.is_empty() {
             let mut hard = cfg.sampler();
-            hard.masks = Masks::PerBatch;
+            if cfg.input.splits_harmonic_percussive() {
+                hard.masks = Masks::PerBatch;
+            }
             hard.noise_std = 0.0;
             hard.hard_negatives = 1.0;
             draw(hard, HARD_BATCHES_FROM).unwrap_or_else(|e| {

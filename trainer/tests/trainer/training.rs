@@ -137,33 +137,41 @@ fn trains_the_head_alone(arch: Architecture, frames: i64, head: &[&str]) {
     assert!(losses[29] < 0.5 * losses[0], "the head did not learn: {losses:.3?}");
 }
 
+/// Steps and learning rate of the one-batch tests below.
+const MEMORISED_STEPS: usize = 30;
+const MEMORISED_LR: f64 = 1e-4;
+
+/// One batch of K = 8 random pairs and one hard negative, anchor 3's: its
+/// positive with noise, close to it. Returns (anchors, candidates, a fresh
+/// network, the hard negative's owners); the network is the same at every
+/// call.
+fn memorised_batch() -> (tch::Tensor, tch::Tensor, Network, [usize; 1]) {
+    tch::manual_seed(1);
+    let cpu = (tch::Kind::Float, tch::Device::Cpu);
+    let anchors = tch::Tensor::randn([8, 2, 64, 64], cpu);
+    let positives = tch::Tensor::randn([8, 2, 64, 64], cpu);
+    let hard = positives.narrow(0, 3, 1) + tch::Tensor::randn([1, 2, 64, 64], cpu) * 0.5;
+    let candidates = tch::Tensor::cat(&[&positives, &hard], 0);
+    tch::manual_seed(2);
+    let arch = Architecture::cocola();
+    let net = Network::new(arch.clone(), Params::init_with_w_std(&arch, tch::Device::Cpu, 0.002));
+    (anchors, candidates, net, [3])
+}
+
 /// The shared-threshold loss reaches the network: trained on one batch with
 /// it, the batch's scores sit further on the right side of the batch's line
 /// than after the same steps without it (the contrastive loss alone also
-/// separates a memorised batch, only less). Hard negative 0 is anchor 3's:
-/// its positive with noise, close to it.
+/// separates a memorised batch, only less).
 #[test]
 fn the_threshold_loss_trains_the_network() {
     let _turn = crate::support::torch_turn();
-    const K: i64 = 8;
-    const STEPS: usize = 30;
-    const LR: f64 = 1e-4;
     let settings = ThresholdLoss {
         weight: 1.0,
         scale: 1.0,
     };
-    let owners = [3usize];
-    tch::manual_seed(1);
-    let cpu = (tch::Kind::Float, tch::Device::Cpu);
-    let anchors = tch::Tensor::randn([K, 2, 64, 64], cpu);
-    let positives = tch::Tensor::randn([K, 2, 64, 64], cpu);
-    let hard = positives.narrow(0, 3, 1) + tch::Tensor::randn([1, 2, 64, 64], cpu) * 0.5;
-    let candidates = tch::Tensor::cat(&[&positives, &hard], 0);
-    let arch = Architecture::cocola();
     let trained_loss = |with_threshold: bool| {
-        tch::manual_seed(2);
-        let net = Network::new(arch.clone(), Params::init_with_w_std(&arch, tch::Device::Cpu, 0.002));
-        let mut adam = Adam::new(&net.params, LR);
+        let (anchors, candidates, net, owners) = memorised_batch();
+        let mut adam = Adam::new(&net.params, MEMORISED_LR);
         // Weighed well above the contrastive loss, so that its effect shows in few steps.
         let strong = ThresholdLoss {
             weight: 10.0,
@@ -174,15 +182,15 @@ fn the_threshold_loss_trains_the_network() {
             emphasis: 1.0,
             threshold: with_threshold.then_some(strong),
         };
-        let steps: Vec<_> = (0..STEPS)
-            .map(|_| train_step(&net, &mut adam, &anchors, &candidates, hard, LR))
+        let steps: Vec<_> = (0..MEMORISED_STEPS)
+            .map(|_| train_step(&net, &mut adam, &anchors, &candidates, hard, MEMORISED_LR))
             .collect();
         assert_eq!(steps[0].threshold_loss.is_some(), with_threshold);
         let sim = tch::no_grad(|| net.pair_similarity(&anchors, &candidates, true));
         threshold_loss(&sim, &owners, settings).double_value(&[])
     };
     let (with, without) = (trained_loss(true), trained_loss(false));
-    println!("threshold loss after {STEPS} steps: {with:.4} with it, {without:.4} without");
+    println!("threshold loss after {MEMORISED_STEPS} steps: {with:.4} with it, {without:.4} without");
     assert!(with < 0.7 * without, "{with:.4} with the loss, {without:.4} without");
 }
 
@@ -193,35 +201,24 @@ fn the_threshold_loss_trains_the_network() {
 #[test]
 fn emphasis_pulls_the_own_hard_negative_down() {
     let _turn = crate::support::torch_turn();
-    const K: i64 = 8;
-    const STEPS: usize = 30;
-    const LR: f64 = 1e-4;
-    let owners = [3usize];
-    tch::manual_seed(1);
-    let cpu = (tch::Kind::Float, tch::Device::Cpu);
-    let anchors = tch::Tensor::randn([K, 2, 64, 64], cpu);
-    let positives = tch::Tensor::randn([K, 2, 64, 64], cpu);
-    let hard = positives.narrow(0, 3, 1) + tch::Tensor::randn([1, 2, 64, 64], cpu) * 0.5;
-    let candidates = tch::Tensor::cat(&[&positives, &hard], 0);
-    let arch = Architecture::cocola();
     let trained = |emphasis: f64| {
-        tch::manual_seed(2);
-        let net = Network::new(arch.clone(), Params::init_with_w_std(&arch, tch::Device::Cpu, 0.002));
-        let mut adam = Adam::new(&net.params, LR);
+        let (anchors, candidates, net, owners) = memorised_batch();
+        let mut adam = Adam::new(&net.params, MEMORISED_LR);
         let hard = HardNegativeTerms {
             owners: &owners,
             emphasis,
             threshold: None,
         };
-        let losses: Vec<f64> = (0..STEPS)
-            .map(|_| train_step(&net, &mut adam, &anchors, &candidates, hard, LR).loss)
+        let losses: Vec<f64> = (0..MEMORISED_STEPS)
+            .map(|_| train_step(&net, &mut adam, &anchors, &candidates, hard, MEMORISED_LR).loss)
             .collect();
         let sim = tch::no_grad(|| net.pair_similarity(&anchors, &candidates, true));
-        let margin = sim.double_value(&[3, 3]) - sim.double_value(&[3, K]);
+        // Column 8 is the hard negative, after the 8 positives.
+        let margin = sim.double_value(&[3, 3]) - sim.double_value(&[3, 8]);
         (losses[0], margin)
     };
     let ((first_once, once), (first_emphasised, emphasised)) = (trained(1.0), trained(20.0));
-    println!("margin over the hard negative after {STEPS} steps: {emphasised:.3} emphasised, {once:.3} once");
+    println!("margin over the hard negative after {MEMORISED_STEPS} steps: {emphasised:.3} emphasised, {once:.3} once");
     assert_eq!(first_once, first_emphasised, "the reported loss is plain Eq. 3");
     assert!(emphasised > once + 0.1, "{emphasised:.3} emphasised, {once:.3} once");
 }
