@@ -12,6 +12,17 @@ fn trainer(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `train` on placeholder paths with `extra` arguments, refused as a usage
+/// error (exit code 2) before any path is read; its message.
+fn train_refused(extra: &[&str]) -> String {
+    let mut args = vec!["train", "--data", "generic:x", "--out", "y"];
+    args.extend_from_slice(extra);
+    let o = trainer(&args);
+    let message = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{extra:?}: {message}");
+    message
+}
+
 fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -340,10 +351,7 @@ fn freezing_the_backbone_needs_a_base_model() {
 #[test]
 fn a_threshold_loss_is_a_weight_and_an_optional_scale_above_zero() {
     for bad in ["0", "-1", "x", "1,0", "1,y", "NaN"] {
-        let flag = format!("--threshold-loss={bad}");
-        let o = trainer(&["train", "--data", "generic:x", "--out", "y", &flag]);
-        let message = text(&o);
-        assert_eq!(o.status.code(), Some(2), "{bad}: {message}");
+        let message = train_refused(&[&format!("--threshold-loss={bad}")]);
         assert!(message.contains("above 0"), "{bad}: {message}");
     }
 }
@@ -351,44 +359,20 @@ fn a_threshold_loss_is_a_weight_and_an_optional_scale_above_zero() {
 #[test]
 fn hard_negative_emphasis_is_a_count_of_one_or_more_with_hard_negatives() {
     for bad in ["0.5", "0", "x", "NaN", "inf"] {
-        let flag = format!("--hard-negative-emphasis={bad}");
-        let o = trainer(&[
-            "train",
-            "--data",
-            "generic:x",
-            "--out",
-            "y",
-            "--hard-negatives",
-            "1",
-            &flag,
-        ]);
-        let message = text(&o);
-        assert_eq!(o.status.code(), Some(2), "{bad}: {message}");
+        let message = train_refused(&["--hard-negatives", "1", &format!("--hard-negative-emphasis={bad}")]);
         assert!(
             message.contains("1 or more") || message.contains("not a number"),
             "{bad}: {message}"
         );
     }
-    let o = trainer(&[
-        "train",
-        "--data",
-        "generic:x",
-        "--out",
-        "y",
-        "--hard-negative-emphasis",
-        "8",
-    ]);
-    let message = text(&o);
-    assert_eq!(o.status.code(), Some(2), "{message}");
+    let message = train_refused(&["--hard-negative-emphasis", "8"]);
     assert!(message.contains("--hard-negatives"), "{message}");
 }
 
 #[test]
 fn a_time_budget_must_be_a_number_of_minutes_above_zero() {
     for bad in ["0", "soon", "NaN", "inf"] {
-        let o = trainer(&["train", "--data", "generic:x", "--out", "y", "--time-budget", bad]);
-        let message = text(&o);
-        assert_eq!(o.status.code(), Some(2), "{bad}: {message}");
+        let message = train_refused(&["--time-budget", bad]);
         assert!(message.contains("minutes above 0"), "{bad}: {message}");
     }
 }
