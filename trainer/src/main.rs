@@ -3,6 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod cli_values;
+use cli_values::{emphasis, gain_and_weight, positive_minutes, share};
+
 use clap::ValueEnum;
 use clap::{Args, Parser, Subcommand};
 use cocola::contract::InputKind;
@@ -407,51 +410,6 @@ impl TrainArgs {
         })?;
         c.freeze_backbone = self.freeze_backbone;
         Ok((c, self.resume))
-    }
-}
-
-/// `GAIN,WEIGHT` of --pitch-class-start and --onset-start: two finite
-/// numbers above 0.
-fn gain_and_weight(text: &str) -> Result<ProfileAgreement, String> {
-    let numbers: Vec<f32> = text
-        .split(',')
-        .map(|v| v.trim().parse::<f32>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| format!("'{text}' is not GAIN,WEIGHT (two numbers, e.g. 0.01,100)"))?;
-    match numbers[..] {
-        [gain, weight] if [gain, weight].iter().all(|v| v.is_finite() && *v > 0.0) => {
-            Ok(ProfileAgreement { gain, weight })
-        }
-        _ => Err(format!(
-            "'{text}' is not GAIN,WEIGHT (two numbers above 0, e.g. 0.01,100)"
-        )),
-    }
-}
-
-/// A length of time in minutes, above 0.
-fn positive_minutes(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
-        _ => Err(format!("'{text}' is not a number of minutes above 0")),
-    }
-}
-
-/// A share in 0..=1.
-fn share(text: &str) -> Result<f64, String> {
-    let v: f64 = text.parse().map_err(|_| format!("'{text}' is not a number"))?;
-    if (0.0..=1.0).contains(&v) {
-        Ok(v)
-    } else {
-        Err("must be between 0 and 1".into())
-    }
-}
-
-fn emphasis(text: &str) -> Result<f64, String> {
-    let v: f64 = text.parse().map_err(|_| format!("'{text}' is not a number"))?;
-    if v.is_finite() && v >= 1.0 {
-        Ok(v)
-    } else {
-        Err("must be a number of times, 1 or more".into())
     }
 }
 

@@ -24,6 +24,7 @@ pub mod scan;
 pub mod sensitivity;
 pub mod shard;
 pub mod stats;
+pub mod stem_split;
 pub mod submix;
 pub mod track_index;
 pub mod tracks;
