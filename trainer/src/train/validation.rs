@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use cocola::eval::sensitivity::{SensitivityOptions, SensitivityReport};
+use cocola::eval::stats::{win, WinRate};
 use cocola::eval::tracks::TrackListing;
 use cocola::mode::Mode;
 use indicatif::ProgressBar;
@@ -50,14 +51,10 @@ pub fn evaluate(net: &Network, batches: &[Batch], device: Device) -> (f64, f64) 
 }
 
 /// How often a pair's positive scores above the hard negative made from it
-/// (ties count one half), and on how many pairs: per mode (the pair's
-/// channel mask) and kind of hard negative.
-pub fn hard_negative_win_rates(
-    net: &Network,
-    batches: &[Batch],
-    device: Device,
-) -> BTreeMap<(Mode, String), (f64, usize)> {
-    let mut tally: BTreeMap<(Mode, String), (f64, usize)> = BTreeMap::new();
+/// (`cocola`'s win rule: ties count one half), per mode (the pair's channel
+/// mask) and kind of hard negative.
+pub fn hard_negative_win_rates(net: &Network, batches: &[Batch], device: Device) -> BTreeMap<(Mode, String), WinRate> {
+    let mut outcomes: BTreeMap<(Mode, String), Vec<f64>> = BTreeMap::new();
     tch::no_grad(|| {
         for b in batches {
             let owners = hard_negative_owners(b);
@@ -71,21 +68,12 @@ pub fn hard_negative_win_rates(
                 let negative = sim.double_value(&[owner as i64, (b.k + column) as i64]);
                 let pair = &b.pairs[owner];
                 let (kind, _) = pair.negative.expect("owners have a negative");
-                let entry = tally.entry((pair.mask, kind.name().to_string())).or_default();
-                entry.0 += if own > negative {
-                    1.0
-                } else if own == negative {
-                    0.5
-                } else {
-                    0.0
-                };
-                entry.1 += 1;
+                (outcomes.entry((pair.mask, kind.name().to_string())).or_default()).push(win(own, negative));
             }
         }
     });
-    tally
-        .into_iter()
-        .map(|(k, (wins, n))| (k, (wins / n as f64, n)))
+    (outcomes.into_iter())
+        .filter_map(|(key, o)| WinRate::of(&o).map(|rate| (key, rate)))
         .collect()
 }
 
@@ -297,15 +285,15 @@ impl ValidationSet {
             progress.println(format!(
                 "step {done}: the recipe's hard negatives on validation pairs, positive wins: {}",
                 (rates.iter())
-                    .map(|((mode, kind), (rate, n))| format!("{} {kind} {:.1} % of {n}", mode.name(), 100.0 * rate))
+                    .map(|((mode, kind), w)| format!("{} {kind} {:.1} % of {}", mode.name(), 100.0 * w.rate, w.n))
                     .collect::<Vec<_>>()
                     .join(", ")
             ));
             let mut pairs: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
             let mut win_rates: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
-            for ((mode, kind), (rate, n)) in rates {
-                pairs.entry(mode.name().into()).or_default().insert(kind.clone(), n);
-                win_rates.entry(mode.name().into()).or_default().insert(kind, rate);
+            for ((mode, kind), w) in rates {
+                pairs.entry(mode.name().into()).or_default().insert(kind.clone(), w.n);
+                win_rates.entry(mode.name().into()).or_default().insert(kind, w.rate);
             }
             metrics.write(&Record::HardNegatives {
                 step: done,

@@ -560,7 +560,7 @@ fn hard_negatives_join_the_batch_and_validation_measures_sensitivity() {
     let arch = Architecture::new(c.input, c.pooling);
     let net = Network::new(arch.clone(), Params::init(&arch, tch::Device::Cpu));
     let rates = cocola_trainer::train::validation::hard_negative_win_rates(&net, &[copies], tch::Device::Cpu);
-    let pairs: usize = rates.values().map(|&(_, n)| n).sum();
+    let pairs: usize = rates.values().map(|w| w.n).sum();
     assert_eq!(pairs, batch.k);
-    assert!(rates.values().all(|&(rate, _)| rate == 0.5), "{rates:?}");
+    assert!(rates.values().all(|w| w.rate == 0.5), "{rates:?}");
 }
