@@ -2,17 +2,18 @@
 //! profile_start`) as a model file, so the start can be measured before
 //! any training (`cocola eval --stems DIR --sensitivity`), e.g. to choose
 //! its gain and weight on validation tracks. A pitch model with a narrower
-//! pooling is widened first: to the time-pitch-class pooling, or with
-//! `--onset` to the time-pitch-class-onset pooling.
+//! pooling is widened first: to the time-pitch-class pooling, with
+//! `--onset` to the time-pitch-class-onset pooling, with `--harmony` to
+//! the time-pitch-class-onset-harmony pooling.
 //!
 //! ```text
 //! cargo run --release -p cocola --example profile_start -- MODEL.onnx OUT.onnx \
-//!     [--pitch-class GAIN,WEIGHT] [--onset GAIN,WEIGHT]
+//!     [--pitch-class GAIN,WEIGHT] [--onset GAIN,WEIGHT] [--harmony GAIN,WEIGHT]
 //! ```
 //!
 //! The file keeps the input model's calibration, which no longer matches
 //! its scores: read its raw scores and win rates, not its fits. Without
-//! `--pitch-class` or `--onset`, it rewrites the model as it is (same
+//! any start, it rewrites the model as it is (same
 //! weights, metadata and pooling) with this version's graph.
 
 use std::path::Path;
@@ -48,10 +49,17 @@ fn agreement(args: &[String], flag: &str) -> Option<ProfileAgreement> {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [model, out, ..] = args.as_slice() else {
-        eprintln!("usage: profile_start MODEL.onnx OUT.onnx [--pitch-class GAIN,WEIGHT] [--onset GAIN,WEIGHT]");
+        eprintln!(
+            "usage: profile_start MODEL.onnx OUT.onnx [--pitch-class GAIN,WEIGHT] [--onset GAIN,WEIGHT] \
+             [--harmony GAIN,WEIGHT]"
+        );
         std::process::exit(2);
     };
-    let (pitch_class, onset) = (agreement(&args, "--pitch-class"), agreement(&args, "--onset"));
+    let (pitch_class, onset, harmony) = (
+        agreement(&args, "--pitch-class"),
+        agreement(&args, "--onset"),
+        agreement(&args, "--harmony"),
+    );
     let stored = read_weights_file(Path::new(model)).unwrap_or_else(|e| fail(e.to_string()));
     let mut meta = stored.metadata;
     if meta.input != InputKind::Pitch {
@@ -60,11 +68,24 @@ fn main() {
             meta.input
         ));
     }
-    let pooling = if onset.is_some() || meta.pooling == Pooling::TimePitchClassOnset {
-        Pooling::TimePitchClassOnset
-    } else {
-        Pooling::TimePitchClass
-    };
+    // The narrowest pooling that has every started profile and widens the model's.
+    let pooling = [
+        Pooling::TimePitchClass,
+        Pooling::TimePitchClassOnset,
+        Pooling::TimePitchClassOnsetHarmony,
+    ]
+    .into_iter()
+    .find(|p| {
+        meta.pooling.widens_to(*p)
+            && (onset.is_none() || p.has(Segment::OnsetProfile))
+            && (harmony.is_none() || p.has(Segment::HarmonyProfile))
+    })
+    .unwrap_or_else(|| {
+        fail(format!(
+            "{model}'s {} pooling cannot be widened to these profiles",
+            meta.pooling
+        ))
+    });
     let arch = Architecture::new(InputKind::Pitch, pooling);
     let mut weights = if meta.pooling == pooling {
         stored.weights
@@ -77,6 +98,7 @@ fn main() {
     for (segment, start, tag) in [
         (Segment::PitchClassProfile, pitch_class, "pcs"),
         (Segment::OnsetProfile, onset, "onset"),
+        (Segment::HarmonyProfile, harmony, "harmony"),
     ] {
         let Some(start) = start else { continue };
         let (started, dims) =

@@ -3,7 +3,7 @@
 
 use cocola::model::ProfileAgreement;
 
-/// `GAIN,WEIGHT` of --pitch-class-start and --onset-start: two finite
+/// `GAIN,WEIGHT` of --pitch-class-start, --onset-start and --harmony-start: two finite
 /// numbers above 0.
 pub fn gain_and_weight(text: &str) -> Result<ProfileAgreement, String> {
     let numbers: Vec<f32> = text

@@ -265,6 +265,7 @@ pub fn export(checkpoint_path: &Path, out: &Path, opts: &ExportOptions) -> anyho
                 "training": init.training,
                 "pitch_class_start": init.pitch_class_start,
                 "onset_start": init.onset_start,
+                "harmony_start": init.harmony_start,
                 "hold_starts": init.hold_starts,
             })
         }

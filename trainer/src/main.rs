@@ -34,7 +34,7 @@ enum Command {
     /// Print the libtorch version, CUDA availability and the training device.
     Doctor,
     /// Train an encoder (paper recipe by default).
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Write a checkpoint as the ONNX model cocola and the plugin run, with
     /// metadata and the score calibration measured on validation pairs.
     Export(ExportArgs),
@@ -177,7 +177,9 @@ struct TrainArgs {
     /// pitch-class profile of the harmonic channel, so the score can compare
     /// keys), or time-pitch-class-onset (adds also a 100-cell onset profile
     /// of the percussive channel, 50 ms sharp, so the score can compare
-    /// grooves). With --init-from a model with fewer of these, the run widens
+    /// grooves), or time-pitch-class-onset-harmony (adds also a pitch-class
+    /// profile per second of the window, so the score can compare chords).
+    /// With --init-from a model with fewer of these, the run widens
     /// it: it starts out scoring exactly as that model does [default: the
     /// --init-from model's pooling, else global].
     #[arg(long, value_name = "POOLING")]
@@ -312,7 +314,16 @@ struct TrainArgs {
     /// E.g. 1,6
     #[arg(long, value_name = "GAIN,WEIGHT", value_parser = gain_and_weight)]
     onset_start: Option<ProfileAgreement>,
-    /// With --pitch-class-start or --onset-start: the started dimensions
+    /// With --init-from and --pooling time-pitch-class-onset-harmony: start
+    /// the harmony profile as a chord reader instead of from zero columns.
+    /// The 60 embedding dimensions the score relies on least (after the
+    /// other profiles') read only its 1 s cells of pitch classes (GAIN per
+    /// unit) and W scores their agreement between the two sides, second by
+    /// second (WEIGHT; docs/TRAINING.md). E.g. 0.005,80
+    #[arg(long, value_name = "GAIN,WEIGHT", value_parser = gain_and_weight)]
+    harmony_start: Option<ProfileAgreement>,
+    /// With a profile start (--pitch-class-start, --onset-start,
+    /// --harmony-start): the started dimensions
     /// keep reading only their profile while the rest trains (their
     /// projection rows and LayerNorm entries never move; W still does).
     /// Without it, fine-tuning soon gives them weights on every other
@@ -406,6 +417,7 @@ impl TrainArgs {
         c.start_profiles(ProfileStarts {
             pitch_class: self.pitch_class_start,
             onset: self.onset_start,
+            harmony: self.harmony_start,
             hold: self.hold_starts,
         })?;
         c.freeze_backbone = self.freeze_backbone;
@@ -422,7 +434,7 @@ fn main() -> ExitCode {
             print!("{}", cocola_trainer::doctor::report());
             Ok(())
         }
-        Command::Train(args) => return train(args),
+        Command::Train(args) => return train(*args),
         Command::Export(a) => {
             let opts = cocola_trainer::export::ExportOptions {
                 name: a.name,

@@ -73,7 +73,9 @@ use super::layers::{bn, conv};
 pub use super::layers::{
     BatchNormSpec, BlockSpec, ConvSpec, LinearSpec, Pads, ParamRole, ParamSpec, StageArgs, B0_STAGES,
 };
-pub use super::pooling::{Pooling, Segment, ONSET_CELLS, PITCH_CLASSES, TIME_PROFILE_CHANNELS, TIME_PROFILE_NAME};
+pub use super::pooling::{
+    Pooling, Segment, HARMONY_VALUES, ONSET_CELLS, PITCH_CLASSES, TIME_PROFILE_CHANNELS, TIME_PROFILE_NAME,
+};
 use crate::contract::{InputKind, EMBEDDING_DIM};
 
 /// Image size `efficientnet_pytorch` computes its static padding for (B0).
@@ -234,6 +236,7 @@ impl Architecture {
             Segment::TimeProfile => TIME_PROFILE_CHANNELS * self.time_cells,
             Segment::PitchClassProfile => PITCH_CLASSES,
             Segment::OnsetProfile => ONSET_CELLS,
+            Segment::HarmonyProfile => HARMONY_VALUES,
         }
     }
 

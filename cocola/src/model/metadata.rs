@@ -28,7 +28,10 @@ use serde::{Deserialize, Serialize};
 use super::arch::{Architecture, Pooling, ONSET_CELLS, PITCH_CLASSES, TIME_PROFILE_CHANNELS};
 use super::error::{ContractDifference, ModelError};
 use super::io;
-use super::pooling::{ONSET_CHANNEL, ONSET_EPSILON, ONSET_FRAMES_PER_CELL, PITCH_CLASS_DB_PER_UNIT};
+use super::pooling::{
+    HARMONY_CELLS, HARMONY_FRAMES_PER_CELL, HARMONY_LOWEST_BAND, ONSET_CHANNEL, ONSET_EPSILON, ONSET_FRAMES_PER_CELL,
+    PITCH_CLASS_DB_PER_UNIT,
+};
 use crate::calibration::Calibration;
 use crate::contract::{InputKind, SUPERSEDED_CONTRACTS};
 use crate::onnx::proto::ModelHeader;
@@ -49,15 +52,23 @@ pub fn architecture_id(input: InputKind, pooling: Pooling) -> String {
         "pitch-class profile of input channel 0 (band means over time folded mod {PITCH_CLASSES}, centred, / \
          {PITCH_CLASS_DB_PER_UNIT} dB)"
     );
+    let onset = format!(
+        "onset profile of input channel {ONSET_CHANNEL} (mean over bands of the rise since the previous frame, \
+         rises only, averaged over {ONSET_CELLS} cells of {ONSET_FRAMES_PER_CELL} frames, centred, / sqrt(mean \
+         square + {ONSET_EPSILON}))"
+    );
+    let harmony = format!(
+        "harmony profile of input channel 0 ({HARMONY_CELLS} cells of {HARMONY_FRAMES_PER_CELL} frames: band \
+         means from band {HARMONY_LOWEST_BAND} folded mod {PITCH_CLASSES}, centred, / {PITCH_CLASS_DB_PER_UNIT} dB)"
+    );
     let pool = match pooling {
         Pooling::Global => String::new(),
         Pooling::TimeProfile => format!("[global pool ++ {time_profile}] > "),
         Pooling::TimePitchClass => format!("[global pool ++ {time_profile} ++ {pitch_class}] > "),
-        Pooling::TimePitchClassOnset => format!(
-            "[global pool ++ {time_profile} ++ {pitch_class} ++ onset profile of input channel {ONSET_CHANNEL} \
-             (mean over bands of the rise since the previous frame, rises only, averaged over {ONSET_CELLS} \
-             cells of {ONSET_FRAMES_PER_CELL} frames, centred, / sqrt(mean square + {ONSET_EPSILON}))] > "
-        ),
+        Pooling::TimePitchClassOnset => format!("[global pool ++ {time_profile} ++ {pitch_class} ++ {onset}] > "),
+        Pooling::TimePitchClassOnsetHarmony => {
+            format!("[global pool ++ {time_profile} ++ {pitch_class} ++ {onset} ++ {harmony}] > ")
+        }
     };
     format!(
         "efficientnet-b0(in={}, static SAME padding for 224x224) > {pool}linear({},512) > layernorm > tanh; \

@@ -1,5 +1,5 @@
-//! A start for a parameter-free profile of the input (the pitch-class
-//! profile, the onset profile) that already hears what the profile holds:
+//! A start for a parameter-free profile of the input (the pitch-class,
+//! onset and harmony profiles) that already hears what the profile holds:
 //! the score gains a term that grows with how much the two sides' profiles
 //! agree, the chroma or onset correlation the model-free floor uses.
 //!
@@ -59,9 +59,16 @@ pub fn start_profile_agreement(
     profile: Segment,
     agreement: ProfileAgreement,
 ) -> Result<(NamedTensors, Vec<usize>), ModelError> {
-    if ![Segment::PitchClassProfile, Segment::OnsetProfile].contains(&profile) {
+    if ![
+        Segment::PitchClassProfile,
+        Segment::OnsetProfile,
+        Segment::HarmonyProfile,
+    ]
+    .contains(&profile)
+    {
         return Err(ModelError::BadInput(format!(
-            "{profile:?} is not a profile of the input: only the pitch-class and onset profiles have an agreement start"
+            "{profile:?} is not a profile of the input: only the pitch-class, onset and harmony profiles have an \
+             agreement start"
         )));
     }
     if !arch.pooling.has(profile) {
@@ -87,8 +94,9 @@ pub fn start_profile_agreement(
     );
 
     let values = arch.segment_width(profile);
-    let dims = least_used_dimensions(&w, &gain, d, values);
     let width = arch.projection.in_features;
+    let started = started_dimensions(arch, &proj);
+    let dims = least_used_dimensions(&w, &gain, d, values, &started);
     let offset = segment_offset(arch, profile);
     for (value, &dim) in dims.iter().enumerate() {
         let row = &mut proj[dim * width..(dim + 1) * width];
@@ -123,6 +131,7 @@ pub fn start_profile_agreement(
 fn profile_name(profile: Segment) -> &'static str {
     match profile {
         Segment::OnsetProfile => "onset profile",
+        Segment::HarmonyProfile => "harmony profile",
         _ => "pitch-class profile",
     }
 }
@@ -137,16 +146,54 @@ fn segment_offset(arch: &Architecture, segment: Segment) -> usize {
         .sum()
 }
 
+/// The dimensions an earlier start gave a profile: their projection rows
+/// read nothing but the input's parameter-free profiles. A start's weight
+/// can be small beside the learnt dimensions' (an onset block of 0.5
+/// against random W rows), so "least used" alone would take them again.
+fn started_dimensions(arch: &Architecture, projection: &[f32]) -> Vec<usize> {
+    let width = arch.projection.in_features;
+    let profiles: Vec<std::ops::Range<usize>> = arch
+        .pooling
+        .segments()
+        .iter()
+        .filter(|s| {
+            [
+                Segment::PitchClassProfile,
+                Segment::OnsetProfile,
+                Segment::HarmonyProfile,
+            ]
+            .contains(s)
+        })
+        .map(|&s| {
+            let from = segment_offset(arch, s);
+            from..from + arch.segment_width(s)
+        })
+        .collect();
+    let reads_profile = |c: usize| profiles.iter().any(|r| r.contains(&c));
+    (0..arch.embedding_dim)
+        .filter(|&dim| {
+            let row = &projection[dim * width..(dim + 1) * width];
+            let mut read = row
+                .iter()
+                .enumerate()
+                .filter(|(_, &v)| v != 0.0)
+                .map(|(c, _)| c)
+                .peekable();
+            read.peek().is_some() && read.all(reads_profile)
+        })
+        .collect()
+}
+
 /// The `count` dimensions whose embedding values the score weighs least
 /// (an embedding value's spread follows its LayerNorm gain), in increasing
-/// order.
-fn least_used_dimensions(w: &[f32], ln_gain: &[f32], d: usize, count: usize) -> Vec<usize> {
+/// order, leaving out `taken`.
+fn least_used_dimensions(w: &[f32], ln_gain: &[f32], d: usize, count: usize, taken: &[usize]) -> Vec<usize> {
     let use_of = |i: usize| {
         let row: f32 = w[i * d..(i + 1) * d].iter().map(|v| v * v).sum();
         let column: f32 = (0..d).map(|j| w[j * d + i] * w[j * d + i]).sum();
         ln_gain[i] * ln_gain[i] * (row + column)
     };
-    let mut order: Vec<(f32, usize)> = (0..d).map(|i| (use_of(i), i)).collect();
+    let mut order: Vec<(f32, usize)> = (0..d).filter(|i| !taken.contains(i)).map(|i| (use_of(i), i)).collect();
     order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let mut dims: Vec<usize> = order.iter().take(count).map(|&(_, i)| i).collect();
     dims.sort_unstable();
@@ -158,7 +205,7 @@ mod tests {
     use super::*;
     use crate::contract::InputKind;
     use crate::model::arch::Pooling;
-    use crate::model::pooling::{ONSET_CELLS, PITCH_CLASSES};
+    use crate::model::pooling::{HARMONY_VALUES, ONSET_CELLS, PITCH_CLASSES};
     use crate::model::testing::random_weights_for;
 
     /// `weights` with dimensions `quiet` made the least used (tiny W rows
@@ -262,6 +309,30 @@ mod tests {
     }
 
     #[test]
+    fn the_harmony_profile_starts_on_dimensions_of_its_own() {
+        let arch = Architecture::new(InputKind::Pitch, Pooling::TimePitchClassOnsetHarmony);
+        let mut weights = random_weights_for(&arch, 14);
+        let quiet: Vec<usize> = (0..PITCH_CLASSES + HARMONY_VALUES).map(|k| 2 + 6 * k).collect();
+        quieten(&mut weights, &quiet);
+        let pitch = ProfileAgreement {
+            gain: 0.01,
+            weight: 100.0,
+        };
+        let (pitched, pitch_dims) =
+            start_profile_agreement(&arch, &weights, Segment::PitchClassProfile, pitch).unwrap();
+        let harmony = ProfileAgreement {
+            gain: 0.005,
+            weight: 40.0,
+        };
+        let (out, harmony_dims) = start_profile_agreement(&arch, &pitched, Segment::HarmonyProfile, harmony).unwrap();
+        assert_eq!(harmony_dims.len(), HARMONY_VALUES);
+        assert!(harmony_dims
+            .iter()
+            .all(|d| quiet.contains(d) && !pitch_dims.contains(d)));
+        assert_started(&arch, (&pitched, &out), Segment::HarmonyProfile, &harmony_dims, harmony);
+    }
+
+    #[test]
     fn a_network_without_the_profile_is_refused() {
         let agreement = ProfileAgreement { gain: 1.0, weight: 1.0 };
         let arch = Architecture::new(InputKind::Pitch, Pooling::TimeProfile);
@@ -272,6 +343,8 @@ mod tests {
         let weights = random_weights_for(&arch, 12);
         let err = start_profile_agreement(&arch, &weights, Segment::OnsetProfile, agreement).unwrap_err();
         assert!(err.to_string().contains("no onset profile"), "{err}");
+        let err = start_profile_agreement(&arch, &weights, Segment::HarmonyProfile, agreement).unwrap_err();
+        assert!(err.to_string().contains("no harmony profile"), "{err}");
         let err = start_profile_agreement(&arch, &weights, Segment::TimeProfile, agreement).unwrap_err();
         assert!(err.to_string().contains("not a profile of the input"), "{err}");
     }

@@ -27,8 +27,8 @@ use super::arch::{Architecture, BatchNormSpec, ConvSpec, ParamRole, Segment, BN_
 use super::io::{input_dims, output_dims, INPUT_FEATURES, OUTPUT_EMBEDDING, OUTPUT_W_EMBEDDING};
 use super::metadata::ModelMetadata;
 use super::pooling::{
-    input_pitch_class_fold, ONSET_CHANNEL, ONSET_EPSILON, ONSET_EPSILON_NAME, ONSET_FRAMES_PER_CELL,
-    ONSET_PROFILE_NAME, PITCH_CLASS_FOLD_NAME,
+    harmony_fold, input_pitch_class_fold, HARMONY_CELLS, HARMONY_FOLD_NAME, HARMONY_FRAMES_PER_CELL, ONSET_CHANNEL,
+    ONSET_EPSILON, ONSET_EPSILON_NAME, ONSET_FRAMES_PER_CELL, ONSET_PROFILE_NAME, PITCH_CLASS_FOLD_NAME,
 };
 use super::quantize::{maths, ActivationRanges};
 use super::{ModelError, NamedTensors};
@@ -409,6 +409,38 @@ fn onset_profile(g: &mut GraphBuilder, input: InputKind, features: &str) -> Resu
     g.node(name, "Div", &[&profile, &rms], vec![])
 }
 
+/// The harmony profile of `features` (`pooling::harmony_profile`):
+/// `[batch, channels, bands, frames]` -> means over cells of frames (one
+/// AveragePool, which leaves out the frames after the last whole cell) ->
+/// `[batch, cells, channels x bands]` · fold -> `[batch, cells x 12]`,
+/// cell-major.
+fn harmony_profile(g: &mut GraphBuilder, input: InputKind, features: &str) -> Result<String, DuplicateName> {
+    let name = HARMONY_FOLD_NAME;
+    let (dims, fold) = harmony_fold(input);
+    let fold = g.initializer_f32(name, &dims, &fold)?;
+    let cells = g.node(
+        name,
+        "AveragePool",
+        &[features],
+        vec![
+            ("kernel_shape", ints(&[1, HARMONY_FRAMES_PER_CELL])),
+            ("strides", ints(&[1, HARMONY_FRAMES_PER_CELL])),
+        ],
+    )?;
+    // [batch, channels, bands, cells] -> [batch, cells, channels, bands].
+    let cells = g.node(name, "Transpose", &[&cells], vec![("perm", ints(&[0, 3, 1, 2]))])?;
+    let shape = [0i64, HARMONY_CELLS as i64, dims[0] as i64];
+    let shape = g.initializer_raw(
+        &format!("{name}/cells_shape"),
+        &[3],
+        DATA_TYPE_INT64,
+        shape.iter().flat_map(|x| x.to_le_bytes()).collect(),
+    )?;
+    let cells = g.node(name, "Reshape", &[&cells, &shape], vec![])?;
+    let profile = g.node(name, "MatMul", &[&cells, &fold], vec![])?;
+    g.node(name, "Flatten", &[&profile], vec![("axis", Attr::Int(1))])
+}
+
 fn bytes_i8(v: &[i8]) -> Vec<u8> {
     v.iter().map(|&x| x as u8).collect()
 }
@@ -501,6 +533,11 @@ pub(crate) fn build_graph<'w>(
     }
     if arch.pooling.has(Segment::OnsetProfile) {
         let profile = onset_profile(&mut b.g, arch.input, &features)?;
+        flat =
+            b.g.node("pool", "Concat", &[&flat, &profile], vec![("axis", Attr::Int(1))])?;
+    }
+    if arch.pooling.has(Segment::HarmonyProfile) {
+        let profile = harmony_profile(&mut b.g, arch.input, &features)?;
         flat =
             b.g.node("pool", "Concat", &[&flat, &profile], vec![("axis", Attr::Int(1))])?;
     }

@@ -56,7 +56,11 @@ fn check(bytes: &[u8]) {
 fn embeddings_do_not_depend_on_batch_or_threads() {
     check(&write_model(&random_weights(7), &test_metadata()).unwrap());
     // Every pooling of the pitch input: the profiles read the input itself.
-    for pooling in [Pooling::TimePitchClass, Pooling::TimePitchClassOnset] {
+    for pooling in [
+        Pooling::TimePitchClass,
+        Pooling::TimePitchClassOnset,
+        Pooling::TimePitchClassOnsetHarmony,
+    ] {
         let mut meta = test_metadata();
         (meta.input, meta.pooling) = (InputKind::Pitch, pooling);
         let weights = random_weights_for(&Architecture::new(InputKind::Pitch, pooling), 8);

@@ -493,6 +493,38 @@ fn an_onset_model_reads_the_profile_off_its_input_and_widens_exactly() {
     assert_widens_exactly(Pooling::TimePitchClass, Pooling::TimePitchClassOnset, 15, &x);
 }
 
+#[test]
+fn a_harmony_model_reads_the_profile_off_its_input_and_widens_exactly() {
+    use cocola::model::pooling::{harmony_profile, HARMONY_VALUES};
+    let pooling = Pooling::TimePitchClassOnsetHarmony;
+    let arch = Architecture::new(InputKind::Pitch, pooling);
+    let width = arch.projection.in_features;
+    assert_eq!(width, 1692);
+    let x: Vec<f32> = (0..2)
+        .flat_map(|i| testing::random_features(&format!("harmony-{i}"), 2))
+        .collect();
+    // Embedding dimension d reads harmony value d alone.
+    let probe = probe_reading(&arch, width - HARMONY_VALUES, HARMONY_VALUES, 16);
+    let e = embed_with(&probe, &pitch_meta(pooling), &x).embedding;
+    for (window, features) in x.chunks_exact(FEATURE_LEN).enumerate() {
+        let p = harmony_profile(InputKind::Pitch, features);
+        for cell in p.chunks_exact(12) {
+            assert!(cell.iter().sum::<f32>().abs() < 1e-2, "each cell centred: {cell:?}");
+        }
+        // LayerNorm over 512 values of which these 60 are the profile
+        // (mean zero), then tanh.
+        let spread = (p.iter().map(|v| v * v).sum::<f32>() / 512.0 + 1e-5).sqrt();
+        for d in 0..HARMONY_VALUES {
+            let want = (p[d] / spread).tanh();
+            let got = e[window * 512 + d];
+            assert!((got - want).abs() < 1e-3, "window {window} value {d}: {got} vs {want}");
+        }
+        let rest = &e[window * 512 + HARMONY_VALUES..(window + 1) * 512];
+        assert!(rest.iter().all(|v| v.abs() < 1e-5), "window {window}: {:?}", &rest[..4]);
+    }
+    assert_widens_exactly(Pooling::TimePitchClassOnset, pooling, 17, &x);
+}
+
 /// Quantizes a random `input` model with `pooling` on 4 random windows;
 /// returns the float and INT8 files, the windows, and the embeddings'
 /// cosine (float vs INT8). The INT8 file keeps the interface: same input,

@@ -11,7 +11,10 @@ use cocola::model::arch::{
     Architecture, BatchNormSpec, BlockSpec, ConvSpec, Segment, BN_EPS, BN_MOMENTUM, DROPOUT, DROP_CONNECT_RATE, LN_EPS,
     SIMILARITY_W,
 };
-use cocola::model::pooling::{input_pitch_class_fold, onset_cells, onset_rise_kernel, ONSET_EPSILON};
+use cocola::model::pooling::{
+    harmony_fold, input_pitch_class_fold, onset_cells, onset_rise_kernel, HARMONY_CELLS, HARMONY_FRAMES_PER_CELL,
+    ONSET_EPSILON,
+};
 use tch::{Device, Kind, Tensor};
 
 use super::params::Params;
@@ -29,6 +32,9 @@ pub struct Network {
     /// The onset profile's constant rise kernel and cell matrix, on the
     /// parameters' device (poolings with [`Segment::OnsetProfile`] only).
     onset: Option<(Tensor, Tensor)>,
+    /// The harmony profile's constant fold, on the parameters' device
+    /// (poolings with [`Segment::HarmonyProfile`] only).
+    harmony_fold: Option<Tensor>,
     /// Whether only the head trains ([`Network::freeze_backbone`]).
     backbone_frozen: bool,
 }
@@ -41,14 +47,18 @@ impl Network {
                 .reshape([rows as i64, cols as i64])
                 .to_device(params.device())
         });
+        let constant = |dims: &[usize], data: &[f32]| {
+            let dims: Vec<i64> = dims.iter().map(|&d| d as i64).collect();
+            Tensor::from_slice(data).reshape(&dims).to_device(params.device())
+        };
         let onset = arch.pooling.has(Segment::OnsetProfile).then(|| {
-            let constant = |dims: &[usize], data: &[f32]| {
-                let dims: Vec<i64> = dims.iter().map(|&d| d as i64).collect();
-                Tensor::from_slice(data).reshape(&dims).to_device(params.device())
-            };
             let (rise_dims, rise) = onset_rise_kernel(arch.input);
             let (cell_dims, cells) = onset_cells();
             (constant(&rise_dims, &rise), constant(&cell_dims, &cells))
+        });
+        let harmony_fold = arch.pooling.has(Segment::HarmonyProfile).then(|| {
+            let (dims, fold) = harmony_fold(arch.input);
+            constant(&dims, &fold)
         });
         Network {
             arch,
@@ -56,6 +66,7 @@ impl Network {
             channels_last_on_cpu: true,
             pitch_class_fold,
             onset,
+            harmony_fold,
             backbone_frozen: false,
         }
     }
@@ -151,6 +162,24 @@ impl Network {
                 let profile = rises.matmul(cells);
                 let mean_square = profile.square().mean_dim(Some(&[1i64][..]), true, Kind::Float);
                 Tensor::cat(&[x, &profile / (mean_square + ONSET_EPSILON as f64).sqrt()], 1)
+            }
+        };
+        let x = match &self.harmony_fold {
+            None => x,
+            // [B, channels, bands, frames] -> means over cells of frames ->
+            // [B, cells, channels x bands] · fold -> [B, cells x 12],
+            // cell-major, as the ONNX graph (`pooling::harmony_profile`).
+            Some(fold) => {
+                let [batch, channels, bands, _] = input.size()[..] else {
+                    unreachable!("features are [batch, channels, bands, frames]")
+                };
+                let (cells, per_cell) = (HARMONY_CELLS as i64, HARMONY_FRAMES_PER_CELL as i64);
+                let means = input
+                    .narrow(3, 0, cells * per_cell)
+                    .reshape([batch, channels * bands, cells, per_cell])
+                    .mean_dim(Some(&[3i64][..]), false, Kind::Float)
+                    .transpose(1, 2);
+                Tensor::cat(&[x, means.matmul(fold).flatten(1, -1)], 1)
             }
         };
         let x = x.dropout(DROPOUT as f64, train);

@@ -155,6 +155,10 @@ pub struct InitFrom {
     /// pitch classes'.
     #[serde(default)]
     pub onset_start: Option<ProfileAgreement>,
+    /// `--harmony-start`: the harmony profile's agreement, written after
+    /// the onsets'.
+    #[serde(default)]
+    pub harmony_start: Option<ProfileAgreement>,
     /// `--hold-starts`: the started dimensions keep reading only their
     /// profile while the rest trains (their projection rows and LayerNorm
     /// entries never move; W still does).
@@ -202,6 +206,7 @@ impl InitFrom {
             training: stored.metadata.training,
             pitch_class_start: None,
             onset_start: None,
+            harmony_start: None,
             hold_starts: false,
             started_dimensions: Vec::new(),
         })
@@ -209,11 +214,12 @@ impl InitFrom {
 }
 
 /// The profile starts a fine-tune asks for: `--pitch-class-start`,
-/// `--onset-start` and `--hold-starts`.
+/// `--onset-start`, `--harmony-start` and `--hold-starts`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ProfileStarts {
     pub pitch_class: Option<ProfileAgreement>,
     pub onset: Option<ProfileAgreement>,
+    pub harmony: Option<ProfileAgreement>,
     pub hold: bool,
 }
 
@@ -234,6 +240,12 @@ impl TrainConfig {
                 "--onset-start",
                 "time-pitch-class-onset",
             ),
+            (
+                starts.harmony,
+                Segment::HarmonyProfile,
+                "--harmony-start",
+                "time-pitch-class-onset-harmony",
+            ),
         ] {
             if start.is_none() {
                 continue;
@@ -241,10 +253,10 @@ impl TrainConfig {
             anyhow::ensure!(
                 self.pooling.has(segment),
                 "{flag} writes the {} profile's start: it needs --pooling {pooling}",
-                if segment == Segment::OnsetProfile {
-                    "onset"
-                } else {
-                    "pitch-class"
+                match segment {
+                    Segment::OnsetProfile => "onset",
+                    Segment::HarmonyProfile => "harmony",
+                    _ => "pitch-class",
                 }
             );
             anyhow::ensure!(
@@ -252,14 +264,19 @@ impl TrainConfig {
                 "{flag} rewrites the weights of --init-from: name the model to start from"
             );
         }
-        let started = starts.pitch_class.is_some() || starts.onset.is_some();
+        let started = starts.pitch_class.is_some() || starts.onset.is_some() || starts.harmony.is_some();
         anyhow::ensure!(
             !starts.hold || started,
-            "--hold-starts holds the dimensions a start writes: give --pitch-class-start or --onset-start"
+            "--hold-starts holds the dimensions a start writes: give --pitch-class-start, --onset-start or \
+             --harmony-start"
         );
         if let Some(init) = self.init_from.as_mut() {
-            (init.pitch_class_start, init.onset_start, init.hold_starts) =
-                (starts.pitch_class, starts.onset, starts.hold);
+            (
+                init.pitch_class_start,
+                init.onset_start,
+                init.harmony_start,
+                init.hold_starts,
+            ) = (starts.pitch_class, starts.onset, starts.harmony, starts.hold);
         }
         Ok(())
     }
@@ -400,10 +417,13 @@ impl TrainConfig {
             differences.push("time budget (the cosine schedule ends there)");
         }
         let start = |c: &TrainConfig| {
-            (c.init_from.as_ref()).map(|i| (i.path.clone(), i.pitch_class_start, i.onset_start, i.hold_starts))
+            (c.init_from.as_ref()).map(|i| {
+                let starts = [i.pitch_class_start, i.onset_start, i.harmony_start];
+                (i.path.clone(), starts, i.hold_starts)
+            })
         };
         if start(self) != start(saved) {
-            differences.push("init-from (or its pitch-class or onset start, or --hold-starts)");
+            differences.push("init-from (or its pitch-class, onset or harmony start, or --hold-starts)");
         }
         if self.threshold_loss != saved.threshold_loss {
             differences.push("threshold loss");

@@ -422,12 +422,13 @@ fn initial_params(
         );
         widened
     };
-    // The pitch classes first: the onsets then avoid the dimensions they took.
+    // The pitch classes first: the onsets, then the harmony, avoid the dimensions taken before.
     let mut weights = weights;
     let mut started = Vec::new();
     for (profile, start, what) in [
         (Segment::PitchClassProfile, init.pitch_class_start, "pitch classes"),
         (Segment::OnsetProfile, init.onset_start, "onset cells"),
+        (Segment::HarmonyProfile, init.harmony_start, "harmony cells"),
     ] {
         let Some(start) = start else { continue };
         let (with_start, dims) = cocola::model::start_profile_agreement(arch, &weights, profile, start)?;

@@ -324,6 +324,42 @@ fn an_onset_start_needs_two_numbers_a_base_model_and_the_onset_pooling() {
 }
 
 #[test]
+fn a_harmony_start_needs_two_numbers_a_base_model_and_the_harmony_pooling() {
+    let base = ["train", "--data", "generic:x", "--out", "y", "--input", "pitch"];
+    let o = trainer(&[&base[..], &["--harmony-start", "0.005"]].concat());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("GAIN,WEIGHT"), "{}", text(&o));
+    let harmony = ["--harmony-start", "0.005,80"];
+    let o = trainer(&[&base[..], &harmony[..], &["--pooling", "time-pitch-class-onset"]].concat());
+    let message = text(&o);
+    assert!(
+        message.contains("needs --pooling time-pitch-class-onset-harmony"),
+        "{message}"
+    );
+    let o = trainer(
+        &[
+            &base[..],
+            &harmony[..],
+            &["--pooling", "time-pitch-class-onset-harmony"],
+        ]
+        .concat(),
+    );
+    assert!(text(&o).contains("name the model to start from"), "{}", text(&o));
+    // The harmony profile reads semitone bands: no pooling for the HPS input.
+    let hps = [
+        "train",
+        "--data",
+        "generic:x",
+        "--out",
+        "y",
+        "--pooling",
+        "time-pitch-class-onset-harmony",
+    ];
+    let o = trainer(&hps);
+    assert!(text(&o).contains("it needs --input pitch"), "{}", text(&o));
+}
+
+#[test]
 fn holding_the_starts_needs_a_start() {
     let o = trainer(&[
         "train",
@@ -337,7 +373,10 @@ fn holding_the_starts_needs_a_start() {
     ]);
     let message = text(&o);
     assert!(!o.status.success(), "{message}");
-    assert!(message.contains("--pitch-class-start or --onset-start"), "{message}");
+    assert!(
+        message.contains("--pitch-class-start, --onset-start or --harmony-start"),
+        "{message}"
+    );
 }
 
 #[test]

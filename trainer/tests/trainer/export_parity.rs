@@ -217,22 +217,27 @@ fn a_mel_model_trains_exports_and_matches_tch() {
 /// only their profile value, at the start's gain, with a plain LayerNorm,
 /// while the rest trained: the other dimensions' profile columns, zero
 /// when widened, moved.
-fn assert_started_dimensions_held(checkpoint: &std::path::Path, (pitch, onset): (ProfileAgreement, ProfileAgreement)) {
+fn assert_started_dimensions_held(checkpoint: &std::path::Path, [pitch, onset, harmony]: [ProfileAgreement; 3]) {
     let (net, ck) = load_network(checkpoint, Device::Cpu).unwrap();
     let dims = &ck.info.config.init_from.as_ref().unwrap().started_dimensions;
-    assert_eq!(dims.len(), 12 + 100, "pitch classes, then onset cells");
+    assert_eq!(
+        dims.len(),
+        12 + 100 + 60,
+        "pitch classes, onset cells, then harmony cells"
+    );
     let named = net.params.to_named_tensors().unwrap();
     let data = |name: &str| named.get(name).unwrap().data.clone();
     let (projection, bias) = (data("encoder.projection.weight"), data("encoder.projection.bias"));
     let (ln_gain, ln_shift) = (data("layer_norm.weight"), data("layer_norm.bias"));
     let width = projection.len() / 512;
     // The pitch classes sit after the pooled features and the time
-    // profile (1520), the onset cells after them (1532).
+    // profile (1520), the onset cells after them (1532), the harmony cells
+    // last (1632).
     for (k, &dim) in dims.iter().enumerate() {
-        let (column, gain) = if k < 12 {
-            (1520 + k, pitch.gain)
-        } else {
-            (1532 + k - 12, onset.gain)
+        let (column, gain) = match k {
+            0..12 => (1520 + k, pitch.gain),
+            12..112 => (1532 + k - 12, onset.gain),
+            _ => (1632 + k - 112, harmony.gain),
         };
         let row = &projection[dim * width..(dim + 1) * width];
         for (c, &v) in row.iter().enumerate() {
@@ -251,10 +256,10 @@ fn assert_started_dimensions_held(checkpoint: &std::path::Path, (pitch, onset): 
     assert!(moved > 0, "the other rows train");
 }
 
-/// `--input pitch --pooling time-pitch-class-onset --init-from` a global
-/// HPS model: same tensor shape, so the HPS weights start the run, widened
-/// by the time, pitch-class and onset profiles, both profiles started as
-/// agreement terms; it trains on the pitch features,
+/// `--input pitch --pooling time-pitch-class-onset-harmony --init-from` a
+/// global HPS model: same tensor shape, so the HPS weights start the run,
+/// widened by the time, pitch-class, onset and harmony profiles, the three
+/// profiles started as agreement terms; it trains on the pitch features,
 /// exports a model whose file says so (three modes, calibrated), and ONNX
 /// Runtime runs it as tch does on the pitch extractor's features.
 #[test]
@@ -265,26 +270,36 @@ fn a_pitch_model_starts_from_an_hps_model_trains_exports_and_matches_tch() {
 
     let mut c = two_step_run(spec, &dir.path().join("pitch"));
     c.input = InputKind::Pitch;
-    c.pooling = Pooling::TimePitchClassOnset;
-    let mut init = InitFrom::read(&base, InputKind::Pitch, Pooling::TimePitchClassOnset).unwrap();
+    c.pooling = Pooling::TimePitchClassOnsetHarmony;
+    let mut init = InitFrom::read(&base, InputKind::Pitch, c.pooling).unwrap();
     let pitch = ProfileAgreement {
         gain: 0.01,
         weight: 2.0,
     };
     let onset = ProfileAgreement { gain: 1.0, weight: 0.5 };
-    (init.pitch_class_start, init.onset_start, init.hold_starts) = (Some(pitch), Some(onset), true);
+    let harmony = ProfileAgreement {
+        gain: 0.005,
+        weight: 1.5,
+    };
+    (
+        init.pitch_class_start,
+        init.onset_start,
+        init.harmony_start,
+        init.hold_starts,
+    ) = (Some(pitch), Some(onset), Some(harmony), true);
     c.init_from = Some(init);
     let ck = run(&c, false, false).unwrap().last_checkpoint.unwrap();
-    assert_started_dimensions_held(&ck, (pitch, onset));
+    assert_started_dimensions_held(&ck, [pitch, onset, harmony]);
     let onnx = dir.path().join("pitch.onnx");
     let meta = export(&ck, &onnx, &export_options("pitch-test")).unwrap();
     assert_eq!(
         (meta.input, meta.pooling),
-        (InputKind::Pitch, Pooling::TimePitchClassOnset)
+        (InputKind::Pitch, Pooling::TimePitchClassOnsetHarmony)
     );
     assert_eq!(meta.training["initialized_from"]["model"], "base 0.1");
     assert_eq!(meta.training["initialized_from"]["pitch_class_start"]["weight"], 2.0);
     assert_eq!(meta.training["initialized_from"]["onset_start"]["weight"], 0.5);
+    assert_eq!(meta.training["initialized_from"]["harmony_start"]["weight"], 1.5);
     assert_eq!(meta.training["initialized_from"]["hold_starts"], true);
     let calibration = meta.calibration.unwrap();
     assert!(calibration.harmonic.is_some() && calibration.percussive.is_some());
@@ -307,8 +322,9 @@ fn a_pitch_model_starts_from_an_hps_model_trains_exports_and_matches_tch() {
         .fold(0.0f32, f32::max);
     println!("pitch model: max |tch - ONNX Runtime| embedding {d:.3e}");
     assert!(d <= 1e-4, "{d}");
-    // The agreement starts gave 12 dimensions 2 and 100 dimensions 0.5
-    // times the centring matrix (diagonals 2 x 11/12 and 0.5 x 99/100; two
+    // The agreement starts gave 12 dimensions 2, 100 dimensions 0.5 and 60
+    // dimensions 1.5 times the centring matrix (diagonals 2 x 11/12, 0.5 x
+    // 99/100 and 1.5 x 59/60; two
     // steps of Adam move them by at most about 2 x lr), and their
     // projection rows read the profiles alone, so both profiles are wired
     // into the score and training.
@@ -317,9 +333,11 @@ fn a_pitch_model_starts_from_an_hps_model_trains_exports_and_matches_tch() {
     let near = |want: f64| diagonal.iter().filter(|&&v| (v - want).abs() < 0.01).count();
     assert_eq!(near(f64::from(pitch.weight) * 11.0 / 12.0), 12, "{diagonal:?}");
     assert_eq!(near(f64::from(onset.weight) * 0.99), 100, "{diagonal:?}");
+    assert_eq!(near(f64::from(harmony.weight) * 59.0 / 60.0), 60, "{diagonal:?}");
     let w = net.params.get("encoder.projection.weight");
     assert!(w.narrow(1, 1520, 12).abs().max().double_value(&[]) > 0.005);
     assert!(w.narrow(1, 1532, 100).abs().max().double_value(&[]) > 0.5);
+    assert!(w.narrow(1, 1632, 60).abs().max().double_value(&[]) > 0.004);
     // A mel model has another shape: no base for a pitch run.
     assert!(InitFrom::read(&onnx, InputKind::Mel, Pooling::Global).is_err());
 }

@@ -88,6 +88,7 @@ fn a_resume_must_keep_the_masks_and_the_schedule() {
         training: serde_json::Value::Null,
         pitch_class_start: None,
         onset_start: None,
+        harmony_start: None,
         hold_starts: false,
         started_dimensions: Vec::new(),
     });
@@ -99,10 +100,16 @@ fn a_resume_must_keep_the_masks_and_the_schedule() {
         weight: 100.0,
     });
     let err = started.check_resumable(&c).unwrap_err().to_string();
-    assert!(err.contains("pitch-class or onset start"), "{err}");
+    assert!(err.contains("pitch-class, onset or harmony start"), "{err}");
     let mut onset = c.clone();
     onset.init_from.as_mut().unwrap().onset_start = Some(ProfileAgreement { gain: 1.0, weight: 6.0 });
     assert!(onset.check_resumable(&c).is_err());
+    let mut harmony = c.clone();
+    harmony.init_from.as_mut().unwrap().harmony_start = Some(ProfileAgreement {
+        gain: 0.005,
+        weight: 80.0,
+    });
+    assert!(harmony.check_resumable(&c).is_err());
     let mut held = onset.clone();
     held.init_from.as_mut().unwrap().hold_starts = true;
     let err = held.check_resumable(&onset).unwrap_err().to_string();
