@@ -10,8 +10,8 @@ use cocola::calibration::Calibration;
 use cocola::eval::csv_out;
 use cocola::eval::sensitivity::paired::{self, Side};
 use cocola::eval::sensitivity::{
-    evaluate_sensitivity, IntervalBreakdown, KindResult, NegativeKind, PairedMeasure, ProcessingControl,
-    SensitivityOptions, SensitivityReport, TargetBreakdown, VerdictShares,
+    evaluate_sensitivity, ConditionBreakdown, IntervalBreakdown, KindResult, NegativeKind, PairedMeasure,
+    ProcessingControl, SensitivityOptions, SensitivityReport, TargetBreakdown, TransposedResults, VerdictShares,
 };
 use cocola::eval::Progress;
 use cocola::mode::Mode;
@@ -287,6 +287,7 @@ fn render(model: &ModelInfo, report: &SensitivityReport, cache_dir: Option<&Path
     kind_table(&mut text, "mean margin (raw)", &names, &margins);
     render_by_target(&mut text, &report.by_target, &names);
     render_by_interval(&mut text, &report.by_interval);
+    render_by_condition(&mut text, &report.by_condition);
     if let Some(p) = out {
         let _ = writeln!(text, "\nper-anchor results: {}", p.display());
     }
@@ -385,27 +386,58 @@ fn render_by_target(text: &mut String, breakdowns: &[TargetBreakdown], names: &[
 /// floor: where the key is heard, and where a near-consonant interval (5
 /// semitones: a fourth or a fifth) passes for in key.
 fn render_by_interval(text: &mut String, breakdowns: &[IntervalBreakdown]) {
-    let Some(first) = breakdowns.first() else { return };
+    let rows: Vec<(String, &TransposedResults)> = (breakdowns.iter())
+        .map(|b| {
+            let unit = if b.semitones == 1 { "semitone" } else { "semitones" };
+            (format!("{} {unit} ({})", b.semitones, b.results.anchors), &b.results)
+        })
+        .collect();
+    if render_transposed_table(text, "transposed, by interval (n)", &rows) {
+        let _ = writeln!(
+            text,
+            "(win rates in %; up or down: 5 semitones is a fourth up or a fifth down)"
+        );
+    }
+}
+
+/// The transposed kind where the condition has a pitched stem and where it
+/// is drums alone, which have no key a transposed stem could clash with.
+fn render_by_condition(text: &mut String, breakdowns: &[ConditionBreakdown]) {
+    let rows: Vec<(String, &TransposedResults)> = (breakdowns.iter())
+        .map(|b| {
+            let what = if b.pitched { "pitched stems" } else { "drums alone" };
+            (format!("{what} ({})", b.results.anchors), &b.results)
+        })
+        .collect();
+    if render_transposed_table(text, "transposed, by condition (n)", &rows) {
+        let _ = writeln!(
+            text,
+            "(win rates in %; against drums alone no score can hear a key, so these anchors sit near 50 %)"
+        );
+    }
+}
+
+/// One row per group of anchors: the transposed kind's win rate per mode,
+/// combined (when calibrated) and floor. False, writing nothing, without
+/// rows.
+fn render_transposed_table(text: &mut String, title: &str, rows: &[(String, &TransposedResults)]) -> bool {
+    let Some((_, first)) = rows.first() else { return false };
     let mut names: Vec<&str> = first.modes.iter().map(|m| m.mode.name()).collect();
     names.extend(first.combined.map(|_| "combined"));
     names.push("floor");
     let percent = |r: &KindResult| format!("{:.1}", 100.0 * r.win.rate);
-    let rows: Vec<(String, Vec<String>)> = breakdowns
+    let rows: Vec<(String, Vec<String>)> = rows
         .iter()
-        .map(|b| {
+        .map(|(label, b)| {
             let results = (b.modes.iter().map(|m| Some(m.result))).chain(first.combined.map(|_| b.combined));
             let cells = results
                 .chain([b.floor])
                 .map(|r| r.as_ref().map_or("-".to_string(), percent));
-            let unit = if b.semitones == 1 { "semitone" } else { "semitones" };
-            (format!("{} {unit} ({})", b.semitones, b.anchors), cells.collect())
+            (label.clone(), cells.collect())
         })
         .collect();
-    kind_table(text, "transposed, by interval (n)", &names, &rows);
-    let _ = writeln!(
-        text,
-        "(win rates in %; up or down: 5 semitones is a fourth up or a fifth down)"
-    );
+    kind_table(text, title, &names, &rows);
+    true
 }
 
 /// The paired comparison with `--baseline`: per measure and kind, this

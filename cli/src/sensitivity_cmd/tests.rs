@@ -38,8 +38,7 @@ fn the_interval_table_shows_each_measure_beside_the_floor() {
         let pairs: Vec<(f64, f64)> = (0..n).map(|i| if i < wins { (1.0, 0.0) } else { (0.0, 1.0) }).collect();
         kind_result(NegativeKind::Transposed, &pairs).unwrap()
     };
-    let interval = |semitones, model_wins, combined: Option<usize>| IntervalBreakdown {
-        semitones,
+    let results = |model_wins, combined: Option<usize>| TransposedResults {
         anchors: 40,
         modes: vec![ModeKindResult {
             mode: Mode::Harmonic,
@@ -47,6 +46,10 @@ fn the_interval_table_shows_each_measure_beside_the_floor() {
         }],
         combined: combined.map(|wins| result(40, wins)),
         floor: Some(result(40, 34)),
+    };
+    let interval = |semitones, model_wins, combined: Option<usize>| IntervalBreakdown {
+        semitones,
+        results: results(model_wins, combined),
     };
     let mut text = String::new();
     render_by_interval(&mut text, &[interval(1, 38, Some(39)), interval(5, 24, Some(22))]);
@@ -72,6 +75,26 @@ fn the_interval_table_shows_each_measure_beside_the_floor() {
     let mut empty = String::new();
     render_by_interval(&mut empty, &[]);
     assert!(empty.is_empty());
+
+    let by_condition = [
+        ConditionBreakdown {
+            pitched: true,
+            results: results(38, None),
+        },
+        ConditionBreakdown {
+            pitched: false,
+            results: results(20, None),
+        },
+    ];
+    let mut text = String::new();
+    render_by_condition(&mut text, &by_condition);
+    assert!(text.contains("transposed, by condition (n)"), "{text}");
+    let cells = |label: &str| {
+        let row = text.lines().find(|l| l.starts_with(label)).unwrap_or_default();
+        row.split_whitespace().skip(3).collect::<Vec<_>>().join(" ")
+    };
+    assert_eq!(cells("pitched stems (40)"), "95.0 85.0", "{text}");
+    assert_eq!(cells("drums alone (40)"), "50.0 85.0", "{text}");
 }
 
 #[test]

@@ -82,6 +82,14 @@ fn sensitivity_prints_win_rates_beside_the_floor_and_writes_one_row_per_anchor()
             .chain([&interval["floor"]])
             .all(|m| m["kind"] == "transposed"));
     }
+    // And in exactly one kind of condition: with a pitched stem, or drums alone.
+    let conditions = json["by_condition"].as_array().unwrap();
+    let per_condition: Vec<u64> = conditions.iter().map(|c| c["anchors"].as_u64().unwrap()).collect();
+    assert_eq!(per_condition.iter().sum::<u64>(), anchors as u64, "{conditions:?}");
+    assert_eq!(
+        conditions[0]["pitched"], true,
+        "pitched conditions first: {conditions:?}"
+    );
     assert_eq!(csv::Reader::from_path(&csv).unwrap().records().count(), anchors);
     let header = csv::Reader::from_path(&csv).unwrap().headers().unwrap().clone();
     assert!(header.iter().any(|h| h == "in_key_both") && header.iter().any(|h| h == "carrier_semitones"));

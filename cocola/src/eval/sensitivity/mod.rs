@@ -43,7 +43,7 @@ use crate::contract::{EMBEDDING_DIM, SAMPLE_RATE};
 use crate::files::stem_name;
 use crate::mode::Mode;
 use crate::model::ModelError;
-pub use by_interval::IntervalBreakdown;
+pub use by_interval::{ConditionBreakdown, IntervalBreakdown, TransposedResults};
 pub use by_target::TargetBreakdown;
 pub use floor::NegativeKind;
 pub use paired::{PairedKind, PairedMeasure, PairingError};
@@ -230,6 +230,9 @@ pub struct SensitivityReport {
     /// The transposed kind's results per interval of transposition, the
     /// smallest first.
     pub by_interval: Vec<IntervalBreakdown>,
+    /// The transposed kind's results where the condition has a pitched
+    /// stem, and where it is drums alone (no key to clash with).
+    pub by_condition: Vec<ConditionBreakdown>,
     pub anchors: Vec<AnchorRecord>,
     pub warnings: Vec<String>,
     pub audio_seconds: f64,
@@ -446,6 +449,7 @@ pub fn evaluate_sensitivity_listing<E: Encoder>(
         processing: summarize_processing(&records, &modes, options.calibration.as_ref()),
         by_target: by_target::by_target(&records, &modes, options.calibration.as_ref()),
         by_interval: by_interval::by_interval(&records, &modes, options.calibration.as_ref()),
+        by_condition: by_interval::by_condition(&records, &modes, options.calibration.as_ref()),
         anchors: records,
         warnings,
         audio_seconds: tracks.iter().map(|t| t.seconds).sum(),
