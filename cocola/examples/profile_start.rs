@@ -21,7 +21,7 @@ use std::path::Path;
 use cocola::contract::InputKind;
 use cocola::model::arch::{Architecture, Pooling, Segment};
 use cocola::model::{
-    read_weights_file, start_profile_agreement, testing, widen_pooling, write_model_file, ProfileAgreement,
+    read_weights_file, start_profile_agreements, testing, widen_pooling, write_model_file, ProfileAgreement,
 };
 
 fn fail(message: String) -> ! {
@@ -87,23 +87,31 @@ fn main() {
         ))
     });
     let arch = Architecture::new(InputKind::Pitch, pooling);
-    let mut weights = if meta.pooling == pooling {
+    let weights = if meta.pooling == pooling {
         stored.weights
     } else {
         let fresh = testing::random_weights_for(&arch, 0);
         widen_pooling(InputKind::Pitch, (meta.pooling, &stored.weights), (pooling, &fresh))
             .unwrap_or_else(|e| fail(e.to_string()))
     };
+    let starts = [
+        (Segment::PitchClassProfile, pitch_class),
+        (Segment::OnsetProfile, onset),
+        (Segment::HarmonyProfile, harmony),
+    ];
+    let (weights, started) = start_profile_agreements(&arch, &weights, &starts).unwrap_or_else(|e| fail(e.to_string()));
     let mut version = meta.version.clone();
-    for (segment, start, tag) in [
-        (Segment::PitchClassProfile, pitch_class, "pcs"),
-        (Segment::OnsetProfile, onset, "onset"),
-        (Segment::HarmonyProfile, harmony, "harmony"),
-    ] {
-        let Some(start) = start else { continue };
-        let (started, dims) =
-            start_profile_agreement(&arch, &weights, segment, start).unwrap_or_else(|e| fail(e.to_string()));
-        weights = started;
+    for (segment, dims) in started {
+        let tag = match segment {
+            Segment::PitchClassProfile => "pcs",
+            Segment::OnsetProfile => "onset",
+            _ => "harmony",
+        };
+        let start = starts
+            .iter()
+            .find_map(|(s, a)| (*s == segment).then_some(*a))
+            .flatten()
+            .expect("started");
         version += &format!("+{tag}-g{}-w{}", start.gain, start.weight);
         println!("{tag} on embedding dimensions {dims:?}");
     }

@@ -127,6 +127,37 @@ pub fn start_profile_agreement(
     Ok((out, dims))
 }
 
+/// The embedding dimensions each started profile got, in segment order.
+pub type StartedDimensions = Vec<(Segment, Vec<usize>)>;
+
+/// Each profile's start of `starts` that is given, in the order the
+/// segments come in the projection's input (pitch classes, onsets,
+/// harmony), each on dimensions none before it took; with the dimensions
+/// each started segment got.
+pub fn start_profile_agreements(
+    arch: &Architecture,
+    weights: &NamedTensors,
+    starts: &[(Segment, Option<ProfileAgreement>)],
+) -> Result<(NamedTensors, StartedDimensions), ModelError> {
+    if let Some((segment, _)) = starts.iter().find(|(s, a)| a.is_some() && !arch.pooling.has(*s)) {
+        return Err(ModelError::BadInput(format!(
+            "a {} pooling has no {} to start",
+            arch.pooling,
+            profile_name(*segment)
+        )));
+    }
+    let mut weights = weights.clone();
+    let mut started = Vec::new();
+    for &segment in arch.pooling.segments() {
+        let given = starts.iter().find(|(s, _)| *s == segment).and_then(|(_, a)| *a);
+        let Some(agreement) = given else { continue };
+        let (with_start, dims) = start_profile_agreement(arch, &weights, segment, agreement)?;
+        weights = with_start;
+        started.push((segment, dims));
+    }
+    Ok((weights, started))
+}
+
 /// The profile's name in messages.
 fn profile_name(profile: Segment) -> &'static str {
     match profile {
@@ -330,6 +361,37 @@ mod tests {
             .iter()
             .all(|d| quiet.contains(d) && !pitch_dims.contains(d)));
         assert_started(&arch, (&pitched, &out), Segment::HarmonyProfile, &harmony_dims, harmony);
+    }
+
+    #[test]
+    fn several_starts_go_in_segment_order_whatever_the_order_asked() {
+        let arch = Architecture::new(InputKind::Pitch, Pooling::TimePitchClassOnsetHarmony);
+        let weights = random_weights_for(&arch, 15);
+        let pitch = ProfileAgreement {
+            gain: 0.01,
+            weight: 100.0,
+        };
+        let harmony = ProfileAgreement {
+            gain: 0.005,
+            weight: 40.0,
+        };
+        let asked = [
+            (Segment::HarmonyProfile, Some(harmony)),
+            (Segment::OnsetProfile, None),
+            (Segment::PitchClassProfile, Some(pitch)),
+        ];
+        let (out, started) = start_profile_agreements(&arch, &weights, &asked).unwrap();
+        let segments: Vec<Segment> = started.iter().map(|(s, _)| *s).collect();
+        assert_eq!(segments, [Segment::PitchClassProfile, Segment::HarmonyProfile]);
+        let (pitched, pitch_dims) =
+            start_profile_agreement(&arch, &weights, Segment::PitchClassProfile, pitch).unwrap();
+        let (one_by_one, harmony_dims) =
+            start_profile_agreement(&arch, &pitched, Segment::HarmonyProfile, harmony).unwrap();
+        assert_eq!((&started[0].1, &started[1].1), (&pitch_dims, &harmony_dims));
+        assert!(out == one_by_one);
+        let narrow = Architecture::new(InputKind::Pitch, Pooling::TimePitchClassOnset);
+        let err = start_profile_agreements(&narrow, &random_weights_for(&narrow, 15), &asked).unwrap_err();
+        assert!(err.to_string().contains("no harmony profile"), "{err}");
     }
 
     #[test]

@@ -422,23 +422,27 @@ fn initial_params(
         );
         widened
     };
-    // The pitch classes first: the onsets, then the harmony, avoid the dimensions taken before.
-    let mut weights = weights;
-    let mut started = Vec::new();
-    for (profile, start, what) in [
-        (Segment::PitchClassProfile, init.pitch_class_start, "pitch classes"),
-        (Segment::OnsetProfile, init.onset_start, "onset cells"),
-        (Segment::HarmonyProfile, init.harmony_start, "harmony cells"),
-    ] {
-        let Some(start) = start else { continue };
-        let (with_start, dims) = cocola::model::start_profile_agreement(arch, &weights, profile, start)?;
+    let starts = [
+        (Segment::PitchClassProfile, init.pitch_class_start),
+        (Segment::OnsetProfile, init.onset_start),
+        (Segment::HarmonyProfile, init.harmony_start),
+    ];
+    let (weights, started) = cocola::model::start_profile_agreements(arch, &weights, &starts)?;
+    for (segment, dims) in &started {
+        let what = match segment {
+            Segment::PitchClassProfile => "pitch classes",
+            Segment::OnsetProfile => "onset cells",
+            _ => "harmony cells",
+        };
+        let start = (starts.iter().find(|(s, _)| s == segment))
+            .and_then(|(_, start)| *start)
+            .expect("only given starts are written");
         eprintln!(
             "{what} start (gain {}, weight {}): on embedding dimensions {dims:?}",
             start.gain, start.weight
         );
-        weights = with_start;
-        started.extend(dims);
     }
+    let started = started.into_iter().flat_map(|(_, dims)| dims).collect();
     Ok((Params::from_named(arch, &weights, device)?, started))
 }
 
