@@ -340,27 +340,34 @@ mod tests {
     }
 
     #[test]
-    fn the_harmony_profile_starts_on_dimensions_of_its_own() {
+    fn a_start_never_takes_the_dimensions_of_an_earlier_one() {
+        // Small start weights leave the started dimensions the least used
+        // by W, yet each later start must go elsewhere: their projection
+        // rows read profiles alone.
         let arch = Architecture::new(InputKind::Pitch, Pooling::TimePitchClassOnsetHarmony);
-        let mut weights = random_weights_for(&arch, 14);
-        let quiet: Vec<usize> = (0..PITCH_CLASSES + HARMONY_VALUES).map(|k| 2 + 6 * k).collect();
-        quieten(&mut weights, &quiet);
-        let pitch = ProfileAgreement {
+        let weights = random_weights_for(&arch, 14);
+        let weak = ProfileAgreement {
             gain: 0.01,
-            weight: 100.0,
+            weight: 0.25,
         };
-        let (pitched, pitch_dims) =
-            start_profile_agreement(&arch, &weights, Segment::PitchClassProfile, pitch).unwrap();
-        let harmony = ProfileAgreement {
-            gain: 0.005,
-            weight: 40.0,
-        };
-        let (out, harmony_dims) = start_profile_agreement(&arch, &pitched, Segment::HarmonyProfile, harmony).unwrap();
-        assert_eq!(harmony_dims.len(), HARMONY_VALUES);
-        assert!(harmony_dims
-            .iter()
-            .all(|d| quiet.contains(d) && !pitch_dims.contains(d)));
-        assert_started(&arch, (&pitched, &out), Segment::HarmonyProfile, &harmony_dims, harmony);
+        let starts = [
+            (Segment::PitchClassProfile, Some(weak)),
+            (Segment::OnsetProfile, Some(weak)),
+            (Segment::HarmonyProfile, Some(weak)),
+        ];
+        let (out, started) = start_profile_agreements(&arch, &weights, &starts).unwrap();
+        let widths: Vec<usize> = started.iter().map(|(_, dims)| dims.len()).collect();
+        assert_eq!(widths, [PITCH_CLASSES, ONSET_CELLS, HARMONY_VALUES]);
+        let mut all: Vec<usize> = started.iter().flat_map(|(_, dims)| dims.clone()).collect();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(
+            all.len(),
+            PITCH_CLASSES + ONSET_CELLS + HARMONY_VALUES,
+            "no dimension taken twice"
+        );
+        let (_, harmony_dims) = &started[2];
+        assert_started(&arch, (&out, &out), Segment::HarmonyProfile, harmony_dims, weak);
     }
 
     #[test]
