@@ -73,8 +73,8 @@ pub const HARMONY_FRAMES_PER_CELL: usize = 100;
 /// two octaves above the lowest band. Below it the 128 ms window's main
 /// lobe spans neighbouring semitones, so low notes light several classes
 /// (a bass note's own overtones still reach the bands read). Same
-/// measurement: five cells from C2 94.8 %, from C3 94.5-95.5 %, from C4
-/// 95.9 %, from C5 94.4 %.
+/// measurement: five cells from C2 93.8 %, from C3 94.8 %, from C4 95.9 %,
+/// from C5 94.4 %.
 pub const HARMONY_LOWEST_BAND: usize = 24;
 /// Values of the harmony profile: 12 pitch classes per cell, cell-major.
 pub const HARMONY_VALUES: usize = HARMONY_CELLS * PITCH_CLASSES;
