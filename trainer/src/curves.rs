@@ -1,7 +1,10 @@
 //! Training curves: a run's `metrics.jsonl` (or several runs', to compare
-//! them) drawn as one chart of four panels over the step: the training
-//! losses, the validation loss, the validation accuracy and the sensitivity
-//! test's win rates in the *both* mode beside the model-free floor.
+//! them) drawn as one chart of six panels over the step: the training
+//! losses, the validation loss, the validation accuracy, the sensitivity
+//! test's win rates in the *both* mode beside the model-free floor, and how
+//! often the recipe's own hard negatives lose to their positives (both
+//! mode; the harmonic mode's transposed ones and the percussive mode's
+//! shifted and stretched ones).
 //!
 //! Per-step training losses are one batch each and jump by half their size
 //! from step to step, so they are drawn as a running mean; validations and
@@ -17,6 +20,8 @@ use plotters::prelude::*;
 
 /// The sensitivity test's negative kinds, in the order they are drawn.
 pub const KINDS: [&str; 3] = ["transposed", "shifted", "foreign"];
+/// The hard negatives' kinds, in the order they are drawn.
+pub const HARD_NEGATIVE_KINDS: [&str; 3] = ["transposed", "shifted", "stretched"];
 
 /// A series: (step, value).
 pub type Series = Vec<(u64, f64)>;
@@ -37,6 +42,9 @@ pub struct RunCurves {
     /// The floor's win rates per kind at each sensitivity test (flat while
     /// the anchors stay the same; the last test may use more).
     pub floor: BTreeMap<String, Series>,
+    /// Win rates (0-1) of the positives over the hard negatives made from
+    /// them, per (mode, kind), at each validation that measured them.
+    pub hard_negatives: BTreeMap<(String, String), Series>,
     /// The run's time so far (the last step's), seconds.
     pub elapsed_s: f64,
 }
@@ -97,7 +105,8 @@ impl RunCurves {
         Ok(curves)
     }
 
-    /// Adds one record (`train`, `validation` or `sensitivity`; other kinds
+    /// Adds one record (`train`, `validation`, `sensitivity` or
+    /// `hard_negatives`; other kinds
     /// are passed over, so newer runs' records do not break older readers).
     fn add(&mut self, record: &serde_json::Value) -> Result<(), String> {
         let number = |key: &str| {
@@ -130,6 +139,19 @@ impl RunCurves {
                     }
                     if let Some(rate) = rates.pointer(&format!("/floor/{kind}")).and_then(|v| v.as_f64()) {
                         self.floor.entry(kind.to_string()).or_default().push((step, rate));
+                    }
+                }
+            }
+            Some("hard_negatives") => {
+                let modes = record
+                    .get("win_rates")
+                    .and_then(serde_json::Value::as_object)
+                    .ok_or("no win_rates")?;
+                for (mode, kinds) in modes {
+                    for (kind, rate) in kinds.as_object().into_iter().flatten() {
+                        let rate = rate.as_f64().ok_or_else(|| format!("no number for {mode} {kind}"))?;
+                        let key = (mode.clone(), kind.clone());
+                        self.hard_negatives.entry(key).or_default().push((step, rate));
                     }
                 }
             }
@@ -171,7 +193,7 @@ pub struct CurvesChart {
     pub smooth: usize,
 }
 
-/// Panel size in pixels (two by two), and the title's height above them.
+/// Panel size in pixels (three by two), and the title's height above them.
 const PANEL: (u32, u32) = (640, 380);
 const TITLE_HEIGHT: u32 = 40;
 
@@ -185,9 +207,18 @@ enum Marker {
     Cross,
 }
 
-/// The marker of each kind, in [`KINDS`] order (several runs share colours
-/// per run, so the kinds are told apart by their markers).
-const KIND_MARKERS: [Marker; 3] = [Marker::Circle, Marker::Triangle, Marker::Cross];
+/// The colour index (one run) and marker (several runs share colours per
+/// run, so the kinds are told apart by their markers) of each kind of
+/// negative. Stretched copies are only hard negatives and foreign stems
+/// only in the sensitivity test, so the two never share a panel.
+fn kind_style(kind: &str) -> (usize, Marker) {
+    match kind {
+        "transposed" => (0, Marker::Circle),
+        "shifted" => (1, Marker::Triangle),
+        "foreign" => (2, Marker::Cross),
+        _ => (3, Marker::Cross),
+    }
+}
 
 /// One line of a panel.
 struct Line {
@@ -273,23 +304,25 @@ impl CurvesChart {
     fn sensitivity(&self) -> Lines {
         let mut lines = Lines::new();
         for (r, run) in self.runs.iter().enumerate() {
-            for (k, kind) in KINDS.iter().enumerate() {
-                let Some(series) = run.win_rates.get(*kind) else {
+            for kind in KINDS {
+                let Some(series) = run.win_rates.get(kind) else {
                     continue;
                 };
+                let (k, marker) = kind_style(kind);
                 lines.push(Line {
                     color: self.color(r, k),
                     points: series.iter().map(|&(x, y)| (x as f64, 100.0 * y)).collect(),
                     dashed: false,
-                    marker: KIND_MARKERS[k],
+                    marker,
                 });
             }
         }
         // Each run's floor: runs with other seeds draw other anchors, whose
         // floor differs (by several points on 64 anchors).
         for (r, run) in self.runs.iter().enumerate() {
-            for (k, kind) in KINDS.iter().enumerate() {
-                let Some(series) = run.floor.get(*kind) else { continue };
+            for kind in KINDS {
+                let Some(series) = run.floor.get(kind) else { continue };
+                let (k, _) = kind_style(kind);
                 // The floor needs no model: drawn from step 0 to the end.
                 let mut points: Vec<(f64, f64)> = series.iter().map(|&(x, y)| (x as f64, 100.0 * y)).collect();
                 if let (Some(&(_, first)), Some(&(_, end))) = (points.first(), points.last()) {
@@ -305,6 +338,34 @@ impl CurvesChart {
             }
         }
         lines
+    }
+
+    /// The hard negatives' win rates of `modes`, one line per run, mode
+    /// and kind.
+    fn hard_negatives(&self, modes: &[&str]) -> Lines {
+        let mut lines = Lines::new();
+        for (r, run) in self.runs.iter().enumerate() {
+            for mode in modes {
+                for kind in HARD_NEGATIVE_KINDS {
+                    let Some(series) = run.hard_negatives.get(&(mode.to_string(), kind.to_string())) else {
+                        continue;
+                    };
+                    let (k, marker) = kind_style(kind);
+                    lines.push(Line {
+                        color: self.color(r, k),
+                        points: series.iter().map(|&(x, y)| (x as f64, 100.0 * y)).collect(),
+                        dashed: false,
+                        marker,
+                    });
+                }
+            }
+        }
+        lines
+    }
+
+    /// Whether any run recorded stretched hard negatives.
+    fn has_stretched(&self) -> bool {
+        (self.runs.iter()).any(|run| run.hard_negatives.keys().any(|(_, kind)| kind == "stretched"))
     }
 }
 
@@ -374,7 +435,7 @@ impl Chart for CurvesChart {
         // The legend strip's rows: a generous bound, drawn rows are centred.
         let items = self.legend().len() as u32;
         (
-            2 * PANEL.0,
+            3 * PANEL.0,
             TITLE_HEIGHT + 2 * PANEL.1 + 28 * items.div_ceil(4).max(1) + 16,
         )
     }
@@ -383,7 +444,7 @@ impl Chart for CurvesChart {
         let (title, rest) = root.split_vertically(TITLE_HEIGHT);
         title.draw_text(&self.title(), &font(20.0), (16, 10))?;
         let (grid, legend) = rest.split_vertically(2 * PANEL.1);
-        let panels = grid.split_evenly((2, 2));
+        let panels = grid.split_evenly((2, 3));
         let last = self.last_step();
         panel(
             &panels[0],
@@ -416,6 +477,20 @@ impl Chart for CurvesChart {
             &self.sensitivity(),
             last,
         )?;
+        panel(
+            &panels[4],
+            "own hard negatives, both mode: positive wins",
+            "win rate (%)",
+            &self.hard_negatives(&["both"]),
+            last,
+        )?;
+        panel(
+            &panels[5],
+            "own hard negatives: harmonic (transposed), percussive (shifted, stretched)",
+            "win rate (%)",
+            &self.hard_negatives(&["harmonic", "percussive"]),
+            last,
+        )?;
         let items = self.legend();
         let items: Vec<(&str, RGBColor)> = items.iter().map(|(l, c)| (l.as_str(), *c)).collect();
         let height = legend_strip_height(&legend, &items)?;
@@ -428,14 +503,20 @@ impl CurvesChart {
     /// The legend: with one run, the kinds' colours; with several, the
     /// runs' colours and the kinds' markers.
     fn legend(&self) -> Vec<(String, RGBColor)> {
+        let stretched = self.has_stretched().then_some("stretched");
+        let kinds = KINDS.into_iter().chain(stretched);
         if self.runs.len() == 1 {
-            return (KINDS.iter().enumerate())
-                .map(|(k, kind)| (format!("{kind} (sensitivity)"), series_color(k)))
+            return kinds
+                .map(|kind| (kind.to_string(), series_color(kind_style(kind).0)))
                 .collect();
         }
         let runs = (self.runs.iter().enumerate()).map(|(r, run)| (run.name.clone(), series_color(r)));
-        let markers = ["o", "^", "x"];
-        let kinds = (KINDS.iter().zip(markers)).map(|(kind, m)| (format!("{m} {kind}"), RGBColor(120, 120, 120)));
+        let marker = |kind| match kind_style(kind).1 {
+            Marker::Circle => "o",
+            Marker::Triangle => "^",
+            _ => "x",
+        };
+        let kinds = kinds.map(|kind| (format!("{} {kind}", marker(kind)), RGBColor(120, 120, 120)));
         runs.chain(kinds).collect()
     }
 }
@@ -456,6 +537,7 @@ mod tests {
 {"kind":"train","step":2,"loss":1.0,"threshold_loss":0.5,"accuracy":0.6,"windows_per_s":20.0,"elapsed_s":8.0}
 {"kind":"validation","step":2,"loss":1.5,"accuracy":0.7}
 {"kind":"sensitivity","step":2,"anchors":64,"win_rates":{"both":{"foreign":0.9,"shifted":0.8,"transposed":0.7},"floor":{"foreign":0.95,"shifted":0.85,"transposed":0.75}}}
+{"kind":"hard_negatives","step":2,"pairs":{"both":{"transposed":20},"harmonic":{"transposed":30},"percussive":{"stretched":10}},"win_rates":{"both":{"transposed":0.85},"harmonic":{"transposed":0.9},"percussive":{"stretched":0.6}}}
 {"kind":"train","step":3,"loss":3.0,"accuracy":0.6,"windows_per_s":20.0,"elapsed_s":12.0}
 "#;
 
@@ -480,6 +562,10 @@ mod tests {
         );
         assert_eq!(c.win_rates["transposed"], vec![(2, 0.7)]);
         assert_eq!(c.floor["shifted"], vec![(2, 0.85)]);
+        let hard = |mode: &str, kind: &str| c.hard_negatives[&(mode.to_string(), kind.to_string())].clone();
+        assert_eq!(hard("harmonic", "transposed"), vec![(2, 0.9)]);
+        assert_eq!(hard("percussive", "stretched"), vec![(2, 0.6)]);
+        assert_eq!(c.hard_negatives.len(), 3);
         assert_eq!((c.last_step(), c.elapsed_s), (3, 12.0));
     }
 
@@ -525,12 +611,15 @@ mod tests {
             "validation loss",
             "validation accuracy",
             "sensitivity, both mode",
-            "transposed (sensitivity)",
+            "own hard negatives, both mode",
+            "own hard negatives: harmonic (transposed), percussive (shifted, stretched)",
         ] {
             assert!(svg.contains(text), "{text} missing");
         }
-        // The floor and the threshold loss are dashed lines.
-        assert!(svg.matches("<polyline").count() >= 4 + 2 + 3);
+        let legend: Vec<String> = one.legend().into_iter().map(|(label, _)| label).collect();
+        assert_eq!(legend, ["transposed", "shifted", "foreign", "stretched"]);
+        // The floor and the threshold loss are dashed lines; three hard-negative lines.
+        assert!(svg.matches("<polyline").count() >= 4 + 2 + 3 + 3);
         let mut other = one.runs[0].clone();
         other.name = "other".into();
         let two = CurvesChart {

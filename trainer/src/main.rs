@@ -44,8 +44,9 @@ enum Command {
     /// uses (left behind when audio was re-rendered), or remove them.
     PruneStemCache(PruneArgs),
     /// Draw a run's training curves (losses, validation, sensitivity win
-    /// rates against the floor) from its metrics.jsonl; several runs are
-    /// drawn together to compare them. Works on a run still training.
+    /// rates against the floor, hard-negative win rates) from its
+    /// metrics.jsonl; several runs are drawn together to compare them.
+    /// Works on a run still training.
     Curves(CurvesArgs),
 }
 
