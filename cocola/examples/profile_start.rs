@@ -101,19 +101,15 @@ fn main() {
     ];
     let (weights, started) = start_profile_agreements(&arch, &weights, &starts).unwrap_or_else(|e| fail(e.to_string()));
     let mut version = meta.version.clone();
-    for (segment, dims) in started {
-        let tag = match segment {
+    for started in started {
+        let tag = match started.segment {
             Segment::PitchClassProfile => "pcs",
             Segment::OnsetProfile => "onset",
             _ => "harmony",
         };
-        let start = starts
-            .iter()
-            .find_map(|(s, a)| (*s == segment).then_some(*a))
-            .flatten()
-            .expect("started");
-        version += &format!("+{tag}-g{}-w{}", start.gain, start.weight);
-        println!("{tag} on embedding dimensions {dims:?}");
+        let ProfileAgreement { gain, weight } = started.agreement;
+        version += &format!("+{tag}-g{gain}-w{weight}");
+        println!("{tag} on embedding dimensions {:?}", started.dims);
     }
     meta.pooling = pooling;
     meta.version = version;

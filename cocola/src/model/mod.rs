@@ -36,7 +36,7 @@ pub use encoder::{score, Embeddings, LoadOptions, Model};
 pub use error::{ContractDifference, ModelError};
 pub use io::{BATCH_DIM, INPUT_FEATURES, OUTPUT_EMBEDDING, OUTPUT_W_EMBEDDING};
 pub use metadata::{read_metadata, ModelMetadata};
-pub use profile_start::{start_profile_agreement, start_profile_agreements, ProfileAgreement};
+pub use profile_start::{start_profile_agreement, start_profile_agreements, ProfileAgreement, StartedProfile};
 pub use reader::{read_weights, read_weights_file, StoredModel};
 pub use runtime::RuntimeError;
 pub use tensors::{NamedTensors, Tensor};

@@ -139,6 +139,18 @@ pub enum Segment {
     HarmonyProfile,
 }
 
+impl Segment {
+    /// Whether the segment is a parameter-free profile read off the input
+    /// itself (pitch classes, onsets, harmony), not pooled from the
+    /// network's feature map.
+    pub fn is_input_profile(self) -> bool {
+        matches!(
+            self,
+            Segment::PitchClassProfile | Segment::OnsetProfile | Segment::HarmonyProfile
+        )
+    }
+}
+
 impl Pooling {
     pub const ALL: [Pooling; 5] = [
         Pooling::Global,

@@ -59,13 +59,7 @@ pub fn start_profile_agreement(
     profile: Segment,
     agreement: ProfileAgreement,
 ) -> Result<(NamedTensors, Vec<usize>), ModelError> {
-    if ![
-        Segment::PitchClassProfile,
-        Segment::OnsetProfile,
-        Segment::HarmonyProfile,
-    ]
-    .contains(&profile)
-    {
+    if !profile.is_input_profile() {
         return Err(ModelError::BadInput(format!(
             "{profile:?} is not a profile of the input: only the pitch-class, onset and harmony profiles have an \
              agreement start"
@@ -127,8 +121,14 @@ pub fn start_profile_agreement(
     Ok((out, dims))
 }
 
-/// The embedding dimensions each started profile got, in segment order.
-pub type StartedDimensions = Vec<(Segment, Vec<usize>)>;
+/// A profile [`start_profile_agreements`] started: its agreement and the
+/// embedding dimensions its values got.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StartedProfile {
+    pub segment: Segment,
+    pub agreement: ProfileAgreement,
+    pub dims: Vec<usize>,
+}
 
 /// Each profile's start of `starts` that is given, in the order the
 /// segments come in the projection's input (pitch classes, onsets,
@@ -138,7 +138,7 @@ pub fn start_profile_agreements(
     arch: &Architecture,
     weights: &NamedTensors,
     starts: &[(Segment, Option<ProfileAgreement>)],
-) -> Result<(NamedTensors, StartedDimensions), ModelError> {
+) -> Result<(NamedTensors, Vec<StartedProfile>), ModelError> {
     if let Some((segment, _)) = starts.iter().find(|(s, a)| a.is_some() && !arch.pooling.has(*s)) {
         return Err(ModelError::BadInput(format!(
             "a {} pooling has no {} to start",
@@ -153,7 +153,11 @@ pub fn start_profile_agreements(
         let Some(agreement) = given else { continue };
         let (with_start, dims) = start_profile_agreement(arch, &weights, segment, agreement)?;
         weights = with_start;
-        started.push((segment, dims));
+        started.push(StartedProfile {
+            segment,
+            agreement,
+            dims,
+        });
     }
     Ok((weights, started))
 }
@@ -187,14 +191,7 @@ fn started_dimensions(arch: &Architecture, projection: &[f32]) -> Vec<usize> {
         .pooling
         .segments()
         .iter()
-        .filter(|s| {
-            [
-                Segment::PitchClassProfile,
-                Segment::OnsetProfile,
-                Segment::HarmonyProfile,
-            ]
-            .contains(s)
-        })
+        .filter(|s| s.is_input_profile())
         .map(|&s| {
             let from = segment_offset(arch, s);
             from..from + arch.segment_width(s)
@@ -356,9 +353,9 @@ mod tests {
             (Segment::HarmonyProfile, Some(weak)),
         ];
         let (out, started) = start_profile_agreements(&arch, &weights, &starts).unwrap();
-        let widths: Vec<usize> = started.iter().map(|(_, dims)| dims.len()).collect();
+        let widths: Vec<usize> = started.iter().map(|p| p.dims.len()).collect();
         assert_eq!(widths, [PITCH_CLASSES, ONSET_CELLS, HARMONY_VALUES]);
-        let mut all: Vec<usize> = started.iter().flat_map(|(_, dims)| dims.clone()).collect();
+        let mut all: Vec<usize> = started.iter().flat_map(|p| p.dims.clone()).collect();
         all.sort_unstable();
         all.dedup();
         assert_eq!(
@@ -366,8 +363,8 @@ mod tests {
             PITCH_CLASSES + ONSET_CELLS + HARMONY_VALUES,
             "no dimension taken twice"
         );
-        let (_, harmony_dims) = &started[2];
-        assert_started(&arch, (&out, &out), Segment::HarmonyProfile, harmony_dims, weak);
+        assert_eq!(started[2].agreement, weak);
+        assert_started(&arch, (&out, &out), Segment::HarmonyProfile, &started[2].dims, weak);
     }
 
     #[test]
@@ -388,13 +385,13 @@ mod tests {
             (Segment::PitchClassProfile, Some(pitch)),
         ];
         let (out, started) = start_profile_agreements(&arch, &weights, &asked).unwrap();
-        let segments: Vec<Segment> = started.iter().map(|(s, _)| *s).collect();
+        let segments: Vec<Segment> = started.iter().map(|p| p.segment).collect();
         assert_eq!(segments, [Segment::PitchClassProfile, Segment::HarmonyProfile]);
         let (pitched, pitch_dims) =
             start_profile_agreement(&arch, &weights, Segment::PitchClassProfile, pitch).unwrap();
         let (one_by_one, harmony_dims) =
             start_profile_agreement(&arch, &pitched, Segment::HarmonyProfile, harmony).unwrap();
-        assert_eq!((&started[0].1, &started[1].1), (&pitch_dims, &harmony_dims));
+        assert_eq!((&started[0].dims, &started[1].dims), (&pitch_dims, &harmony_dims));
         assert!(out == one_by_one);
         let narrow = Architecture::new(InputKind::Pitch, Pooling::TimePitchClassOnset);
         let err = start_profile_agreements(&narrow, &random_weights_for(&narrow, 15), &asked).unwrap_err();

@@ -428,21 +428,18 @@ fn initial_params(
         (Segment::HarmonyProfile, init.harmony_start),
     ];
     let (weights, started) = cocola::model::start_profile_agreements(arch, &weights, &starts)?;
-    for (segment, dims) in &started {
-        let what = match segment {
+    for p in &started {
+        let what = match p.segment {
             Segment::PitchClassProfile => "pitch classes",
             Segment::OnsetProfile => "onset cells",
             _ => "harmony cells",
         };
-        let start = (starts.iter().find(|(s, _)| s == segment))
-            .and_then(|(_, start)| *start)
-            .expect("only given starts are written");
         eprintln!(
-            "{what} start (gain {}, weight {}): on embedding dimensions {dims:?}",
-            start.gain, start.weight
+            "{what} start (gain {}, weight {}): on embedding dimensions {:?}",
+            p.agreement.gain, p.agreement.weight, p.dims
         );
     }
-    let started = started.into_iter().flat_map(|(_, dims)| dims).collect();
+    let started = started.into_iter().flat_map(|p| p.dims).collect();
     Ok((Params::from_named(arch, &weights, device)?, started))
 }
 
