@@ -145,6 +145,8 @@ struct TrainArgs {
     /// Stem cache directory [default: OUT/../stem-cache].
     #[arg(long)]
     cache: Option<PathBuf>,
+    /// Steps to train. 0 writes the starting weights (--init-from with its
+    /// widening and starts) as a checkpoint, untouched, for `export`.
     #[arg(long, default_value_t = 100_000)]
     steps: u64,
     /// Windows per batch, K.

@@ -115,6 +115,17 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
     }
     let mut losses = Vec::new();
     let mut last_checkpoint = checkpoint::latest(&ckpt_dir).map(|c| c.path);
+    if cfg.steps == 0 {
+        // `--steps 0`: the start itself (the base model, widened and started)
+        // as a checkpoint that `export` can calibrate and ship, untouched.
+        let info = state.info(cfg, 0, &[], device);
+        last_checkpoint = Some(checkpoint::save_periodic(
+            &ckpt_dir,
+            &state.net.params,
+            &state.adam,
+            &info,
+        )?);
+    }
     let mut interval_losses = Vec::new();
     let (mut last_step, mut stopped_early) = (state.start, false);
     stop::arm();
@@ -217,6 +228,11 @@ fn check_config(cfg: &TrainConfig) -> anyhow::Result<()> {
     anyhow::ensure!(
         cfg.batch >= 2,
         "the batch size K must be at least 2 (one positive, one negative)"
+    );
+    anyhow::ensure!(
+        cfg.steps > 0 || cfg.init_from.is_some(),
+        "--steps 0 writes the starting weights as a checkpoint, and a fresh network has none worth keeping: \
+         name the model to start from (--init-from)"
     );
     anyhow::ensure!(
         !cfg.freeze_backbone || cfg.init_from.is_some(),

@@ -387,6 +387,46 @@ fn a_time_profile_model_widens_trains_exports_and_matches_tch() {
     assert!(err.contains("time-profile"), "{err}");
 }
 
+/// `--steps 0`: the run writes its starting weights as a checkpoint and
+/// trains nothing, so the exported model scores exactly as the base does;
+/// a fresh network has no starting weights worth writing and is refused.
+#[test]
+fn zero_steps_export_the_base_untouched() {
+    let _turn = crate::support::torch_turn();
+    let dir = tempfile::tempdir().unwrap();
+    let (spec, base) = exported_base(dir.path());
+
+    let mut c = two_step_run(spec, &dir.path().join("zero"));
+    c.steps = 0;
+    let fresh = run(&c, false, false).unwrap_err().to_string();
+    assert!(fresh.contains("--init-from"), "{fresh}");
+    c.init_from = Some(InitFrom::read(&base, InputKind::Hps, Pooling::Global).unwrap());
+    let outcome = run(&c, false, false).unwrap();
+    assert_eq!((outcome.last_step, outcome.losses.len()), (0, 0));
+    let ck = outcome.last_checkpoint.unwrap();
+    assert!(ck.ends_with("step-000000000.json"), "{}", ck.display());
+    let onnx = dir.path().join("zero.onnx");
+    let meta = export(&ck, &onnx, &export_options("zero")).unwrap();
+    assert_eq!(meta.training["steps"], 0);
+    assert!(meta.calibration.is_some());
+
+    let mut ex = FeatureExtractor::new();
+    let features: Vec<f32> = [3usize, 8]
+        .iter()
+        .flat_map(|&t| ex.extract(&crate::support::stem(t, 0, 5.0)))
+        .collect();
+    let embed_with = |path: &std::path::Path| {
+        let mut model = Model::load(path, &LoadOptions::default()).unwrap();
+        model.embed(&features, 2).unwrap()
+    };
+    let (was, now) = (embed_with(&base), embed_with(&onnx));
+    let d = (was.embedding.iter().chain(&was.w_embedding))
+        .zip(now.embedding.iter().chain(&now.w_embedding))
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max);
+    assert!(d == 0.0, "the base moved by {d}");
+}
+
 /// `accumulate_bn_statistics`: the first batch replaces whatever the running
 /// statistics held, later ones are averaged in with equal weight. (Checked on
 /// the stem's BatchNorm, whose input depends on nothing random.)
