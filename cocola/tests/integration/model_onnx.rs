@@ -571,10 +571,12 @@ fn a_mel_model_with_global_pooling_quantizes() {
     assert!(err.to_string().contains("calibration"), "{err}");
 }
 
-/// The pitch-class and onset profiles read the float input beside the
-/// INT8 encoder.
+/// The pitch-class, onset and harmony profiles read the float input beside
+/// the INT8 encoder.
 #[test]
-fn a_model_with_both_profiles_quantizes() {
-    let (_, _, cosine) = quantize_random(InputKind::Pitch, Pooling::TimePitchClassOnset);
-    assert!(cosine > 0.9, "INT8 embeddings drifted: cosine {cosine}");
+fn models_with_input_profiles_quantize() {
+    for pooling in [Pooling::TimePitchClassOnset, Pooling::TimePitchClassOnsetHarmony] {
+        let (_, _, cosine) = quantize_random(InputKind::Pitch, pooling);
+        assert!(cosine > 0.9, "{pooling}: INT8 embeddings drifted: cosine {cosine}");
+    }
 }
