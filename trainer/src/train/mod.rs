@@ -118,13 +118,7 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
     if cfg.steps == 0 {
         // `--steps 0`: the start itself (the base model, widened and started)
         // as a checkpoint that `export` can calibrate and ship, untouched.
-        let info = state.info(cfg, 0, &[], device);
-        last_checkpoint = Some(checkpoint::save_periodic(
-            &ckpt_dir,
-            &state.net.params,
-            &state.adam,
-            &info,
-        )?);
+        last_checkpoint = Some(state.save_periodic(cfg, &ckpt_dir, 0, &[], device)?);
     }
     let mut interval_losses = Vec::new();
     let (mut last_step, mut stopped_early) = (state.start, false);
@@ -184,13 +178,7 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
         last_step = done;
         stopped_early = stop::requested() && !last;
         if done % cfg.checkpoint_every.max(1) == 0 || last || stopped_early {
-            let info = state.info(cfg, done, &interval_losses, device);
-            last_checkpoint = Some(checkpoint::save_periodic(
-                &ckpt_dir,
-                &state.net.params,
-                &state.adam,
-                &info,
-            )?);
+            last_checkpoint = Some(state.save_periodic(cfg, &ckpt_dir, done, &interval_losses, device)?);
             interval_losses.clear();
         }
         if stopped_early || last {
@@ -388,6 +376,20 @@ impl TrainingState {
             eprintln!("resuming from {} (step {})", ck.path.display(), state.start);
         }
         Ok(state)
+    }
+
+    /// Writes the periodic checkpoint of `step` in `dir` (`losses`: the
+    /// training losses since the previous one).
+    fn save_periodic(
+        &self,
+        cfg: &TrainConfig,
+        dir: &Path,
+        step: u64,
+        losses: &[f64],
+        device: Device,
+    ) -> anyhow::Result<PathBuf> {
+        let info = self.info(cfg, step, losses, device);
+        checkpoint::save_periodic(dir, &self.net.params, &self.adam, &info)
     }
 
     /// What a checkpoint written after `step` records.
