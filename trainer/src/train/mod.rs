@@ -115,9 +115,10 @@ pub fn run(cfg: &TrainConfig, resume: bool, show_progress: bool) -> anyhow::Resu
     }
     let mut losses = Vec::new();
     let mut last_checkpoint = checkpoint::latest(&ckpt_dir).map(|c| c.path);
-    if cfg.steps == 0 {
+    if cfg.steps == 0 && state.start == 0 {
         // `--steps 0`: the start itself (the base model, widened and started)
-        // as a checkpoint that `export` can calibrate and ship, untouched.
+        // as a checkpoint that `export` can calibrate and ship, untouched. A
+        // resumed run already past step 0 keeps its own checkpoints.
         last_checkpoint = Some(state.save_periodic(cfg, &ckpt_dir, 0, &[], device)?);
     }
     let mut interval_losses = Vec::new();
