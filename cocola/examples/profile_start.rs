@@ -8,7 +8,7 @@
 //!
 //! ```text
 //! cargo run --release -p cocola --example profile_start -- MODEL.onnx OUT.onnx \
-//!     [--pitch-class GAIN,WEIGHT] [--onset GAIN,WEIGHT] [--harmony GAIN,WEIGHT]
+//!     [--pitch-class GAIN,WEIGHT[,consonance]] [--onset GAIN,WEIGHT] [--harmony GAIN,WEIGHT[,consonance]]
 //! ```
 //!
 //! The file keeps the input model's calibration, which no longer matches
@@ -29,29 +29,21 @@ fn fail(message: String) -> ! {
     std::process::exit(1)
 }
 
-/// `GAIN,WEIGHT` after `flag`, if given.
+/// `GAIN,WEIGHT[,INTERVALS]` after `flag`, if given.
 fn agreement(args: &[String], flag: &str) -> Option<ProfileAgreement> {
     let i = args.iter().position(|a| a == flag)?;
     let text = args
         .get(i + 1)
-        .unwrap_or_else(|| fail(format!("{flag} takes GAIN,WEIGHT")));
-    match text
-        .split(',')
-        .map(str::parse::<f32>)
-        .collect::<Result<Vec<_>, _>>()
-        .as_deref()
-    {
-        Ok(&[gain, weight]) => Some(ProfileAgreement { gain, weight }),
-        _ => fail(format!("{flag} takes GAIN,WEIGHT, not {text}")),
-    }
+        .unwrap_or_else(|| fail(format!("{flag} takes GAIN,WEIGHT[,consonance]")));
+    Some(text.parse().unwrap_or_else(|e| fail(format!("{flag}: {e}"))))
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [model, out, ..] = args.as_slice() else {
         eprintln!(
-            "usage: profile_start MODEL.onnx OUT.onnx [--pitch-class GAIN,WEIGHT] [--onset GAIN,WEIGHT] \
-             [--harmony GAIN,WEIGHT]"
+            "usage: profile_start MODEL.onnx OUT.onnx [--pitch-class GAIN,WEIGHT[,consonance]] [--onset GAIN,WEIGHT] \
+             [--harmony GAIN,WEIGHT[,consonance]]"
         );
         std::process::exit(2);
     };
@@ -107,8 +99,15 @@ fn main() {
             Segment::OnsetProfile => "onset",
             _ => "harmony",
         };
-        let ProfileAgreement { gain, weight } = started.agreement;
+        let ProfileAgreement {
+            gain,
+            weight,
+            intervals,
+        } = started.agreement;
         version += &format!("+{tag}-g{gain}-w{weight}");
+        if !intervals.is_unison() {
+            version += &format!("-{intervals}");
+        }
         println!("{tag} on embedding dimensions {:?}", started.dims);
     }
     meta.pooling = pooling;

@@ -1,26 +1,6 @@
 //! Parsers of the command line's values: each checks its value and says in
 //! words what was expected.
 
-use cocola::model::ProfileAgreement;
-
-/// `GAIN,WEIGHT` of --pitch-class-start, --onset-start and --harmony-start: two finite
-/// numbers above 0.
-pub fn gain_and_weight(text: &str) -> Result<ProfileAgreement, String> {
-    let numbers: Vec<f32> = text
-        .split(',')
-        .map(|v| v.trim().parse::<f32>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| format!("'{text}' is not GAIN,WEIGHT (two numbers, e.g. 0.01,100)"))?;
-    match numbers[..] {
-        [gain, weight] if [gain, weight].iter().all(|v| v.is_finite() && *v > 0.0) => {
-            Ok(ProfileAgreement { gain, weight })
-        }
-        _ => Err(format!(
-            "'{text}' is not GAIN,WEIGHT (two numbers above 0, e.g. 0.01,100)"
-        )),
-    }
-}
-
 /// A length of time in minutes, above 0.
 pub fn positive_minutes(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod cli_values;
-use cli_values::{emphasis, gain_and_weight, positive_minutes, share};
+use cli_values::{emphasis, positive_minutes, share};
 
 use clap::ValueEnum;
 use clap::{Args, Parser, Subcommand};
@@ -305,8 +305,10 @@ struct TrainArgs {
     /// pitch-class profile as a key reader instead of from zero columns.
     /// The 12 embedding dimensions the score relies on least read only the
     /// profile (GAIN per unit) and W scores their agreement between the two
-    /// sides (WEIGHT); training moves both (docs/TRAINING.md). E.g. 0.01,100
-    #[arg(long, value_name = "GAIN,WEIGHT", value_parser = gain_and_weight)]
+    /// sides (WEIGHT); training moves both (docs/TRAINING.md). A third
+    /// field `consonance` scores every interval between the two sides'
+    /// classes, as --harmony-start does. E.g. 0.01,100
+    #[arg(long, value_name = "GAIN,WEIGHT[,consonance]")]
     pitch_class_start: Option<ProfileAgreement>,
     /// With --init-from and --pooling time-pitch-class-onset: start the
     /// onset profile as a groove reader instead of from zero columns. The
@@ -315,15 +317,18 @@ struct TrainArgs {
     /// root mean square) and W scores their agreement between the two
     /// sides (WEIGHT), as the floor's onset correlation (docs/TRAINING.md).
     /// E.g. 1,6
-    #[arg(long, value_name = "GAIN,WEIGHT", value_parser = gain_and_weight)]
+    #[arg(long, value_name = "GAIN,WEIGHT")]
     onset_start: Option<ProfileAgreement>,
     /// With --init-from and --pooling time-pitch-class-onset-harmony: start
     /// the harmony profile as a chord reader instead of from zero columns.
     /// The 60 embedding dimensions the score relies on least (after the
     /// other profiles') read only its 1 s cells of pitch classes (GAIN per
     /// unit) and W scores their agreement between the two sides, second by
-    /// second (WEIGHT; docs/TRAINING.md). E.g. 0.005,80
-    #[arg(long, value_name = "GAIN,WEIGHT", value_parser = gain_and_weight)]
+    /// second (WEIGHT; docs/TRAINING.md). A third field `consonance`
+    /// scores every interval between the two sides' classes of a second
+    /// (a semitone clash costs, a third or fifth counts a little) instead
+    /// of unison alone. E.g. 0.005,80 or 0.005,50,consonance
+    #[arg(long, value_name = "GAIN,WEIGHT[,consonance]")]
     harmony_start: Option<ProfileAgreement>,
     /// With a profile start (--pitch-class-start, --onset-start,
     /// --harmony-start): the started dimensions

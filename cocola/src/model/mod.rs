@@ -16,6 +16,7 @@
 //! Parameter names are the reference checkpoint's `state_dict` keys; see
 //! [`arch`] for the table and for why the padding is static.
 
+mod agreement_block;
 pub mod arch;
 pub mod encoder;
 mod error;
@@ -32,6 +33,7 @@ pub mod testing;
 pub mod widen;
 pub mod writer;
 
+pub use agreement_block::{agreement_block, IntervalAgreement, CONSONANCE};
 pub use encoder::{score, Embeddings, LoadOptions, Model};
 pub use error::{ContractDifference, ModelError};
 pub use io::{BATCH_DIM, INPUT_FEATURES, OUTPUT_EMBEDDING, OUTPUT_W_EMBEDDING};

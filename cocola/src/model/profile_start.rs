@@ -19,6 +19,10 @@
 //!   other dimensions plus `weight x sum_k (e_c[d_k] - mean_c)(e_s[d_k] -
 //!   mean_s)`, where `e[d_k] = tanh((gain x p_k - mu) / sigma)` follows the
 //!   profile `p` (mu, sigma: the window's LayerNorm mean and spread).
+//!   That is the unison agreement; a consonance agreement (pitch-class
+//!   profiles only) also pairs each class with the other side's classes
+//!   in the same cell, by their interval
+//!   ([`super::agreement_block::CONSONANCE`]), double-centred likewise.
 //!
 //! Why centred: LayerNorm subtracts the mean over all 512 dimensions, so
 //! every profile dimension carries the same offset `-mu / sigma` beside its
@@ -28,11 +32,13 @@
 //! even in the harmonic mode, whose profile is zero (transposed 52.7 %
 //! against 80.0 %). The profiles are centred (their values sum to zero), so
 //! the centring matrix removes the offset and keeps their agreement.
+//! A consonance block is centred on both sides for the same reason.
 //!
 //! Training moves all of it afterwards; this only chooses where it starts.
 
 use serde::{Deserialize, Serialize};
 
+use super::agreement_block::{agreement_block, IntervalAgreement};
 use super::arch::{Architecture, SIMILARITY_W};
 use super::pooling::Segment;
 use super::{validate_weights, ModelError, NamedTensors};
@@ -45,8 +51,52 @@ pub struct ProfileAgreement {
     /// to its dimension, before LayerNorm: sets how soon `tanh` saturates.
     pub gain: f32,
     /// The agreement term's weight in the score: `W` on the profile's
-    /// dimensions is this times the centring matrix.
+    /// dimensions is this times the block `intervals` asks for.
     pub weight: f32,
+    /// Which pairs of values the term rewards: the same value on both
+    /// sides (the default), or, for pitch classes, every interval by its
+    /// consonance. Not written when the default, so files from before the
+    /// choice read the same.
+    #[serde(default, skip_serializing_if = "IntervalAgreement::is_unison")]
+    pub intervals: IntervalAgreement,
+}
+
+impl ProfileAgreement {
+    /// Unison agreement of `gain` and `weight`.
+    pub fn unison(gain: f32, weight: f32) -> Self {
+        ProfileAgreement {
+            gain,
+            weight,
+            intervals: IntervalAgreement::Unison,
+        }
+    }
+}
+
+/// `GAIN,WEIGHT[,INTERVALS]`, as the command lines take it: two finite
+/// numbers above 0, then optionally which intervals the agreement rewards
+/// (`unison`, the default, or `consonance`).
+impl std::str::FromStr for ProfileAgreement {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let expected = "GAIN,WEIGHT[,unison|consonance] (two numbers above 0, e.g. 0.01,100 or 0.005,50,consonance)";
+        let fields: Vec<&str> = text.split(',').map(str::trim).collect();
+        let (numbers, intervals) = match fields[..] {
+            [gain, weight] => ([gain, weight], IntervalAgreement::Unison),
+            [gain, weight, intervals] => ([gain, weight], intervals.parse().map_err(|e| format!("'{text}': {e}"))?),
+            _ => return Err(format!("'{text}' is not {expected}")),
+        };
+        match numbers.map(str::parse::<f32>) {
+            [Ok(gain), Ok(weight)] if [gain, weight].iter().all(|v| v.is_finite() && *v > 0.0) => {
+                Ok(ProfileAgreement {
+                    gain,
+                    weight,
+                    intervals,
+                })
+            }
+            _ => Err(format!("'{text}' is not {expected}")),
+        }
+    }
 }
 
 /// `weights` of `arch` with the agreement term of its `profile` segment
@@ -104,11 +154,10 @@ pub fn start_profile_agreement(
             w[other * d + dim] = 0.0;
         }
     }
-    let n = dims.len() as f32;
-    for &i in &dims {
-        for &j in &dims {
-            let centring = if i == j { 1.0 - 1.0 / n } else { -1.0 / n };
-            w[i * d + j] = agreement.weight * centring;
+    let block = agreement_block(values, agreement.intervals)?;
+    for (a, &i) in dims.iter().enumerate() {
+        for (b, &j) in dims.iter().enumerate() {
+            w[i * d + j] = agreement.weight * block[a * values + b];
         }
     }
 
@@ -271,15 +320,15 @@ mod tests {
             assert_eq!(after.get("encoder.projection.bias").unwrap().data[dim], 0.0);
             assert_eq!(after.get("layer_norm.weight").unwrap().data[dim], 1.0);
             assert_eq!(after.get("layer_norm.bias").unwrap().data[dim], 0.0);
-            let n = dims.len() as f32;
+            let n = dims.len();
+            let block = agreement_block(n, agreement.intervals).unwrap();
             for j in 0..512 {
-                let want = match (j == dim, dims.contains(&j)) {
-                    (true, _) => agreement.weight * (1.0 - 1.0 / n),
-                    (false, true) => -agreement.weight / n,
-                    (false, false) => 0.0,
+                let (want, want_transposed) = match dims.iter().position(|&d| d == j) {
+                    Some(b) => (block[value * n + b], block[b * n + value]),
+                    None => (0.0, 0.0),
                 };
-                assert_eq!(new_w[dim * 512 + j], want);
-                assert_eq!(new_w[j * 512 + dim], want);
+                assert_eq!(new_w[dim * 512 + j], agreement.weight * want);
+                assert_eq!(new_w[j * 512 + dim], agreement.weight * want_transposed);
             }
         }
         let old_w = &before.get(SIMILARITY_W).unwrap().data;
@@ -305,10 +354,7 @@ mod tests {
         let mut weights = random_weights_for(&arch, 11);
         let quiet: Vec<usize> = (0..PITCH_CLASSES).map(|k| 3 + 40 * k).collect();
         quieten(&mut weights, &quiet);
-        let agreement = ProfileAgreement {
-            gain: 0.02,
-            weight: 3.0,
-        };
+        let agreement = ProfileAgreement::unison(0.02, 3.0);
         let (out, dims) = start_profile_agreement(&arch, &weights, Segment::PitchClassProfile, agreement).unwrap();
         assert_eq!(dims, quiet);
         assert_started(&arch, (&weights, &out), Segment::PitchClassProfile, &dims, agreement);
@@ -323,13 +369,10 @@ mod tests {
         // carry weight now, so the onsets must not take them.
         let quiet: Vec<usize> = (0..PITCH_CLASSES + ONSET_CELLS).map(|k| 1 + 4 * k).collect();
         quieten(&mut weights, &quiet);
-        let pitch = ProfileAgreement {
-            gain: 0.01,
-            weight: 100.0,
-        };
+        let pitch = ProfileAgreement::unison(0.01, 100.0);
         let (pitched, pitch_dims) =
             start_profile_agreement(&arch, &weights, Segment::PitchClassProfile, pitch).unwrap();
-        let onset = ProfileAgreement { gain: 0.5, weight: 6.0 };
+        let onset = ProfileAgreement::unison(0.5, 6.0);
         let (out, onset_dims) = start_profile_agreement(&arch, &pitched, Segment::OnsetProfile, onset).unwrap();
         assert_eq!(onset_dims.len(), ONSET_CELLS);
         assert!(onset_dims.iter().all(|d| quiet.contains(d) && !pitch_dims.contains(d)));
@@ -343,10 +386,7 @@ mod tests {
         // rows read profiles alone.
         let arch = Architecture::new(InputKind::Pitch, Pooling::TimePitchClassOnsetHarmony);
         let weights = random_weights_for(&arch, 14);
-        let weak = ProfileAgreement {
-            gain: 0.01,
-            weight: 0.25,
-        };
+        let weak = ProfileAgreement::unison(0.01, 0.25);
         let starts = [
             (Segment::PitchClassProfile, Some(weak)),
             (Segment::OnsetProfile, Some(weak)),
@@ -371,14 +411,8 @@ mod tests {
     fn several_starts_go_in_segment_order_whatever_the_order_asked() {
         let arch = Architecture::new(InputKind::Pitch, Pooling::TimePitchClassOnsetHarmony);
         let weights = random_weights_for(&arch, 15);
-        let pitch = ProfileAgreement {
-            gain: 0.01,
-            weight: 100.0,
-        };
-        let harmony = ProfileAgreement {
-            gain: 0.005,
-            weight: 40.0,
-        };
+        let pitch = ProfileAgreement::unison(0.01, 100.0);
+        let harmony = ProfileAgreement::unison(0.005, 40.0);
         let asked = [
             (Segment::HarmonyProfile, Some(harmony)),
             (Segment::OnsetProfile, None),
@@ -399,8 +433,45 @@ mod tests {
     }
 
     #[test]
+    fn an_agreement_reads_as_two_positive_numbers_and_maybe_its_intervals() {
+        assert_eq!("0.01, 100".parse(), Ok(ProfileAgreement::unison(0.01, 100.0)));
+        let consonance: ProfileAgreement = "0.005,50,consonance".parse().unwrap();
+        assert_eq!(consonance.intervals, IntervalAgreement::Consonance);
+        assert_eq!((consonance.gain, consonance.weight), (0.005, 50.0));
+        for bad in ["0.01", "0.01,0", "x,1", "1,2,3,4", "1,inf"] {
+            let err = bad.parse::<ProfileAgreement>().unwrap_err();
+            assert!(err.contains("GAIN,WEIGHT"), "{bad}: {err}");
+        }
+        let err = "1,2,fifths".parse::<ProfileAgreement>().unwrap_err();
+        assert!(err.contains("unknown interval agreement"), "{err}");
+    }
+
+    #[test]
+    fn a_consonance_start_writes_the_interval_block_and_needs_pitch_classes() {
+        let arch = Architecture::new(InputKind::Pitch, Pooling::TimePitchClassOnsetHarmony);
+        let weights = random_weights_for(&arch, 16);
+        let consonance = ProfileAgreement {
+            intervals: IntervalAgreement::Consonance,
+            ..ProfileAgreement::unison(0.005, 50.0)
+        };
+        let (out, dims) = start_profile_agreement(&arch, &weights, Segment::HarmonyProfile, consonance).unwrap();
+        assert_started(&arch, (&weights, &out), Segment::HarmonyProfile, &dims, consonance);
+        let unison = start_profile_agreement(
+            &arch,
+            &weights,
+            Segment::HarmonyProfile,
+            ProfileAgreement::unison(0.005, 50.0),
+        );
+        let (unison, unison_dims) = unison.unwrap();
+        assert_eq!(dims, unison_dims, "the same dimensions, another block");
+        assert!(out.get(SIMILARITY_W) != unison.get(SIMILARITY_W));
+        let err = start_profile_agreement(&arch, &weights, Segment::OnsetProfile, consonance).unwrap_err();
+        assert!(err.to_string().contains("pitch classes"), "{err}");
+    }
+
+    #[test]
     fn a_network_without_the_profile_is_refused() {
-        let agreement = ProfileAgreement { gain: 1.0, weight: 1.0 };
+        let agreement = ProfileAgreement::unison(1.0, 1.0);
         let arch = Architecture::new(InputKind::Pitch, Pooling::TimeProfile);
         let weights = random_weights_for(&arch, 12);
         let err = start_profile_agreement(&arch, &weights, Segment::PitchClassProfile, agreement).unwrap_err();

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use cocola::contract::InputKind;
 use cocola::model::arch::{Pooling, Segment};
-use cocola::model::ProfileAgreement;
+use cocola::model::{IntervalAgreement, ProfileAgreement};
 use serde::{Deserialize, Serialize};
 
 use crate::data::dataset::DatasetSpec;
@@ -247,9 +247,11 @@ impl TrainConfig {
                 "time-pitch-class-onset-harmony",
             ),
         ] {
-            if start.is_none() {
-                continue;
-            }
+            let Some(start) = start else { continue };
+            anyhow::ensure!(
+                segment != Segment::OnsetProfile || start.intervals == IntervalAgreement::Unison,
+                "{flag}: the onset profile has no pitch classes, so only a unison agreement (GAIN,WEIGHT) starts it"
+            );
             anyhow::ensure!(
                 self.pooling.has(segment),
                 "{flag} writes the {} profile's start: it needs --pooling {pooling}",

@@ -454,8 +454,8 @@ fn initial_params(
             _ => "harmony cells",
         };
         eprintln!(
-            "{what} start (gain {}, weight {}): on embedding dimensions {:?}",
-            p.agreement.gain, p.agreement.weight, p.dims
+            "{what} start (gain {}, weight {}, {} agreement): on embedding dimensions {:?}",
+            p.agreement.gain, p.agreement.weight, p.agreement.intervals, p.dims
         );
     }
     let started = started.into_iter().flat_map(|p| p.dims).collect();

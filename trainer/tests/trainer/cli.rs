@@ -324,12 +324,22 @@ fn an_onset_start_needs_two_numbers_a_base_model_and_the_onset_pooling() {
 }
 
 #[test]
-fn a_harmony_start_needs_two_numbers_a_base_model_and_the_harmony_pooling() {
+fn a_harmony_start_needs_two_numbers_known_intervals_a_base_model_and_the_harmony_pooling() {
     let base = ["train", "--data", "generic:x", "--out", "y", "--input", "pitch"];
     let o = trainer(&[&base[..], &["--harmony-start", "0.005"]].concat());
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("GAIN,WEIGHT"), "{}", text(&o));
-    let harmony = ["--harmony-start", "0.005,80"];
+    let o = trainer(&[&base[..], &["--harmony-start", "0.005,80,dissonance"]].concat());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("unknown interval agreement 'dissonance'"),
+        "{}",
+        text(&o)
+    );
+    let onset = ["--onset-start", "1,6,consonance", "--pooling", "time-pitch-class-onset"];
+    let o = trainer(&[&base[..], &onset[..]].concat());
+    assert!(text(&o).contains("only a unison agreement"), "{}", text(&o));
+    let harmony = ["--harmony-start", "0.005,80,consonance"];
     let o = trainer(&[&base[..], &harmony[..], &["--pooling", "time-pitch-class-onset"]].concat());
     let message = text(&o);
     assert!(

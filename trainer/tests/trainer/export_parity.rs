@@ -272,15 +272,9 @@ fn a_pitch_model_starts_from_an_hps_model_trains_exports_and_matches_tch() {
     c.input = InputKind::Pitch;
     c.pooling = Pooling::TimePitchClassOnsetHarmony;
     let mut init = InitFrom::read(&base, InputKind::Pitch, c.pooling).unwrap();
-    let pitch = ProfileAgreement {
-        gain: 0.01,
-        weight: 2.0,
-    };
-    let onset = ProfileAgreement { gain: 1.0, weight: 0.5 };
-    let harmony = ProfileAgreement {
-        gain: 0.005,
-        weight: 1.5,
-    };
+    let pitch = ProfileAgreement::unison(0.01, 2.0);
+    let onset = ProfileAgreement::unison(1.0, 0.5);
+    let harmony = ProfileAgreement::unison(0.005, 1.5);
     (
         init.pitch_class_start,
         init.onset_start,

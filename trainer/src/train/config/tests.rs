@@ -95,20 +95,14 @@ fn a_resume_must_keep_the_masks_and_the_schedule() {
     let err = c.check_resumable(&saved).unwrap_err().to_string();
     assert!(err.contains("init-from"), "{err}");
     let mut started = c.clone();
-    started.init_from.as_mut().unwrap().pitch_class_start = Some(ProfileAgreement {
-        gain: 0.01,
-        weight: 100.0,
-    });
+    started.init_from.as_mut().unwrap().pitch_class_start = Some(ProfileAgreement::unison(0.01, 100.0));
     let err = started.check_resumable(&c).unwrap_err().to_string();
     assert!(err.contains("pitch-class, onset or harmony start"), "{err}");
     let mut onset = c.clone();
-    onset.init_from.as_mut().unwrap().onset_start = Some(ProfileAgreement { gain: 1.0, weight: 6.0 });
+    onset.init_from.as_mut().unwrap().onset_start = Some(ProfileAgreement::unison(1.0, 6.0));
     assert!(onset.check_resumable(&c).is_err());
     let mut harmony = c.clone();
-    harmony.init_from.as_mut().unwrap().harmony_start = Some(ProfileAgreement {
-        gain: 0.005,
-        weight: 80.0,
-    });
+    harmony.init_from.as_mut().unwrap().harmony_start = Some(ProfileAgreement::unison(0.005, 80.0));
     assert!(harmony.check_resumable(&c).is_err());
     let mut held = onset.clone();
     held.init_from.as_mut().unwrap().hold_starts = true;
