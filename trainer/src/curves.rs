@@ -56,7 +56,7 @@ pub enum CurvesError {
     Read { path: PathBuf, error: std::io::Error },
     #[error("{}:{line}: not a metrics record: {reason}", path.display())]
     Record { path: PathBuf, line: usize, reason: String },
-    #[error("{}: no training step recorded yet", .0.display())]
+    #[error("{}: nothing recorded yet (no training step, no validation)", .0.display())]
     Empty(PathBuf),
 }
 
@@ -99,7 +99,9 @@ impl RunCurves {
                 }
             }
         }
-        if curves.loss.is_empty() {
+        // A zero-step run (`train --steps 0`) records only its base model's
+        // validation, at step 0: drawn as points.
+        if curves.loss.is_empty() && curves.validation_loss.is_empty() {
             return Err(CurvesError::Empty(path));
         }
         Ok(curves)
@@ -233,6 +235,7 @@ type Lines = Vec<Line>;
 impl CurvesChart {
     fn title(&self) -> String {
         match self.runs.as_slice() {
+            [run] if run.loss.is_empty() => format!("{}: no training step, validation of its base model", run.name),
             [run] => format!(
                 "{}: {} steps in {:.0} min",
                 run.name,
@@ -382,6 +385,8 @@ fn panel<DB: DrawingBackend>(
     chart
         .configure_mesh()
         .x_desc("step")
+        // Whole steps only: a run of a step or none would read 0 0 0 ... 1 1.
+        .x_labels((last_step as usize + 1).clamp(2, 10))
         .y_desc(y_desc)
         .x_label_formatter(&|x| format!("{x:.0}"))
         .label_style(font(12.0))

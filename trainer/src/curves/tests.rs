@@ -97,3 +97,25 @@ fn the_chart_draws_every_panel_and_names_the_runs() {
     assert!(svg.contains("pilot (3 steps) vs other (3 steps)"));
     assert!(cocola::visual::to_png(&two).unwrap().starts_with(b"\x89PNG"));
 }
+
+#[test]
+fn a_zero_step_run_draws_its_base_validation() {
+    let zero_steps = r#"{"kind":"validation","step":0,"loss":1.15,"accuracy":0.75}
+{"kind":"sensitivity","step":0,"anchors":64,"win_rates":{"both":{"foreign":0.97,"shifted":0.92,"transposed":0.86},"floor":{"foreign":0.97,"shifted":0.98,"transposed":0.84}}}
+"#;
+    let (_dir, run) = run_with(zero_steps);
+    let curves = RunCurves::read(&run).unwrap();
+    assert!(curves.loss.is_empty());
+    assert_eq!(curves.validation_loss, vec![(0, 1.15)]);
+    let chart = CurvesChart {
+        runs: vec![curves],
+        smooth: 2,
+    };
+    let svg = cocola::visual::to_svg(&chart).unwrap();
+    assert!(svg.contains("pilot: no training step, validation of its base model"));
+    assert!(
+        svg.contains("not recorded by this run"),
+        "the training-loss panel says why it is empty"
+    );
+    assert!(svg.contains("<circle"), "the validation points are marked");
+}
