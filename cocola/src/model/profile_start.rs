@@ -70,6 +70,21 @@ impl ProfileAgreement {
             intervals: IntervalAgreement::Unison,
         }
     }
+
+    /// Whether this agreement can start `profile`: intervals other than
+    /// unison need pitch classes, which the onset profile has not. The
+    /// trainer asks before reading any data; the start asks again.
+    pub fn check_fits(&self, profile: Segment) -> Result<(), String> {
+        let pitch_classes = matches!(profile, Segment::PitchClassProfile | Segment::HarmonyProfile);
+        if self.intervals.is_unison() || pitch_classes {
+            Ok(())
+        } else {
+            Err(format!(
+                "the {} has no pitch classes, so only a unison agreement (GAIN,WEIGHT) starts it",
+                profile_name(profile)
+            ))
+        }
+    }
 }
 
 /// `GAIN,WEIGHT[,INTERVALS]`, as the command lines take it: two finite
@@ -102,7 +117,8 @@ impl std::str::FromStr for ProfileAgreement {
 /// `weights` of `arch` with the agreement term of its `profile` segment
 /// written in, and the embedding dimension each of the profile's values
 /// got. Fails if `arch` has no such segment, if `profile` is not a profile
-/// of the input (the pooled features are not), or if `weights` do not fit.
+/// of the input (the pooled features are not), if `agreement` cannot start
+/// it ([`ProfileAgreement::check_fits`]), or if `weights` do not fit.
 pub fn start_profile_agreement(
     arch: &Architecture,
     weights: &NamedTensors,
@@ -122,6 +138,7 @@ pub fn start_profile_agreement(
             profile_name(profile)
         )));
     }
+    agreement.check_fits(profile).map_err(ModelError::BadInput)?;
     validate_weights(arch, weights)?;
     let d = arch.embedding_dim;
     let tensor = |name: &str| weights.get(name).expect("validated").data.clone();

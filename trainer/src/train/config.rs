@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use cocola::contract::InputKind;
 use cocola::model::arch::{Pooling, Segment};
-use cocola::model::{IntervalAgreement, ProfileAgreement};
+use cocola::model::ProfileAgreement;
 use serde::{Deserialize, Serialize};
 
 use crate::data::dataset::DatasetSpec;
@@ -248,10 +248,7 @@ impl TrainConfig {
             ),
         ] {
             let Some(start) = start else { continue };
-            anyhow::ensure!(
-                segment != Segment::OnsetProfile || start.intervals == IntervalAgreement::Unison,
-                "{flag}: the onset profile has no pitch classes, so only a unison agreement (GAIN,WEIGHT) starts it"
-            );
+            start.check_fits(segment).map_err(|e| anyhow::anyhow!("{flag}: {e}"))?;
             anyhow::ensure!(
                 self.pooling.has(segment),
                 "{flag} writes the {} profile's start: it needs --pooling {pooling}",
