@@ -7,6 +7,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
+use cocola::score::alternatives::{AlternativeOptions, Alternatives, Reading};
+
 use crate::report;
 use crate::visual_args::VisualArgs;
 use crate::window_args::WindowArgs;
@@ -38,6 +40,14 @@ pub struct ScoreArgs {
     /// Print one JSON document instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// Also score the stem transposed by 1-6 semitones either way and moved
+    /// earlier and later by eighths of the condition's beat, and say whether
+    /// a change fits clearly better: the stem is then probably out of key or
+    /// off the beat. Needs a calibrated pitch-input model (the default is
+    /// one); costs about 20 encoder runs per window, and holds both files in
+    /// memory.
+    #[arg(long)]
+    pub alternatives: bool,
     #[command(flatten)]
     pub visual: VisualArgs,
 }
@@ -52,6 +62,17 @@ struct ScoreJson<'a> {
     silence_dbfs: f32,
     #[serde(flatten)]
     report: &'a cocola::score::PairReport,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alternatives: Option<AlternativesJson>,
+}
+
+/// `--alternatives` in JSON: every change's scores, and what each kind says.
+#[derive(Serialize)]
+struct AlternativesJson {
+    #[serde(flatten)]
+    alternatives: Alternatives,
+    key: Option<Reading>,
+    timing: Option<Reading>,
 }
 
 pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
@@ -73,6 +94,11 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         bar.set_position(done as u64);
     })?;
     bar.finish_and_clear();
+    let alternatives = if args.alternatives {
+        Some(score_alternatives(&mut scorer, &args, &options)?)
+    } else {
+        None
+    };
 
     args.visual
         .write_plot(|| cocola::visual::pages::score_chart(&args.stem, &report))?;
@@ -94,6 +120,11 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
             hop_seconds: options.hop_seconds,
             silence_dbfs: options.silence_dbfs,
             report: &report,
+            alternatives: alternatives.map(|alternatives| AlternativesJson {
+                key: alternatives.reading(true),
+                timing: alternatives.reading(false),
+                alternatives,
+            }),
         };
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
@@ -101,7 +132,37 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
             "{}",
             report::render_pair(&args.condition, &args.stem, &info, scorer.modes(), &report)
         );
+        if let Some(alternatives) = &alternatives {
+            print!("{}", report::render_alternatives(alternatives));
+        }
         print!("{}", args.visual.written());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The stem as it is against its own changes (`--alternatives`): both files
+/// decoded whole, since moves read around each window.
+fn score_alternatives(
+    scorer: &mut cocola::score::Scorer,
+    args: &ScoreArgs,
+    options: &cocola::score::WindowOptions,
+) -> anyhow::Result<Alternatives> {
+    let condition = cocola::audio::load_mono_16k(&args.condition)?;
+    let stem = cocola::audio::load_mono_16k(&args.stem)?;
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{spinner} scoring the stem's alternatives {pos}/{len} {wide_bar} {eta}")
+            .expect("static template"),
+    );
+    let alternatives = scorer.score_alternatives(
+        &condition,
+        &stem,
+        options,
+        &AlternativeOptions::default(),
+        |done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        },
+    )?;
+    bar.finish_and_clear();
+    Ok(alternatives)
 }

@@ -2,7 +2,8 @@
 //! semitone bands, transposing by k semitones moves channel 0 up or down by
 //! k rows. This probe takes the windows of a twins comparison set
 //! (`tools/eval/frontend_key.py --write-set DIR`), moves each stem's
-//! harmonic channel by ±1..6 rows (the rows moved in read -80 dB, the floor)
+//! harmonic channel by ±1..6 rows (the rows moved in read the channel's
+//! quietest value, `transpose_semitone_bands`)
 //! and asks the model whether the rest of the track scores the stem above
 //! its moved copy, beside how far the move changes the stem's embedding
 //! (cosine) against how far the rest's embedding is from the stem's.
@@ -17,24 +18,16 @@
 
 use std::path::{Path, PathBuf};
 
-use cocola::contract::{InputKind, CHANNEL_LEN, N_FRAMES, N_MELS};
-use cocola::features::Extractor;
+use cocola::contract::{InputKind, CHANNEL_LEN};
+use cocola::features::{transpose_semitone_bands, Extractor};
 use cocola::model::{score, Embeddings, LoadOptions, Model};
 
 const MAX_SHIFT: usize = 6;
 
-/// `features` with channel 0 moved `k` rows up (negative: down).
+/// `features` transposed by `k` semitone rows (negative: down).
 fn moved(features: &[f32], k: i32) -> Vec<f32> {
     let mut out = features.to_vec();
-    for band in 0..N_MELS as i32 {
-        let from = band - k;
-        let row = &mut out[band as usize * N_FRAMES..(band as usize + 1) * N_FRAMES];
-        if (0..N_MELS as i32).contains(&from) {
-            row.copy_from_slice(&features[from as usize * N_FRAMES..(from as usize + 1) * N_FRAMES]);
-        } else {
-            row.fill(-80.0);
-        }
-    }
+    transpose_semitone_bands(&mut out, k);
     out
 }
 

@@ -532,3 +532,48 @@ fn a_model_without_hps_scores_the_plain_score_and_refuses_the_others() {
     assert_eq!(info["training"]["calibration"]["k"], 4);
     assert!(info["validation_accuracy"]["both"]["4"].as_f64().is_some());
 }
+
+#[test]
+fn alternatives_say_which_change_fits_better_or_why_they_cannot() {
+    let f = fixtures();
+    // The test model takes the HPS input: no semitone bands to transpose.
+    let out = cocola(&[
+        &"score",
+        &f.chords_44k_stereo,
+        &f.drums_16k,
+        &"--model",
+        &f.model,
+        &"--alternatives",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("pitch-input model"), "{}", stderr(&out));
+    if cocola::default_model::embedded().is_none() {
+        return;
+    }
+    let example = |name: &str| Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples").join(name);
+    let (condition, transposed) = (example("condition.wav"), example("stem-transposed.wav"));
+    let doc = json(&cocola(&[
+        &"score",
+        &condition,
+        &transposed,
+        &"--alternatives",
+        &"--json",
+    ]));
+    let alternatives = &doc["alternatives"];
+    assert_eq!(
+        alternatives["changes"].as_array().unwrap().len(),
+        12 + 8,
+        "+-6 semitones, +-4 moves"
+    );
+    assert_eq!(alternatives["key"]["better"], true, "{alternatives}");
+    assert!(alternatives["key"]["best"]["change"]["transpose"]["semitones"].is_i64());
+    let text = cocola(&[&"score", &condition, &transposed, &"--alternatives"]);
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        stdout.contains("probably out of key") && stdout.contains("on the beat"),
+        "{stdout}"
+    );
+    // Without the flag, neither the section nor the JSON field.
+    let plain = json(&cocola(&[&"score", &condition, &transposed, &"--json"]));
+    assert!(plain.get("alternatives").is_none());
+}

@@ -48,7 +48,7 @@ pub use mel::mel_band_centres_hz;
 use mel::Filterbank;
 pub use pitch::PitchExtractor;
 pub use plain_mel::MelExtractor;
-pub use semitone::{midi_note_hz, semitone_band_centres_hz};
+pub use semitone::{midi_note_hz, semitone_band_centres_hz, transpose_semitone_bands};
 use stft::{Padding, Stft};
 
 /// Row stride of the bin-major layouts: the 501 frames rounded up to whole

@@ -26,7 +26,9 @@
 //! empty.
 
 use super::mel::DenseBank;
-use crate::contract::{N_MELS, PITCH_BAND_HALF_WIDTH_SEMITONES, PITCH_LOWEST_MIDI_NOTE, PITCH_N_FFT, SAMPLE_RATE};
+use crate::contract::{
+    CHANNEL_LEN, N_FRAMES, N_MELS, PITCH_BAND_HALF_WIDTH_SEMITONES, PITCH_LOWEST_MIDI_NOTE, PITCH_N_FFT, SAMPLE_RATE,
+};
 
 /// The frequency (Hz) of MIDI note `note` in equal temperament, A4 (note
 /// 69) = 440 Hz; fractional notes are allowed.
@@ -65,6 +67,30 @@ pub(crate) fn semitone_weights() -> DenseBank {
             band.into_iter().map(|w| (w * norm) as f32).collect()
         })
         .collect()
+}
+
+/// Transposes pitch-input features by whole semitones in place: the
+/// harmonic channel (the first of the two, one row of frames per semitone
+/// band) moves `semitones` bands up (down when negative), as the same notes
+/// played that much higher would. Bands moved in from beyond C2..D#7 read
+/// the channel's quietest value (nothing sounding there); the percussive
+/// channel is left as it is.
+pub fn transpose_semitone_bands(features: &mut [f32], semitones: i32) {
+    let harmonic = &mut features[..CHANNEL_LEN];
+    let quietest = harmonic.iter().copied().fold(f32::INFINITY, f32::min);
+    let shift = semitones.unsigned_abs() as usize;
+    if shift >= N_MELS {
+        harmonic.fill(quietest);
+        return;
+    }
+    let moved = (N_MELS - shift) * N_FRAMES;
+    if semitones > 0 {
+        harmonic.copy_within(..moved, shift * N_FRAMES);
+        harmonic[..shift * N_FRAMES].fill(quietest);
+    } else if semitones < 0 {
+        harmonic.copy_within(shift * N_FRAMES.., 0);
+        harmonic[moved..].fill(quietest);
+    }
 }
 
 #[cfg(test)]
@@ -137,5 +163,26 @@ mod tests {
             checked += 1;
         }
         assert!(checked > 30, "{checked}");
+    }
+
+    #[test]
+    fn transposing_moves_the_harmonic_rows_and_keeps_the_percussive_channel() {
+        let band = |features: &[f32], b: usize| features[b * N_FRAMES];
+        let original: Vec<f32> = (0..2 * CHANNEL_LEN).map(|i| -((i / N_FRAMES) as f32)).collect();
+        let mut up = original.clone();
+        transpose_semitone_bands(&mut up, 3);
+        let quietest = -((N_MELS - 1) as f32);
+        assert_eq!(band(&up, 10), band(&original, 7), "band 7's notes now sound 3 bands up");
+        assert_eq!(band(&up, 0), quietest, "nothing below the lowest moved band");
+        assert_eq!(up[CHANNEL_LEN..], original[CHANNEL_LEN..]);
+        let mut back = up.clone();
+        transpose_semitone_bands(&mut back, -3);
+        assert_eq!(back[..(N_MELS - 3) * N_FRAMES], original[..(N_MELS - 3) * N_FRAMES]);
+        assert!(back[(N_MELS - 3) * N_FRAMES..CHANNEL_LEN]
+            .iter()
+            .all(|&v| v == quietest));
+        let mut unchanged = original.clone();
+        transpose_semitone_bands(&mut unchanged, 0);
+        assert_eq!(unchanged, original);
     }
 }

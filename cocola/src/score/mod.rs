@@ -16,6 +16,7 @@
 //! model's calibration was measured in the one direction, so symmetric
 //! scores carry no fit.
 
+pub mod alternatives;
 pub mod measure;
 pub mod rank;
 mod report;
@@ -62,10 +63,15 @@ const WINDOWS_PER_RUN: usize = 1;
 /// Writes the feature tensors of `audio` under each of `input`'s modes into
 /// `out` (one row per mode), computing the features once.
 fn masked_features_into(input: InputKind, audio: &[f32], out: &mut [f32]) {
-    let row = input.feature_len();
-    let (first, rest) = out.split_at_mut(row);
-    with_thread_extractor(input, |e| e.extract_into(audio, first));
-    for (chunk, mode) in rest.chunks_exact_mut(row).zip(&input.modes()[1..]) {
+    with_thread_extractor(input, |e| e.extract_into(audio, &mut out[..input.feature_len()]));
+    fill_masked_copies(input, out);
+}
+
+/// Given the unmasked features in `out`'s first row, writes the other
+/// modes' masked copies into the rows after it.
+fn fill_masked_copies(input: InputKind, out: &mut [f32]) {
+    let (first, rest) = out.split_at_mut(input.feature_len());
+    for (chunk, mode) in rest.chunks_exact_mut(first.len()).zip(&input.modes()[1..]) {
         chunk.copy_from_slice(first);
         mode.apply_mask(chunk);
     }
@@ -227,21 +233,25 @@ impl Scorer {
                 let condition = w * 2 * modes.len();
                 let stem = condition + modes.len();
                 let raw: Vec<f32> = (0..modes.len())
-                    .map(|m| {
-                        let forward = crate::model::score(&embeddings, condition + m, stem + m);
-                        match self.direction {
-                            Direction::ConditionStem => forward,
-                            Direction::Symmetric => {
-                                let backward = crate::model::score(&embeddings, stem + m, condition + m);
-                                ((f64::from(forward) + f64::from(backward)) / 2.0) as f32
-                            }
-                        }
-                    })
+                    .map(|m| self.read_score(&embeddings, condition + m, stem + m))
                     .collect();
                 results.push(WindowScores::from_raw(modes, &raw, self.calibration()));
             }
         }
         Ok(results)
+    }
+
+    /// The score of embedding rows `condition` and `stem`, read in this
+    /// scorer's [`Direction`].
+    fn read_score(&self, embeddings: &Embeddings, condition: usize, stem: usize) -> f32 {
+        let forward = crate::model::score(embeddings, condition, stem);
+        match self.direction {
+            Direction::ConditionStem => forward,
+            Direction::Symmetric => {
+                let backward = crate::model::score(embeddings, stem, condition);
+                ((f64::from(forward) + f64::from(backward)) / 2.0) as f32
+            }
+        }
     }
 
     /// Scores a pair of whole signals over sliding windows. The shorter side

@@ -4,6 +4,7 @@
 //! `model_runtime` must fail to load ONNX Runtime before anything in its
 //! process loads it (the library is loaded once per process).
 
+mod alternatives;
 mod audio_io;
 mod audio_window;
 mod batch_invariance;

@@ -1,0 +1,180 @@
+//! How often does a stem beat its own alternatives (`Scorer::score_alternatives`:
+//! the stem transposed in the features, and moved by eighths of the beat),
+//! and how often does a transposed or off-beat copy of it lose to one?
+//! Draws anchors from a split of stems (a track, one of its stems, an excerpt
+//! where the stem and the rest of the track both sound), and for
+//! each scores three stems against the rest: the true one, the stem
+//! transposed by +-1..6 semitones with the pitch shifter (as the
+//! sensitivity test and `cocola perturb --transpose` make it), and the stem
+//! delayed off the condition's beat grid (`perturb::off_beat_delay`). Writes
+//! one CSV row per anchor, stem and alternative: what a decision rule is
+//! fitted on.
+//!
+//! ```text
+//! cargo run --release -p cocola --example alternatives_probe -- MODEL.onnx STEMS_DIR ANCHORS SEED OUT.csv [WINDOWS]
+//! ```
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use cocola::calibration::Calibration;
+use cocola::contract::SAMPLE_RATE;
+use cocola::dsp::onset::OnsetAnalyzer;
+use cocola::eval::tracks::{discover_tracks, TrackAudio};
+use cocola::model::{LoadOptions, Model};
+use cocola::perturb::{draw_transposition, off_beat_delay, pitch_shift};
+use cocola::score::alternatives::{AlternativeOptions, Alternatives, Change};
+use cocola::score::windows::window_level_dbfs;
+use cocola::score::{Measure, Scorer};
+use cocola::seeded;
+
+/// Windows per excerpt (5 s each, end to end) unless told otherwise.
+const WINDOWS: usize = 2;
+const HALF: usize = SAMPLE_RATE as usize * 5;
+/// Every window of the excerpt must be at least this loud, stem and rest.
+const ACTIVE_DBFS: f32 = -45.0;
+/// Audio pitch-shifted on each side of the excerpt, so moves read shifted audio.
+const MARGIN: usize = SAMPLE_RATE as usize;
+
+fn fail(message: String) -> ! {
+    eprintln!("error: {message}");
+    std::process::exit(1)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (windows, args) = match &args[..] {
+        [rest @ .., last] if rest.len() == 5 => {
+            (last.parse().unwrap_or_else(|_| fail(format!("WINDOWS: {last}"))), rest)
+        }
+        all => (WINDOWS, all),
+    };
+    let [model, dir, anchors, seed, out] = args else {
+        fail("usage: alternatives_probe MODEL.onnx STEMS_DIR ANCHORS SEED OUT.csv [WINDOWS]".into())
+    };
+    let excerpt = windows * HALF;
+    let anchors: usize = anchors.parse().unwrap_or_else(|_| fail(format!("ANCHORS: {anchors}")));
+    let seed: u64 = seed.parse().unwrap_or_else(|_| fail(format!("SEED: {seed}")));
+    let model = Model::load(Path::new(model), &LoadOptions::default()).unwrap_or_else(|e| fail(e.to_string()));
+    let mut scorer = Scorer::new(model);
+    let tracks = discover_tracks(&PathBuf::from(dir))
+        .unwrap_or_else(|e| fail(e.to_string()))
+        .tracks;
+    let mut csv = std::fs::File::create(out).unwrap_or_else(|e| fail(format!("{out}: {e}")));
+    writeln!(
+        csv,
+        "anchor,track,stem,kind,made_by,change,value,both,harmonic,percussive,lo_both,lo_harmonic,lo_percussive"
+    )
+    .unwrap();
+    let calibration = scorer
+        .model()
+        .metadata()
+        .calibration
+        .unwrap_or_else(|| fail("the model carries no calibration".into()));
+    let options = AlternativeOptions::default();
+    let mut rng = seeded::stream(b"alternatives-probe", &[&seed.to_le_bytes()]);
+    let (mut drawn, mut tries) = (0, 0);
+    while drawn < anchors && tries < anchors * 20 {
+        tries += 1;
+        let spec = &tracks[seeded::below(&mut rng, tracks.len())];
+        let Ok((audio, _)) = TrackAudio::decode(spec) else {
+            continue;
+        };
+        if audio.len() < excerpt + 2 * MARGIN {
+            continue;
+        }
+        let target = seeded::below(&mut rng, audio.stems.len());
+        let start = MARGIN + seeded::below(&mut rng, audio.len() - excerpt - 2 * MARGIN);
+        let stem = &audio.stems[target];
+        let mut rest = vec![0.0f32; audio.len()];
+        for (_, other) in audio.stems.iter().enumerate().filter(|&(i, _)| i != target) {
+            for (r, s) in rest.iter_mut().zip(other) {
+                *r += s;
+            }
+        }
+        let window_starts: Vec<usize> = (0..windows).map(|w| start + w * HALF).collect();
+        let loud = |s: &[f32]| {
+            window_starts
+                .iter()
+                .all(|&h| window_level_dbfs(&s[h..h + HALF]) > ACTIVE_DBFS)
+        };
+        if !loud(stem) || !loud(&rest) {
+            continue;
+        }
+        let semitones = draw_transposition(&mut rng, 6);
+        let mut transposed = stem.clone();
+        let (a, b) = (start - MARGIN, start + excerpt + MARGIN);
+        transposed[a..b].copy_from_slice(&pitch_shift(&stem[a..b], f64::from(semitones)));
+        let (delay, _) = off_beat_delay(&mut OnsetAnalyzer::new(), &rest, seeded::unit(&mut rng));
+        let delayed: Vec<f32> = std::iter::repeat_n(0.0, delay).chain(stem.iter().copied()).collect();
+        let name = stem_file_name(&spec.stems[target]);
+        let stems = [
+            ("truth", String::new(), stem.as_slice()),
+            ("transposed", format!("{semitones}"), transposed.as_slice()),
+            (
+                "shifted",
+                format!("{:.3}", delay as f64 / f64::from(SAMPLE_RATE)),
+                delayed.as_slice(),
+            ),
+        ];
+        for (kind, made_by, signal) in stems {
+            let result = scorer
+                .score_alternatives_at(&rest, signal, &window_starts, -60.0, &options, |_, _| {})
+                .unwrap_or_else(|e| fail(e.to_string()));
+            write_rows(
+                &mut csv,
+                &calibration,
+                drawn,
+                &spec.name,
+                &name,
+                kind,
+                &made_by,
+                &result,
+            );
+        }
+        drawn += 1;
+        eprint!("\r{drawn}/{anchors} anchors");
+    }
+    eprintln!();
+}
+
+fn stem_file_name(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_rows(
+    csv: &mut impl Write,
+    calibration: &Calibration,
+    anchor: usize,
+    track: &str,
+    stem: &str,
+    kind: &str,
+    made_by: &str,
+    result: &Alternatives,
+) {
+    let rows = std::iter::once(("as-is".to_string(), &result.as_is)).chain(result.changes.iter().map(|a| {
+        let change = match a.change {
+            Change::Transpose { semitones } => format!("t{semitones}"),
+            Change::Move { seconds } => format!("m{seconds:.4}"),
+        };
+        (change, &a.scores)
+    }));
+    for (change, scores) in rows {
+        let value = Measure::Combined.of(scores).map_or(f32::NAN, |m| m.value);
+        let raw = scores.modes().iter().map(|m| format!("{:.4}", m.raw));
+        let log_odds = scores.modes().iter().map(|m| {
+            let mode = calibration.mode(m.mode).expect("every mode calibrated");
+            format!("{:.4}", mode.log_odds(m.raw))
+        });
+        let raw: Vec<String> = raw.chain(log_odds).collect();
+        writeln!(
+            csv,
+            "{anchor},{track},{stem},{kind},{made_by},{change},{value:.4},{}",
+            raw.join(",")
+        )
+        .unwrap();
+    }
+}
