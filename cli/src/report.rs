@@ -5,7 +5,7 @@ use std::path::Path;
 
 use cocola::mode::Mode;
 use cocola::model_source::ModelInfo;
-use cocola::score::alternatives::Alternatives;
+use cocola::score::alternatives::AlternativesReport;
 use cocola::score::{ModeScore, PairReport, WindowOutcome};
 
 pub fn clock(seconds: f64) -> String {
@@ -76,7 +76,8 @@ pub fn render_pair(condition: &Path, stem: &Path, model: &ModelInfo, modes: &[Mo
 
 /// The `--alternatives` section: whether the stem fits better transposed
 /// or moved than as it is.
-pub fn render_alternatives(alternatives: &Alternatives) -> String {
+pub fn render_alternatives(report: &AlternativesReport) -> String {
+    let alternatives = &report.alternatives;
     let mut out = String::from("\nthe stem against itself (combined fit as it is and changed)\n");
     let Some(as_is) = alternatives.as_is.combined() else {
         out.push_str("needs a calibrated model: no combined fit to compare\n");

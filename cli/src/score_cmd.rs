@@ -7,7 +7,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use cocola::score::alternatives::{AlternativeOptions, Alternatives, Reading};
+use cocola::score::alternatives::{AlternativeOptions, AlternativesReport};
 
 use crate::report;
 use crate::visual_args::VisualArgs;
@@ -63,17 +63,9 @@ struct ScoreJson<'a> {
     #[serde(flatten)]
     report: &'a cocola::score::PairReport,
     #[serde(skip_serializing_if = "Option::is_none")]
-    alternatives: Option<AlternativesJson>,
+    alternatives: Option<AlternativesReport>,
 }
 
-/// `--alternatives` in JSON: every change's scores, and what each kind says.
-#[derive(Serialize)]
-struct AlternativesJson {
-    #[serde(flatten)]
-    alternatives: Alternatives,
-    key: Option<Reading>,
-    timing: Option<Reading>,
-}
 
 pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     args.visual.check()?;
@@ -120,11 +112,7 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
             hop_seconds: options.hop_seconds,
             silence_dbfs: options.silence_dbfs,
             report: &report,
-            alternatives: alternatives.map(|alternatives| AlternativesJson {
-                key: alternatives.reading(true),
-                timing: alternatives.reading(false),
-                alternatives,
-            }),
+            alternatives,
         };
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
@@ -146,7 +134,7 @@ fn score_alternatives(
     scorer: &mut cocola::score::Scorer,
     args: &ScoreArgs,
     options: &cocola::score::WindowOptions,
-) -> anyhow::Result<Alternatives> {
+) -> anyhow::Result<AlternativesReport> {
     let condition = cocola::audio::load_mono_16k(&args.condition)?;
     let stem = cocola::audio::load_mono_16k(&args.stem)?;
     let bar = ProgressBar::new(0).with_style(
@@ -164,5 +152,5 @@ fn score_alternatives(
         },
     )?;
     bar.finish_and_clear();
-    Ok(alternatives)
+    Ok(alternatives.into())
 }

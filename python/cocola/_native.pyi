@@ -162,6 +162,11 @@ class Model:
     ) -> Score:
         """How well ``stem`` fits ``condition``, over 5 s windows every ``hop`` seconds (``cocola score``);
         ``symmetric``: the mean of both directions (no fit)."""
+    def alternatives(
+        self, condition: AudioLike, stem: AudioLike, sr: float, hop: float = 5.0, silence_db: float = -60.0
+    ) -> dict[str, Any]:
+        """The stem as it is against itself transposed by 1-6 semitones and moved by eighths of the beat
+        (``cocola score --alternatives``): ``key`` / ``timing`` say whether a change fits clearly better."""
     def score_matrix(
         self, conditions: Sequence[AudioLike], stems: Sequence[AudioLike], sr: float, mode: Mode = "both"
     ) -> npt.NDArray[np.float32]:

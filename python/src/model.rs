@@ -15,6 +15,7 @@ use cocola::contract::EMBEDDING_DIM;
 use cocola::mode::Mode;
 use cocola::model::{LoadOptions, ModelMetadata};
 use cocola::model_source::{self, ModelInfo, ModelSource};
+use cocola::score::alternatives::{AlternativeOptions, AlternativesError, AlternativesReport};
 use cocola::score::rank::score_and_rank;
 use cocola::score::windows::window_slices;
 use cocola::score::{Direction, Measure, Scorer, WindowOptions};
@@ -329,6 +330,49 @@ impl Model {
         })?;
         let calibrated = self.is_calibrated() && direction == Direction::ConditionStem;
         Ok(Score::new(report, mode, self.modes(), calibrated))
+    }
+
+    /// Would ``stem`` fit ``condition`` better changed? Scores the stem as
+    /// it is and transposed by 1-6 semitones either way (in the features:
+    /// exact, no pitch shifter) and moved earlier and later by eighths of
+    /// the condition's beat, on the windows ``score`` scores, as ``cocola
+    /// score --alternatives`` does. Returns a dict: ``as_is`` and every
+    /// change's ``scores``, the measured ``beat_seconds``, and ``key`` /
+    /// ``timing``: the best change of that kind, its ``gain`` in combined
+    /// log-odds and ``better`` (True: the stem is probably out of key / off
+    /// the beat). Needs a pitch-input model (the default is one); ``key``
+    /// and ``timing`` are None for an uncalibrated one.
+    #[pyo3(
+        signature = (condition, stem, sr, hop=5.0, silence_db=-60.0),
+        text_signature = "(self, /, condition, stem, sr, hop=5.0, silence_db=-60.0)"
+    )]
+    fn alternatives<'py>(
+        &self,
+        py: Python<'py>,
+        condition: &Bound<'py, PyAny>,
+        stem: &Bound<'py, PyAny>,
+        sr: f64,
+        hop: f32,
+        silence_db: f32,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = window_options(hop, silence_db)?;
+        let condition = Audio::extract(condition, sr, "condition")?;
+        let stem = Audio::extract(stem, sr, "stem")?;
+        fork_guard::enter()?;
+        let result = py.detach(|| -> Result<_, Failure> {
+            let condition = condition.to_mono_16k()?;
+            let stem = stem.to_mono_16k()?;
+            Ok(self.with_scorer(Direction::default(), |scorer| {
+                let defaults = AlternativeOptions::default();
+                scorer.score_alternatives(&condition, &stem, &options, &defaults, |_, _| {})
+            }))
+        })?;
+        let alternatives = result.map_err(|e| match e {
+            AlternativesError::Model(e) => Failure::Model(e).into(),
+            // A model without semitone bands, or nothing audible: the caller's inputs.
+            other => PyValueError::new_err(other.to_string()),
+        })?;
+        to_python(py, &AlternativesReport::from(alternatives))
     }
 
     /// The paper's similarity matrix: entry ``[i, j]`` is the raw COCOLA

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import cocola
-from conftest import tone
+from conftest import EXAMPLES, tone
 
 
 def test_constants():
@@ -91,6 +91,24 @@ def test_channels_and_rates(model):
     # Lists and other array-likes go through numpy.asarray; any C/F order works.
     assert model.score(mono.tolist(), np.asfortranarray(stereo), rate).raw == a
     assert cocola.features(stereo[:, ::2], rate // 2).shape == (2, 64, 501)
+
+
+def test_alternatives_compare_the_stem_with_itself(model, example_pair):
+    condition, stem = example_pair
+    result = model.alternatives(condition, stem, 16_000)
+    assert result["windows"] == 2 and result["beat_seconds"] > 0
+    kinds = [next(iter(c["change"])) for c in result["changes"]]
+    assert kinds.count("transpose") == 12 and kinds.count("move") == 8
+    # The stem as it is scores as ``score`` scores it (the same windows, the same mean).
+    plain = model.score(condition, stem, 16_000)
+    assert result["as_is"]["combined"]["fit"] == pytest.approx(plain.combined["fit"], abs=1e-3)
+    for reading in (result["key"], result["timing"]):
+        assert reading["better"] in (True, False) and reading["best"] in result["changes"]
+    # The same stem three semitones up: a transposition fits clearly better.
+    up = np.asarray(cocola.load_audio(EXAMPLES / "stem-transposed.wav"))
+    assert model.alternatives(condition, up, 16_000)["key"]["better"]
+    with pytest.raises(ValueError, match="audible"):
+        model.alternatives(np.zeros(16_000 * 6, np.float32), stem, 16_000)
 
 
 def test_score_matrix(model, example_pair):

@@ -155,6 +155,28 @@ impl Alternatives {
     }
 }
 
+/// [`Alternatives`] with what each kind of change says: what `cocola score
+/// --alternatives --json` and Python's `Model.alternatives` return.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AlternativesReport {
+    #[serde(flatten)]
+    pub alternatives: Alternatives,
+    /// The transpositions' reading; `None` for an uncalibrated model.
+    pub key: Option<Reading>,
+    /// The moves' reading; `None` for an uncalibrated model.
+    pub timing: Option<Reading>,
+}
+
+impl From<Alternatives> for AlternativesReport {
+    fn from(alternatives: Alternatives) -> Self {
+        Self {
+            key: alternatives.reading(true),
+            timing: alternatives.reading(false),
+            alternatives,
+        }
+    }
+}
+
 /// Why alternatives could not be scored.
 #[derive(Debug, thiserror::Error)]
 pub enum AlternativesError {
