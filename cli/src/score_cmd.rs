@@ -66,7 +66,6 @@ struct ScoreJson<'a> {
     alternatives: Option<AlternativesReport>,
 }
 
-
 pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     args.visual.check()?;
     // Decode first: a bad audio file should be reported before model problems.
