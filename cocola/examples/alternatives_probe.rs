@@ -7,8 +7,10 @@
 //! transposed by +-1..6 semitones with the pitch shifter (as the
 //! sensitivity test and `cocola perturb --transpose` make it), and the stem
 //! delayed off the condition's beat grid (`perturb::off_beat_delay`). Writes
-//! one CSV row per anchor, stem and alternative: what a decision rule is
-//! fitted on.
+//! one CSV row per anchor, stem and alternative, and prints what the
+//! margins (`KEY_MARGIN`, `TIMING_MARGIN`) are fitted from: the 90th
+//! percentile of the true stems' gains, and how often each kind of stem is
+//! flagged at the library's margins, beside the absolute verdict.
 //!
 //! ```text
 //! cargo run --release -p cocola --example alternatives_probe -- MODEL.onnx STEMS_DIR ANCHORS SEED OUT.csv [WINDOWS]
@@ -23,7 +25,7 @@ use cocola::dsp::onset::OnsetAnalyzer;
 use cocola::eval::tracks::{discover_tracks, TrackAudio};
 use cocola::model::{LoadOptions, Model};
 use cocola::perturb::{draw_transposition, off_beat_delay, pitch_shift};
-use cocola::score::alternatives::{AlternativeOptions, Alternatives, Change};
+use cocola::score::alternatives::{AlternativeOptions, Alternatives, AlternativesReport, Change};
 use cocola::score::windows::window_level_dbfs;
 use cocola::score::{Measure, Scorer};
 use cocola::seeded;
@@ -73,6 +75,7 @@ fn main() {
         .unwrap_or_else(|| fail("the model carries no calibration".into()));
     let options = AlternativeOptions::default();
     let mut rng = seeded::stream(b"alternatives-probe", &[&seed.to_le_bytes()]);
+    let mut summary = Summary::default();
     let (mut drawn, mut tries) = (0, 0);
     while drawn < anchors && tries < anchors * 20 {
         tries += 1;
@@ -121,6 +124,7 @@ fn main() {
             let result = scorer
                 .score_alternatives_at(&rest, signal, &window_starts, -60.0, &options, |_, _| {})
                 .unwrap_or_else(|e| fail(e.to_string()));
+            summary.add(kind, &AlternativesReport::from(result.clone()));
             write_rows(
                 &mut csv,
                 &calibration,
@@ -136,6 +140,79 @@ fn main() {
         eprint!("\r{drawn}/{anchors} anchors");
     }
     eprintln!();
+    summary.print();
+}
+
+/// One stem's readings.
+struct Row {
+    kind: &'static str,
+    key_gain: f32,
+    timing_gain: f32,
+    out_of_key: bool,
+    off_the_beat: bool,
+    /// The combined log-odds of the stem as it is (the absolute verdict's input).
+    as_is: f32,
+}
+
+/// Each anchor's readings, per kind of stem (truth, transposed, shifted).
+#[derive(Default)]
+struct Summary {
+    rows: Vec<Row>,
+}
+
+impl Summary {
+    fn add(&mut self, kind: &'static str, report: &AlternativesReport) {
+        let (Some(key), Some(timing)) = (report.key, report.timing) else {
+            fail("the model carries no combined fit".into())
+        };
+        self.rows.push(Row {
+            kind,
+            key_gain: key.gain,
+            timing_gain: timing.gain,
+            out_of_key: key.better,
+            off_the_beat: timing.better,
+            as_is: Measure::Combined
+                .of(&report.alternatives.as_is)
+                .map_or(f32::NAN, |m| m.value),
+        });
+    }
+
+    fn of(&self, kind: &str) -> Vec<&Row> {
+        self.rows.iter().filter(|r| r.kind == kind).collect()
+    }
+
+    /// The margins at 10 % false alarms on true stems, and how the library's
+    /// margins and the absolute verdict read each kind.
+    fn print(&self) {
+        let truth = self.of("truth");
+        let readings: [(&str, fn(&Row) -> f32); 2] = [("key", |r| r.key_gain), ("timing", |r| r.timing_gain)];
+        for (name, gain) in readings {
+            let mut gains: Vec<f32> = truth.iter().map(|r| gain(r)).collect();
+            gains.sort_by(f32::total_cmp);
+            let at = ((gains.len() as f64 * 0.9).ceil() as usize).max(1) - 1;
+            let p90 = gains.get(at).copied().unwrap_or(f32::NAN);
+            println!("{name}: 90th percentile of the true stems' gains {p90:.3}");
+        }
+        // The absolute verdict's boundaries: fits 70 and 30 are log-odds +-ln(7/3).
+        let bound = (7.0f32 / 3.0).ln();
+        println!("kind          n  out of key  off the beat  either | absolute: fits  unsure  clashes");
+        for kind in ["truth", "transposed", "shifted"] {
+            let rows = self.of(kind);
+            let share = |f: fn(&Row, f32) -> bool| {
+                100.0 * rows.iter().filter(|r| f(r, bound)).count() as f64 / rows.len().max(1) as f64
+            };
+            println!(
+                "{kind:<10} {:>4}  {:>9.1}%  {:>11.1}%  {:>5.1}% | {:>13.1}% {:>6.1}% {:>7.1}%",
+                rows.len(),
+                share(|r, _| r.out_of_key),
+                share(|r, _| r.off_the_beat),
+                share(|r, _| r.out_of_key || r.off_the_beat),
+                share(|r, b| r.as_is >= b),
+                share(|r, b| r.as_is < b && r.as_is >= -b),
+                share(|r, b| r.as_is < -b),
+            );
+        }
+    }
 }
 
 fn stem_file_name(path: &Path) -> String {
