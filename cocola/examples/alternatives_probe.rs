@@ -185,9 +185,12 @@ impl Summary {
     /// margins and the absolute verdict read each kind.
     fn print(&self) {
         let truth = self.of("truth");
-        let readings: [(&str, fn(&Row) -> f32); 2] = [("key", |r| r.key_gain), ("timing", |r| r.timing_gain)];
-        for (name, gain) in readings {
-            let mut gains: Vec<f32> = truth.iter().map(|r| gain(r)).collect();
+        for key in [true, false] {
+            let name = if key { "key" } else { "timing" };
+            let mut gains: Vec<f32> = truth
+                .iter()
+                .map(|r| if key { r.key_gain } else { r.timing_gain })
+                .collect();
             gains.sort_by(f32::total_cmp);
             let at = ((gains.len() as f64 * 0.9).ceil() as usize).max(1) - 1;
             let p90 = gains.get(at).copied().unwrap_or(f32::NAN);
