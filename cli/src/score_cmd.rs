@@ -44,8 +44,8 @@ pub struct ScoreArgs {
     /// earlier and later by eighths of the condition's beat, and say whether
     /// a change fits clearly better: the stem is then probably out of key or
     /// off the beat. Needs a calibrated pitch-input model (the default is
-    /// one); costs about 20 encoder runs per window, and holds both files in
-    /// memory.
+    /// one); does about ten times a plain score's encoder work per window,
+    /// and holds both files in memory.
     #[arg(long)]
     pub alternatives: bool,
     #[command(flatten)]

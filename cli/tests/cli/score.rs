@@ -573,6 +573,15 @@ fn alternatives_say_which_change_fits_better_or_why_they_cannot() {
         stdout.contains("probably out of key") && stdout.contains("on the beat"),
         "{stdout}"
     );
+    // The README quotes these two lines: they are what the command prints.
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).unwrap();
+    let quoted: Vec<&str> = (readme.lines())
+        .filter(|l| l.starts_with("key        ") || l.starts_with("timing     "))
+        .collect();
+    assert_eq!(quoted.len(), 2, "the README quotes a key and a timing line");
+    for line in quoted {
+        assert!(stdout.lines().any(|l| l == line), "README: {line}\nprinted:\n{stdout}");
+    }
     // Without the flag, neither the section nor the JSON field.
     let plain = json(&cocola(&[&"score", &condition, &transposed, &"--json"]));
     assert!(plain.get("alternatives").is_none());
