@@ -80,7 +80,7 @@ pub fn render_alternatives(report: &AlternativesReport) -> String {
     let alternatives = &report.alternatives;
     let mut out = String::from("\nthe stem against itself (combined fit as it is and changed)\n");
     let Some(as_is) = alternatives.as_is.combined() else {
-        out.push_str("needs a calibrated model: no combined fit to compare\n");
+        out.push_str("no combined fit to compare (an uncalibrated model, or --symmetric scores)\n");
         return out;
     };
     let kinds = [

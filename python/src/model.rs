@@ -76,6 +76,24 @@ impl Model {
         self.pool.install(|| work(scorer))
     }
 
+    /// Runs `work` on `condition` and `stem` as 16 kHz mono, with the GIL
+    /// released: the arrays are read first (wrong shapes and types are the
+    /// caller's `ValueError`), converted without the GIL, then scored.
+    fn with_pair_16k<T: Send>(
+        &self,
+        py: Python<'_>,
+        condition: &Bound<'_, PyAny>,
+        stem: &Bound<'_, PyAny>,
+        sr: f64,
+        work: impl FnOnce(&[f32], &[f32]) -> T + Send,
+    ) -> PyResult<T> {
+        let condition = Audio::extract(condition, sr, "condition")?;
+        let stem = Audio::extract(stem, sr, "stem")?;
+        fork_guard::enter()?;
+        let result = py.detach(|| -> Result<_, Failure> { Ok(work(&condition.to_mono_16k()?, &stem.to_mono_16k()?)) });
+        Ok(result?)
+    }
+
     pub fn metadata(&self) -> &ModelMetadata {
         &self.metadata
     }
@@ -317,17 +335,14 @@ impl Model {
         symmetric: bool,
     ) -> PyResult<Score> {
         let (options, mode) = self.scoring_options(mode, hop, silence_db)?;
-        let condition = Audio::extract(condition, sr, "condition")?;
-        let stem = Audio::extract(stem, sr, "stem")?;
         let direction = direction(symmetric);
-        fork_guard::enter()?;
-        let report = py.detach(|| -> Result<_, Failure> {
-            let condition = condition.to_mono_16k()?;
-            let stem = stem.to_mono_16k()?;
-            Ok(self.with_scorer(direction, |scorer| {
-                scorer.score_pair(&condition, &stem, &options, |_, _| {})
-            })?)
-        })?;
+        let report = self
+            .with_pair_16k(py, condition, stem, sr, |condition, stem| {
+                self.with_scorer(direction, |scorer| {
+                    scorer.score_pair(condition, stem, &options, |_, _| {})
+                })
+            })?
+            .map_err(Failure::Model)?;
         let calibrated = self.is_calibrated() && direction == Direction::ConditionStem;
         Ok(Score::new(report, mode, self.modes(), calibrated))
     }
@@ -356,16 +371,11 @@ impl Model {
         silence_db: f32,
     ) -> PyResult<Bound<'py, PyAny>> {
         let options = window_options(hop, silence_db)?;
-        let condition = Audio::extract(condition, sr, "condition")?;
-        let stem = Audio::extract(stem, sr, "stem")?;
-        fork_guard::enter()?;
-        let result = py.detach(|| -> Result<_, Failure> {
-            let condition = condition.to_mono_16k()?;
-            let stem = stem.to_mono_16k()?;
-            Ok(self.with_scorer(Direction::default(), |scorer| {
+        let result = self.with_pair_16k(py, condition, stem, sr, |condition, stem| {
+            self.with_scorer(Direction::default(), |scorer| {
                 let defaults = AlternativeOptions::default();
-                scorer.score_alternatives(&condition, &stem, &options, &defaults, |_, _| {})
-            }))
+                scorer.score_alternatives(condition, stem, &options, &defaults, |_, _| {})
+            })
         })?;
         let alternatives = result.map_err(|e| match e {
             AlternativesError::Model(e) => Failure::Model(e).into(),
