@@ -68,27 +68,32 @@ struct ScoreJson<'a> {
 
 pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     args.visual.check()?;
-    // Decode first: a bad audio file should be reported before model problems.
-    // Then the windows are read one at a time: a long file is not held in memory.
+    // Probe first: a bad audio file should be reported before model problems.
     let files = cocola::score::PairFiles::open(&args.condition, &args.stem)?;
     args.model.init_thread_pool();
     let (scorer, info) = args.model.load_scorer()?;
     let mut scorer = scorer.with_direction(args.direction.direction());
     let options = args.window.options();
 
-    let bar = ProgressBar::new(0).with_style(
-        ProgressStyle::with_template("{spinner} scoring windows {pos}/{len} {wide_bar} {eta}")
-            .expect("static template"),
-    );
-    let report = scorer.score_files(&files, &options, |done, total| {
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
-    })?;
-    bar.finish_and_clear();
-    let alternatives = if args.alternatives {
-        Some(score_alternatives(&mut scorer, &args, &options)?)
+    let (report, alternatives) = if args.alternatives {
+        // Moves read around each window, so both files are held whole,
+        // decoded once for the plain score and the alternatives.
+        let condition = cocola::audio::load_mono_16k(&args.condition)?;
+        let stem = cocola::audio::load_mono_16k(&args.stem)?;
+        let report = with_bar("scoring windows", |tick| {
+            scorer.score_pair(&condition, &stem, &options, tick)
+        })?;
+        let defaults = AlternativeOptions::default();
+        let alternatives = with_bar("scoring the stem's alternatives", |tick| {
+            scorer.score_alternatives(&condition, &stem, &options, &defaults, tick)
+        })?;
+        (report, Some(AlternativesReport::from(alternatives)))
     } else {
-        None
+        // The windows are read one at a time: a long file is not held in memory.
+        (
+            with_bar("scoring windows", |tick| scorer.score_files(&files, &options, tick))?,
+            None,
+        )
     };
 
     args.visual
@@ -127,29 +132,15 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The stem as it is against its own changes (`--alternatives`): both files
-/// decoded whole, since moves read around each window.
-fn score_alternatives(
-    scorer: &mut cocola::score::Scorer,
-    args: &ScoreArgs,
-    options: &cocola::score::WindowOptions,
-) -> anyhow::Result<AlternativesReport> {
-    let condition = cocola::audio::load_mono_16k(&args.condition)?;
-    let stem = cocola::audio::load_mono_16k(&args.stem)?;
-    let bar = ProgressBar::new(0).with_style(
-        ProgressStyle::with_template("{spinner} scoring the stem's alternatives {pos}/{len} {wide_bar} {eta}")
-            .expect("static template"),
-    );
-    let alternatives = scorer.score_alternatives(
-        &condition,
-        &stem,
-        options,
-        &AlternativeOptions::default(),
-        |done, total| {
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
-        },
-    )?;
+/// Runs `work` with a progress bar labelled `label`, which `work` advances
+/// through the `(done, total)` callback it is given.
+fn with_bar<T>(label: &str, work: impl FnOnce(&mut dyn FnMut(usize, usize)) -> T) -> T {
+    let template = format!("{{spinner}} {label} {{pos}}/{{len}} {{wide_bar}} {{eta}}");
+    let bar = ProgressBar::new(0).with_style(ProgressStyle::with_template(&template).expect("static template"));
+    let result = work(&mut |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    });
     bar.finish_and_clear();
-    Ok(alternatives.into())
+    result
 }

@@ -21,8 +21,8 @@ pub const CONTEXT: usize = vocoder::N_FFT;
 
 /// Shortest and longest delay of the shifted negative, in seconds.
 const DELAY_RANGE_S: (f64, f64) = (0.2, 0.7);
-/// The beat assumed when none can be measured (120 BPM).
-const DEFAULT_BEAT_S: f64 = 0.5;
+/// The beat assumed when none can be measured (120 BPM), in seconds.
+pub const DEFAULT_BEAT_SECONDS: f64 = 0.5;
 
 /// The delay of the shifted negative, in samples: an odd multiple of half a
 /// sixteenth note of the measured beat (`(n + 1/2) * beat / 4`), between 0.2
@@ -31,7 +31,7 @@ const DEFAULT_BEAT_S: f64 = 0.5;
 /// the beat was measured at half or double the true tempo (a half-tempo
 /// reading puts the delay on odd sixteenths, still off the eighths).
 pub fn off_grid_delay(beat_seconds: Option<f32>, choice: f64) -> usize {
-    let sixteenth = beat_seconds.map_or(DEFAULT_BEAT_S, f64::from) / 4.0;
+    let sixteenth = beat_seconds.map_or(DEFAULT_BEAT_SECONDS, f64::from) / 4.0;
     let (lo, hi) = DELAY_RANGE_S;
     let first = (lo / sixteenth - 0.5).ceil().max(0.0) as usize;
     let last = ((hi / sixteenth - 0.5).floor() as usize).max(first);

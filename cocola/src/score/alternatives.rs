@@ -30,6 +30,7 @@ use crate::contract::{InputKind, SAMPLE_RATE, WINDOW_SAMPLES};
 use crate::dsp::onset::{beat_period, OnsetAnalyzer};
 use crate::features::transpose_semitone_bands;
 use crate::model::ModelError;
+use crate::perturb::{delayed_window, DEFAULT_BEAT_SECONDS};
 
 /// How far (in combined log-odds) the best transposition must fit better
 /// than the stem as it is before the stem reads "out of key": the gain that
@@ -41,9 +42,6 @@ pub const KEY_MARGIN: f32 = 0.27;
 /// The same for the best move and "off the beat" (there: 94 % of stems
 /// delayed off the beat grid flagged).
 pub const TIMING_MARGIN: f32 = 0.32;
-
-/// The beat assumed when the condition's cannot be measured (120 BPM).
-const DEFAULT_BEAT_SECONDS: f32 = 0.5;
 
 /// Which changes of the stem to score.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -190,26 +188,13 @@ pub enum AlternativesError {
 
 /// The moves (in samples, later when positive) for a beat of
 /// `beat_seconds`: +-1..=`per_side` eighths of it.
-fn move_offsets(beat_seconds: f32, per_side: u32) -> Vec<i64> {
-    let step = f64::from(beat_seconds) / 8.0 * f64::from(SAMPLE_RATE);
-    let per_side = per_side as i64;
+fn move_offsets(beat_seconds: f64, per_side: u32) -> Vec<isize> {
+    let step = beat_seconds / 8.0 * f64::from(SAMPLE_RATE);
+    let per_side = per_side as isize;
     (-per_side..=per_side)
         .filter(|&k| k != 0)
-        .map(|k| (k as f64 * step).round() as i64)
+        .map(|k| (k as f64 * step).round() as isize)
         .collect()
-}
-
-/// The window of `signal` starting at `start` (which may be negative),
-/// zeros where the signal has no samples.
-fn window_at(signal: &[f32], start: i64) -> Vec<f32> {
-    let mut out = vec![0.0f32; WINDOW_SAMPLES];
-    let first = start.max(0);
-    let last = (start + WINDOW_SAMPLES as i64).min(signal.len() as i64);
-    if first < last {
-        let at = (first - start) as usize;
-        out[at..at + (last - first) as usize].copy_from_slice(&signal[first as usize..last as usize]);
-    }
-    out
 }
 
 impl Scorer {
@@ -247,7 +232,7 @@ impl Scorer {
             return Err(AlternativesError::NotPitchInput(input.name()));
         }
         let beat = beat_period(&OnsetAnalyzer::new().envelope(condition));
-        let offsets = move_offsets(beat.unwrap_or(DEFAULT_BEAT_SECONDS), options.moves_per_side);
+        let offsets = move_offsets(beat.map_or(DEFAULT_BEAT_SECONDS, f64::from), options.moves_per_side);
         let max = options.max_semitones as i32;
         let mut changes: Vec<Change> = (-max..=max)
             .filter(|&t| t != 0)
@@ -263,11 +248,13 @@ impl Scorer {
         let mut sums = vec![0.0f64; (1 + changes.len()) * modes];
         let mut scored = 0usize;
         for (done, &start) in starts.iter().enumerate() {
-            let condition_window = window_at(condition, start as i64);
-            let stem_window = window_at(stem, start as i64);
+            let condition_window = delayed_window(condition, start, WINDOW_SAMPLES, 0);
+            let stem_window = delayed_window(stem, start, WINDOW_SAMPLES, 0);
             let audible = |w: &[f32]| !level_is_silent(window_level_dbfs(w), silence_dbfs);
             if audible(&condition_window) && audible(&stem_window) {
-                let moved: Vec<Vec<f32>> = offsets.iter().map(|&d| window_at(stem, start as i64 - d)).collect();
+                let moved: Vec<Vec<f32>> = (offsets.iter())
+                    .map(|&delay| delayed_window(stem, start, WINDOW_SAMPLES, delay))
+                    .collect();
                 let raw = self.score_changed_window(&condition_window, &stem_window, &changes, &moved)?;
                 for (sum, r) in sums.iter_mut().zip(raw) {
                     *sum += f64::from(r);
@@ -354,12 +341,12 @@ mod tests {
     #[test]
     fn a_window_reads_zeros_outside_the_signal() {
         let signal: Vec<f32> = (1..=10).map(|i| i as f32).collect();
-        let early = window_at(&signal, -3);
+        let early = delayed_window(&signal, 0, WINDOW_SAMPLES, 3);
         assert_eq!(&early[..5], &[0.0, 0.0, 0.0, 1.0, 2.0]);
         assert_eq!((early[12], early[13]), (10.0, 0.0));
-        let late = window_at(&signal, 8);
+        let late = delayed_window(&signal, 8, WINDOW_SAMPLES, 0);
         assert_eq!(&late[..3], &[9.0, 10.0, 0.0]);
-        assert!(window_at(&signal, 20).iter().all(|&s| s == 0.0));
+        assert!(delayed_window(&signal, 20, WINDOW_SAMPLES, 0).iter().all(|&s| s == 0.0));
     }
 
     #[test]
