@@ -79,32 +79,14 @@ pub fn render_pair(condition: &Path, stem: &Path, model: &ModelInfo, modes: &[Mo
 pub fn render_alternatives(report: &AlternativesReport) -> String {
     let alternatives = &report.alternatives;
     let mut out = String::from("\nthe stem against itself (combined fit as it is and changed)\n");
-    let Some(as_is) = alternatives.as_is.combined() else {
+    if alternatives.as_is.combined().is_none() {
         out.push_str("no combined fit to compare (an uncalibrated model, or --symmetric scores)\n");
         return out;
-    };
-    let kinds = [
-        ("key", "in key: no transposition", "probably out of key"),
-        ("timing", "on the beat: no move", "probably off the beat"),
-    ];
-    for (key, (name, fine, wrong)) in [true, false].into_iter().zip(kinds) {
-        let Some(reading) = alternatives.reading(key) else {
-            continue;
-        };
-        let best = reading.best.scores.combined().map_or(f32::NAN, |c| c.fit);
-        let change = reading.best.change.describe();
-        let line = if reading.better {
-            format!(
-                "{wrong}: {change} fits better ({best:.1} against {:.1} as it is)",
-                as_is.fit
-            )
-        } else {
-            format!(
-                "{fine} fits clearly better (best {change}: {best:.1}; as it is: {:.1})",
-                as_is.fit
-            )
-        };
-        let _ = writeln!(out, "{name:<10} {line}");
+    }
+    for (key, name) in [(true, "key"), (false, "timing")] {
+        if let Some(line) = alternatives.reading_words(key) {
+            let _ = writeln!(out, "{name:<10} {line}");
+        }
     }
     if let Some(beat) = alternatives.beat_seconds {
         let _ = writeln!(out, "{:<10} {:.0} BPM measured on the condition", "beat", 60.0 / beat);

@@ -14,10 +14,13 @@
 //! `f_j = sum over cells and classes p of stem[p] x condition[p + j]`; a
 //! logistic regression without intercept on `f(true stem) - f(transposed)`
 //! (features scaled by one common spread, L2 1e-3, 3 000 gradient steps) gives
-//! the weights, printed scaled so that unison is 1. Then, on each
-//! CHECK_DIR (seed 0, 300 anchors: the test's default draws), the
-//! transposed win rate of the unison agreement (interval 0 alone) and of
-//! the fitted weights, and the test's floor.
+//! the weights, printed scaled so that unison is 1. A second fit adds the
+//! rows `f(true stem) - f(another song's stem)` (the test's foreign
+//! negative), asking for weights that serve key and retrieval at once.
+//! Then, on each CHECK_DIR (seed 0, 300 anchors: the test's default
+//! draws), the transposed and foreign win rates of the unison agreement
+//! (interval 0 alone) and of both fitted weight sets, and the test's
+//! floor (transposed).
 //!
 //! How the windows are matched to anchors: the encoder records each
 //! window's profile and embeds its row number (`[row, 1]` and `[1, 4096 x
@@ -80,9 +83,16 @@ fn interval_features(condition: &[f32], stem: &[f32]) -> [f64; PITCH_CLASSES] {
     f
 }
 
-/// Per anchor: `f(in-key true stem) - f(transposed)`, and the floor's
-/// transposed verdict (true stem above its negative).
-fn draw(root: &Path, anchors: usize, seed: u64) -> (Vec<[f64; PITCH_CLASSES]>, Vec<bool>) {
+/// One draw's rows: per anchor `f(in-key true stem) - f(transposed)`, and
+/// `f(true stem) - f(another song's stem)` where the anchor has one; and
+/// the floor's transposed verdict (true stem above its negative).
+struct Drawn {
+    transposed: Vec<[f64; PITCH_CLASSES]>,
+    foreign: Vec<[f64; PITCH_CLASSES]>,
+    floor: Vec<bool>,
+}
+
+fn draw(root: &Path, anchors: usize, seed: u64) -> Drawn {
     let options = SensitivityOptions {
         anchors,
         seed,
@@ -103,22 +113,33 @@ fn draw(root: &Path, anchors: usize, seed: u64) -> (Vec<[f64; PITCH_CLASSES]>, V
         let s = score.round() as usize;
         (s % MAX_ROWS, s / MAX_ROWS)
     };
-    let mut differences = Vec::new();
-    let mut floor = Vec::new();
-    for a in &report.anchors {
-        let (condition, in_key) = rows(a.scores[0].in_key);
-        let (same_condition, transposed) = rows(a.scores[0].transposed);
-        assert_eq!(condition, same_condition);
-        let p = &recorder.profiles;
+    let p = &recorder.profiles;
+    let difference = |condition: usize, better: usize, worse: usize| -> [f64; PITCH_CLASSES] {
         let (t, x) = (
-            interval_features(&p[condition], &p[in_key]),
-            interval_features(&p[condition], &p[transposed]),
+            interval_features(&p[condition], &p[better]),
+            interval_features(&p[condition], &p[worse]),
         );
-        differences.push(std::array::from_fn(|j| t[j] - x[j]));
+        std::array::from_fn(|j| t[j] - x[j])
+    };
+    let mut drawn = Drawn {
+        transposed: Vec::new(),
+        foreign: Vec::new(),
+        floor: Vec::new(),
+    };
+    for a in &report.anchors {
+        let scores = &a.scores[0];
+        let (condition, in_key) = rows(scores.in_key);
+        let (same_condition, transposed) = rows(scores.transposed);
+        assert_eq!(condition, same_condition);
+        drawn.transposed.push(difference(condition, in_key, transposed));
+        if let Some(foreign) = scores.foreign {
+            let ((_, truth), (_, foreign)) = (rows(scores.truth), rows(foreign));
+            drawn.foreign.push(difference(condition, truth, foreign));
+        }
         let (truth, negative) = a.floor[0];
-        floor.push(truth > negative);
+        drawn.floor.push(truth > negative);
     }
-    (differences, floor)
+    drawn
 }
 
 /// Logistic regression without intercept: weights `w` with `w . d > 0`
@@ -170,33 +191,61 @@ fn main() {
         eprintln!("usage: consonance_fit TRAIN_DIR [CHECK_DIR...]");
         std::process::exit(2);
     };
-    let rows: Vec<[f64; PITCH_CLASSES]> = (1..=3).flat_map(|seed| draw(train, 650, seed).0).collect();
-    let w = fit(&rows);
+    let training: Vec<Drawn> = (1..=3).map(|seed| draw(train, 650, seed)).collect();
+    let key_rows: Vec<[f64; PITCH_CLASSES]> = training.iter().flat_map(|d| d.transposed.clone()).collect();
+    let foreign_rows: Vec<[f64; PITCH_CLASSES]> = training.iter().flat_map(|d| d.foreign.clone()).collect();
+    let key = fit(&key_rows);
+    // Key and retrieval at once: the same stem transposed and another
+    // song's stem both below the true one.
+    let joint = fit(&[key_rows.clone(), foreign_rows.clone()].concat());
     let unison: [f64; PITCH_CLASSES] = std::array::from_fn(|j| if j == 0 { 1.0 } else { 0.0 });
-    println!("{} training anchors of {}", rows.len(), train.display());
     println!(
-        "weights, interval 0-11 (condition class minus stem class): [{}]",
-        w.map(|v| format!("{v:.2}")).join(", ")
-    );
-    println!(
-        "{:<40} {:>8} {:>8} {:>8}",
-        "transposed win rate", "unison", "fitted", "floor"
-    );
-    let train_rate = (win_rate(&rows, &unison), win_rate(&rows, &w));
-    println!(
-        "{:<40} {:>7.1}% {:>7.1}%",
+        "{} training anchors of {} ({} with another song's stem)",
+        key_rows.len(),
         train.display(),
-        100.0 * train_rate.0,
-        100.0 * train_rate.1
+        foreign_rows.len()
+    );
+    for (name, w) in [
+        ("weights fitted on key", &key),
+        ("weights fitted on key and foreign", &joint),
+    ] {
+        println!(
+            "{name}, interval 0-11 (condition class minus stem class): [{}]",
+            w.map(|v| format!("{v:.2}")).join(", ")
+        );
+    }
+    println!(
+        "{:<40} {:>16} {:>16} {:>16} {:>8}",
+        "win rate: transposed / foreign", "unison", "key", "key+foreign", "floor"
+    );
+    let rates = |d: &Drawn, w: &[f64; PITCH_CLASSES]| {
+        format!(
+            "{:>7.1}% {:>6.1}%",
+            100.0 * win_rate(&d.transposed, w),
+            100.0 * win_rate(&d.foreign, w)
+        )
+    };
+    let training_rows = Drawn {
+        transposed: key_rows.clone(),
+        foreign: foreign_rows.clone(),
+        floor: Vec::new(),
+    };
+    println!(
+        "{:<40} {:>16} {:>16} {:>16}",
+        train.display(),
+        rates(&training_rows, &unison),
+        rates(&training_rows, &key),
+        rates(&training_rows, &joint)
     );
     for dir in checks {
-        let (rows, floor) = draw(dir, 300, 0);
-        let floor_rate = floor.iter().filter(|&&won| won).count() as f64 / floor.len() as f64;
+        let drawn = draw(dir, 300, 0);
+        let floor_rate = drawn.floor.iter().filter(|&&won| won).count() as f64 / drawn.floor.len() as f64;
         println!(
-            "{:<40} {:>7.1}% {:>7.1}% {:>7.1}%",
+            "{:<40} {:>16} {:>16} {:>16} {:>7.1}%",
             dir.display(),
-            100.0 * win_rate(&rows, &unison),
-            100.0 * win_rate(&rows, &w),
+            rates(&drawn, &unison),
+            rates(&drawn, &key),
+            rates(&drawn, &joint),
             100.0 * floor_rate
         );
     }

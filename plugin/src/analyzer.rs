@@ -16,9 +16,10 @@ use cocola::score::{Measure, WindowScores};
 
 use crate::feed::{FeedReader, Frame, Marker};
 use crate::history::History;
+use crate::key_check::KeyChecker;
 use crate::loader::LoadedModel;
 use crate::params::HeadlineMode;
-use crate::snapshot::{Headline, Outcome, Point, Snapshot, State};
+use crate::snapshot::{Headline, KeyCheck, Outcome, Point, Snapshot, State};
 
 /// Host frames handled per step: bounds the scratch buffers.
 const STEP_FRAMES: usize = 4096;
@@ -30,6 +31,8 @@ pub struct Settings {
     pub silence_dbfs: f32,
     pub smoothing: f32,
     pub headline: HeadlineMode,
+    /// Check the key every 5 s ([`KeyChecker`]).
+    pub key_check: bool,
     /// Offline (bounce) processing: every window is scored, none skipped.
     pub offline: bool,
 }
@@ -56,6 +59,7 @@ pub struct Analyzer {
     /// Latest (frame, song seconds) the host reported.
     song_anchor: Option<(u64, f64)>,
     smoothed: Option<[f32; 3]>,
+    key: KeyChecker,
     // Scratch, allocated once.
     frames: Vec<Frame>,
     host_side: [Vec<f32>; 2],
@@ -92,6 +96,7 @@ impl Analyzer {
             playing: false,
             song_anchor: None,
             smoothed: None,
+            key: KeyChecker::default(),
             frames: vec![[0.0; 2]; STEP_FRAMES],
             host_side: [Vec::with_capacity(STEP_FRAMES), Vec::with_capacity(STEP_FRAMES)],
             out16k: [Vec::with_capacity(out_cap), Vec::with_capacity(out_cap)],
@@ -112,6 +117,7 @@ impl Analyzer {
         self.next_due = WINDOW_SAMPLES as u64;
         self.origin_frame = self.consumed;
         self.smoothed = None;
+        self.key.restart();
     }
 
     /// Seconds of audio in the history since the last restart.
@@ -348,6 +354,16 @@ impl Analyzer {
         snapshot.inference_ms = Some(ms);
         snapshot.windows_scored += 1;
         snapshot.state = State::Scoring;
+        if !settings.key_check {
+            snapshot.key = KeyCheck::Off;
+        } else if let Some(key) = self.key.check(
+            &mut model.scorer,
+            &self.window[CONDITION],
+            &self.window[STEM],
+            self.history[STEM].total(),
+        ) {
+            snapshot.key = key;
+        }
         nice_plug::nice_log!(
             "COCOLA window end={:.3}s both={:.6} harmonic={:.6} percussive={:.6} ({ms:.1} ms)",
             self.history[STEM].total() as f64 / SAMPLE_RATE as f64,

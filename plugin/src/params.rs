@@ -76,6 +76,11 @@ pub struct CocolaParams {
     pub smoothing: FloatParam,
     #[id = "headline"]
     pub headline: EnumParam<HeadlineMode>,
+    /// Every 5 s, also score the stem transposed by +-1..6 semitones and
+    /// say when a transposition fits clearly better (about seven plain
+    /// scores of work per check).
+    #[id = "keycheck"]
+    pub key_check: BoolParam,
 
     #[persist = "model"]
     pub model: Arc<RwLock<ModelChoice>>,
@@ -107,6 +112,7 @@ impl Default for CocolaParams {
             smoothing: FloatParam::new("Smoothing", 0.5, FloatRange::Linear { min: 0.0, max: 0.95 })
                 .with_step_size(0.05),
             headline: EnumParam::new("Headline mode", HeadlineMode::Combined),
+            key_check: BoolParam::new("Key check", true),
             model: Arc::new(RwLock::new(ModelChoice::Default)),
         }
     }

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use cocola::calibration::Verdict;
 use cocola::model_source::ModelInfo;
+use cocola::score::alternatives::Change;
 use cocola::score::WindowScores;
 
 use crate::params::HeadlineMode;
@@ -64,6 +65,29 @@ pub enum Outcome {
     NoSidechain,
 }
 
+/// What the key check (`crate::key_check`) says.
+#[derive(Clone, Debug, PartialEq)]
+pub enum KeyCheck {
+    /// Switched off by its parameter.
+    Off,
+    /// No window checked yet since the start (or the last reset).
+    Waiting,
+    /// This model cannot be asked; the words say why.
+    Unavailable(String),
+    /// The reading of the last `windows` checked windows.
+    Read {
+        /// The best transposition fits clearly better than the stem as it is.
+        out_of_key: bool,
+        /// The transposition that scores highest.
+        best: Change,
+        /// Its combined log-odds over the stem's as it is.
+        gain: f32,
+        windows: usize,
+        /// The reading in words, as `cocola score --alternatives` prints it.
+        words: String,
+    },
+}
+
 /// The headline: one mode's score or the combined fit, smoothed,
 /// calibrated when the model allows.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -87,6 +111,7 @@ pub struct Snapshot {
     /// (`None` before the first score, and for a model without HPS).
     pub harmonic: Option<(f32, Option<f32>)>,
     pub percussive: Option<(f32, Option<f32>)>,
+    pub key: KeyCheck,
     /// Most recent last.
     pub timeline: VecDeque<Point>,
     /// Encoder time (features + ORT) of the last scored window.
@@ -109,6 +134,7 @@ impl Default for Snapshot {
             headline: None,
             harmonic: None,
             percussive: None,
+            key: KeyCheck::Waiting,
             timeline: VecDeque::with_capacity(TIMELINE_POINTS),
             inference_ms: None,
             windows_scored: 0,

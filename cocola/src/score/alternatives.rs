@@ -26,9 +26,11 @@ use serde::Serialize;
 
 use super::windows::{level_is_silent, window_level_dbfs, window_starts};
 use super::{fill_masked_copies, Measure, Scorer, WindowOptions, WindowScores};
+use crate::calibration::Calibration;
 use crate::contract::{InputKind, SAMPLE_RATE, WINDOW_SAMPLES};
 use crate::dsp::onset::{beat_period, OnsetAnalyzer};
 use crate::features::transpose_semitone_bands;
+use crate::mode::Mode;
 use crate::model::ModelError;
 use crate::perturb::{delayed_window, DEFAULT_BEAT_SECONDS};
 
@@ -175,6 +177,97 @@ impl From<Alternatives> for AlternativesReport {
     }
 }
 
+impl Alternatives {
+    /// What [`reading`](Self::reading) says, in words: "probably out of
+    /// key: 2 semitones up fits better (89.6 against 77.9 as it is)", or
+    /// "in key: no transposition fits clearly better (best 1 semitone up:
+    /// 80.2; as it is: 91.8)"; for moves "off the beat" and "on the beat".
+    /// `None` where there is no reading.
+    pub fn reading_words(&self, key: bool) -> Option<String> {
+        let reading = self.reading(key)?;
+        let as_is = self.as_is.combined()?.fit;
+        let (fine, wrong) = if key {
+            ("in key: no transposition", "probably out of key")
+        } else {
+            ("on the beat: no move", "probably off the beat")
+        };
+        let best = reading.best.scores.combined().map_or(f32::NAN, |c| c.fit);
+        let change = reading.best.change.describe();
+        Some(if reading.better {
+            format!("{wrong}: {change} fits better ({best:.1} against {as_is:.1} as it is)")
+        } else {
+            format!("{fine} fits clearly better (best {change}: {best:.1}; as it is: {as_is:.1})")
+        })
+    }
+}
+
+/// One window's raw scores of the stem as it is and of each change, every
+/// mode of each (as-is first): what [`AlternativesTally`] sums.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChangedWindow {
+    pub changes: Vec<Change>,
+    pub raw: Vec<f32>,
+}
+
+/// Raw scores of the stem as it is and changed, summed over windows, then
+/// averaged and read with the model's calibration: how a whole pair
+/// ([`Scorer::score_alternatives`]) and the plugin's recent windows become
+/// one [`Alternatives`].
+#[derive(Clone, Debug)]
+pub struct AlternativesTally {
+    changes: Vec<Change>,
+    modes: &'static [Mode],
+    /// Per side (as-is, then each change) and mode.
+    sums: Vec<f64>,
+    windows: usize,
+}
+
+impl AlternativesTally {
+    pub fn new(changes: Vec<Change>, modes: &'static [Mode]) -> Self {
+        Self {
+            sums: vec![0.0; (1 + changes.len()) * modes.len()],
+            changes,
+            modes,
+            windows: 0,
+        }
+    }
+
+    /// Adds one window's raw scores (as-is, then each change in this
+    /// tally's order, every mode of each).
+    pub fn add(&mut self, raw: &[f32]) {
+        assert_eq!(raw.len(), self.sums.len(), "one raw score per side and mode");
+        for (sum, r) in self.sums.iter_mut().zip(raw) {
+            *sum += f64::from(*r);
+        }
+        self.windows += 1;
+    }
+
+    pub fn windows(&self) -> usize {
+        self.windows
+    }
+
+    /// The mean scores, read with `calibration`; `None` before any window.
+    pub fn finish(&self, calibration: Option<&Calibration>, beat_seconds: Option<f32>) -> Option<Alternatives> {
+        if self.windows == 0 {
+            return None;
+        }
+        let mut sides = self.sums.chunks_exact(self.modes.len()).map(|side| {
+            let means: Vec<f32> = side.iter().map(|s| (s / self.windows as f64) as f32).collect();
+            WindowScores::from_raw(self.modes, &means, calibration)
+        });
+        let as_is = sides.next().expect("the stem as it is is the first side");
+        Some(Alternatives {
+            beat_seconds,
+            windows: self.windows,
+            as_is,
+            changes: (self.changes.iter().copied())
+                .zip(sides)
+                .map(|(change, scores)| Alternative { change, scores })
+                .collect(),
+        })
+    }
+}
+
 /// Why alternatives could not be scored.
 #[derive(Debug, thiserror::Error)]
 pub enum AlternativesError {
@@ -184,6 +277,15 @@ pub enum AlternativesError {
     NothingAudible,
     #[error(transparent)]
     Model(#[from] ModelError),
+}
+
+/// Transpositions by +-1..=`max_semitones`, lowest first.
+fn transpositions(max_semitones: u32) -> Vec<Change> {
+    let max = max_semitones as i32;
+    (-max..=max)
+        .filter(|&t| t != 0)
+        .map(|semitones| Change::Transpose { semitones })
+        .collect()
 }
 
 /// The moves (in samples, later when positive) for a beat of
@@ -233,20 +335,12 @@ impl Scorer {
         }
         let beat = beat_period(&OnsetAnalyzer::new().envelope(condition));
         let offsets = move_offsets(beat.map_or(DEFAULT_BEAT_SECONDS, f64::from), options.moves_per_side);
-        let max = options.max_semitones as i32;
-        let mut changes: Vec<Change> = (-max..=max)
-            .filter(|&t| t != 0)
-            .map(|semitones| Change::Transpose { semitones })
-            .collect();
+        let mut changes = transpositions(options.max_semitones);
         changes.extend(offsets.iter().map(|&d| Change::Move {
             seconds: d as f64 / f64::from(SAMPLE_RATE),
         }));
 
-        let modes = self.modes().len();
-        // Sums of raw scores per side (the stem as it is, then each change)
-        // and mode.
-        let mut sums = vec![0.0f64; (1 + changes.len()) * modes];
-        let mut scored = 0usize;
+        let mut tally = AlternativesTally::new(changes, self.modes());
         for (done, &start) in starts.iter().enumerate() {
             let condition_window = delayed_window(condition, start, WINDOW_SAMPLES, 0);
             let stem_window = delayed_window(stem, start, WINDOW_SAMPLES, 0);
@@ -255,33 +349,33 @@ impl Scorer {
                 let moved: Vec<Vec<f32>> = (offsets.iter())
                     .map(|&delay| delayed_window(stem, start, WINDOW_SAMPLES, delay))
                     .collect();
-                let raw = self.score_changed_window(&condition_window, &stem_window, &changes, &moved)?;
-                for (sum, r) in sums.iter_mut().zip(raw) {
-                    *sum += f64::from(r);
-                }
-                scored += 1;
+                let raw = self.score_changed_window(&condition_window, &stem_window, &tally.changes, &moved)?;
+                tally.add(&raw);
             }
             progress(done + 1, starts.len());
         }
-        if scored == 0 {
-            return Err(AlternativesError::NothingAudible);
+        tally
+            .finish(self.calibration(), beat)
+            .ok_or(AlternativesError::NothingAudible)
+    }
+
+    /// One window pair (`WINDOW_SAMPLES` each side, 16 kHz mono): the stem
+    /// as it is and transposed by +-1..=`max_semitones`, against the same
+    /// condition. What the plugin checks the key with, window by window
+    /// (no moves: they would read the stem beyond the window).
+    pub fn score_window_transpositions(
+        &mut self,
+        condition: &[f32],
+        stem: &[f32],
+        max_semitones: u32,
+    ) -> Result<ChangedWindow, AlternativesError> {
+        let input = self.model().input();
+        if input != InputKind::Pitch {
+            return Err(AlternativesError::NotPitchInput(input.name()));
         }
-        let calibration = self.calibration();
-        let mut sides = sums.chunks_exact(modes).map(|side| {
-            let means: Vec<f32> = side.iter().map(|s| (s / scored as f64) as f32).collect();
-            WindowScores::from_raw(self.modes(), &means, calibration)
-        });
-        let as_is = sides.next().expect("the stem as it is is the first side");
-        Ok(Alternatives {
-            beat_seconds: beat,
-            windows: scored,
-            as_is,
-            changes: changes
-                .into_iter()
-                .zip(sides)
-                .map(|(change, scores)| Alternative { change, scores })
-                .collect(),
-        })
+        let changes = transpositions(max_semitones);
+        let raw = self.score_changed_window(condition, stem, &changes, &[])?;
+        Ok(ChangedWindow { changes, raw })
     }
 
     /// Raw scores of one window: the stem as it is, then each change (the
@@ -347,6 +441,27 @@ mod tests {
         let late = delayed_window(&signal, 8, WINDOW_SAMPLES, 0);
         assert_eq!(&late[..3], &[9.0, 10.0, 0.0]);
         assert!(delayed_window(&signal, 20, WINDOW_SAMPLES, 0).iter().all(|&s| s == 0.0));
+    }
+
+    #[test]
+    fn a_tally_averages_each_side_and_mode_over_its_windows() {
+        let mut tally = AlternativesTally::new(transpositions(1), &[Mode::Both]);
+        assert!(tally.finish(None, None).is_none(), "nothing to read before a window");
+        tally.add(&[1.0, 2.0, 3.0]);
+        tally.add(&[3.0, 4.0, 7.0]);
+        let read = tally.finish(None, Some(0.5)).unwrap();
+        assert_eq!((read.windows, read.beat_seconds), (2, Some(0.5)));
+        let raw = |s: &WindowScores| s.get(Mode::Both).unwrap().raw;
+        assert_eq!(raw(&read.as_is), 2.0);
+        let changes: Vec<(Change, f32)> = read.changes.iter().map(|a| (a.change, raw(&a.scores))).collect();
+        assert_eq!(
+            changes,
+            vec![
+                (Change::Transpose { semitones: -1 }, 3.0),
+                (Change::Transpose { semitones: 1 }, 5.0)
+            ]
+        );
+        assert_eq!(read.reading(true), None, "no calibration, no reading");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use cocola::audio::load_mono_16k;
 use cocola::contract::{SAMPLE_RATE, WINDOW_SAMPLES};
 use cocola::default_model;
 use cocola::model::{LoadOptions, Model};
-use cocola::score::alternatives::{AlternativeOptions, Alternatives, AlternativesError, Change};
+use cocola::score::alternatives::{AlternativeOptions, Alternatives, AlternativesError, AlternativesTally, Change};
 use cocola::score::{Scorer, WindowOptions};
 
 fn example(name: &str) -> Vec<f32> {
@@ -152,4 +152,36 @@ fn silence_is_refused_rather_than_read() {
         )
         .unwrap_err();
     assert!(matches!(err, AlternativesError::NothingAudible), "{err}");
+}
+
+#[test]
+fn one_windows_transpositions_tally_to_what_the_pair_reads() {
+    // The plugin's path (`score_window_transpositions`, then a tally of the
+    // windows) and the pair's (`score_alternatives_at`) give the same means.
+    let (condition, stem) = (example("condition.wav"), example("stem-transposed.wav"));
+    let mut scorer = scorer();
+    let starts = [0, WINDOW_SAMPLES];
+    let pair = alternatives(&mut scorer, &condition, &stem, &starts, 0);
+    let mut tally: Option<AlternativesTally> = None;
+    for &start in &starts {
+        let window = start..start + WINDOW_SAMPLES;
+        let checked = (scorer.score_window_transpositions(&condition[window.clone()], &stem[window.clone()], 2))
+            .expect("a pitch model");
+        let plain = scorer.score_window(&condition[window.clone()], &stem[window]).unwrap();
+        for (m, mode) in plain.modes().iter().enumerate() {
+            assert!((checked.raw[m] - mode.raw).abs() < 1e-4, "as-is first: {:?}", mode.mode);
+        }
+        (tally.get_or_insert_with(|| AlternativesTally::new(checked.changes.clone(), scorer.modes())))
+            .add(&checked.raw);
+    }
+    let calibration = scorer.model().metadata().calibration;
+    let tallied = tally.unwrap().finish(calibration.as_ref(), pair.beat_seconds).unwrap();
+    assert_eq!(tallied.windows, 2);
+    for (a, b) in tallied.changes.iter().zip(&pair.changes) {
+        assert_eq!(a.change, b.change);
+        for (x, y) in a.scores.modes().iter().zip(b.scores.modes()) {
+            assert!((x.raw - y.raw).abs() < 1e-4, "{:?}: {x:?} vs {y:?}", a.change);
+        }
+    }
+    assert_eq!(tallied.reading_words(true), pair.reading_words(true));
 }

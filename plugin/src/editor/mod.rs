@@ -91,14 +91,23 @@ impl NiceEguiApp for App {
     }
 }
 
+fn severity_colour(severity: Severity) -> Color32 {
+    match severity {
+        Severity::Ok => draw::GREEN,
+        Severity::Waiting => draw::AMBER,
+        Severity::Problem => draw::RED,
+    }
+}
+
 impl App {
     fn contents(&mut self, ui: &mut Ui, s: &Snapshot) {
         ui.spacing_mut().item_spacing.y = 8.0;
         let stale = !matches!(s.state, State::Scoring);
         draw::headline(ui, s, stale);
         draw::mode_bars(ui, s);
-        // What is left after the controls below (about 340 points) goes to the timeline.
-        let height = (ui.available_height() - 340.0).clamp(120.0, 420.0);
+        self.key_line(ui, s);
+        // What is left after the controls below (about 380 points) goes to the timeline.
+        let height = (ui.available_height() - 380.0).clamp(120.0, 420.0);
         draw::timeline(ui, s, height);
         self.status_line(ui, s);
         ui.separator();
@@ -107,13 +116,15 @@ impl App {
         self.controls(ui);
     }
 
+    fn key_line(&self, ui: &mut Ui, s: &Snapshot) {
+        if let Some((line, severity)) = text::key_line(&s.key) {
+            ui.label(RichText::new(line).size(15.0).color(severity_colour(severity)));
+        }
+    }
+
     fn status_line(&self, ui: &mut Ui, s: &Snapshot) {
         let (line, severity) = text::state_line(&s.state);
-        let colour = match severity {
-            Severity::Ok => draw::GREEN,
-            Severity::Waiting => draw::AMBER,
-            Severity::Problem => draw::RED,
-        };
+        let colour = severity_colour(severity);
         ui.horizontal_wrapped(|ui| {
             let model = s
                 .model
@@ -227,6 +238,9 @@ impl App {
                 ui.end_row();
                 ui.label("Headline mode");
                 ui.add(ParamSlider::for_param(&p.headline, &setter));
+                ui.end_row();
+                ui.label("Key check");
+                ui.add(ParamSlider::for_param(&p.key_check, &setter));
                 ui.end_row();
             });
     }

@@ -1,7 +1,8 @@
 //! The words the GUI shows for each state, kept apart from drawing so they
 //! can be tested.
 
-use crate::snapshot::State;
+use crate::key_check::KEY_WINDOWS;
+use crate::snapshot::{KeyCheck, State};
 
 /// How a message should look.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,6 +43,30 @@ pub fn state_line(state: &State) -> (String, Severity) {
     }
 }
 
+/// The key check's line, and how it should look; `None` while it is off.
+pub fn key_line(key: &KeyCheck) -> Option<(String, Severity)> {
+    let seconds = |windows: usize| windows * cocola::contract::WINDOW_SAMPLES / cocola::contract::SAMPLE_RATE as usize;
+    Some(match key {
+        KeyCheck::Off => return None,
+        KeyCheck::Waiting => ("key: waiting for the first 5 s".into(), Severity::Waiting),
+        KeyCheck::Unavailable(why) => (format!("key: no check ({why})"), Severity::Waiting),
+        KeyCheck::Read {
+            out_of_key,
+            windows,
+            words,
+            ..
+        } => {
+            let over = if *windows < KEY_WINDOWS {
+                format!("first {} s", seconds(*windows))
+            } else {
+                format!("last {} s", seconds(*windows))
+            };
+            let severity = if *out_of_key { Severity::Problem } else { Severity::Ok };
+            (format!("key ({over}): {words}"), severity)
+        }
+    })
+}
+
 /// The long explanation under the model picker, for states that need one.
 pub fn problem_detail(state: &State) -> Option<&str> {
     match state {
@@ -79,5 +104,26 @@ mod tests {
         assert_eq!(lines[6], "listening... 3.2 s of 5 s");
         assert!(lines[2].contains("no default model installed"));
         assert_eq!(problem_detail(&states[4]), Some("y"));
+    }
+
+    #[test]
+    fn the_key_line_names_the_span_it_read_and_warns_only_when_out_of_key() {
+        let read = |out_of_key, windows| KeyCheck::Read {
+            out_of_key,
+            best: cocola::score::alternatives::Change::Transpose { semitones: 2 },
+            gain: 0.5,
+            windows,
+            words: "WORDS".into(),
+        };
+        assert_eq!(key_line(&KeyCheck::Off), None);
+        assert_eq!(
+            key_line(&read(true, 2)),
+            Some(("key (first 10 s): WORDS".into(), Severity::Problem))
+        );
+        assert_eq!(
+            key_line(&read(false, KEY_WINDOWS)),
+            Some(("key (last 30 s): WORDS".into(), Severity::Ok))
+        );
+        assert_eq!(key_line(&KeyCheck::Waiting).unwrap().1, Severity::Waiting);
     }
 }
