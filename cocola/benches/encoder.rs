@@ -1,6 +1,7 @@
 //! One encoder run as the plugin and the CLI do it: condition + stem in all
 //! three modes (batch 6) on one intra-op thread, and a single row; the same
-//! batch through the model's INT8 copy (`cocola quantize`), for the ratio.
+//! batch through the model's INT8 copy (`cocola quantize`), for the ratio;
+//! the plugin's key check against its plain update (the shipped model).
 //!
 //! Random test weights: the cost depends only on the architecture (and, for
 //! the INT8 copy, on which operators are quantized, not on the ranges).
@@ -51,6 +52,24 @@ fn encoder(c: &mut Criterion) {
     c.bench_function("update/features x2 + encoder batch 6 + 3 scores, 1 thread", |b| {
         b.iter(|| pool.install(|| scorer.score_window(black_box(&condition), black_box(&stem)).unwrap()))
     });
+
+    // The plugin's key check (every 5 s of audio): the stem as it is and
+    // transposed +-1..6 semitones against one condition, beside the plain
+    // update, both with the shipped model (transpositions need its pitch
+    // input; the test model reads HPS).
+    if let Some(shipped) = cocola::default_model::embedded() {
+        let mut scorer = cocola::score::Scorer::new(Model::from_bytes(shipped, &LoadOptions::default()).expect("model"));
+        c.bench_function("update/shipped model, plain, 1 thread", |b| {
+            b.iter(|| pool.install(|| scorer.score_window(black_box(&condition), black_box(&stem)).unwrap()))
+        });
+        c.bench_function("update/shipped model, key check (as is + 12 transpositions), 1 thread", |b| {
+            b.iter(|| {
+                pool.install(|| {
+                    (scorer.score_window_transpositions(black_box(&condition), black_box(&stem), 6)).unwrap()
+                })
+            })
+        });
+    }
 
     c.bench_function("encoder/load model from memory", |b| {
         b.iter(|| Model::from_bytes(black_box(&bytes), &LoadOptions::default()).unwrap())

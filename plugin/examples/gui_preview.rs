@@ -1,10 +1,12 @@
-//! Opens the plugin window outside a host, fed with synthetic audio, for
-//! looking at the GUI and for the README screenshot (under Xvfb).
+//! Opens the plugin window outside a host, fed with the example pair
+//! (`examples/`) and the shipped default model, for looking at the GUI and
+//! for the README screenshot (under Xvfb).
 //!
-//! usage: cargo run -p cocola-plugin --example gui_preview -- [SECONDS]
+//! usage: cargo run --release -p cocola-plugin --example gui_preview -- [SECONDS]
 //!
-//! The model is a random-weight test model carrying a made-up calibration
-//! (so the verdict colours show): its scores mean nothing. The window closes
+//! The stem is in key for the first 30 s of audio, then transposed (the
+//! example's `stem-transposed.wav`), at four times real time: from 60 s of
+//! audio on (15 s on the clock) the key line reads the transposed stem alone. The window closes
 //! itself after SECONDS (default 30).
 
 #[path = "../tests/host/mod.rs"]
@@ -13,7 +15,6 @@ mod host;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cocola::calibration::{Calibration, ModeCalibration, ScoreDistribution};
 use cocola_plugin::params::ModelChoice;
 use nice_plug::context::gui::{GuiContext, GuiContextInner};
 use nice_plug::editor::EditorHandle;
@@ -44,68 +45,47 @@ impl GuiContextInner for NoHost {
     fn request_restart(&self) {}
 }
 
-/// A test model whose calibration puts its typical scores around the middle.
-fn preview_model(dir: &std::path::Path) -> std::path::PathBuf {
-    let path = dir.join("preview.onnx");
-    let mut meta = cocola::model::testing::test_metadata();
-    meta.name = "preview-random".into();
-    meta.description = "random weights, invented calibration: for looking at the GUI only".into();
-    // Placed around the raw scores this random model gives the preview audio.
-    let mode = |coherent: f32, random: f32| ModeCalibration {
-        coherent: ScoreDistribution {
-            mean: coherent,
-            std: 1.0,
-            count: 100,
-        },
-        random: ScoreDistribution {
-            mean: random,
-            std: 1.0,
-            count: 100,
-        },
-        hard: None,
-    };
-    meta.calibration = Some(Calibration {
-        both: mode(-6.5, -8.5),
-        harmonic: Some(mode(-6.0, -8.5)),
-        percussive: Some(mode(-5.0, -8.0)),
-    });
-    let weights = cocola::model::testing::random_weights(7);
-    cocola::model::write_model_file(&path, &weights, &meta).expect("write preview model");
-    path
+/// The shipped default model and the example pair (`examples/`).
+fn repo_file(path: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
+}
+
+fn example(name: &str) -> Vec<f32> {
+    let path = repo_file(&format!("examples/{name}.wav"));
+    cocola::audio::load_mono_16k(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// `signal` repeated to `len` samples.
+fn looped(signal: &[f32], len: usize) -> Vec<f32> {
+    signal.iter().copied().cycle().take(len).collect()
 }
 
 fn main() {
     let seconds: f64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(30.0);
-    let dir = std::env::temp_dir().join("cocola-gui-preview");
-    std::fs::create_dir_all(&dir).unwrap();
-    let model = preview_model(&dir);
+    let model = repo_file("bundles/models/default.onnx");
 
     let mut h = host::Host::new(None);
     h.plugin.cocola_params().set_model_choice(ModelChoice::File(model));
     let executor = AsyncExecutor::new(Arc::new(|()| ()), Arc::new(|()| ()));
     let editor = h.plugin.editor(executor).expect("the plugin has an editor");
-    let rate = 48_000.0;
+    let rate = 16_000.0;
     h.activate(rate, 512, ProcessMode::Realtime, host::STEREO_WITH_SIDECHAIN);
 
-    // Audio thread stand-in: real-time pace, a condition that changes key
-    // half-way so the timeline has something to show.
+    // Audio thread stand-in, at four times real time so the timeline fills
+    // faster: the example's condition throughout; its stem for the first
+    // 30 s, then the same stem transposed 2 semitones down.
     std::thread::spawn(move || {
-        let total = 120.0;
-        let stem = vec![host::signal(rate, total, 1, 0.5); 2];
-        let mut cond = vec![host::signal(rate, total, 2, 0.5); 2];
-        let half = cond[0].len() / 3;
-        let other = host::signal(rate, total, 9, 0.5);
-        for c in &mut cond {
-            c[half..].copy_from_slice(&other[half..]);
-        }
-        let (mut out, mut side) = (stem.clone(), cond.clone());
+        let (in_key, total) = (30 * 16_000, 80 * 16_000);
+        let condition = looped(&example("condition"), total);
+        let mut stem = looped(&example("stem"), in_key);
+        stem.extend(looped(&example("stem-transposed"), total - in_key));
+        let (mut out, mut side) = (vec![stem.clone(), stem], vec![condition.clone(), condition]);
         let start = Instant::now();
         let block = 512;
         let mut pos = 0;
-        while pos + block <= stem[0].len() {
+        while pos + block <= total {
             h.process_block(&mut out, &mut side, true, pos, block);
             pos += block;
-            // Four times real time: the timeline fills faster.
             let due = start + Duration::from_secs_f64(pos as f64 / rate as f64 / 4.0);
             if let Some(wait) = due.checked_duration_since(Instant::now()) {
                 std::thread::sleep(wait);
