@@ -355,6 +355,8 @@ impl Analyzer {
         snapshot.windows_scored += 1;
         snapshot.state = State::Scoring;
         if !settings.key_check {
+            // Switched back on, it starts afresh rather than from old checks.
+            self.key.restart();
             snapshot.key = KeyCheck::Off;
         } else if let Some(key) = self.key.check(
             &mut model.scorer,
