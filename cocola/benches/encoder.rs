@@ -58,17 +58,21 @@ fn encoder(c: &mut Criterion) {
     // update, both with the shipped model (transpositions need its pitch
     // input; the test model reads HPS).
     if let Some(shipped) = cocola::default_model::embedded() {
-        let mut scorer = cocola::score::Scorer::new(Model::from_bytes(shipped, &LoadOptions::default()).expect("model"));
+        let mut scorer =
+            cocola::score::Scorer::new(Model::from_bytes(shipped, &LoadOptions::default()).expect("model"));
         c.bench_function("update/shipped model, plain, 1 thread", |b| {
             b.iter(|| pool.install(|| scorer.score_window(black_box(&condition), black_box(&stem)).unwrap()))
         });
-        c.bench_function("update/shipped model, key check (as is + 12 transpositions), 1 thread", |b| {
-            b.iter(|| {
-                pool.install(|| {
-                    (scorer.score_window_transpositions(black_box(&condition), black_box(&stem), 6)).unwrap()
+        c.bench_function(
+            "update/shipped model, key check (as is + 12 transpositions), 1 thread",
+            |b| {
+                b.iter(|| {
+                    pool.install(|| {
+                        (scorer.score_window_transpositions(black_box(&condition), black_box(&stem), 6)).unwrap()
+                    })
                 })
-            })
-        });
+            },
+        );
     }
 
     c.bench_function("encoder/load model from memory", |b| {

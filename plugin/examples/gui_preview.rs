@@ -5,9 +5,9 @@
 //! usage: cargo run --release -p cocola-plugin --example gui_preview -- [SECONDS]
 //!
 //! The stem is in key for the first 30 s of audio, then transposed (the
-//! example's `stem-transposed.wav`), at four times real time: from 60 s of
-//! audio on (15 s on the clock) the key line reads the transposed stem alone. The window closes
-//! itself after SECONDS (default 30).
+//! example's `stem-transposed.wav`), at twice real time: from 60 s of audio
+//! on (30 s on the clock) the key line reads the transposed stem alone. The window closes
+//! itself after SECONDS (default 45).
 
 #[path = "../tests/host/mod.rs"]
 mod host;
@@ -15,7 +15,6 @@ mod host;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cocola_plugin::params::ModelChoice;
 use nice_plug::context::gui::{GuiContext, GuiContextInner};
 use nice_plug::editor::EditorHandle;
 use nice_plug::prelude::*;
@@ -45,7 +44,7 @@ impl GuiContextInner for NoHost {
     fn request_restart(&self) {}
 }
 
-/// The shipped default model and the example pair (`examples/`).
+/// A file of this repository (the example pair is in `examples/`).
 fn repo_file(path: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
 }
@@ -61,17 +60,15 @@ fn looped(signal: &[f32], len: usize) -> Vec<f32> {
 }
 
 fn main() {
-    let seconds: f64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(30.0);
-    let model = repo_file("bundles/models/default.onnx");
-
+    let seconds: f64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(45.0);
+    // No model chosen: the default built into the plugin.
     let mut h = host::Host::new(None);
-    h.plugin.cocola_params().set_model_choice(ModelChoice::File(model));
     let executor = AsyncExecutor::new(Arc::new(|()| ()), Arc::new(|()| ()));
     let editor = h.plugin.editor(executor).expect("the plugin has an editor");
     let rate = 16_000.0;
     h.activate(rate, 512, ProcessMode::Realtime, host::STEREO_WITH_SIDECHAIN);
 
-    // Audio thread stand-in, at four times real time so the timeline fills
+    // Audio thread stand-in, at twice real time so the timeline fills
     // faster: the example's condition throughout; its stem for the first
     // 30 s, then the same stem transposed 2 semitones down.
     std::thread::spawn(move || {
@@ -86,7 +83,7 @@ fn main() {
         while pos + block <= total {
             h.process_block(&mut out, &mut side, true, pos, block);
             pos += block;
-            let due = start + Duration::from_secs_f64(pos as f64 / rate as f64 / 4.0);
+            let due = start + Duration::from_secs_f64(pos as f64 / rate as f64 / 2.0);
             if let Some(wait) = due.checked_duration_since(Instant::now()) {
                 std::thread::sleep(wait);
             }

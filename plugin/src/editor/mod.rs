@@ -24,7 +24,7 @@ use text::Severity;
 
 pub type CocolaEditor = EguiEditor<App>;
 
-pub const DEFAULT_SIZE: (f32, f32) = (760.0, 620.0);
+pub const DEFAULT_SIZE: (f32, f32) = (760.0, 730.0);
 const MIN_SIZE: (f32, f32) = (520.0, 460.0);
 
 pub struct App {
@@ -106,8 +106,8 @@ impl App {
         draw::headline(ui, s, stale);
         draw::mode_bars(ui, s);
         self.key_line(ui, s);
-        // What is left after the controls below (about 380 points) goes to the timeline.
-        let height = (ui.available_height() - 380.0).clamp(120.0, 420.0);
+        // What is left after the controls below (about 430 points) goes to the timeline.
+        let height = (ui.available_height() - 430.0).clamp(120.0, 420.0);
         draw::timeline(ui, s, height);
         self.status_line(ui, s);
         ui.separator();
