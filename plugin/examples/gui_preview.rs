@@ -44,16 +44,6 @@ impl GuiContextInner for NoHost {
     fn request_restart(&self) {}
 }
 
-/// A file of this repository (the example pair is in `examples/`).
-fn repo_file(path: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
-}
-
-fn example(name: &str) -> Vec<f32> {
-    let path = repo_file(&format!("examples/{name}.wav"));
-    cocola::audio::load_mono_16k(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
 /// `signal` repeated to `len` samples.
 fn looped(signal: &[f32], len: usize) -> Vec<f32> {
     signal.iter().copied().cycle().take(len).collect()
@@ -73,9 +63,9 @@ fn main() {
     // 30 s, then the same stem transposed 2 semitones down.
     std::thread::spawn(move || {
         let (in_key, total) = (30 * 16_000, 80 * 16_000);
-        let condition = looped(&example("condition"), total);
-        let mut stem = looped(&example("stem"), in_key);
-        stem.extend(looped(&example("stem-transposed"), total - in_key));
+        let condition = looped(&host::example("condition"), total);
+        let mut stem = looped(&host::example("stem"), in_key);
+        stem.extend(looped(&host::example("stem-transposed"), total - in_key));
         let (mut out, mut side) = (vec![stem.clone(), stem], vec![condition.clone(), condition]);
         let start = Instant::now();
         let block = 512;

@@ -4,7 +4,7 @@
 
 mod host;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use cocola::contract::WINDOW_SAMPLES;
 use cocola::score::alternatives::{AlternativeOptions, Change};
@@ -12,14 +12,6 @@ use cocola::score::Scorer;
 use cocola_plugin::snapshot::KeyCheck;
 use host::*;
 use nice_plug::prelude::*;
-
-fn repo_file(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
-}
-
-fn example(name: &str) -> Vec<f32> {
-    cocola::audio::load_mono_16k(&repo_file(&format!("examples/{name}.wav"))).unwrap()
-}
 
 /// The key check's final state after `stem` and `condition` (16 kHz) are
 /// bounced through the plugin running `model`, hop 1 s.

@@ -284,3 +284,14 @@ pub fn scored(s: &Snapshot) -> Vec<(u64, cocola::score::WindowScores)> {
         })
         .collect()
 }
+
+/// A file of this repository, e.g. `bundles/models/default.onnx`.
+pub fn repo_file(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
+}
+
+/// An example file (`examples/NAME.wav`), 16 kHz mono.
+pub fn example(name: &str) -> Vec<f32> {
+    let path = repo_file(&format!("examples/{name}.wav"));
+    cocola::audio::load_mono_16k(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
