@@ -13,8 +13,12 @@
 //! flagged at the library's margins, beside the absolute verdict.
 //!
 //! ```text
-//! cargo run --release -p cocola --example alternatives_probe -- MODEL.onnx STEMS_DIR ANCHORS SEED OUT.csv [WINDOWS]
+//! cargo run --release -p cocola --example alternatives_probe -- [--plugin] MODEL.onnx STEMS_DIR ANCHORS SEED OUT.csv [WINDOWS]
 //! ```
+//!
+//! `--plugin` reads each window as the plugin's checks do: on its own
+//! excerpt (the window and the moves' reach either side), the beat measured
+//! there rather than on the whole track, the windows then tallied.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -25,7 +29,9 @@ use cocola::dsp::onset::OnsetAnalyzer;
 use cocola::eval::tracks::{discover_tracks, TrackAudio};
 use cocola::model::{LoadOptions, Model};
 use cocola::perturb::{draw_transposition, off_beat_delay, pitch_shift};
-use cocola::score::alternatives::{AlternativeOptions, Alternatives, AlternativesReport, Change};
+use cocola::score::alternatives::{
+    move_reach_samples, AlternativeOptions, Alternatives, AlternativesReport, AlternativesTally, Change,
+};
 use cocola::score::windows::window_level_dbfs;
 use cocola::score::{Measure, Scorer};
 use cocola::seeded;
@@ -44,7 +50,12 @@ fn fail(message: String) -> ! {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (flags, args): (Vec<String>, Vec<String>) = std::env::args().skip(1).partition(|a| a.starts_with("--"));
+    let plugin = match &flags[..] {
+        [] => false,
+        [flag] if flag == "--plugin" => true,
+        other => fail(format!("unknown flags: {other:?}")),
+    };
     let (windows, args) = match &args[..] {
         [rest @ .., last] if rest.len() == 5 => {
             (last.parse().unwrap_or_else(|_| fail(format!("WINDOWS: {last}"))), rest)
@@ -52,7 +63,7 @@ fn main() {
         all => (WINDOWS, all),
     };
     let [model, dir, anchors, seed, out] = args else {
-        fail("usage: alternatives_probe MODEL.onnx STEMS_DIR ANCHORS SEED OUT.csv [WINDOWS]".into())
+        fail("usage: alternatives_probe [--plugin] MODEL.onnx STEMS_DIR ANCHORS SEED OUT.csv [WINDOWS]".into())
     };
     let excerpt = windows * HALF;
     let anchors: usize = anchors.parse().unwrap_or_else(|_| fail(format!("ANCHORS: {anchors}")));
@@ -121,9 +132,12 @@ fn main() {
             ),
         ];
         for (kind, made_by, signal) in stems {
-            let result = scorer
-                .score_alternatives_at(&rest, signal, &window_starts, -60.0, &options, |_, _| {})
-                .unwrap_or_else(|e| fail(e.to_string()));
+            let result = if plugin {
+                as_the_plugin_reads(&mut scorer, &rest, signal, &window_starts, &options)
+            } else {
+                (scorer.score_alternatives_at(&rest, signal, &window_starts, -60.0, &options, |_, _| {}))
+                    .unwrap_or_else(|e| fail(e.to_string()))
+            };
             summary.add(kind, &AlternativesReport::from(result.clone()));
             write_rows(
                 &mut csv,
@@ -141,6 +155,37 @@ fn main() {
     }
     eprintln!();
     summary.print();
+}
+
+/// The windows at `starts` read as the plugin's checks read them: each on
+/// its own excerpt, the window and the moves' reach either side (the
+/// excerpt's margin covers it), then tallied.
+fn as_the_plugin_reads(
+    scorer: &mut Scorer,
+    rest: &[f32],
+    stem: &[f32],
+    starts: &[usize],
+    options: &AlternativeOptions,
+) -> Alternatives {
+    let reach = move_reach_samples(options);
+    let windows: Vec<_> = (starts.iter())
+        .filter_map(|&start| {
+            let around = start - reach..start + HALF + reach;
+            (scorer.score_window_alternatives(&rest[around.clone()], &stem[around], reach, -60.0, options))
+                .unwrap_or_else(|e| fail(e.to_string()))
+        })
+        .collect();
+    // As in the plugin: moves tallied by step, described in the newest
+    // window's seconds.
+    let newest = windows.last().unwrap_or_else(|| fail("no audible window".into()));
+    let mut tally = AlternativesTally::new(newest.changes.clone(), scorer.modes());
+    for w in &windows {
+        tally.add(&w.raw);
+    }
+    let calibration = scorer.model().metadata().calibration;
+    tally
+        .finish(calibration.as_ref(), newest.beat_seconds)
+        .expect("one window at least")
 }
 
 /// One stem's readings.

@@ -6,8 +6,9 @@
 //!
 //! The stem is in key for the first 30 s of audio, then transposed (the
 //! example's `stem-transposed.wav`), at twice real time: from 60 s of audio
-//! on (30 s on the clock) the key line reads the transposed stem alone. The window closes
-//! itself after SECONDS (default 45).
+//! on (30 s on the clock) the key line reads the transposed stem alone, and
+//! the timing line reads it on the beat. The window closes itself after
+//! SECONDS (default 45).
 
 #[path = "../tests/host/mod.rs"]
 mod host;

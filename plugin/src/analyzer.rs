@@ -14,12 +14,12 @@ use cocola::mode::Mode;
 use cocola::score::windows::is_silent;
 use cocola::score::{Measure, WindowScores};
 
+use crate::checks::{check_excerpt_samples, Checker};
 use crate::feed::{FeedReader, Frame, Marker};
 use crate::history::History;
-use crate::key_check::KeyChecker;
 use crate::loader::LoadedModel;
 use crate::params::HeadlineMode;
-use crate::snapshot::{Headline, KeyCheck, Outcome, Point, Snapshot, State};
+use crate::snapshot::{Check, Checks, Headline, Outcome, Point, Snapshot, State};
 
 /// Host frames handled per step: bounds the scratch buffers.
 const STEP_FRAMES: usize = 4096;
@@ -31,8 +31,8 @@ pub struct Settings {
     pub silence_dbfs: f32,
     pub smoothing: f32,
     pub headline: HeadlineMode,
-    /// Check the key every 5 s ([`KeyChecker`]).
-    pub key_check: bool,
+    /// Check key and timing every 5 s ([`Checker`]).
+    pub checks: bool,
     /// Offline (bounce) processing: every window is scored, none skipped.
     pub offline: bool,
 }
@@ -59,12 +59,13 @@ pub struct Analyzer {
     /// Latest (frame, song seconds) the host reported.
     song_anchor: Option<(u64, f64)>,
     smoothed: Option<[f32; 3]>,
-    key: KeyChecker,
+    checker: Checker,
     // Scratch, allocated once.
     frames: Vec<Frame>,
     host_side: [Vec<f32>; 2],
     out16k: [Vec<f32>; 2],
     window: [Vec<f32>; 2],
+    excerpt: [Vec<f32>; 2],
 }
 
 impl Analyzer {
@@ -88,7 +89,10 @@ impl Analyzer {
             host_rate,
             resamplers,
             to_trim,
-            history: [History::default(), History::default()],
+            history: [
+                History::with_len(check_excerpt_samples()),
+                History::with_len(check_excerpt_samples()),
+            ],
             next_due: WINDOW_SAMPLES as u64,
             origin_frame: 0,
             consumed: 0,
@@ -96,11 +100,12 @@ impl Analyzer {
             playing: false,
             song_anchor: None,
             smoothed: None,
-            key: KeyChecker::default(),
+            checker: Checker::default(),
             frames: vec![[0.0; 2]; STEP_FRAMES],
             host_side: [Vec::with_capacity(STEP_FRAMES), Vec::with_capacity(STEP_FRAMES)],
             out16k: [Vec::with_capacity(out_cap), Vec::with_capacity(out_cap)],
             window: [vec![0.0; WINDOW_SAMPLES], vec![0.0; WINDOW_SAMPLES]],
+            excerpt: [vec![0.0; check_excerpt_samples()], vec![0.0; check_excerpt_samples()]],
         })
     }
 
@@ -117,7 +122,7 @@ impl Analyzer {
         self.next_due = WINDOW_SAMPLES as u64;
         self.origin_frame = self.consumed;
         self.smoothed = None;
-        self.key.restart();
+        self.checker.restart();
     }
 
     /// Seconds of audio in the history since the last restart.
@@ -278,7 +283,7 @@ impl Analyzer {
         let Some(model) = model else { return };
         let end = self.history[STEM].total();
         for side in [STEM, CONDITION] {
-            self.history[side].copy_window(&mut self.window[side]);
+            self.history[side].copy_last(&mut self.window[side]);
         }
         let outcome = if !self.sidechain || self.window[CONDITION].iter().all(|&x| x == 0.0) {
             snapshot.state = State::NoSidechain;
@@ -354,18 +359,7 @@ impl Analyzer {
         snapshot.inference_ms = Some(ms);
         snapshot.windows_scored += 1;
         snapshot.state = State::Scoring;
-        if !settings.key_check {
-            // Switched back on, it starts afresh rather than from old checks.
-            self.key.restart();
-            snapshot.key = KeyCheck::Off;
-        } else if let Some(key) = self.key.check(
-            &mut model.scorer,
-            &self.window[CONDITION],
-            &self.window[STEM],
-            self.history[STEM].total(),
-        ) {
-            snapshot.key = key;
-        }
+        self.check(model, settings, snapshot);
         nice_plug::nice_log!(
             "COCOLA window end={:.3}s both={:.6} harmonic={:.6} percussive={:.6} ({ms:.1} ms)",
             self.history[STEM].total() as f64 / SAMPLE_RATE as f64,
@@ -374,5 +368,26 @@ impl Analyzer {
             raw[2]
         );
         Some(Outcome::Scored { scores, smoothed })
+    }
+
+    /// The key and timing checks, when due, on the recent history.
+    fn check(&mut self, model: &mut LoadedModel, settings: &Settings, snapshot: &mut Snapshot) {
+        if !settings.checks {
+            // Switched back on, they start afresh rather than from old checks.
+            self.checker.restart();
+            snapshot.checks = Checks::both(Check::Off);
+            return;
+        }
+        let end = self.history[STEM].total();
+        if !self.checker.is_due(end) {
+            return;
+        }
+        for side in [STEM, CONDITION] {
+            self.history[side].copy_last(&mut self.excerpt[side]);
+        }
+        let (condition, stem) = (&self.excerpt[CONDITION], &self.excerpt[STEM]);
+        if let Some(checks) = (self.checker).check(&mut model.scorer, condition, stem, end, settings.silence_dbfs) {
+            snapshot.checks = checks;
+        }
     }
 }

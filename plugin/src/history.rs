@@ -1,5 +1,6 @@
-//! The last 5 s (one analysis window) of one side at 16 kHz, as a circular
-//! buffer, so that appending never moves memory and never allocates.
+//! The last seconds of one side at 16 kHz (one analysis window, and the
+//! checks' reach either side of it), as a circular buffer, so that
+//! appending never moves memory and never allocates.
 
 use cocola::contract::WINDOW_SAMPLES;
 
@@ -12,16 +13,22 @@ pub struct History {
 }
 
 impl Default for History {
+    /// One window long.
     fn default() -> Self {
-        Self {
-            ring: vec![0.0; WINDOW_SAMPLES],
-            head: 0,
-            total: 0,
-        }
+        Self::with_len(WINDOW_SAMPLES)
     }
 }
 
 impl History {
+    /// Keeps the last `len` samples.
+    pub fn with_len(len: usize) -> Self {
+        Self {
+            ring: vec![0.0; len],
+            head: 0,
+            total: 0,
+        }
+    }
+
     pub fn clear(&mut self) {
         self.ring.fill(0.0);
         self.head = 0;
@@ -44,12 +51,17 @@ impl History {
         self.total += samples.len() as u64;
     }
 
-    /// Copies the window, oldest sample first, into `out` (`WINDOW_SAMPLES`
-    /// long). Before a full window has been seen, the missing start is zeros.
-    pub fn copy_window(&self, out: &mut [f32]) {
-        let (older, newer) = self.ring.split_at(self.head);
-        out[..newer.len()].copy_from_slice(newer);
-        out[newer.len()..].copy_from_slice(older);
+    /// Copies the last `out.len()` samples (at most the length kept),
+    /// oldest first, into `out`. Before that many have been heard, the
+    /// missing start is zeros.
+    pub fn copy_last(&self, out: &mut [f32]) {
+        let (n, len) = (self.ring.len(), out.len());
+        assert!(len <= n, "asked for more than is kept");
+        // The oldest sample wanted sits `len` before the write position.
+        let from = (self.head + n - len) % n;
+        let first = len.min(n - from);
+        out[..first].copy_from_slice(&self.ring[from..from + first]);
+        out[first..].copy_from_slice(&self.ring[..len - first]);
     }
 }
 
@@ -65,14 +77,33 @@ mod tests {
             h.push(chunk);
         }
         let mut out = vec![0.0; WINDOW_SAMPLES];
-        h.copy_window(&mut out);
+        h.copy_last(&mut out);
         assert_eq!(out, &signal[signal.len() - WINDOW_SAMPLES..]);
         assert_eq!(h.total(), signal.len() as u64);
         h.push(&signal);
-        h.copy_window(&mut out);
+        h.copy_last(&mut out);
         assert_eq!(out, &signal[signal.len() - WINDOW_SAMPLES..]);
         h.clear();
-        h.copy_window(&mut out);
+        h.copy_last(&mut out);
         assert!(out.iter().all(|&x| x == 0.0));
+    }
+
+    #[test]
+    fn a_longer_history_gives_any_tail_and_zeros_before_the_start() {
+        let mut h = History::with_len(10);
+        h.push(&[1.0, 2.0, 3.0]);
+        let mut out = [9.0; 5];
+        h.copy_last(&mut out);
+        assert_eq!(out, [0.0, 0.0, 1.0, 2.0, 3.0]);
+        let signal: Vec<f32> = (0..27).map(|i| i as f32).collect();
+        for chunk in signal.chunks(4) {
+            h.push(chunk);
+        }
+        let mut out = [0.0; 7];
+        h.copy_last(&mut out);
+        assert_eq!(out, [20.0, 21.0, 22.0, 23.0, 24.0, 25.0, 26.0]);
+        let mut all = [0.0; 10];
+        h.copy_last(&mut all);
+        assert_eq!(&all[..], &signal[17..]);
     }
 }

@@ -7,15 +7,15 @@
 //!   both inputs goes into lock-free rings ([`feed`]). Nothing else.
 //! - worker thread ([`worker`]): loads the model ([`loader`]), resamples to
 //!   16 kHz, keeps the last 5 s ([`history`]), scores a window every hop
-//!   ([`analyzer`]), checks the key every 5 s ([`key_check`]), publishes a
+//!   ([`analyzer`]), checks key and timing every 5 s ([`checks`]), publishes a
 //!   [`snapshot::Snapshot`] lock-free.
 //! - GUI thread: reads the newest snapshot.
 
 pub mod analyzer;
+pub mod checks;
 pub mod editor;
 pub mod feed;
 pub mod history;
-pub mod key_check;
 pub mod loader;
 pub mod location;
 pub mod params;

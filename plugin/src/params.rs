@@ -77,10 +77,12 @@ pub struct CocolaParams {
     #[id = "headline"]
     pub headline: EnumParam<HeadlineMode>,
     /// Every 5 s, also score the stem transposed by +-1..6 semitones and
-    /// say when a transposition fits clearly better (about seven plain
-    /// scores of work per check).
+    /// moved by +-1..4 eighths of the beat, and say when a transposition or
+    /// a move fits clearly better (about ten plain scores of work per
+    /// check). The id predates the timing check; kept so that saved
+    /// sessions restore the switch.
     #[id = "keycheck"]
-    pub key_check: BoolParam,
+    pub checks: BoolParam,
 
     #[persist = "model"]
     pub model: Arc<RwLock<ModelChoice>>,
@@ -112,7 +114,7 @@ impl Default for CocolaParams {
             smoothing: FloatParam::new("Smoothing", 0.5, FloatRange::Linear { min: 0.0, max: 0.95 })
                 .with_step_size(0.05),
             headline: EnumParam::new("Headline mode", HeadlineMode::Combined),
-            key_check: BoolParam::new("Key check", true),
+            checks: BoolParam::new("Key and timing check", true),
             model: Arc::new(RwLock::new(ModelChoice::Default)),
         }
     }

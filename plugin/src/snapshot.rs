@@ -65,9 +65,9 @@ pub enum Outcome {
     NoSidechain,
 }
 
-/// What the key check (`crate::key_check`) says.
+/// What one of the checks (`crate::checks`) says.
 #[derive(Clone, Debug, PartialEq)]
-pub enum KeyCheck {
+pub enum Check {
     /// Switched off by its parameter.
     Off,
     /// No window checked yet since the start (or the last reset).
@@ -76,9 +76,10 @@ pub enum KeyCheck {
     Unavailable(String),
     /// The reading of the last `windows` checked windows.
     Read {
-        /// The best transposition fits clearly better than the stem as it is.
-        out_of_key: bool,
-        /// The transposition that scores highest.
+        /// The best change of this kind (transposition, or move) fits
+        /// clearly better than the stem as it is.
+        flagged: bool,
+        /// The change that scores highest.
         best: Change,
         /// Its combined log-odds over the stem's as it is.
         gain: f32,
@@ -86,6 +87,23 @@ pub enum KeyCheck {
         /// The reading in words, as `cocola score --alternatives` prints it.
         words: String,
     },
+}
+
+/// The key check (transpositions) and the timing check (moves).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checks {
+    pub key: Check,
+    pub timing: Check,
+}
+
+impl Checks {
+    /// Both checks saying the same.
+    pub fn both(check: Check) -> Self {
+        Self {
+            key: check.clone(),
+            timing: check,
+        }
+    }
 }
 
 /// The headline: one mode's score or the combined fit, smoothed,
@@ -111,7 +129,7 @@ pub struct Snapshot {
     /// (`None` before the first score, and for a model without HPS).
     pub harmonic: Option<(f32, Option<f32>)>,
     pub percussive: Option<(f32, Option<f32>)>,
-    pub key: KeyCheck,
+    pub checks: Checks,
     /// Most recent last.
     pub timeline: VecDeque<Point>,
     /// Encoder time (features + ORT) of the last scored window.
@@ -134,7 +152,7 @@ impl Default for Snapshot {
             headline: None,
             harmonic: None,
             percussive: None,
-            key: KeyCheck::Waiting,
+            checks: Checks::both(Check::Waiting),
             timeline: VecDeque::with_capacity(TIMELINE_POINTS),
             inference_ms: None,
             windows_scored: 0,

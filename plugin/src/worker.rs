@@ -91,7 +91,7 @@ fn settings(params: &CocolaParams, offline: bool) -> Settings {
         silence_dbfs: params.silence_dbfs.value(),
         smoothing: params.smoothing.value(),
         headline: params.headline.value(),
-        key_check: params.key_check.value(),
+        checks: params.checks.value(),
         offline,
     }
 }

@@ -10,7 +10,8 @@ const N_FFT: usize = 1024;
 const COMPRESSION: f32 = 100.0;
 /// Beat periods considered, in seconds (200 down to 50 BPM).
 const BEAT_MIN_S: f32 = 0.3;
-const BEAT_MAX_S: f32 = 1.2;
+/// The longest beat [`beat_period`] returns.
+pub const BEAT_MAX_S: f32 = 1.2;
 /// Prior on the beat: log-normal around 120 BPM, one octave wide (as beat
 /// trackers use, to prefer the tapped beat over its halves and doubles).
 const BEAT_PRIOR_S: f32 = 0.5;

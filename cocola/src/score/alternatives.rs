@@ -207,6 +207,8 @@ impl Alternatives {
 pub struct ChangedWindow {
     pub changes: Vec<Change>,
     pub raw: Vec<f32>,
+    /// The beat the moves are eighths of (`None`: none measured, 120 BPM assumed).
+    pub beat_seconds: Option<f32>,
 }
 
 /// Raw scores of the stem as it is and changed, summed over windows, then
@@ -279,6 +281,14 @@ pub enum AlternativesError {
     Model(#[from] ModelError),
 }
 
+/// Where a window starts (in samples) and the level below which a side of
+/// it counts as silent.
+#[derive(Clone, Copy)]
+struct WindowAt {
+    start: usize,
+    silence_dbfs: f32,
+}
+
 /// Transpositions by +-1..=`max_semitones`, lowest first.
 fn transpositions(max_semitones: u32) -> Vec<Change> {
     let max = max_semitones as i32;
@@ -286,6 +296,26 @@ fn transpositions(max_semitones: u32) -> Vec<Change> {
         .filter(|&t| t != 0)
         .map(|semitones| Change::Transpose { semitones })
         .collect()
+}
+
+/// How far a move can reach, in samples, either way: the largest move at the
+/// longest beat measured. A window's stem must be at hand this far before
+/// and after it for every move to read real audio.
+pub fn move_reach_samples(options: &AlternativeOptions) -> usize {
+    let eighth = f64::from(crate::dsp::onset::BEAT_MAX_S) / 8.0;
+    (f64::from(options.moves_per_side) * eighth * f64::from(SAMPLE_RATE)).ceil() as usize
+}
+
+/// The changes to score (transpositions first, then moves) and each move's
+/// delay in samples, for the beat measured on `condition`.
+fn changes_for(condition: &[f32], options: &AlternativeOptions) -> (Vec<Change>, Vec<isize>, Option<f32>) {
+    let beat = beat_period(&OnsetAnalyzer::new().envelope(condition));
+    let offsets = move_offsets(beat.map_or(DEFAULT_BEAT_SECONDS, f64::from), options.moves_per_side);
+    let mut changes = transpositions(options.max_semitones);
+    changes.extend(offsets.iter().map(|&d| Change::Move {
+        seconds: d as f64 / f64::from(SAMPLE_RATE),
+    }));
+    (changes, offsets, beat)
 }
 
 /// The moves (in samples, later when positive) for a beat of
@@ -329,27 +359,12 @@ impl Scorer {
         options: &AlternativeOptions,
         mut progress: impl FnMut(usize, usize),
     ) -> Result<Alternatives, AlternativesError> {
-        let input = self.model().input();
-        if options.max_semitones > 0 && input != InputKind::Pitch {
-            return Err(AlternativesError::NotPitchInput(input.name()));
-        }
-        let beat = beat_period(&OnsetAnalyzer::new().envelope(condition));
-        let offsets = move_offsets(beat.map_or(DEFAULT_BEAT_SECONDS, f64::from), options.moves_per_side);
-        let mut changes = transpositions(options.max_semitones);
-        changes.extend(offsets.iter().map(|&d| Change::Move {
-            seconds: d as f64 / f64::from(SAMPLE_RATE),
-        }));
-
+        self.check_can_transpose(options)?;
+        let (changes, offsets, beat) = changes_for(condition, options);
         let mut tally = AlternativesTally::new(changes, self.modes());
         for (done, &start) in starts.iter().enumerate() {
-            let condition_window = delayed_window(condition, start, WINDOW_SAMPLES, 0);
-            let stem_window = delayed_window(stem, start, WINDOW_SAMPLES, 0);
-            let audible = |w: &[f32]| !level_is_silent(window_level_dbfs(w), silence_dbfs);
-            if audible(&condition_window) && audible(&stem_window) {
-                let moved: Vec<Vec<f32>> = (offsets.iter())
-                    .map(|&delay| delayed_window(stem, start, WINDOW_SAMPLES, delay))
-                    .collect();
-                let raw = self.score_changed_window(&condition_window, &stem_window, &tally.changes, &moved)?;
+            let at = WindowAt { start, silence_dbfs };
+            if let Some(raw) = self.score_changed_window_at(condition, stem, at, &tally.changes, &offsets)? {
                 tally.add(&raw);
             }
             progress(done + 1, starts.len());
@@ -359,23 +374,63 @@ impl Scorer {
             .ok_or(AlternativesError::NothingAudible)
     }
 
-    /// One window pair (`WINDOW_SAMPLES` each side, 16 kHz mono): the stem
-    /// as it is and transposed by +-1..=`max_semitones`, against the same
-    /// condition. What the plugin checks the key with, window by window
-    /// (no moves: they would read the stem beyond the window).
-    pub fn score_window_transpositions(
+    /// One window: the stem as it is and changed against the same condition,
+    /// the window starting at `start` of `condition` and `stem` (16 kHz mono,
+    /// one timeline). Moves read the stem around the window (zeros beyond
+    /// its ends; [`move_reach_samples`] says how far they reach), and the
+    /// beat is measured on the whole of `condition`. `None` when either side
+    /// of the window is quieter than `silence_dbfs`. What the plugin checks
+    /// key and timing with, on its recent audio.
+    pub fn score_window_alternatives(
         &mut self,
         condition: &[f32],
         stem: &[f32],
-        max_semitones: u32,
-    ) -> Result<ChangedWindow, AlternativesError> {
+        start: usize,
+        silence_dbfs: f32,
+        options: &AlternativeOptions,
+    ) -> Result<Option<ChangedWindow>, AlternativesError> {
+        self.check_can_transpose(options)?;
+        let (changes, offsets, beat_seconds) = changes_for(condition, options);
+        let at = WindowAt { start, silence_dbfs };
+        Ok(self
+            .score_changed_window_at(condition, stem, at, &changes, &offsets)?
+            .map(|raw| ChangedWindow {
+                changes,
+                raw,
+                beat_seconds,
+            }))
+    }
+
+    fn check_can_transpose(&self, options: &AlternativeOptions) -> Result<(), AlternativesError> {
         let input = self.model().input();
-        if input != InputKind::Pitch {
+        if options.max_semitones > 0 && input != InputKind::Pitch {
             return Err(AlternativesError::NotPitchInput(input.name()));
         }
-        let changes = transpositions(max_semitones);
-        let raw = self.score_changed_window(condition, stem, &changes, &[])?;
-        Ok(ChangedWindow { changes, raw })
+        Ok(())
+    }
+
+    /// [`score_changed_window`](Self::score_changed_window) on the window
+    /// `at` says, the moves delayed by `offsets`; `None` when either side of
+    /// it is silent.
+    fn score_changed_window_at(
+        &mut self,
+        condition: &[f32],
+        stem: &[f32],
+        at: WindowAt,
+        changes: &[Change],
+        offsets: &[isize],
+    ) -> Result<Option<Vec<f32>>, ModelError> {
+        let condition_window = delayed_window(condition, at.start, WINDOW_SAMPLES, 0);
+        let stem_window = delayed_window(stem, at.start, WINDOW_SAMPLES, 0);
+        let audible = |w: &[f32]| !level_is_silent(window_level_dbfs(w), at.silence_dbfs);
+        if !(audible(&condition_window) && audible(&stem_window)) {
+            return Ok(None);
+        }
+        let moved: Vec<Vec<f32>> = (offsets.iter())
+            .map(|&delay| delayed_window(stem, at.start, WINDOW_SAMPLES, delay))
+            .collect();
+        self.score_changed_window(&condition_window, &stem_window, changes, &moved)
+            .map(Some)
     }
 
     /// Raw scores of one window: the stem as it is, then each change (the

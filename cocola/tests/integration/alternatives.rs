@@ -155,18 +155,26 @@ fn silence_is_refused_rather_than_read() {
 }
 
 #[test]
-fn one_windows_transpositions_tally_to_what_the_pair_reads() {
-    // The plugin's path (`score_window_transpositions`, then a tally of the
-    // windows) and the pair's (`score_alternatives_at`) give the same means.
-    let (condition, stem) = (example("condition.wav"), example("stem-transposed.wav"));
+fn windows_scored_one_at_a_time_tally_to_what_the_pair_reads() {
+    // The plugin's path (`score_window_alternatives` on each window, then a
+    // tally of the windows) and the pair's (`score_alternatives_at`) give
+    // the same means, moves included (both measure the beat on the whole
+    // condition here).
+    let (condition, stem) = (example("condition.wav"), example("stem-off-beat.wav"));
     let mut scorer = scorer();
     let starts = [0, WINDOW_SAMPLES];
-    let pair = alternatives(&mut scorer, &condition, &stem, &starts, 0);
+    let pair = alternatives(&mut scorer, &condition, &stem, &starts, 4);
+    let options = AlternativeOptions {
+        max_semitones: 2,
+        moves_per_side: 4,
+    };
     let mut tally: Option<AlternativesTally> = None;
     for &start in &starts {
+        let checked = (scorer.score_window_alternatives(&condition, &stem, start, -60.0, &options))
+            .expect("a pitch model")
+            .expect("an audible window");
+        assert_eq!(checked.beat_seconds, pair.beat_seconds);
         let window = start..start + WINDOW_SAMPLES;
-        let checked = (scorer.score_window_transpositions(&condition[window.clone()], &stem[window.clone()], 2))
-            .expect("a pitch model");
         let plain = scorer.score_window(&condition[window.clone()], &stem[window]).unwrap();
         for (m, mode) in plain.modes().iter().enumerate() {
             assert!((checked.raw[m] - mode.raw).abs() < 1e-4, "as-is first: {:?}", mode.mode);
@@ -177,11 +185,18 @@ fn one_windows_transpositions_tally_to_what_the_pair_reads() {
     let calibration = scorer.model().metadata().calibration;
     let tallied = tally.unwrap().finish(calibration.as_ref(), pair.beat_seconds).unwrap();
     assert_eq!(tallied.windows, 2);
+    assert_eq!(tallied.changes.len(), 4 + 8);
     for (a, b) in tallied.changes.iter().zip(&pair.changes) {
         assert_eq!(a.change, b.change);
         for (x, y) in a.scores.modes().iter().zip(b.scores.modes()) {
             assert!((x.raw - y.raw).abs() < 1e-4, "{:?}: {x:?} vs {y:?}", a.change);
         }
     }
-    assert_eq!(tallied.reading_words(true), pair.reading_words(true));
+    for key in [true, false] {
+        assert_eq!(tallied.reading_words(key), pair.reading_words(key));
+    }
+    // A silent window is not scored.
+    let silence = vec![0.0f32; 2 * WINDOW_SAMPLES];
+    let quiet = scorer.score_window_alternatives(&silence, &stem, 0, -60.0, &options);
+    assert!(matches!(quiet, Ok(None)), "{quiet:?}");
 }

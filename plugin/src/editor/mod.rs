@@ -24,7 +24,7 @@ use text::Severity;
 
 pub type CocolaEditor = EguiEditor<App>;
 
-pub const DEFAULT_SIZE: (f32, f32) = (760.0, 730.0);
+pub const DEFAULT_SIZE: (f32, f32) = (760.0, 755.0);
 const MIN_SIZE: (f32, f32) = (520.0, 460.0);
 
 pub struct App {
@@ -105,7 +105,7 @@ impl App {
         let stale = !matches!(s.state, State::Scoring);
         draw::headline(ui, s, stale);
         draw::mode_bars(ui, s);
-        self.key_line(ui, s);
+        self.check_lines(ui, s);
         // What is left after the controls below (about 430 points) goes to the timeline.
         let height = (ui.available_height() - 430.0).clamp(120.0, 420.0);
         draw::timeline(ui, s, height);
@@ -116,9 +116,11 @@ impl App {
         self.controls(ui);
     }
 
-    fn key_line(&self, ui: &mut Ui, s: &Snapshot) {
-        if let Some((line, severity)) = text::key_line(&s.key) {
-            ui.label(RichText::new(line).size(15.0).color(severity_colour(severity)));
+    fn check_lines(&self, ui: &mut Ui, s: &Snapshot) {
+        for (label, check) in [("key", &s.checks.key), ("timing", &s.checks.timing)] {
+            if let Some((line, severity)) = text::check_line(label, check) {
+                ui.label(RichText::new(line).size(15.0).color(severity_colour(severity)));
+            }
         }
     }
 
@@ -239,8 +241,8 @@ impl App {
                 ui.label("Headline mode");
                 ui.add(ParamSlider::for_param(&p.headline, &setter));
                 ui.end_row();
-                ui.label("Key check");
-                ui.add(ParamSlider::for_param(&p.key_check, &setter));
+                ui.label("Key and timing check");
+                ui.add(ParamSlider::for_param(&p.checks, &setter));
                 ui.end_row();
             });
     }

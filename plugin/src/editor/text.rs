@@ -1,8 +1,8 @@
 //! The words the GUI shows for each state, kept apart from drawing so they
 //! can be tested.
 
-use crate::key_check::KEY_WINDOWS;
-use crate::snapshot::{KeyCheck, State};
+use crate::checks::CHECK_WINDOWS;
+use crate::snapshot::{Check, State};
 
 /// How a message should look.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,26 +43,27 @@ pub fn state_line(state: &State) -> (String, Severity) {
     }
 }
 
-/// The key check's line, and how it should look; `None` while it is off.
-pub fn key_line(key: &KeyCheck) -> Option<(String, Severity)> {
+/// A check's line ("key", "timing"), and how it should look; `None` while
+/// it is off.
+pub fn check_line(label: &str, check: &Check) -> Option<(String, Severity)> {
     let seconds = |windows: usize| windows * cocola::contract::WINDOW_SAMPLES / cocola::contract::SAMPLE_RATE as usize;
-    Some(match key {
-        KeyCheck::Off => return None,
-        KeyCheck::Waiting => ("key: waiting for the first 5 s".into(), Severity::Waiting),
-        KeyCheck::Unavailable(why) => (format!("key: no check ({why})"), Severity::Waiting),
-        KeyCheck::Read {
-            out_of_key,
+    Some(match check {
+        Check::Off => return None,
+        Check::Waiting => (format!("{label}: waiting for the first 5 s"), Severity::Waiting),
+        Check::Unavailable(why) => (format!("{label}: no check ({why})"), Severity::Waiting),
+        Check::Read {
+            flagged,
             windows,
             words,
             ..
         } => {
-            let over = if *windows < KEY_WINDOWS {
+            let over = if *windows < CHECK_WINDOWS {
                 format!("first {} s", seconds(*windows))
             } else {
                 format!("last {} s", seconds(*windows))
             };
-            let severity = if *out_of_key { Severity::Problem } else { Severity::Ok };
-            (format!("key ({over}): {words}"), severity)
+            let severity = if *flagged { Severity::Problem } else { Severity::Ok };
+            (format!("{label} ({over}): {words}"), severity)
         }
     })
 }
@@ -107,23 +108,26 @@ mod tests {
     }
 
     #[test]
-    fn the_key_line_names_the_span_it_read_and_warns_only_when_out_of_key() {
-        let read = |out_of_key, windows| KeyCheck::Read {
-            out_of_key,
+    fn a_check_line_names_the_span_it_read_and_warns_only_when_flagged() {
+        let read = |flagged, windows| Check::Read {
+            flagged,
             best: cocola::score::alternatives::Change::Transpose { semitones: 2 },
             gain: 0.5,
             windows,
             words: "WORDS".into(),
         };
-        assert_eq!(key_line(&KeyCheck::Off), None);
+        assert_eq!(check_line("key", &Check::Off), None);
         assert_eq!(
-            key_line(&read(true, 2)),
+            check_line("key", &read(true, 2)),
             Some(("key (first 10 s): WORDS".into(), Severity::Problem))
         );
         assert_eq!(
-            key_line(&read(false, KEY_WINDOWS)),
-            Some(("key (last 30 s): WORDS".into(), Severity::Ok))
+            check_line("timing", &read(false, CHECK_WINDOWS)),
+            Some(("timing (last 30 s): WORDS".into(), Severity::Ok))
         );
-        assert_eq!(key_line(&KeyCheck::Waiting).unwrap().1, Severity::Waiting);
+        assert_eq!(
+            check_line("timing", &Check::Waiting),
+            Some(("timing: waiting for the first 5 s".into(), Severity::Waiting))
+        );
     }
 }
