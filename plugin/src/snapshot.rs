@@ -179,6 +179,13 @@ impl Snapshot {
         self.harmonic = None;
         self.percussive = None;
         self.inference_ms = None;
+        // A reading of audio the analysis has forgotten would outlive the
+        // reset by up to 5 s; switched off or unavailable says the same.
+        for check in [&mut self.checks.key, &mut self.checks.timing] {
+            if matches!(check, Check::Read { .. }) {
+                *check = Check::Waiting;
+            }
+        }
     }
 }
 
@@ -225,4 +232,29 @@ pub fn channel() -> (Publisher, Monitor) {
             output: Arc::new(Mutex::new(output)),
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reset_forgets_the_readings_but_not_why_there_are_none() {
+        let mut snapshot = Snapshot {
+            checks: Checks {
+                key: Check::Read {
+                    flagged: true,
+                    best: Change::Transpose { semitones: 2 },
+                    gain: 1.0,
+                    windows: 6,
+                    words: "probably out of key".into(),
+                },
+                timing: Check::Unavailable("why".into()),
+            },
+            ..Snapshot::default()
+        };
+        snapshot.clear_history();
+        assert_eq!(snapshot.checks.key, Check::Waiting);
+        assert_eq!(snapshot.checks.timing, Check::Unavailable("why".into()));
+    }
 }
