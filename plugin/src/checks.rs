@@ -4,9 +4,10 @@
 //! semitones and moved by +-1..4 eighths of the beat against the same
 //! condition ([`Scorer::score_window_alternatives`]); the last
 //! [`CHECK_WINDOWS`] such windows are averaged and read as `cocola score
-//! --alternatives` reads a pair ([`Alternatives::reading`]).
+//! --alternatives` reads a pair
+//! ([`Alternatives::reading`](cocola::score::alternatives::Alternatives::reading)).
 //!
-//! Why it is spaced and averaged: a check costs about ten plain scores, and
+//! Why it is spaced and averaged: a check costs about twelve plain scores, and
 //! one 5 s window is a noisy witness of a key (on unseen music, one true
 //! stem in five reads "out of key" over 10 s, one in seven over 30 s:
 //! docs/EVALUATION.md, "The stem against itself").

@@ -78,7 +78,7 @@ pub struct CocolaParams {
     pub headline: EnumParam<HeadlineMode>,
     /// Every 5 s, also score the stem transposed by +-1..6 semitones and
     /// moved by +-1..4 eighths of the beat, and say when a transposition or
-    /// a move fits clearly better (about ten plain scores of work per
+    /// a move fits clearly better (about twelve plain scores of work per
     /// check). The id predates the timing check; kept so that saved
     /// sessions restore the switch.
     #[id = "keycheck"]
