@@ -125,6 +125,14 @@ impl Analyzer {
         self.checker.restart();
     }
 
+    /// Forgets what was scored, not what was heard: after a model change
+    /// the raw scores of the old model must not be smoothed or averaged
+    /// with the new one's (another scale; another shape for the checks).
+    pub fn forget_scores(&mut self) {
+        self.smoothed = None;
+        self.checker.restart();
+    }
+
     /// Seconds of audio in the history since the last restart.
     pub fn heard_seconds(&self) -> f32 {
         self.history[STEM].total() as f32 / SAMPLE_RATE as f32

@@ -180,7 +180,13 @@ impl Snapshot {
         self.percussive = None;
         self.inference_ms = None;
         // A reading of audio the analysis has forgotten would outlive the
-        // reset by up to 5 s; switched off or unavailable says the same.
+        // reset by up to 5 s.
+        self.forget_checks();
+    }
+
+    /// The key and timing readings go back to waiting; switched off or
+    /// unavailable says the same as before.
+    pub fn forget_checks(&mut self) {
         for check in [&mut self.checks.key, &mut self.checks.timing] {
             if matches!(check, Check::Read { .. }) {
                 *check = Check::Waiting;

@@ -157,6 +157,10 @@ fn run(shared: &Shared, mut feed: FeedReader, mut analyzer: Analyzer, offline: b
     loop {
         let stopping = stop.load(Ordering::Acquire);
         let mut changed = refresh_model(shared, carry);
+        if changed {
+            analyzer.forget_scores();
+            carry.snapshot.forget_checks();
+        }
         if shared.reset_requested.swap(false, Ordering::AcqRel) {
             analyzer.restart();
             carry.snapshot.clear_history();

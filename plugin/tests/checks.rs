@@ -111,3 +111,38 @@ fn switched_off_it_says_nothing_and_a_model_that_cannot_be_asked_says_why() {
     assert!(matches!(best, Change::Move { .. }), "{best:?}");
     assert_eq!(windows, 1);
 }
+
+#[test]
+fn another_model_starts_the_checks_afresh() {
+    // The test model reads HPS (moves only), the default pitch (moves and
+    // transpositions): the old model's windows must not be averaged with
+    // the new one's, of another shape and scale.
+    let mut host = Host::new(Some(calibrated_test_model()));
+    host.activate(16_000.0, 1024, ProcessMode::Offline, MONO_WITH_SIDECHAIN);
+    let (stem, condition) = (example("stem"), example("condition"));
+    host.run(std::slice::from_ref(&stem), std::slice::from_ref(&condition), &[1024]);
+    let wait = std::time::Duration::from_secs(120);
+    let s = host.wait_for("a timing reading", wait, |s| {
+        matches!(s.checks.timing, Check::Read { .. })
+    });
+    assert!(matches!(s.checks.key, Check::Unavailable(_)), "{:?}", s.checks.key);
+    host.plugin
+        .cocola_params()
+        .set_model_choice(cocola_plugin::params::ModelChoice::File(repo_file(
+            "bundles/models/default.onnx",
+        )));
+    host.wait_for("the default model", wait, |s| {
+        s.model.as_ref().is_some_and(|m| m.name == "cocola-default")
+    });
+    host.run(&[stem], &[condition], &[1024]);
+    let checks = host.finish().checks;
+    // Every key reading is the new model's (the old one had none): the
+    // timing line has read as many windows, not more.
+    let (key, timing) = (read(&checks.key), read(&checks.timing));
+    assert!(key.3 >= 1);
+    assert_eq!(
+        timing.3, key.3,
+        "the timing line kept the old model's windows: {}",
+        timing.4
+    );
+}
