@@ -158,8 +158,10 @@ fn run(shared: &Shared, mut feed: FeedReader, mut analyzer: Analyzer, offline: b
         let stopping = stop.load(Ordering::Acquire);
         let mut changed = refresh_model(shared, carry);
         if changed {
+            // Another model's raw scores have another scale: the display
+            // starts afresh, as after a reset; the audio heard is kept.
             analyzer.forget_scores();
-            carry.snapshot.forget_checks();
+            carry.snapshot.clear_history();
         }
         if shared.reset_requested.swap(false, Ordering::AcqRel) {
             analyzer.restart();

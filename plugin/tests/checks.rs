@@ -113,29 +113,39 @@ fn switched_off_it_says_nothing_and_a_model_that_cannot_be_asked_says_why() {
 }
 
 #[test]
-fn another_model_starts_the_checks_afresh() {
+fn another_model_starts_the_display_and_the_checks_afresh() {
     // The test model reads HPS (moves only), the default pitch (moves and
     // transpositions): the old model's windows must not be averaged with
-    // the new one's, of another shape and scale.
+    // the new one's, of another shape and scale, nor its raw scores drawn
+    // on the new one's axis.
     let mut host = Host::new(Some(calibrated_test_model()));
     host.activate(16_000.0, 1024, ProcessMode::Offline, MONO_WITH_SIDECHAIN);
     let (stem, condition) = (example("stem"), example("condition"));
     host.run(std::slice::from_ref(&stem), std::slice::from_ref(&condition), &[1024]);
     let wait = std::time::Duration::from_secs(120);
-    let s = host.wait_for("a timing reading", wait, |s| {
-        matches!(s.checks.timing, Check::Read { .. })
-    });
+    // Windows end at 5, 6, ... 10 s: all of them scored by the first model.
+    let s = host.wait_for("six windows", wait, |s| s.windows_scored == 6);
+    assert!(matches!(s.checks.timing, Check::Read { .. }), "{:?}", s.checks.timing);
     assert!(matches!(s.checks.key, Check::Unavailable(_)), "{:?}", s.checks.key);
     host.plugin
         .cocola_params()
         .set_model_choice(cocola_plugin::params::ModelChoice::File(repo_file(
             "bundles/models/default.onnx",
         )));
-    host.wait_for("the default model", wait, |s| {
+    // Nothing more to score until more audio comes: the display is empty.
+    let s = host.wait_for("the default model", wait, |s| {
         s.model.as_ref().is_some_and(|m| m.name == "cocola-default")
     });
+    assert!(s.timeline.is_empty() && s.headline.is_none(), "{:?}", s.timeline);
+    assert_eq!(s.checks.timing, Check::Waiting);
     host.run(&[stem], &[condition], &[1024]);
-    let checks = host.finish().checks;
+    let s = host.finish();
+    let first_song = 10 * 16_000;
+    assert!(
+        s.timeline.iter().all(|p| p.end_sample > first_song),
+        "only the new model's points"
+    );
+    let checks = s.checks;
     // Every key reading is the new model's (the old one had none): the
     // timing line has read as many windows, not more.
     let (key, timing) = (read(&checks.key), read(&checks.timing));
