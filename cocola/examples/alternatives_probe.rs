@@ -175,17 +175,9 @@ fn as_the_plugin_reads(
                 .unwrap_or_else(|e| fail(e.to_string()))
         })
         .collect();
-    // As in the plugin: moves tallied by step, described in the newest
-    // window's seconds.
-    let newest = windows.last().unwrap_or_else(|| fail("no audible window".into()));
-    let mut tally = AlternativesTally::new(newest.changes.clone(), scorer.modes());
-    for w in &windows {
-        tally.add(&w.raw);
-    }
     let calibration = scorer.model().metadata().calibration;
-    tally
-        .finish(calibration.as_ref(), newest.beat_seconds)
-        .expect("one window at least")
+    AlternativesTally::read_windows(&windows, scorer.modes(), calibration.as_ref())
+        .unwrap_or_else(|| fail("no audible window".into()))
 }
 
 /// One stem's readings.

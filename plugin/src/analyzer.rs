@@ -121,8 +121,7 @@ impl Analyzer {
         self.to_trim = self.resamplers[0].latency_samples();
         self.next_due = WINDOW_SAMPLES as u64;
         self.origin_frame = self.consumed;
-        self.smoothed = None;
-        self.checker.restart();
+        self.forget_scores();
     }
 
     /// Forgets what was scored, not what was heard: after a model change

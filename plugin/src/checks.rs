@@ -115,15 +115,9 @@ impl Checker {
         if self.recent.len() == CHECK_WINDOWS {
             self.recent.pop_front();
         }
-        // Moves are tallied by step (eighths of the beat) and described in
-        // the newest window's seconds.
-        let mut tally = AlternativesTally::new(window.changes.clone(), scorer.modes());
-        let beat = window.beat_seconds;
         self.recent.push_back(window);
-        for w in &self.recent {
-            tally.add(&w.raw);
-        }
-        let alternatives = tally.finish(scorer.model().metadata().calibration.as_ref(), beat)?;
+        let calibration = scorer.model().metadata().calibration;
+        let alternatives = AlternativesTally::read_windows(&self.recent, scorer.modes(), calibration.as_ref())?;
         let read = |key: bool| -> Option<Check> {
             let reading = alternatives.reading(key)?;
             Some(Check::Read {

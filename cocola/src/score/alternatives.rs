@@ -234,6 +234,24 @@ impl AlternativesTally {
         }
     }
 
+    /// Reads windows scored one at a time ([`Scorer::score_window_alternatives`])
+    /// as one: moves are tallied by step (eighths of each window's beat) and
+    /// described in the last window's seconds and beat. `None` without
+    /// windows.
+    pub fn read_windows<'a>(
+        windows: impl IntoIterator<Item = &'a ChangedWindow>,
+        modes: &'static [Mode],
+        calibration: Option<&Calibration>,
+    ) -> Option<Alternatives> {
+        let windows: Vec<&ChangedWindow> = windows.into_iter().collect();
+        let newest = windows.last()?;
+        let mut tally = Self::new(newest.changes.clone(), modes);
+        for w in &windows {
+            tally.add(&w.raw);
+        }
+        tally.finish(calibration, newest.beat_seconds)
+    }
+
     /// Adds one window's raw scores (as-is, then each change in this
     /// tally's order, every mode of each).
     pub fn add(&mut self, raw: &[f32]) {
