@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use cocola::model::quantize::quantize;
 use cocola::model::{testing, write_model, LoadOptions, Model};
-use cocola::score::alternatives::{move_reach_samples, AlternativeOptions};
+use cocola::score::alternatives::{move_reach_samples, windows_span_samples, AlternativeOptions};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn encoder(c: &mut Criterion) {
@@ -56,8 +56,9 @@ fn encoder(c: &mut Criterion) {
 
     // The plugin's key and timing check (every 5 s of audio): the stem as it
     // is, transposed +-1..6 semitones and moved +-1..4 eighths of the beat
-    // against one condition, on the excerpt the plugin keeps (the window and
-    // the moves' reach either side), beside the plain update, both with the
+    // against one condition, on the most the plugin reads (its six windows,
+    // 30 s, and the moves' reach either side: the beat is measured on all
+    // of it), beside the plain update, both with the
     // shipped model (transpositions need its pitch input; the test model
     // reads HPS).
     if let Some(shipped) = cocola::default_model::embedded() {
@@ -67,12 +68,9 @@ fn encoder(c: &mut Criterion) {
             b.iter(|| pool.install(|| scorer.score_window(black_box(&condition), black_box(&stem)).unwrap()))
         });
         let options = AlternativeOptions::default();
-        let reach = move_reach_samples(&options);
-        let excerpt = |f: f32| -> Vec<f32> {
-            (0..cocola::contract::WINDOW_SAMPLES + 2 * reach)
-                .map(|i| (i as f32 * f).sin() * 0.3)
-                .collect()
-        };
+        let len = windows_span_samples(6, &options);
+        let start = len - cocola::contract::WINDOW_SAMPLES - move_reach_samples(&options);
+        let excerpt = |f: f32| -> Vec<f32> { (0..len).map(|i| (i as f32 * f).sin() * 0.3).collect() };
         let (condition, stem) = (excerpt(0.07), excerpt(0.11));
         c.bench_function(
             "update/shipped model, key and timing check (as is + 12 transpositions + 8 moves), 1 thread",
@@ -82,7 +80,7 @@ fn encoder(c: &mut Criterion) {
                         (scorer.score_window_alternatives(
                             black_box(&condition),
                             black_box(&stem),
-                            reach,
+                            start,
                             -60.0,
                             &options,
                         ))

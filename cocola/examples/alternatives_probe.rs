@@ -16,8 +16,9 @@
 //! cargo run --release -p cocola --example alternatives_probe -- [--plugin] MODEL.onnx STEMS_DIR ANCHORS SEED OUT.csv [WINDOWS]
 //! ```
 //!
-//! `--plugin` reads each window as the plugin's checks do: on its own
-//! excerpt (the window and the moves' reach either side), the beat measured
+//! `--plugin` reads each window as the plugin's checks do (up to six
+//! windows, the plugin's 30 s): on the excerpt heard up to the moves' reach
+//! after it, from the reach before the first window, the beat measured
 //! there rather than on the whole track, the windows then tallied.
 
 use std::io::Write;
@@ -30,7 +31,8 @@ use cocola::eval::tracks::{discover_tracks, TrackAudio};
 use cocola::model::{LoadOptions, Model};
 use cocola::perturb::{draw_transposition, off_beat_delay, pitch_shift};
 use cocola::score::alternatives::{
-    move_reach_samples, AlternativeOptions, Alternatives, AlternativesReport, AlternativesTally, Change,
+    move_reach_samples, windows_span_samples, AlternativeOptions, Alternatives, AlternativesReport, AlternativesTally,
+    Change,
 };
 use cocola::score::windows::window_level_dbfs;
 use cocola::score::{Measure, Scorer};
@@ -157,9 +159,10 @@ fn main() {
     summary.print();
 }
 
-/// The windows at `starts` read as the plugin's checks read them: each on
-/// its own excerpt, the window and the moves' reach either side (the
-/// excerpt's margin covers it), then tallied.
+/// The windows at `starts` (end to end) read as the plugin's checks read
+/// them, the plugin started the moves' reach before the first (the
+/// excerpt's margin covers it): each on what was heard up to the reach
+/// after it, at most the span of all the windows, then tallied.
 fn as_the_plugin_reads(
     scorer: &mut Scorer,
     rest: &[f32],
@@ -168,10 +171,14 @@ fn as_the_plugin_reads(
     options: &AlternativeOptions,
 ) -> Alternatives {
     let reach = move_reach_samples(options);
+    let heard_from = starts[0] - reach;
+    let most = windows_span_samples(starts.len(), options);
     let windows: Vec<_> = (starts.iter())
         .filter_map(|&start| {
-            let around = start - reach..start + HALF + reach;
-            (scorer.score_window_alternatives(&rest[around.clone()], &stem[around], reach, -60.0, options))
+            let end = start + HALF + reach;
+            let from = end.saturating_sub(most).max(heard_from);
+            let heard = from..end;
+            (scorer.score_window_alternatives(&rest[heard.clone()], &stem[heard], start - from, -60.0, options))
                 .unwrap_or_else(|e| fail(e.to_string()))
         })
         .collect();

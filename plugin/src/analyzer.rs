@@ -14,7 +14,7 @@ use cocola::mode::Mode;
 use cocola::score::windows::is_silent;
 use cocola::score::{Measure, WindowScores};
 
-use crate::checks::{check_excerpt_samples, Checker};
+use crate::checks::{check_excerpt_len, check_history_samples, Checker};
 use crate::feed::{FeedReader, Frame, Marker};
 use crate::history::History;
 use crate::loader::LoadedModel;
@@ -90,8 +90,8 @@ impl Analyzer {
             resamplers,
             to_trim,
             history: [
-                History::with_len(check_excerpt_samples()),
-                History::with_len(check_excerpt_samples()),
+                History::with_len(check_history_samples()),
+                History::with_len(check_history_samples()),
             ],
             next_due: WINDOW_SAMPLES as u64,
             origin_frame: 0,
@@ -105,7 +105,7 @@ impl Analyzer {
             host_side: [Vec::with_capacity(STEP_FRAMES), Vec::with_capacity(STEP_FRAMES)],
             out16k: [Vec::with_capacity(out_cap), Vec::with_capacity(out_cap)],
             window: [vec![0.0; WINDOW_SAMPLES], vec![0.0; WINDOW_SAMPLES]],
-            excerpt: [vec![0.0; check_excerpt_samples()], vec![0.0; check_excerpt_samples()]],
+            excerpt: [vec![0.0; check_history_samples()], vec![0.0; check_history_samples()]],
         })
     }
 
@@ -389,10 +389,11 @@ impl Analyzer {
         if !self.checker.is_due(end) {
             return;
         }
+        let len = check_excerpt_len(end);
         for side in [STEM, CONDITION] {
-            self.history[side].copy_last(&mut self.excerpt[side]);
+            self.history[side].copy_last(&mut self.excerpt[side][..len]);
         }
-        let (condition, stem) = (&self.excerpt[CONDITION], &self.excerpt[STEM]);
+        let (condition, stem) = (&self.excerpt[CONDITION][..len], &self.excerpt[STEM][..len]);
         if let Some(checks) = (self.checker).check(&mut model.scorer, condition, stem, end, settings.silence_dbfs) {
             snapshot.checks = checks;
         }

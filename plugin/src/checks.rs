@@ -14,11 +14,20 @@
 //!
 //! Why it lags: a move reads the stem up to half a beat beyond the window,
 //! so the checked window ends [`check_reach`] before the newest audio.
+//!
+//! Why the beat comes from the last 30 s: the moves are eighths of the
+//! condition's beat, and the windows averaged should share one, as the
+//! windows of a pair share the beat of the whole condition in `cocola score
+//! --alternatives`. Measured on each window's 6.2 s alone, it changed a
+//! timing flag for 10 of 450 stems of unseen music (docs/EVALUATION.md, "In
+//! the plugin").
 
 use std::collections::VecDeque;
 
 use cocola::contract::{InputKind, WINDOW_SAMPLES};
-use cocola::score::alternatives::{move_reach_samples, AlternativeOptions, AlternativesTally, ChangedWindow};
+use cocola::score::alternatives::{
+    move_reach_samples, windows_span_samples, AlternativeOptions, AlternativesTally, ChangedWindow,
+};
 use cocola::score::Scorer;
 
 use crate::snapshot::{Check, Checks};
@@ -34,9 +43,23 @@ pub fn check_reach() -> usize {
     move_reach_samples(&AlternativeOptions::default())
 }
 
-/// The audio a check reads, per side: the window and the reach either side.
+/// The least audio a check reads, per side: the window and the reach
+/// either side.
 pub fn check_excerpt_samples() -> usize {
-    WINDOW_SAMPLES + 2 * check_reach()
+    windows_span_samples(1, &AlternativeOptions::default())
+}
+
+/// The most audio a check reads, per side: the windows averaged and the
+/// reach either side; the beat is measured on all of it.
+pub fn check_history_samples() -> usize {
+    windows_span_samples(CHECK_WINDOWS, &AlternativeOptions::default())
+}
+
+/// How much of a history `heard` samples long a check reads: all of it, up
+/// to [`check_history_samples`], and at least [`check_excerpt_samples`]
+/// (zeros before the start, as moves read before the start of a file).
+pub fn check_excerpt_len(heard: u64) -> usize {
+    (heard.min(check_history_samples() as u64) as usize).max(check_excerpt_samples())
 }
 
 /// The recent checks and when the next one is due.
@@ -75,8 +98,9 @@ impl Checker {
     }
 
     /// Checks the window [`check_reach`] before the end of `condition` and
-    /// `stem`, the last [`check_excerpt_samples`] of each side's history
-    /// (`end` samples long), if a check is due. Returns what to show, or
+    /// `stem`, the last [`check_excerpt_len`] samples of each side's history
+    /// (`end` samples long), the beat measured on all of `condition`, if a
+    /// check is due. Returns what to show, or
     /// `None` when nothing changed (not due, or the window is silent on
     /// either side: tried again at the next window).
     pub fn check(
@@ -106,7 +130,9 @@ impl Checker {
             },
             ..AlternativeOptions::default()
         };
-        let window = match scorer.score_window_alternatives(condition, stem, check_reach(), silence_dbfs, &options) {
+        debug_assert!(condition.len() == stem.len() && condition.len() >= check_excerpt_samples());
+        let start = condition.len() - WINDOW_SAMPLES - check_reach();
+        let window = match scorer.score_window_alternatives(condition, stem, start, silence_dbfs, &options) {
             Ok(Some(w)) => w,
             Ok(None) => return None,
             Err(e) => return Some(Checks::both(Check::Unavailable(format!("failed: {e}")))),

@@ -1,6 +1,6 @@
-//! The last seconds of one side at 16 kHz (one analysis window, and the
-//! checks' reach either side of it), as a circular buffer, so that
-//! appending never moves memory and never allocates.
+//! The last seconds of one side at 16 kHz (what the analysis window and
+//! the checks read: up to 31.2 s), as a circular buffer, so that appending
+//! never moves memory and never allocates.
 
 use cocola::contract::WINDOW_SAMPLES;
 

@@ -6,10 +6,11 @@ mod host;
 
 use std::path::Path;
 
+use cocola::contract::WINDOW_SAMPLES;
 use cocola::perturb::delayed_window;
-use cocola::score::alternatives::{AlternativeOptions, AlternativesTally, Change};
+use cocola::score::alternatives::{AlternativeOptions, AlternativesTally, Change, ChangedWindow};
 use cocola::score::Scorer;
-use cocola_plugin::checks::{check_excerpt_samples, check_reach};
+use cocola_plugin::checks::{check_excerpt_len, check_excerpt_samples, check_reach};
 use cocola_plugin::snapshot::{Check, Checks};
 use host::*;
 use nice_plug::prelude::*;
@@ -24,6 +25,36 @@ fn bounce(model: &Path, stem: &[f32], condition: &[f32], checks: bool) -> Checks
     host.activate(16_000.0, 1024, ProcessMode::Offline, MONO_WITH_SIDECHAIN);
     host.run(&[stem.to_vec()], &[condition.to_vec()], &[1024]);
     host.finish().checks
+}
+
+/// The `len` samples of `x` that end at sample `end`, zeros before its start.
+fn tail(x: &[f32], end: usize, len: usize) -> Vec<f32> {
+    delayed_window(x, 0, len, len as isize - end as isize)
+}
+
+/// The library's reading of the window a check `end` samples into the
+/// history reads, on the last `len` samples (the plugin gives it
+/// `check_excerpt_len(end)`).
+fn library_window(reference: &mut Scorer, condition: &[f32], stem: &[f32], end: usize, len: usize) -> ChangedWindow {
+    let start = len - WINDOW_SAMPLES - check_reach();
+    let (condition, stem) = (tail(condition, end, len), tail(stem, end, len));
+    (reference.score_window_alternatives(&condition, &stem, start, -60.0, &AlternativeOptions::default()))
+        .unwrap()
+        .expect("an audible window")
+}
+
+/// Every key and timing reading of `checks` is the one `expected` makes of
+/// `windows` windows.
+fn assert_reads_as(checks: &Checks, expected: &cocola::score::alternatives::Alternatives, windows: usize, name: &str) {
+    for (key, check) in [(true, &checks.key), (false, &checks.timing)] {
+        let (flagged, best, gain, read_windows, words) = read(check);
+        let reading = expected.reading(key).unwrap();
+        assert_eq!(read_windows, windows, "{name}");
+        assert_eq!(best, reading.best.change, "{name}: {words}");
+        assert!((gain - reading.gain).abs() < 1e-3, "{name}: {gain} vs {}", reading.gain);
+        assert_eq!(flagged, reading.better, "{name}: {words}");
+        assert_eq!(Some(words), expected.reading_words(key).as_deref());
+    }
 }
 
 /// The flag, best change and gain of a reading.
@@ -50,7 +81,7 @@ fn the_example_reads_as_the_library_reads_the_same_windows() {
     // once a window and the moves' reach after it have been heard, at the
     // window ending at 6 s; it reads the window ending the reach earlier.
     let end = 6 * 16_000;
-    let excerpt = |x: &[f32]| delayed_window(x, 0, check_excerpt_samples(), (check_excerpt_samples() - end) as isize);
+    assert_eq!(check_excerpt_len(end as u64), check_excerpt_samples());
     // What each should read: (out of key, off the beat).
     for (name, wrong) in [
         ("stem", (false, false)),
@@ -59,30 +90,58 @@ fn the_example_reads_as_the_library_reads_the_same_windows() {
     ] {
         let stem = example(name);
         let checks = bounce(&model, &stem, &condition, true);
-        let window = reference
-            .score_window_alternatives(
-                &excerpt(&condition),
-                &excerpt(&stem),
-                check_reach(),
-                -60.0,
-                &AlternativeOptions::default(),
-            )
-            .unwrap()
-            .expect("an audible window");
+        let window = library_window(&mut reference, &condition, &stem, end, check_excerpt_len(end as u64));
         let mut tally = AlternativesTally::new(window.changes.clone(), reference.modes());
         tally.add(&window.raw);
         let expected = tally.finish(calibration.as_ref(), window.beat_seconds).unwrap();
+        assert_reads_as(&checks, &expected, 1, name);
         for (key, check) in [(true, &checks.key), (false, &checks.timing)] {
-            let (flagged, best, gain, windows, words) = read(check);
-            let reading = expected.reading(key).unwrap();
-            assert_eq!(windows, 1, "{name}");
-            assert_eq!(best, reading.best.change, "{name}: {words}");
-            assert!((gain - reading.gain).abs() < 1e-3, "{name}: {gain} vs {}", reading.gain);
-            assert_eq!(flagged, reading.better, "{name}: {words}");
-            assert_eq!(Some(words), expected.reading_words(key).as_deref());
+            let (flagged, _, _, _, words) = read(check);
             assert_eq!(flagged, if key { wrong.0 } else { wrong.1 }, "{name}: {words}");
         }
     }
+}
+
+/// Clicks every `period` seconds for `seconds` (16 kHz): a condition whose
+/// beat is known.
+fn clicks(period: f32, seconds: f32) -> Vec<f32> {
+    let n = (seconds * 16_000.0) as usize;
+    let every = (period * 16_000.0) as usize;
+    (0..n)
+        .map(|i| {
+            let t = i % every;
+            if t < 400 {
+                0.5 * (-(t as f32) / 80.0).exp() * (t as f32 * 0.9).sin()
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn the_windows_averaged_share_the_beat_of_all_the_audio_they_read() {
+    let model = repo_file("bundles/models/default.onnx");
+    let mut reference = Scorer::new(cocola::model::Model::load(&model, &Default::default()).unwrap());
+    let calibration = reference.model().metadata().calibration;
+    // The beat slows from 0.5 s to 0.6 s at 10 s; the stem is the example's, twice.
+    let condition = [clicks(0.5, 10.0), clicks(0.6, 10.0)].concat();
+    let stem = [example("stem"), example("stem")].concat();
+    let checks = bounce(&model, &stem, &condition, true);
+    // Hop 1 s: checks at the windows ending at 6 s, then every 5 s.
+    let windows: Vec<ChangedWindow> = [6, 11, 16]
+        .map(|s| s * 16_000)
+        .map(|end| library_window(&mut reference, &condition, &stem, end, check_excerpt_len(end as u64)))
+        .into();
+    // The last check measured its beat on all 16 s heard, not on its own
+    // 6.2 s, which the slower clicks fill: the two beats differ.
+    let own = library_window(&mut reference, &condition, &stem, 16 * 16_000, check_excerpt_samples()).beat_seconds;
+    assert_ne!(
+        own, windows[2].beat_seconds,
+        "the test cannot tell the two excerpts apart"
+    );
+    let expected = AlternativesTally::read_windows(&windows, reference.modes(), calibration.as_ref()).unwrap();
+    assert_reads_as(&checks, &expected, 3, "three checks");
 }
 
 #[test]

@@ -324,6 +324,14 @@ pub fn move_reach_samples(options: &AlternativeOptions) -> usize {
     (f64::from(options.moves_per_side) * eighth * f64::from(SAMPLE_RATE)).ceil() as usize
 }
 
+/// How much of each side a reading of `windows` consecutive windows, end
+/// to end, reads: the windows and the moves' reach before the first and
+/// after the last. The plugin measures its checks' beat on this much of
+/// the condition, so that the windows it averages share one beat.
+pub fn windows_span_samples(windows: usize, options: &AlternativeOptions) -> usize {
+    windows * WINDOW_SAMPLES + 2 * move_reach_samples(options)
+}
+
 /// The changes to score (transpositions first, then moves) and each move's
 /// delay in samples, for the beat measured on `condition`.
 fn changes_for(condition: &[f32], options: &AlternativeOptions) -> (Vec<Change>, Vec<isize>, Option<f32>) {
