@@ -100,9 +100,9 @@ impl Checker {
     /// Checks the window [`check_reach`] before the end of `condition` and
     /// `stem`, the last [`check_excerpt_len`] samples of each side's history
     /// (`end` samples long), the beat measured on all of `condition`, if a
-    /// check is due. Returns what to show, or
-    /// `None` when nothing changed (not due, or the window is silent on
-    /// either side: tried again at the next window).
+    /// check is due. Returns what to show, or `None` when nothing changed
+    /// (not due, or the window is silent on either side: tried again at
+    /// the next window).
     pub fn check(
         &mut self,
         scorer: &mut Scorer,
