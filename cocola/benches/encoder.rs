@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use cocola::model::quantize::quantize;
 use cocola::model::{testing, write_model, LoadOptions, Model};
-use cocola::score::alternatives::{move_reach_samples, windows_span_samples, AlternativeOptions};
+use cocola::score::alternatives::{windows_span_samples, AlternativeOptions};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn encoder(c: &mut Criterion) {
@@ -69,7 +69,6 @@ fn encoder(c: &mut Criterion) {
         });
         let options = AlternativeOptions::default();
         let len = windows_span_samples(6, &options);
-        let start = len - cocola::contract::WINDOW_SAMPLES - move_reach_samples(&options);
         let excerpt = |f: f32| -> Vec<f32> { (0..len).map(|i| (i as f32 * f).sin() * 0.3).collect() };
         let (condition, stem) = (excerpt(0.07), excerpt(0.11));
         c.bench_function(
@@ -77,10 +76,9 @@ fn encoder(c: &mut Criterion) {
             |b| {
                 b.iter(|| {
                     pool.install(|| {
-                        (scorer.score_window_alternatives(
+                        (scorer.score_newest_window_alternatives(
                             black_box(&condition),
                             black_box(&stem),
-                            start,
                             -60.0,
                             &options,
                         ))

@@ -31,7 +31,7 @@ use cocola::eval::tracks::{discover_tracks, TrackAudio};
 use cocola::model::{LoadOptions, Model};
 use cocola::perturb::{draw_transposition, off_beat_delay, pitch_shift};
 use cocola::score::alternatives::{
-    move_reach_samples, windows_span_samples, AlternativeOptions, Alternatives, AlternativesReport, AlternativesTally,
+    move_reach_samples, recent_excerpt_len, AlternativeOptions, Alternatives, AlternativesReport, AlternativesTally,
     Change,
 };
 use cocola::score::windows::window_level_dbfs;
@@ -172,13 +172,11 @@ fn as_the_plugin_reads(
 ) -> Alternatives {
     let reach = move_reach_samples(options);
     let heard_from = starts[0] - reach;
-    let most = windows_span_samples(starts.len(), options);
     let windows: Vec<_> = (starts.iter())
         .filter_map(|&start| {
             let end = start + HALF + reach;
-            let from = end.saturating_sub(most).max(heard_from);
-            let heard = from..end;
-            (scorer.score_window_alternatives(&rest[heard.clone()], &stem[heard], start - from, -60.0, options))
+            let read = end - recent_excerpt_len((end - heard_from) as u64, starts.len(), options)..end;
+            (scorer.score_newest_window_alternatives(&rest[read.clone()], &stem[read], -60.0, options))
                 .unwrap_or_else(|e| fail(e.to_string()))
         })
         .collect();

@@ -26,7 +26,7 @@ use std::collections::VecDeque;
 
 use cocola::contract::{InputKind, WINDOW_SAMPLES};
 use cocola::score::alternatives::{
-    move_reach_samples, windows_span_samples, AlternativeOptions, AlternativesTally, ChangedWindow,
+    move_reach_samples, recent_excerpt_len, windows_span_samples, AlternativeOptions, AlternativesTally, ChangedWindow,
 };
 use cocola::score::Scorer;
 
@@ -59,7 +59,7 @@ pub fn check_history_samples() -> usize {
 /// to [`check_history_samples`], and at least [`check_excerpt_samples`]
 /// (zeros before the start, as moves read before the start of a file).
 pub fn check_excerpt_len(heard: u64) -> usize {
-    (heard.min(check_history_samples() as u64) as usize).max(check_excerpt_samples())
+    recent_excerpt_len(heard, CHECK_WINDOWS, &AlternativeOptions::default())
 }
 
 /// The recent checks and when the next one is due.
@@ -130,9 +130,7 @@ impl Checker {
             },
             ..AlternativeOptions::default()
         };
-        debug_assert!(condition.len() == stem.len() && condition.len() >= check_excerpt_samples());
-        let start = condition.len() - WINDOW_SAMPLES - check_reach();
-        let window = match scorer.score_window_alternatives(condition, stem, start, silence_dbfs, &options) {
+        let window = match scorer.score_newest_window_alternatives(condition, stem, silence_dbfs, &options) {
             Ok(Some(w)) => w,
             Ok(None) => return None,
             Err(e) => return Some(Checks::both(Check::Unavailable(format!("failed: {e}")))),

@@ -332,6 +332,15 @@ pub fn windows_span_samples(windows: usize, options: &AlternativeOptions) -> usi
     windows * WINDOW_SAMPLES + 2 * move_reach_samples(options)
 }
 
+/// How much of a history `heard` samples long a reading of up to `windows`
+/// recent windows reads: all of it, up to [`windows_span_samples`] of them,
+/// and at least one window's span (zeros before the start, as moves read
+/// before the start of a file).
+pub fn recent_excerpt_len(heard: u64, windows: usize, options: &AlternativeOptions) -> usize {
+    let most = windows_span_samples(windows, options) as u64;
+    (heard.min(most) as usize).max(windows_span_samples(1, options))
+}
+
 /// The changes to score (transpositions first, then moves) and each move's
 /// delay in samples, for the beat measured on `condition`.
 fn changes_for(condition: &[f32], options: &AlternativeOptions) -> (Vec<Change>, Vec<isize>, Option<f32>) {
@@ -427,6 +436,28 @@ impl Scorer {
             }))
     }
 
+    /// [`score_window_alternatives`](Self::score_window_alternatives) on the
+    /// window ending the moves' reach before the end of `condition` and
+    /// `stem` (one timeline, ending at the newest sample): what the plugin
+    /// checks, on [`recent_excerpt_len`] samples of its history. Panics
+    /// unless both sides are as long, at least one window's span.
+    pub fn score_newest_window_alternatives(
+        &mut self,
+        condition: &[f32],
+        stem: &[f32],
+        silence_dbfs: f32,
+        options: &AlternativeOptions,
+    ) -> Result<Option<ChangedWindow>, AlternativesError> {
+        let len = condition.len();
+        assert!(
+            len == stem.len() && len >= windows_span_samples(1, options),
+            "recent audio: {len} and {} samples, at least one window's span each",
+            stem.len()
+        );
+        let start = len - WINDOW_SAMPLES - move_reach_samples(options);
+        self.score_window_alternatives(condition, stem, start, silence_dbfs, options)
+    }
+
     fn check_can_transpose(&self, options: &AlternativeOptions) -> Result<(), AlternativesError> {
         let input = self.model().input();
         if options.max_semitones > 0 && input != InputKind::Pitch {
@@ -511,6 +542,16 @@ mod tests {
         let offsets = move_offsets(0.5, 4);
         assert_eq!(offsets, vec![-4000, -3000, -2000, -1000, 1000, 2000, 3000, 4000]);
         assert!(move_offsets(0.5, 0).is_empty());
+    }
+
+    #[test]
+    fn recent_audio_is_read_whole_between_one_window_span_and_all_of_them() {
+        let o = AlternativeOptions::default();
+        let (one, six) = (windows_span_samples(1, &o), windows_span_samples(6, &o));
+        assert_eq!(six - one, 5 * WINDOW_SAMPLES);
+        assert_eq!(recent_excerpt_len(0, 6, &o), one);
+        assert_eq!(recent_excerpt_len(one as u64 + 7, 6, &o), one + 7);
+        assert_eq!(recent_excerpt_len(10 * six as u64, 6, &o), six);
     }
 
     #[test]
