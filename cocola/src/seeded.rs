@@ -15,7 +15,7 @@ use rand_chacha::ChaCha12Rng;
 use sha2::{Digest, Sha256};
 
 /// The stream named by `tag` and `fields`: seeded with SHA-256(tag ||
-/// fields[0] || fields[1] || ...). Fields are hashed as given, so callers
+/// `fields[0] || fields[1] || ...`). Fields are hashed as given, so callers
 /// pass fixed-width encodings (`to_le_bytes`) or names.
 pub fn stream(tag: &[u8], fields: &[&[u8]]) -> ChaCha12Rng {
     let mut hasher = Sha256::new();

@@ -5,7 +5,7 @@
 //! output sample (`step` > 1) would alias, so the sinc's cutoff drops to
 //! `1 / step` of the input's Nyquist frequency, and the kernel widens with it.
 //! The kernel (Kaiser window, beta 8.6: sidelobes near -90 dB) is tabulated
-//! at [`PHASES`] sub-sample offsets and linearly interpolated between them,
+//! at `PHASES` sub-sample offsets and linearly interpolated between them,
 //! so a 5 s window costs a few milliseconds instead of a sine per tap.
 
 /// Zero crossings of the sinc on each side of the centre, at the cutoff.

@@ -1,7 +1,7 @@
 //! Comparison sets: pair sets whose pairs come in groups sharing a
 //! condition, one coherent stem and its negatives (a transposed copy, an
 //! off-beat copy, another song's stem...), as the `group` and `kind` columns
-//! of a pair CSV name them ([`Comparison`]). What counts is then not the
+//! of a pair CSV name them ([`Comparison`](crate::eval::pairset::Comparison)). What counts is then not the
 //! mean score but how often the coherent stem scores above each kind of
 //! negative: the win rates of the sensitivity test
 //! ([`sensitivity`](super::sensitivity)), for sets built any way.

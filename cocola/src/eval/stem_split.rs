@@ -29,7 +29,7 @@ pub fn split_stems(rng: &mut ChaCha12Rng, n: usize, single: bool) -> (Vec<usize>
 /// One stem of `0..n` (n >= 2), the *target*, and a random non-empty
 /// subset of the others, ascending: a stem against (part of) the rest of its
 /// track, as a producer asks and the sensitivity test draws its anchors.
-/// Returns (the others' subset, [target]).
+/// Returns (the others' subset, `[target]`).
 pub fn split_target(rng: &mut ChaCha12Rng, n: usize) -> (Vec<usize>, Vec<usize>) {
     let mut order: Vec<usize> = (0..n).collect();
     shuffle(rng, &mut order);

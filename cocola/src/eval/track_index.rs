@@ -12,7 +12,7 @@
 //! needs ([`TrackProfile`]): the numbers of `TrackProfile::from_mix` on the
 //! whole decoded mix up to float rounding, in memory bounded by a few
 //! packets per stem. It also records each stem's decoded length and rate
-//! (to read windows later, [`load_window_16k`]) and its content hash (the
+//! (to read windows later, [`load_window_16k`](crate::audio::load_window_16k)) and its content hash (the
 //! SHA-256 of the file's bytes).
 //!
 //! # Pass 2: windows only
@@ -156,7 +156,7 @@ impl TrackIndex {
     }
 
     /// The track's identity in the embedding cache: its stems' content
-    /// hashes and its length, under [`INDEX_VERSION`].
+    /// hashes and its length, under `INDEX_VERSION`.
     pub fn key(&self) -> Digest32 {
         let mut hasher = Sha256::new();
         hasher.update(INDEX_VERSION.as_bytes());

@@ -10,7 +10,7 @@ use crate::onnx::Dim;
 pub const INPUT_FEATURES: &str = "features";
 /// Output: `[batch, 512]` embeddings f(x) (after LayerNorm and tanh).
 pub const OUTPUT_EMBEDDING: &str = "embedding";
-/// Output: `[batch, 512]`, row i = W · embedding[i].
+/// Output: `[batch, 512]`, row `i` = W · `embedding[i]`.
 pub const OUTPUT_W_EMBEDDING: &str = "w_embedding";
 /// Name of the symbolic batch dimension.
 pub const BATCH_DIM: &str = "batch";
