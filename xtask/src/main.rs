@@ -30,7 +30,8 @@ commands:
           user cache, where `cocola` finds it; with --trainer also the CPU
           libtorch 2.11.0 the trainer needs (into .cache/libtorch); does
           nothing for what is already there
-  test    setup --trainer, check formatting (cargo fmt), then run every test
+  test    setup --trainer, check formatting (cargo fmt), lints (clippy) and
+          the library's API docs (cargo doc -p cocola), then run every test
           of the workspace, the plugin in real hosts and the Python package
           (the CI command)
   bundle cocola [--release]
@@ -110,6 +111,7 @@ fn setup(trainer: bool) -> Result<(), String> {
 fn run_tests(extra: &[String]) -> Result<(), String> {
     check_formatting()?;
     check_lints()?;
+    check_library_docs()?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .args(["test", "--workspace"])
@@ -143,6 +145,19 @@ fn check_lints() -> Result<(), String> {
         "clippy",
         &["--workspace", "--all-targets", "--", "-D", "warnings"],
         "cargo clippy (warnings are errors)",
+    )
+}
+
+/// The library's API documentation (`cargo doc -p cocola`), the page
+/// researchers program against, with warnings as errors: a link that
+/// points nowhere fails here rather than in a reader's browser.
+fn check_library_docs() -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run_ok(
+        Command::new(cargo)
+            .args(["doc", "-p", "cocola", "--no-deps"])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+        "cargo doc -p cocola (warnings are errors)",
     )
 }
 
