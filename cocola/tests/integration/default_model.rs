@@ -72,7 +72,7 @@ fn shipped_model_describes_itself_and_is_calibrated() {
 /// Share of coherent-vs-shuffled comparisons the shipped model must win.
 /// Chance is 50 % (56 of 112). Eight clips guard against a broken or
 /// inverted model; they do not rank models: 0.1.0 won 86, 0.4.0 87,
-/// 0.5.0 82, 0.6.0 98, 0.8.0 105, 0.9.0 100, 0.9.2 101, 0.9.3 103, 0.9.4 98, 0.9.5 101, 0.9.6 103, 0.9.7 104, 0.10.0 (the first on the pitch input) 91, 0.11.0 111, 0.12.0 111 and 0.13.0 111, while 2 048 test anchors
+/// 0.5.0 82, 0.6.0 98, 0.8.0 105, 0.9.0 100, 0.9.2 101, 0.9.3 103, 0.9.4 98, 0.9.5 101, 0.9.6 103, 0.9.7 104, 0.10.0 (the first on the pitch input) 91, 0.11.0 111, 0.12.0 111, 0.13.0 111 and 0.14.0 109, while 2 048 test anchors
 /// put their accuracy @2 at 66.8, 81.8, 86.0, 91.3 and 96.2 % (0.9.0: 96.3 %
 /// on 512)
 /// (bundles/models/MODEL_CARD.md). So the bar stays well above chance and
