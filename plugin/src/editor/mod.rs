@@ -146,8 +146,10 @@ impl App {
                 ui.label(RichText::new("· FROZEN").size(15.0).color(draw::AMBER).strong());
             }
             if s.windows_skipped > 0 || s.dropped_frames > 0 {
+                let n = s.windows_skipped;
+                let noun = if n == 1 { "window" } else { "windows" };
                 ui.label(
-                    RichText::new(format!("· {} windows skipped (CPU busy)", s.windows_skipped))
+                    RichText::new(format!("· {n} {noun} skipped (CPU busy)"))
                         .size(13.0)
                         .color(draw::GREY),
                 );
