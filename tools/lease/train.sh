@@ -14,10 +14,12 @@
 # limit; rendering gets RENDER_S (default 170 s) of it, export and copying
 # keep EXPORT_S (default 110 s), training gets the rest. Extra arguments
 # are the recipe given to `cocola-trainer train` (default below: fine-tune
-# with hard negatives); MODEL_VERSION, DESCRIPTION and TRAINING_DATA go to
-# the export.
+# with hard negatives); MODEL_VERSION (required: checked before anything
+# runs, so a lease is not spent on a model with a wrong version),
+# DESCRIPTION and TRAINING_DATA go to the export.
 # Without a GPU it runs on the CPU: rehearse it locally with a short limit.
 set -u
+: "${MODEL_VERSION:?set MODEL_VERSION to the version the exported model gets, e.g. MODEL_VERSION=0.15.0}"
 STAGE=$(realpath "$1")
 LIMIT=$2
 shift 2
@@ -116,7 +118,7 @@ cp "$RUN/metrics.jsonl" "$RUN/config.json" "$OUT/" 2>/dev/null
 
 # --- export the run's last checkpoint.
 "$BIN/cocola-trainer" export "$RUN" --out "$OUT/model.onnx" --name cocola-default \
-    --model-version "${MODEL_VERSION:-0.10.0}" --license MIT --recalibrate-bn "${RECALIBRATE_BN:-30}" \
+    --model-version "$MODEL_VERSION" --license MIT --recalibrate-bn "${RECALIBRATE_BN:-30}" \
     --batches "${CALIBRATION_BATCHES:-20}" --description "${DESCRIPTION:-}" --training-data "${TRAINING_DATA:-}"
 say "export exited with $?"
 # The lent machine returns files of up to 16 MiB: a model (20 MB) goes back

@@ -169,9 +169,9 @@ struct TrainArgs {
     /// paper's default), mel (one log-mel channel, the paper's "w/o HPS")
     /// or pitch (hps with a harmonic channel in semitone bands from a 128 ms
     /// window, which keeps key; same shape as hps, so --init-from an hps
-    /// model works).
-    #[arg(long, default_value = "hps", value_name = "KIND")]
-    input: InputKind,
+    /// model works) [default: the --init-from model's input, else hps].
+    #[arg(long, value_name = "KIND")]
+    input: Option<InputKind>,
     /// How the encoder pools its last feature map: global (the paper's
     /// average over the whole window: blind to *when* things happen, so it
     /// cannot tell a stem on the beat from the same stem shifted off it) or
@@ -363,22 +363,28 @@ impl TrainArgs {
         c.warmup_steps = self.warmup_steps;
         c.lr_schedule = self.lr_schedule;
         c.w_init_std = self.w_init_std;
-        c.input = self.input;
-        c.pooling = match (self.pooling, &self.init_from) {
-            (Some(pooling), _) => pooling,
-            (None, Some(base)) => {
+        // What is not given follows the model the run starts from, so that
+        // fine-tuning a model needs no flag to say what it already is.
+        let base = match &self.init_from {
+            Some(base) => {
                 let bytes = std::fs::read(base).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", base.display()))?;
-                cocola::model::read_metadata(&bytes, &base.display().to_string())?.pooling
+                Some(cocola::model::read_metadata(&bytes, &base.display().to_string())?)
             }
-            (None, None) => Pooling::Global,
+            None => None,
         };
+        c.input = (self.input)
+            .or(base.as_ref().map(|b| b.input))
+            .unwrap_or(InputKind::Hps);
+        c.pooling = (self.pooling)
+            .or(base.as_ref().map(|b| b.pooling))
+            .unwrap_or(Pooling::Global);
         anyhow::ensure!(
             c.pooling.supports(c.input),
             "--pooling {} reads the harmonic channel's semitone bands: it needs --input pitch, not {}",
             c.pooling,
             c.input
         );
-        c.masks = match (self.input.splits_harmonic_percussive(), self.masks) {
+        c.masks = match (c.input.splits_harmonic_percussive(), self.masks) {
             (true, masks) => masks.unwrap_or(Masks::PerPair),
             (false, None | Some(Masks::Off)) => Masks::Off,
             (false, Some(m)) => anyhow::bail!(

@@ -370,6 +370,30 @@ fn a_harmony_start_needs_two_numbers_known_intervals_a_base_model_and_the_harmon
 }
 
 #[test]
+fn a_run_from_a_model_takes_its_input_and_pooling_unless_told_otherwise() {
+    // The shipped default has the pitch input and a pooling only that input
+    // supports: fine-tuning it with no --input must not fall back to hps
+    // and refuse (the run then stops later, at the missing data).
+    let default = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bundles/models/default.onnx");
+    let default = default.to_str().unwrap();
+    let run = [
+        "train",
+        "--data",
+        "generic:/nonexistent-stems",
+        "--out",
+        "y",
+        "--init-from",
+        default,
+    ];
+    let message = text(&trainer(&run));
+    assert!(message.contains("/nonexistent-stems"), "{message}");
+    assert!(!message.contains("--input"), "{message}");
+    // Told otherwise, the flags win, and a pooling the input cannot feed is refused.
+    let message = text(&trainer(&[&run[..], &["--input", "hps"]].concat()));
+    assert!(message.contains("it needs --input pitch, not hps"), "{message}");
+}
+
+#[test]
 fn holding_the_starts_needs_a_start() {
     let o = trainer(&[
         "train",
